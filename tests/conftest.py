@@ -1,0 +1,50 @@
+"""Shared fixtures: a real flux-restful server (the local MiniCluster) and clients for its users."""
+
+import pytest
+
+from flux_hub.local import LocalCluster
+from flux_hub.restful import FluxRestfulClient
+
+SEEDED_USERS = ("alice", "bob", "carol")
+
+
+def _start(path, **kwargs):
+    kwargs.setdefault("users", SEEDED_USERS)
+    kwargs.setdefault("nodes", 2)
+    kwargs.setdefault("cores_per_node", 4)
+    return LocalCluster(path, **kwargs).start(timeout=120)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    """One local MiniCluster for the whole session; tests must not stop it."""
+    cl = _start(tmp_path_factory.mktemp("cluster"))
+    yield cl
+    cl.stop()
+
+
+@pytest.fixture
+def fresh_cluster(tmp_path):
+    """A cluster of the test's own, for tests that stop or restart it."""
+    cl = _start(tmp_path / "cluster")
+    yield cl
+    cl.stop()
+
+
+@pytest.fixture
+def client_for(cluster):
+    """Make a synchronous client logged in (lazily) as one of the seeded users."""
+    made = []
+
+    def make(name, **kwargs):
+        kwargs.setdefault("host", cluster.url)
+        kwargs.setdefault("user", name)
+        kwargs.setdefault("token", cluster.passwords[name])
+        kwargs.setdefault("secret_key", cluster.secret_key)
+        client = FluxRestfulClient(**kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
