@@ -1,0 +1,27 @@
+"""The flux-restful client: the only code in flux-hub that speaks the flux-restful HTTP API.
+
+``FluxRestfulClient`` (requests) and ``AsyncFluxRestfulClient`` (tornado) share one protocol
+core (``flux_hub.restful.protocol``) and raise the errors below.
+"""
+
+from .async_client import AsyncFluxRestfulClient
+from .errors import (
+    AuthenticationFailed,
+    ClusterUnavailable,
+    FluxRestfulError,
+    InvalidRequest,
+    JobNotFound,
+    PermissionDenied,
+)
+from .sync_client import FluxRestfulClient
+
+__all__ = [
+    "AsyncFluxRestfulClient",
+    "AuthenticationFailed",
+    "ClusterUnavailable",
+    "FluxRestfulClient",
+    "FluxRestfulError",
+    "InvalidRequest",
+    "JobNotFound",
+    "PermissionDenied",
+]

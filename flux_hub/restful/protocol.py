@@ -1,0 +1,466 @@
+"""The flux-restful 1.1.0 wire protocol, without any I/O.
+
+Every operation is a generator that yields what it needs and returns its result:
+
+- a ``Request`` (plain data) -> the transport sends it and replies with a ``Response``, or
+  with a ``ConnectionFailed`` when no answer came (thrown into the generator);
+- a ``Login(stale)`` -> the transport replies with a token from ``Protocol.login(stale)``, run
+  while holding its own lock, so that concurrent callers share one handshake.
+
+The synchronous (requests) and asynchronous (tornado) clients only drive these generators
+(see ``advance``), so request building, error mapping and the re-login rule exist once.
+"""
+
+import codecs
+import json
+import logging
+import os
+import shlex
+from dataclasses import dataclass, field, replace
+from urllib.parse import quote, urlencode, urlsplit
+
+import jwt
+
+from .errors import (
+    AuthenticationFailed,
+    ClusterUnavailable,
+    FluxRestfulError,
+    InvalidRequest,
+    JobNotFound,
+    PermissionDenied,
+)
+
+log = logging.getLogger("flux_hub.restful")
+
+DEFAULT_HOST = "http://127.0.0.1:5000"
+# What flux-restful 1.1.0 answers (401) to a bad or expired token; the legacy server answers
+# the same detail with 403, which must not be mistaken for "you do not own this job".
+TOKEN_REFUSED = "Could not validate credentials"
+SUBMIT_FIELDS = (
+    "num_tasks",
+    "cores_per_task",
+    "gpus_per_task",
+    "num_nodes",
+    "exclusive",
+    "option_flags",
+    "workdir",
+    "runtime",
+    "is_launcher",
+)
+WHOLE_NUMBERS = ("num_tasks", "cores_per_task", "gpus_per_task", "num_nodes", "runtime")
+FLAGS = ("exclusive", "is_launcher")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    params: list = field(default_factory=list)
+    headers: dict = field(default_factory=dict)
+    body: bytes | None = None
+    # Streamed: a 200 answer's body is left open for the transport to read as it arrives.
+    stream: bool = False
+
+    def __repr__(self):  # headers and body may hold a token or a password
+        return f"<Request {self.method} {self.path}>"
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    # For a streamed request answered 200: the transport's open body.
+    stream: object = None
+
+    def __repr__(self):
+        return f"<Response {self.status}>"
+
+
+@dataclass
+class Login:
+    """Ask the transport for a token newer than ``stale`` (None: any token)."""
+
+    stale: str | None
+
+
+class ConnectionFailed(Exception):
+    """A transport got no HTTP answer. ``kind``: refused, timeout, reset or other."""
+
+    def __init__(self, kind, reason):
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+def advance(call, reply):
+    """Resume operation ``call`` with the transport's reply: (finished, action or result)."""
+    try:
+        if isinstance(reply, ConnectionFailed):
+            return False, call.throw(reply)
+        return False, call.send(reply)
+    except StopIteration as done:
+        return True, done.value
+
+
+class OutputDecoder:
+    """Decode streamed output as UTF-8, keeping a character split between chunks whole."""
+
+    def __init__(self):
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def feed(self, chunk):
+        return self._decoder.decode(chunk)
+
+    def flush(self):
+        return self._decoder.decode(b"", final=True)
+
+
+def _env(value, name):
+    if value is not None:
+        return value
+    return os.environ.get(name) or None
+
+
+def normalize_host(host):
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = "http://" + host
+    parts = urlsplit(host)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"A flux-restful host is an http(s) URL, not {host!r}")
+    return host
+
+
+class Protocol:
+    """Credentials, the cached token, and every operation of the flux-restful API."""
+
+    def __init__(self, host=None, user=None, password=None, secret_key=None):
+        self.host = normalize_host(_env(host, "FLUX_RESTFUL_HOST") or DEFAULT_HOST)
+        self.user = _env(user, "FLUX_USER")
+        self._password = _env(password, "FLUX_TOKEN")
+        self._secret_key = _env(secret_key, "FLUX_SECRET_KEY")
+        self.token = None
+        self.handshakes = 0
+
+    @property
+    def can_login(self):
+        return bool(self.user and self._password)
+
+    def url(self, request):
+        query = f"?{urlencode(request.params)}" if request.params else ""
+        return f"{self.host}{request.path}{query}"
+
+    # -- login -------------------------------------------------------------------------------
+
+    def login(self, stale):
+        """Get a token (run by a transport under its lock); returns the token."""
+        if self.token is not None and self.token != stale:
+            return self.token  # another caller logged in while this one waited
+        if not self.can_login:
+            raise self._needs_login()
+        if self._secret_key:
+            response = yield from self._token_request(self._handshake())
+            if self._reasons(response) == [
+                "The shared-secret token handshake is not enabled on this server."
+            ]:
+                response = yield from self._token_request(self._form())
+        else:
+            response = yield from self._token_request(self._form())
+        self.token = self._token_from(response)
+        return self.token
+
+    def _handshake(self):
+        credentials = {"user": self.user, "pass": self._password, "scope": "token"}
+        signed = jwt.encode(credentials, self._secret_key, algorithm="HS256")
+        return Request("POST", "/v1/token", headers={"Authorization": f"Bearer {signed}"})
+
+    def _form(self):
+        body = urlencode({"username": self.user, "password": self._password}).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return Request("POST", "/v1/login/access-token", headers=headers, body=body)
+
+    def _token_request(self, request):
+        self.handshakes += 1
+        log.debug("Logging in to %s as %r (%s)", self.host, self.user, request.path)
+        return (yield from self._send(request))
+
+    def _token_from(self, response):
+        reasons = self._reasons(response)
+        if response.status == 200:
+            data = self._json(response, "Logging in")
+            token = data.get("access_token") if isinstance(data, dict) else None
+            if isinstance(token, str) and token:
+                return token
+            reasons = ["the answer held no access token"]
+        if response.status in (502, 503, 504):
+            raise self._error(response, "Logging in")
+        reason = "; ".join(reasons) or f"HTTP {response.status}"
+        if "Could not decode credentials" in reasons:
+            reason += " — is FLUX_SECRET_KEY the server's?"
+        elif response.status == 500 and self._secret_key:
+            reason += " (an older flux-restful-api answers so to a wrong FLUX_SECRET_KEY)"
+        raise AuthenticationFailed(
+            f"Login to {self.host} as {self.user!r} failed: {reason}",
+            status=response.status,
+            reasons=reasons,
+        )
+
+    # -- one authenticated call ---------------------------------------------------------------
+
+    def _call(self, request, doing, jobid=None):
+        """Send with the token, log in again once if it was refused; return a 2xx Response."""
+        token = self.token
+        if token is None and self.can_login:
+            token = yield Login(None)
+        response = yield from self._send(self._authorized(request, token))
+        if self._token_refused(response):
+            if not self.can_login:
+                raise self._needs_login(response.status, self._reasons(response))
+            log.info("%s refused the token of %r; logging in again", self.host, self.user)
+            token = yield Login(token)
+            response = yield from self._send(self._authorized(request, token))
+            if self._token_refused(response):
+                raise AuthenticationFailed(
+                    f"{self.host} refused a new token for {self.user!r}: "
+                    + ("; ".join(self._reasons(response)) or f"HTTP {response.status}"),
+                    status=response.status,
+                )
+        if not 200 <= response.status < 300:
+            raise self._error(response, doing, jobid)
+        return response
+
+    def _send(self, request):
+        """Yield the request; a GET whose connection was reset is sent once more."""
+        for attempt in (1, 2):
+            try:
+                return (yield request)
+            except ConnectionFailed as failure:
+                if attempt == 1 and failure.kind == "reset" and request.method == "GET":
+                    log.debug("Connection to %s reset; sending %r again", self.host, request)
+                    continue
+                raise ClusterUnavailable(
+                    f"Cannot reach the Flux cluster at {self.host}: {failure.reason}", self.host
+                ) from failure
+
+    def _authorized(self, request, token):
+        if token is None:
+            return request
+        return replace(request, headers={**request.headers, "Authorization": f"Bearer {token}"})
+
+    def _token_refused(self, response):
+        if response.status == 401:
+            return True
+        return response.status == 403 and self._reasons(response) == [TOKEN_REFUSED]
+
+    def _needs_login(self, status=None, reasons=()):
+        return AuthenticationFailed(
+            f"{self.host} needs a login: give a user name and password "
+            "(or set FLUX_USER and FLUX_TOKEN)",
+            status,
+            reasons,
+        )
+
+    # -- reading answers ---------------------------------------------------------------------
+
+    def _json(self, response, doing):
+        try:
+            return json.loads(response.body)
+        except ValueError:
+            raise FluxRestfulError(
+                f"{doing} failed: {self.host} did not answer with JSON (HTTP {response.status})",
+                status=response.status,
+            ) from None
+
+    @staticmethod
+    def _reasons(response):
+        """The server's explanations: "Errors", "Error", "detail" or else "Message"."""
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            text = response.body.decode("utf-8", "replace").strip()
+            return [text[:300]] if text else []
+        if not isinstance(data, dict):
+            return []
+        if isinstance(data.get("Errors"), list) and data["Errors"]:
+            return [str(error) for error in data["Errors"]]
+        if data.get("Error"):
+            return [str(data["Error"])]
+        detail = data.get("detail")
+        if isinstance(detail, list):  # FastAPI validation errors
+            return [
+                f"{item.get('loc', ['?'])[-1]}: {item.get('msg', item)}"
+                if isinstance(item, dict)
+                else str(item)
+                for item in detail
+            ]
+        if detail:
+            return [str(detail)]
+        return [str(data["Message"])] if data.get("Message") else []
+
+    def _error(self, response, doing, jobid=None):
+        status = response.status
+        reasons = self._reasons(response)
+        detail = "; ".join(reasons) or f"HTTP {status}"
+        if status == 400 and reasons == ["Inactive user"]:
+            return AuthenticationFailed(
+                f"The account {self.user!r} on {self.host} is inactive", status, reasons
+            )
+        if status in (400, 422):
+            return InvalidRequest(f"{doing} failed: {detail}", status, reasons)
+        if status == 403:
+            return PermissionDenied(f"{doing} was refused: {detail}", status, reasons)
+        if status == 404 and jobid is not None:
+            return JobNotFound(f"There is no job {jobid} on {self.host}", status, reasons)
+        if status >= 500:
+            return ClusterUnavailable(
+                f"The Flux cluster at {self.host} could not answer ({doing}): {detail}",
+                self.host,
+                status,
+                reasons,
+            )
+        return FluxRestfulError(f"{doing} failed: {detail} (HTTP {status})", status, reasons)
+
+    def stream_lost(self, jobid, failure):
+        return ClusterUnavailable(
+            f"Lost the output stream of job {jobid} from {self.host}: {failure.reason}", self.host
+        )
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def submit(self, command, envars=None, **fields):
+        params = [("command", command_text(command))]
+        for name in SUBMIT_FIELDS:
+            if fields.get(name) is not None:
+                params.append((name, query_value(name, fields[name])))
+        request = Request("POST", "/v1/jobs/submit", params)
+        if envars is not None:
+            request.body = json.dumps(environment(envars)).encode()
+            request.headers["Content-Type"] = "application/json"
+        data = yield from self._data(request, "Submitting the job")
+        jobid = data.get("id") if isinstance(data, dict) else None
+        if jobid is None:
+            raise FluxRestfulError(f"Submitting the job to {self.host} gave no job id")
+        # A launcher job (is_launcher) has no single id: the server answers "MANY".
+        return int(jobid) if str(jobid).isdigit() else jobid
+
+    def list_jobs(self):
+        data = yield from self._data(Request("GET", "/v1/jobs"), "Listing jobs")
+        return data["jobs"]
+
+    def jobs(self, limit=None):
+        params = [("details", "true"), ("listing", "true")]
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+                raise InvalidRequest(f"A job limit is a whole number >= 0, not {limit!r}")
+            params.append(("limit", str(limit)))
+        return (yield from self._data(Request("GET", "/v1/jobs", params), "Listing your jobs"))
+
+    def job(self, jobid):
+        path = job_path(jobid)
+        data = yield from self._data(Request("GET", path), f"Reading job {jobid}", jobid)
+        if data is None:  # the legacy server's answer to an unknown id
+            raise JobNotFound(f"There is no job {jobid} on {self.host}", 200)
+        return data
+
+    def output(self, jobid):
+        request = Request("GET", job_path(jobid, "/output"))
+        data = yield from self._data(request, f"Reading the output of job {jobid}", jobid)
+        # No output yet is a 200 with only a "Message"
+        return list((data or {}).get("Output") or [])
+
+    def stream_output(self, jobid):
+        """Open the output stream; returns the Response whose ``stream`` the transport reads."""
+        request = Request("GET", job_path(jobid, "/output/stream"), stream=True)
+        return (yield from self._call(request, f"Streaming the output of job {jobid}", jobid))
+
+    def cancel(self, jobid):
+        request = Request("POST", job_path(jobid, "/cancel"))
+        data = yield from self._data(request, f"Cancelling job {jobid}", jobid)
+        return str(data.get("Message", ""))
+
+    def nodes(self):
+        data = yield from self._data(Request("GET", "/v1/nodes"), "Listing nodes")
+        return list(data["nodes"])
+
+    def auth_info(self):
+        response = yield from self._send(Request("GET", "/v1/auth"))
+        if response.status == 404:
+            raise FluxRestfulError(
+                f"{self.host} has no /v1/auth: it is not flux-restful >= 1.1", status=404
+            )
+        if not 200 <= response.status < 300:
+            raise self._error(response, "Reading the login methods")
+        return self._json(response, "Reading the login methods")
+
+    def force_login(self):
+        return (yield Login(self.token))
+
+    def _data(self, request, doing, jobid=None):
+        response = yield from self._call(request, doing, jobid)
+        return self._json(response, doing)
+
+
+# -- building requests ------------------------------------------------------------------------
+
+
+def job_path(jobid, suffix=""):
+    if isinstance(jobid, bool) or not isinstance(jobid, int | str) or not str(jobid).strip():
+        raise InvalidRequest(f"{jobid!r} is not a job id")
+    return f"/v1/jobs/{quote(str(jobid).strip(), safe='')}{suffix}"
+
+
+def refused(reason):
+    """A submission refused before sending, worded like the server's refusals."""
+    return InvalidRequest(f"Submitting the job failed: {reason}", reasons=[reason])
+
+
+def command_text(command):
+    """The command as the one string the server splits with shlex."""
+    if isinstance(command, list | tuple):
+        words = [str(word) for word in command]
+        if not words or not words[0].strip():
+            raise refused("the command is empty")
+        return shlex.join(words)
+    if not isinstance(command, str) or not command.strip():
+        raise refused("the command is empty")
+    try:
+        shlex.split(command)
+    except ValueError as e:
+        raise refused(f"the command cannot be split into words ({e})") from None
+    return command
+
+
+def query_value(name, value):
+    if name in FLAGS:
+        return "true" if value else "false"
+    if name in WHOLE_NUMBERS:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise refused(f"{name} must be a whole number, not {value!r}")
+        return str(value)
+    if name == "option_flags" and isinstance(value, dict):
+        return option_flags_text(value)
+    if not isinstance(value, str):
+        raise refused(f"{name} must be text, not {type(value).__name__}")
+    return value
+
+
+def option_flags_text(flags):
+    """{"k": "v", "k2": 2} -> "k=v,k2=2", the server's format (it splits on "," then "=")."""
+    pairs = []
+    for option, value in flags.items():
+        option, value = str(option), str(value)
+        if not option or "=" in option or "," in option or "," in value:
+            raise refused(
+                f"option flag {option!r}={value!r} cannot be sent: names must be non-empty, "
+                "without '=' or ',', and values without ','"
+            )
+        pairs.append(f"{option}={value}")
+    return ",".join(pairs)
+
+
+def environment(envars):
+    if not isinstance(envars, dict):
+        raise refused(f"envars must be a dict of names to values, not {type(envars).__name__}")
+    return {str(name): str(value) for name, value in envars.items()}
