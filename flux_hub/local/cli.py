@@ -1,0 +1,96 @@
+"""``flux-hub local-cluster``: run a local MiniCluster in the foreground until Ctrl-C."""
+
+import signal
+import sys
+import time
+
+from .cluster import STATE_FILE, LocalCluster, LocalClusterError
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "local-cluster",
+        help="run flux-restful on this machine with seeded users",
+        description="Run the flux-restful server on 127.0.0.1 (under real Flux if flux-core is "
+        "installed, else a simulated Flux instance) with a superuser and the given users. "
+        "New users' passwords are printed once; all of them are kept in the state directory.",
+    )
+    parser.add_argument(
+        "--state-dir",
+        default=".flux-hub/local-cluster",
+        help="database, keys, passwords and log (default: %(default)s)",
+    )
+    parser.add_argument("--port", type=int, default=5000, help="default: %(default)s")
+    parser.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        dest="users",
+        metavar="NAME",
+        help="a user to create (repeat for more)",
+    )
+    parser.add_argument("--nodes", type=int, default=2, help="default: %(default)s")
+    parser.add_argument(
+        "--cores",
+        type=int,
+        default=4,
+        help="cores per node of the simulated instance (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--admin", default="fluxadmin", help="the superuser's name (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="use the simulated Flux instance even if flux-core is installed",
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run(args):
+    try:
+        cluster = LocalCluster(
+            args.state_dir,
+            port=args.port,
+            users=args.users,
+            nodes=args.nodes,
+            cores_per_node=args.cores,
+            admin_user=args.admin,
+            simulate=True if args.simulate else None,
+        )
+    except (ValueError, LocalClusterError) as error:
+        print(f"flux-hub local-cluster: {error}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        cluster.start()
+        for name, password in cluster.new_passwords.items():
+            print(f"Adding '{name}' with password '{password}'")
+        if cluster.mode == "flux":
+            how = f"real Flux, flux start --test-size={cluster.nodes}"
+        else:
+            how = (
+                f"simulated Flux instance, {cluster.nodes} nodes x {cluster.cores_per_node} "
+                "cores (flux-core is not installed)"
+            )
+        print(f"flux-restful is running at {cluster.url} ({how})")
+        print(f"Passwords and the shared secret are in {cluster.state_dir / STATE_FILE}")
+        print(f"Server log: {cluster.log_path}")
+        print("Press Ctrl-C to stop.", flush=True)
+        while cluster.running:
+            time.sleep(0.5)
+        print(f"flux-restful stopped unexpectedly; see {cluster.log_path}", file=sys.stderr)
+        return 1
+    except LocalClusterError as error:
+        print(f"flux-hub local-cluster: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Stopping flux-restful.", flush=True)
+        return 0
+    finally:
+        cluster.stop()

@@ -1,0 +1,426 @@
+"""LocalCluster: the real flux-restful server on this machine, with seeded users.
+
+The server runs under real Flux (``flux start --test-size=N``) when flux-core's ``flux`` is on
+PATH, otherwise against the simulated instance (flux_hub/local/simflux). Its keys and the
+users' passwords live in ``state_dir`` (mode 0600), so a restart keeps tokens and logins valid.
+"""
+
+import atexit
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "flux-hub-local.json"
+LOG_FILE = "flux-restful.log"
+DB_FILE = "flux-restful.db"
+STOP_GRACE = {"simulated": 5.0, "flux": 20.0}  # seconds before the server is killed
+_started = set()  # clusters to stop when the interpreter exits
+
+
+class LocalClusterError(RuntimeError):
+    """The local cluster could not be started or its users could not be set up."""
+
+
+def check_user_name(name):
+    """The rule the DB script applies; ValueError with a readable message otherwise."""
+    if not isinstance(name, str) or not name or len(name) > 255:
+        raise ValueError(f"{name!r} is not a valid user name")
+    if not name.isprintable() or any(c.isspace() for c in name):
+        raise ValueError(f"{name!r} is not a valid user name (printable, no spaces)")
+    return name
+
+
+def find_flux():
+    """flux-core's ``flux`` command, or None (another program called flux does not count)."""
+    path = shutil.which("flux")
+    if path is None:
+        return None
+    try:
+        out = subprocess.run([path, "version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return path if "libflux-core" in out.stdout else None
+
+
+def _write_private(path, text):
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _bind(host, port):
+    """The port bound (a free one for 0), or None if it is taken."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return None
+        return s.getsockname()[1]
+
+
+def _descendants(pid):
+    """All processes below pid (Linux /proc), found by walking parent links."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _signal_group(pgid, signum):
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class LocalCluster:
+    """flux-restful on 127.0.0.1 with a shared secret, a superuser and seeded users.
+
+    ``simulate`` None: real Flux if flux-core's ``flux`` is on PATH, else the simulation.
+    ``server_env``: extra environment for the server (e.g. FLUX_ACCESS_TOKEN_EXPIRES_MINUTES).
+    In real-Flux mode the nodes are ``flux start --test-size`` brokers and each has this
+    machine's cores; ``cores_per_node`` applies to the simulation.
+    """
+
+    def __init__(
+        self,
+        state_dir,
+        *,
+        host="127.0.0.1",
+        port=0,
+        users=(),
+        nodes=2,
+        cores_per_node=4,
+        admin_user="fluxadmin",
+        simulate=None,
+        server_env=None,
+    ):
+        for label, value in (("nodes", nodes), ("cores_per_node", cores_per_node)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{label} must be an integer of at least 1, not {value!r}")
+        if not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an integer from 0 to 65535, not {port!r}")
+        self.users = tuple(dict.fromkeys(check_user_name(u) for u in users))
+        self.admin_user = check_user_name(admin_user)
+        self.state_dir = Path(state_dir).resolve()
+        self.host = host
+        self.port = port
+        self.nodes = nodes
+        self.cores_per_node = cores_per_node
+        self.db_path = self.state_dir / DB_FILE
+        self.log_path = self.state_dir / LOG_FILE
+        self.new_passwords = {}  # users that got a password at the last start(), for printing
+        self._server_env = dict(server_env or {})
+        self._state_path = self.state_dir / STATE_FILE
+        self._state = None
+        self._proc = None
+        self._lock = threading.RLock()
+        self._flux = None if simulate else find_flux()
+        if simulate is False and self._flux is None:
+            raise LocalClusterError("simulate=False, but flux-core's flux command is not on PATH")
+        self.mode = "flux" if self._flux else "simulated"
+
+    def __repr__(self):
+        return f"<LocalCluster {self.url} {self.mode} state_dir={str(self.state_dir)!r}>"
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def url(self):
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def secret_key(self):
+        return self._load()["secret_key"]
+
+    @property
+    def passwords(self):
+        """{name: password} of the users this cluster seeded (the admin included)."""
+        return dict(self._load()["passwords"])
+
+    @property
+    def running(self):
+        return self._proc is not None and self._proc.poll() is None
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self, timeout=60):
+        """Start the server and return when GET /v1/auth answers 200."""
+        with self._lock:
+            if self.running:
+                return self
+            self._load()
+            port = _bind(self.host, self.port)
+            if port is None:
+                raise LocalClusterError(f"{self.host}:{self.port} is already in use")
+            self.port = port  # a port picked for 0 is kept for restarts
+            wanted = [(self.admin_user, True)]
+            wanted += [(user, False) for user in self.users if user != self.admin_user]
+            self.new_passwords = self._ensure(wanted)
+            log_offset = self._launch()
+            try:
+                self._wait_ready(timeout, log_offset)
+            except BaseException:
+                self.stop()
+                raise
+            _started.add(self)
+        return self
+
+    def stop(self):
+        """Stop the server and every job process it started. Safe to call at any time."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+            if proc is None:
+                return
+            if proc.poll() is None:
+                _signal_group(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=STOP_GRACE[self.mode])
+                except subprocess.TimeoutExpired:
+                    # Freeze the server so it starts nothing new, then kill it and its jobs
+                    _signal_group(proc.pid, signal.SIGSTOP)
+                    groups = {_pgid(p) for p in _descendants(proc.pid)} - {None, os.getpgrp()}
+                    for group in groups | {proc.pid}:
+                        _signal_group(group, signal.SIGKILL)
+                    proc.wait()
+            _started.discard(self)
+            log.info("flux-restful at %s stopped", self.url)
+
+    def restart(self, timeout=60):
+        """Stop and start again with the same port, database, keys and passwords."""
+        self.stop()
+        return self.start(timeout)
+
+    # -- users ---------------------------------------------------------------------------
+    def ensure_users(self, names):
+        """Make sure these users exist (one DB script run); returns {name: new password}."""
+        names = list(dict.fromkeys(check_user_name(n) for n in names))
+        return self._ensure([(name, False) for name in names])
+
+    def _ensure(self, wanted):
+        with self._lock:
+            state = self._load()
+            known = state["passwords"]
+            fresh = {name: secrets.token_urlsafe(18) for name, _ in wanted if name not in known}
+            ops = [
+                {
+                    "op": "ensure",
+                    "name": name,
+                    "password": fresh.get(name) or known[name],
+                    "superuser": superuser,
+                    # A user we hold no password for may exist: then it gets the new one
+                    "reset_password": name in fresh,
+                }
+                for name, superuser in wanted
+            ]
+            # Saved before the accounts exist, so no account can have a password we lost
+            known.update(fresh)
+            self._save()
+            try:
+                results = self._run_dbscript(ops)
+            except BaseException:
+                for name in fresh:
+                    known.pop(name)
+                self._save()
+                raise
+            if self.db_path.exists():
+                os.chmod(self.db_path, 0o600)  # it holds the password hashes
+            failures = []
+            for (name, superuser), result in zip(wanted, results, strict=True):
+                if result.get("status") == "error":
+                    failures.append(f"{name}: {result.get('error')}")
+                    if name in fresh:
+                        known.pop(name)
+                elif superuser and not result.get("superuser"):
+                    failures.append(f"{name}: exists but is not a superuser")
+            self._save()
+            if failures:
+                raise LocalClusterError("could not set up users: " + "; ".join(failures))
+            return {name: password for name, password in fresh.items() if name in known}
+
+    def _run_dbscript(self, ops):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_")}
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "flux_hub.provision.dbscript"],
+                input=json.dumps({"ops": ops}),
+                capture_output=True,
+                text=True,
+                cwd=self.state_dir,
+                env=env,
+                timeout=600,
+            )
+            response = json.loads(proc.stdout)
+        except (OSError, subprocess.SubprocessError, ValueError) as error:
+            detail = self._redact(getattr(error, "stderr", None) or "") or str(error)
+            raise LocalClusterError(f"the user database script failed: {detail}") from None
+        if "error" in response:
+            raise LocalClusterError(f"the user database script failed: {response['error']}")
+        return response["results"]
+
+    # -- state ---------------------------------------------------------------------------
+    def _load(self):
+        with self._lock:
+            if self._state is None:
+                self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                if self._state_path.exists():
+                    self._state = json.loads(self._state_path.read_text())
+                    os.chmod(self._state_path, 0o600)
+                else:
+                    self._state = {
+                        "secret_key": secrets.token_urlsafe(32),
+                        "token_signing_key": secrets.token_hex(32),
+                        "passwords": {},
+                    }
+                    self._save()
+            return self._state
+
+    def _save(self):
+        _write_private(self._state_path, json.dumps(self._state, indent=1) + "\n")
+
+    def _redact(self, text):
+        state = self._state or {}
+        hidden = [state.get("secret_key"), state.get("token_signing_key")]
+        for secret in [*hidden, *state.get("passwords", {}).values()]:
+            if secret:
+                text = text.replace(secret, "****")
+        return text
+
+    # -- the server process --------------------------------------------------------------
+    def _server_environment(self):
+        state = self._load()
+        # The caller's FLUX_* settings (a client's FLUX_TOKEN, say) are not the server's
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_")}
+        env.update(
+            FLUX_AUTH_BACKEND="shared-secret",
+            FLUX_SECRET_KEY=state["secret_key"],
+            FLUX_TOKEN_SIGNING_KEY=state["token_signing_key"],
+            FLUX_NUMBER_NODES=str(self.nodes),
+            FLUX_SERVER_MODE="single-user",
+            PYTHONUNBUFFERED="1",
+        )
+        env.update(self._server_env)
+        return env
+
+    def _launch(self):
+        serve = ["serve", "--host", self.host, "--port", str(self.port), "--workers", "1"]
+        if self.mode == "flux":
+            argv = [
+                self._flux,
+                "start",
+                f"--test-size={self.nodes}",
+                sys.executable,
+                "-m",
+                "flux_restful.cli",
+                *serve,
+            ]
+            how = f"real Flux ({self._flux} start --test-size={self.nodes})"
+        else:
+            argv = [
+                sys.executable,
+                "-m",
+                "flux_hub.local.simserve",
+                "--nodes",
+                str(self.nodes),
+                "--cores-per-node",
+                str(self.cores_per_node),
+                *serve,
+            ]
+            how = f"the simulated Flux instance ({self.nodes} nodes x {self.cores_per_node} cores)"
+        message = f"starting flux-restful at {self.url} under {how}"
+        log.info(message)
+        with open(self.log_path, "ab") as logfile:
+            os.fchmod(logfile.fileno(), 0o600)
+            offset = logfile.tell()
+            logfile.write(f"flux-hub: {time.strftime('%F %T')} {message}\n".encode())
+            logfile.flush()
+            self._proc = subprocess.Popen(
+                argv,
+                cwd=self.state_dir,
+                env=self._server_environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stop() signals all of it
+            )
+        return offset
+
+    def _wait_ready(self, timeout, log_offset):
+        deadline = time.monotonic() + timeout
+        with requests.Session() as session:
+            while True:
+                status = self._proc.poll()
+                if status is not None:
+                    raise LocalClusterError(
+                        f"flux-restful exited with status {status} before it answered at "
+                        f"{self.url}.\n{self._log_tail(log_offset)}"
+                    )
+                try:
+                    if session.get(f"{self.url}/v1/auth", timeout=5).status_code == 200:
+                        log.info("flux-restful is up at %s (%s)", self.url, self.mode)
+                        return
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise LocalClusterError(
+                        f"flux-restful did not answer at {self.url} within {timeout} s.\n"
+                        f"{self._log_tail(log_offset)}"
+                    )
+                time.sleep(0.1)
+
+    def _log_tail(self, offset, lines=30):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                text = f.read().decode("utf-8", "replace")
+        except OSError as error:
+            return f"(cannot read {self.log_path}: {error})"
+        tail = "\n".join(text.splitlines()[-lines:])
+        return f"Last lines of {self.log_path}:\n{self._redact(tail)}"
+
+
+def _pgid(pid):
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+@atexit.register
+def _stop_all():
+    # A crashed test or script must not leave servers (and their jobs) running
+    for cluster in list(_started):
+        cluster.stop()

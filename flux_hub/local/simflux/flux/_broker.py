@@ -1,0 +1,389 @@
+"""The simulated broker: one Flux instance shared by every handle in the process.
+
+It answers RPCs for the job-ingest, job-manager, scheduler and resource services here, and for
+job-list and job-info in ``flux._joblist`` and ``flux._jobinfo``. Every service runs under one
+lock (``Broker.cond``); job shells (``flux._shell``) run the tasks in their own threads and
+report back through the ``shell_*`` methods.
+"""
+
+import errno
+import json
+import os
+import signal
+import socket
+import threading
+import time
+
+from flux import _jobinfo, _joblist
+from flux import constants as C
+from flux._shell import JobShell
+from flux.eventlog import entry
+from flux.job.Jobspec import JobspecV1
+
+_RESULT_OF_EXCEPTION = {"cancel": C.FLUX_JOB_RESULT_CANCELED, "timeout": C.FLUX_JOB_RESULT_TIMEOUT}
+_instance = None
+
+
+def start_instance(nodes, cores_per_node, hostname=None):
+    """Create this process's instance (once)."""
+    global _instance
+    if _instance is not None:
+        raise RuntimeError("the simulated Flux instance is already running")
+    _instance = Broker(nodes, cores_per_node, hostname or socket.gethostname())
+    return _instance
+
+
+def instance():
+    if _instance is None:
+        raise OSError(errno.ENOENT, "no simulated Flux instance runs in this process")
+    return _instance
+
+
+def encode_idset(ids, brackets=False):
+    """Flux's idset text: "0-3,5"; with brackets "[0-1]" when there is more than one id."""
+    ids = sorted(ids)
+    ranges = []
+    for i in ids:
+        if ranges and ranges[-1][1] == i - 1:
+            ranges[-1][1] = i
+        else:
+            ranges.append([i, i])
+    text = ",".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+    return f"[{text}]" if brackets and len(ids) > 1 else text
+
+
+def _job_name(arg0):
+    # The basename of the command, as job-list names a job without attributes.system.job.name
+    base = arg0.rsplit("/", 1)[-1]
+    return base or arg0
+
+
+def _request(spec):
+    """What the job asks the scheduler for; ValueError for shapes this simulation cannot run."""
+    resources, tasks = spec["resources"], spec["tasks"]
+    if len(resources) != 1 or len(tasks) != 1:
+        raise ValueError("the simulated Flux instance runs jobspecs with one resource and one task")
+    top, nnodes, exclusive = resources[0], 0, False
+    if top["type"] == "node":
+        nnodes, exclusive = top["count"], bool(top.get("exclusive"))
+        if len(top.get("with", [])) != 1:
+            raise ValueError("a node resource must hold exactly one slot")
+        top = top["with"][0]
+    if top["type"] != "slot":
+        raise ValueError("the simulated Flux instance schedules slots, or nodes holding slots")
+    counts = {"core": 0, "gpu": 0}
+    for child in top.get("with", []):
+        if child["type"] not in counts:
+            raise ValueError(f"the simulated Flux instance has no {child['type']} resources")
+        counts[child["type"]] = child["count"]
+    if counts["core"] < 1:
+        raise ValueError("a slot must hold at least one core")
+    nslots = top["count"] * max(nnodes, 1)
+    count = tasks[0]["count"]
+    return {
+        "nnodes": nnodes,
+        "exclusive": exclusive,
+        "slots": top["count"],
+        "cores": counts["core"],
+        "gpus": counts["gpu"],
+        "ntasks": count.get("total", nslots * count.get("per_slot", 1)),
+        "ncores": -1 if nnodes and exclusive else nslots * counts["core"],
+    }
+
+
+class Job:
+    def __init__(self, jobid, spec, request, userid, urgency):
+        system = spec["attributes"]["system"]
+        self.id = jobid
+        self.spec = spec
+        self.jobspec_json = json.dumps(spec, ensure_ascii=False)
+        self.request = request
+        self.userid = userid
+        self.urgency = self.priority = urgency
+        self.state = self.states_mask = C.FLUX_JOB_STATE_NEW
+        self.times = dict.fromkeys(["t_submit", *_joblist.STATE_TIMES.values()], 0.0)
+        self.name = system.get("job", {}).get("name") or _job_name(spec["tasks"][0]["command"][0])
+        self.cwd = system.get("cwd")
+        self.duration = float(system["duration"])
+        self.ntasks = request["ntasks"]
+        self.ncores = request["ncores"]
+        self.nnodes = request["nnodes"] or -1
+        self.alloc = None  # {rank: [core, ...]} once allocated
+        self.ranks = self.nodelist = self.R = self.annotations = None
+        self.expiration = -1.0
+        self.exception = None  # (type, severity, note) of the first fatal exception
+        self.waitstatus = -1
+        self.result = 0
+        self.eventlog = []  # the main eventlog
+        self.output = None  # the guest.output eventlog, once the job shell has started
+        self.shell = None
+
+
+class Broker:
+    def __init__(self, nodes, cores_per_node, hostname):
+        if nodes < 1 or cores_per_node < 1:
+            raise ValueError("a simulated instance needs at least one node with one core")
+        self.size = nodes
+        self.cores_per_node = cores_per_node
+        self.hostname = hostname
+        self.userid = os.getuid()
+        self.cond = threading.Condition()
+        self.jobs = {}
+        self.pending = []  # in scheduling order
+        self.free = {rank: set(range(cores_per_node)) for rank in range(nodes)}
+        self._epoch = time.time()
+        self._last_ms = -1
+        self._seq = 0
+        self._services = {
+            "job-ingest.submit": self._submit,
+            "job-manager.raise": self._raise_request,
+            "job-list.list": lambda payload: _joblist.list_jobs(self.jobs.values(), payload),
+            "job-list.list-id": lambda payload: _joblist.list_id(self.jobs, payload),
+            "job-info.lookup": lambda payload: _jobinfo.lookup(self.jobs, payload),
+            "resource.sched-status": self._sched_status,
+        }
+
+    def attr_get(self, name):
+        attrs = {
+            "size": str(self.size),
+            "rank": "0",
+            "hostlist": ",".join([self.hostname] * self.size),
+        }
+        if name not in attrs:
+            raise OSError(errno.ENOENT, f"unknown broker attribute {name}")
+        return attrs[name]
+
+    def call(self, topic, payload):
+        """Answer one RPC: a JSON-able dict, or OSError as the Flux service would fail."""
+        service = self._services.get(topic)
+        if service is None:
+            raise OSError(errno.ENOSYS, f"the simulated instance has no {topic} service")
+        with self.cond:
+            return service(payload)
+
+    def watch(self, jobid, path):
+        with self.cond:
+            return _jobinfo.EventlogWatch(self.cond, self.jobs, jobid, path)
+
+    def shutdown(self):
+        """Kill every task of every running job (the server is going away)."""
+        with self.cond:
+            shells = [job.shell for job in self.jobs.values() if job.shell is not None]
+        for shell in shells:
+            shell.kill(signal.SIGKILL)
+
+    # -- job shells report here ------------------------------------------------------------
+    def shell_started(self, job, header):
+        with self.cond:
+            self._event(job, "start")
+            job.output = [header]
+            self.cond.notify_all()
+
+    def shell_output(self, job, line):
+        with self.cond:
+            job.output.append(line)
+            self.cond.notify_all()
+
+    def shell_exception(self, job, type_, note):
+        with self.cond:
+            if job.state != C.FLUX_JOB_STATE_INACTIVE:
+                self._raise(job, type_, 0, note)
+
+    def shell_finished(self, job, waitstatus):
+        with self.cond:
+            job.waitstatus = waitstatus
+            self._event(job, "finish", {"status": waitstatus})
+            if job.state == C.FLUX_JOB_STATE_RUN:
+                self._set_state(job, C.FLUX_JOB_STATE_CLEANUP)
+            self._event(job, "release", {"ranks": "all", "final": True})
+            for rank, cores in job.alloc.items():
+                self.free[rank].update(cores)
+            self._event(job, "free")
+            self._end(job)
+            self._schedule()
+
+    # -- services (self.cond held) ---------------------------------------------------------
+    def _submit(self, payload):
+        try:
+            spec = json.loads(payload["J"])
+            JobspecV1(**spec)
+            request = _request(spec)
+        except (TypeError, ValueError, KeyError) as error:
+            raise OSError(errno.EINVAL, str(error)) from None
+        urgency = payload.get("urgency", C.FLUX_JOB_URGENCY_DEFAULT)
+        if not isinstance(urgency, int) or not 0 <= urgency <= 31:
+            raise OSError(errno.EINVAL, "urgency must be an integer from 0 to 31")
+        job = Job(self._new_id(), spec, request, self.userid, urgency)
+        self.jobs[job.id] = job
+        job.times["t_submit"] = time.time()
+        self._event(
+            job, "submit", {"userid": job.userid, "urgency": urgency, "flags": 0, "version": 1}
+        )
+        self._event(job, "validate")
+        self._set_state(job, C.FLUX_JOB_STATE_DEPEND)
+        self._event(job, "depend")
+        self._set_state(job, C.FLUX_JOB_STATE_PRIORITY)
+        self._event(job, "priority", {"priority": job.priority})
+        self._set_state(job, C.FLUX_JOB_STATE_SCHED)
+        self.pending.append(job)
+        self.pending.sort(key=lambda j: (-j.priority, j.id))
+        self._schedule()
+        return {"id": job.id}
+
+    def _raise_request(self, payload):
+        job = self.jobs.get(payload.get("id"))
+        if job is None:
+            raise OSError(errno.ENOENT, "unknown job id")
+        if job.state == C.FLUX_JOB_STATE_INACTIVE:
+            raise OSError(errno.ENOENT, "job is inactive")
+        if not isinstance(payload.get("type"), str) or not isinstance(payload.get("severity"), int):
+            raise OSError(errno.EPROTO, "an exception needs a type and a severity")
+        self._raise(job, payload["type"], payload["severity"], payload.get("note") or "")
+        return {}
+
+    def _sched_status(self, payload):
+        def entries(cores_of):
+            return [
+                {"rank": r, "host": self.hostname, "cores": sorted(cores_of(r))}
+                for r in range(self.size)
+            ]
+
+        every = set(range(self.cores_per_node))
+        return {
+            "all": entries(lambda r: every),
+            "up": entries(lambda r: every),
+            "down": [],
+            "allocated": entries(lambda r: every - self.free[r]),
+            "free": entries(lambda r: self.free[r]),
+        }
+
+    # -- job-manager and scheduler ---------------------------------------------------------
+    def _new_id(self):
+        # A FLUID: ms since the instance started (40 bits), generator id 0, sequence (10 bits)
+        ms = max(int((time.time() - self._epoch) * 1000), self._last_ms)
+        if ms == self._last_ms:
+            self._seq += 1
+            if self._seq == 1024:
+                ms, self._seq = ms + 1, 0
+        else:
+            self._seq = 0
+        self._last_ms = ms
+        return (ms << 24) | self._seq
+
+    def _event(self, job, name, context=None):
+        job.eventlog.append(entry(time.time(), name, context))
+        self.cond.notify_all()
+
+    def _set_state(self, job, state):
+        job.state = state
+        job.states_mask |= state
+        key = _joblist.STATE_TIMES[state]
+        # PRIORITY and SCHED may be entered again; their times are the first entry's
+        if not (job.times[key] and key in ("t_priority", "t_sched")):
+            job.times[key] = time.time()
+        self.cond.notify_all()
+
+    def _raise(self, job, type_, severity, note, reschedule=True):
+        self._event(
+            job,
+            "exception",
+            {"type": type_, "severity": severity, "userid": self.userid, "note": note},
+        )
+        if severity != 0:
+            return
+        if job.exception is None:
+            job.exception = (type_, severity, note)
+        if job.state & C.FLUX_JOB_STATE_PENDING:
+            self.pending.remove(job)
+            self._set_state(job, C.FLUX_JOB_STATE_CLEANUP)
+            self._end(job)
+            if reschedule:
+                self._schedule()
+        elif job.state == C.FLUX_JOB_STATE_RUN:
+            self._set_state(job, C.FLUX_JOB_STATE_CLEANUP)
+            job.shell.terminate(type_)
+
+    def _end(self, job):
+        if job.exception is not None:
+            job.result = _RESULT_OF_EXCEPTION.get(job.exception[0], C.FLUX_JOB_RESULT_FAILED)
+        elif job.waitstatus == 0:
+            job.result = C.FLUX_JOB_RESULT_COMPLETED
+        else:
+            job.result = C.FLUX_JOB_RESULT_FAILED
+        self._event(job, "clean")
+        self._set_state(job, C.FLUX_JOB_STATE_INACTIVE)
+
+    def _schedule(self):
+        """First come, first served: allocate from the head of the queue until one does not fit."""
+        while self.pending:
+            job = self.pending[0]
+            try:
+                alloc = self._allocate(job.request)
+            except ValueError as error:
+                self._raise(job, "alloc", 0, str(error), reschedule=False)
+                continue
+            if alloc is None:
+                return
+            self.pending.pop(0)
+            self._start(job, alloc)
+
+    def _allocate(self, req):
+        """Cores per rank for the request, None if they are busy, ValueError if they never fit."""
+        if req["gpus"]:
+            raise ValueError("unsatisfiable request: this instance has no GPUs")
+        ranks = sorted(self.free)
+        if req["nnodes"]:
+            need = self.cores_per_node if req["exclusive"] else req["slots"] * req["cores"]
+            if req["nnodes"] > self.size or need > self.cores_per_node:
+                raise ValueError("unsatisfiable request")
+            fits = [r for r in ranks if len(self.free[r]) >= need][: req["nnodes"]]
+            if len(fits) < req["nnodes"]:
+                return None
+            return {r: sorted(self.free[r])[:need] for r in fits}
+        per_rank = self.cores_per_node // req["cores"]
+        if per_rank * self.size < req["slots"]:
+            raise ValueError("unsatisfiable request")
+        alloc, remaining = {}, req["slots"]
+        for r in ranks:
+            fit = min(remaining, len(self.free[r]) // req["cores"])
+            if fit:
+                alloc[r] = sorted(self.free[r])[: fit * req["cores"]]
+                remaining -= fit
+            if not remaining:
+                return alloc
+        return None
+
+    def _start(self, job, alloc):
+        now = time.time()
+        for rank, cores in alloc.items():
+            self.free[rank].difference_update(cores)
+        job.alloc = alloc
+        job.expiration = now + job.duration if job.duration > 0 else 0.0
+        groups = {}
+        for rank, cores in alloc.items():
+            groups.setdefault(tuple(cores), []).append(rank)
+        job.R = {
+            "version": 1,
+            "execution": {
+                "R_lite": [
+                    {"rank": encode_idset(ranks), "children": {"core": encode_idset(cores)}}
+                    for cores, ranks in groups.items()
+                ],
+                "starttime": now,
+                "expiration": job.expiration,
+                "nodelist": [self.hostname] * len(alloc),
+            },
+        }
+        summary = " ".join(
+            f"rank{encode_idset(ranks, True)}/core{encode_idset(cores, True)}"
+            for cores, ranks in groups.items()
+        )
+        job.annotations = {"sched": {"resource_summary": summary}}
+        job.nnodes = len(alloc)
+        job.ncores = sum(len(cores) for cores in alloc.values())
+        job.ranks = encode_idset(alloc, brackets=True)
+        job.nodelist = ",".join([self.hostname] * len(alloc))
+        self._event(job, "alloc", {"annotations": job.annotations})
+        self._set_state(job, C.FLUX_JOB_STATE_RUN)
+        job.shell = JobShell(self, job)
+        job.shell.start()

@@ -1,0 +1,276 @@
+"""The job shell of the simulated instance: runs one job's tasks as local processes.
+
+Each task gets its own session (so its own process group, which signals reach as a whole),
+the jobspec's environment and working directory. Its stdout and stderr are read line by line
+into the job's guest.output eventlog. The shell enforces the job's expiration (SIGALRM, then
+SIGKILL after the kill timeout) and kills the tasks when the job manager says so.
+"""
+
+import base64
+import errno
+import os
+import selectors
+import signal
+import stat
+import subprocess
+import threading
+import time
+import traceback
+
+from flux.eventlog import entry
+from flux.job.JobID import JobID
+
+KILL_TIMEOUT = 5.0  # job-exec's default: SIGKILL this long after the first signal
+DEFAULT_OUTPUT_LIMIT = "10M"
+MAX_CHUNK = 65536  # a line longer than this is passed on in pieces
+_UNITS = {"": 1, "k": 1 << 10, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def _parse_size(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value > 0 else None
+    text = str(value).strip()
+    unit = text[-1:] if text[-1:] in _UNITS else ""
+    number = text[: len(text) - len(unit)]
+    return int(number) * _UNITS[unit] if number.isdigit() and int(number) > 0 else None
+
+
+def _killpg(pgid, signum):
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class JobShell(threading.Thread):
+    def __init__(self, broker, job):
+        super().__init__(name=f"job-shell-{job.id}", daemon=True)
+        self._broker = broker
+        self._job = job
+        # Everything the shell reads of the job, taken while the broker lock is held
+        system = job.spec["attributes"]["system"]
+        self._command = list(job.spec["tasks"][0]["command"])
+        self._environment = {str(k): str(v) for k, v in (system.get("environment") or {}).items()}
+        self._cwd = system.get("cwd")
+        self._expiration = job.expiration
+        self._ntasks = job.ntasks
+        self._nnodes = job.nnodes
+        self._f58 = JobID(job.id).f58
+        self._hostname = broker.hostname
+        slot = job.request["cores"]
+        self._slots = [
+            r for r, cores in sorted(job.alloc.items()) for _ in range(len(cores) // slot)
+        ]
+        limit = system.get("shell", {}).get("options", {}).get("output", {}).get("limit")
+        self._limit_text = DEFAULT_OUTPUT_LIMIT if limit is None else str(limit)
+        self._limit = _parse_size(self._limit_text)
+
+        self._cv = threading.Condition()  # guards the fields below; never held across broker calls
+        self._procs = []
+        self._remaining = 0
+        self._codes = []
+        self._signal = None  # the last signal sent to the tasks
+        self._kill_at = None
+        self._killed = False
+        self._timed_out = False
+        self._bytes = {"stdout": 0, "stderr": 0}
+
+    # -- called by the broker (its lock held) ---------------------------------------------
+    def terminate(self, exception_type):
+        """A fatal exception: SIGALRM for a timeout, else SIGTERM; SIGKILL after the timeout."""
+        self.kill(signal.SIGALRM if exception_type == "timeout" else signal.SIGTERM)
+
+    def kill(self, signum):
+        with self._cv:
+            self._signal = signum
+            if signum == signal.SIGKILL:
+                self._killed = True
+            elif self._kill_at is None:
+                self._kill_at = time.monotonic() + KILL_TIMEOUT
+            for proc in self._procs:
+                # A reaped task's group number may belong to someone else by now
+                if proc.returncode is None:
+                    _killpg(proc.pid, signum)
+            self._cv.notify_all()
+
+    # -- the shell thread ----------------------------------------------------------------
+    def run(self):
+        try:
+            waitstatus = self._run()
+        except Exception:  # a bug here must not leave the job running for ever
+            traceback.print_exc()
+            self.kill(signal.SIGKILL)
+            self._broker.shell_exception(self._job, "exec", "the simulated job shell failed")
+            self._wait()
+            waitstatus = 1 << 8
+        self._broker.shell_finished(self._job, waitstatus)
+
+    def _run(self):
+        count = {"stdout": self._ntasks, "stderr": self._ntasks}
+        header = {
+            "version": 1,
+            "encoding": {"stdout": "UTF-8", "stderr": "UTF-8"},
+            "count": count,
+            "options": {},
+        }
+        self._broker.shell_started(self._job, entry(time.time(), "header", header))
+        if self._limit is None:
+            self._log(
+                3, f"Invalid KVS output.limit={self._limit_text}, using {DEFAULT_OUTPUT_LIMIT}"
+            )
+            self._limit_text, self._limit = DEFAULT_OUTPUT_LIMIT, _parse_size(DEFAULT_OUTPUT_LIMIT)
+        cwd = self._working_directory()
+        local_ids = {}
+        for taskid in range(self._ntasks):
+            rank = self._slots[taskid % len(self._slots)]
+            local_ids[rank] = local_ids.get(rank, -1) + 1
+            if not self._spawn(taskid, local_ids[rank], cwd):
+                break
+        self._wait()
+        with self._cv:
+            return max(self._codes, default=0) << 8
+
+    def _working_directory(self):
+        # As the job shell: no cwd means job-exec's default, a bad one is logged and replaced
+        if self._cwd is None:
+            return "/tmp"
+        try:
+            error = None if stat.S_ISDIR(os.stat(self._cwd).st_mode) else errno.ENOTDIR
+        except OSError as e:
+            error = e.errno
+        if error is None:
+            return self._cwd
+        self._log(
+            3,
+            f"host {self._hostname}: Could not change dir to {self._cwd}: "
+            f"{os.strerror(error)}. Going to /tmp instead",
+        )
+        return "/tmp"
+
+    def _spawn(self, taskid, local_id, cwd):
+        """Start one task; False if it could not start (the job then fails)."""
+        with self._cv:
+            if self._signal is not None:  # killed before all tasks started
+                self._codes.append(128 + self._signal)
+                return False
+        env = dict(self._environment)
+        env.update(
+            FLUX_JOB_ID=self._f58,
+            FLUX_JOB_SIZE=str(self._ntasks),
+            FLUX_JOB_NNODES=str(self._nnodes),
+            FLUX_TASK_RANK=str(taskid),
+            FLUX_TASK_LOCAL_ID=str(local_id),
+        )
+        try:
+            proc = subprocess.Popen(
+                self._command,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+        except (OSError, ValueError) as error:
+            number = getattr(error, "errno", None)
+            # bash's codes, as the job shell uses them
+            code = {errno.EPERM: 126, errno.EACCES: 126, errno.ENOENT: 127}.get(number, 1)
+            reason = os.strerror(number) if number else str(error)
+            note = (
+                f"task {taskid} (host {self._hostname}): start failed: {self._command[0]}: {reason}"
+            )
+            self._log(2, note)
+            self.kill(signal.SIGKILL)
+            with self._cv:
+                self._codes.append(code)
+            self._broker.shell_exception(self._job, "exec", note)
+            return False
+        with self._cv:
+            self._procs.append(proc)
+            self._remaining += 1
+            if self._signal is not None:
+                _killpg(proc.pid, self._signal)
+        threading.Thread(target=self._task, args=(proc, taskid), daemon=True).start()
+        return True
+
+    def _wait(self):
+        """Wait for every task, enforcing the expiration and the kill timeout meanwhile."""
+        while True:
+            with self._cv:
+                if self._remaining == 0:
+                    return
+                deadlines = []
+                if self._expiration > 0 and not self._timed_out and self._signal is None:
+                    deadlines.append(self._expiration - time.time())
+                if self._kill_at is not None and not self._killed:
+                    deadlines.append(self._kill_at - time.monotonic())
+                self._cv.wait(max(0.0, min(deadlines)) if deadlines else None)
+                expired = (
+                    self._expiration > 0
+                    and not self._timed_out
+                    and self._signal is None
+                    and time.time() >= self._expiration
+                )
+                self._timed_out = self._timed_out or expired
+                kill_due = (
+                    self._kill_at is not None
+                    and not self._killed
+                    and time.monotonic() >= self._kill_at
+                )
+            if expired:
+                self._broker.shell_exception(self._job, "timeout", "resource allocation expired")
+            if kill_due:
+                self.kill(signal.SIGKILL)
+
+    def _task(self, proc, taskid):
+        """Copy one task's output into the eventlog until both pipes close, then reap it."""
+        pending = {"stdout": b"", "stderr": b""}
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ, "stdout")
+            selector.register(proc.stderr, selectors.EVENT_READ, "stderr")
+            while selector.get_map():
+                for key, _ in selector.select():
+                    stream, data = key.data, os.read(key.fd, MAX_CHUNK)
+                    if not data:
+                        selector.unregister(key.fileobj)
+                        key.fileobj.close()
+                        if pending[stream]:
+                            self._data(stream, taskid, pending[stream])
+                        self._output({"stream": stream, "rank": str(taskid), "eof": True})
+                        continue
+                    *lines, rest = (pending[stream] + data).split(b"\n")
+                    for line in lines:
+                        self._data(stream, taskid, line + b"\n")
+                    if len(rest) >= MAX_CHUNK:
+                        self._data(stream, taskid, rest)
+                        rest = b""
+                    pending[stream] = rest
+        proc.wait()
+        code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
+        with self._cv:
+            self._codes.append(code)
+            self._remaining -= 1
+            self._cv.notify_all()
+
+    def _data(self, stream, taskid, data):
+        with self._cv:
+            before = self._bytes[stream]
+            self._bytes[stream] += len(data)
+            over = self._bytes[stream] > self._limit
+        if over:
+            if before <= self._limit:
+                self._log(4, f"{stream} will be truncated, {self._limit_text} limit exceeded")
+            return
+        context = {"stream": stream, "rank": str(taskid)}
+        try:
+            context["data"] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            context.update(data=base64.b64encode(data).decode("ascii"), encoding="base64")
+        self._output(context)
+
+    def _output(self, context):
+        self._broker.shell_output(self._job, entry(time.time(), "data", context))
+
+    def _log(self, level, message):
+        context = {"rank": 0, "level": level, "message": message}
+        self._broker.shell_output(self._job, entry(time.time(), "log", context))

@@ -1,0 +1,1 @@
+"""Account provisioning helpers shared by the local and Kubernetes provisioners."""

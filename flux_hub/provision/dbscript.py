@@ -1,0 +1,172 @@
+"""Manage flux-restful users in the server's database, in one process for a batch of changes.
+
+Run it in the flux-restful server's working directory (the database is ./flux-restful.db)
+with the Python that has the server's flux_restful package:
+
+    python -m flux_hub.provision.dbscript < request.json      # locally
+    python3 -c "$(cat dbscript.py)" < request.json            # in a MiniCluster pod
+
+It needs only the standard library and flux_restful, never flux_hub. Passwords come on
+stdin, never in argv. Request and response are JSON:
+
+    {"ops": [{"op": "ensure", "name": "alice", "password": "...", "superuser": false,
+              "reset_password": false},
+             {"op": "deactivate", "name": "bob"}, {"op": "list"}]}
+    {"results": [{"op": "ensure", "name": "alice", "status": "created", "superuser": false},
+                 {"op": "deactivate", "name": "bob", "status": "deactivated"},
+                 {"op": "list", "users": [{"name": "alice", "active": true, "superuser": false}]}]}
+
+ensure: "created" (with superuser as asked), "unchanged", "reactivated" (an inactive user is
+active again; its password is replaced only with reset_password) or "password-set". An
+existing user keeps its superuser flag; the result reports it. An existing active user without
+reset_password costs no bcrypt hash. deactivate: "deactivated" or "missing". A failed op gives
+{"status": "error", "error": "..."}; each op commits on its own, so it loses nothing that
+succeeded. A malformed request gives {"error": "..."} and exit status 2.
+"""
+
+import json
+import sys
+
+MAX_NAME = 255
+MAX_PASSWORD_BYTES = 72  # bcrypt's limit, which flux_restful enforces
+
+
+class OpError(Exception):
+    """A readable reason an op failed."""
+
+
+def _name(op):
+    name = op.get("name")
+    if not isinstance(name, str) or not name:
+        raise OpError("a user name (a non-empty string) is required")
+    if len(name) > MAX_NAME or not name.isprintable() or any(c.isspace() for c in name):
+        raise OpError(f"{name[:40]!r} is not a valid user name (printable, no spaces)")
+    return name
+
+
+def _password(op, name, purpose):
+    password = op.get("password")
+    if not isinstance(password, str) or not password:
+        raise OpError(f"a password is required to {purpose} {name!r}")
+    if "\0" in password or len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise OpError(f"the password for {name!r} must be at most 72 bytes without NUL")
+    return password
+
+
+def _flag(op, key):
+    value = op.get(key, False)
+    if not isinstance(value, bool):
+        raise OpError(f"{key} must be true or false")
+    return value
+
+
+def ensure(db, models, hash_password, op):
+    name = _name(op)
+    superuser = _flag(op, "superuser")
+    reset = _flag(op, "reset_password")
+    user = db.query(models.User).filter(models.User.user_name == name).first()
+    if user is None:
+        user = models.User(
+            user_name=name,
+            hashed_password=hash_password(_password(op, name, "create")),
+            is_superuser=superuser,
+            is_active=True,
+        )
+        db.add(user)
+        status = "created"
+    else:
+        status = "unchanged"
+        if reset:
+            user.hashed_password = hash_password(_password(op, name, "reset the password of"))
+            status = "password-set"
+        if not user.is_active:
+            user.is_active = True
+            status = "reactivated"
+    db.commit()
+    return {"status": status, "superuser": bool(user.is_superuser)}
+
+
+def deactivate(db, models, hash_password, op):
+    name = _name(op)
+    user = db.query(models.User).filter(models.User.user_name == name).first()
+    if user is None:
+        return {"status": "missing"}
+    user.is_active = False
+    db.commit()
+    return {"status": "deactivated"}
+
+
+def list_users(db, models, hash_password, op):
+    users = db.query(models.User).order_by(models.User.user_name).all()
+    return {
+        "users": [
+            {"name": u.user_name, "active": bool(u.is_active), "superuser": bool(u.is_superuser)}
+            for u in users
+        ]
+    }
+
+
+def _database_error(error):
+    # The driver's own message ("database is locked"); SQLAlchemy's text would show the
+    # statement's parameters, password hashes included
+    return f"database error: {getattr(error, 'orig', None) or type(error).__name__}"
+
+
+OPS = {"ensure": ensure, "deactivate": deactivate, "list": list_users}
+
+
+def run(ops):
+    """Apply the ops in order, each in its own transaction; returns their results."""
+    # Imported here: flux_restful opens ./flux-restful.db when its session module loads
+    import flux_restful.models as models
+    from flux_restful.core.security import get_password_hash
+    from flux_restful.db.base import Base
+    from flux_restful.db.session import SessionLocal, engine
+
+    Base.metadata.create_all(bind=engine)
+    results = []
+    for op in ops:
+        kind = op.get("op") if isinstance(op, dict) else None
+        result = {"op": kind}
+        if isinstance(op, dict) and "name" in op:
+            result["name"] = op["name"]
+        db = SessionLocal()
+        try:
+            if kind not in OPS:
+                raise OpError(f"unknown op {kind!r} (use ensure, deactivate or list)")
+            result.update(OPS[kind](db, models, get_password_hash, op))
+        except OpError as error:
+            db.rollback()
+            result.update(status="error", error=str(error))
+        except Exception as error:  # one broken op must not lose the others' answers
+            db.rollback()
+            result.update(status="error", error=_database_error(error))
+        finally:
+            db.close()
+        results.append(result)
+    return results
+
+
+def main():
+    try:
+        request = json.load(sys.stdin)
+        ops = request["ops"]
+        if not isinstance(ops, list):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        print(json.dumps({"error": 'the request must be JSON {"ops": [...]} on stdin'}))
+        return 2
+    try:
+        results = run(ops)
+    except ImportError as error:
+        print(json.dumps({"error": f"flux_restful cannot be imported here: {error}"}))
+        return 2
+    except Exception as error:  # the database cannot be opened or created
+        print(json.dumps({"error": _database_error(error)}))
+        return 2
+    print(json.dumps({"results": results}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

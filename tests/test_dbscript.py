@@ -1,0 +1,156 @@
+"""The DB script: user management in flux-restful's database, run as its own process."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import bcrypt
+import pytest
+import requests
+from local_support import Api
+
+import flux_hub.provision.dbscript as dbscript
+
+SOURCE = Path(dbscript.__file__).read_text()
+
+# Counts bcrypt hashes in the script's process, then runs the script's source as `python3 -c`
+COUNTING = """
+import bcrypt, sys
+calls = []
+real = bcrypt.hashpw
+bcrypt.hashpw = lambda *a: calls.append(1) or real(*a)
+sys.modules["flux_hub"] = None  # the script must not need flux_hub
+try:
+    exec(compile(sys.argv[1], "dbscript", "exec"), {"__name__": "__main__"})
+finally:
+    print(len(calls), file=sys.stderr)
+"""
+
+
+def run(cwd, ops, raw=None):
+    """Run the script's source in cwd as Kubernetes does; returns (response, bcrypt hashes)."""
+    proc = subprocess.run(
+        [sys.executable, "-c", COUNTING, SOURCE],
+        input=raw if raw is not None else json.dumps({"ops": ops}),
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+    assert proc.stderr.splitlines(), proc
+    return proc.returncode, json.loads(proc.stdout), int(proc.stderr.splitlines()[-1])
+
+
+def rows(cwd):
+    with sqlite3.connect(Path(cwd) / "flux-restful.db") as db:
+        query = "SELECT user_name, hashed_password, is_active, is_superuser FROM user"
+        return {name: (hashed, bool(a), bool(s)) for name, hashed, a, s in db.execute(query)}
+
+
+def statuses(response):
+    return [result.get("status") for result in response["results"]]
+
+
+def test_ensure_creates_with_bcrypt_cost_12(tmp_path):
+    ops = [
+        {"op": "ensure", "name": "alice", "password": "pw-alice"},
+        {"op": "ensure", "name": "root", "password": "pw-root", "superuser": True},
+    ]
+    code, response, hashed = run(tmp_path, ops)
+    assert code == 0 and hashed == 2
+    assert response["results"] == [
+        {"op": "ensure", "name": "alice", "status": "created", "superuser": False},
+        {"op": "ensure", "name": "root", "status": "created", "superuser": True},
+    ]
+    stored = rows(tmp_path)
+    assert stored["alice"][0].startswith("$2b$12$")
+    assert bcrypt.checkpw(b"pw-alice", stored["alice"][0].encode())
+    assert stored["root"][1:] == (True, True)
+
+
+def test_unchanged_users_cost_no_hash(tmp_path):
+    run(tmp_path, [{"op": "ensure", "name": "alice", "password": "pw"}])
+    before = rows(tmp_path)
+    code, response, hashed = run(tmp_path, [{"op": "ensure", "name": "alice", "password": "pw"}])
+    assert statuses(response) == ["unchanged"] and hashed == 0
+    assert rows(tmp_path) == before
+    # Role changes are not ensure's business: an existing user keeps its flag
+    _, response, _ = run(tmp_path, [{"op": "ensure", "name": "alice", "superuser": True}])
+    assert response["results"][0]["superuser"] is False
+
+
+def test_reset_deactivate_reactivate_list(tmp_path):
+    run(tmp_path, [{"op": "ensure", "name": "bob", "password": "old"}])
+    code, response, hashed = run(
+        tmp_path,
+        [
+            {"op": "ensure", "name": "bob", "password": "new", "reset_password": True},
+            {"op": "deactivate", "name": "bob"},
+            {"op": "deactivate", "name": "nobody"},
+            {"op": "list"},
+            {"op": "ensure", "name": "bob", "password": "ignored"},
+            {"op": "list"},
+        ],
+    )
+    assert code == 0 and hashed == 1
+    assert statuses(response) == [
+        "password-set",
+        "deactivated",
+        "missing",
+        None,
+        "reactivated",
+        None,
+    ]
+    assert response["results"][3]["users"] == [{"name": "bob", "active": False, "superuser": False}]
+    assert response["results"][5]["users"] == [{"name": "bob", "active": True, "superuser": False}]
+    assert bcrypt.checkpw(b"new", rows(tmp_path)["bob"][0].encode())  # not "ignored"
+
+
+def test_each_op_commits_on_its_own(tmp_path):
+    code, response, _ = run(
+        tmp_path,
+        [
+            {"op": "ensure", "name": "first", "password": "pw"},
+            {"op": "ensure", "name": "nopassword"},
+            {"op": "ensure", "name": "two words", "password": "pw"},
+            {"op": "ensure", "name": "long", "password": "x" * 73},
+            {"op": "explode"},
+            "not an op",
+            {"op": "ensure", "name": "last", "password": "pw"},
+        ],
+    )
+    assert code == 0
+    assert statuses(response) == ["created", "error", "error", "error", "error", "error", "created"]
+    errors = [r["error"] for r in response["results"] if r["status"] == "error"]
+    assert errors[:3] == [
+        "a password is required to create 'nopassword'",
+        "'two words' is not a valid user name (printable, no spaces)",
+        "the password for 'long' must be at most 72 bytes without NUL",
+    ]
+    assert "unknown op" in errors[3]
+    assert set(rows(tmp_path)) == {"first", "last"}
+    assert "x" * 73 not in json.dumps(response)
+
+
+def test_malformed_request(tmp_path):
+    for raw in ("not json", "[]", '{"ops": 3}'):
+        code, response, _ = run(tmp_path, None, raw=raw)
+        assert code == 2
+        assert response == {"error": 'the request must be JSON {"ops": [...]} on stdin'}
+
+
+@pytest.mark.cluster
+def test_against_the_running_server(cluster):
+    """Users made by the script log in at once; a deactivated user's token stops working."""
+    code, response, _ = run(
+        cluster.state_dir, [{"op": "ensure", "name": "frank", "password": "frank-pw-1"}]
+    )
+    assert statuses(response) == ["created"]
+    frank = Api(cluster.url, "frank", "frank-pw-1")
+    assert frank.get("/v1/jobs").status_code == 200
+    run(cluster.state_dir, [{"op": "deactivate", "name": "frank"}])
+    assert frank.get("/v1/jobs").status_code == 401
+    login = {"username": "frank", "password": "frank-pw-1"}
+    assert requests.post(f"{cluster.url}/v1/login/access-token", data=login).status_code == 400

@@ -1,0 +1,218 @@
+"""LocalCluster: start, stop, restart, users and secrets; the local-cluster command."""
+
+import json
+import os
+import re
+import signal
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+
+import jwt
+import pytest
+import requests
+from local_support import Api, api
+
+from flux_hub.local import LocalCluster, LocalClusterError
+from flux_hub.local.cluster import STATE_FILE
+
+pytestmark = pytest.mark.cluster
+
+
+def hashes(cluster):
+    with sqlite3.connect(cluster.db_path) as db:
+        return dict(db.execute("SELECT user_name, hashed_password FROM user"))
+
+
+def gone(pid):
+    """The process has exited (a zombie counts: it runs no more)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def handshake(cluster, user, password):
+    payload = {"user": user, "pass": password, "scope": "token"}
+    encoded = jwt.encode(payload, cluster.secret_key, algorithm="HS256")
+    return requests.post(f"{cluster.url}/v1/token", headers={"Authorization": f"Bearer {encoded}"})
+
+
+def test_started_cluster(cluster):
+    assert cluster.url == f"http://127.0.0.1:{cluster.port}"
+    assert cluster.mode == "simulated"  # flux-core is not installed here
+    assert requests.get(f"{cluster.url}/v1/auth").json() == {
+        "backend": "shared-secret",
+        "password_login": True,
+        "shared_secret_handshake": True,
+    }
+    assert set(cluster.passwords) == {"fluxadmin", "alice", "bob", "carol"}
+    assert handshake(cluster, "carol", cluster.passwords["carol"]).status_code == 200
+    assert handshake(cluster, "carol", "wrong").status_code == 400
+    assert cluster.db_path == cluster.state_dir / "flux-restful.db"
+    for path in (cluster.state_dir / STATE_FILE, cluster.db_path, cluster.log_path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert "simulated Flux instance" in cluster.log_path.read_text()
+
+
+def signing_key(cluster):
+    return json.loads((cluster.state_dir / STATE_FILE).read_text())["token_signing_key"]
+
+
+def test_secrets_stay_out_of_the_log_and_argv(cluster):
+    log = cluster.log_path.read_text()
+    secrets = [cluster.secret_key, signing_key(cluster), *cluster.passwords.values()]
+    assert not any(secret in log for secret in secrets)
+    assert not any(secret in repr(cluster) for secret in secrets)
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        assert not any(secret in argv for secret in secrets), argv
+
+
+def test_ensure_users(cluster):
+    created = cluster.ensure_users(["dave", "erin"])
+    assert set(created) == {"dave", "erin"}
+    assert Api(cluster.url, "dave", created["dave"]).get("/v1/jobs").status_code == 200
+    assert cluster.passwords["erin"] == created["erin"]
+    before = hashes(cluster)
+    assert cluster.ensure_users(["dave", "erin"]) == {}
+    assert hashes(cluster) == before  # existing users are not hashed again
+    with pytest.raises(ValueError, match="not a valid user name"):
+        cluster.ensure_users(["bad name"])
+
+
+def test_restart_keeps_port_users_passwords_and_keys(fresh_cluster):
+    url, secret, passwords = fresh_cluster.url, fresh_cluster.secret_key, fresh_cluster.passwords
+    before = hashes(fresh_cluster)
+    alice = api(fresh_cluster, "alice")
+    jobid = alice.submit("true")
+
+    fresh_cluster.restart()
+    assert (fresh_cluster.url, fresh_cluster.secret_key) == (url, secret)
+    assert fresh_cluster.passwords == passwords
+    assert fresh_cluster.new_passwords == {}
+    assert hashes(fresh_cluster) == before
+    assert alice.get("/v1/jobs").status_code == 200  # the old token is still valid
+    assert alice.get(f"/v1/jobs/{jobid}").status_code == 404  # a new Flux instance
+    assert handshake(fresh_cluster, "bob", passwords["bob"]).status_code == 200
+
+    # A new LocalCluster object on the same state directory finds it all again
+    fresh_cluster.stop()
+    again = LocalCluster(fresh_cluster.state_dir, users=["alice"]).start()
+    try:
+        assert again.secret_key == secret and again.passwords == passwords
+        assert Api(again.url, "alice", passwords["alice"]).get("/v1/jobs").status_code == 200
+    finally:
+        again.stop()
+
+
+def test_stop_kills_job_processes(fresh_cluster):
+    alice = api(fresh_cluster, "alice")
+    jobid = alice.submit("sh -c 'sleep 300 & echo $$ $!; wait'")
+    alice.wait(jobid, "RUN")
+    deadline = time.monotonic() + 20
+    while not (output := alice.output(jobid)):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    pids = [int(pid) for pid in output[0].split()]
+    assert not any(gone(pid) for pid in pids)
+    fresh_cluster.stop()
+    assert all(gone(pid) for pid in pids)
+    assert not fresh_cluster.running
+    fresh_cluster.stop()  # idempotent
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{fresh_cluster.url}/v1/auth", timeout=5)
+
+
+def test_stop_with_an_open_stream_still_kills_jobs(fresh_cluster):
+    alice = api(fresh_cluster, "alice")
+    jobid = alice.submit("sh -c 'echo $$; exec sleep 300'")
+    alice.wait(jobid, "RUN")
+    with alice.get(f"/v1/jobs/{jobid}/output/stream", stream=True) as response:
+        pid = int(next(response.iter_lines()))
+        fresh_cluster.stop()  # the open stream keeps the server from a graceful exit
+    assert gone(pid)
+
+
+def test_start_failure_shows_the_log_without_secrets(tmp_path):
+    assert LocalCluster(tmp_path / "bad").secret_key  # makes the state and its keys
+    key = signing_key(LocalCluster(tmp_path / "bad"))
+    # flux-restful rejects this backend name and prints it: the error must hide it
+    cluster = LocalCluster(tmp_path / "bad", server_env={"FLUX_AUTH_BACKEND": key})
+    with pytest.raises(LocalClusterError) as caught:
+        cluster.start(timeout=60)
+    message = str(caught.value)
+    assert "exited with status" in message and "FLUX_AUTH_BACKEND must be one of" in message
+    assert key not in message and "****" in message
+    assert not cluster.running
+
+
+def test_port_in_use(cluster, tmp_path):
+    with pytest.raises(LocalClusterError, match="already in use"):
+        LocalCluster(tmp_path / "other", port=cluster.port).start()
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="nodes"):
+        LocalCluster(tmp_path, nodes=0)
+    with pytest.raises(ValueError, match="not a valid user name"):
+        LocalCluster(tmp_path, users=["two words"])
+    with pytest.raises(LocalClusterError, match="not on PATH"):
+        LocalCluster(tmp_path, simulate=False)
+
+
+def run_cli(state_dir, port, *users):
+    argv = [sys.executable, "-m", "flux_hub.cli", "local-cluster"]
+    argv += ["--state-dir", str(state_dir), "--port", str(port)]
+    argv += [arg for user in users for arg in ("--user", user)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Press Ctrl-C"):
+            return proc, lines
+    proc.wait()
+    pytest.fail(f"local-cluster exited: {lines} {proc.stderr.read()}")
+
+
+def test_cli_prints_new_users_the_seed_way(tmp_path):
+    port = _free_port()
+    proc, lines = run_cli(tmp_path / "state", port, "alice", "bob")
+    try:
+        added = [re.fullmatch(r"Adding '(\S+)' with password '(\S+)'", line) for line in lines]
+        passwords = {m[1]: m[2] for m in added if m}
+        assert list(passwords) == ["fluxadmin", "alice", "bob"]
+        assert f"flux-restful is running at http://127.0.0.1:{port}" in "\n".join(lines)
+        assert "simulated Flux instance" in "\n".join(lines)
+        assert Api(f"http://127.0.0.1:{port}", "bob", passwords["bob"]).get("/v1/jobs").ok
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/v1/auth", timeout=5)
+
+    # Existing users are not added again; a new one is
+    proc, lines = run_cli(tmp_path / "state", port, "alice", "carol")
+    try:
+        assert [line for line in lines if line.startswith("Adding")] == [
+            line for line in lines if line.startswith("Adding 'carol'")
+        ]
+        assert len([line for line in lines if line.startswith("Adding")]) == 1
+        assert Api(f"http://127.0.0.1:{port}", "alice", passwords["alice"]).get("/v1/jobs").ok
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

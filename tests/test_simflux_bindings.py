@@ -1,0 +1,92 @@
+"""The simulated flux bindings called directly, in a process of their own (as in the server).
+
+Most behaviour is tested through HTTP; these cover what needs many jobs or exact API
+semantics: job-list's 1000-entry cap and order, JobID encodings, eventlog watches.
+"""
+
+import subprocess
+import sys
+import textwrap
+
+from flux_hub.local.simserve import SIMFLUX
+
+PRELUDE = f"""
+import sys
+sys.path.insert(0, {SIMFLUX!r})
+import flux, flux._broker, flux.job
+from flux.job import JobID, JobspecV1
+flux._broker.start_instance(1, 2)
+h = flux.Flux()
+"""
+
+
+def run(code):
+    proc = subprocess.run(
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_job_list_returns_at_most_1000_newest_first():
+    out = run("""
+        # Too big for the instance: each is denied at once, no process is started
+        spec = JobspecV1.from_command(["true"], num_tasks=3, environment={})
+        ids = [flux.job.submit(h, spec) for _ in range(1005)]
+        jobs = flux.job.job_list(h).get_jobs()
+        assert len(jobs) == 1000
+        assert [j["id"] for j in jobs] == ids[::-1][:1000]
+        assert {j["result"] for j in jobs} == {flux.constants.FLUX_JOB_RESULT_FAILED}
+        print(len(flux.job.job_list(h, max_entries=0).get_jobs()))
+    """)
+    assert out == "1005\n"
+
+
+def test_job_id_encodings():
+    run("""
+        jobid = JobID(123456789012)
+        assert (jobid.dec, jobid.hex) == ("123456789012", "0x1cbe991a14")
+        assert jobid.dothex == "0000.001c.be99.1a14" and jobid.kvs == "job.0000.001c.be99.1a14"
+        assert jobid.f58plain == "f4F6TKCo" and str(jobid) in ("\u01924F6TKCo", "f4F6TKCo")
+        for text in ("123456789012", " 123456789012 ", "0x1cbe991a14", "\u01924F6TKCo",
+                     "f4F6TKCo", "0000.001c.be99.1a14", "job.0000.001c.be99.1a14"):
+            assert JobID(text) == jobid, text
+        assert JobID("fjpXCZedGfVQ") == 2**64 - 1
+        for bad in ("", "abc", "-1", "f0", "0x", "18446744073709551616", "1.2", "a-b-c"):
+            try:
+                JobID(bad)
+            except ValueError:
+                continue
+            raise AssertionError(bad)
+    """)
+
+
+def test_output_watch_waits_for_the_start_and_ends_with_the_job():
+    run("""
+        import errno
+        busy = flux.job.submit(h, JobspecV1.from_command(["sleep", "30"], num_tasks=2))
+        echo = JobspecV1.from_command(["echo", "hi"], environment={"PATH": "/usr/bin:/bin"})
+        waiting = flux.job.submit(h, echo)
+        watch = flux.job.event_watch_async(h, waiting, "guest.output")
+        try:
+            watch.wait_for(0.2)
+            raise AssertionError("a pending job has no output yet")
+        except TimeoutError:
+            pass
+        flux.job.cancel(h, busy)
+        events = list(flux.job.event_watch(h, waiting, "guest.output"))
+        assert [e.name for e in events] == ["header", "data", "data", "data"], events
+        assert events[1].context == {"stream": "stdout", "rank": "0", "data": "hi\\n"}
+        assert {e.context.get("eof") for e in events[2:]} == {True}
+        states = [e.name for e in flux.job.event_watch(h, waiting)]
+        assert states[:4] == ["submit", "validate", "depend", "priority"], states
+        assert states[-3:] == ["release", "free", "clean"], states
+        try:
+            flux.job.event_watch_async(h, 42).get_event()
+            raise AssertionError("unknown job")
+        except OSError as e:
+            assert e.errno == errno.ENOENT
+    """)
