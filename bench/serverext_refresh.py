@@ -1,0 +1,228 @@
+"""What a refresh of the Flux panel's job list costs, side by side with flux-restful itself.
+
+One user with --finished finished and --active running jobs on the local MiniCluster. Each round
+starts a new single-user server with the flux-hub extension (an empty cache) and measures, in turn:
+
+- direct: flux-restful's own listing of the user's jobs with details
+  (GET /v1/jobs?details=true&listing=true, what the extension would otherwise have to ask for);
+- first:  the extension's GET flux-hub/api/jobs on the new server (fills its cache);
+- again:  the same call repeated (the panel's next refreshes).
+
+Targets: again <= 10% of first, and first <= 1.10x direct (same jobs in both answers).
+
+Two costs are shown: the wall time of each call, and the work it made flux-restful do, read from
+the server's access log: job details are what costs (one to three Flux RPCs each on a real
+instance), so "jobs detailed" counts every job a listing had to look up. The simulated Flux
+instance answers a job lookup several times faster than a real one, which makes wall-time ratios
+look worse here than on a real cluster; the work ratio does not depend on that.
+
+    .venv/bin/python bench/serverext_refresh.py [--finished 2000] [--active 10] [--rounds 3]
+"""
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+from flux_hub.local import LocalCluster
+from flux_hub.restful import FluxRestfulClient
+
+REPO = Path(__file__).resolve().parents[1]
+INACTIVE = 64
+ACCESS = re.compile(r'"(GET|POST) (/v1/[^ ]*) HTTP')
+
+
+def timed(call):
+    started = time.perf_counter()
+    result = call()
+    return time.perf_counter() - started, result
+
+
+class UpstreamLog:
+    """The requests flux-restful logged since the last look."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = path.stat().st_size
+
+    def since(self):
+        time.sleep(0.3)  # the access log line follows the answer
+        with open(self.path, "rb") as log:
+            log.seek(self.offset)
+            text = log.read().decode("utf-8", "replace")
+            self.offset = log.tell()
+        return ACCESS.findall(text)
+
+
+def jobs_detailed(requests_made, listed):
+    """Job lookups these requests cost flux-restful (a listing: one per job it returned)."""
+    count = 0
+    for _, path in requests_made:
+        if path.startswith("/v1/jobs?") and "details=true" in path:
+            limit = re.search(r"limit=(\d+)", path)
+            count += min(int(limit.group(1)), listed) if limit else listed
+        elif re.fullmatch(r"/v1/jobs/\d+", path):
+            count += 1
+    return count
+
+
+class SingleUserServer:
+    """A `jupyter server` with the extension enabled by flux-hub's jupyter-config file and the
+    user's credentials in its environment, as the hub starts it."""
+
+    def __init__(self, workdir, cluster, user):
+        token = secrets.token_hex(16)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        conf_d = workdir / "etc" / "jupyter_server_config.d"
+        conf_d.mkdir(parents=True)
+        shutil.copy(REPO / "jupyter-config" / "server-config" / "flux_hub.json", conf_d)
+        # Only flux-hub: other server extensions' start-up work would land in the timings.
+        (workdir / "config").mkdir()
+        others = ["jupyterlab", "jupyter_lsp", "notebook_shim", "jupyter_server_terminals"]
+        (workdir / "config" / "jupyter_server_config.json").write_text(
+            json.dumps({"ServerApp": {"jpserver_extensions": dict.fromkeys(others, False)}})
+        )
+        env = {
+            **os.environ,
+            "HOME": str(workdir),
+            "JUPYTER_CONFIG_DIR": str(workdir / "config"),
+            "JUPYTER_CONFIG_PATH": str(workdir / "etc"),
+            "JUPYTER_DATA_DIR": str(workdir / "data"),
+            "JUPYTER_RUNTIME_DIR": str(workdir / "runtime"),
+            "JUPYTER_TOKEN": token,
+            "FLUX_RESTFUL_HOST": cluster.url,
+            "FLUX_USER": user,
+            "FLUX_TOKEN": cluster.passwords[user],
+            "FLUX_SECRET_KEY": cluster.secret_key,
+        }
+        self._log = open(workdir / "server.log", "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+             "--ServerApp.open_browser=False", "--allow-root", f"--ServerApp.root_dir={workdir}"],
+            env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.api = f"http://127.0.0.1:{port}/flux-hub/api/"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"token {token}"
+        deadline = time.monotonic() + 90
+        while True:  # ready once the extension answers; this also logs it in to the cluster
+            try:
+                if self.session.get(self.api + "cluster", timeout=10).json()["reachable"]:
+                    break
+            except (requests.ConnectionError, ValueError):
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"the Jupyter server did not start; see {workdir / 'server.log'}")
+            time.sleep(0.3)
+
+    def jobs(self):
+        response = self.session.get(self.api + "jobs", timeout=300)
+        response.raise_for_status()
+        return response.json()["jobs"]
+
+    def stop(self):
+        self.session.close()
+        self.process.terminate()
+        self.process.wait(30)
+        self._log.close()
+
+
+def fill(client, finished, active):
+    print(f"submitting {finished} short jobs ...", flush=True)
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: client.submit("true"), range(finished)))
+    while any(record["state"] != INACTIVE for record in client.list_jobs()):
+        time.sleep(1)
+    running = [client.submit("sleep 3600") for _ in range(active)]
+    while sum(record["state"] != INACTIVE for record in client.list_jobs()) < active:
+        time.sleep(0.5)
+    return running
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--finished", type=int, default=2000)
+    parser.add_argument("--active", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="refreshes after the first")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="flux-hub-bench-") as tmp:
+        tmp = Path(tmp)
+        cluster = LocalCluster(tmp / "cluster", users=("alice",), cores_per_node=8)
+        with cluster:
+            client = FluxRestfulClient(
+                cluster.url, "alice", cluster.passwords["alice"], cluster.secret_key
+            )
+            running = fill(client, args.finished, args.active)
+            client.jobs(limit=1)  # logged in before anything is timed
+            direct, first, again = [], [], []
+            work = {"direct": [], "first": [], "again": []}
+            for round_ in range(args.rounds):
+                server = SingleUserServer(tmp / f"server-{round_}", cluster, "alice")
+                upstream = UpstreamLog(cluster.log_path)
+                try:
+                    seconds, expected = timed(client.jobs)
+                    direct.append(seconds)
+                    work["direct"].append(upstream.since())
+                    seconds, listed = timed(server.jobs)
+                    first.append(seconds)
+                    work["first"].append(upstream.since())
+                    direct.append(timed(client.jobs)[0])
+                    upstream.since()
+                    for _ in range(args.repeats):
+                        seconds, relisted = timed(server.jobs)
+                        again.append(seconds)
+                        work["again"].append(upstream.since())
+                finally:
+                    server.stop()
+                same = [job["id"] for job in listed] == [job["id"] for job in expected]
+                if not same or [job["id"] for job in relisted] != [j["id"] for j in listed]:
+                    sys.exit("the extension did not list the same jobs as flux-restful")
+            for job_id in running:
+                client.cancel(job_id)
+            client.close()
+
+    d, f, a = (statistics.median(x) for x in (direct, first, again))
+    n = len(listed)
+    w = {k: statistics.median(jobs_detailed(r, n) for r in v) for k, v in work.items()}
+    calls = {k: statistics.median(len(r) for r in v) for k, v in work.items()}
+    print(f"\njobs listed: {n} ({args.finished} finished + {args.active} active submitted; "
+          "flux-restful lists at most 1000)")  # fmt: skip
+    print(f"{'call':<45}{'median s':>9}{'samples':>8}{'requests':>9}{'jobs detailed':>14}")
+    for label, key, value, samples in [
+        ("direct  GET /v1/jobs?details=true&listing", "direct", d, direct),
+        ("first   GET flux-hub/api/jobs (empty cache)", "first", f, first),
+        ("again   GET flux-hub/api/jobs", "again", a, again),
+    ]:
+        print(f"{label:<45}{value:>9.3f}{len(samples):>8}{calls[key]:>9g}{w[key]:>14g}")
+    print(f"\n{'':<16}{'time':>8}{'work':>8}   target")
+    print(f"{'again / first':<16}{a / f:>8.3f}{w['again'] / w['first']:>8.3f}   <= 0.10")
+    print(f"{'first / direct':<16}{f / d:>8.3f}{w['first'] / w['direct']:>8.3f}   <= 1.10")
+    summary = {
+        "time": {"again/first": round(a / f, 4), "first/direct": round(f / d, 4)},
+        "work": {
+            "again/first": round(w["again"] / w["first"], 4),
+            "first/direct": round(w["first"] / w["direct"], 4),
+        },
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

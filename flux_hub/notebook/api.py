@@ -1,0 +1,235 @@
+"""Submit, follow and cancel Flux jobs from Python.
+
+    from flux_hub.notebook import connect
+    flux = connect()        # from FLUX_RESTFUL_HOST, FLUX_USER, FLUX_TOKEN, FLUX_SECRET_KEY
+    job = flux.submit("hostname", name="where am I", num_nodes=2)
+    job.wait(timeout=60).output()
+    flux.jobs()             # a table in a notebook
+
+Names given here are kept in the job-name file the JupyterLab panel reads, so a job submitted from
+a notebook shows up there under its name.
+"""
+
+import html
+import re
+import time
+import warnings
+from datetime import datetime
+
+from flux_hub.notebook.names import JobNames, check_name
+from flux_hub.restful import FluxRestfulClient
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([smhd]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_current = None
+
+
+def parse_duration(value):
+    """Seconds (an int, rounded up) from 90, "90", "30s", "5m", "1.5h", "1h30m" or "2d"."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return int(-(-value // 1))
+    text = value.strip().lower() if isinstance(value, str) else ""
+    parts = _DURATION.findall(text)
+    if not text or "".join(number + unit for number, unit in parts) != text:
+        raise ValueError(f"{value!r} is not a time limit: use seconds or e.g. 30s, 5m, 1h, 1h30m")
+    seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
+    return int(-(-seconds // 1))
+
+
+def connect(host=None, user=None, token=None, secret_key=None, *, timeout=30.0, names_path=None):
+    """Connect to the Flux cluster; arguments left out come from the environment the hub sets.
+
+    The connection made last is also the one the %%flux magic uses.
+    """
+    global _current
+    client = FluxRestfulClient(host, user, token, secret_key, timeout=timeout)
+    _current = FluxCluster(client, JobNames(names_path))
+    return _current
+
+
+def current():
+    """The last connection made, or a new one from the environment."""
+    return _current if _current is not None else connect()
+
+
+class FluxCluster:
+    """One user's connection to the cluster (see connect())."""
+
+    def __init__(self, client, names):
+        self.client = client
+        self.names = names
+
+    user = property(lambda self: self.client.user)
+    host = property(lambda self: self.client.host)
+
+    def __repr__(self):
+        return f"<FluxCluster {self.user} at {self.host}>"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.client.close()
+
+    def submit(self, command, *, name=None, runtime=None, **fields):
+        """Submit a job; returns a Job.
+
+        ``command`` is a command line or a list of words. ``runtime`` is a time limit (seconds or
+        "30s", "5m", "1h"); the other keywords are flux-restful's: num_tasks, cores_per_task,
+        gpus_per_task, num_nodes, exclusive, option_flags, workdir, envars.
+        """
+        if name is not None:
+            name = check_name(name)
+        if runtime is not None:
+            fields["runtime"] = parse_duration(runtime)
+        job_id = self.client.submit(command, **fields)
+        if name:
+            # The job runs whatever happens to its name: a failure here is only a warning.
+            try:
+                self.names.set(job_id, name)
+            except OSError as error:
+                warnings.warn(f"could not keep the name of job {job_id}: {error}", stacklevel=2)
+        return Job(self, job_id)
+
+    def job(self, job_id):
+        """The job with this id (raises JobNotFound or PermissionDenied if it is not yours)."""
+        job = Job(self, int(job_id))
+        job.refresh()
+        return job
+
+    def jobs(self, limit=None):
+        """Your jobs, newest first, as a JobList (a table in a notebook)."""
+        return JobList(Job(self, info["id"], info) for info in self.client.jobs(limit))
+
+    def nodes(self):
+        return self.client.nodes()
+
+
+class Job:
+    """A job on the cluster. Its details are read again while it is active, never once done."""
+
+    def __init__(self, cluster, job_id, info=None):
+        self.cluster = cluster
+        self.id = job_id
+        self._info = info
+
+    def __repr__(self):
+        return f"<Job {self.id} {self.name!r} {self.state}>"
+
+    @property
+    def info(self):
+        """The job as GET /v1/jobs/{id} gives it (read again unless the job is done)."""
+        if self._info is None or self._info.get("state") != "INACTIVE":
+            self.refresh()
+        return self._info
+
+    def refresh(self):
+        self._info = self.cluster.client.job(self.id)
+        return self._info
+
+    @property
+    def name(self):
+        """The name given at submission, else Flux's (the command's first word)."""
+        given = self.cluster.names.get(self.id)
+        return given or (self._info or self.info).get("name", "")
+
+    state = property(lambda self: self.info.get("state"), doc="DEPEND, SCHED, RUN, INACTIVE…")
+    result = property(lambda self: self.info.get("result") or None, doc="COMPLETED, FAILED…")
+    returncode = property(lambda self: _or_none(self.info.get("returncode")))
+    done = property(lambda self: self.state == "INACTIVE")
+
+    def wait(self, timeout=None, *, poll=1.0):
+        """Wait until the job has ended; returns the job. Raises TimeoutError after ``timeout``
+        seconds (the job keeps running)."""
+        deadline = None
+        if timeout is not None:
+            seconds = timeout if _number(timeout) and timeout >= 0 else parse_duration(timeout)
+            deadline = time.monotonic() + seconds
+        delay = 0.1
+        while not self.done:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"Job {self.id} is still {self.state} after {timeout} s; it keeps running "
+                    "(job.cancel() stops it)"
+                )
+            pause = delay if deadline is None else min(delay, max(0, deadline - time.monotonic()))
+            time.sleep(pause)
+            delay = min(delay * 2, poll)
+        return self
+
+    def output(self):
+        """Everything the job has written so far (stdout and stderr together)."""
+        return "".join(self.cluster.client.output(self.id))
+
+    def stream(self):
+        """Output as the job writes it; the iteration ends when the job ends."""
+        return self.cluster.client.stream_output(self.id)
+
+    def cancel(self):
+        return self.cluster.client.cancel(self.id)
+
+    def _repr_html_(self):
+        return JobList([self])._repr_html_()
+
+
+COLUMNS = ("id", "name", "state", "result", "exit", "nodes", "submitted", "runtime")
+
+
+class JobList(list):
+    """A list of Jobs that shows itself as a table."""
+
+    def rows(self):
+        for job in self:
+            info = job._info if job._info is not None else job.info
+            yield {
+                "id": job.id,
+                "name": job.name,
+                "state": info.get("state", ""),
+                "result": info.get("result") or "",
+                "exit": _blank(info.get("returncode")),
+                "nodes": info.get("nodelist") or "",
+                "submitted": _when(info.get("t_submit")),
+                "runtime": f"{info['runtime']:.1f} s" if _number(info.get("runtime")) else "",
+            }
+
+    def __repr__(self):
+        rows = [dict(zip(COLUMNS, COLUMNS, strict=True)), *self.rows()]
+        widths = {c: max(len(str(row[c])) for row in rows) for c in COLUMNS}
+        lines = ["  ".join(str(row[c]).ljust(widths[c]) for c in COLUMNS).rstrip() for row in rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        head = "".join(f"<th>{c}</th>" for c in COLUMNS)
+        body = "".join(
+            "<tr>"
+            + "".join(f'<td class="flux-{c}">{html.escape(str(row[c]))}</td>' for c in COLUMNS)
+            + "</tr>"
+            for row in self.rows()
+        )
+        if not self:
+            body = f'<tr><td colspan="{len(COLUMNS)}">No jobs.</td></tr>'
+        return (
+            f'<table class="flux-hub-jobs"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>"
+        )
+
+
+def _number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _or_none(value):
+    return value if _number(value) else None
+
+
+def _blank(value):
+    return value if _number(value) else ""
+
+
+def _when(timestamp):
+    if not _number(timestamp) or timestamp <= 0:
+        return ""
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,24 @@
+"""The flux-hub Jupyter server extension: the user's Flux jobs as an authenticated JSON API.
+
+Enabled on install by jupyter-config/server-config/flux_hub.json (``jpserver_extensions``
+``flux_hub``); ``flux_hub/__init__.py`` hands the server on to ``_load_jupyter_server_extension``
+here. The routes are listed in handlers.handlers(); settings are ``c.FluxHub.*`` (config.FluxHub).
+"""
+
+from flux_hub.serverextension.config import FluxHub
+from flux_hub.serverextension.handlers import handlers
+from flux_hub.serverextension.jobs import JobsService
+
+
+def _jupyter_server_extension_points():
+    return [{"module": "flux_hub.serverextension"}]
+
+
+def _load_jupyter_server_extension(serverapp):
+    settings = FluxHub(parent=serverapp)
+    web_app = serverapp.web_app
+    web_app.settings["flux_hub"] = JobsService(settings, serverapp.log)
+    web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
+    serverapp.log.info(
+        "flux-hub: jobs of %s on %s", settings.user or "(no account configured)", settings.host
+    )

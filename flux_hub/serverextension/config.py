@@ -1,0 +1,110 @@
+"""Settings of the flux-hub server extension."""
+
+import os
+
+from traitlets import Float, Int, Unicode, default
+from traitlets.config import Configurable
+
+from flux_hub.notebook.names import default_path
+
+
+class FluxHub(Configurable):
+    """Where the user's Flux cluster is and how the server extension logs in to it.
+
+    JupyterHub's FluxAuthenticator puts the user's credentials in the single-user server's
+    environment (FLUX_RESTFUL_HOST, FLUX_USER, FLUX_TOKEN, FLUX_SECRET_KEY); those are the defaults
+    here, and ``c.FluxHub.*`` in a config file overrides them.
+    """
+
+    host = Unicode(
+        config=True,
+        help="""URL of the flux-restful server, e.g. http://127.0.0.1:5000.
+
+        Default: $FLUX_RESTFUL_HOST, else http://127.0.0.1:5000.
+        """,
+    )
+
+    @default("host")
+    def _host_default(self):
+        return os.environ.get("FLUX_RESTFUL_HOST") or "http://127.0.0.1:5000"
+
+    user = Unicode(
+        config=True,
+        help="""The flux-restful account jobs are submitted as.
+
+        Default: $FLUX_USER.
+        """,
+    )
+
+    @default("user")
+    def _user_default(self):
+        return os.environ.get("FLUX_USER", "")
+
+    token = Unicode(
+        config=True,
+        help="""The account's password (flux-restful calls it a token). Never logged.
+
+        Default: $FLUX_TOKEN.
+        """,
+    )
+
+    @default("token")
+    def _token_default(self):
+        return os.environ.get("FLUX_TOKEN", "")
+
+    secret_key = Unicode(
+        config=True,
+        help="""The cluster's shared secret for the token handshake. Never logged.
+
+        When empty, the extension logs in with the OAuth2 password form instead.
+        Default: $FLUX_SECRET_KEY.
+        """,
+    )
+
+    @default("secret_key")
+    def _secret_key_default(self):
+        return os.environ.get("FLUX_SECRET_KEY", "")
+
+    request_timeout = Float(
+        30.0,
+        config=True,
+        help="Seconds to wait for an answer from flux-restful before calling it unreachable.",
+    )
+
+    finished_jobs_cache_size = Int(
+        5000,
+        config=True,
+        help="""How many finished jobs to keep in memory (flux-restful lists at most 1000).
+
+        A finished job never changes, so the jobs list reads it once; a refresh asks only for
+        active and new jobs.
+        """,
+    )
+
+    full_listing_interval = Float(
+        300.0,
+        config=True,
+        help="""Seconds between complete listings of the user's jobs.
+
+        In between, a refresh reads only the newest jobs, so a finished job that Flux purges
+        stays in the list until the next complete listing.
+        """,
+    )
+
+    concurrent_requests = Int(
+        8,
+        config=True,
+        help="At most this many requests to flux-restful at once while refreshing the job list.",
+    )
+
+    job_names_path = Unicode(
+        config=True,
+        help="""The file of job names shared with the notebook API.
+
+        Default: $XDG_DATA_HOME/flux-hub/job-names.json (~/.local/share/flux-hub/job-names.json).
+        """,
+    )
+
+    @default("job_names_path")
+    def _job_names_path_default(self):
+        return str(default_path())

@@ -1,0 +1,150 @@
+"""Helpers of the server extension's tests: server config, the API as the panel calls it, and a
+real single-user server process."""
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+SERVER_CONFIG = REPO / "jupyter-config" / "server-config" / "flux_hub.json"
+
+
+def server_config(cluster=None, user=None, **flux_hub):
+    """Config of a Jupyter server with only the flux-hub extension, where nothing is reachable
+    without the server's token; its account is ``user``'s on ``cluster`` if given."""
+    settings = {}
+    if cluster is not None:
+        settings.update(host=cluster.url, secret_key=cluster.secret_key)
+    if user is not None:
+        settings.update(user=user, token=cluster.passwords[user])
+    settings.update(flux_hub)
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"flux_hub": True, "jupyter_server_terminals": False},
+            "allow_unauthenticated_access": False,
+        },
+        "FluxHub": settings,
+    }
+
+
+class Api:
+    """The flux-hub API of the test server as the panel calls it: (status, JSON) answers."""
+
+    def __init__(self, fetch):
+        self._fetch = fetch
+
+    async def call(self, method, *path, body=None, **kwargs):
+        if body is not None:
+            kwargs["body"] = body if isinstance(body, str | bytes) else json.dumps(body)
+        elif method == "POST":
+            kwargs["body"] = b""
+        response = await self._fetch(
+            "flux-hub", "api", *path, method=method, raise_error=False, **kwargs
+        )
+        data = json.loads(response.body) if response.body else None
+        return response.code, data
+
+    async def get(self, *path, **kwargs):
+        return await self.call("GET", *path, **kwargs)
+
+    async def post(self, *path, body=None, **kwargs):
+        return await self.call("POST", *path, body=body, **kwargs)
+
+    async def submit(self, **fields):
+        code, data = await self.post("jobs", body=fields)
+        assert code == 201, data
+        return data["id"]
+
+    async def wait(self, job_id, state="INACTIVE", timeout=60):
+        """Poll the job through the API until it reaches ``state``; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            code, job = await self.get("jobs", str(job_id))
+            assert code == 200, job
+            if job["state"] == state:
+                return job
+            assert state != "RUN" or job["state"] != "INACTIVE", job
+            assert time.monotonic() < deadline, f"job {job_id} still {job['state']}"
+            await asyncio.sleep(0.2)
+
+
+class UserServer:
+    """A real `jupyter server` process started the way the hub starts one: credentials in its
+    environment, the extension enabled by flux-hub's jupyter-config file only."""
+
+    def __init__(self, tmp_path, env):
+        self.token = secrets.token_hex(16)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        config_path = tmp_path / "etc-jupyter"
+        (config_path / "jupyter_server_config.d").mkdir(parents=True)
+        shutil.copy(SERVER_CONFIG, config_path / "jupyter_server_config.d" / "flux_hub.json")
+        (tmp_path / "home").mkdir()
+        env = {
+            **os.environ,
+            **env,
+            "HOME": str(tmp_path / "home"),
+            "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+            "JUPYTER_CONFIG_PATH": str(config_path),
+            "JUPYTER_DATA_DIR": str(tmp_path / "data"),
+            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+            "JUPYTER_TOKEN": self.token,  # in the environment, never in argv
+        }
+        self.log = open(tmp_path / "server.log", "wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyter_server",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={self.port}",
+                "--ServerApp.port_retries=0",
+                "--ServerApp.open_browser=False",
+                "--ServerApp.allow_unauthenticated_access=False",
+                "--allow-root",
+                f"--ServerApp.root_dir={tmp_path}",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.url = f"http://127.0.0.1:{self.port}/flux-hub/api/"
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"token {self.token}"
+        self._wait_ready(tmp_path / "server.log")
+
+    def _wait_ready(self, log_path, timeout=60):
+        deadline = time.monotonic() + timeout
+        while True:
+            assert self.process.poll() is None, log_path.read_text()[-3000:]
+            try:
+                if self.session.get(self.url + "cluster", timeout=5).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.3)
+
+    def call(self, method, path, **kwargs):
+        response = self.session.request(method, self.url + path, timeout=30, **kwargs)
+        return response.status_code, response.json()
+
+    def stop(self):
+        self.session.close()
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
