@@ -1,0 +1,155 @@
+import { Widget } from '@lumino/widgets';
+
+import { FluxHubAPI, IJob } from '../api';
+import { JobDetail } from '../components/JobDetail';
+import { JobsModel } from '../model';
+import { controlledStream, flush, job, json, settingsWith } from './fakes';
+
+/** Wait until `check` passes (React renders and requests settle asynchronously). */
+async function until(check: () => void, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (error) {
+      if (Date.now() > end) {
+        throw error;
+      }
+      await flush(10);
+    }
+  }
+}
+
+function setup(initial: IJob, output: string[] = []) {
+  const state = { job: initial, output, cancelled: [] as number[] };
+  const stream = controlledStream();
+  let streamSignal: AbortSignal | null = null;
+  const api = new FluxHubAPI(
+    settingsWith(async request => {
+      const path = new URL(request.url).pathname.replace(
+        '/user/alice/flux-hub/api/',
+        ''
+      );
+      if (path.endsWith('/output/stream')) {
+        streamSignal = request.signal;
+        return stream.response;
+      }
+      if (path.endsWith('/output')) {
+        return json(200, { output: state.output });
+      }
+      if (path.endsWith('/cancel')) {
+        state.cancelled.push(state.job.id);
+        return json(200, { message: 'Job is requested to cancel.' });
+      }
+      return json(200, state.job);
+    })
+  );
+  const model = new JobsModel(api, { auto: false });
+  const widget = new JobDetail({ model, id: initial.id });
+  Widget.attach(widget, document.body);
+  const text = () => widget.node.textContent ?? '';
+  const outputText = () => widget.node.querySelector('pre')?.textContent ?? '';
+  return {
+    state,
+    stream,
+    widget,
+    model,
+    text,
+    outputText,
+    signal: () => streamSignal
+  };
+}
+
+describe('JobDetail', () => {
+  afterEach(() => {
+    document.body.innerHTML = '';
+  });
+
+  it('shows every field of a finished job and its output', async () => {
+    const done = job({
+      id: 11,
+      name: 'echo',
+      command: ['echo', 'hello'],
+      returncode: 0,
+      nodelist: 'node-0',
+      urgency: 16
+    });
+    const { widget, text, outputText } = setup(done, ['hello\n']);
+    await until(() => expect(outputText()).toBe('hello\n'));
+    expect(text()).toContain('COMPLETED');
+    expect(text()).toContain('echo hello');
+    expect(text()).toContain('urgency');
+    expect(text()).not.toContain('Cancel job');
+    expect(widget.following).toBe(false);
+    widget.dispose();
+  });
+
+  it("follows a running job's output live, then shows the final state", async () => {
+    const running = job({ id: 12, name: 'count', state: 'RUN', result: '' });
+    const { state, stream, widget, text, outputText } = setup(running, []);
+    await until(() => expect(widget.following).toBe(true));
+    expect(text()).toContain('(following live)');
+    stream.push('1\n');
+    await until(() => expect(outputText()).toBe('1\n'));
+    stream.push('2\n');
+    await until(() => expect(outputText()).toBe('1\n2\n'));
+
+    state.job = {
+      ...running,
+      state: 'INACTIVE',
+      result: 'COMPLETED',
+      returncode: 0
+    };
+    state.output = ['1\n', '2\n'];
+    stream.end();
+    await until(() => expect(text()).toContain('COMPLETED'));
+    expect(widget.following).toBe(false);
+    expect(text()).not.toContain('(following live)');
+    expect(outputText()).toBe('1\n2\n');
+    widget.dispose();
+  });
+
+  it('stops following when closed', async () => {
+    const running = job({ id: 13, state: 'RUN', result: '' });
+    const { widget, signal } = setup(running);
+    await until(() => expect(signal()).not.toBeNull());
+    expect(signal()!.aborted).toBe(false);
+    widget.dispose();
+    expect(signal()!.aborted).toBe(true);
+  });
+
+  it('cancels a running job only after confirmation', async () => {
+    const running = job({ id: 14, name: 'sleep', state: 'RUN', result: '' });
+    const { state, widget, text } = setup(running);
+    await until(() => expect(text()).toContain('Cancel job'));
+
+    const button = () =>
+      Array.from(widget.node.querySelectorAll('button')).find(
+        b => b.textContent === 'Cancel job'
+      )!;
+    const dialogButton = (label: string) =>
+      Array.from(
+        document.querySelectorAll<HTMLButtonElement>('.jp-Dialog button')
+      ).find(b => b.textContent === label)!;
+
+    button().click();
+    await until(() => expect(dialogButton('Keep running')).toBeTruthy());
+    expect(document.querySelector('.jp-Dialog')!.textContent).toContain(
+      'Cancel job 14'
+    );
+    dialogButton('Keep running').click();
+    await until(() => expect(document.querySelector('.jp-Dialog')).toBeNull());
+    expect(state.cancelled).toEqual([]);
+
+    button().click();
+    await until(() => expect(dialogButton('Cancel job')).toBeTruthy());
+    state.job = { ...running, state: 'INACTIVE', result: 'CANCELED' };
+    dialogButton('Cancel job').click();
+    await until(() => expect(text()).toContain('Job is requested to cancel.'));
+    expect(state.cancelled).toEqual([14]);
+    await until(() => expect(text()).toContain('CANCELED'));
+    expect(text()).not.toContain('Cancel job');
+    widget.dispose();
+  });
+});

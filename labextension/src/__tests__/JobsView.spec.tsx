@@ -1,0 +1,194 @@
+import * as React from 'react';
+import { act, fireEvent, render, screen, within } from '@testing-library/react';
+
+import { FluxHubAPI, IClusterInfo, IJob } from '../api';
+import { JobsView } from '../components/JobsView';
+import { ALL_COLUMN_IDS } from '../jobs';
+import { JobsModel } from '../model';
+import { job, json, settingsWith } from './fakes';
+
+const CLUSTER: IClusterInfo = {
+  account: 'alice',
+  url: 'http://127.0.0.1:5000',
+  nodes: ['node-0', 'node-1'],
+  reachable: true,
+  error: null
+};
+
+function setup(jobs: IJob[]) {
+  const state = { cluster: { ...CLUSTER }, jobs };
+  const api = new FluxHubAPI(
+    settingsWith(async request => {
+      const path = new URL(request.url).pathname;
+      if (path.endsWith('/cluster')) {
+        return json(200, state.cluster);
+      }
+      if (!state.cluster.reachable) {
+        return json(503, { message: 'down', reasons: [] });
+      }
+      return json(200, { jobs: state.jobs });
+    })
+  );
+  const model = new JobsModel(api, { auto: false, interval: 60 });
+  model.visible = true;
+  const opened: number[] = [];
+  const view = render(
+    <JobsView
+      model={model}
+      columns={ALL_COLUMN_IDS}
+      onOpen={id => opened.push(id)}
+    />
+  );
+  const refresh = () => act(() => model.refresh());
+  return { state, model, opened, view, refresh };
+}
+
+const rowIds = () =>
+  screen
+    .queryAllByRole('row')
+    .map(row => row.getAttribute('data-job-id'))
+    .filter(id => id !== null)
+    .map(Number);
+
+describe('JobsView', () => {
+  it('shows the account, the cluster and how many nodes are up', async () => {
+    const { refresh, model } = setup([]);
+    await refresh();
+    expect(screen.getByText('alice')).toBeTruthy();
+    expect(screen.getByText('127.0.0.1:5000')).toBeTruthy();
+    expect(screen.getByText('Nodes up').parentElement?.textContent).toBe(
+      'Nodes up 2'
+    );
+    model.dispose();
+  });
+
+  it('shows a banner with the server message while the cluster is unreachable, and clears it', async () => {
+    const { refresh, state, model } = setup([job({ id: 1 })]);
+    await refresh();
+    expect(screen.queryByRole('alert')).toBeNull();
+    state.cluster = {
+      ...CLUSTER,
+      reachable: false,
+      nodes: [],
+      error: 'The Flux cluster at http://127.0.0.1:5000 does not answer.'
+    };
+    await refresh();
+    const banner = screen.getByRole('alert');
+    expect(banner.textContent).toContain('The Flux cluster is unreachable.');
+    expect(banner.textContent).toContain(
+      'The Flux cluster at http://127.0.0.1:5000 does not answer.'
+    );
+    expect(screen.getByText('Nodes up').parentElement?.textContent).toBe(
+      'Nodes up 0'
+    );
+    state.cluster = { ...CLUSTER };
+    await refresh();
+    expect(screen.queryByRole('alert')).toBeNull();
+    model.dispose();
+  });
+
+  it('lists every column and updates rows in place, keeping the selection', async () => {
+    const { refresh, state, model, opened } = setup([
+      job({ id: 5, name: 'train', state: 'RUN', result: '', runtime: 3 }),
+      job({ id: 4, name: 'hostname', result: 'COMPLETED' })
+    ]);
+    await refresh();
+    const headers = screen.getAllByRole('columnheader').map(h => h.textContent);
+    expect(headers).toEqual([
+      'ID',
+      'Name',
+      'State',
+      'Result',
+      'Nodes',
+      'Tasks',
+      'Runtime',
+      'Submitted▼'
+    ]);
+    const row = screen.getByText('train').closest('tr')!;
+    fireEvent.click(row);
+    expect(opened).toEqual([5]);
+    expect(row.getAttribute('aria-selected')).toBe('true');
+
+    state.jobs = [
+      { ...state.jobs[0], state: 'INACTIVE', result: 'COMPLETED', runtime: 9 },
+      state.jobs[1]
+    ];
+    await refresh();
+    // Same DOM row, new content: updated in place, still selected.
+    const after = screen.getByText('train').closest('tr')!;
+    expect(after).toBe(row);
+    expect(after.getAttribute('aria-selected')).toBe('true');
+    expect(within(after).getByText('COMPLETED')).toBeTruthy();
+    expect(within(after).getByText('9s')).toBeTruthy();
+    model.dispose();
+  });
+
+  it('sorts by a column header and filters by text and state', async () => {
+    const { refresh, model } = setup([
+      job({ id: 1, name: 'alpha', result: 'COMPLETED' }),
+      job({ id: 2, name: 'beta', result: 'FAILED' }),
+      job({ id: 3, name: 'gamma', state: 'RUN', result: '' })
+    ]);
+    await refresh();
+    expect(rowIds()).toEqual([3, 2, 1]);
+    fireEvent.click(screen.getByRole('button', { name: /Name/ }));
+    expect(rowIds()).toEqual([1, 2, 3]);
+    expect(
+      screen
+        .getByRole('columnheader', { name: /Name/ })
+        .getAttribute('aria-sort')
+    ).toBe('ascending');
+    fireEvent.click(screen.getByRole('button', { name: /Name/ }));
+    expect(rowIds()).toEqual([3, 2, 1]);
+
+    fireEvent.change(screen.getByLabelText('Filter jobs'), {
+      target: { value: 'ta' }
+    });
+    expect(rowIds()).toEqual([2]);
+    expect(screen.getByText('1 of 3 jobs shown')).toBeTruthy();
+    fireEvent.change(screen.getByLabelText('Filter jobs'), {
+      target: { value: '' }
+    });
+    fireEvent.change(screen.getByLabelText('Show jobs in state'), {
+      target: { value: 'active' }
+    });
+    expect(rowIds()).toEqual([3]);
+    model.dispose();
+  });
+
+  it('is usable from the keyboard: arrows select, Enter opens', async () => {
+    const { refresh, model, opened } = setup([
+      job({ id: 1, name: 'alpha' }),
+      job({ id: 2, name: 'beta' })
+    ]);
+    await refresh();
+    const body = screen.getByLabelText('Jobs: arrow keys select, Enter opens');
+    fireEvent.focus(body);
+    fireEvent.keyDown(body, { key: 'ArrowDown' });
+    fireEvent.keyDown(body, { key: 'Enter' });
+    expect(opened).toEqual([1]);
+    model.dispose();
+  });
+
+  it('renders only the rows in view for thousands of jobs', async () => {
+    const many = Array.from({ length: 5000 }, (_, i) =>
+      job({ id: i + 1, name: `job-${i + 1}` })
+    );
+    const { refresh, model, view } = setup(many);
+    await refresh();
+    const rendered = rowIds();
+    expect(rendered.length).toBeGreaterThan(10);
+    expect(rendered.length).toBeLessThan(100);
+    expect(rendered[0]).toBe(5000);
+    expect(screen.getByText('5000 jobs')).toBeTruthy();
+
+    const scroller = view.container.querySelector('.jp-FluxHub-tableScroller')!;
+    scroller.scrollTop = 26 * 2500;
+    fireEvent.scroll(scroller);
+    const scrolled = rowIds();
+    expect(scrolled).toContain(2500);
+    expect(scrolled).not.toContain(5000);
+    expect(scrolled.length).toBeLessThan(100);
+    model.dispose();
+  });
+});

@@ -1,0 +1,129 @@
+import * as React from 'react';
+import { act, fireEvent, render, screen } from '@testing-library/react';
+
+import { ISubmitRequest } from '../api';
+import { EMPTY_VALUES, SubmitForm, validate } from '../components/SubmitForm';
+import { FluxHubError } from '../request';
+import { json } from './fakes';
+
+function fill(label: string | RegExp, value: string) {
+  fireEvent.change(screen.getByLabelText(label), { target: { value } });
+}
+
+function setup(submit: (request: ISubmitRequest) => Promise<number>) {
+  const sent: ISubmitRequest[] = [];
+  const submitted: number[] = [];
+  render(
+    <SubmitForm
+      initial={{ ...EMPTY_VALUES, workdir: '/home/alice/project' }}
+      submit={request => {
+        sent.push(request);
+        return submit(request);
+      }}
+      onSubmitted={id => submitted.push(id)}
+    />
+  );
+  const press = () =>
+    act(async () => {
+      fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
+    });
+  return { sent, submitted, press };
+}
+
+describe('SubmitForm', () => {
+  it('sends every field the way the server extension takes them', async () => {
+    const { sent, submitted, press } = setup(async () => 42);
+    expect(
+      (screen.getByLabelText('Working directory') as HTMLInputElement).value
+    ).toBe('/home/alice/project');
+    fill('Command', 'python3 train.py --epochs 3');
+    fill('Name (optional)', 'training');
+    fill('Nodes', '2');
+    fill('Tasks', '4');
+    fill('Cores per task', '2');
+    fill('GPUs per task', '0'); // none: left out
+    fill('Time limit', '1h30m');
+    fill(/Environment variables/, 'SEED=7\nMODE=fast');
+    fireEvent.click(screen.getByLabelText(/Exclusive/));
+    await press();
+    expect(sent).toEqual([
+      {
+        command: 'python3 train.py --epochs 3',
+        name: 'training',
+        num_nodes: 2,
+        num_tasks: 4,
+        cores_per_task: 2,
+        runtime: 5400,
+        workdir: '/home/alice/project',
+        envars: { SEED: '7', MODE: 'fast' },
+        exclusive: true
+      }
+    ]);
+    expect(submitted).toEqual([42]);
+  });
+
+  it('checks the fields before sending and says what is wrong with each', async () => {
+    const { sent, press } = setup(async () => 1);
+    fill('Nodes', 'two');
+    fill('Time limit', 'soon');
+    fill(/Environment variables/, 'not a variable');
+    await press();
+    expect(sent).toEqual([]);
+    expect(screen.getByText('A command is required.')).toBeTruthy();
+    expect(
+      screen.getByText('Nodes must be a whole number of at least 1.')
+    ).toBeTruthy();
+    expect(screen.getByText(/Write the time limit as seconds/)).toBeTruthy();
+    expect(screen.getByText(/Line 1 is not NAME=value/)).toBeTruthy();
+    const command = screen.getByLabelText('Command');
+    expect(command.getAttribute('aria-invalid')).toBe('true');
+    expect(document.activeElement).toBe(command);
+  });
+
+  it("shows the server's reasons when it refuses, and keeps what was typed", async () => {
+    const response = json(400, {});
+    const { submitted, press } = setup(async () => {
+      throw new FluxHubError(response, 'The cluster refused the job.', [
+        'The server only has 2 nodes, you requested 5'
+      ]);
+    });
+    fill('Command', 'hostname');
+    fill('Nodes', '5');
+    fill('Tasks', '5');
+    await press();
+    const alert = screen.getByRole('alert');
+    expect(alert.textContent).toContain('The job was not submitted.');
+    expect(alert.textContent).toContain('The cluster refused the job.');
+    expect(alert.textContent).toContain(
+      'The server only has 2 nodes, you requested 5'
+    );
+    expect(submitted).toEqual([]);
+    expect((screen.getByLabelText('Command') as HTMLInputElement).value).toBe(
+      'hostname'
+    );
+  });
+
+  it('leaves out what was not filled in', () => {
+    const { request, errors } = validate({
+      ...EMPTY_VALUES,
+      command: ' hostname '
+    });
+    expect(errors).toEqual({});
+    expect(request).toEqual({ command: 'hostname' });
+    expect(
+      validate({ ...EMPTY_VALUES, command: 'nvidia-smi', gpusPerTask: '1' })
+        .request
+    ).toEqual({ command: 'nvidia-smi', gpus_per_task: 1 });
+  });
+
+  it('wants at least as many tasks as nodes', () => {
+    const { request, errors } = validate({
+      ...EMPTY_VALUES,
+      command: 'hostname',
+      nodes: '2',
+      tasks: '1'
+    });
+    expect(request).toBeNull();
+    expect(errors.tasks).toMatch(/at least as many tasks as nodes/);
+  });
+});

@@ -1,0 +1,89 @@
+import {
+  formatDuration,
+  formatTime,
+  isCancellable,
+  parseEnvironment,
+  parseTimeLimit,
+  statusOf,
+  visibleJobs
+} from '../jobs';
+import { job } from './fakes';
+
+describe('job helpers', () => {
+  it('tells what happened to a job the way Flux names it', () => {
+    expect(statusOf(job({ state: 'INACTIVE', result: 'FAILED' }))).toBe(
+      'FAILED'
+    );
+    expect(statusOf(job({ state: 'RUN', result: '' }))).toBe('RUN');
+    expect(statusOf(job({ state: 'SCHED', result: '' }))).toBe('PENDING');
+    expect(isCancellable(job({ state: 'RUN', result: '' }))).toBe(true);
+    expect(isCancellable(job({ state: 'CLEANUP', result: '' }))).toBe(false);
+    expect(isCancellable(job({ state: 'INACTIVE', result: 'COMPLETED' }))).toBe(
+      false
+    );
+  });
+
+  it('formats run times compactly', () => {
+    expect(formatDuration(0.024)).toBe('0s');
+    expect(formatDuration(42)).toBe('42s');
+    expect(formatDuration(187)).toBe('3:07');
+    expect(formatDuration(3723)).toBe('1:02:03');
+    expect(formatDuration(90000)).toBe('1d 01:00:00');
+    expect(formatDuration(undefined)).toBe('');
+  });
+
+  it('reads time limits as Flux writes them', () => {
+    expect(parseTimeLimit('')).toBe(0);
+    expect(parseTimeLimit('90')).toBe(90);
+    expect(parseTimeLimit('30s')).toBe(30);
+    expect(parseTimeLimit('10m')).toBe(600);
+    expect(parseTimeLimit('1h30m')).toBe(5400);
+    expect(parseTimeLimit('1.5h')).toBe(5400);
+    expect(parseTimeLimit('ten minutes')).toBeNull();
+    expect(parseTimeLimit('10x')).toBeNull();
+    expect(parseTimeLimit('m10')).toBeNull();
+  });
+
+  it('reads NAME=value lines and points at the first bad one', () => {
+    expect(parseEnvironment('A=1\n\n# note\nB_2 = x=y')).toEqual({
+      envars: { A: '1', B_2: ' x=y' }
+    });
+    expect(parseEnvironment('A=1\n2BAD=3')).toEqual({
+      error: 'Line 2 is not NAME=value with a valid variable name: "2BAD=3"'
+    });
+    expect('error' in parseEnvironment('just words')).toBe(true);
+  });
+
+  it('filters by text and state and sorts by any column', () => {
+    const jobs = [
+      job({ id: 1, name: 'train', state: 'RUN', result: '', runtime: 50 }),
+      job({ id: 2, name: 'hostname', result: 'COMPLETED', runtime: 1 }),
+      job({ id: 3, name: 'sleep', result: 'FAILED', runtime: 7 }),
+      job({ id: 4, name: 'Train-big', result: 'CANCELED', runtime: 20 })
+    ];
+    const ids = (list: typeof jobs) => list.map(j => j.id);
+    const byId = { column: 'id' as const, ascending: true };
+    expect(ids(visibleJobs(jobs, 'train', 'all', byId))).toEqual([1, 4]);
+    expect(ids(visibleJobs(jobs, '', 'active', byId))).toEqual([1]);
+    expect(ids(visibleJobs(jobs, '', 'FAILED', byId))).toEqual([3]);
+    expect(ids(visibleJobs(jobs, 'canceled', 'all', byId))).toEqual([4]);
+    expect(
+      ids(visibleJobs(jobs, '', 'all', { column: 'runtime', ascending: false }))
+    ).toEqual([1, 4, 3, 2]);
+    expect(
+      ids(visibleJobs(jobs, '', 'all', { column: 'name', ascending: true }))
+    ).toEqual([2, 3, 1, 4]);
+  });
+});
+
+describe('formatTime', () => {
+  it('gives the clock time for today and the date otherwise', () => {
+    const now = new Date(2025, 10, 28, 15, 0, 0);
+    const today = new Date(2025, 10, 28, 9, 5, 7).getTime() / 1000;
+    const earlier = new Date(2025, 10, 20, 9, 5, 7).getTime() / 1000;
+    expect(formatTime(today, now)).toMatch(/09:05:07/);
+    expect(formatTime(earlier, now)).toMatch(/20/);
+    expect(formatTime(earlier, now)).not.toMatch(/:07/);
+    expect(formatTime(undefined, now)).toBe('');
+  });
+});

@@ -1,0 +1,346 @@
+import * as React from 'react';
+
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { ReactWidget } from '@jupyterlab/ui-components';
+
+import { IJob } from '../api';
+import {
+  commandOf,
+  formatDuration,
+  formatFullTime,
+  isActive,
+  isCancellable,
+  statusOf
+} from '../jobs';
+import { describe, JobsModel } from '../model';
+
+/**
+ * One job in the main area: every field the server gives, its output, and a
+ * cancel button while it can still be cancelled.
+ *
+ * A running job's output is followed through the streamed endpoint; closing
+ * the tab aborts that request. When the stream ends the whole output is read
+ * once more, so what is shown is what the server kept.
+ */
+export class JobDetail extends ReactWidget {
+  constructor(options: JobDetail.IOptions) {
+    super();
+    this.model = options.model;
+    this.jobId = options.id;
+    this.addClass('jp-FluxHub-detail');
+    this.title.label = `Flux job ${options.id}`;
+    this.title.closable = true;
+    this._job = this.model.getJob(this.jobId) ?? null;
+    this.model.changed.connect(this._onModelChanged, this);
+    void this._start();
+  }
+
+  readonly model: JobsModel;
+  readonly jobId: number;
+
+  get job(): IJob | null {
+    return this._job;
+  }
+
+  /** The output shown so far. */
+  get output(): string {
+    return this._output;
+  }
+
+  /** Whether the output is being followed live right now. */
+  get following(): boolean {
+    return this._following;
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._abort?.abort();
+    this.model.changed.disconnect(this._onModelChanged, this);
+    super.dispose();
+  }
+
+  /** Ask for confirmation, then cancel the job. */
+  async cancel(): Promise<void> {
+    const job = this._job;
+    if (!job) {
+      return;
+    }
+    const result = await showDialog({
+      title: 'Cancel Flux job?',
+      body: `Cancel job ${job.id} (${job.name || commandOf(job)})? It will be stopped and cannot be resumed.`,
+      buttons: [
+        Dialog.cancelButton({ label: 'Keep running' }),
+        Dialog.warnButton({ label: 'Cancel job' })
+      ]
+    });
+    if (!result.button.accept) {
+      return;
+    }
+    try {
+      this._notice = await this.model.api.cancel(job.id);
+      this._error = null;
+    } catch (error) {
+      this._error = describe(error);
+    }
+    this.update();
+    await this._reloadJob();
+  }
+
+  protected render(): JSX.Element {
+    return (
+      <JobDetailView
+        job={this._job}
+        jobId={this.jobId}
+        output={this._output}
+        following={this._following}
+        error={this._error}
+        notice={this._notice}
+        onCancel={() => void this.cancel()}
+      />
+    );
+  }
+
+  private async _start(): Promise<void> {
+    await this._reloadJob();
+    if (this.isDisposed || !this._job) {
+      return;
+    }
+    if (isActive(this._job)) {
+      await this._follow();
+    } else {
+      await this._readOutput();
+    }
+  }
+
+  private async _follow(): Promise<void> {
+    this._abort = new AbortController();
+    this._following = true;
+    this.update();
+    try {
+      await this.model.api.streamOutput(
+        this.jobId,
+        chunk => {
+          this._output += chunk;
+          this.update();
+        },
+        this._abort.signal
+      );
+    } catch (error) {
+      if (this._abort.signal.aborted) {
+        return;
+      }
+      this._error = `Following the output stopped: ${describe(error)}`;
+    } finally {
+      this._following = false;
+    }
+    if (this.isDisposed) {
+      return;
+    }
+    await this._reloadJob();
+    await this._readOutput();
+  }
+
+  private async _readOutput(): Promise<void> {
+    try {
+      const output = await this.model.api.output(this.jobId);
+      if (output || !this._output) {
+        this._output = output;
+      }
+    } catch (error) {
+      this._error = describe(error);
+    }
+    if (!this.isDisposed) {
+      this.update();
+    }
+  }
+
+  private async _reloadJob(): Promise<void> {
+    try {
+      this._job = await this.model.api.job(this.jobId);
+      this.title.label = `${this._job.name || 'Flux job'} ${this.jobId}`;
+    } catch (error) {
+      this._error = describe(error);
+    }
+    if (!this.isDisposed) {
+      this.update();
+    }
+  }
+
+  private _onModelChanged(): void {
+    const fresh = this.model.getJob(this.jobId);
+    // The list carries the same fields; take it only while the job is active,
+    // so the detailed record read last stays once the job is over.
+    if (fresh && fresh !== this._job && this._job && isActive(this._job)) {
+      this._job = { ...this._job, ...fresh };
+      this.update();
+    }
+  }
+
+  private _job: IJob | null;
+  private _output = '';
+  private _following = false;
+  private _error: string | null = null;
+  private _notice: string | null = null;
+  private _abort: AbortController | null = null;
+}
+
+export namespace JobDetail {
+  export interface IOptions {
+    model: JobsModel;
+    id: number;
+  }
+}
+
+interface IJobDetailViewProps {
+  job: IJob | null;
+  jobId: number;
+  output: string;
+  following: boolean;
+  error: string | null;
+  notice: string | null;
+  onCancel: () => void;
+}
+
+export function JobDetailView(props: IJobDetailViewProps): JSX.Element {
+  const { job, output } = props;
+  const pre = React.useRef<HTMLPreElement>(null);
+  const atBottom = React.useRef(true);
+
+  // Keep the newest output in view while following, unless the reader
+  // scrolled up to look at something.
+  React.useLayoutEffect(() => {
+    if (pre.current && atBottom.current) {
+      pre.current.scrollTop = pre.current.scrollHeight;
+    }
+  }, [output]);
+
+  const status = job ? statusOf(job) : 'LOADING';
+  return (
+    <div className="jp-FluxHub-detailBody">
+      <div className="jp-FluxHub-detailHeader">
+        <h2>
+          {job?.name || 'Job'}{' '}
+          <span className="jp-FluxHub-jobId">{props.jobId}</span>
+        </h2>
+        <span
+          className={`jp-FluxHub-badge jp-FluxHub-status-${status.toLowerCase()}`}
+          aria-label={`Status ${status}`}
+        >
+          {status}
+        </span>
+        {job && isCancellable(job) && (
+          <button
+            className="jp-mod-styled jp-mod-warn jp-FluxHub-cancel"
+            onClick={props.onCancel}
+          >
+            Cancel job
+          </button>
+        )}
+      </div>
+      {props.error && (
+        <div className="jp-FluxHub-banner" role="alert">
+          {props.error}
+        </div>
+      )}
+      {props.notice && (
+        <div className="jp-FluxHub-notice" role="status">
+          {props.notice}
+        </div>
+      )}
+      {job && <JobSummary job={job} />}
+      <h3>
+        Output{' '}
+        <span className="jp-FluxHub-following" role="status">
+          {props.following ? '(following live)' : ''}
+        </span>
+      </h3>
+      <pre
+        ref={pre}
+        className="jp-FluxHub-output"
+        aria-label="Job output"
+        tabIndex={0}
+        onScroll={event => {
+          const node = event.currentTarget;
+          atBottom.current =
+            node.scrollHeight - node.scrollTop - node.clientHeight < 8;
+        }}
+      >
+        {output || (props.following ? '' : 'No output.')}
+      </pre>
+      {job && <AllFields job={job} />}
+    </div>
+  );
+}
+
+/** Fields a person reads first, in this order; every other field follows. */
+const SUMMARY: [string, (job: IJob) => string][] = [
+  ['Command', commandOf],
+  ['State', job => job.state],
+  ['Result', job => job.result || ''],
+  ['Return code', job => String(job.returncode ?? '')],
+  ['Nodes', job => String(job.nnodes ?? '')],
+  ['Tasks', job => String(job.ntasks ?? '')],
+  ['Cores', job => String(job.ncores ?? '')],
+  ['Node list', job => job.nodelist ?? ''],
+  ['Runtime', job => formatDuration(job.runtime)],
+  ['Submitted', job => formatFullTime(job.t_submit)],
+  ['Started', job => formatFullTime(job.t_run)],
+  ['Finished', job => formatFullTime(job.t_inactive)],
+  [
+    'Exception',
+    job =>
+      job.exception?.occurred
+        ? `${job.exception.type}: ${job.exception.note}`
+        : ''
+  ]
+];
+
+function JobSummary(props: { job: IJob }): JSX.Element {
+  const summary = SUMMARY.map(([label, get]) => [label, get(props.job)]).filter(
+    ([, value]) => value !== ''
+  );
+  return (
+    <table className="jp-FluxHub-summary" aria-label="Job summary">
+      <tbody>
+        {summary.map(([label, value]) => (
+          <tr key={label}>
+            <th scope="row">{label}</th>
+            <td>{value}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Every field exactly as the server gave it, below the output. */
+function AllFields(props: { job: IJob }): JSX.Element {
+  const { job } = props;
+  const raw = Object.keys(job)
+    .sort()
+    .map(key => [key, render(job[key])]);
+  return (
+    <details open className="jp-FluxHub-fields">
+      <summary>All fields</summary>
+      <table className="jp-FluxHub-allFields" aria-label="All job fields">
+        <tbody>
+          {raw.map(([key, value]) => (
+            <tr key={key}>
+              <th scope="row">{key}</th>
+              <td>{value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
+  );
+}
+
+function render(value: unknown): string {
+  if (value === null || value === undefined) {
+    return '';
+  }
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}

@@ -1,0 +1,230 @@
+import * as React from 'react';
+
+import { IJob } from '../api';
+import { COLUMNS, ColumnId, IColumn, ISortState, statusOf } from '../jobs';
+
+/** Row height in pixels; fixed so that the visible window is a simple division. */
+export const ROW_HEIGHT = 26;
+/** Rows rendered above and below the visible ones, so fast scrolling shows no gaps. */
+const OVERSCAN = 10;
+/** Assumed viewport before the first layout (and in layout-less test DOMs). */
+const FALLBACK_HEIGHT = 600;
+
+export interface IJobTableProps {
+  jobs: IJob[];
+  columns: ColumnId[];
+  sort: ISortState;
+  selected: number | null;
+  onSort: (column: ColumnId) => void;
+  onSelect: (id: number) => void;
+  onOpen: (id: number) => void;
+}
+
+/**
+ * The jobs table. Only the rows in view (plus a margin) are in the DOM, so a
+ * refresh of thousands of jobs touches a few dozen rows; spacer rows above and
+ * below keep the scrollbar true to the whole list.
+ */
+export function JobTable(props: IJobTableProps): JSX.Element {
+  const { jobs, selected, onSelect, onOpen } = props;
+  const scroller = React.useRef<HTMLDivElement>(null);
+  const [scrollTop, setScrollTop] = React.useState(0);
+  const [height, setHeight] = React.useState(FALLBACK_HEIGHT);
+
+  React.useEffect(() => {
+    const node = scroller.current;
+    if (!node || typeof ResizeObserver === 'undefined') {
+      return;
+    }
+    const observer = new ResizeObserver(() => {
+      setHeight(node.clientHeight || FALLBACK_HEIGHT);
+    });
+    observer.observe(node);
+    return () => observer.disconnect();
+  }, []);
+
+  const columns = props.columns
+    .map(id => COLUMNS.find(c => c.id === id))
+    .filter((c): c is IColumn => !!c);
+  const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
+  const last = Math.min(
+    jobs.length,
+    Math.ceil((scrollTop + height) / ROW_HEIGHT) + OVERSCAN
+  );
+  const visible = jobs.slice(first, last);
+
+  const moveSelection = (event: React.KeyboardEvent) => {
+    const index = jobs.findIndex(j => j.id === selected);
+    let next = index;
+    switch (event.key) {
+      case 'ArrowDown':
+        next = Math.min(jobs.length - 1, index + 1);
+        break;
+      case 'ArrowUp':
+        next = Math.max(0, index - 1);
+        break;
+      case 'Home':
+        next = 0;
+        break;
+      case 'End':
+        next = jobs.length - 1;
+        break;
+      case 'Enter':
+        if (selected !== null) {
+          onOpen(selected);
+        }
+        event.preventDefault();
+        return;
+      default:
+        return;
+    }
+    event.preventDefault();
+    if (next < 0 || next >= jobs.length) {
+      return;
+    }
+    onSelect(jobs[next].id);
+    scrollIntoView(scroller.current, next);
+  };
+
+  return (
+    <div
+      className="jp-FluxHub-tableScroller"
+      ref={scroller}
+      onScroll={event => setScrollTop(event.currentTarget.scrollTop)}
+    >
+      <table
+        className="jp-FluxHub-table"
+        aria-label="Flux jobs"
+        aria-rowcount={jobs.length + 1}
+      >
+        <thead>
+          <tr>
+            {columns.map(column => (
+              <HeaderCell
+                key={column.id}
+                column={column}
+                sort={props.sort}
+                onSort={props.onSort}
+              />
+            ))}
+          </tr>
+        </thead>
+        <tbody
+          tabIndex={0}
+          aria-label="Jobs: arrow keys select, Enter opens"
+          onKeyDown={moveSelection}
+          onFocus={() => {
+            if (selected === null && jobs.length > 0) {
+              onSelect(jobs[0].id);
+            }
+          }}
+        >
+          {first > 0 && (
+            <tr aria-hidden="true" style={{ height: first * ROW_HEIGHT }} />
+          )}
+          {visible.map((job, i) => (
+            <JobRow
+              key={job.id}
+              job={job}
+              index={first + i}
+              columns={columns}
+              selected={job.id === selected}
+              onSelect={onSelect}
+              onOpen={onOpen}
+            />
+          ))}
+          {last < jobs.length && (
+            <tr
+              aria-hidden="true"
+              style={{ height: (jobs.length - last) * ROW_HEIGHT }}
+            />
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function scrollIntoView(node: HTMLDivElement | null, index: number): void {
+  if (!node) {
+    return;
+  }
+  // The header row is sticky, so one row height of the top is covered by it.
+  const top = (index + 1) * ROW_HEIGHT;
+  if (top - ROW_HEIGHT < node.scrollTop) {
+    node.scrollTop = top - ROW_HEIGHT;
+  } else if (top + ROW_HEIGHT > node.scrollTop + node.clientHeight) {
+    node.scrollTop = top + ROW_HEIGHT - node.clientHeight;
+  }
+}
+
+function HeaderCell(props: {
+  column: IColumn;
+  sort: ISortState;
+  onSort: (column: ColumnId) => void;
+}): JSX.Element {
+  const { column, sort } = props;
+  const active = sort.column === column.id;
+  const direction = sort.ascending ? 'ascending' : 'descending';
+  return (
+    <th
+      scope="col"
+      aria-sort={active ? direction : 'none'}
+      className={`jp-FluxHub-col-${column.id}`}
+    >
+      <button
+        className="jp-FluxHub-sortButton"
+        onClick={() => props.onSort(column.id)}
+        title={`Sort by ${column.label}`}
+      >
+        {column.label}
+        <span className="jp-FluxHub-sortMark" aria-hidden="true">
+          {active ? (sort.ascending ? '▲' : '▼') : ''}
+        </span>
+      </button>
+    </th>
+  );
+}
+
+interface IJobRowProps {
+  job: IJob;
+  index: number;
+  columns: IColumn[];
+  selected: boolean;
+  onSelect: (id: number) => void;
+  onOpen: (id: number) => void;
+}
+
+/** One job; memoised, so rows whose job object did not change are not re-rendered. */
+const JobRow = React.memo(function JobRow(props: IJobRowProps): JSX.Element {
+  const { job, selected } = props;
+  const status = statusOf(job).toLowerCase();
+  return (
+    <tr
+      className={
+        `jp-FluxHub-row jp-FluxHub-status-${status}` +
+        (selected ? ' jp-mod-selected' : '')
+      }
+      data-job-id={job.id}
+      aria-rowindex={props.index + 2}
+      aria-selected={selected}
+      onClick={() => {
+        props.onSelect(job.id);
+        props.onOpen(job.id);
+      }}
+    >
+      {props.columns.map(column => (
+        <td
+          key={column.id}
+          className={
+            `jp-FluxHub-col-${column.id}` +
+            (column.numeric ? ' jp-FluxHub-numeric' : '')
+          }
+          title={column.text(job)}
+        >
+          {column.text(job)}
+        </td>
+      ))}
+    </tr>
+  );
+});

@@ -1,0 +1,164 @@
+import * as React from 'react';
+
+import { ISignal } from '@lumino/signaling';
+
+import { IClusterInfo } from '../api';
+import {
+  ColumnId,
+  ISortState,
+  STATE_FILTERS,
+  StateFilter,
+  visibleJobs
+} from '../jobs';
+import { JobsModel } from '../model';
+import { JobTable } from './JobTable';
+
+/** Re-render the calling component each time `signal` fires. */
+export function useSignal(signal: ISignal<any, any>): number {
+  const [count, setCount] = React.useState(0);
+  React.useEffect(() => {
+    const bump = () => setCount(c => c + 1);
+    signal.connect(bump);
+    return () => {
+      signal.disconnect(bump);
+    };
+  }, [signal]);
+  return count;
+}
+
+export interface IJobsViewProps {
+  model: JobsModel;
+  columns: ColumnId[];
+  onOpen: (id: number) => void;
+}
+
+/** The sidebar's content: cluster header, problem banner, filters and the table. */
+export function JobsView(props: IJobsViewProps): JSX.Element {
+  const { model } = props;
+  useSignal(model.changed);
+  const [text, setText] = React.useState('');
+  const [state, setState] = React.useState<StateFilter>('all');
+  const [sort, setSort] = React.useState<ISortState>({
+    column: 'submitted',
+    ascending: false
+  });
+  const [selected, setSelected] = React.useState<number | null>(null);
+
+  const jobs = model.jobs;
+  const rows = React.useMemo(
+    () => visibleJobs(jobs, text, state, sort),
+    [jobs, text, state, sort]
+  );
+
+  const onSort = React.useCallback((column: ColumnId) => {
+    setSort(old =>
+      old.column === column
+        ? { column, ascending: !old.ascending }
+        : { column, ascending: column === 'name' }
+    );
+  }, []);
+
+  return (
+    <div className="jp-FluxHub-jobs">
+      <ClusterHeader cluster={model.cluster} loading={model.loading} />
+      {model.error && (
+        <Banner
+          error={model.error}
+          unreachable={model.cluster?.reachable === false}
+        />
+      )}
+      <div className="jp-FluxHub-filters">
+        <input
+          type="search"
+          className="jp-mod-styled jp-FluxHub-filterText"
+          placeholder="Filter jobs"
+          title="Filter by id, name, command or state"
+          aria-label="Filter jobs"
+          value={text}
+          onChange={event => setText(event.target.value)}
+        />
+        <select
+          className="jp-mod-styled jp-FluxHub-filterState"
+          aria-label="Show jobs in state"
+          value={state}
+          onChange={event => setState(event.target.value as StateFilter)}
+        >
+          {STATE_FILTERS.map(f => (
+            <option key={f.value} value={f.value}>
+              {f.label}
+            </option>
+          ))}
+        </select>
+      </div>
+      <JobTable
+        jobs={rows}
+        columns={props.columns}
+        sort={sort}
+        selected={selected}
+        onSort={onSort}
+        onSelect={setSelected}
+        onOpen={props.onOpen}
+      />
+      <div className="jp-FluxHub-footer" aria-live="polite">
+        {model.loading
+          ? 'Loading jobs…'
+          : rows.length === jobs.length
+            ? `${jobs.length} job${jobs.length === 1 ? '' : 's'}`
+            : `${rows.length} of ${jobs.length} jobs shown`}
+      </div>
+    </div>
+  );
+}
+
+function ClusterHeader(props: {
+  cluster: IClusterInfo | null;
+  loading: boolean;
+}): JSX.Element {
+  const { cluster } = props;
+  if (!cluster) {
+    return (
+      <div className="jp-FluxHub-header">
+        {props.loading ? 'Connecting to the Flux cluster…' : 'No cluster'}
+      </div>
+    );
+  }
+  const nodes = cluster.reachable ? cluster.nodes.length : 0;
+  return (
+    <div className="jp-FluxHub-header">
+      <div>
+        <span className="jp-FluxHub-label">Account</span>{' '}
+        <span className="jp-FluxHub-account">{cluster.account}</span>
+      </div>
+      <div title={cluster.url}>
+        <span className="jp-FluxHub-label">Cluster</span>{' '}
+        <span className="jp-FluxHub-cluster">{hostOf(cluster.url)}</span>
+      </div>
+      <div>
+        <span className="jp-FluxHub-label">Nodes up</span>{' '}
+        <span className="jp-FluxHub-nodes">{nodes}</span>
+      </div>
+    </div>
+  );
+}
+
+function Banner(props: { error: string; unreachable: boolean }): JSX.Element {
+  return (
+    <div className="jp-FluxHub-banner" role="alert">
+      <strong>
+        {props.unreachable
+          ? 'The Flux cluster is unreachable.'
+          : 'Jobs cannot be shown.'}
+      </strong>{' '}
+      <span className="jp-FluxHub-bannerMessage">{props.error}</span>{' '}
+      <span className="jp-FluxHub-bannerRetry">Retrying on its own.</span>
+    </div>
+  );
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}

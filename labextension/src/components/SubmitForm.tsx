@@ -1,0 +1,293 @@
+import * as React from 'react';
+
+import { ISubmitRequest } from '../api';
+import { parseEnvironment, parseTimeLimit } from '../jobs';
+import { FluxHubError } from '../request';
+import { describe } from '../model';
+
+export interface ISubmitValues {
+  command: string;
+  name: string;
+  nodes: string;
+  tasks: string;
+  coresPerTask: string;
+  gpusPerTask: string;
+  timeLimit: string;
+  workdir: string;
+  environment: string;
+  exclusive: boolean;
+}
+
+export const EMPTY_VALUES: ISubmitValues = {
+  command: '',
+  name: '',
+  nodes: '',
+  tasks: '',
+  coresPerTask: '',
+  gpusPerTask: '',
+  timeLimit: '',
+  workdir: '',
+  environment: '',
+  exclusive: false
+};
+
+type Errors = Partial<Record<keyof ISubmitValues, string>>;
+
+/** A whole number field: empty means "let Flux decide". */
+function count(
+  text: string,
+  label: string,
+  min: number,
+  errors: Errors,
+  key: keyof ISubmitValues
+): number | undefined {
+  const value = text.trim();
+  if (!value) {
+    return undefined;
+  }
+  if (!/^\d+$/.test(value) || Number(value) < min) {
+    errors[key] = `${label} must be a whole number of at least ${min}.`;
+    return undefined;
+  }
+  return Number(value);
+}
+
+/**
+ * Check the form and build the request; every problem is reported against
+ * its field so a person can fix them all at once.
+ */
+export function validate(values: ISubmitValues): {
+  request: ISubmitRequest | null;
+  errors: Errors;
+} {
+  const errors: Errors = {};
+  const request: ISubmitRequest = { command: values.command.trim() };
+  if (!request.command) {
+    errors.command = 'A command is required.';
+  }
+  if (values.name.trim()) {
+    request.name = values.name.trim();
+  }
+  const fields: [keyof ISubmitValues, keyof ISubmitRequest, string, number][] =
+    [
+      ['nodes', 'num_nodes', 'Nodes', 1],
+      ['tasks', 'num_tasks', 'Tasks', 1],
+      ['coresPerTask', 'cores_per_task', 'Cores per task', 1],
+      ['gpusPerTask', 'gpus_per_task', 'GPUs per task', 0]
+    ];
+  for (const [key, field, label, min] of fields) {
+    const value = count(values[key] as string, label, min, errors, key);
+    // Zero GPUs is the same as asking for none: leave the field out.
+    if (value) {
+      (request as any)[field] = value;
+    }
+  }
+  if (
+    request.num_nodes !== undefined &&
+    request.num_tasks !== undefined &&
+    request.num_tasks < request.num_nodes
+  ) {
+    errors.tasks =
+      'Each node needs at least one task: use at least as many tasks as nodes.';
+  }
+  const runtime = parseTimeLimit(values.timeLimit);
+  if (runtime === null) {
+    errors.timeLimit =
+      'Write the time limit as seconds (90) or with units (30s, 10m, 2h, 1h30m).';
+  } else if (runtime > 0) {
+    request.runtime = runtime;
+  }
+  if (values.workdir.trim()) {
+    request.workdir = values.workdir.trim();
+  }
+  const env = parseEnvironment(values.environment);
+  if ('error' in env) {
+    errors.environment = env.error;
+  } else if (Object.keys(env.envars).length > 0) {
+    request.envars = env.envars;
+  }
+  if (values.exclusive) {
+    request.exclusive = true;
+  }
+  return { request: Object.keys(errors).length ? null : request, errors };
+}
+
+export interface ISubmitFormProps {
+  initial: ISubmitValues;
+  submit: (request: ISubmitRequest) => Promise<number>;
+  onSubmitted: (id: number) => void;
+}
+
+/** The submit form: validates before sending, shows the server's reasons when it refuses. */
+export function SubmitForm(props: ISubmitFormProps): JSX.Element {
+  const [values, setValues] = React.useState<ISubmitValues>(props.initial);
+  const [errors, setErrors] = React.useState<Errors>({});
+  const [refusal, setRefusal] = React.useState<{
+    message: string;
+    reasons: string[];
+  } | null>(null);
+  const [busy, setBusy] = React.useState(false);
+  const form = React.useRef<HTMLFormElement>(null);
+  const [rejected, setRejected] = React.useState(0);
+
+  // After a failed check, take the person to the first field to fix.
+  React.useEffect(() => {
+    if (rejected) {
+      form.current
+        ?.querySelector<HTMLElement>('[aria-invalid="true"]')
+        ?.focus();
+    }
+  }, [rejected]);
+
+  const set =
+    (key: keyof ISubmitValues) =>
+    (event: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) => {
+      const target = event.target as HTMLInputElement;
+      const value = target.type === 'checkbox' ? target.checked : target.value;
+      setValues(old => ({ ...old, [key]: value }));
+    };
+
+  const onSubmit = async (event: React.FormEvent) => {
+    event.preventDefault();
+    const { request, errors } = validate(values);
+    setErrors(errors);
+    setRefusal(null);
+    if (!request) {
+      setRejected(n => n + 1);
+      return;
+    }
+    setBusy(true);
+    try {
+      const id = await props.submit(request);
+      props.onSubmitted(id);
+    } catch (error) {
+      setRefusal({
+        message: describe(error),
+        reasons: error instanceof FluxHubError ? error.reasons : []
+      });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const field = (
+    key: keyof ISubmitValues,
+    label: string,
+    options: { placeholder?: string; hint?: string; inputMode?: 'numeric' } = {}
+  ) => {
+    const id = `jp-FluxHub-submit-${key}`;
+    const error = errors[key];
+    return (
+      <div className="jp-FluxHub-field">
+        <label htmlFor={id}>{label}</label>
+        <input
+          id={id}
+          name={key}
+          className="jp-mod-styled"
+          value={values[key] as string}
+          onChange={set(key)}
+          placeholder={options.placeholder}
+          inputMode={options.inputMode}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={error ? `${id}-error` : undefined}
+        />
+        {error && (
+          <div id={`${id}-error`} className="jp-FluxHub-fieldError">
+            {error}
+          </div>
+        )}
+      </div>
+    );
+  };
+
+  return (
+    <form
+      ref={form}
+      className="jp-FluxHub-submitForm"
+      aria-label="Submit a Flux job"
+      onSubmit={onSubmit}
+      noValidate
+    >
+      <h2>Submit a Flux job</h2>
+      {field('command', 'Command', {
+        placeholder: 'e.g. python3 train.py --epochs 3'
+      })}
+      {field('name', 'Name (optional)')}
+      <div className="jp-FluxHub-fieldRow">
+        {field('nodes', 'Nodes', { inputMode: 'numeric', placeholder: '1' })}
+        {field('tasks', 'Tasks', { inputMode: 'numeric', placeholder: '1' })}
+        {field('coresPerTask', 'Cores per task', {
+          inputMode: 'numeric',
+          placeholder: '1'
+        })}
+        {field('gpusPerTask', 'GPUs per task', {
+          inputMode: 'numeric',
+          placeholder: '0'
+        })}
+      </div>
+      {field('timeLimit', 'Time limit', {
+        placeholder: 'none, or e.g. 90, 10m, 1h30m'
+      })}
+      {field('workdir', 'Working directory')}
+      <div className="jp-FluxHub-field">
+        <label htmlFor="jp-FluxHub-submit-environment">
+          Environment variables (one NAME=value per line)
+        </label>
+        <textarea
+          id="jp-FluxHub-submit-environment"
+          name="environment"
+          className="jp-mod-styled"
+          rows={3}
+          value={values.environment}
+          onChange={set('environment')}
+          aria-invalid={errors.environment ? true : undefined}
+          aria-describedby={
+            errors.environment
+              ? 'jp-FluxHub-submit-environment-error'
+              : undefined
+          }
+        />
+        {errors.environment && (
+          <div
+            id="jp-FluxHub-submit-environment-error"
+            className="jp-FluxHub-fieldError"
+          >
+            {errors.environment}
+          </div>
+        )}
+      </div>
+      <div className="jp-FluxHub-field jp-FluxHub-checkbox">
+        <input
+          id="jp-FluxHub-submit-exclusive"
+          type="checkbox"
+          checked={values.exclusive}
+          onChange={set('exclusive')}
+        />
+        <label htmlFor="jp-FluxHub-submit-exclusive">
+          Exclusive (whole nodes, not shared with other jobs)
+        </label>
+      </div>
+      {refusal && (
+        <div className="jp-FluxHub-banner" role="alert">
+          <strong>The job was not submitted.</strong> {refusal.message}
+          {refusal.reasons.length > 0 && (
+            <ul className="jp-FluxHub-reasons">
+              {refusal.reasons.map(reason => (
+                <li key={reason}>{reason}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+      <div className="jp-FluxHub-actions">
+        <button
+          type="submit"
+          className="jp-mod-styled jp-mod-accept"
+          disabled={busy}
+        >
+          {busy ? 'Submitting…' : 'Submit'}
+        </button>
+      </div>
+    </form>
+  );
+}

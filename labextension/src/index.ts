@@ -1,0 +1,298 @@
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  Notification,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { PageConfig, PathExt } from '@jupyterlab/coreutils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { refreshIcon, addIcon } from '@jupyterlab/ui-components';
+
+import { FluxHubAPI, IJob } from './api';
+import { JobDetail } from './components/JobDetail';
+import { EMPTY_VALUES, ISubmitValues } from './components/SubmitForm';
+import { fluxIcon } from './icons';
+import { ALL_COLUMN_IDS, ColumnId, statusOf } from './jobs';
+import { JobsModel } from './model';
+import { JobsSidebar } from './sidebar';
+import { SubmitPanel } from './submit';
+
+const PLUGIN_ID = 'flux-hub:plugin';
+
+namespace CommandIDs {
+  export const open = 'flux-hub:open';
+  export const refresh = 'flux-hub:refresh';
+  export const submit = 'flux-hub:submit';
+  export const submitFile = 'flux-hub:submit-file';
+  export const openJob = 'flux-hub:open-job';
+}
+
+/** How a script is run, by its extension; files with other extensions are not offered. */
+const INTERPRETERS: Record<string, string> = {
+  '.sh': 'bash',
+  '.bash': 'bash',
+  '.py': 'python3',
+  '.r': 'Rscript',
+  '.jl': 'julia',
+  '.pl': 'perl'
+};
+
+/** A word as the server's shell-style splitting reads it back. */
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word)
+    ? word
+    : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The working directory for a folder of the file browser: an absolute path
+ * on the server when the server's root is known, so the job starts there.
+ */
+function serverPath(path: string): string {
+  const root = PageConfig.getOption('serverRoot');
+  if (!root.startsWith('/')) {
+    return path;
+  }
+  // PathExt.join would drop the leading slash: it works on relative paths.
+  return path ? `${root.replace(/\/+$/, '')}/${path}` : root;
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'A JupyterLab panel for your jobs on a shared Flux cluster.',
+  autoStart: true,
+  optional: [
+    ILayoutRestorer,
+    ICommandPalette,
+    ISettingRegistry,
+    IDefaultFileBrowser
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null,
+    settingRegistry: ISettingRegistry | null,
+    browser: IDefaultFileBrowser | null
+  ) => {
+    const { commands, shell } = app;
+    const api = new FluxHubAPI(app.serviceManager.serverSettings);
+    const model = new JobsModel(api);
+    let notify = true;
+
+    const sidebar = new JobsSidebar({
+      model,
+      commands,
+      toolbar: [
+        { id: CommandIDs.submit, icon: addIcon },
+        { id: CommandIDs.refresh, icon: refreshIcon }
+      ],
+      onOpen: id => void commands.execute(CommandIDs.openJob, { id })
+    });
+    shell.add(sidebar, 'left', { rank: 750, type: 'Flux jobs' });
+    restorer?.add(sidebar, sidebar.id);
+
+    const details = new WidgetTracker<MainAreaWidget<JobDetail>>({
+      namespace: 'flux-hub-job'
+    });
+    void restorer?.restore(details, {
+      command: CommandIDs.openJob,
+      args: widget => ({ id: widget.content.jobId }),
+      name: widget => String(widget.content.jobId)
+    });
+
+    let submitPanel: MainAreaWidget<SubmitPanel> | null = null;
+    const openSubmitForm = (initial: ISubmitValues) => {
+      submitPanel?.dispose();
+      const content = new SubmitPanel({
+        initial,
+        submit: request => api.submit(request),
+        onSubmitted: id => {
+          model.watch(id);
+          Notification.success(`Submitted Flux job ${id}.`, {
+            autoClose: 5000,
+            actions: [
+              {
+                label: 'Show job',
+                callback: () =>
+                  void commands.execute(CommandIDs.openJob, { id })
+              }
+            ]
+          });
+          panel.dispose();
+        }
+      });
+      const panel = new MainAreaWidget({ content });
+      panel.id = 'flux-hub-submit';
+      panel.title.label = 'Submit Flux job';
+      panel.title.icon = fluxIcon;
+      submitPanel = panel;
+      panel.disposed.connect(() => {
+        if (submitPanel === panel) {
+          submitPanel = null;
+        }
+      });
+      shell.add(panel, 'main');
+      shell.activateById(panel.id);
+    };
+
+    commands.addCommand(CommandIDs.open, {
+      label: 'Show Flux Jobs',
+      caption: 'Show your jobs on the Flux cluster',
+      icon: fluxIcon,
+      execute: () => shell.activateById(sidebar.id)
+    });
+
+    commands.addCommand(CommandIDs.refresh, {
+      label: 'Refresh Flux Jobs',
+      caption: 'Refresh the job list now',
+      icon: refreshIcon,
+      execute: () => model.refresh()
+    });
+
+    commands.addCommand(CommandIDs.submit, {
+      label: 'Submit Flux Job…',
+      caption: 'Submit a job to the Flux cluster',
+      icon: fluxIcon,
+      execute: args =>
+        openSubmitForm({
+          ...EMPTY_VALUES,
+          command: (args.command as string) ?? '',
+          name: (args.name as string) ?? '',
+          workdir:
+            (args.workdir as string) ?? serverPath(browser?.model.path ?? '')
+        })
+    });
+
+    const selectedScript = () => {
+      const item = browser?.selectedItems().next();
+      const file = item && !item.done ? item.value : null;
+      if (!file || file.type === 'directory') {
+        return null;
+      }
+      const interpreter =
+        INTERPRETERS[PathExt.extname(file.path).toLowerCase()];
+      return interpreter ? { path: file.path, interpreter } : null;
+    };
+
+    commands.addCommand(CommandIDs.submitFile, {
+      label: 'Submit as Flux Job…',
+      caption: 'Run this script as a job on the Flux cluster',
+      icon: fluxIcon,
+      isVisible: () => selectedScript() !== null,
+      execute: () => {
+        const script = selectedScript();
+        if (!script) {
+          return;
+        }
+        const name = PathExt.basename(script.path);
+        openSubmitForm({
+          ...EMPTY_VALUES,
+          command: `${script.interpreter} ${shellQuote(name)}`,
+          name,
+          workdir: serverPath(PathExt.dirname(script.path))
+        });
+      }
+    });
+    app.contextMenu.addItem({
+      command: CommandIDs.submitFile,
+      selector: '.jp-DirListing-item[data-isdir="false"]',
+      rank: 20
+    });
+
+    commands.addCommand(CommandIDs.openJob, {
+      label: args => `Show Flux Job ${args.id ?? ''}`,
+      execute: args => {
+        const id = Number(args.id);
+        const existing = details.find(w => w.content.jobId === id);
+        if (existing) {
+          shell.activateById(existing.id);
+          return;
+        }
+        const content = new JobDetail({ model, id });
+        const widget = new MainAreaWidget({ content });
+        widget.id = `flux-hub-job-${id}`;
+        widget.title.icon = fluxIcon;
+        // The tab's label follows the job's name once it is known.
+        content.title.changed.connect(() => {
+          widget.title.label = content.title.label;
+        });
+        widget.title.label = content.title.label;
+        void details.add(widget);
+        shell.add(widget, 'main');
+        shell.activateById(widget.id);
+      }
+    });
+
+    if (palette) {
+      for (const command of [
+        CommandIDs.open,
+        CommandIDs.submit,
+        CommandIDs.refresh
+      ]) {
+        palette.addItem({ command, category: 'Flux' });
+      }
+    }
+
+    model.jobFinished.connect((_, job: IJob) => {
+      if (!notify) {
+        return;
+      }
+      const status = statusOf(job);
+      const type =
+        status === 'COMPLETED'
+          ? 'success'
+          : status === 'CANCELED'
+            ? 'warning'
+            : 'error';
+      const verb =
+        status === 'COMPLETED'
+          ? 'completed'
+          : status === 'CANCELED'
+            ? 'was canceled'
+            : status === 'TIMEOUT'
+              ? 'ran out of time'
+              : 'failed';
+      Notification.emit(
+        `Flux job ${job.name || ''} (${job.id}) ${verb}.`,
+        type,
+        {
+          autoClose: 8000,
+          actions: [
+            {
+              label: 'Show job',
+              callback: () =>
+                void commands.execute(CommandIDs.openJob, { id: job.id })
+            }
+          ]
+        }
+      );
+    });
+
+    if (settingRegistry) {
+      void settingRegistry.load(PLUGIN_ID).then(
+        settings => {
+          const apply = () => {
+            model.interval = settings.get('refreshInterval')
+              .composite as number;
+            notify = settings.get('notifications').composite as boolean;
+            model.watchWhileHidden = notify;
+            const columns = settings.get('columns').composite as ColumnId[];
+            sidebar.columns = columns?.length ? columns : ALL_COLUMN_IDS;
+          };
+          apply();
+          settings.changed.connect(apply);
+        },
+        reason =>
+          console.error('flux-hub: could not load its settings.', reason)
+      );
+    }
+  }
+};
+
+export default plugin;

@@ -1,0 +1,275 @@
+import { IJob } from './api';
+
+/** Flux job states before INACTIVE; a job in one of these can still be cancelled. */
+const PENDING_STATES = new Set(['NEW', 'DEPEND', 'PRIORITY', 'SCHED']);
+
+export function isActive(job: IJob): boolean {
+  return job.state !== 'INACTIVE';
+}
+
+/** CLEANUP is already past the point where a cancel changes anything. */
+export function isCancellable(job: IJob): boolean {
+  return isActive(job) && job.state !== 'CLEANUP';
+}
+
+/** What happened to a finished job, or what is happening to an active one. */
+export function statusOf(job: IJob): string {
+  if (!isActive(job)) {
+    return job.result || 'INACTIVE';
+  }
+  return PENDING_STATES.has(job.state) ? 'PENDING' : job.state;
+}
+
+export type StateFilter =
+  | 'all'
+  | 'active'
+  | 'PENDING'
+  | 'RUN'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'CANCELED'
+  | 'TIMEOUT';
+
+export const STATE_FILTERS: { value: StateFilter; label: string }[] = [
+  { value: 'all', label: 'All states' },
+  { value: 'active', label: 'Active' },
+  { value: 'PENDING', label: 'Pending' },
+  { value: 'RUN', label: 'Running' },
+  { value: 'COMPLETED', label: 'Completed' },
+  { value: 'FAILED', label: 'Failed' },
+  { value: 'CANCELED', label: 'Canceled' },
+  { value: 'TIMEOUT', label: 'Timed out' }
+];
+
+export function matchesState(job: IJob, filter: StateFilter): boolean {
+  if (filter === 'all') {
+    return true;
+  }
+  if (filter === 'active') {
+    return isActive(job);
+  }
+  return statusOf(job) === filter;
+}
+
+/** Seconds as a compact clock: 42s, 3:07, 1:02:03, 2d 01:00:00. */
+export function formatDuration(seconds: number | undefined): string {
+  if (seconds === undefined || seconds === null || !isFinite(seconds)) {
+    return '';
+  }
+  const total = Math.max(0, Math.round(seconds));
+  if (total < 60) {
+    return `${total}s`;
+  }
+  const days = Math.floor(total / 86400);
+  const h = Math.floor((total % 86400) / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (days > 0) {
+    return `${days}d ${pad(h)}:${pad(m)}:${pad(s)}`;
+  }
+  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
+const clockFormat = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit'
+});
+const dateFormat = new Intl.DateTimeFormat(undefined, {
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit'
+});
+
+/** A Unix time in seconds, short: the clock time for today, else the date and minute. */
+export function formatTime(
+  epochSeconds: number | undefined,
+  now: Date = new Date()
+): string {
+  if (!epochSeconds) {
+    return '';
+  }
+  const date = new Date(epochSeconds * 1000);
+  return date.toDateString() === now.toDateString()
+    ? clockFormat.format(date)
+    : dateFormat.format(date);
+}
+
+/** A Unix time in seconds in full, for the job detail. */
+export function formatFullTime(epochSeconds: number | undefined): string {
+  return epochSeconds ? new Date(epochSeconds * 1000).toLocaleString() : '';
+}
+
+/** The job's command line as one string, when the server gave it. */
+export function commandOf(job: IJob): string {
+  const command = job.command;
+  if (Array.isArray(command)) {
+    return command.join(' ');
+  }
+  return typeof command === 'string' ? command : '';
+}
+
+export interface IColumn {
+  id: ColumnId;
+  label: string;
+  /** The value shown in the cell. */
+  text: (job: IJob) => string;
+  /** The value sorted on. */
+  key: (job: IJob) => number | string;
+  numeric?: boolean;
+}
+
+export type ColumnId =
+  | 'id'
+  | 'name'
+  | 'state'
+  | 'result'
+  | 'nodes'
+  | 'tasks'
+  | 'runtime'
+  | 'submitted';
+
+export const COLUMNS: IColumn[] = [
+  {
+    id: 'id',
+    label: 'ID',
+    text: j => String(j.id),
+    key: j => j.id,
+    numeric: true
+  },
+  {
+    id: 'name',
+    label: 'Name',
+    text: j => j.name || commandOf(j),
+    key: j => (j.name || commandOf(j)).toLowerCase()
+  },
+  { id: 'state', label: 'State', text: j => j.state, key: j => j.state },
+  {
+    id: 'result',
+    label: 'Result',
+    text: j => j.result || '',
+    key: j => j.result || ''
+  },
+  {
+    id: 'nodes',
+    label: 'Nodes',
+    text: j => (j.nnodes === undefined ? '' : String(j.nnodes)),
+    key: j => j.nnodes ?? -1,
+    numeric: true
+  },
+  {
+    id: 'tasks',
+    label: 'Tasks',
+    text: j => (j.ntasks === undefined ? '' : String(j.ntasks)),
+    key: j => j.ntasks ?? -1,
+    numeric: true
+  },
+  {
+    id: 'runtime',
+    label: 'Runtime',
+    text: j => formatDuration(j.runtime),
+    key: j => j.runtime ?? -1,
+    numeric: true
+  },
+  {
+    id: 'submitted',
+    label: 'Submitted',
+    text: j => formatTime(j.t_submit),
+    key: j => j.t_submit ?? 0,
+    numeric: true
+  }
+];
+
+export const ALL_COLUMN_IDS = COLUMNS.map(c => c.id);
+
+export interface ISortState {
+  column: ColumnId;
+  ascending: boolean;
+}
+
+/** Filter and sort the jobs as the table shows them. */
+export function visibleJobs(
+  jobs: IJob[],
+  text: string,
+  state: StateFilter,
+  sort: ISortState
+): IJob[] {
+  const needle = text.trim().toLowerCase();
+  const rows = jobs.filter(
+    job =>
+      matchesState(job, state) &&
+      (!needle ||
+        String(job.id).includes(needle) ||
+        (job.name || '').toLowerCase().includes(needle) ||
+        commandOf(job).toLowerCase().includes(needle) ||
+        statusOf(job).toLowerCase().includes(needle))
+  );
+  const column = COLUMNS.find(c => c.id === sort.column) ?? COLUMNS[0];
+  const sign = sort.ascending ? 1 : -1;
+  // Pre-compute keys once: sorting 5,000 rows calls the comparator ~60,000 times.
+  const keyed = rows.map(job => ({ job, key: column.key(job) }));
+  keyed.sort((a, b) => {
+    if (a.key < b.key) {
+      return -sign;
+    }
+    if (a.key > b.key) {
+      return sign;
+    }
+    return b.job.id - a.job.id;
+  });
+  return keyed.map(k => k.job);
+}
+
+/**
+ * Parse a time limit: plain seconds ("90"), or Flux-style units ("30s",
+ * "10m", "2h", "1d", "1h30m"). Returns seconds, 0 for empty, or null if invalid.
+ */
+export function parseTimeLimit(text: string): number | null {
+  const value = text.trim().toLowerCase();
+  if (!value) {
+    return 0;
+  }
+  if (/^\d+$/.test(value)) {
+    return Number(value);
+  }
+  const units: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1 };
+  const pattern = /(\d+(?:\.\d+)?)([dhms])/g;
+  let seconds = 0;
+  let consumed = 0;
+  for (const match of value.matchAll(pattern)) {
+    if (match.index !== consumed) {
+      return null;
+    }
+    seconds += Number(match[1]) * units[match[2]];
+    consumed += match[0].length;
+  }
+  return consumed === value.length && seconds > 0 ? Math.round(seconds) : null;
+}
+
+/**
+ * Parse environment variables written one per line as NAME=value.
+ * Returns the variables, or the first line that is not of that form.
+ */
+export function parseEnvironment(
+  text: string
+): { envars: Record<string, string> } | { error: string } {
+  const envars: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (!line || line.startsWith('#')) {
+      continue;
+    }
+    const eq = line.indexOf('=');
+    const name = eq > 0 ? line.slice(0, eq).trim() : '';
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      return {
+        error: `Line ${i + 1} is not NAME=value with a valid variable name: "${line}"`
+      };
+    }
+    envars[name] = line.slice(eq + 1);
+  }
+  return { envars };
+}

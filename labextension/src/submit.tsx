@@ -1,0 +1,33 @@
+import * as React from 'react';
+
+import { ReactWidget } from '@jupyterlab/ui-components';
+
+import { ISubmitRequest } from './api';
+import { ISubmitValues, SubmitForm } from './components/SubmitForm';
+
+/** The submit form as a main-area widget; it stays open until the job is accepted. */
+export class SubmitPanel extends ReactWidget {
+  constructor(options: SubmitPanel.IOptions) {
+    super();
+    this.options = options;
+    this.addClass('jp-FluxHub-submit');
+  }
+
+  readonly options: SubmitPanel.IOptions;
+
+  protected onActivateRequest(): void {
+    this.node.querySelector<HTMLInputElement>('input')?.focus();
+  }
+
+  protected render(): JSX.Element {
+    return <SubmitForm {...this.options} />;
+  }
+}
+
+export namespace SubmitPanel {
+  export interface IOptions {
+    initial: ISubmitValues;
+    submit: (request: ISubmitRequest) => Promise<number>;
+    onSubmitted: (id: number) => void;
+  }
+}

@@ -1,0 +1,76 @@
+"""Fixtures of the browser tests: a cluster, a JupyterLab server logged in to it, chromium.
+
+These tests need Debian's chromium and the built extension. When either is missing they fail
+with what to install; they never skip.
+"""
+
+import pytest
+from lab_panel import Lab
+from lab_support import ARTIFACTS, LabServer, check_browser_setup, launch_browser
+from playwright.sync_api import sync_playwright
+
+from flux_hub.local import LocalCluster
+
+SCRIPT = """#!/bin/sh
+echo "script says hi from $(pwd)"
+"""
+
+
+@pytest.fixture(scope="session")
+def browser_setup():
+    problems = check_browser_setup()
+    if problems:
+        pytest.fail("Browser tests cannot run: " + " ".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def lab_cluster(tmp_path_factory):
+    """The panel tests' own cluster: one of them stops and restarts it."""
+    cluster = LocalCluster(
+        tmp_path_factory.mktemp("panel-cluster"), users=("alice",), nodes=2, cores_per_node=4
+    ).start(timeout=120)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def lab_server(browser_setup, lab_cluster, tmp_path_factory):
+    server = LabServer(tmp_path_factory.mktemp("lab"), lab_cluster, "alice")
+    server.start()
+    (server.root / "scripts").mkdir()
+    (server.root / "scripts" / "hello.sh").write_text(SCRIPT)
+    yield server
+    server.stop()
+    server.save_log("session")
+
+
+@pytest.fixture(scope="session")
+def browser(browser_setup):
+    with sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.failed_call = report.failed
+
+
+@pytest.fixture
+def lab(request, browser, lab_server):
+    """JupyterLab in a fresh workspace; a screenshot is kept when the test fails."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    name = request.node.name
+    lab = Lab(page, lab_server, workspace=name.replace("[", "-").replace("]", ""))
+    lab.open()
+    yield lab
+    if getattr(request.node, "failed_call", True):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"FAILED-{name}.png"))
+        lab_server.save_log(name)
+    context.close()

@@ -1,0 +1,155 @@
+"""What a person does with the Flux panel in JupyterLab, as Playwright steps."""
+
+import re
+import time
+
+import requests
+from lab_support import ARTIFACTS, TIMEOUT_MS
+from playwright.sync_api import expect
+
+SUBMITTED = re.compile(r"Submitted Flux job (\d+)")
+
+
+class Lab:
+    def __init__(self, page, server, workspace):
+        self.page = page
+        self.server = server
+        self.workspace = workspace
+        self.panel = page.locator("#flux-hub-jobs")
+        page.set_default_timeout(TIMEOUT_MS)
+        expect.set_options(timeout=TIMEOUT_MS)
+
+    def open(self):
+        self.page.goto(self.server.lab_url(self.workspace))
+        self.wait_until_ready()
+
+    def reload(self):
+        """Load the page again once JupyterLab has saved the layout, as a browser reload does."""
+        self.wait_for_saved_layout()
+        self.page.goto(f"{self.server.url}/lab/workspaces/{self.workspace}")
+        self.wait_until_ready()
+
+    def wait_for_saved_layout(self, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            response = requests.get(
+                f"{self.server.url}/lab/api/workspaces/{self.workspace}",
+                headers={"Authorization": f"token {self.server.token}"},
+                timeout=10,
+            )
+            left = response.json()["data"].get("layout-restorer:data", {}).get("left", {})
+            if left.get("current") == "flux-hub-jobs":
+                return
+            assert time.monotonic() < deadline, f"the layout was not saved: {left}"
+            time.sleep(0.3)
+
+    def show_sidebar(self, widget_id):
+        tab = self.page.locator(f'.jp-SideBar .lm-TabBar-tab[data-id="{widget_id}"]')
+        if tab.get_attribute("aria-selected") != "true":
+            tab.click()
+        expect(tab).to_have_attribute("aria-selected", "true")
+
+    def wait_until_ready(self):
+        expect(self.page.locator("#jp-main-dock-panel")).to_be_visible()
+        expect(self.flux_tab).to_be_visible()
+
+    @property
+    def flux_tab(self):
+        return self.page.locator('.jp-SideBar .lm-TabBar-tab[data-id="flux-hub-jobs"]')
+
+    def open_panel(self, width=None):
+        self.show_sidebar("flux-hub-jobs")
+        expect(self.panel).to_be_visible()
+        expect(self.panel.locator(".jp-FluxHub-account")).to_have_text(self.server.user)
+        if width:
+            self.widen_sidebar(width)
+        return self.panel
+
+    def widen_sidebar(self, width):
+        """Drag the handle between the sidebar and the main area, as a person would."""
+        handle = self.page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+        box = handle.bounding_box()
+        self.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        self.page.mouse.down()
+        self.page.mouse.move(width, box["y"] + box["height"] / 2, steps=5)
+        self.page.mouse.up()
+
+    def screenshot(self, name, locator=None):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        (locator or self.page).screenshot(path=str(path))
+        return path
+
+    # -- submitting -------------------------------------------------------------------------
+
+    @property
+    def form(self):
+        return self.page.get_by_role("form", name="Submit a Flux job")
+
+    def open_submit_form(self):
+        self.open_panel()
+        self.panel.get_by_role("button", name="Submit a job to the Flux cluster").click()
+        expect(self.form).to_be_visible()
+        return self.form
+
+    def fill_form(self, **fields):
+        labels = {
+            "command": "Command",
+            "name": "Name (optional)",
+            "nodes": "Nodes",
+            "tasks": "Tasks",
+            "cores": "Cores per task",
+            "gpus": "GPUs per task",
+            "time_limit": "Time limit",
+            "workdir": "Working directory",
+            "environment": "Environment variables (one NAME=value per line)",
+        }
+        for key, value in fields.items():
+            self.form.get_by_label(labels[key], exact=True).fill(str(value))
+
+    def press_submit(self):
+        self._announced = self._submitted_ids()
+        self.form.get_by_role("button", name="Submit").click()
+
+    def _submitted_ids(self):
+        toasts = self.page.locator(".Toastify__toast", has_text=SUBMITTED).all_inner_texts()
+        return {int(m.group(1)) for text in toasts for m in SUBMITTED.finditer(text)}
+
+    def submitted_job_id(self, timeout=TIMEOUT_MS / 1000):
+        """The id in the new "Submitted Flux job N." notification."""
+        deadline = time.monotonic() + timeout
+        while True:
+            new = self._submitted_ids() - self._announced
+            if new:
+                (job_id,) = new
+                return job_id
+            assert time.monotonic() < deadline, "no notification of the submitted job"
+            time.sleep(0.1)
+
+    def submit(self, **fields):
+        self.open_submit_form()
+        self.fill_form(**fields)
+        self.press_submit()
+        job_id = self.submitted_job_id()
+        expect(self.form).to_have_count(0)
+        return job_id
+
+    # -- the table and the detail -----------------------------------------------------------
+
+    def row(self, job_id):
+        return self.panel.locator(f'tr[data-job-id="{job_id}"]')
+
+    def cell(self, job_id, column):
+        return self.row(job_id).locator(f".jp-FluxHub-col-{column}")
+
+    def wait_for_result(self, job_id, result):
+        expect(self.cell(job_id, "result")).to_have_text(result)
+
+    def detail(self, job_id):
+        return self.page.locator(f"#flux-hub-job-{job_id}")
+
+    def open_job(self, job_id):
+        self.row(job_id).click()
+        detail = self.detail(job_id)
+        expect(detail).to_be_visible()
+        return detail

@@ -1,0 +1,57 @@
+"""The Flux panel reached the way a person reaches it: log in to JupyterHub, then use it.
+
+A real `jupyterhub` with the top-level jupyterhub_config.py (local MiniCluster, MiniCluster-
+credentials login, single-user servers with flux-hub), and chromium at /hub/login.
+"""
+
+import shutil
+from types import SimpleNamespace
+
+import pytest
+from e2e.hubprocess import TOP_CONFIG, HubProcess, find_secrets
+from lab_panel import Lab
+from lab_support import ARTIFACTS
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture
+def hub(tmp_path):
+    assert shutil.which("configurable-http-proxy"), "npm install -g configurable-http-proxy"
+    hub = HubProcess(TOP_CONFIG, tmp_path / "hub")
+    hub.start()
+    yield hub
+    hub.stop()
+
+
+def test_log_in_to_the_hub_then_submit_and_read_output(hub, browser):
+    password = hub.announced_passwords()["alice"]
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{hub.url}/hub/login")
+        page.locator("#username_input").fill("alice")
+        page.locator("#password_input").fill(password)
+        page.locator("#login_submit").click()
+        # The hub spawns alice's server and sends the browser on to JupyterLab.
+        page.wait_for_url("**/user/alice/lab**", timeout=180_000)
+        # The hub's login cookie stands in for a token; the panel only needs the account name.
+        lab = Lab(page, SimpleNamespace(user="alice"), workspace=None)
+        lab.wait_until_ready()
+
+        lab.open_panel(width=760)
+        job_id = lab.submit(command="echo logged in through the hub", name="via-hub")
+        lab.wait_for_result(job_id, "COMPLETED")
+        detail = lab.open_job(job_id)
+        expect(detail.get_by_label("Job output")).to_have_text("logged in through the hub\n")
+        lab.screenshot("hub-login-panel")
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "FAILED-hub-login.png"))
+        (ARTIFACTS / "FAILED-hub-login-hub.log").write_text(hub.tail(200))
+        raise
+    finally:
+        context.close()
+    # The password typed in the browser went nowhere it should not.
+    assert not find_secrets(hub.logs(), [password])
