@@ -1,0 +1,286 @@
+"""Provisioners: create, update, deactivate and list accounts on one MiniCluster.
+
+``Provisioner`` is the interface the accounts core uses. ``DBScriptProvisioner`` implements it
+with the DB script (``flux_hub/provision/dbscript.py``): one JSON request on stdin, one JSON
+answer on stdout, ONE process for a whole batch. Subclasses only say how to run that script:
+``LocalProvisioner`` runs it next to a flux-restful server on this machine; a Kubernetes
+provisioner runs the same source with ``python3 -c SRC`` through ``pods/exec`` in the
+MiniCluster's flux-restful container (and may add Linux users on every pod in multi-user mode
+by overriding ``ensure``).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+from traitlets import Float, List, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+
+class ProvisioningError(RuntimeError):
+    """The provisioner could not run or answered nonsense. The message names the cluster."""
+
+
+@dataclass
+class EnsureOp:
+    """Create or update one account. ``password`` is only ever sent on stdin."""
+
+    name: str
+    password: str = field(repr=False)
+    reset_password: bool = False
+    superuser: bool = False
+
+
+@dataclass
+class OpResult:
+    op: str
+    name: str
+    status: str  # ensure: created|unchanged|reactivated|password-set; deactivate:
+    # deactivated|missing; any: error
+    error: str | None = None
+    superuser: bool = False  # ensure: the account is (still) a superuser on the cluster
+
+    @property
+    def ok(self):
+        return self.status != "error"
+
+
+@dataclass
+class ClusterAccount:
+    name: str
+    active: bool
+    superuser: bool
+
+
+class Provisioner(LoggingConfigurable):
+    """What the accounts core needs from a cluster. All methods are batch and blocking."""
+
+    cluster_url = Unicode(
+        config=True,
+        help="""URL of the flux-restful server as single-user servers reach it.
+
+        Handed to each user's server as FLUX_RESTFUL_HOST. Defaults to $FLUX_RESTFUL_HOST.
+        """,
+    )
+
+    @default("cluster_url")
+    def _cluster_url_default(self):
+        return os.environ.get("FLUX_RESTFUL_HOST", "")
+
+    secret_key = Unicode(
+        config=True,
+        help="""The flux-restful server's shared secret (FLUX_SECRET_KEY) for the token handshake.
+
+        Handed to each user's server as FLUX_SECRET_KEY, as the Flux Operator documents for
+        flux-restful-cli. Defaults to $FLUX_SECRET_KEY; empty means clients log in with the
+        password form instead.
+        """,
+    )
+
+    @default("secret_key")
+    def _secret_key_default(self):
+        return os.environ.get("FLUX_SECRET_KEY", "")
+
+    superusers = List(
+        Unicode(),
+        config=True,
+        help="""Names of the cluster's superuser accounts.
+
+        No hub user is ever mapped onto one of these names, whatever the mapping.
+        """,
+    )
+
+    def describe(self):
+        """A short name for this cluster in messages (never a secret)."""
+        return self.cluster_url or type(self).__name__
+
+    def ensure(self, ops):
+        """Create or update accounts (list of EnsureOp) -> list of OpResult, same order."""
+        raise NotImplementedError
+
+    def deactivate(self, names):
+        """Deactivate accounts -> list of OpResult (status deactivated or missing)."""
+        raise NotImplementedError
+
+    def list(self):
+        """Every account on the cluster -> list of ClusterAccount."""
+        raise NotImplementedError
+
+
+class DBScriptProvisioner(Provisioner):
+    """A provisioner that drives the DB script; subclasses implement ``run_script``."""
+
+    runs = 0  # how many times the script ran (one per batch): tests and bench read it
+
+    def run_script(self, request):
+        """Run the DB script once with ``request`` (a JSON line) on stdin; return its stdout."""
+        raise NotImplementedError
+
+    def ensure(self, ops):
+        if not ops:
+            return []
+        request = [
+            {
+                "op": "ensure",
+                "name": op.name,
+                "password": op.password,
+                "superuser": op.superuser,
+                "reset_password": op.reset_password,
+            }
+            for op in ops
+        ]
+        secrets = [op.password for op in ops]
+        results = self._call(request, secrets)
+        return [
+            self._result("ensure", op.name, result, secrets)
+            for op, result in zip(ops, results, strict=True)
+        ]
+
+    def deactivate(self, names):
+        if not names:
+            return []
+        results = self._call([{"op": "deactivate", "name": name} for name in names])
+        return [
+            self._result("deactivate", name, result)
+            for name, result in zip(names, results, strict=True)
+        ]
+
+    def list(self):
+        (result,) = self._call([{"op": "list"}])
+        if not isinstance(result, dict):
+            raise self._unreadable()
+        if result.get("status") == "error":
+            raise ProvisioningError(
+                f"Listing accounts on {self.describe()} failed: {result.get('error')}"
+            )
+        try:
+            return [
+                ClusterAccount(str(u["name"]), bool(u["active"]), bool(u.get("superuser")))
+                for u in result["users"]
+            ]
+        except (KeyError, TypeError) as e:
+            raise self._unreadable() from e
+
+    def _call(self, ops, secrets=()):
+        # Passwords are never in argv or messages: the request goes on stdin and anything
+        # the script says is scrubbed of them before it reaches a log or an exception.
+        line = json.dumps({"ops": ops}, separators=(",", ":")) + "\n"
+        self.runs += 1
+        try:
+            answer = self.run_script(line)
+        except ProvisioningError as e:
+            raise ProvisioningError(_scrub(str(e), secrets)) from None
+        try:
+            results = json.loads(answer)["results"]
+        except (ValueError, KeyError, TypeError):
+            raise self._unreadable() from None
+        if not isinstance(results, list) or len(results) != len(ops):
+            raise self._unreadable()
+        return results
+
+    def _result(self, op, name, result, secrets=()):
+        if not isinstance(result, dict) or result.get("name", name) != name:
+            raise self._unreadable()
+        status = result.get("status")
+        if not isinstance(status, str):
+            raise self._unreadable()
+        error = None
+        if status == "error":
+            error = _scrub(str(result.get("error") or "unknown error"), secrets)
+        return OpResult(op, name, status, error, result.get("superuser") is True)
+
+    def _unreadable(self):
+        return ProvisioningError(
+            f"The account script on {self.describe()} gave an answer flux-hub cannot read; "
+            f"is flux-restful 1.1 installed there?"
+        )
+
+
+class LocalProvisioner(DBScriptProvisioner):
+    """Accounts of a flux-restful server on this machine (the local MiniCluster).
+
+    Runs ``python -m flux_hub.provision.dbscript`` in the server's working directory, where its
+    ``flux-restful.db`` lives. It edits the database directly, so it works while the server is
+    down too (JupyterHub calls ``add_user`` before it starts its managed services).
+    """
+
+    server_dir = Unicode(
+        config=True,
+        help="""The flux-restful server's working directory (holds flux-restful.db).""",
+    )
+
+    python = Unicode(
+        sys.executable,
+        config=True,
+        help="""Python interpreter that has flux_restful (and flux_hub) installed.""",
+    )
+
+    timeout = Float(
+        600.0,
+        config=True,
+        help="""Seconds one batch may take (each new password costs ~0.3 s of bcrypt).""",
+    )
+
+    @default("superusers")
+    def _superusers_default(self):
+        return ["fluxadmin"]
+
+    @default("secret_key")
+    def _secret_key_default(self):
+        # A LocalCluster keeps its shared secret in its state directory (the server_dir).
+        from flux_hub.local import LocalCluster
+        from flux_hub.local.cluster import STATE_FILE
+
+        if os.environ.get("FLUX_SECRET_KEY"):
+            return os.environ["FLUX_SECRET_KEY"]
+        if self.server_dir and os.path.exists(os.path.join(self.server_dir, STATE_FILE)):
+            return LocalCluster(self.server_dir).secret_key
+        return ""
+
+    def describe(self):
+        return f"the local cluster in {self.server_dir}"
+
+    def run_script(self, request):
+        if not self.server_dir:
+            raise ProvisioningError("LocalProvisioner.server_dir is not set.")
+        os.makedirs(self.server_dir, exist_ok=True)
+        # The hub's own FLUX_* / JUPYTERHUB_* settings are not the script's business.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLUX_", "JUPYTERHUB_"))}
+        try:
+            done = subprocess.run(
+                [self.python, "-m", "flux_hub.provision.dbscript"],
+                cwd=self.server_dir,
+                env=env,
+                input=request,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise ProvisioningError(
+                f"Could not run the account script for {self.describe()}: {e}"
+            ) from None
+        if done.returncode != 0:
+            raise ProvisioningError(
+                f"The account script for {self.describe()} failed "
+                f"(exit {done.returncode}): {_failure(done)}"
+            )
+        return done.stdout
+
+
+def _failure(done):
+    """The script's own reason ({"error": ...} on stdout), else the last line of stderr."""
+    try:
+        return str(json.loads(done.stdout)["error"])
+    except (ValueError, KeyError, TypeError):
+        lines = done.stderr.strip().splitlines()
+        return lines[-1] if lines else "no error output"
+
+
+def _scrub(text, secrets):
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "********")
+    return text

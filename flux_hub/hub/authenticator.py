@@ -1,0 +1,295 @@
+"""FluxAuthenticator and the provisioned-accounts mixin.
+
+Two ways to map people to MiniCluster accounts:
+
+- ``FluxAuthenticator`` (``c.JupyterHub.authenticator_class = "flux"``): people log in with the
+  user name and password of their MiniCluster account; the flux-restful server checks them.
+- ``with_flux_accounts(OtherAuthenticator)``: any other authenticator decides who may log in,
+  and flux-hub gives each such user a provisioned account they never have to see.
+
+Both keep accounts with the accounts core (``flux_hub.accounts.FluxAccounts``): ``add_user``
+makes the account exist (cheaply when it already does), ``delete_user`` deactivates it, and
+``pre_spawn_start`` hands the user's server FLUX_RESTFUL_HOST, FLUX_USER, FLUX_TOKEN and
+FLUX_SECRET_KEY, the environment flux-restful-cli and the flux_hub notebook API read.
+"""
+
+import asyncio
+import os
+
+from jupyterhub.auth import Authenticator
+from jupyterhub.utils import maybe_future
+from tornado import web
+from traitlets import Instance, List, Unicode, default
+
+from flux_hub.accounts import CryptKeyMissing, FluxAccounts, Outcome
+
+
+class FluxAccountsMixin(Authenticator):
+    """Gives every hub user a MiniCluster account. Mix in before another Authenticator:
+
+    ``class MyAuthenticator(FluxAccountsMixin, SharedPasswordAuthenticator)`` or
+    ``with_flux_accounts(SharedPasswordAuthenticator)``.
+    """
+
+    # Whether people log in with their account's password (FluxAuthenticator) or elsewhere.
+    flux_login_with_account_password = False
+
+    accounts = Instance(
+        FluxAccounts,
+        help="""The accounts core; configure it with c.FluxAccounts and c.<Provisioner>.""",
+    )
+
+    @default("accounts")
+    def _accounts_default(self):
+        return self.make_accounts(self)
+
+    @classmethod
+    def make_accounts(cls, parent):
+        """The FluxAccounts this authenticator class uses, under ``parent``'s config.
+
+        The accounts service calls this with its own parent so that both processes agree.
+        """
+        return FluxAccounts(
+            parent=parent, login_with_account_password=cls.flux_login_with_account_password
+        )
+
+    @default("enable_auth_state")
+    def _enable_auth_state_default(self):
+        # auth_state carries the credentials the user's server receives.
+        return True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        try:
+            self.accounts.store  # noqa: B018 (opening the store checks the crypt key)
+        except CryptKeyMissing as e:
+            # A one-line reason at start-up instead of a traceback.
+            raise SystemExit(f"{type(self).__name__}: {e}") from None
+        self._pending = {}
+        self._flush_task = None
+        self._swept = False
+
+    async def _in_thread(self, func, *args, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: func(*args, **kwargs))
+
+    async def _ensure(self, names, also=()):
+        """Provision ``names`` (and ``also``, not awaited) in as few batches as possible.
+
+        Calls arriving together (many logins, or add_user for many users) share one batch, so
+        one provisioner process serves them all.
+        """
+        loop = asyncio.get_running_loop()
+        wanted = []
+        for name in [*names, *also]:
+            future = self._pending.get(name)
+            if future is None:
+                future = self._pending[name] = loop.create_future()
+            if name in names:
+                wanted.append(future)
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.ensure_future(self._flush())
+        return await asyncio.gather(*wanted)
+
+    async def _flush(self):
+        await asyncio.sleep(0)  # let callers of the same moment join this batch
+        while self._pending:
+            batch, self._pending = self._pending, {}
+            try:
+                outcomes = await self._in_thread(self._provision, list(batch))
+            except Exception as e:
+                self.log.error("Provisioning Flux accounts failed: %s", e)
+                outcomes = [Outcome(name, None, "error", str(e)) for name in batch]
+            for outcome in outcomes:
+                batch[outcome.hub_user].set_result(outcome)
+
+    def _provision(self, names):
+        return self.accounts.ensure(names)
+
+    def _hub_user_names(self, user):
+        """Every user in the hub database, read through the session ``user`` belongs to."""
+        from jupyterhub import orm
+        from sqlalchemy.orm import object_session
+
+        row = getattr(user, "orm_user", user)
+        session = object_session(row) if isinstance(row, orm.User) else None
+        if session is None:
+            return []
+        return [name for (name,) in session.query(orm.User.name)]
+
+    async def add_user(self, user):
+        """Make the user's account exist and work before returning.
+
+        An existing account costs one sqlite read: no bcrypt hash, no process. The first user
+        found without an account in this process also provisions every other hub user that
+        lacks one, in the same batch; that is what makes a hub start with many new users
+        (allowed_users, admin_users) cost one provisioner process.
+        """
+        await maybe_future(super().add_user(user))
+        name = user.name
+        accounts = self.accounts
+        if accounts.is_current(name, accounts.record(name)):
+            return
+        also = []
+        if not self._swept:
+            self._swept = True
+            records = accounts.records()
+            blocked = self.blocked_users
+            also = [
+                other
+                for other in self._hub_user_names(user)
+                if other != name
+                and other not in blocked
+                and not _current(accounts, other, records.get(other))
+            ]
+        (outcome,) = await self._ensure([name], also)
+        if not outcome.ok:
+            raise ValueError(f"could not provision a Flux account for {name}: {outcome.error}")
+
+    async def delete_user(self, user):
+        """Deactivate the user's account (and, if configured, cancel its running jobs)."""
+        (outcome,) = await self._in_thread(self.accounts.deactivate, [user.name], forget=True)
+        if not outcome.ok:
+            raise ValueError(
+                f"could not deactivate the Flux account of {user.name}: {outcome.error}"
+            )
+        await maybe_future(super().delete_user(user))
+
+    async def pre_spawn_start(self, user, spawner):
+        """Put the account's credentials into auth_state and the server's environment."""
+        await maybe_future(super().pre_spawn_start(user, spawner))
+        name = user.name
+        accounts = self.accounts
+        record = accounts.record(name)
+        if not accounts.is_current(name, record):
+            (outcome,) = await self._ensure([name])
+            if not outcome.ok:
+                raise RuntimeError(f"Your Flux account could not be set up: {outcome.error}")
+            record = accounts.record(name)
+        env = accounts.credentials(name, record)
+        auth_state = await user.get_auth_state() or {}
+        if auth_state.get("flux") != env:
+            auth_state = {k: v for k, v in auth_state.items() if k != "flux"}
+            if env:
+                auth_state["flux"] = env
+            await user.save_auth_state(auth_state)
+        if env is None:
+            # Deactivated, or a password flux-hub has not learned yet: the server starts,
+            # and flux-hub's panel tells the user their account does not work.
+            self.log.warning("No working Flux credentials for %s (%s)", name, record.state)
+            env = {
+                "FLUX_RESTFUL_HOST": accounts.provisioner.cluster_url,
+                "FLUX_USER": record.account,
+            }
+        spawner.environment = {**spawner.environment, **env}
+
+
+def _current(accounts, name, record):
+    try:
+        return accounts.is_current(name, record)
+    except ValueError:
+        return False  # a name the mapping refuses: ensure() reports why
+
+
+class FluxAuthenticator(FluxAccountsMixin, Authenticator):
+    """People log in with the user name and password of their MiniCluster account.
+
+    The password is checked by the flux-restful server itself (one token request). Accounts
+    the hub adds (admin page, allowed_users) are created with a new password, which admins can
+    read on the accounts page and which ``announce_passwords_to`` can print seed-style.
+    """
+
+    flux_login_with_account_password = True
+
+    announce_passwords_to = List(
+        Unicode(),
+        config=True,
+        help="""Where to print new accounts' passwords, seed-style.
+
+        ``Adding 'alice' with password '...'`` goes to the first of these files that can be
+        opened for appending: e.g. ``["/dev/tty", "/srv/flux-hub/new-passwords.txt"]`` prints
+        on the terminal the hub was started from, and otherwise into a file created mode
+        0600. Never to the log. Empty (default): admins read them on the accounts page.
+        """,
+    )
+
+    @default("allow_all")
+    def _allow_all_default(self):
+        # The MiniCluster's accounts are the allow list: a person without one cannot log in.
+        return True
+
+    async def authenticate(self, handler, data):
+        from flux_hub.restful import (
+            AsyncFluxRestfulClient,
+            AuthenticationFailed,
+            ClusterUnavailable,
+            FluxRestfulError,
+        )
+
+        name = self.normalize_username((data or {}).get("username") or "")
+        password = (data or {}).get("password") or ""
+        if not name or not password:
+            return None
+        try:
+            account = self.accounts.account_for(name)
+        except ValueError as e:
+            self.log.warning("Refusing login for %r: %s", name, e)
+            return None
+        provisioner = self.accounts.provisioner
+        client = AsyncFluxRestfulClient(
+            provisioner.cluster_url or None, account, password, provisioner.secret_key or None
+        )
+        try:
+            await client.login()
+        except AuthenticationFailed:
+            self.log.warning("Flux login failed for %s (account %s)", name, account)
+            return None
+        except ClusterUnavailable as e:
+            raise web.HTTPError(503, f"The Flux cluster cannot be reached: {e}") from None
+        except FluxRestfulError as e:
+            raise web.HTTPError(502, f"The Flux cluster refused the login: {e}") from None
+        finally:
+            await client.close()
+        await self._in_thread(self.accounts.remember_password, name, account, password)
+        return {"name": name, "auth_state": {"flux": self.accounts.credentials(name)}}
+
+    def _provision(self, names):
+        outcomes = self.accounts.ensure(names)
+        self._announce([o for o in outcomes if o.password])
+        return outcomes
+
+    def _announce(self, outcomes):
+        if not outcomes or not self.announce_passwords_to:
+            return
+        lines = "".join(f"Adding '{o.account}' with password '{o.password}'\n" for o in outcomes)
+        for path in self.announce_passwords_to:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            except OSError:
+                continue
+            with os.fdopen(fd, "a") as out:
+                out.write(lines)
+            self.log.info("New Flux account passwords were printed to %s", path)
+            return
+        self.log.warning(
+            "Could not print new Flux account passwords to any of %s", self.announce_passwords_to
+        )
+
+
+def with_flux_accounts(authenticator_class):
+    """Give ``authenticator_class``'s users provisioned MiniCluster accounts.
+
+    ``c.JupyterHub.authenticator_class = with_flux_accounts("shared-password")`` (an entry
+    point name, an import string, or a class), like LocalAuthenticator does for system users.
+    """
+    if isinstance(authenticator_class, str):
+        from jupyterhub.app import JupyterHub
+
+        trait = JupyterHub.class_traits()["authenticator_class"]
+        authenticator_class = trait.validate(None, authenticator_class)
+    if issubclass(authenticator_class, FluxAccountsMixin):
+        return authenticator_class
+    return type(
+        f"Flux{authenticator_class.__name__}",
+        (FluxAccountsMixin, authenticator_class),
+        {"__module__": __name__, "__doc__": authenticator_class.__doc__},
+    )

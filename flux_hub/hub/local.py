@@ -1,0 +1,135 @@
+"""The local MiniCluster as a hub-managed service, for a hub on one machine.
+
+In jupyterhub_config.py::
+
+    from flux_hub.hub.local import configure_local_cluster
+    configure_local_cluster(c, ".flux-hub")
+
+starts flux-restful (``python -m flux_hub.hub.local``, real Flux if installed, else the
+simulated instance) with the hub, keeps its database, keys and port in the state directory so
+that a restart changes nothing, and points the accounts core's LocalProvisioner at it. Unlike
+``flux-hub local-cluster`` it prints no password: the hub's log must hold none. The cluster
+superuser's password stays in the cluster's 0600 state file.
+"""
+
+import argparse
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+
+from flux_hub.hub.services import free_port
+
+CRYPT_KEY_FILE = "jupyterhub-crypt-key"
+PORT_FILE = "cluster-port"
+
+
+def _private_file(path, make):
+    """The content of ``path``, created mode 0600 with ``make()`` the first time."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(make() + "\n")
+    return path.read_text().strip()
+
+
+def ensure_crypt_key(state_dir):
+    """Set JUPYTERHUB_CRYPT_KEY from a key kept (0600) in ``state_dir`` unless it is set.
+
+    The hub encrypts auth_state with it and flux-hub its stored passwords; losing it loses
+    them, so it is generated once and kept.
+    """
+    if not os.environ.get("JUPYTERHUB_CRYPT_KEY"):
+        key = _private_file(Path(state_dir) / CRYPT_KEY_FILE, lambda: secrets.token_hex(32))
+        os.environ["JUPYTERHUB_CRYPT_KEY"] = key
+    return os.environ["JUPYTERHUB_CRYPT_KEY"]
+
+
+def configure_local_cluster(
+    c, state_dir, *, port=None, nodes=2, cores_per_node=4, admin="fluxadmin", name="flux-cluster"
+):
+    """Run a local MiniCluster with the hub and provision accounts into it.
+
+    ``port``: the cluster's port (default: $FLUX_HUB_CLUSTER_PORT, else a free port chosen
+    once and kept in the state directory). Returns the cluster's URL.
+    """
+    from flux_hub.local import LocalCluster
+
+    state_dir = Path(state_dir).resolve()
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cluster_dir = state_dir / "cluster"
+    port = port or os.environ.get("FLUX_HUB_CLUSTER_PORT")
+    port = int(port or _private_file(state_dir / PORT_FILE, lambda: str(free_port())))
+    cluster = LocalCluster(
+        cluster_dir, port=port, nodes=nodes, cores_per_node=cores_per_node, admin_user=admin
+    )
+    cluster.secret_key  # noqa: B018 (creates the cluster's keys now, for LocalProvisioner)
+    c.LocalProvisioner.server_dir = str(cluster_dir)
+    c.LocalProvisioner.cluster_url = cluster.url
+    c.LocalProvisioner.superusers = [admin]
+    c.JupyterHub.services = [
+        *[s for s in c.JupyterHub.get("services", []) if s.get("name") != name],
+        {
+            "name": name,
+            "command": [
+                sys.executable,
+                "-m",
+                "flux_hub.hub.local",
+                f"--state-dir={cluster_dir}",
+                f"--port={port}",
+                f"--nodes={nodes}",
+                f"--cores={cores_per_node}",
+                f"--admin={admin}",
+            ],
+        },
+    ]
+    return cluster.url
+
+
+def main(argv=None):
+    from flux_hub.local import LocalCluster, LocalClusterError
+
+    parser = argparse.ArgumentParser(
+        prog="python -m flux_hub.hub.local", description="The hub's local MiniCluster."
+    )
+    parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--nodes", type=int, default=2)
+    parser.add_argument("--cores", type=int, default=4)
+    parser.add_argument("--admin", default="fluxadmin")
+    args = parser.parse_args(argv)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    # The hub stops services with SIGINT, then SIGTERM; a hub started in the background may
+    # hand down an ignored SIGINT, so both are handled explicitly.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    cluster = LocalCluster(
+        args.state_dir,
+        port=args.port,
+        nodes=args.nodes,
+        cores_per_node=args.cores,
+        admin_user=args.admin,
+    )
+    try:
+        cluster.start(timeout=120)
+        print(f"flux-hub: flux-restful is running at {cluster.url} ({cluster.mode})", flush=True)
+        while cluster.running:
+            time.sleep(0.5)
+        print(f"flux-hub: flux-restful stopped; see {cluster.log_path}", file=sys.stderr)
+        return 1
+    except LocalClusterError as e:
+        print(f"flux-hub: the local cluster failed: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+from flux_hub.service.app import main
+
+main()

@@ -1,0 +1,199 @@
+"""The accounts service: a hub-managed JupyterHub service (``python -m flux_hub.service``).
+
+It loads the hub's own config file (``--config``, default $FLUX_HUB_CONFIG) so that it builds
+exactly the accounts core the authenticator uses: same provisioner, store, name mapping, and
+the same login mode (taken from ``c.JupyterHub.authenticator_class``).
+"""
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import time
+
+from jupyterhub.log import log_request
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler
+from jupyterhub.utils import url_path_join
+from tornado import httpclient, web
+from tornado.httputil import url_concat
+from tornado.log import access_log, app_log, gen_log
+from traitlets import Any, Float, Instance, TraitError, Unicode, default
+from traitlets.config import Application
+
+from flux_hub.accounts import CryptKeyMissing, FluxAccounts
+from flux_hub.hub.authenticator import FluxAccountsMixin
+
+from . import handlers
+
+
+class FluxAccountsService(Application):
+    name = "flux-hub-accounts"
+    description = "Admin and user pages for flux-hub's MiniCluster accounts."
+
+    aliases = {"config": "FluxAccountsService.config_file"}
+
+    config_file = Unicode(
+        config=True,
+        help="""The hub's jupyterhub_config.py (the service reads c.FluxAccounts, the
+        provisioner's settings and c.JupyterHub.authenticator_class from it).""",
+    )
+
+    @default("config_file")
+    def _config_file_default(self):
+        return os.environ.get("FLUX_HUB_CONFIG", "")
+
+    @default("log_level")
+    def _log_level_default(self):
+        return logging.INFO
+
+    reconcile_interval = Float(
+        300.0,
+        config=True,
+        help="""Seconds between reconcile runs (0 disables the loop; admins can still run it).""",
+    )
+
+    accounts = Instance(FluxAccounts)
+    authenticator_class = Any()
+    last_reconcile = Any(None)  # {"at": time, "changes": [Outcome...], "error": str|None}
+
+    def initialize(self, argv=None):
+        super().initialize(argv)
+        if self.config_file:
+            path = os.path.abspath(self.config_file)
+            self.load_config_file(os.path.basename(path), path=os.path.dirname(path))
+        cls = _authenticator_class(self.config)
+        if not (isinstance(cls, type) and issubclass(cls, FluxAccountsMixin)):
+            self.log.warning(
+                "The hub's authenticator (%s) does not use flux-hub accounts; assuming "
+                "provisioned accounts.",
+                cls,
+            )
+            cls = FluxAccountsMixin
+        self.authenticator_class = cls
+        self.accounts = cls.make_accounts(self)
+        try:
+            self.accounts.store  # noqa: B018 (opening the store checks the crypt key)
+        except CryptKeyMissing as e:
+            raise SystemExit(f"flux-hub accounts service: {e}") from None
+
+    @property
+    def shows_passwords_to_admins(self):
+        """Admins see new accounts' passwords only when people log in with them."""
+        return self.accounts.login_with_account_password
+
+    def hub_api(self, path, **params):
+        """GET a hub API path with the service's token; returns the parsed JSON."""
+        url = url_concat(url_path_join(os.environ["JUPYTERHUB_API_URL"], path), params)
+        token = os.environ["JUPYTERHUB_API_TOKEN"]
+        request = httpclient.HTTPRequest(
+            url,
+            headers={
+                "Authorization": f"token {token}",
+                "Accept": "application/jupyterhub-pagination+json",
+            },
+        )
+
+        async def fetch():
+            response = await httpclient.AsyncHTTPClient().fetch(request)
+            return json.loads(response.body)
+
+        return fetch()
+
+    async def hub_users(self):
+        """Every hub user name (paginated hub API)."""
+        names, offset = [], 0
+        while True:
+            page = await self.hub_api("users", offset=offset, limit=200)
+            items = page["items"] if isinstance(page, dict) else page
+            names += [user["name"] for user in items]
+            following = page.get("_pagination", {}).get("next") if isinstance(page, dict) else None
+            if not following:
+                return sorted(names)
+            offset = following["offset"]
+
+    async def run_in_thread(self, func, *args, **kwargs):
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: func(*args, **kwargs))
+
+    async def reconcile(self):
+        """One reconcile run; its report is kept for the admin page and returned."""
+        started = time.time()
+        try:
+            users = await self.hub_users()
+            changes = await self.run_in_thread(self.accounts.reconcile, users)
+            report = {"at": started, "changes": changes, "error": None}
+        except Exception as e:
+            self.log.error("Reconciling Flux accounts failed: %s", e)
+            report = {"at": started, "changes": [], "error": str(e)}
+        for change in report["changes"]:
+            self.log.info(
+                "Reconcile: %s -> %s: %s%s",
+                change.hub_user,
+                change.account,
+                change.status,
+                f" ({change.error})" if change.error else "",
+            )
+        self.last_reconcile = report
+        return report
+
+    async def reconcile_loop(self):
+        while True:
+            await self.reconcile()
+            await asyncio.sleep(self.reconcile_interval)
+
+    def make_app(self):
+        prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/flux-accounts/")
+        here = os.path.dirname(__file__)
+        return web.Application(
+            handlers.routes(prefix)
+            + [(url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler)],
+            service=self,
+            prefix=prefix,
+            hub_auth=HubOAuth(),
+            cookie_secret=os.urandom(32),
+            template_path=os.path.join(here, "templates"),
+            log_function=log_request,  # JupyterHub's: tokens scrubbed from logged URLs
+            # No xsrf_cookies: HubOAuth checks the form's _xsrf itself when it authenticates
+            # a cookie, and API tokens need none.
+        )
+
+    async def serve(self):
+        from urllib.parse import urlparse
+
+        # Tornado's request and error logs go where the service's own log goes.
+        for logger in (access_log, app_log, gen_log):
+            logger.handlers = self.log.handlers
+            logger.setLevel(self.log_level)
+            logger.propagate = False
+
+        url = urlparse(os.environ["JUPYTERHUB_SERVICE_URL"])
+        self.make_app().listen(url.port, url.hostname)
+        self.log.info("flux-hub accounts service on %s", url.geturl())
+        if self.reconcile_interval > 0:
+            asyncio.ensure_future(self.reconcile_loop())
+        # The hub stops services with SIGINT, then SIGTERM (SIGINT may arrive ignored).
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopped.set)
+        await stopped.wait()
+
+
+def _authenticator_class(config):
+    """The hub's authenticator class as its config names it (class, import string or entry
+    point name), or None when it cannot be told."""
+    from jupyterhub.app import JupyterHub
+
+    value = config.JupyterHub.get("authenticator_class")
+    if value is None:
+        return None
+    try:
+        return JupyterHub.class_traits()["authenticator_class"].validate(None, value)
+    except TraitError as e:
+        raise SystemExit(f"flux-hub accounts service: the hub's authenticator_class: {e}") from None
+
+
+def main(argv=None):
+    app = FluxAccountsService()
+    app.initialize(argv)
+    asyncio.run(app.serve())

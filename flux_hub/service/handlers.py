@@ -1,0 +1,313 @@
+"""Pages and JSON API of the accounts service.
+
+Pages (HubOAuth login): ``{prefix}`` the user's own account; ``{prefix}admin`` every hub user's
+account with actions (admins only). API (cookie or ``Authorization: token``), under
+``{prefix}api/``:
+
+    GET  me                          own account (no secrets)
+    GET  me/credentials              own FLUX_* environment (the password included)
+    GET  accounts                    admin: every hub user's account and the last reconcile
+    POST accounts/{user}/{action}    admin: provision | rotate | deactivate
+    GET  accounts/{user}/credentials admin, MiniCluster-credentials login only
+    POST reconcile                   admin: reconcile now, returns what changed
+
+Errors are JSON ``{"message": ...}``: 401 not logged in, 403 not an admin (or not yours),
+404 no such hub user, 409 not possible in this mode, 502 the provisioner failed.
+"""
+
+import json
+import os
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+from jupyterhub.services.auth import HubOAuthenticated
+from jupyterhub.utils import url_path_join
+from tornado import httpclient, web
+
+ACTIONS = ("provision", "rotate", "deactivate")
+
+
+def when(timestamp):
+    if not timestamp:
+        return ""
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def outcome_json(outcome):
+    # Never the password: admins read it on purpose, through the credentials endpoint.
+    return {
+        "hub_user": outcome.hub_user,
+        "account": outcome.account,
+        "status": outcome.status,
+        "error": outcome.error,
+    }
+
+
+def row_json(row):
+    return {
+        "hub_user": row.hub_user,
+        "account": row.account,
+        "state": row.state,
+        "error": row.error,
+        "provisioned_at": when(row.provisioned_at) or None,
+        "password_known": row.password_known,
+        "managed": row.managed,
+    }
+
+
+def report_json(report):
+    if report is None:
+        return None
+    return {
+        "at": when(report["at"]),
+        "changes": [outcome_json(c) for c in report["changes"]],
+        "error": report["error"],
+    }
+
+
+class BaseHandler(HubOAuthenticated, web.RequestHandler):
+    @property
+    def service(self):
+        return self.settings["service"]
+
+    @property
+    def accounts(self):
+        return self.service.accounts
+
+    @property
+    def prefix(self):
+        return self.settings["prefix"]
+
+    @property
+    def is_admin(self):
+        user = self.current_user
+        return bool(user and user.get("kind", "user") == "user" and user.get("admin"))
+
+    def set_default_headers(self):
+        # Some pages carry a password: never cache any of them.
+        self.set_header("Cache-Control", "no-store")
+
+    def require_admin(self):
+        if not self.is_admin:
+            raise web.HTTPError(403, "Only hub admins may see or change other people's accounts.")
+
+    async def require_hub_user(self, name):
+        """404 unless ``name`` is a user of the hub."""
+        try:
+            await self.service.hub_api(f"users/{quote(name, safe='')}")
+        except httpclient.HTTPClientError as e:
+            if e.code == 404:
+                raise web.HTTPError(404, f"There is no hub user named {name!r}.") from None
+            raise web.HTTPError(502, f"The hub did not answer: {e}") from None
+
+    async def act(self, hub_user, action):
+        """Run one admin action on a hub user's account; returns its Outcome."""
+        await self.require_hub_user(hub_user)
+        accounts, run = self.accounts, self.service.run_in_thread
+        if action == "provision":
+            (outcome,) = await run(accounts.ensure, [hub_user], force=True)
+        elif action == "rotate":
+            (outcome,) = await run(accounts.ensure, [hub_user], rotate=True)
+        else:
+            (outcome,) = await run(accounts.deactivate, [hub_user])
+        self.service.log.info(
+            "%s: %s %s -> %s", self.current_user["name"], action, hub_user, outcome.status
+        )
+        return outcome
+
+    async def admin_credentials(self, hub_user):
+        if not self.service.shows_passwords_to_admins:
+            raise web.HTTPError(
+                409, "People never need these passwords: their servers receive them."
+            )
+        await self.require_hub_user(hub_user)
+        env = await self.service.run_in_thread(self.accounts.credentials, hub_user)
+        if env is None:
+            raise web.HTTPError(404, f"flux-hub does not know a working password of {hub_user}.")
+        self.service.log.info(
+            "%s read the Flux credentials of %s", self.current_user["name"], hub_user
+        )
+        return env
+
+    def own_name(self):
+        # A service's token names a service, not a hub user with an account of its own.
+        if self.current_user.get("kind", "user") != "user":
+            raise web.HTTPError(403, "Only hub users have Flux accounts.")
+        return self.current_user["name"]
+
+    async def own_account(self):
+        name = self.own_name()
+        record = await self.service.run_in_thread(self.accounts.record, name)
+        if record is None:
+            state = "missing"
+            try:
+                account = self.accounts.account_for(name)
+            except ValueError:
+                account = None
+        else:
+            state, account = record.state, record.account
+        return {
+            "hub_user": name,
+            "account": account,
+            "state": state,
+            "error": record.error if record else None,
+            "provisioned_at": when(record.provisioned_at) if record else None,
+            "cluster_url": self.accounts.provisioner.cluster_url,
+        }
+
+    async def own_credentials(self):
+        name = self.own_name()
+        env = await self.service.run_in_thread(self.accounts.credentials, name)
+        if env is None:
+            raise web.HTTPError(
+                404, "You have no working Flux account; ask a hub admin to provision it."
+            )
+        return env
+
+
+class PageHandler(BaseHandler):
+    def render_page(self, template, **kwargs):
+        self.render(
+            template,
+            prefix=self.prefix,
+            hub_home=url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "hub/home"),
+            user=self.current_user,
+            is_admin=self.is_admin,
+            when=when,
+            **kwargs,
+        )
+
+    def write_error(self, status_code, **kwargs):
+        error = kwargs.get("exc_info", (None, None))[1]
+        message = getattr(error, "log_message", None) or self._reason
+        self.render_page("error.html", status_code=status_code, message=message)
+
+
+class OwnPage(PageHandler):
+    @web.authenticated
+    async def get(self):
+        self.render_page("me.html", me=await self.own_account())
+
+
+class OwnCredentialsPage(PageHandler):
+    @web.authenticated
+    async def post(self):
+        env = await self.own_credentials()
+        self.render_page("secret.html", title="Your Flux credentials", env=env, back=self.prefix)
+
+
+class AdminPage(PageHandler):
+    @web.authenticated
+    async def get(self):
+        self.require_admin()
+        users = await self.service.hub_users()
+        rows = await self.service.run_in_thread(self.accounts.overview, users)
+        self.render_page(
+            "admin.html",
+            rows=rows,
+            report=self.service.last_reconcile,
+            message=self.get_argument("message", ""),
+            shows_passwords=self.service.shows_passwords_to_admins,
+        )
+
+
+class AdminActionPage(PageHandler):
+    @web.authenticated
+    async def post(self, action):
+        self.require_admin()
+        back = url_path_join(self.prefix, "admin")
+        if action == "reconcile":
+            report = await self.service.reconcile()
+            message = f"Reconciled: {len(report['changes'])} change(s)."
+            if report["error"]:
+                message = f"Reconcile failed: {report['error']}"
+            return self.redirect(f"{back}?message={quote(message)}")
+        hub_user = self.get_body_argument("hub_user")
+        if action == "password":
+            env = await self.admin_credentials(hub_user)
+            return self.render_page(
+                "secret.html", title=f"Flux credentials of {hub_user}", env=env, back=back
+            )
+        outcome = await self.act(hub_user, action)
+        message = f"{action} {hub_user}: {outcome.status}"
+        if outcome.error:
+            message += f" ({outcome.error})"
+        self.redirect(f"{back}?message={quote(message)}")
+
+
+class APIHandler(BaseHandler):
+    def prepare(self):
+        if self.current_user is None:
+            raise web.HTTPError(401, "Log in to JupyterHub first.")
+
+    def write_json(self, model, status=200):
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(model))
+
+    def write_error(self, status_code, **kwargs):
+        error = kwargs.get("exc_info", (None, None))[1]
+        message = getattr(error, "log_message", None) or self._reason
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message}))
+
+
+class OwnAPI(APIHandler):
+    async def get(self):
+        self.write_json(await self.own_account())
+
+
+class OwnCredentialsAPI(APIHandler):
+    async def get(self):
+        self.write_json(await self.own_credentials())
+
+
+class AccountsAPI(APIHandler):
+    async def get(self):
+        self.require_admin()
+        users = await self.service.hub_users()
+        rows = await self.service.run_in_thread(self.accounts.overview, users)
+        self.write_json(
+            {
+                "accounts": [row_json(r) for r in rows],
+                "last_reconcile": report_json(self.service.last_reconcile),
+            }
+        )
+
+
+class AccountActionAPI(APIHandler):
+    async def post(self, hub_user, action):
+        self.require_admin()
+        outcome = await self.act(hub_user, action)
+        if not outcome.ok:
+            raise web.HTTPError(502, outcome.error)
+        self.write_json(outcome_json(outcome))
+
+
+class AccountCredentialsAPI(APIHandler):
+    async def get(self, hub_user):
+        self.require_admin()
+        self.write_json(await self.admin_credentials(hub_user))
+
+
+class ReconcileAPI(APIHandler):
+    async def post(self):
+        self.require_admin()
+        self.write_json(report_json(await self.service.reconcile()))
+
+
+def routes(prefix):
+    api = url_path_join(prefix, "api")
+    actions = "|".join(ACTIONS)
+    return [
+        (prefix, OwnPage),
+        (url_path_join(prefix, "credentials"), OwnCredentialsPage),
+        (url_path_join(prefix, "admin"), AdminPage),
+        (url_path_join(prefix, f"admin/({actions}|password|reconcile)"), AdminActionPage),
+        (url_path_join(api, "me"), OwnAPI),
+        (url_path_join(api, "me/credentials"), OwnCredentialsAPI),
+        (url_path_join(api, "accounts"), AccountsAPI),
+        (url_path_join(api, r"accounts/([^/]+)/credentials"), AccountCredentialsAPI),
+        (url_path_join(api, rf"accounts/([^/]+)/({actions})"), AccountActionAPI),
+        (url_path_join(api, "reconcile"), ReconcileAPI),
+    ]
