@@ -48,3 +48,12 @@ def client_for(cluster):
     yield make
     for client in made:
         client.close()
+
+
+def pytest_collection_modifyitems(items):
+    """Run the browser tests last.
+
+    Playwright's sync API leaves its event loop marked as running in the main thread after it
+    stops, which breaks every asyncio-based test that comes after it in the same process.
+    """
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))

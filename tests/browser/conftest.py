@@ -16,14 +16,14 @@ echo "script says hi from $(pwd)"
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_setup():
     problems = check_browser_setup()
     if problems:
         pytest.fail("Browser tests cannot run: " + " ".join(problems), pytrace=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_cluster(tmp_path_factory):
     """The panel tests' own cluster: one of them stops and restarts it."""
     cluster = LocalCluster(
@@ -33,7 +33,7 @@ def lab_cluster(tmp_path_factory):
     cluster.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_server(browser_setup, lab_cluster, tmp_path_factory):
     server = LabServer(tmp_path_factory.mktemp("lab"), lab_cluster, "alice")
     server.start()
@@ -44,7 +44,7 @@ def lab_server(browser_setup, lab_cluster, tmp_path_factory):
     server.save_log("session")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(browser_setup):
     with sync_playwright() as playwright:
         browser = launch_browser(playwright)
