@@ -4,6 +4,7 @@ Most behaviour is tested through HTTP; these cover what needs many jobs or exact
 semantics: job-list's 1000-entry cap and order, JobID encodings, eventlog watches.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -90,3 +91,64 @@ def test_output_watch_waits_for_the_start_and_ends_with_the_job():
         except OSError as e:
             assert e.errno == errno.ENOENT
     """)
+
+
+def test_job_records_follow_the_job_and_are_the_callers_own():
+    run("""
+        import time
+        C = flux.constants
+        def record(jobid, attrs=("all",)):
+            return flux.job.job_list_id(h, jobid, attrs=list(attrs)).get_job()
+        def until(jobid, state):
+            deadline = time.monotonic() + 30
+            while record(jobid, ["state"])["state"] != state:
+                assert time.monotonic() < deadline, record(jobid)
+                time.sleep(0.05)
+        jobid = flux.job.submit(h, JobspecV1.from_command(["sleep", "30"]))
+        until(jobid, C.FLUX_JOB_STATE_RUN)
+        running = record(jobid)
+        assert "t_run" in running and not {"result", "t_inactive", "success"} & set(running)
+        # flux-restful rewrites what it gets (state as text, ...): the next answer is unchanged
+        running["state"] = "RUN"
+        del running["t_run"]
+        again = record(jobid)
+        assert again["state"] == C.FLUX_JOB_STATE_RUN and "t_run" in again
+        assert record(jobid, ["name", "state", "userid"]) == {
+            "id": jobid, "name": "sleep", "state": C.FLUX_JOB_STATE_RUN, "userid": again["userid"]}
+        listed = flux.job.job_list(h).get_jobs()
+        assert listed == [again]
+        flux.job.cancel(h, jobid)
+        until(jobid, C.FLUX_JOB_STATE_INACTIVE)
+        done = record(jobid)
+        assert done["result"] == C.FLUX_JOB_RESULT_CANCELED and done["exception_type"] == "cancel"
+        assert done["success"] is False and done["t_inactive"] >= done["t_cleanup"]
+        assert flux.job.job_list(h).get_jobs() == [done]
+    """)
+
+
+def run_with_latency(latency, code):
+    return subprocess.run(
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "FLUX_SIM_RPC_LATENCY": latency},
+    )
+
+
+def test_per_job_rpcs_can_be_given_a_real_instances_cost():
+    proc = run_with_latency(
+        "0.2",
+        """
+        import time
+        jobid = flux.job.submit(h, JobspecV1.from_command(["true"], num_tasks=3))
+        started = time.monotonic()
+        flux.job.job_list_id(h, jobid).get_job()
+        flux.job.kvslookup.job_kvs_lookup(h, jobid)
+        assert time.monotonic() - started >= 0.35
+    """,
+    )
+    assert proc.returncode == 0, proc.stderr
+    proc = run_with_latency("fast", "")
+    assert proc.returncode != 0
+    assert "FLUX_SIM_RPC_LATENCY must be seconds from 0 to 10, not 'fast'" in proc.stderr

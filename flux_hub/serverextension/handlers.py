@@ -131,7 +131,7 @@ class ClusterHandler(FluxHubHandler):
 class JobsHandler(FluxHubHandler):
     @web.authenticated
     async def get(self):
-        self.finish(json.dumps({"jobs": await self.service.jobs()}))
+        self.finish(await self.service.jobs_json())
 
     @web.authenticated
     async def post(self):

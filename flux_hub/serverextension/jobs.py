@@ -13,9 +13,13 @@ so jobs Flux has purged (or stopped listing) leave the panel too.
 The plain id listing (``GET /v1/jobs``) would be the other way to find new jobs, but it answers
 with every user's jobs (up to 1000 records, each encoded by the server): dearer than a short
 page, and foreign ids would have to be asked about one by one.
+
+The answer to the panel is JSON text. A finished job keeps its text between refreshes, so a
+refresh encodes only the jobs it read, not the hundreds it already had.
 """
 
 import asyncio
+import json
 import time
 from contextlib import aclosing
 
@@ -29,6 +33,9 @@ from flux_hub.restful import (
 
 # Room in a refresh's page for jobs submitted since the previous refresh.
 NEW_JOBS_PER_REFRESH = 25
+
+# Compact, as flux-restful answers; a decoded JSON document cannot hold a cycle.
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 class NotConfigured(Exception):
@@ -50,6 +57,8 @@ class JobsService:
         # This user's finished jobs by id, in listing order, and their positions in it
         self._finished = {}
         self._order = {}
+        # JSON text of the finished jobs in the last answer: {id: (job, name, text)}
+        self._texts = {}
         # Ids of the user's active jobs at the last refresh
         self._active = []
         self._listed_at = float("-inf")
@@ -83,8 +92,9 @@ class JobsService:
             return job
         return {**job, "name": name}
 
-    async def jobs(self):
-        """The user's jobs (active first, then most recently finished) as flux-restful has them."""
+    async def jobs_json(self):
+        """The user's jobs (active first, then most recently finished) as flux-restful has
+        them, each with its name: the JSON text of ``{"jobs": [...]}``."""
         async with self._refresh:
             stale = time.monotonic() - self._listed_at > self.settings.full_listing_interval
             jobs = None if stale else await self._jobs_since_last_refresh()
@@ -92,8 +102,23 @@ class JobsService:
                 jobs = await self.client.jobs()
                 self._listed_at = time.monotonic()
             self._remember(jobs)
-        names = self.names.all()
-        return [self._named(job, names) for job in jobs]
+            texts = self._encoded(jobs, self.names.all())
+        return '{"jobs":[' + ",".join(texts) + "]}"
+
+    def _encoded(self, jobs, names):
+        """Each job's JSON text; a finished job's is kept while the job and its name stay."""
+        kept, self._texts = self._texts, {}
+        texts = []
+        for job in jobs:
+            job_id, name = job.get("id"), names.get(job.get("id"))
+            text = kept.get(job_id)
+            if text is None or text[0] is not job or text[1] != name:
+                named = job if name is None else {**job, "name": name}
+                text = (job, name, _encode(named))
+            if self._finished.get(job_id) is job:
+                self._texts[job_id] = text
+            texts.append(text[2])
+        return texts
 
     async def _jobs_since_last_refresh(self):
         """The list from a short page and the memory, or None if the page cannot tell."""

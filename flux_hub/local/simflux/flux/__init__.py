@@ -29,6 +29,9 @@ What it does, from what it really ran (no canned data):
 - job-list: pending jobs by priority then id, then running jobs (newest start first), then
   inactive jobs (newest end first), at most max_entries (1000); the record keys appear in each
   state as job-list returns them; annotations sched.resource_summary after allocation.
+- for benchmarks only, ``FLUX_SIM_RPC_LATENCY`` (seconds, default 0) in the server's environment
+  makes each per-job RPC (job-list.list-id, job-info.lookup) wait that long, as on a real
+  instance, where they cost far more than here.
 
 What it does NOT simulate:
 

@@ -21,6 +21,8 @@ from flux.eventlog import entry
 from flux.job.Jobspec import JobspecV1
 
 _RESULT_OF_EXCEPTION = {"cancel": C.FLUX_JOB_RESULT_CANCELED, "timeout": C.FLUX_JOB_RESULT_TIMEOUT}
+# The RPCs about one job that flux-restful makes for each job it details or checks the owner of
+PER_JOB_TOPICS = ("job-list.list-id", "job-info.lookup")
 _instance = None
 
 
@@ -29,8 +31,26 @@ def start_instance(nodes, cores_per_node, hostname=None):
     global _instance
     if _instance is not None:
         raise RuntimeError("the simulated Flux instance is already running")
-    _instance = Broker(nodes, cores_per_node, hostname or socket.gethostname())
+    latency = _rpc_latency(os.environ.get("FLUX_SIM_RPC_LATENCY", ""))
+    _instance = Broker(nodes, cores_per_node, hostname or socket.gethostname(), latency)
     return _instance
+
+
+def _rpc_latency(text):
+    """FLUX_SIM_RPC_LATENCY: seconds each per-job RPC waits before it is answered (default 0).
+
+    Only for benchmarks: this instance answers a per-job RPC in microseconds, a real one in
+    about half a millisecond or more, so a listing that details each job costs far less here.
+    Setting it gives flux-restful's per-job work a real instance's cost; the waits happen
+    outside the broker's lock, as a real RPC waits for the broker without blocking it.
+    """
+    try:
+        latency = float(text or 0)
+    except ValueError:
+        latency = -1.0
+    if not 0 <= latency < 10:
+        raise ValueError(f"FLUX_SIM_RPC_LATENCY must be seconds from 0 to 10, not {text!r}")
+    return latency
 
 
 def instance():
@@ -117,15 +137,19 @@ class Job:
         self.eventlog = []  # the main eventlog
         self.output = None  # the guest.output eventlog, once the job shell has started
         self.shell = None
+        # job-list's record of the job in its current state (_joblist makes it when first asked)
+        self.listed = None
 
 
 class Broker:
-    def __init__(self, nodes, cores_per_node, hostname):
+    def __init__(self, nodes, cores_per_node, hostname, rpc_latency=0.0):
         if nodes < 1 or cores_per_node < 1:
             raise ValueError("a simulated instance needs at least one node with one core")
         self.size = nodes
         self.cores_per_node = cores_per_node
         self.hostname = hostname
+        self.rpc_latency = rpc_latency
+        self._oversleep = 0.0  # how much longer than asked time.sleep() has been sleeping
         self.userid = os.getuid()
         self.cond = threading.Condition()
         self.jobs = {}
@@ -158,8 +182,18 @@ class Broker:
         service = self._services.get(topic)
         if service is None:
             raise OSError(errno.ENOSYS, f"the simulated instance has no {topic} service")
+        if self.rpc_latency and topic in PER_JOB_TOPICS:
+            self._wait(self.rpc_latency)
         with self.cond:
             return service(payload)
+
+    def _wait(self, seconds):
+        """Sleep ``seconds`` on average: a short sleep overruns by a good part of itself, so
+        each sleep is cut by the overrun seen so far."""
+        started = time.perf_counter()
+        time.sleep(max(0.0, seconds - self._oversleep))
+        overrun = time.perf_counter() - started - seconds
+        self._oversleep = max(0.0, self._oversleep + overrun / 8)
 
     def watch(self, jobid, path):
         with self.cond:
@@ -275,6 +309,9 @@ class Broker:
         self.cond.notify_all()
 
     def _set_state(self, job, state):
+        # Every value job-list shows is changed before, or with, a change of state (under
+        # self.cond), so its record is made again from here on.
+        job.listed = None
         job.state = state
         job.states_mask |= state
         key = _joblist.STATE_TIMES[state]

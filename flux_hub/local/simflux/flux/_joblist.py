@@ -27,6 +27,12 @@ STATE_TIMES = {
     C.FLUX_JOB_STATE_CLEANUP: "t_cleanup",
     C.FLUX_JOB_STATE_INACTIVE: "t_inactive",
 }
+# Times job-list shows once the job has been in the state (the others: once they are set)
+_ENTERED_TIMES = {
+    state: key
+    for state, key in STATE_TIMES.items()
+    if key in ("t_depend", "t_run", "t_cleanup", "t_inactive")
+}
 _UNSET = object()
 
 
@@ -65,6 +71,8 @@ def list_id(jobs, payload):
 
 
 def _expand(requested):
+    if requested == ["all"]:
+        return ATTRS
     attrs = []
     for attr in requested:
         if attr == "all":
@@ -77,29 +85,40 @@ def _expand(requested):
 
 
 def record(job, attrs):
+    """The job's record: its id, then each of attrs it has in this state. A new dict every time,
+    as a real RPC decodes one: callers change what they get (flux-restful does)."""
+    values = _values(job)
+    if attrs is ATTRS:
+        return dict(values)
     result = {"id": job.id}
     for attr in attrs:
-        value = _attr(job, attr)
-        if value is not _UNSET:
-            result[attr] = value
+        if attr in values:
+            result[attr] = values[attr]
     return result
 
 
-def _attr(job, attr):
-    """A job-list attribute, or _UNSET where job-list leaves it out in this state."""
+def _values(job):
+    """The job's record with every attribute, made once per state.
+
+    The broker changes what a record shows only together with the job's state, under its lock,
+    and forgets the record when the state changes (Broker._set_state), so a listing of many
+    jobs costs a dict copy each, as job-list's does (it keeps its records up to date as events
+    arrive, rather than building them when asked).
+    """
+    if job.listed is not None:
+        return job.listed
     mask = job.states_mask
     ran = mask & C.FLUX_JOB_STATE_RUN
     done = mask & C.FLUX_JOB_STATE_INACTIVE
-    exc = job.exception
-    if attr in ("t_submit", "t_priority", "t_sched"):
-        return job.times[attr] or _UNSET
-    if attr in ("t_depend", "t_run", "t_cleanup", "t_inactive"):
-        state = next(s for s, key in STATE_TIMES.items() if key == attr)
-        return job.times[attr] if mask & state else _UNSET
+    exc = job.exception if done else None
+    times = job.times
     values = {
         "userid": job.userid,
         "urgency": job.urgency,
         "priority": job.priority if mask & C.FLUX_JOB_STATE_SCHED else _UNSET,
+        "t_submit": times["t_submit"] or _UNSET,
+        "t_priority": times["t_priority"] or _UNSET,
+        "t_sched": times["t_sched"] or _UNSET,
         "state": job.state,
         "name": job.name,
         "cwd": job.cwd if job.cwd is not None else _UNSET,
@@ -110,16 +129,22 @@ def _attr(job, attr):
         "ranks": job.ranks if ran and job.ranks else _UNSET,
         "nodelist": job.nodelist if ran and job.nodelist else _UNSET,
         "success": job.result == C.FLUX_JOB_RESULT_COMPLETED if done else _UNSET,
-        "exception_occurred": exc is not None if done else _UNSET,
-        "exception_type": exc[0] if done and exc else _UNSET,
-        "exception_severity": exc[1] if done and exc else _UNSET,
-        "exception_note": exc[2] if done and exc else _UNSET,
+        "exception_occurred": job.exception is not None if done else _UNSET,
+        "exception_type": exc[0] if exc else _UNSET,
+        "exception_severity": exc[1] if exc else _UNSET,
+        "exception_note": exc[2] if exc else _UNSET,
         "result": job.result if done else _UNSET,
         "expiration": job.expiration if ran and job.expiration >= 0 else _UNSET,
         "annotations": job.annotations or _UNSET,
         "waitstatus": job.waitstatus if job.waitstatus >= 0 else _UNSET,
-    }
-    return values.get(attr, _UNSET)  # queue, project, bank, dependencies: never set here
+    }  # queue, project, bank, dependencies: never set here
+    for state, key in _ENTERED_TIMES.items():
+        values[key] = times[key] if mask & state else _UNSET
+    job.listed = {"id": job.id}
+    job.listed.update(
+        (attr, values[attr]) for attr in ATTRS if values.get(attr, _UNSET) is not _UNSET
+    )
+    return job.listed
 
 
 def _match(job, constraint):
