@@ -313,6 +313,6 @@ def test_a_superuser_the_mapping_did_not_know_is_never_handed_out(offline):
     offline.provisioner.ensure([EnsureOp("boss", "boss-password-123", superuser=True)])
     (outcome,) = offline.ensure(["boss"])
     assert outcome.status == "error"
-    assert "superuser account on the cluster" in outcome.error
+    assert "is a superuser on this cluster" in outcome.error
     assert offline.credentials("boss") is None
     assert offline.record("boss").state == FAILED

@@ -108,6 +108,26 @@ def test_reset_deactivate_reactivate_list(tmp_path):
     assert bcrypt.checkpw(b"new", rows(tmp_path)["bob"][0].encode())  # not "ignored"
 
 
+def test_a_superuser_is_never_handed_out_reset_or_deactivated(tmp_path):
+    run(tmp_path, [{"op": "ensure", "name": "admin", "password": "pw-admin", "superuser": True}])
+    before = rows(tmp_path)
+    code, response, hashed = run(
+        tmp_path,
+        [
+            {"op": "ensure", "name": "admin", "password": "taken-over", "reset_password": True},
+            {"op": "ensure", "name": "admin", "password": "taken-over"},
+            {"op": "deactivate", "name": "admin"},
+        ],
+    )
+    assert code == 0 and hashed == 0
+    assert statuses(response) == ["error", "error", "error"]
+    assert response["results"][0]["error"] == (
+        "'admin' is a superuser on this cluster; will not hand out that account"
+    )
+    assert response["results"][2]["error"].endswith("will not deactivate that account")
+    assert rows(tmp_path) == before
+
+
 def test_each_op_commits_on_its_own(tmp_path):
     code, response, _ = run(
         tmp_path,

@@ -6,6 +6,9 @@ with the Python that has the server's flux_restful package:
     python -m flux_hub.provision.dbscript < request.json      # locally
     python3 -c "$(cat dbscript.py)" < request.json            # in a MiniCluster pod
 
+With --legacy it uses the older server's `app` package instead (flux-restful-api as v1alpha1
+MiniClusters run it from /flux-restful-api; run it there).
+
 It needs only the standard library and flux_restful, never flux_hub. Passwords come on
 stdin, never in argv. Request and response are JSON:
 
@@ -75,6 +78,7 @@ def ensure(db, models, hash_password, op):
         db.add(user)
         status = "created"
     else:
+        _refuse_superuser(user, superuser, "hand out")
         status = "unchanged"
         if reset:
             user.hashed_password = hash_password(_password(op, name, "reset the password of"))
@@ -86,11 +90,19 @@ def ensure(db, models, hash_password, op):
     return {"status": status, "superuser": bool(user.is_superuser)}
 
 
+def _refuse_superuser(user, superuser, action):
+    # A hub user's account must never be, or reach, a cluster superuser: refuse before
+    # anything changes, unless the request itself is about a superuser.
+    if user.is_superuser and not superuser:
+        raise OpError(f"{user.user_name!r} is a superuser on this cluster; will not {action} that account")
+
+
 def deactivate(db, models, hash_password, op):
     name = _name(op)
     user = db.query(models.User).filter(models.User.user_name == name).first()
     if user is None:
         return {"status": "missing"}
+    _refuse_superuser(user, _flag(op, "superuser"), "deactivate")
     user.is_active = False
     db.commit()
     return {"status": "deactivated"}
@@ -115,13 +127,19 @@ def _database_error(error):
 OPS = {"ensure": ensure, "deactivate": deactivate, "list": list_users}
 
 
-def run(ops):
-    """Apply the ops in order, each in its own transaction; returns their results."""
-    # Imported here: flux_restful opens ./flux-restful.db when its session module loads
-    import flux_restful.models as models
-    from flux_restful.core.security import get_password_hash
-    from flux_restful.db.base import Base
-    from flux_restful.db.session import SessionLocal, engine
+def run(ops, package="flux_restful"):
+    """Apply the ops in order, each in its own transaction; returns their results.
+
+    ``package`` is the server's: flux_restful, or app for the older server's layout.
+    """
+    import importlib
+
+    # Imported here: the session module opens ./flux-restful.db when it loads. db.base imports
+    # every model (User among them) in both layouts.
+    models = importlib.import_module(f"{package}.db.base")
+    get_password_hash = importlib.import_module(f"{package}.core.security").get_password_hash
+    session = importlib.import_module(f"{package}.db.session")
+    Base, SessionLocal, engine = models.Base, session.SessionLocal, session.engine
 
     Base.metadata.create_all(bind=engine)
     results = []
@@ -156,10 +174,11 @@ def main():
     except (ValueError, KeyError, TypeError):
         print(json.dumps({"error": 'the request must be JSON {"ops": [...]} on stdin'}))
         return 2
+    package = "app" if "--legacy" in sys.argv[1:] else "flux_restful"
     try:
-        results = run(ops)
+        results = run(ops, package)
     except ImportError as error:
-        print(json.dumps({"error": f"flux_restful cannot be imported here: {error}"}))
+        print(json.dumps({"error": f"{package} cannot be imported here: {error}"}))
         return 2
     except Exception as error:  # the database cannot be opened or created
         print(json.dumps({"error": _database_error(error)}))
