@@ -1,0 +1,213 @@
+"""Account work inside a MiniCluster through `pods/exec`: one exec per batch, not per user.
+
+- The flux-restful DB: the DB script (flux_hub/provision/dbscript.py, Interface 3) runs in the
+  broker's flux-restful container as `python3 -c BOOTSTRAP WORKDIR`. Its source and the request
+  (passwords included) travel on stdin as one JSON line, so nothing secret is in argv and the
+  command ends on its own on v4 exec streams, which cannot signal the end of stdin.
+- Multi-user mode: the Linux account on every (pod, container) of the MiniCluster, made
+  idempotently (`useradd -m NAME` unless NAME exists), one exec per container per batch. The
+  broker's flux-restful container goes first; the others get the same uid (`useradd -u`),
+  since Flux runs a job as a uid on whichever node it lands.
+"""
+
+import importlib.util
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .errors import ExecFailed, KubernetesError, PodNotFound
+from .execution import PodExec
+
+# Reads exactly one line (the job), so it never waits for an end of stdin; chdir to the
+# server's working directory ('' keeps the exec's own), then runs the DB script as __main__
+# with the request as its stdin. With `-c`, sys.path[0] is the working directory, so the
+# legacy server's `app` package there is importable.
+BOOTSTRAP = """\
+import io, json, os, sys
+job = json.loads(sys.stdin.readline())
+if sys.argv[1]:
+    os.chdir(sys.argv[1])
+sys.argv = ["flux-hub-dbscript"] + job["args"]
+sys.stdin = io.StringIO(job["request"])
+exec(compile(job["source"], "flux-hub-dbscript", "exec"), {"__name__": "__main__"})
+"""
+
+# argv: NAME:UID ... (UID empty: let useradd choose). Prints "ok NAME UID" or
+# "failed NAME MESSAGE" per name; names are separate argv words, never part of the script.
+# Idempotent: one pass of awk over `getent passwd` answers for the existing accounts, and
+# `useradd -m` runs only for the missing ones, so a batch of existing accounts (every hub
+# start) costs two processes per container whatever its size.
+USERADD = """\
+getent passwd | awk -F: -v want="$*" '
+  { uid[$1] = $3 }
+  END {
+    n = split(want, specs, " ")
+    for (i = 1; i <= n; i++) {
+      split(specs[i], part, ":")
+      if (part[1] in uid) print "ok", part[1], uid[part[1]]
+      else print "missing", specs[i]
+    }
+  }' | while read -r state spec found; do
+  if [ "$state" = ok ]; then printf 'ok %s %s\\n' "$spec" "$found"; continue; fi
+  name=${spec%:*}; uid=${spec##*:}
+  if err=$(useradd -m ${uid:+-u "$uid"} "$name" 2>&1); then
+    printf 'ok %s %s\\n' "$name" "${uid:-$(id -u "$name")}"
+  else
+    printf 'failed %s %s\\n' "$name" "$(printf '%s' "$err" | tr '\\n' ' ')"
+  fi
+done
+"""
+
+LINUX_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+
+
+def dbscript_source():
+    spec = importlib.util.find_spec("flux_hub.provision.dbscript")
+    return Path(spec.origin).read_text()
+
+
+class MiniClusterRunner:
+    """Runs account batches in one MiniCluster found by a MiniClusterLocator."""
+
+    def __init__(self, locator, *, python="python3", timeout=600.0, parallel=4):
+        self.locator = locator
+        self.python = python
+        self.parallel = parallel
+        self.exec = PodExec(locator.core.api_client, locator.namespace, timeout=timeout)
+        self._info = None
+
+    @property
+    def info(self):
+        """The MiniCluster as last discovered (discovered on first use)."""
+        if self._info is None:
+            self.discover()
+        return self._info
+
+    def discover(self):
+        """Look the MiniCluster up again: pods are replaced when they restart."""
+        self._info = self.locator.discover()
+        return self._info
+
+    @property
+    def exec_calls(self):
+        return self.exec.calls
+
+    def run_dbscript(self, request):
+        """Run the DB script once on `request` (a JSON line); return its stdout."""
+        try:
+            return self._run_dbscript(self.discover(), request)
+        except PodNotFound:
+            # The broker pod was replaced between discovery and exec: look again, once.
+            return self._run_dbscript(self.discover(), request)
+
+    def run_ops(self, ops):
+        """Interface 3: a list of op dicts -> the list of result dicts, in the same order."""
+        stdout = self.run_dbscript(json.dumps({"ops": ops}, separators=(",", ":")) + "\n")
+        try:
+            results = json.loads(stdout)["results"]
+        except (ValueError, KeyError, TypeError):
+            raise ExecFailed(
+                f"The account script in pod {self.info.broker_pod} answered something that is "
+                "not its JSON result; is flux-restful installed in that container?"
+            ) from None
+        return results
+
+    def ensure_linux_users(self, names, info=None):
+        """Make the Linux accounts exist everywhere (multi-user mode) -> {name: error} of failures.
+
+        A name that failed anywhere is reported with where and why; the caller then leaves its
+        DB account alone, so nobody gets a login whose jobs cannot run.
+        """
+        info = info or self.discover()
+        errors = {n: "not a valid Linux user name" for n in names if not LINUX_NAME.fullmatch(n)}
+        todo = [n for n in dict.fromkeys(names) if n not in errors]
+        if not todo or not info.user_targets:
+            return errors
+        first, *rest = info.user_targets
+        self.locator.require_ready(*first)
+        uids = {}
+        for name, (ok, value) in self._useradd(first, [(n, "") for n in todo]).items():
+            if ok:
+                uids[name] = value
+            else:
+                errors[name] = f"useradd failed in pod {first[0]} ({first[1]}): {value}"
+        if uids and rest:
+            specs = list(uids.items())
+            with ThreadPoolExecutor(max_workers=min(self.parallel, len(rest))) as pool:
+                answers = pool.map(lambda target: self._useradd_or_error(target, specs), rest)
+                for (pod, container), answer in zip(rest, answers, strict=True):
+                    for name, uid in specs:
+                        error = _follower_error(answer, name, uid, first[0])
+                        if error and name not in errors:
+                            errors[name] = f"useradd failed in pod {pod} ({container}): {error}"
+        return errors
+
+    def _run_dbscript(self, info, request):
+        self.locator.require_ready(info.broker_pod, info.restful_container)
+        job = {
+            "source": dbscript_source(),
+            "args": ["--legacy"] if info.layout == "legacy" else [],
+            "request": request,
+        }
+        result = self.exec.run(
+            info.broker_pod,
+            info.restful_container,
+            [self.python, "-c", BOOTSTRAP, info.workdir],
+            stdin=json.dumps(job, separators=(",", ":")) + "\n",
+            check=False,
+        )
+        if result.exit_code != 0:
+            raise ExecFailed(
+                f"The account script failed in pod {info.broker_pod} (container "
+                f"{info.restful_container}, exit code {result.exit_code}): " + _failure(result),
+                exit_code=result.exit_code,
+                stderr=result.stderr,
+            )
+        return result.stdout
+
+    def _useradd(self, target, specs):
+        """{name: (True, uid) | (False, message)} from one exec in one container."""
+        pod, container = target
+        result = self.exec.run(
+            pod,
+            container,
+            ["sh", "-c", USERADD, "flux-hub-useradd"] + [f"{n}:{uid}" for n, uid in specs],
+        )
+        answers = {}
+        for line in result.stdout.splitlines():
+            state, _, rest = line.partition(" ")
+            name, _, value = rest.partition(" ")
+            if state in ("ok", "failed") and name:
+                answers[name] = (state == "ok", value.strip())
+        for name, _ in specs:
+            answers.setdefault(name, (False, "no answer from the script"))
+        return answers
+
+    def _useradd_or_error(self, target, specs):
+        try:
+            return self._useradd(target, specs)
+        except KubernetesError as e:
+            return e
+
+
+def _failure(result):
+    """Why the script failed: its JSON {"error"} answer, else the end of its stderr."""
+    try:
+        error = json.loads(result.stdout).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    return error or " | ".join(lines[-3:]) or "no error output"
+
+
+def _follower_error(answer, name, uid, broker):
+    """What went wrong for `name` in one follower container (None: it has the right uid)."""
+    if isinstance(answer, KubernetesError):
+        return str(answer)
+    ok, value = answer[name]
+    if not ok:
+        return value
+    if value != uid:
+        return f"{name} has uid {value} there but {uid} in pod {broker}"
+    return None

@@ -1,0 +1,175 @@
+"""The fake cluster's pods and containers (see fakeapi.py for what they stand for)."""
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def now():
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class FakeContainer:
+    name: str
+    root: Path
+    working_dir: str = ""
+    env: list = field(default_factory=list)
+    ports: list = field(default_factory=list)
+    mounts: dict = field(default_factory=dict)  # container path -> local directory
+    python_path: list = field(default_factory=list)  # PYTHONPATH of processes run in it
+    ready: bool = True
+
+    def local(self, path):
+        """The local path of a container path under a mount, else None."""
+        for target in sorted(self.mounts, key=len, reverse=True):
+            if path == target or path.startswith(target.rstrip("/") + "/"):
+                return str(Path(self.mounts[target]) / os.path.relpath(path, target))
+        return None
+
+    @property
+    def passwd(self):
+        return self.root / "etc" / "passwd"
+
+    def users(self):
+        """{name: uid} of the container's etc/passwd."""
+        out = {}
+        for line in self.passwd.read_text().splitlines():
+            parts = line.split(":")
+            if len(parts) >= 3:
+                out[parts[0]] = int(parts[2])
+        return out
+
+
+@dataclass
+class FakePod:
+    namespace: str
+    name: str
+    containers: dict
+    labels: dict = field(default_factory=dict)
+    annotations: dict = field(default_factory=dict)
+    hostname: str = ""
+    subdomain: str = ""
+    phase: str = "Running"
+    created: str = field(default_factory=now)
+    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def to_json(self):
+        containers, statuses = [], []
+        for c in self.containers.values():
+            spec = {"name": c.name, "image": "ghcr.io/flux-framework/fake:latest"}
+            if c.working_dir:
+                spec["workingDir"] = c.working_dir
+            if c.env:
+                spec["env"] = c.env
+            if c.ports:
+                spec["ports"] = [{"containerPort": p, "protocol": "TCP"} for p in c.ports]
+            containers.append(spec)
+            running = self.phase == "Running"
+            state = (
+                {"running": {"startedAt": self.created}}
+                if running
+                else {"waiting": {"reason": "ContainerCreating"}}
+            )
+            statuses.append(
+                {
+                    "name": c.name,
+                    "ready": running and c.ready,
+                    "started": running,
+                    "restartCount": 0,
+                    "image": spec["image"],
+                    "imageID": "",
+                    "state": state,
+                }
+            )
+        ready = self.phase == "Running" and all(c.ready for c in self.containers.values())
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": self.name,
+                "namespace": self.namespace,
+                "uid": self.uid,
+                "labels": dict(self.labels),
+                "annotations": dict(self.annotations),
+                "creationTimestamp": self.created,
+            },
+            "spec": {
+                "containers": containers,
+                "hostname": self.hostname or None,
+                "subdomain": self.subdomain or None,
+            },
+            "status": {
+                "phase": self.phase,
+                "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+                "containerStatuses": statuses,
+            },
+        }
+
+
+# Stand-ins for id, getent and useradd working on $FAKE_CONTAINER_ROOT/etc/passwd and home/
+# (never on this machine's). Shell builtins only, so each costs what the real binary costs.
+ID_TOOL = r"""#!/bin/sh
+if [ "$1" != "-u" ] || [ -z "$2" ]; then
+  echo "id (container stand-in): only 'id -u NAME' is supported" >&2; exit 2
+fi
+while IFS=: read -r user _ uid _; do
+  if [ "$user" = "$2" ]; then echo "$uid"; exit 0; fi
+done < "$FAKE_CONTAINER_ROOT/etc/passwd"
+echo "id: '$2': no such user" >&2
+exit 1
+"""
+
+GETENT_TOOL = r"""#!/bin/sh
+if [ "$1" != "passwd" ] || [ $# -ne 1 ]; then
+  echo "getent (container stand-in): only 'getent passwd' is supported" >&2; exit 2
+fi
+exec cat "$FAKE_CONTAINER_ROOT/etc/passwd"
+"""
+
+USERADD_TOOL = r"""#!/bin/sh
+home=; uid=
+while [ $# -gt 1 ]; do
+  case "$1" in
+    -m|--create-home) home=1; shift ;;
+    -u|--uid) uid=$2; shift 2 ;;
+    -s|--shell|-g|-c|-d) shift 2 ;;
+    *) shift ;;
+  esac
+done
+name=$1 root=$FAKE_CONTAINER_ROOT
+passwd=$root/etc/passwd
+if [ -f "$root/etc/useradd.fail" ]; then
+  while read -r failing; do
+    if [ "$failing" = "*" ] || [ "$failing" = "$name" ]; then
+      echo "useradd: cannot lock /etc/passwd; try again later." >&2; exit 1
+    fi
+  done < "$root/etc/useradd.fail"
+fi
+case "$name" in
+  ''|[!a-z_]*|*[!a-z0-9_-]*)
+    echo "useradd: invalid user name '$name': use --badname to ignore" >&2; exit 3 ;;
+esac
+highest=999
+while IFS=: read -r user _ used _; do
+  if [ "$user" = "$name" ]; then echo "useradd: user '$name' already exists" >&2; exit 9; fi
+  if [ -n "$uid" ] && [ "$used" = "$uid" ]; then
+    echo "useradd: UID $uid is not unique" >&2; exit 4
+  fi
+  if [ "$used" -ge 1000 ] && [ "$used" -lt 60000 ] && [ "$used" -gt "$highest" ]; then
+    highest=$used
+  fi
+done < "$passwd"
+uid=${uid:-$((highest + 1))}
+echo "$name:x:$uid:$uid::/home/$name:/bin/sh" >> "$passwd"
+if [ -n "$home" ]; then mkdir -p "$root/home/$name"; fi
+"""
+
+
+def write_tools(directory):
+    for name, body in (("id", ID_TOOL), ("getent", GETENT_TOOL), ("useradd", USERADD_TOOL)):
+        path = Path(directory) / name
+        path.write_text(body)
+        path.chmod(0o755)

@@ -1,0 +1,474 @@
+"""A local stand-in for the Kubernetes API server, for tests and benchmarks.
+
+No kube-apiserver can run here, so this tornado server answers the endpoints flux-hub uses,
+the way the real one does, and the real `kubernetes` client talks to it:
+
+- GET  /api/v1/namespaces/{ns}/pods[?labelSelector=...]       PodList
+- GET  /api/v1/namespaces/{ns}/pods/{name}                     Pod
+- GET  /api/v1/namespaces/{ns}/secrets/{name}                  Secret (data base64)
+- GET  /apis/flux-framework.org/{v1alpha1|v1alpha2}/namespaces/{ns}/miniclusters/{name}
+- GET  /api/v1/namespaces/{ns}/pods/{name}/exec?command=..&container=..   websocket upgrade,
+  channel protocol v5.channel.k8s.io / v4.channel.k8s.io (stdin 0, stdout 1, stderr 2, v1 Status
+  on 3; v5's close frame 255 ends stdin).
+
+Errors are v1 Status bodies with the real codes: 401 without the bearer token, 403 for a verb
+taken away with `forbid()`, 404 for a missing object, 400 for exec into a pod that is not
+running or a container that is not in the pod.
+
+Exec really runs the command on this machine, as a container runtime would, with two
+differences that keep this machine safe:
+- each container has a directory of its own standing for its root; the container paths listed
+  in its `mounts` are bind mounts: argv elements and the working directory under them are
+  mapped to the local directories (so a real flux-restful DB sits behind "/srv/flux-restful");
+- `id`, `getent` and `useradd` are stand-ins (first on PATH) working on the container's own
+  etc/passwd and home/, never on this machine's. The shell and python3 (the venv's) are real.
+"""
+
+import asyncio
+import base64
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+import tornado.websocket
+
+from .containers import FakeContainer, write_tools
+
+V5 = "v5.channel.k8s.io"
+V4 = "v4.channel.k8s.io"
+SERVICE_ACCOUNT = "system:serviceaccount:jhub:hub"
+
+
+def status_body(code, reason, message, details=None):
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details:
+        body["details"] = details
+    return body
+
+
+def _selector_matches(selector, labels):
+    for term in filter(None, (t.strip() for t in (selector or "").split(","))):
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key.strip()) == value.strip():
+                return False
+        elif "=" in term:
+            key, value = term.replace("==", "=").split("=", 1)
+            if labels.get(key.strip()) != value.strip():
+                return False
+        elif term.startswith("!"):
+            if term[1:] in labels:
+                return False
+        elif term not in labels:
+            return False
+    return True
+
+
+class FakeKubeAPI:
+    """The fake API server; `start()` runs it in a thread of its own on 127.0.0.1."""
+
+    def __init__(self, workdir, *, token="hub-token", protocols=(V5, V4)):
+        self.workdir = Path(workdir)
+        self.token = token
+        self.protocols = tuple(protocols)
+        self.pods = {}  # (ns, name) -> FakePod
+        self.secrets = {}  # (ns, name) -> {key: str}
+        self.objects = {}  # (version, ns, name) -> dict (MiniClusters)
+        self.forbidden = set()  # {(verb, resource)}
+        self.exec_calls = []  # [(ns, pod, container, argv)]
+        self.requests = []  # [(method, path)]
+        self.running = set()  # commands of exec calls, while they run
+        self.tools = self.workdir / "container-tools"
+        self.tools.mkdir(parents=True, exist_ok=True)
+        write_tools(self.tools)
+        self.url = None
+        self._loop = None
+        self._thread = None
+
+    # -- state ---------------------------------------------------------------------------
+    def add_container(self, ns, pod, name, **kwargs):
+        root = self.workdir / "roots" / ns / pod / name
+        (root / "etc").mkdir(parents=True, exist_ok=True)
+        (root / "home").mkdir(exist_ok=True)
+        passwd = root / "etc" / "passwd"
+        if not passwd.exists():
+            passwd.write_text(
+                "root:x:0:0:root:/root:/bin/bash\nflux:x:1000:1000::/home/flux:/bin/bash\n"
+            )
+        return FakeContainer(name=name, root=root, **kwargs)
+
+    def add_pod(self, pod):
+        self.pods[(pod.namespace, pod.name)] = pod
+        return pod
+
+    def add_secret(self, ns, name, data):
+        self.secrets[(ns, name)] = dict(data)
+
+    def add_object(self, version, ns, name, body):
+        self.objects[(version, ns, name)] = body
+
+    def forbid(self, verb, resource):
+        self.forbidden.add((verb, resource))
+
+    def fail_useradd(self, pod, container, name="*"):
+        """Make useradd fail for `name` ("*": anyone) in one container, like a locked passwd."""
+        c = next(p for p in self.pods.values() if p.name == pod).containers[container]
+        with open(c.root / "etc" / "useradd.fail", "a") as f:
+            f.write(name + "\n")
+
+    def kubeconfig(self, path, namespace="default"):
+        doc = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+            "users": [{"name": "hub", "user": {"token": self.token}}],
+            "contexts": [
+                {
+                    "name": "fake",
+                    "context": {"cluster": "fake", "user": "hub", "namespace": namespace},
+                }
+            ],
+            "current-context": "fake",
+        }
+        Path(path).write_text(json.dumps(doc))  # JSON is YAML
+        return str(path)
+
+    # -- server --------------------------------------------------------------------------
+    def start(self):
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        self.url = f"http://127.0.0.1:{sockets[0].getsockname()[1]}"
+        ready = threading.Event()
+
+        def serve():
+            self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
+            server = tornado.httpserver.HTTPServer(self._app())
+            server.add_sockets(sockets)
+            self._loop.call_soon(ready.set)
+            self._loop.run_forever()
+            server.stop()
+            self._loop.close()
+
+        self._thread = threading.Thread(target=serve, name="fake-kube-api", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self):
+        if self._loop:
+            # Commands still running (a client gave up on them) end with the server.
+            asyncio.run_coroutine_threadsafe(self._end_commands(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop = None
+
+    async def _end_commands(self):
+        for command in list(self.running):
+            command.kill()
+            await command.done
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _app(self):
+        ns = r"/api/v1/namespaces/([^/]+)"
+        return tornado.web.Application(
+            [
+                (ns + r"/pods/([^/]+)/exec", ExecHandler, {"api": self}),
+                (ns + r"/pods", PodsHandler, {"api": self}),
+                (ns + r"/pods/([^/]+)", PodsHandler, {"api": self}),
+                (ns + r"/secrets/([^/]+)", SecretHandler, {"api": self}),
+                (
+                    r"/apis/flux-framework\.org/([^/]+)/namespaces/([^/]+)/miniclusters/([^/]+)",
+                    MiniClusterHandler,
+                    {"api": self},
+                ),
+            ],
+            default_handler_class=NotFoundHandler,
+            default_handler_args={"api": self},
+            log_function=lambda handler: None,
+        )
+
+    def refusal(self, request, verb, resource, name, ns):
+        """(code, Status) when the request is not authenticated or not authorized, else None."""
+        self.requests.append((request.method, request.path))
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return 401, status_body(401, "Unauthorized", "Unauthorized")
+        if (verb, resource) in self.forbidden:
+            group = "flux-framework.org" if resource == "miniclusters" else ""
+            target = (
+                f'{resource.split("/")[0]} "{name}" is forbidden'
+                if name
+                else (f"{resource} is forbidden")
+            )
+            return 403, status_body(
+                403,
+                "Forbidden",
+                f'{target}: User "{SERVICE_ACCOUNT}" cannot {verb} resource "{resource}" '
+                f'in API group "{group}" in the namespace "{ns}"',
+                {"name": name, "kind": resource.split("/")[0]},
+            )
+        return None
+
+
+class _Handler(tornado.web.RequestHandler):
+    def initialize(self, api):
+        self.api = api
+
+    def send(self, code, body):
+        self.set_status(code)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def check(self, verb, resource, name, ns):
+        refusal = self.api.refusal(self.request, verb, resource, name, ns)
+        if refusal:
+            self.send(*refusal)
+        return refusal is None
+
+
+class NotFoundHandler(_Handler):
+    def get(self, *args):
+        self.send(
+            404, status_body(404, "NotFound", "the server could not find the requested resource")
+        )
+
+
+class PodsHandler(_Handler):
+    def get(self, ns, name=None):
+        if name is None:
+            if not self.check("list", "pods", "", ns):
+                return
+            selector = self.get_argument("labelSelector", "")
+            items = [
+                p.to_json()
+                for (pns, _), p in sorted(self.api.pods.items())
+                if pns == ns and _selector_matches(selector, p.labels)
+            ]
+            return self.send(
+                200,
+                {
+                    "apiVersion": "v1",
+                    "kind": "PodList",
+                    "metadata": {"resourceVersion": "1"},
+                    "items": items,
+                },
+            )
+        if not self.check("get", "pods", name, ns):
+            return
+        pod = self.api.pods.get((ns, name))
+        if pod is None:
+            return self.send(404, status_body(404, "NotFound", f'pods "{name}" not found'))
+        self.send(200, pod.to_json())
+
+
+class SecretHandler(_Handler):
+    def get(self, ns, name):
+        if not self.check("get", "secrets", name, ns):
+            return
+        data = self.api.secrets.get((ns, name))
+        if data is None:
+            return self.send(404, status_body(404, "NotFound", f'secrets "{name}" not found'))
+        encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+        self.send(
+            200,
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": ns},
+                "type": "Opaque",
+                "data": encoded,
+            },
+        )
+
+
+class MiniClusterHandler(_Handler):
+    def get(self, version, ns, name):
+        if not self.check("get", "miniclusters", name, ns):
+            return
+        body = self.api.objects.get((version, ns, name))
+        if body is None:
+            return self.send(
+                404,
+                status_body(404, "NotFound", f'miniclusters.flux-framework.org "{name}" not found'),
+            )
+        self.send(200, body)
+
+
+class ExecHandler(tornado.websocket.WebSocketHandler):
+    """pods/exec: refuse like the API server would, else run the command over the channels."""
+
+    def initialize(self, api):
+        self.api = api
+        self.command = None
+        self.channels = None  # the negotiated channel protocol
+
+    async def get(self, ns, name):
+        container_name = self.get_argument("container", None)
+        refusal = self.api.refusal(self.request, "create", "pods/exec", name, ns)
+        pod = self.api.pods.get((ns, name))
+        if refusal is None and pod is None:
+            refusal = 404, status_body(404, "NotFound", f'pods "{name}" not found')
+        if refusal is None:
+            if container_name is None and len(pod.containers) == 1:
+                container_name = next(iter(pod.containers))
+            if container_name is None:
+                refusal = (
+                    400,
+                    status_body(
+                        400,
+                        "BadRequest",
+                        f"a container name must be specified for pod {name}, choose one of: "
+                        f"[{' '.join(pod.containers)}]",
+                    ),
+                )
+            elif container_name not in pod.containers:
+                refusal = (
+                    400,
+                    status_body(
+                        400, "BadRequest", f"container {container_name} is not valid for pod {name}"
+                    ),
+                )
+            elif pod.phase != "Running" or not pod.containers[container_name].ready:
+                refusal = (
+                    400,
+                    status_body(
+                        400,
+                        "BadRequest",
+                        f'unable to upgrade connection: container not found ("{container_name}")',
+                    ),
+                )
+        if refusal:
+            code, body = refusal
+            self.set_status(code)
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps(body))
+            return
+        self.pod, self.container = pod, pod.containers[container_name]
+        self.argv = self.get_arguments("command", strip=False)
+        self.api.exec_calls.append((ns, name, container_name, list(self.argv)))
+        await super().get(ns, name)
+
+    def select_subprotocol(self, subprotocols):
+        for proto in subprotocols:
+            if proto in self.api.protocols:
+                self.channels = proto
+                return proto
+        return None
+
+    async def open(self, ns, name):
+        c = self.container
+        argv = [c.local(a) or a if a.startswith("/") else a for a in self.argv]
+        cwd = c.local(c.working_dir) if c.working_dir else None
+        env = {
+            "PATH": f"{self.api.tools}:{Path(sys.executable).parent}:/usr/bin:/bin",
+            "HOME": str(c.root / "root"),
+            "LANG": "C.UTF-8",
+            "FAKE_CONTAINER_ROOT": str(c.root),
+        }
+        if c.python_path:
+            env["PYTHONPATH"] = os.pathsep.join(c.python_path)
+        loop = asyncio.get_running_loop()
+        try:
+            _, self.command = await loop.subprocess_exec(
+                lambda: Command(self, loop),
+                *argv,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=cwd or str(c.root),
+                env=env,
+            )
+        except OSError as e:
+            message = (
+                "OCI runtime exec failed: exec failed: unable to start container process: "
+                f'exec: "{self.argv[0] if self.argv else ""}": {e.strerror}: unknown'
+            )
+            self._send(3, json.dumps({"metadata": {}, "status": "Failure", "message": message}))
+            self.close()
+            return
+        self.api.running.add(self.command)
+
+    def finish_command(self, code):
+        """The command ended and its output is sent: send its status, as the kubelet does."""
+        self.api.running.discard(self.command)
+        if code == 0:
+            status = {"metadata": {}, "status": "Success"}
+        else:
+            code = code if code > 0 else 128 - code
+            status = {
+                "metadata": {},
+                "status": "Failure",
+                "message": f"command terminated with non-zero exit code: exit status {code}",
+                "reason": "NonZeroExitCode",
+                "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]},
+            }
+        self._send(3, json.dumps(status))
+        self.close()
+
+    def _send(self, channel, data):
+        if isinstance(data, str):
+            data = data.encode()
+        try:
+            self.write_message(bytes([channel]) + data, binary=True)
+        except tornado.websocket.WebSocketClosedError:
+            pass
+
+    def on_message(self, message):
+        if isinstance(message, str):
+            message = message.encode()
+        if not message or self.command is None:
+            return
+        stdin = self.command.transport.get_pipe_transport(0)
+        if self.channels == V5 and message[0] == 255:
+            if message[1:2] == b"\x00":
+                stdin.close()
+            return
+        if message[0] == 0 and not stdin.is_closing():
+            stdin.write(message[1:])
+
+    def on_close(self):
+        if self.command is not None:
+            self.command.kill()
+
+
+class Command(asyncio.SubprocessProtocol):
+    """An exec'd process: its stdout and stderr go to the channels as they come."""
+
+    def __init__(self, handler, loop):
+        self.handler = handler
+        self.transport = None
+        self.done = loop.create_future()
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def pipe_data_received(self, fd, data):
+        self.handler._send(fd, data)
+
+    def connection_lost(self, exc):
+        # The process exited and its pipes are drained.
+        code = self.transport.get_returncode()
+        self.transport.close()
+        self.handler.finish_command(code)
+        self.done.set_result(code)
+
+    def kill(self):
+        if self.transport.get_returncode() is None:
+            self.transport.kill()
