@@ -1,4 +1,4 @@
-"""flux-hub: use a shared Flux cluster (a Flux Operator MiniCluster behind flux-restful) from JupyterHub."""
+"""flux-hub: a shared Flux cluster (a MiniCluster behind flux-restful) from JupyterHub."""
 
 from importlib.metadata import PackageNotFoundError, version
 

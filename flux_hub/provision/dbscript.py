@@ -94,7 +94,9 @@ def _refuse_superuser(user, superuser, action):
     # A hub user's account must never be, or reach, a cluster superuser: refuse before
     # anything changes, unless the request itself is about a superuser.
     if user.is_superuser and not superuser:
-        raise OpError(f"{user.user_name!r} is a superuser on this cluster; will not {action} that account")
+        raise OpError(
+            f"{user.user_name!r} is a superuser on this cluster; will not {action} that account"
+        )
 
 
 def deactivate(db, models, hash_password, op):
