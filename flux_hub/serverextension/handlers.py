@@ -97,7 +97,8 @@ def parse_submission(body):
 
 
 def parse_job_id(text):
-    if text.isdigit() and int(text) > 0:
+    # ASCII only: str.isdigit() is also true of "²", which int() refuses.
+    if text.isascii() and text.isdigit() and int(text) > 0:
         return int(text)
     raise BadRequest(f"{text!r} is not a job id (job ids are positive whole numbers).")
 
