@@ -92,6 +92,8 @@ def main():
     print(f"  ratio client/raw: {ratio:.3f}x wall, {cpu_ratio:.3f}x CPU   (goal <= {GOAL_RATIO}x)")
     print(f"  token handshakes in the client's {CALLS} calls: {handshakes}   (goal: 1)")
     print(f"  both read the same job: {same_answer}")
+    print(f"RESULT client_overhead_wall={ratio:.3f} goal=<={GOAL_RATIO} client/raw wall time")
+    print(f"RESULT token_handshakes={handshakes} goal=1 token requests in {CALLS} client calls")
     met = ratio <= GOAL_RATIO and handshakes == 1
     print("  goals met" if met else "  GOALS NOT MET (wall time on a busy machine: run again)")
     return 0 if same_answer else 1

@@ -115,6 +115,10 @@ def main():
         )
     print(f"ratio new accounts / bcrypt baseline: {ratio:.2f}x   (goal <= {GOAL_RATIO:.2f}x)")
     print(f"restart add_user: {second['add_user']:.3f} s          (goal <= {GOAL_SECONDS:.1f} s)")
+    print(f"RESULT provisioning_vs_bcrypt={ratio:.3f} goal=<={GOAL_RATIO} {USERS} new accounts")
+    print(f"RESULT provisioning_processes={first['processes']} goal=1 DB-script runs, {USERS} new")
+    print(f"RESULT hub_restart_add_user_s={second['add_user']:.3f} goal=<={GOAL_SECONDS} seconds")
+    print(f"RESULT hub_restart_processes={second['processes']} goal=0 DB-script runs at a restart")
     ok = (
         ratio <= GOAL_RATIO
         and first["processes"] == 1

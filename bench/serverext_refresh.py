@@ -275,6 +275,11 @@ def main():
             )
             summary["simulated+rpc-latency"] = report(title, seconds, work, listed)
     print(json.dumps(summary))
+    for name, costs in summary.items():
+        for cost, ratios in costs.items():
+            for ratio, goal in (("again/first", 0.10), ("first/direct", 1.10)):
+                label = f"refresh_{ratio.replace('/', '_vs_')}.{name}.{cost}"
+                print(f"RESULT {label}={ratios[ratio]} goal=<={goal} {cost} ratio")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,443 @@
+"""The isolation matrix: three users and the hub admin, every operation, every way in.
+
+Every person has a running job that writes a private marker. Each actor then tries each
+operation on each person's job (their own included) through every path:
+
+- own server:   the flux-hub API of the actor's own server (their credentials), the other
+                person's job id;
+- their server: the flux-hub API of the other person's server, with the actor's hub token;
+- notebook API: flux_hub.notebook with the credentials the hub injected into the actor's server
+                (read from that process's environment: what a kernel there gets);
+- flux-restful: the restful client with those credentials, straight to the cluster.
+
+Then the accounts service's operations, each actor on each person's account.
+
+A cell is what happened: ok (done, and the answer held what it should), 403, 401 (login
+refused), 400, shown/hidden (whether a listing holds that person's job). "submit" into another
+person's account means what each path allows trying: a "user" field (own server), or their
+user name with one's own password (notebook API, flux-restful). Refused operations must leave
+everything as it was: at the end every job that was not cancelled by its owner (or the admin
+through the owner's server) still runs, and every account still works with its password.
+
+Admins: the hub's admin role has access:servers (JupyterHub's default), so through a person's
+server the admin acts as that person; the accounts service gives admins every account action.
+Their own Flux account is an ordinary one: on the cluster they are a user like the others.
+"""
+
+import itertools
+from urllib.parse import quote
+
+import pytest
+
+from flux_hub.notebook import connect
+from flux_hub.notebook.api import Job
+from flux_hub.restful import (
+    AuthenticationFailed,
+    FluxRestfulClient,
+    InvalidRequest,
+    JobNotFound,
+    PermissionDenied,
+)
+
+from .support import ADMIN, PEOPLE, SERVICE, USERS, report, table, wait_until
+
+pytestmark = pytest.mark.timeout(600)
+
+JOB_PATHS = ("own server", "their server", "notebook API", "flux-restful")
+JOB_OPS = ("list", "info", "output", "live output", "cancel", "submit")
+ACCOUNT_OPS = (
+    "list accounts",
+    "read account",
+    "read credentials",
+    "admin page",
+    "provision",
+    "deactivate",
+    "rotate",
+    "reconcile",
+)
+REFUSED = {
+    PermissionDenied: "403",
+    AuthenticationFailed: "401",
+    InvalidRequest: "400",
+    JobNotFound: "404",
+}
+
+
+def marker(name):
+    return f"private-output-of-{name}"
+
+
+def expected_job_cell(path, op, actor, target):
+    own = actor == target
+    if path == "their server":
+        return "ok" if own or actor == ADMIN else "403"
+    if op == "list":
+        return "shown" if own else "hidden"
+    if op == "submit" and not own:
+        return "400" if path == "own server" else "401"
+    return "ok" if own else "403"
+
+
+def expected_account_cell(op, actor, target):
+    if actor == ADMIN:
+        return "ok"
+    if actor == target and op in ("read account", "read credentials"):
+        return "ok"
+    return "403"
+
+
+def check(rows, expected):
+    """Table lines with every unexpected cell marked, and the number of those."""
+    wrong = 0
+    lines = []
+    for label, cells in rows:
+        shown = []
+        for target in PEOPLE:
+            got, want = cells[target], expected(*label, target)
+            if got != want:
+                wrong += 1
+                got = f"!{got} (want {want})"
+            shown.append(got)
+        lines.append([*label, *shown])
+    return lines, wrong
+
+
+class World:
+    """The people, their injected credentials and their jobs during the matrix."""
+
+    def __init__(self, hub, people, secrets, tmp_path):
+        self.hub = hub
+        self.people = people
+        self.secrets = secrets
+        self.creds = {name: hub.injected(name) for name in PEOPLE}
+        self.tmp_path = tmp_path
+        self.clients = {name: self.client(name) for name in PEOPLE}
+        self.notebooks = {name: self.notebook(name) for name in PEOPLE}
+        self.victims = {}
+        self.cancel_targets = {}
+        self.cancel_attempts = {}  # job id -> outcomes of the attempts to cancel it
+
+    def client(self, name, **override):
+        creds = {**self.creds[name], **override}
+        return FluxRestfulClient(
+            creds["FLUX_RESTFUL_HOST"],
+            creds["FLUX_USER"],
+            creds["FLUX_TOKEN"],
+            creds["FLUX_SECRET_KEY"],
+        )
+
+    def notebook(self, name, **override):
+        creds = {**self.creds[name], **override}
+        return connect(
+            creds["FLUX_RESTFUL_HOST"],
+            creds["FLUX_USER"],
+            creds["FLUX_TOKEN"],
+            creds["FLUX_SECRET_KEY"],
+            names_path=self.tmp_path / f"{name}-names.json",
+        )
+
+    def start_job(self, owner, command):
+        response = self.hub.ext(self.people[owner], owner, "POST", "jobs", json=command)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def state(self, owner, job_id):
+        return self.clients[owner].job(job_id)["state"]
+
+    def cancel_target(self, owner):
+        """A job of ``owner`` that is still active, for a cancel attempt."""
+        job_id = self.cancel_targets.get(owner)
+        if job_id is None or self.state(owner, job_id) == "INACTIVE":
+            job_id = self.start_job(owner, {"command": ["sleep", "600"], "name": "cancel me"})
+            self.cancel_targets[owner] = job_id
+        return job_id
+
+    def try_cancel(self, owner, attempt):
+        """Run ``attempt(job_id)`` on an active job of ``owner``; returns its outcome."""
+        job_id = self.cancel_target(owner)
+        outcome = attempt(job_id)
+        self.cancel_attempts.setdefault(job_id, []).append(outcome)
+        return outcome
+
+    def cancelled(self, owner, job_id):
+        info = wait_until(
+            lambda: (i := self.clients[owner].job(job_id))["state"] == "INACTIVE" and i,
+            30,
+            f"job {job_id} ending",
+        )
+        return info["result"] == "CANCELED"
+
+    def owned_by(self, job_id, owner):
+        """True if the job is ``owner``'s: they read it, everybody else is refused."""
+        for name, client in self.clients.items():
+            try:
+                client.job(job_id)
+                mine = True
+            except PermissionDenied:
+                mine = False
+            if mine != (name == owner):
+                return False
+        return True
+
+
+# -- the four job paths ------------------------------------------------------------------------
+
+
+def http_cell(response, good):
+    """ok if a 2xx answer passes ``good``, else the status; a refusal must say why, and show
+    nothing private."""
+    if 200 <= response.status_code < 300:
+        return "ok" if good(response) else f"{response.status_code} (wrong answer)"
+    if any(marker(name) in response.text for name in PEOPLE):
+        return f"{response.status_code} LEAK"
+    if response.headers.get("Content-Type", "").startswith("application/json"):
+        assert response.json().get("message"), response.text
+    return str(response.status_code)
+
+
+def via_server(world, path, op, actor, target):
+    """own server: the actor's server, target's job; their server: the target's server."""
+    hub, person = world.hub, world.people[actor]
+    server = actor if path == "own server" else target
+    victim = world.victims[target]
+
+    def call(method, url, **kwargs):
+        return hub.ext(person, server, method, url, **kwargs)
+
+    if op == "list":
+        response = call("GET", "jobs")
+        if path == "own server" and response.status_code == 200:
+            ids = {job["id"] for job in response.json()["jobs"]}
+            return "shown" if victim in ids else "hidden"
+        return http_cell(response, lambda r: victim in {j["id"] for j in r.json()["jobs"]})
+    if op == "info":
+        return http_cell(call("GET", f"jobs/{victim}"), lambda r: r.json()["state"] == "RUN")
+    if op == "output":
+        response = call("GET", f"jobs/{victim}/output")
+        return http_cell(response, lambda r: r.json()["output"] == [marker(target) + "\n"])
+    if op == "live output":
+        with hub.server(
+            person.token, server, "GET", f"flux-hub/api/jobs/{victim}/output/stream", stream=True
+        ) as response:
+            if response.status_code != 200:
+                return http_cell(response, lambda r: False)
+            first = next(response.iter_content(chunk_size=None))
+            return "ok" if first == (marker(target) + "\n").encode() else "200 (wrong answer)"
+    if op == "cancel":
+        return world.try_cancel(
+            target,
+            lambda job_id: http_cell(
+                call("POST", f"jobs/{job_id}/cancel"), lambda r: world.cancelled(target, job_id)
+            ),
+        )
+    assert op == "submit"
+    if path == "own server" and actor != target:
+        response = call("POST", "jobs", json={"command": ["true"], "user": target})
+        return http_cell(response, lambda r: False)
+    response = call("POST", "jobs", json={"command": ["true"]})
+    return http_cell(response, lambda r: world.owned_by(r.json()["id"], target))
+
+
+def first_chunk(chunks):
+    """The first chunk of an output stream; the stream is closed after it."""
+    try:
+        return next(iter(chunks))
+    finally:
+        chunks.close()
+
+
+def submit_as(connection):
+    with connection:
+        return connection.submit(["true"])
+
+
+def via_python(world, path, op, actor, target):
+    """notebook API / flux-restful with the actor's injected credentials."""
+    victim = world.victims[target]
+    stolen = {"FLUX_USER": target, "FLUX_TOKEN": world.creds[actor]["FLUX_TOKEN"]}
+    if path == "notebook API":
+        flux = world.notebooks[actor]
+        api = {
+            "list": lambda: [job.id for job in flux.jobs()],
+            "info": lambda: flux.job(victim).state,
+            "output": lambda: Job(flux, victim).output(),
+            "live output": lambda: first_chunk(Job(flux, victim).stream()),
+            "cancel": lambda job_id: Job(flux, job_id).cancel(),
+            "submit": lambda: flux.submit(["true"]).id,
+            "impostor": lambda: submit_as(world.notebook(actor, **stolen)),
+        }
+    else:
+        client = world.clients[actor]
+        api = {
+            "list": lambda: [job["id"] for job in client.jobs()],
+            "info": lambda: client.job(victim)["state"],
+            "output": lambda: "".join(client.output(victim)),
+            "live output": lambda: first_chunk(client.stream_output(victim)),
+            "cancel": client.cancel,
+            "submit": lambda: client.submit(["true"]),
+            "impostor": lambda: submit_as(world.client(actor, **stolen)),
+        }
+    try:
+        if op == "list":
+            return "shown" if victim in api["list"]() else "hidden"
+        if op == "cancel":
+
+            def attempt(job_id):
+                try:
+                    api["cancel"](job_id)
+                except tuple(REFUSED) as error:
+                    return refusal(error, target)
+                return "ok" if world.cancelled(target, job_id) else "cancel had no effect"
+
+            return world.try_cancel(target, attempt)
+        if op == "submit":
+            if actor != target:
+                api["impostor"]()
+                return "submitted as another"
+            return "ok" if world.owned_by(api["submit"](), target) else "not owned"
+        result = api[op]()
+        want = "RUN" if op == "info" else marker(target) + "\n"
+        return "ok" if result == want else f"wrong answer {result!r}"
+    except tuple(REFUSED) as error:
+        return refusal(error, target)
+
+
+def refusal(error, target):
+    """The cell for a typed refusal; its message says why and shows nothing private."""
+    assert str(error) and marker(target) not in str(error)
+    return next(code for kind, code in REFUSED.items() if isinstance(error, kind))
+
+
+@pytest.fixture(scope="module")
+def world(hub, people, secrets, tmp_path_factory):
+    world = World(hub, people, secrets, tmp_path_factory.mktemp("isolation"))
+    for name in PEOPLE:
+        command = ["sh", "-c", f"echo {marker(name)}; sleep 600"]
+        world.victims[name] = world.start_job(name, {"command": command, "name": "victim"})
+    for name, job_id in world.victims.items():
+        wait_until(
+            lambda n=name, j=job_id: world.clients[n].output(j) == [marker(n) + "\n"],
+            60,
+            f"{name}'s job writing its marker",
+        )
+    yield world
+    # Rotated passwords reach servers when they start: start every server again.
+    hub.stop_servers(people.values())
+    hub.start_servers(people.values())
+    for client in [*world.clients.values(), *world.notebooks.values()]:
+        client.close()
+
+
+def test_no_one_reads_or_changes_another_persons_jobs(world):
+    rows = []
+    for path, op, actor in itertools.product(JOB_PATHS, JOB_OPS, USERS + (ADMIN,)):
+        run = via_server if path in ("own server", "their server") else via_python
+        cells = {target: run(world, path, op, actor, target) for target in PEOPLE}
+        rows.append(((path, op, actor), cells))
+    # flux-restful's own id listing (GET /v1/jobs) lists every user's job records in
+    # single-user mode: a documented limitation of flux-restful 1.1.0, shown for what it is.
+    for actor in PEOPLE:
+        listed = {job["id"] for job in world.clients[actor].list_jobs()}
+        cells = {t: "shown" if world.victims[t] in listed else "hidden" for t in PEOPLE}
+        rows.append((("flux-restful", "id listing*", actor), cells))
+
+    def expected(path, op, actor, target):
+        return "shown" if op == "id listing*" else expected_job_cell(path, op, actor, target)
+
+    lines, wrong = check(rows, expected)
+    report(
+        "isolation matrix: jobs (cell = what the actor got for that person's job)",
+        table(["path", "operation", "actor", *PEOPLE], lines)
+        + [
+            "* GET /v1/jobs lists every user's job ids and records (state, name = the first",
+            "  word of the command, times) in flux-restful's single-user mode; no flux-hub API",
+            "  shows them, and no output, command or environment is in them.",
+        ],
+    )
+    assert wrong == 0, "\n".join("  ".join(map(str, line)) for line in lines)
+
+    # Nothing that was refused changed anything: every victim still runs, with only its marker.
+    for name, job_id in world.victims.items():
+        assert world.state(name, job_id) == "RUN"
+        assert world.clients[name].output(job_id) == [marker(name) + "\n"]
+    for name, job_id in world.cancel_targets.items():
+        if "ok" not in world.cancel_attempts.get(job_id, []):
+            assert world.state(name, job_id) == "RUN", (name, world.cancel_attempts[job_id])
+    for name, client in world.clients.items():
+        for job_id in (world.victims[name], world.cancel_targets[name]):
+            if world.state(name, job_id) != "INACTIVE":
+                client.cancel(job_id)
+
+
+def account_cell(world, op, actor, target):
+    hub, person = world.hub, world.people[actor]
+    admin = world.people[ADMIN]
+
+    def service(method, path):
+        return hub.service(person.token, method, path)
+
+    if op == "list accounts":
+        listed = service("GET", "api/accounts")
+        return http_cell(listed, lambda r: target in [a["hub_user"] for a in r.json()["accounts"]])
+    if op == "read account":
+        if actor == target:
+            return http_cell(service("GET", "api/me"), lambda r: r.json()["account"] == target)
+        return account_cell(world, "list accounts", actor, target)
+    if op == "read credentials":
+        path = "api/me/credentials" if actor == target else f"api/accounts/{target}/credentials"
+        good = world.people[target].password
+        return http_cell(service("GET", path), lambda r: r.json()["FLUX_TOKEN"] == good)
+    if op == "admin page":
+        response = person.session.get(f"{hub.url}{SERVICE}admin", timeout=60)
+        return http_cell(response, lambda r: f"<td>{target}</td>" in r.text)
+    if op == "reconcile":
+        return http_cell(service("POST", "api/reconcile"), lambda r: r.json()["error"] is None)
+    response = service("POST", f"api/accounts/{quote(target)}/{op}")
+    if response.status_code != 200:
+        return http_cell(response, lambda r: False)
+    status = response.json()["status"]
+    if op == "deactivate":
+        if status != "deactivated" or works(world, target):
+            return f"200 but {status}"
+        # Put it back as it was: the same password works again.
+        back = hub.service(admin.token, "POST", f"api/accounts/{quote(target)}/provision")
+        assert back.json()["status"] == "reactivated", back.text
+    if op == "rotate":
+        creds = hub.service(admin.token, "GET", f"api/accounts/{quote(target)}/credentials").json()
+        world.secrets.add(creds["FLUX_TOKEN"], "flux password", target)
+        if creds["FLUX_TOKEN"] == world.people[target].password:
+            return "200 but the password stayed"
+        world.people[target].password = creds["FLUX_TOKEN"]
+        world.creds[target]["FLUX_TOKEN"] = creds["FLUX_TOKEN"]
+    return "ok" if works(world, target) else f"200 but {target} cannot log in"
+
+
+def works(world, name):
+    """Whether ``name``'s current password logs in to the cluster."""
+    try:
+        with world.client(name) as client:
+            client.login()
+        return True
+    except AuthenticationFailed:
+        return False
+
+
+def test_accounts_are_only_the_admins_to_change(world):
+    rows = []
+    for actor in USERS:
+        for op in ACCOUNT_OPS:
+            rows.append(((op, actor), {t: account_cell(world, op, actor, t) for t in PEOPLE}))
+    # The users' refused attempts changed nothing: every account works with its password.
+    assert all(works(world, name) for name in PEOPLE)
+    for op in ACCOUNT_OPS:
+        rows.append(((op, ADMIN), {t: account_cell(world, op, ADMIN, t) for t in PEOPLE}))
+
+    lines, wrong = check(
+        [(("accounts service", op, actor), cells) for (op, actor), cells in rows],
+        lambda path, op, actor, target: expected_account_cell(op, actor, target),
+    )
+    report(
+        "isolation matrix: accounts (cell = what the actor got for that person's account)",
+        table(["path", "operation", "actor", *PEOPLE], lines),
+    )
+    assert wrong == 0, "\n".join("  ".join(map(str, line)) for line in lines)
