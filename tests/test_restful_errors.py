@@ -70,6 +70,11 @@ def test_unknown_job(client_for, cluster):
     with pytest.raises(InvalidRequest) as caught:
         alice.job("notanid")
     assert caught.value.reasons == ["'notanid' is not a valid job id"]
+    for call in (alice.job, alice.output, alice.cancel):
+        for dots in (".", ".."):
+            with pytest.raises(InvalidRequest) as caught:
+                call(dots)
+            assert str(caught.value) == f"{dots!r} is not a job id"
 
 
 def test_cancelling_a_finished_job_is_invalid(client_for):

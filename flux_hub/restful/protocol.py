@@ -404,7 +404,12 @@ class Protocol:
 
 
 def job_path(jobid, suffix=""):
-    if isinstance(jobid, bool) or not isinstance(jobid, int | str) or not str(jobid).strip():
+    # "." and ".." are path segments, not ids: the URL would name another endpoint
+    if (
+        isinstance(jobid, bool)
+        or not isinstance(jobid, int | str)
+        or str(jobid).strip() in ("", ".", "..")
+    ):
         raise InvalidRequest(f"{jobid!r} is not a job id")
     return f"/v1/jobs/{quote(str(jobid).strip(), safe='')}{suffix}"
 
