@@ -1,14 +1,17 @@
 """The notebook API (flux_hub.notebook) running real jobs on the local MiniCluster."""
 
 import multiprocessing
+import os
+import signal
 import stat
+import threading
 import time
 
 import pytest
 
 from flux_hub.notebook import JobList, connect, parse_duration
 from flux_hub.notebook.names import JobNames
-from flux_hub.restful import InvalidRequest, PermissionDenied
+from flux_hub.restful import ClusterUnavailable, InvalidRequest, PermissionDenied
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +62,38 @@ def test_wait_gives_up_after_its_timeout_and_the_job_can_be_cancelled(flux):
     assert not job.done
     assert job.cancel() == "Job is requested to cancel."
     assert job.wait(timeout=60).result == "CANCELED"
+
+
+def test_wait_rides_out_a_cluster_that_stops_answering_for_a_while(fresh_cluster):
+    server = fresh_cluster._proc.pid  # the flux-restful process (and the simulated broker)
+    with connect(
+        fresh_cluster.url,
+        "alice",
+        fresh_cluster.passwords["alice"],
+        fresh_cluster.secret_key,
+        timeout=1,
+    ) as flux:
+        job = flux.submit("sh -c 'sleep 2; echo survived'")
+        os.kill(server, signal.SIGSTOP)  # requests now time out: ClusterUnavailable
+        try:
+            with pytest.raises(ClusterUnavailable):
+                flux.job(job.id)
+            resume = threading.Timer(3, os.kill, (server, signal.SIGCONT))
+            resume.start()
+            assert job.wait(timeout=60).result == "COMPLETED"
+            resume.join()
+        finally:
+            os.kill(server, signal.SIGCONT)
+        assert job.output() == "survived\n"
+        # Away past the deadline: the wait ends with the cluster's own error, not a TimeoutError
+        job = flux.submit("sleep 30", runtime=60)
+        os.kill(server, signal.SIGSTOP)
+        try:
+            with pytest.raises(ClusterUnavailable, match=fresh_cluster.url):
+                job.wait(timeout=3)
+        finally:
+            os.kill(server, signal.SIGCONT)
+        job.cancel()
 
 
 def test_a_time_limit_given_as_text_stops_the_job(flux):

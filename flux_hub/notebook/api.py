@@ -17,7 +17,7 @@ import warnings
 from datetime import datetime
 
 from flux_hub.notebook.names import JobNames, check_name
-from flux_hub.restful import FluxRestfulClient
+from flux_hub.restful import ClusterUnavailable, FluxRestfulClient
 
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -149,8 +149,18 @@ class Job:
             seconds = timeout if _number(timeout) and timeout >= 0 else parse_duration(timeout)
             deadline = time.monotonic() + seconds
         delay = 0.1
-        while not self.done:
+        while True:
+            try:
+                if self.done:
+                    return self
+                away = None
+            except ClusterUnavailable as error:
+                # A cluster away for a while (a restart, a network blip) is waited out like a
+                # job that is still running: only the deadline ends the wait.
+                away = error
             if deadline is not None and time.monotonic() >= deadline:
+                if away is not None:
+                    raise away
                 raise TimeoutError(
                     f"Job {self.id} is still {self.state} after {timeout} s; it keeps running "
                     "(job.cancel() stops it)"
@@ -158,7 +168,6 @@ class Job:
             pause = delay if deadline is None else min(delay, max(0, deadline - time.monotonic()))
             time.sleep(pause)
             delay = min(delay * 2, poll)
-        return self
 
     def output(self):
         """Everything the job has written so far (stdout and stderr together)."""
