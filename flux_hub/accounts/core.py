@@ -437,7 +437,7 @@ class FluxAccounts(LoggingConfigurable):
                 provision.append(hub_user)
         hub_set = set(hub_users)
         gone = [u for u, r in records.items() if u not in hub_set and r.state == ACTIVE]
-        changes = []
+        changes = self._sync_hosts(hub_users, records, set(provision) | set(redeactivate))
         if provision:
             changes += self.ensure(provision, force=True)
         if redeactivate:
@@ -445,3 +445,13 @@ class FluxAccounts(LoggingConfigurable):
         if gone:
             changes += self.deactivate(gone, forget=True)
         return [c for c in changes if c.status not in ("exists", "unchanged")]
+
+    def _sync_hosts(self, hub_users, records, changing):
+        """Accounts that stay as they are may still need their host side restored."""
+        current = {
+            records[u].account: u
+            for u in hub_users
+            if u not in changing and u in records and records[u].state == ACTIVE
+        }
+        failures = self.provisioner.sync_host_accounts(sorted(current)) if current else {}
+        return [Outcome(current[a], a, "error", error) for a, error in failures.items()]

@@ -108,6 +108,12 @@ class Provisioner(LoggingConfigurable):
         """Every account on the cluster -> list of ClusterAccount."""
         raise NotImplementedError
 
+    def sync_host_accounts(self, names):
+        """Restore what an existing account needs outside the DB (on Kubernetes in multi-user
+        mode: its Linux user on a replaced pod) -> {name: error} of the failures. Nothing by
+        default: the DB row is the whole account."""
+        return {}
+
 
 class DBScriptProvisioner(Provisioner):
     """A provisioner that drives the DB script; subclasses implement ``run_script``."""

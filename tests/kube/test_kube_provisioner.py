@@ -128,26 +128,53 @@ def test_multi_user_is_idempotent(make_minicluster):
     assert after == before
 
 
-def test_a_replaced_worker_gets_the_linux_accounts_back(make_minicluster, kube):
-    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
-    provisioner = cluster.provisioner()
-    provisioner.ensure([EnsureOp("alice", "pw-a"), EnsureOp("bob", "pw-b")])
-    old = cluster.pods[1]
+def _replace_pod(kube, old):
+    """The operator replaces a pod: same name pattern and labels, fresh containers."""
     del kube.pods[(old.namespace, old.name)]
-    new = kube.add_pod(
+    name = old.name.rsplit("-", 1)[0] + "-new00"
+    return kube.add_pod(
         FakePod(
             namespace=old.namespace,
-            name="flux-sample-1-new00",
-            containers={
-                name: kube.add_container(old.namespace, "flux-sample-1-new00", name)
-                for name in old.containers
-            },
+            name=name,
+            containers={c: kube.add_container(old.namespace, name, c) for c in old.containers},
             labels=old.labels,
             annotations=old.annotations,
             hostname=old.hostname,
             subdomain=old.subdomain,
         )
     )
+
+
+def test_reconcile_restores_linux_accounts_on_a_replaced_pod(make_minicluster, kube, tmp_path):
+    from jupyterhub.crypto import CryptKeeper
+
+    from flux_hub.accounts import FluxAccounts
+
+    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("JUPYTERHUB_CRYPT_KEY", "cd" * 32)
+        CryptKeeper.clear_instance()
+        accounts = FluxAccounts(
+            store_path=str(tmp_path / "accounts.sqlite"), provisioner=cluster.provisioner()
+        )
+        assert all(o.ok for o in accounts.ensure(["alice", "bob"]))
+        new = _replace_pod(kube, cluster.pods[1])
+        assert "alice" not in new.containers["flux"].users()
+
+        assert accounts.reconcile(["alice", "bob"]) == []
+
+        broker = cluster.pods[0].containers["flux-restful"].users()
+        for container in new.containers.values():
+            users = container.users()
+            assert (users["alice"], users["bob"]) == (broker["alice"], broker["bob"])
+    CryptKeeper.clear_instance()
+
+
+def test_a_replaced_worker_gets_the_linux_accounts_back(make_minicluster, kube):
+    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
+    provisioner = cluster.provisioner()
+    provisioner.ensure([EnsureOp("alice", "pw-a"), EnsureOp("bob", "pw-b")])
+    new = _replace_pod(kube, cluster.pods[1])
     hashes = {name: user["hash"] for name, user in cluster.db_users().items()}
 
     assert provisioner.sync_host_accounts(["alice", "bob"]) == {}
