@@ -17,7 +17,6 @@ import os
 import secrets
 import signal
 import sys
-import time
 from pathlib import Path
 
 from flux_hub.hub.services import free_port
@@ -89,7 +88,8 @@ def configure_local_cluster(
 
 
 def main(argv=None):
-    from flux_hub.local import LocalCluster, LocalClusterError
+    from flux_hub.local import LocalCluster
+    from flux_hub.local.cli import serve
 
     parser = argparse.ArgumentParser(
         prog="python -m flux_hub.hub.local", description="The hub's local MiniCluster."
@@ -115,20 +115,12 @@ def main(argv=None):
         cores_per_node=args.cores,
         admin_user=args.admin,
     )
-    try:
-        cluster.start(timeout=120)
+
+    def announce(cluster):
+        # No passwords here: this runs under the hub, whose log must never hold them
         print(f"flux-hub: flux-restful is running at {cluster.url} ({cluster.mode})", flush=True)
-        while cluster.running:
-            time.sleep(0.5)
-        print(f"flux-hub: flux-restful stopped; see {cluster.log_path}", file=sys.stderr)
-        return 1
-    except LocalClusterError as e:
-        print(f"flux-hub: the local cluster failed: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        cluster.stop()
+
+    return serve(cluster, announce, prog="flux-hub", timeout=120)
 
 
 if __name__ == "__main__":

@@ -67,8 +67,8 @@ def run(args):
         print(f"flux-hub local-cluster: {error}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        cluster.start()
+
+    def announce(cluster):
         for name, password in cluster.new_passwords.items():
             print(f"Adding '{name}' with password '{password}'")
         if cluster.mode == "flux":
@@ -82,12 +82,24 @@ def run(args):
         print(f"Passwords and the shared secret are in {cluster.state_dir / STATE_FILE}")
         print(f"Server log: {cluster.log_path}")
         print("Press Ctrl-C to stop.", flush=True)
+
+    return serve(cluster, announce, prog="flux-hub local-cluster")
+
+
+def serve(cluster, announce, *, prog, timeout=60):
+    """Start the cluster, announce it, run until it stops or is stopped; the exit status.
+
+    Shared by `flux-hub local-cluster` and the hub's local-cluster service.
+    """
+    try:
+        cluster.start(timeout=timeout)
+        announce(cluster)
         while cluster.running:
             time.sleep(0.5)
-        print(f"flux-restful stopped unexpectedly; see {cluster.log_path}", file=sys.stderr)
+        print(f"{prog}: flux-restful stopped unexpectedly; see {cluster.log_path}", file=sys.stderr)
         return 1
     except LocalClusterError as error:
-        print(f"flux-hub local-cluster: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("Stopping flux-restful.", flush=True)
