@@ -83,6 +83,9 @@ class AsyncFluxRestfulClient:
     async def jobs(self, limit=None) -> list[dict]:
         return await self._run(self._core.jobs(limit))
 
+    async def jobs_body(self, limit=None) -> bytes:
+        return await self._run(self._core.jobs_body(limit))
+
     async def job(self, jobid) -> dict:
         return await self._run(self._core.job(jobid))
 

@@ -348,12 +348,19 @@ class Protocol:
         return data["jobs"]
 
     def jobs(self, limit=None):
-        params = [("details", "true"), ("listing", "true")]
-        if limit is not None:
-            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-                raise InvalidRequest(f"A job limit is a whole number >= 0, not {limit!r}")
-            params.append(("limit", str(limit)))
-        return (yield from self._data(Request("GET", "/v1/jobs", params), "Listing your jobs"))
+        return (yield from self._data(jobs_request(limit), "Listing your jobs"))
+
+    def jobs_body(self, limit=None):
+        """jobs() as the JSON text the server sent (bytes), checked to be a list, not decoded."""
+        response = yield from self._call(jobs_request(limit), "Listing your jobs")
+        body = response.body.strip()
+        if not (body.startswith(b"[") and body.endswith(b"]")):
+            raise FluxRestfulError(
+                f"Listing your jobs failed: {self.host} did not answer with a JSON list "
+                f"(HTTP {response.status})",
+                status=response.status,
+            )
+        return body
 
     def job(self, jobid):
         path = job_path(jobid)
@@ -401,6 +408,16 @@ class Protocol:
 
 
 # -- building requests ------------------------------------------------------------------------
+
+
+def jobs_request(limit=None):
+    """The caller's jobs in full: GET /v1/jobs?details=true&listing=true[&limit=N]."""
+    params = [("details", "true"), ("listing", "true")]
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise InvalidRequest(f"A job limit is a whole number >= 0, not {limit!r}")
+        params.append(("limit", str(limit)))
+    return Request("GET", "/v1/jobs", params)
 
 
 def job_path(jobid, suffix=""):

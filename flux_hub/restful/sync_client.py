@@ -81,6 +81,10 @@ class FluxRestfulClient:
         """The caller's jobs in full (GET /v1/jobs/{id} shape), newest first."""
         return self._run(self._core.jobs(limit))
 
+    def jobs_body(self, limit=None) -> bytes:
+        """jobs() undecoded: the JSON text of the list, as flux-restful sent it."""
+        return self._run(self._core.jobs_body(limit))
+
     def job(self, jobid) -> dict:
         return self._run(self._core.job(jobid))
 
