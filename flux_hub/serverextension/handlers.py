@@ -132,7 +132,7 @@ class ClusterHandler(FluxHubHandler):
 class JobsHandler(FluxHubHandler):
     @web.authenticated
     async def get(self):
-        self.finish(await self.service.jobs_json())
+        await self.service.list_jobs(self.get_query_argument("since", None), self.finish)
 
     @web.authenticated
     async def post(self):

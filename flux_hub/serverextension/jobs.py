@@ -3,23 +3,26 @@
 flux-restful's listing of a user's jobs (``GET /v1/jobs?details=true&listing=true``) costs one to
 three Flux RPCs per job. It lists active jobs first, then finished ones, most recently finished
 first, and its ``limit`` stops it after that many of the caller's jobs. A finished job never
-changes, so after one complete listing a refresh asks only for the first few jobs: enough for
-every active job plus some new ones. The first finished job in that page which is already known
-is the anchor: everything before it is new or still changing, everything after it is what the
-previous refresh listed after it. Only when no anchor is found (many new jobs, or a new Flux
-instance) is the complete listing read again, and also every ``full_listing_interval`` seconds,
+changes, so after one complete listing a refresh asks only for the first few jobs: every job
+active at the last refresh plus a few more. The first finished job in that page which is already
+known is the anchor: everything before it is new or still changing, everything after it is what
+the previous refresh listed after it. With no anchor (many new jobs) a larger page is read, then
+the complete listing; the complete listing is also read every ``full_listing_interval`` seconds,
 so jobs Flux has purged (or stopped listing) leave the panel too.
 
 The plain id listing (``GET /v1/jobs``) would be the other way to find new jobs, but it answers
 with every user's jobs (up to 1000 records, each encoded by the server): dearer than a short
 page, and foreign ids would have to be asked about one by one.
 
-The answer to the panel is JSON text. A finished job keeps its text between refreshes, so a
-refresh encodes only the jobs it read, not the hundreds it already had.
+The panel's side of a refresh is small too: each answer carries a version, and a refresh that
+passes it back (``?since=``) gets only the jobs that changed since, with the list's order as ids
+(see ``JobsService.list_jobs``). A first answer (no usable version) is flux-restful's own JSON
+text, passed on as it came and decoded into the memory only once it is on its way.
 """
 
 import asyncio
 import json
+import secrets
 import time
 from contextlib import aclosing
 
@@ -31,8 +34,9 @@ from flux_hub.restful import (
     JobNotFound,
 )
 
-# Room in a refresh's page for jobs submitted since the previous refresh.
-NEW_JOBS_PER_REFRESH = 25
+# A refresh's pages, in jobs beyond those active at the last refresh: the first page has room for
+# a few new jobs; the second for many; beyond that the complete listing is read.
+REFRESH_MARGINS = (4, 64)
 
 # Compact, as flux-restful answers; a decoded JSON document cannot hold a cycle.
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
@@ -46,6 +50,22 @@ def _is_finished(job):
     return job.get("state") == "INACTIVE"
 
 
+class _Listed:
+    """A job of the current list: its record, the version it last changed in, its JSON text."""
+
+    __slots__ = ("job", "changed", "text")
+
+    def __init__(self, job, changed):
+        self.job = job
+        self.changed = changed
+        self.text = None
+
+    def json(self):
+        if self.text is None:
+            self.text = _encode(self.job)
+        return self.text
+
+
 class JobsService:
     """One user's view of the cluster, shared by every request of their server."""
 
@@ -57,12 +77,18 @@ class JobsService:
         # This user's finished jobs by id, in listing order, and their positions in it
         self._finished = {}
         self._order = {}
-        # JSON text of the finished jobs in the last answer: {id: (job, name, text)}
-        self._texts = {}
         # Ids of the user's active jobs at the last refresh
         self._active = []
         self._listed_at = float("-inf")
         self._refresh = asyncio.Lock()
+        # The list as last answered: versions count the refreshes that changed something.
+        # A version from another server process (another generation) is not understood.
+        self._generation = secrets.token_hex(6)
+        self._version = 0
+        self._listed = {}  # id -> _Listed
+        self._ids = []
+        self._names = {}  # id -> name, as last answered
+        self._named_at = {}  # id -> version its name was given in
         self.open_streams = 0
 
     @property
@@ -92,43 +118,111 @@ class JobsService:
             return job
         return {**job, "name": name}
 
-    async def jobs_json(self):
-        """The user's jobs (active first, then most recently finished) as flux-restful has
-        them, each with its name: the JSON text of ``{"jobs": [...]}``."""
+    async def list_jobs(self, since, send):
+        """Refresh the user's jobs and answer with them through ``await send(body)``.
+
+        The answer (JSON) is ``{"version", "complete", "jobs", "names"}`` and, when not complete,
+        ``"ids"``: with ``since`` a version this server gave, ``jobs`` holds only the jobs that
+        are new or changed since then and ``ids`` the whole list's order (a job not in it is
+        gone); otherwise ``jobs`` is the whole list, active first, then most recently finished.
+        Records are flux-restful's; ``names`` maps ids to the names given in flux-hub (all that
+        changed since ``since``, or every name known).
+        """
         async with self._refresh:
+            base = self._base(since)
             stale = time.monotonic() - self._listed_at > self.settings.full_listing_interval
             jobs = None if stale else await self._jobs_since_last_refresh()
             if jobs is None:
-                jobs = await self.client.jobs()
+                body = await self.client.jobs_body()
                 self._listed_at = time.monotonic()
-            self._remember(jobs)
-            texts = self._encoded(jobs, self.names.all())
-        return '{"jobs":[' + ",".join(texts) + "]}"
+                if base is None:
+                    await self._pass_on(body, send)
+                    return
+                jobs = _decode(body, self.client.host)
+            self._update(jobs, self.names.all())
+            answer = self._answer(base)
+        await send(answer)
 
-    def _encoded(self, jobs, names):
-        """Each job's JSON text; a finished job's is kept while the job and its name stay."""
-        kept, self._texts = self._texts, {}
-        texts = []
+    async def _pass_on(self, body, send):
+        """Answer with flux-restful's listing as it came; then decode it into the memory."""
+        version, names = self._version + 1, self.names.all()
+        head = {"version": self._version_text(version), "complete": True, "names": names}
+        try:
+            await send(_encode(head)[:-1].encode() + b',"jobs":' + body + b"}")
+        finally:
+            try:
+                jobs = _decode(body, self.client.host)
+            except FluxRestfulError as error:
+                self.log.warning("flux-hub: %s", error)
+                self._listed_at = float("-inf")
+            else:
+                self._update(jobs, names, version)
+
+    def _version_text(self, version):
+        return f"{self._generation}-{version}"
+
+    def _base(self, since):
+        """The version number ``since`` names, or None if it is not one of this server's."""
+        generation, _, number = (since or "").partition("-")
+        if generation != self._generation or not (number.isascii() and number.isdigit()):
+            return None
+        number = int(number)
+        return number if number <= self._version else None
+
+    def _update(self, jobs, names, version=None):
+        """Make ``jobs`` the current list; records that changed get a new version."""
+        new = self._version + 1
+        listed, changed = {}, version is not None
         for job in jobs:
-            job_id, name = job.get("id"), names.get(job.get("id"))
-            text = kept.get(job_id)
-            if text is None or text[0] is not job or text[1] != name:
-                named = job if name is None else {**job, "name": name}
-                text = (job, name, _encode(named))
-            if self._finished.get(job_id) is job:
-                self._texts[job_id] = text
-            texts.append(text[2])
-        return texts
+            job_id = job.get("id")
+            old = self._listed.get(job_id)
+            if old is not None and (old.job is job or old.job == job):
+                listed[job_id] = old
+            else:
+                listed[job_id] = _Listed(job, new)
+                changed = True
+        ids = list(listed)
+        for job_id, name in names.items():
+            if self._names.get(job_id) != name and job_id in listed:
+                self._named_at[job_id] = new
+                changed = True
+        if changed or ids != self._ids:
+            self._version = version or new
+        self._listed, self._ids = listed, ids
+        self._names = {job_id: name for job_id, name in names.items() if job_id in listed}
+        self._named_at = {job_id: v for job_id, v in self._named_at.items() if job_id in listed}
+        self._remember([entry.job for entry in listed.values()])
+
+    def _answer(self, base):
+        head = {"version": self._version_text(self._version), "complete": base is None}
+        if base is None:
+            entries = self._listed.values()
+            head["names"] = {str(job_id): name for job_id, name in self._names.items()}
+        else:
+            entries = [entry for entry in self._listed.values() if entry.changed > base]
+            head["ids"] = self._ids
+            head["names"] = {
+                str(job_id): self._names[job_id]
+                for job_id, at in self._named_at.items()
+                if at > base and job_id in self._names
+            }
+        jobs = ",".join(entry.json() for entry in entries)
+        return _encode(head)[:-1] + ',"jobs":[' + jobs + "]}"
 
     async def _jobs_since_last_refresh(self):
-        """The list from a short page and the memory, or None if the page cannot tell."""
-        limit = len(self._active) + NEW_JOBS_PER_REFRESH
-        page = await self.client.jobs(limit=limit)
-        if len(page) < limit:  # every job of the user is on the page
-            self._listed_at = time.monotonic()
-            return page
-        anchor = next((i for i, job in enumerate(page) if self._known(job)), None)
-        if anchor is None:
+        """The list from a short page and the memory, or None if the pages cannot tell."""
+        if not self._listed:
+            return None
+        for margin in REFRESH_MARGINS:
+            limit = len(self._active) + margin
+            page = await self.client.jobs(limit=limit)
+            if len(page) < limit:  # every job of the user is on the page
+                self._listed_at = time.monotonic()
+                return page
+            anchor = next((i for i, job in enumerate(page) if self._known(job)), None)
+            if anchor is not None:
+                break
+        else:
             return None
         fresh = page[:anchor]
         # An active job that is no longer before the anchor should not exist (it would have
@@ -211,3 +305,14 @@ class JobsService:
             summary["reachable"] = True
             summary["error"] = str(error)
         return summary
+
+
+def _decode(body, host):
+    """The records of a listing's JSON text; FluxRestfulError if it is not a list of jobs."""
+    try:
+        jobs = json.loads(body)
+    except ValueError:
+        jobs = None
+    if not isinstance(jobs, list) or not all(isinstance(j, dict) and "id" in j for j in jobs):
+        raise FluxRestfulError(f"Listing your jobs failed: {host} answered with something else")
+    return jobs

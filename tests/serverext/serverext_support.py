@@ -77,6 +77,42 @@ class Api:
             await asyncio.sleep(0.2)
 
 
+class JobList:
+    """The jobs list as the panel keeps it: one complete answer, then refreshes that pass its
+    version back (``?since=``) and merge what changed. ``answers`` keeps every raw answer."""
+
+    def __init__(self, api):
+        self.api = api
+        self.version = None
+        self.records = {}
+        self.names = {}
+        self.answers = []
+
+    async def refresh(self):
+        """Refresh; returns the list as the panel shows it (flux-hub names in "name")."""
+        params = {"since": self.version} if self.version else None
+        code, data = await self.api.get("jobs", params=params)
+        assert code == 200, data
+        self.answers.append(data)
+        records = {job["id"]: job for job in data["jobs"]}
+        if data["complete"]:
+            assert "ids" not in data
+            self.records, self.names = records, {}
+        else:
+            unknown = [i for i in data["ids"] if i not in records and i not in self.records]
+            assert not unknown, f"a delta left out jobs the panel never had: {unknown}"
+            self.records = {i: records.get(i) or self.records[i] for i in data["ids"]}
+        self.names.update((int(job_id), name) for job_id, name in data["names"].items())
+        self.version = data["version"]
+        return self.jobs()
+
+    def jobs(self):
+        return [
+            {**job, "name": self.names.get(job_id, job["name"])}
+            for job_id, job in self.records.items()
+        ]
+
+
 class UserServer:
     """A real `jupyter server` process started the way the hub starts one: credentials in its
     environment, the extension enabled by flux-hub's jupyter-config file only."""

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import jwt
 import pytest
 from restful_support import our_connections
+from serverext_support import JobList
 
 from flux_hub.local.cluster import STATE_FILE
 from flux_hub.notebook import connect
@@ -59,9 +60,7 @@ async def test_submit_follow_and_list_a_job(api, client_for):
     assert code == 200
     assert "".join(output["output"]) == "one\ntwo\n"
 
-    code, listing = await api.get("jobs")
-    assert code == 200
-    mine = {job["id"]: job for job in listing["jobs"]}
+    mine = {job["id"]: job for job in await JobList(api).refresh()}
     assert mine[job_id]["name"] == "two lines"
     assert mine[job_id]["result"] == "COMPLETED"
     # The same jobs flux-restful itself lists for alice, with the details it gives
@@ -246,43 +245,74 @@ async def test_a_refresh_reads_only_the_jobs_that_can_still_change(api, service,
 
     asked = []
     client = service.client
-    original = client.jobs
+    for method in ("jobs", "jobs_body"):
+        original = getattr(client, method)
 
-    async def recorded(**kwargs):
-        asked.append(kwargs)
-        return await original(**kwargs)
+        async def recorded(_original=original, _method=method, **kwargs):
+            asked.append((_method, kwargs))
+            return await _original(**kwargs)
 
-    client.jobs = recorded
-    code, first = await api.get("jobs")
-    assert code == 200
-    assert asked == [{}]  # the complete listing, once
+        setattr(client, method, recorded)
+    panel = JobList(api)
+    first = await panel.refresh()
+    assert asked == [("jobs_body", {})]  # the complete listing, once
+    assert panel.answers[-1]["complete"] is True
     asked.clear()
-    code, second = await api.get("jobs")
-    assert [job["id"] for job in second["jobs"]] == [job["id"] for job in first["jobs"]]
-    finished = [job for job in first["jobs"] if job["state"] == "INACTIVE"]
-    assert [job for job in second["jobs"] if job["state"] == "INACTIVE"] == finished
+    second = await panel.refresh()
+    assert [job["id"] for job in second] == [job["id"] for job in first]
+    assert second == [
+        job if job["state"] == "INACTIVE" else second[i] for i, job in enumerate(first)
+    ]
     # then only a page: the active jobs and room for new ones, far fewer than are listed
-    assert len(asked) == 1 and asked[0]["limit"] < len(first["jobs"]) - 20
+    assert len(asked) == 1 and asked[0][0] == "jobs" and asked[0][1]["limit"] < len(first) - 20
+    # and the answer holds only what can have changed: the running job (its runtime grows)
+    delta = panel.answers[-1]
+    assert delta["complete"] is False and [job["id"] for job in delta["jobs"]] == [running]
+    assert delta["ids"] == [job["id"] for job in first]
 
     await api.post("jobs", str(running), "cancel")
     await api.wait(running)
     newer = await api.submit(command="true", name="newer")
     await api.wait(newer)
     asked.clear()
-    code, third = await api.get("jobs")
-    assert len(asked) == 1 and "limit" in asked[0]
-    listed = [job["id"] for job in third["jobs"]]
-    assert listed == [job["id"] for job in direct.jobs()]
-    states = {job["id"]: (job["state"], job["name"]) for job in third["jobs"]}
+    third = await panel.refresh()
+    assert len(asked) == 1 and "limit" in asked[0][1]
+    assert [job["id"] for job in third] == [job["id"] for job in direct.jobs()]
+    states = {job["id"]: (job["state"], job["name"]) for job in third}
     assert states[running] == ("INACTIVE", "sleep") and states[newer] == ("INACTIVE", "newer")
+    delta = panel.answers[-1]
+    assert {job["id"] for job in delta["jobs"]} == {running, newer}
+    assert delta["names"] == {str(newer): "newer"}
+
+    # Nothing changed (nothing runs): an empty answer; the list stays whole.
+    assert await panel.refresh() == third
+    assert panel.answers[-1]["jobs"] == [] and panel.answers[-1]["names"] == {}
+
+
+async def test_a_version_the_server_does_not_know_gets_the_whole_list(api, client_for):
+    job_id = await api.submit(command="true", name="whole")
+    await api.wait(job_id)
+    panel = JobList(api)
+    await panel.refresh()
+    version = panel.version
+    for since in ("", "nonsense", "0", "abc-1", version.split("-")[0] + "-99999", "²-1"):
+        code, answer = await api.get("jobs", params={"since": since})
+        assert code == 200 and answer["complete"] is True, since
+        assert {job["id"] for job in answer["jobs"]} == {
+            job["id"] for job in panel.records.values()
+        }
+        assert answer["names"][str(job_id)] == "whole"
+    # A Jupyter server that restarted forgets versions: that is the same case (another prefix).
+    code, answer = await api.get("jobs", params={"since": "0" * 12 + version[12:]})
+    assert code == 200 and answer["complete"] is True
 
 
 async def test_jobs_named_in_a_notebook_show_in_the_list(api, cluster):
     flux = connect(cluster.url, "alice", cluster.passwords["alice"], cluster.secret_key)
     job = flux.submit("hostname", name="from my notebook")
     await api.wait(job.id)
-    code, listing = await api.get("jobs")
-    assert {j["id"]: j["name"] for j in listing["jobs"]}[job.id] == "from my notebook"
+    listing = await JobList(api).refresh()
+    assert {j["id"]: j["name"] for j in listing}[job.id] == "from my notebook"
     flux.close()
 
 

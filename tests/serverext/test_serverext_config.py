@@ -1,7 +1,7 @@
 """Where the extension's credentials come from, and what the user sees when they are wrong."""
 
 import pytest
-from serverext_support import server_config
+from serverext_support import JobList, server_config
 
 
 class TestFromTheEnvironment:
@@ -68,13 +68,16 @@ class TestCompleteListingEveryTime:
 
     async def test_a_zero_interval_reads_the_complete_listing_on_every_refresh(self, api, service):
         asked = []
-        original = service.client.jobs
+        original = service.client.jobs_body
 
         async def recorded(**kwargs):
             asked.append(kwargs)
             return await original(**kwargs)
 
-        service.client.jobs = recorded
+        service.client.jobs_body = recorded
+        panel = JobList(api)
         for _ in range(3):
-            assert (await api.get("jobs"))[0] == 200
+            await panel.refresh()
         assert asked == [{}, {}, {}]
+        # a complete listing still answers the panel with what changed
+        assert [answer["complete"] for answer in panel.answers] == [True, False, False]

@@ -32,6 +32,7 @@ async def test_two_users_servers_never_see_or_touch_each_others_jobs(api, bob_se
     bob_ids = {job["id"] for job in bob_list["jobs"]}
     assert bob_job in bob_ids and alice_job not in bob_ids
     assert all(job["name"] != "a" for job in bob_list["jobs"])
+    assert "a" not in bob_list["names"].values() and "b" not in alice_list["names"].values()
 
     # Alice's server refuses bob's job: info, output, stream, cancel
     for method, path in [
