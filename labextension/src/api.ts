@@ -37,6 +37,26 @@ export interface IJob {
   [key: string]: unknown;
 }
 
+/**
+ * GET jobs: the job list, whole or as what changed since a version.
+ *
+ * A complete answer holds the whole list in the server's order. A delta (the
+ * answer to `?since=`) holds only the jobs new or changed since then, and
+ * `ids`, the whole list's ids in order: a listed id not in `jobs` is
+ * unchanged, and a job not listed is gone. `names` are the names given in
+ * flux-hub (by id), which take the place of the records' Flux names: in a
+ * delta, only those given or changed since `since`.
+ */
+export interface IJobsAnswer {
+  /** Opaque; pass it back as `since` on the next refresh. */
+  version: string;
+  complete: boolean;
+  jobs: IJob[];
+  /** The whole list's ids in order; only in a delta (`complete` false). */
+  ids?: number[];
+  names: Record<string, string>;
+}
+
 /** POST jobs: what the submit form sends. */
 export interface ISubmitRequest {
   command: string;
@@ -59,9 +79,11 @@ export class FluxHubAPI {
     return requestAPI<IClusterInfo>('cluster', this.settings);
   }
 
-  async jobs(): Promise<IJob[]> {
-    const body = await requestAPI<{ jobs: IJob[] }>('jobs', this.settings);
-    return body.jobs;
+  /** The job list: whole, or what changed since the version `since`. */
+  jobs(since?: string): Promise<IJobsAnswer> {
+    const query =
+      since === undefined ? '' : `?since=${encodeURIComponent(since)}`;
+    return requestAPI<IJobsAnswer>(`jobs${query}`, this.settings);
   }
 
   job(id: number): Promise<IJob> {

@@ -2,7 +2,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { FluxHubAPI, IClusterInfo, IJob } from './api';
+import { FluxHubAPI, IClusterInfo, IJob, IJobsAnswer } from './api';
 import { isActive } from './jobs';
 import { FluxHubError } from './request';
 
@@ -17,6 +17,10 @@ export const MIN_INTERVAL = 1;
  * jobs it saw running (one small request each) so that notifications still
  * tell when they end; with notifications off, or nothing running, it sleeps.
  * Failures make the poll back off; the first success clears the banner.
+ *
+ * The job list is read as deltas: every refresh passes the version of the
+ * last answer, and the server sends only the jobs that changed since then
+ * (see `_merge`).
  */
 export class JobsModel {
   constructor(api: FluxHubAPI, options: JobsModel.IOptions = {}) {
@@ -149,7 +153,7 @@ export class JobsModel {
         cluster.error || `The Flux cluster at ${cluster.url} does not answer.`
       );
     }
-    this._setJobs(await this.api.jobs());
+    await this._refreshJobs();
     if (cluster.error) {
       throw new Error(cluster.error);
     }
@@ -180,21 +184,101 @@ export class JobsModel {
   }
 
   /**
-   * Take a fresh list, keeping the old object of every job that was already
-   * finished: finished jobs never change, and unchanged objects let the table
-   * skip re-rendering their rows.
+   * Read the job list: what changed since the last answer's version, or all
+   * of it when there is none yet. An error keeps the version, so the next
+   * refresh may still ask for a delta.
    */
-  private _setJobs(fresh: IJob[]): void {
+  private async _refreshJobs(): Promise<void> {
+    const request = ++this._jobsRequests;
+    const answer = await this.api.jobs(this._version ?? undefined);
+    if (request <= this._jobsApplied) {
+      // A refresh that started later has already answered: this is older.
+      return;
+    }
+    this._jobsApplied = request;
+    if (this._merge(answer)) {
+      return;
+    }
+    // The delta names a job that was neither sent nor known here (it should
+    // not happen): start again from the whole list. Until that answers, the
+    // version is worthless, also to the next refresh should this one fail.
+    this._version = null;
+    const whole = ++this._jobsRequests;
+    const fresh = await this.api.jobs();
+    if (whole <= this._jobsApplied) {
+      return;
+    }
+    this._jobsApplied = whole;
+    // Taken as the whole list whatever it says: there was no `since`.
+    this._merge({ ...fresh, complete: true });
+  }
+
+  /**
+   * Take an answer of the job list. A complete one replaces the list; a delta
+   * lists the ids in order, and a job it does not send is unchanged, so the
+   * object already here stays. The old object of a job that was finished and
+   * still is stays too (finished jobs never change): unchanged objects let
+   * the table skip re-rendering their rows. Names given in flux-hub replace
+   * the records' own names.
+   *
+   * Returns false, changing nothing, if a delta lists a job that is neither
+   * in it nor known here.
+   */
+  private _merge(answer: IJobsAnswer): boolean {
+    const complete = answer.complete !== false;
+    const sent = new Map<number, IJob>();
+    for (const job of answer.jobs) {
+      sent.set(job.id, job);
+    }
+    const ids = complete ? answer.jobs.map(job => job.id) : answer.ids;
+    if (
+      !ids ||
+      (!complete && ids.some(id => !sent.has(id) && !this._byId.has(id)))
+    ) {
+      return false;
+    }
+    const given = new Map<number, string>();
+    for (const [key, name] of Object.entries(answer.names ?? {})) {
+      if (typeof name === 'string') {
+        given.set(Number(key), name);
+      }
+    }
+    const names = new Map<number, string>();
     const byId = new Map<number, IJob>();
-    const jobs = fresh.map(job => {
-      const old = this._byId.get(job.id);
-      const kept = old && !isActive(old) && !isActive(job) ? old : job;
-      byId.set(job.id, kept);
-      this._noteState(kept);
-      return kept;
+    const jobs = ids.map(id => {
+      const name =
+        given.get(id) ?? (complete ? undefined : this._names.get(id));
+      if (name !== undefined) {
+        names.set(id, name);
+      }
+      const old = this._byId.get(id);
+      const record = sent.get(id);
+      let job: IJob;
+      if (record) {
+        const named = name === undefined ? record : { ...record, name };
+        job =
+          old && !isActive(old) && !isActive(named) && old.name === named.name
+            ? old
+            : named;
+      } else {
+        // Unchanged (a delta only): the object here, renamed if need be.
+        job =
+          name === undefined || old!.name === name ? old! : { ...old!, name };
+      }
+      byId.set(id, job);
+      this._noteState(job);
+      return job;
     });
-    this._jobs = jobs;
+    const same =
+      jobs.length === this._jobs.length &&
+      jobs.every((job, i) => job === this._jobs[i]);
+    if (!same) {
+      this._jobs = jobs;
+    }
     this._byId = byId;
+    this._names = names;
+    this._version = typeof answer.version === 'string' ? answer.version : null;
+    return true;
   }
 
   private _noteState(job: IJob): void {
@@ -214,6 +298,13 @@ export class JobsModel {
   private _cluster: IClusterInfo | null = null;
   private _jobs: IJob[] = [];
   private _byId = new Map<number, IJob>();
+  /** Names given in flux-hub, by job id: deltas send only new ones. */
+  private _names = new Map<number, string>();
+  /** The last answer's version, passed back to get what changed since. */
+  private _version: string | null = null;
+  /** Job list requests started, and the latest of them whose answer was taken. */
+  private _jobsRequests = 0;
+  private _jobsApplied = 0;
   private _watched = new Set<number>();
   private _changed = new Signal<this, void>(this);
   private _jobFinished = new Signal<this, IJob>(this);

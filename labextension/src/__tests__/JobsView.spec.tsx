@@ -16,7 +16,7 @@ const CLUSTER: IClusterInfo = {
 };
 
 function setup(jobs: IJob[]) {
-  const state = { cluster: { ...CLUSTER }, jobs };
+  const state = { cluster: { ...CLUSTER }, jobs, version: 0 };
   const api = new FluxHubAPI(
     settingsWith(async request => {
       const path = new URL(request.url).pathname;
@@ -26,7 +26,13 @@ function setup(jobs: IJob[]) {
       if (!state.cluster.reachable) {
         return json(503, { message: 'down', reasons: [] });
       }
-      return json(200, { jobs: state.jobs });
+      // Always the whole list: the server may answer so to any `since`.
+      return json(200, {
+        version: String(++state.version),
+        complete: true,
+        jobs: state.jobs,
+        names: {}
+      });
     })
   );
   const model = new JobsModel(api, { auto: false, interval: 60 });

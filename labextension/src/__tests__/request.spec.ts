@@ -106,6 +106,32 @@ describe('FluxHubAPI', () => {
     });
   });
 
+  it('asks for the job list whole, or since a version (encoded)', async () => {
+    const seen: URL[] = [];
+    const answer = {
+      version: 'p1/2',
+      complete: false,
+      jobs: [],
+      ids: [1],
+      names: { '1': 'train' }
+    };
+    const api = new FluxHubAPI(
+      settingsWith(async request => {
+        seen.push(new URL(request.url));
+        return json(200, answer);
+      })
+    );
+    expect(await api.jobs()).toEqual(answer);
+    await api.jobs('p1/2?a=b&c d#e');
+    expect(seen.map(url => url.pathname)).toEqual([
+      '/user/alice/flux-hub/api/jobs',
+      '/user/alice/flux-hub/api/jobs'
+    ]);
+    // (ServerConnection adds a cache-busting parameter of its own to a GET.)
+    expect(seen[0].searchParams.has('since')).toBe(false);
+    expect(seen[1].searchParams.get('since')).toBe('p1/2?a=b&c d#e');
+  });
+
   it('joins the output chunks and cancels with POST', async () => {
     const calls: string[] = [];
     const api = new FluxHubAPI(
