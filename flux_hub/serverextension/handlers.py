@@ -110,6 +110,13 @@ class FluxHubHandler(APIHandler):
     def service(self):
         return self.settings["flux_hub"]
 
+    def update_api_activity(self):
+        # The panel reads (polls) every few seconds while it is open: that is not someone using
+        # the server, and counting it would keep JupyterHub's idle culler from ever stopping a
+        # server left open in a browser tab. Submitting and cancelling are.
+        if self.request.method != "GET":
+            super().update_api_activity()
+
     def log_exception(self, typ, value, tb):
         if expected(value):
             self.log.warning("flux-hub: %s %s: %s", self.request.method, self.request.path, value)

@@ -328,3 +328,21 @@ async def test_an_expired_token_is_renewed_without_the_user_noticing(api, servic
     code, listing = await api.get("jobs")
     assert code == 200, listing
     assert service.client.handshakes == handshakes + 1
+
+
+async def test_the_panels_polling_is_not_activity_but_submitting_is(api, jp_serverapp):
+    # JupyterHub's idle culler stops servers whose last activity is old: a panel left open
+    # in a tab reads every few seconds, and must not keep the server running for ever.
+    settings = jp_serverapp.web_app.settings
+    settings.pop("api_last_activity", None)
+    job_id = await api.submit(command="true")
+    submitted = settings["api_last_activity"]
+    await api.wait(job_id)
+    for path in (("cluster",), ("jobs",), ("jobs", str(job_id)), ("jobs", str(job_id), "output")):
+        assert (await api.get(*path))[0] == 200
+    async with asyncio.timeout(30):
+        code, _ = await api.get("jobs", str(job_id), "output", "stream")
+    assert code == 200
+    assert settings["api_last_activity"] == submitted
+    await api.post("jobs", str(job_id), "cancel")  # refused (it is done), but someone acted
+    assert settings["api_last_activity"] > submitted
