@@ -6,10 +6,14 @@ from flux_hub.local import LocalCluster
 from flux_hub.restful import FluxRestfulClient
 
 SEEDED_USERS = ("alice", "bob", "carol")
+# The clusters start as if up for 30 days: their job ids are above 2**53, as on any Flux instance
+# up for more than 6.2 days, so every test sees ids that a JavaScript number cannot hold.
+OLD_INSTANCE = {"FLUX_SIM_UPTIME": str(30 * 86400)}
 
 
 def _start(path, **kwargs):
     kwargs.setdefault("users", SEEDED_USERS)
+    kwargs.setdefault("server_env", OLD_INSTANCE)
     kwargs.setdefault("nodes", 2)
     kwargs.setdefault("cores_per_node", 4)
     return LocalCluster(path, **kwargs).start(timeout=120)

@@ -216,3 +216,8 @@ def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_the_test_clusters_job_ids_are_above_2_to_the_53(client_for):
+    # (conftest starts them 30 days old, as a long-lived instance's ids are)
+    assert client_for("alice").submit("true") > 2**53

@@ -152,3 +152,29 @@ def test_per_job_rpcs_can_be_given_a_real_instances_cost():
     proc = run_with_latency("fast", "")
     assert proc.returncode != 0
     assert "FLUX_SIM_RPC_LATENCY must be seconds from 0 to 10, not 'fast'" in proc.stderr
+
+
+def run_with_uptime(uptime, code):
+    return subprocess.run(
+        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "FLUX_SIM_UPTIME": uptime},
+    )
+
+
+def test_an_instance_up_for_a_month_gives_ids_javascript_cannot_hold():
+    proc = run_with_uptime(
+        str(30 * 86400),
+        """
+        from flux.job import JobID
+        jobid = flux.job.submit(h, JobspecV1.from_command(["true"]))
+        assert jobid > 2**53 and (jobid >> 24) // 1000 >= 30 * 86400, jobid
+        assert JobID(JobID(jobid).f58) == jobid == flux.job.job_list_id(h, jobid).get_job()["id"]
+    """,
+    )
+    assert proc.returncode == 0, proc.stderr
+    proc = run_with_uptime("-1", "")
+    assert proc.returncode != 0
+    assert "FLUX_SIM_UPTIME must be seconds" in proc.stderr

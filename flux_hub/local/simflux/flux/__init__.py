@@ -31,7 +31,10 @@ What it does, from what it really ran (no canned data):
   state as job-list returns them; annotations sched.resource_summary after allocation.
 - for benchmarks only, ``FLUX_SIM_RPC_LATENCY`` (seconds, default 0) in the server's environment
   makes each per-job RPC (job-list.list-id, job-info.lookup) wait that long, as on a real
-  instance, where they cost far more than here.
+  instance, where they cost far more than here;
+- ``FLUX_SIM_UPTIME`` (seconds, default 0) starts the instance as one already up that long: job
+  ids count milliseconds since the start, so after 6.2 days they pass 2**53, as real long-lived
+  instances' ids do (the test suite's clusters start 30 days old).
 
 What it does NOT simulate:
 

@@ -32,8 +32,25 @@ def start_instance(nodes, cores_per_node, hostname=None):
     if _instance is not None:
         raise RuntimeError("the simulated Flux instance is already running")
     latency = _rpc_latency(os.environ.get("FLUX_SIM_RPC_LATENCY", ""))
-    _instance = Broker(nodes, cores_per_node, hostname or socket.gethostname(), latency)
+    uptime = _uptime(os.environ.get("FLUX_SIM_UPTIME", ""))
+    _instance = Broker(nodes, cores_per_node, hostname or socket.gethostname(), latency, uptime)
     return _instance
+
+
+def _uptime(text):
+    """FLUX_SIM_UPTIME: seconds the instance has already been up when it starts (default 0).
+
+    A job id is the milliseconds since the instance started, shifted left by 24 bits: an
+    instance up for more than 2**29 ms (6.2 days) gives ids above 2**53, which JavaScript
+    numbers cannot hold exactly. Long-lived real instances do; tests start here "old".
+    """
+    try:
+        uptime = float(text or 0)
+    except ValueError:
+        uptime = -1.0
+    if not 0 <= uptime < 2**40 / 1000:
+        raise ValueError(f"FLUX_SIM_UPTIME must be seconds from 0 to 2**40 ms, not {text!r}")
+    return uptime
 
 
 def _rpc_latency(text):
@@ -142,7 +159,7 @@ class Job:
 
 
 class Broker:
-    def __init__(self, nodes, cores_per_node, hostname, rpc_latency=0.0):
+    def __init__(self, nodes, cores_per_node, hostname, rpc_latency=0.0, uptime=0.0):
         if nodes < 1 or cores_per_node < 1:
             raise ValueError("a simulated instance needs at least one node with one core")
         self.size = nodes
@@ -155,7 +172,7 @@ class Broker:
         self.jobs = {}
         self.pending = []  # in scheduling order
         self.free = {rank: set(range(cores_per_node)) for rank in range(nodes)}
-        self._epoch = time.time()
+        self._epoch = time.time() - uptime
         self._last_ms = -1
         self._seq = 0
         self._services = {
