@@ -7,61 +7,16 @@ flux-core are not simulated.
 
 import locale
 import os
-import re
 
-B58_DIGITS = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-F58_PREFIX = "\u0192"  # ƒ
-F58_ASCII_PREFIX = "f"
-MAX_ID = (1 << 64) - 1
-_B58_VALUES = {digit: value for value, digit in enumerate(B58_DIGITS)}
-_DOTHEX = re.compile(r"[0-9a-fA-F]{1,4}(\.[0-9a-fA-F]{1,4}){3}")
-
-
-def _b58decode(text):
-    if not 0 < len(text) <= 12:
-        raise ValueError
-    value = 0
-    for char in text:
-        value = value * 58 + _B58_VALUES[char]  # KeyError: not a base58 digit
-    return value
-
-
-def _b58encode(value):
-    digits = ""
-    while True:
-        value, remainder = divmod(value, 58)
-        digits = B58_DIGITS[remainder] + digits
-        if value == 0:
-            return digits
+from flux_hub.jobid import F58_ASCII_PREFIX, F58_PREFIX, b58encode, parse
 
 
 def id_parse(text):
     """The integer id of any supported encoding; ValueError if it is none of them."""
-    s = str(text).lstrip()
-    if s.startswith("job."):
-        s = s[4:]
     try:
-        if "." in s:
-            if not _DOTHEX.fullmatch(s):
-                raise ValueError
-            value = 0
-            for part in s.split("."):
-                value = (value << 16) | int(part, 16)
-        elif s.startswith((F58_PREFIX, F58_ASCII_PREFIX)):
-            value = _b58decode(s[1:])
-        else:
-            s = s.rstrip()
-            if s.startswith("0x") and re.fullmatch(r"[0-9a-fA-F]+", s[2:]):
-                value = int(s[2:], 16)
-            elif re.fullmatch(r"[0-9]+", s):
-                value = int(s)
-            else:
-                raise ValueError
-    except (ValueError, KeyError):
+        return parse(str(text))
+    except ValueError:
         raise ValueError(f"{text} is not a valid Flux jobid") from None
-    if value > MAX_ID:
-        raise ValueError(f"{text} is not a valid Flux jobid")
-    return value
 
 
 def _f58_prefix():
@@ -84,9 +39,9 @@ def id_encode(jobid, encoding="f58"):
         dothex = ".".join(f"{word:04x}" for word in words)
         return dothex if encoding == "dothex" else f"job.{dothex}"
     if encoding == "f58":
-        return _f58_prefix() + _b58encode(jobid)
+        return _f58_prefix() + b58encode(jobid)
     if encoding == "f58plain":
-        return F58_ASCII_PREFIX + _b58encode(jobid)
+        return F58_ASCII_PREFIX + b58encode(jobid)
     raise ValueError(f"unsupported job id encoding {encoding!r}")
 
 
