@@ -45,6 +45,10 @@ def test_submit_wait_and_read_the_output(flux):
     assert sorted(job.output().splitlines()) == ["err", "out"]
     assert job.name == "both streams"
     assert flux.job(job.id).name == "both streams"
+    # the forms people copy: F58 from the panel or `flux jobs`, with ƒ or f, and decimal text
+    for text in (job.f58, "f" + job.f58[1:], str(job.id), hex(job.id)):
+        assert flux.job(text).id == job.id, text
+    assert job.f58.startswith("ƒ") and repr(job) == f"<Job {job.f58} 'both streams' INACTIVE>"
 
 
 def test_a_failed_job_says_how_it_failed(flux):
@@ -56,7 +60,7 @@ def test_a_failed_job_says_how_it_failed(flux):
 def test_wait_gives_up_after_its_timeout_and_the_job_can_be_cancelled(flux):
     job = flux.submit("sleep 60", runtime="5m")
     started = time.monotonic()
-    with pytest.raises(TimeoutError, match=f"Job {job.id} is still"):
+    with pytest.raises(TimeoutError, match=f"Job {job.f58} is still"):
         job.wait(timeout=1)
     assert 0.9 < time.monotonic() - started < 5
     assert not job.done
@@ -115,7 +119,7 @@ def test_the_jobs_table(flux):
     table = jobs._repr_html_()
     assert table.startswith('<table class="flux-hub-jobs">')
     assert "&lt;b&gt;not bold&lt;/b&gt;" in table and "<b>not bold" not in table
-    assert f">{job.id}<" in table and ">COMPLETED<" in table
+    assert f">{job.f58}<" in table and ">COMPLETED<" in table
     text = repr(jobs)
     assert text.splitlines()[0].split() == [
         "id",
@@ -127,7 +131,7 @@ def test_the_jobs_table(flux):
         "submitted",
         "runtime",
     ]
-    assert any(line.startswith(str(job.id)) for line in text.splitlines())
+    assert any(line.startswith(job.f58) for line in text.splitlines())
     assert job._repr_html_().count("<tr>") == 2
 
 

@@ -45,9 +45,9 @@ def test_a_cell_runs_as_a_batch_script_and_its_output_is_shown(shell, cluster, c
     assert error is None
     out, err = capsys.readouterr()
     lines = out.splitlines()
-    assert lines[0] == f"Submitted job {job.id} (greeting) as alice to {cluster.url}"
+    assert lines[0] == f"Submitted job {job.f58} (greeting) as alice to {cluster.url}"
     assert sorted(lines[1:5]) == ["a heredoc line"] * 2 + ["hello, it's me"] * 2
-    assert f"Job {job.id} completed." in lines
+    assert f"Job {job.f58} completed." in lines
     assert job.info["ntasks"] == 2 and job.info["nnodes"] == 1
     assert job.name == "greeting"
     assert JobNames().get(job.id) == "greeting"  # what the panel shows
@@ -57,7 +57,7 @@ def test_without_wait_the_kernel_is_free_at_once(shell, capsys):
     started = time.monotonic()
     job, error = run(shell, "%%flux\nsleep 30\n")
     assert error is None and time.monotonic() - started < 10
-    assert f"Submitted job {job.id} as alice" in capsys.readouterr().out
+    assert f"Submitted job {job.f58} as alice" in capsys.readouterr().out
     assert not job.done
     job.cancel()
     assert job.wait(timeout=60).result == "CANCELED"
@@ -68,14 +68,14 @@ def test_a_failing_script_says_so(shell, capsys):
     assert error is None
     out, err = capsys.readouterr()
     assert "before\n" in out
-    assert f"Job {job.id} FAILED (exit code 3)" in err
+    assert f"Job {job.f58} FAILED (exit code 3)" in err
 
 
 def test_the_time_limit_stops_the_job(shell, capsys):
     job, error = run(shell, "%%flux -t 1s --wait\nsleep 30\n")
     assert error is None
     assert job.result == "TIMEOUT"
-    assert f"Job {job.id} TIMEOUT" in capsys.readouterr().err
+    assert f"Job {job.f58} TIMEOUT" in capsys.readouterr().err
 
 
 def test_cwd_sets_the_working_directory(shell, tmp_path, capsys):

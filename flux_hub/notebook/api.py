@@ -16,6 +16,7 @@ import time
 import warnings
 from datetime import datetime
 
+from flux_hub import jobid
 from flux_hub.notebook.names import JobNames, check_name
 from flux_hub.restful import ClusterUnavailable, FluxRestfulClient
 
@@ -95,8 +96,10 @@ class FluxCluster:
         return Job(self, job_id)
 
     def job(self, job_id):
-        """The job with this id (raises JobNotFound or PermissionDenied if it is not yours)."""
-        job = Job(self, int(job_id))
+        """The job with this id: a number, or text in any of Flux's forms (``ƒ2Vj1dB9`` as the
+        panel and ``flux jobs`` show it, decimal, hex). Raises JobNotFound or PermissionDenied
+        if it is not yours."""
+        job = Job(self, jobid.parse(job_id))
         job.refresh()
         return job
 
@@ -117,7 +120,12 @@ class Job:
         self._info = info
 
     def __repr__(self):
-        return f"<Job {self.id} {self.name!r} {self.state}>"
+        return f"<Job {self.f58} {self.name!r} {self.state}>"
+
+    @property
+    def f58(self):
+        """The id as Flux shows it (``flux jobs``, the panel): ``ƒ`` and base58."""
+        return jobid.f58(self.id)
 
     @property
     def info(self):
@@ -162,7 +170,7 @@ class Job:
                 if away is not None:
                     raise away
                 raise TimeoutError(
-                    f"Job {self.id} is still {self.state} after {timeout} s; it keeps running "
+                    f"Job {self.f58} is still {self.state} after {timeout} s; it keeps running "
                     "(job.cancel() stops it)"
                 )
             pause = delay if deadline is None else min(delay, max(0, deadline - time.monotonic()))
@@ -194,7 +202,7 @@ class JobList(list):
         for job in self:
             info = job._info if job._info is not None else job.info
             yield {
-                "id": job.id,
+                "id": job.f58,
                 "name": job.name,
                 "state": info.get("state", ""),
                 "result": info.get("result") or "",

@@ -59,14 +59,14 @@ class FluxMagics(Magics):
         except (ValueError, FluxRestfulError) as error:
             raise FluxCellError(str(error)) from None
         label = f" ({args.name})" if args.name else ""
-        print(f"Submitted job {job.id}{label} as {cluster.user} to {cluster.host}", flush=True)
+        print(f"Submitted job {job.f58}{label} as {cluster.user} to {cluster.host}", flush=True)
         if args.wait:
             try:
                 for chunk in job.stream():
                     print(chunk, end="", flush=True)
                 job.wait()
             except KeyboardInterrupt:
-                print(f"\nStopped following job {job.id}; it keeps running.", file=sys.stderr)
+                print(f"\nStopped following job {job.f58}; it keeps running.", file=sys.stderr)
             except FluxRestfulError as error:
                 raise FluxCellError(str(error)) from None
             else:
@@ -77,10 +77,10 @@ class FluxMagics(Magics):
     def _report(job):
         info = job.info
         if info.get("result") == "COMPLETED":
-            print(f"Job {job.id} completed.", flush=True)
+            print(f"Job {job.f58} completed.", flush=True)
             return
         code = info.get("returncode")
         exit_text = f" (exit code {code})" if isinstance(code, int) else ""
         note = (info.get("exception") or {}).get("note")
-        ending = f"Job {job.id} {info.get('result') or 'ended'}{exit_text}"
+        ending = f"Job {job.f58} {info.get('result') or 'ended'}{exit_text}"
         print(ending + (f": {note}" if note else ""), file=sys.stderr, flush=True)
