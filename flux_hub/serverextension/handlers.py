@@ -9,6 +9,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.iostream import StreamClosedError
 
+from flux_hub import jobid
 from flux_hub.notebook.names import check_name
 from flux_hub.restful import FluxRestfulError
 from flux_hub.serverextension.errors import BadRequest, describe, expected
@@ -97,10 +98,14 @@ def parse_submission(body):
 
 
 def parse_job_id(text):
-    # ASCII only: str.isdigit() is also true of "²", which int() refuses.
-    if text.isascii() and text.isdigit() and int(text) > 0:
-        return int(text)
-    raise BadRequest(f"{text!r} is not a job id (job ids are positive whole numbers).")
+    """A job id in the URL: decimal (as the panel sends it) or any form Flux reads (ƒ2Vj1dB9)."""
+    try:
+        job_id = jobid.parse(text)
+    except ValueError:
+        job_id = 0
+    if job_id > 0:
+        return job_id
+    raise BadRequest(f"{text!r} is not a job id (decimal, or F58 like ƒ2Vj1dB9).")
 
 
 class FluxHubHandler(APIHandler):

@@ -10,6 +10,7 @@ import pytest
 from restful_support import our_connections
 from serverext_support import JobList
 
+from flux_hub import jobid
 from flux_hub.local.cluster import STATE_FILE
 from flux_hub.notebook import connect
 
@@ -156,7 +157,17 @@ async def test_unknown_and_malformed_job_ids(api):
     assert code in (400, 404), error  # flux-restful: "Job cannot be cancelled: ... job is inactive"
     code, error = await api.get("jobs", "F00", "output")
     assert code == 400
-    assert error["message"] == "'F00' is not a job id (job ids are positive whole numbers)."
+    assert error["message"] == "'F00' is not a job id (decimal, or F58 like ƒ2Vj1dB9)."
+    for text in ("0", "ƒ1", "²", "-3", "1e3"):
+        assert (await api.get("jobs", text))[0] == 400, text
+
+
+async def test_a_job_can_be_named_by_its_f58_id(api):
+    job_id = await api.submit(command="true")
+    job = await api.wait(job_id)
+    for text in (jobid.f58(job_id), "f" + jobid.f58(job_id)[1:], hex(job_id)):
+        code, same = await api.get("jobs", text)
+        assert code == 200 and same == job, text
 
 
 async def test_cancel_a_running_job(api):
