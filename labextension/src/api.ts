@@ -1,5 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
+import { JobId, jobIdOf } from './jobid';
 import { requestAPI, streamAPI } from './request';
 
 /** GET cluster: who the user is on which cluster, and whether it answers. */
@@ -15,10 +16,11 @@ export interface IClusterInfo {
  * A job as flux-restful's GET /v1/jobs/{id} describes it, plus flux-hub's name.
  *
  * Keys present depend on the state: a running job has empty `result` and
- * `returncode`, and no `t_inactive` yet.
+ * `returncode`, and no `t_inactive` yet. The id, a JSON integer in the
+ * answer, is read exactly and kept as its decimal text.
  */
 export interface IJob {
-  id: number;
+  id: JobId;
   name: string;
   state: string;
   result: string;
@@ -53,7 +55,7 @@ export interface IJobsAnswer {
   complete: boolean;
   jobs: IJob[];
   /** The whole list's ids in order; only in a delta (`complete` false). */
-  ids?: number[];
+  ids?: JobId[];
   names: Record<string, string>;
 }
 
@@ -71,7 +73,18 @@ export interface ISubmitRequest {
   envars?: Record<string, string>;
 }
 
-/** The flux-hub server extension's endpoints (Interface 4), typed. */
+/** A job record as read, its id made a JobId (the record is fresh: changed in place). */
+function jobFrom(record: IJob): IJob {
+  record.id = jobIdOf(record.id);
+  return record;
+}
+
+/**
+ * The flux-hub server extension's endpoints (Interface 4), typed.
+ *
+ * Every answer that carries job ids is read exactly (see parseExact), and
+ * every id leaves here as a JobId: decimal text, never a number.
+ */
 export class FluxHubAPI {
   constructor(readonly settings: ServerConnection.ISettings) {}
 
@@ -80,35 +93,44 @@ export class FluxHubAPI {
   }
 
   /** The job list: whole, or what changed since the version `since`. */
-  jobs(since?: string): Promise<IJobsAnswer> {
+  async jobs(since?: string): Promise<IJobsAnswer> {
     const query =
       since === undefined ? '' : `?since=${encodeURIComponent(since)}`;
-    return requestAPI<IJobsAnswer>(`jobs${query}`, this.settings);
+    const answer = await requestAPI<IJobsAnswer>(`jobs${query}`, this.settings);
+    answer.jobs = (answer.jobs ?? []).map(jobFrom);
+    if (Array.isArray(answer.ids)) {
+      answer.ids = answer.ids.map(jobIdOf);
+    }
+    return answer;
   }
 
-  job(id: number): Promise<IJob> {
-    return requestAPI<IJob>(`jobs/${id}`, this.settings);
+  async job(id: JobId): Promise<IJob> {
+    return jobFrom(await requestAPI<IJob>(`jobs/${id}`, this.settings));
   }
 
-  async submit(request: ISubmitRequest): Promise<number> {
-    const body = await requestAPI<{ id: number }>('jobs', this.settings, {
+  /** Submit a job; returns the new job's id. */
+  async submit(request: ISubmitRequest): Promise<JobId> {
+    const body = await requestAPI<{ id: unknown }>('jobs', this.settings, {
       method: 'POST',
       body: JSON.stringify(request)
     });
-    return body.id;
+    return jobIdOf(body.id);
   }
 
-  async output(id: number): Promise<string> {
+  async output(id: JobId): Promise<string> {
+    // Only text: the native parser is exact for it, and quicker on a long output.
     const body = await requestAPI<{ output: string[] }>(
       `jobs/${id}/output`,
-      this.settings
+      this.settings,
+      {},
+      JSON.parse
     );
     return body.output.join('');
   }
 
   /** Follow a job's output as it is written; abort `signal` to stop. */
   streamOutput(
-    id: number,
+    id: JobId,
     onChunk: (text: string) => void,
     signal: AbortSignal
   ): Promise<void> {
@@ -120,7 +142,7 @@ export class FluxHubAPI {
     );
   }
 
-  async cancel(id: number): Promise<string> {
+  async cancel(id: JobId): Promise<string> {
     const body = await requestAPI<{ message: string }>(
       `jobs/${id}/cancel`,
       this.settings,

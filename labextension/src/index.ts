@@ -18,6 +18,7 @@ import { FluxHubAPI, IJob } from './api';
 import { JobDetail } from './components/JobDetail';
 import { EMPTY_VALUES, ISubmitValues } from './components/SubmitForm';
 import { fluxIcon } from './icons';
+import { formatF58, JobId, parseJobId } from './jobid';
 import { ALL_COLUMN_IDS, ColumnId, statusOf } from './jobs';
 import { JobsModel } from './model';
 import { JobsSidebar } from './sidebar';
@@ -61,6 +62,17 @@ function serverPath(path: string): string {
   }
   // PathExt.join would drop the leading slash: it works on relative paths.
   return path ? `${root.replace(/\/+$/, '')}/${path}` : root;
+}
+
+/**
+ * The id a command was given: the decimal text the panel passes (a number
+ * only from a layout saved by an older panel), or F58 as a person writes it.
+ */
+function jobIdArg(value: unknown): JobId | null {
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) && value >= 0 ? String(value) : null;
+  }
+  return typeof value === 'string' ? parseJobId(value) : null;
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -114,7 +126,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         submit: request => api.submit(request),
         onSubmitted: id => {
           model.watch(id);
-          Notification.success(`Submitted Flux job ${id}.`, {
+          Notification.success(`Submitted Flux job ${formatF58(id)}.`, {
             autoClose: 5000,
             actions: [
               {
@@ -206,9 +218,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     commands.addCommand(CommandIDs.openJob, {
-      label: args => `Show Flux Job ${args.id ?? ''}`,
+      label: args => {
+        const id = jobIdArg(args.id);
+        return `Show Flux Job ${id === null ? '' : formatF58(id)}`;
+      },
       execute: args => {
-        const id = Number(args.id);
+        const id = jobIdArg(args.id);
+        if (id === null) {
+          console.error(`flux-hub: not a Flux job id: ${String(args.id)}`);
+          return;
+        }
         const existing = details.find(w => w.content.jobId === id);
         if (existing) {
           shell.activateById(existing.id);
@@ -259,7 +278,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
               ? 'ran out of time'
               : 'failed';
       Notification.emit(
-        `Flux job ${job.name || ''} (${job.id}) ${verb}.`,
+        `Flux job ${job.name || ''} (${formatF58(job.id)}) ${verb}.`,
         type,
         {
           autoClose: 8000,

@@ -1,4 +1,5 @@
 import { IJob } from './api';
+import { compareJobIds, formatF58, jobIdMatches, jobIdSortKey } from './jobid';
 
 /** Flux job states before INACTIVE; a job in one of these can still be cancelled. */
 const PENDING_STATES = new Set(['NEW', 'DEPEND', 'PRIORITY', 'SCHED']);
@@ -116,6 +117,8 @@ export interface IColumn {
   label: string;
   /** The value shown in the cell. */
   text: (job: IJob) => string;
+  /** The cell's tooltip, when it is not the text itself. */
+  title?: (job: IJob) => string;
   /** The value sorted on. */
   key: (job: IJob) => number | string;
   numeric?: boolean;
@@ -135,8 +138,10 @@ export const COLUMNS: IColumn[] = [
   {
     id: 'id',
     label: 'ID',
-    text: j => String(j.id),
-    key: j => j.id,
+    // As `flux jobs` shows it; the exact decimal in the tooltip.
+    text: j => formatF58(j.id),
+    title: j => j.id,
+    key: j => jobIdSortKey(j.id),
     numeric: true
   },
   {
@@ -196,12 +201,13 @@ export function visibleJobs(
   state: StateFilter,
   sort: ISortState
 ): IJob[] {
-  const needle = text.trim().toLowerCase();
+  const typed = text.trim();
+  const needle = typed.toLowerCase();
   const rows = jobs.filter(
     job =>
       matchesState(job, state) &&
       (!needle ||
-        String(job.id).includes(needle) ||
+        jobIdMatches(job.id, typed) ||
         (job.name || '').toLowerCase().includes(needle) ||
         commandOf(job).toLowerCase().includes(needle) ||
         statusOf(job).toLowerCase().includes(needle))
@@ -217,7 +223,7 @@ export function visibleJobs(
     if (a.key > b.key) {
       return sign;
     }
-    return b.job.id - a.job.id;
+    return compareJobIds(b.job.id, a.job.id);
   });
   return keyed.map(k => k.job);
 }

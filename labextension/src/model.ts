@@ -3,6 +3,7 @@ import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { FluxHubAPI, IClusterInfo, IJob, IJobsAnswer } from './api';
+import { JobId } from './jobid';
 import { isActive } from './jobs';
 import { FluxHubError } from './request';
 
@@ -67,7 +68,7 @@ export class JobsModel {
     return this._loading;
   }
 
-  getJob(id: number): IJob | undefined {
+  getJob(id: JobId): IJob | undefined {
     return this._byId.get(id);
   }
 
@@ -98,7 +99,7 @@ export class JobsModel {
   watchWhileHidden = true;
 
   /** Watch a job just submitted, so its end is reported even if it is quick. */
-  watch(id: number): void {
+  watch(id: JobId): void {
     this._watched.add(id);
     void this.poll.refresh();
   }
@@ -226,7 +227,7 @@ export class JobsModel {
    */
   private _merge(answer: IJobsAnswer): boolean {
     const complete = answer.complete !== false;
-    const sent = new Map<number, IJob>();
+    const sent = new Map<JobId, IJob>();
     for (const job of answer.jobs) {
       sent.set(job.id, job);
     }
@@ -237,14 +238,15 @@ export class JobsModel {
     ) {
       return false;
     }
-    const given = new Map<number, string>();
+    // Keyed by the id's decimal text, as the ids are.
+    const given = new Map<JobId, string>();
     for (const [key, name] of Object.entries(answer.names ?? {})) {
       if (typeof name === 'string') {
-        given.set(Number(key), name);
+        given.set(key, name);
       }
     }
-    const names = new Map<number, string>();
-    const byId = new Map<number, IJob>();
+    const names = new Map<JobId, string>();
+    const byId = new Map<JobId, IJob>();
     const jobs = ids.map(id => {
       const name =
         given.get(id) ?? (complete ? undefined : this._names.get(id));
@@ -297,15 +299,15 @@ export class JobsModel {
   private _error: string | null = null;
   private _cluster: IClusterInfo | null = null;
   private _jobs: IJob[] = [];
-  private _byId = new Map<number, IJob>();
+  private _byId = new Map<JobId, IJob>();
   /** Names given in flux-hub, by job id: deltas send only new ones. */
-  private _names = new Map<number, string>();
+  private _names = new Map<JobId, string>();
   /** The last answer's version, passed back to get what changed since. */
   private _version: string | null = null;
   /** Job list requests started, and the latest of them whose answer was taken. */
   private _jobsRequests = 0;
   private _jobsApplied = 0;
-  private _watched = new Set<number>();
+  private _watched = new Set<JobId>();
   private _changed = new Signal<this, void>(this);
   private _jobFinished = new Signal<this, IJob>(this);
 }

@@ -1,5 +1,6 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import { isInteger, parse as parseLossless } from 'lossless-json';
 
 /** The flux-hub server extension's API namespace under the server's base URL. */
 export const API_NAMESPACE = 'flux-hub/api';
@@ -76,7 +77,38 @@ async function errorFrom(response: Response): Promise<FluxHubError> {
 }
 
 /**
- * Call the flux-hub server extension and return its JSON answer.
+ * Any integer that a number cannot hold exactly (beyond 2^53) has at least 16
+ * digits, and no "." or digit before them (unlike the digits of a fraction
+ * such as 0.014105081558227539): a text without such a run is read exactly by
+ * JSON.parse. (A run inside a string only sends the text the exact way.)
+ */
+const LONG_INTEGER = /(?:^|[^.0-9])[0-9]{16}/;
+
+/**
+ * Parse JSON without losing any integer: those a number cannot hold exactly
+ * (Flux job ids of instances up for more than 6.2 days) are kept as their
+ * decimal text; every other value is what JSON.parse gives.
+ *
+ * lossless-json is exact but about five times slower than the native parser,
+ * so the native one reads the answers that hold no integer of 16 digits or
+ * more (all those of an instance up for less than 6.2 days).
+ */
+export function parseExact(text: string): unknown {
+  if (!LONG_INTEGER.test(text)) {
+    return JSON.parse(text);
+  }
+  // No reviver: it would walk the whole answer once more.
+  return parseLossless(text, null, keepUnsafeIntegers);
+}
+
+function keepUnsafeIntegers(text: string): number | string {
+  const value = Number(text);
+  return Number.isSafeInteger(value) || !isInteger(text) ? value : text;
+}
+
+/**
+ * Call the flux-hub server extension and return its JSON answer, read by
+ * `parse` (by default exactly: see parseExact).
  *
  * Throws FluxHubError (with the server's `message` and `reasons`) on an error
  * status, and ServerConnection.NetworkError when the server cannot be reached.
@@ -84,11 +116,12 @@ async function errorFrom(response: Response): Promise<FluxHubError> {
 export async function requestAPI<T>(
   endPoint: string,
   settings: ServerConnection.ISettings,
-  init: RequestInit = {}
+  init: RequestInit = {},
+  parse: (text: string) => unknown = parseExact
 ): Promise<T> {
   const response = await send(endPoint, settings, init);
   const text = await response.text();
-  return (text ? JSON.parse(text) : null) as T;
+  return (text ? parse(text) : null) as T;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
 } from '@jupyterlab/ui-components';
 
 import { fluxIcon } from './icons';
+import { JobId } from './jobid';
 import { ALL_COLUMN_IDS, ColumnId } from './jobs';
 import { JobsModel } from './model';
 import { JobsView } from './components/JobsView';
@@ -82,7 +83,7 @@ export class JobsSidebar extends SidePanel {
 class JobsContent extends ReactWidget {
   constructor(
     readonly model: JobsModel,
-    readonly onOpen: (id: number) => void
+    readonly onOpen: (id: JobId) => void
   ) {
     super();
     this.addClass('jp-FluxHub-content');
@@ -106,6 +107,6 @@ export namespace JobsSidebar {
     model: JobsModel;
     commands: CommandRegistry;
     toolbar: { id: string; icon: LabIcon }[];
-    onOpen: (id: number) => void;
+    onOpen: (id: JobId) => void;
   }
 }

@@ -4,6 +4,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 
 import { ISubmitRequest } from './api';
 import { ISubmitValues, SubmitForm } from './components/SubmitForm';
+import { JobId } from './jobid';
 
 /** The submit form as a main-area widget; it stays open until the job is accepted. */
 export class SubmitPanel extends ReactWidget {
@@ -27,7 +28,7 @@ export class SubmitPanel extends ReactWidget {
 export namespace SubmitPanel {
   export interface IOptions {
     initial: ISubmitValues;
-    submit: (request: ISubmitRequest) => Promise<number>;
-    onSubmitted: (id: number) => void;
+    submit: (request: ISubmitRequest) => Promise<JobId>;
+    onSubmitted: (id: JobId) => void;
   }
 }

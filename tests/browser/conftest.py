@@ -10,6 +10,7 @@ from lab_support import ARTIFACTS, LabServer, check_browser_setup, launch_browse
 from playwright.sync_api import sync_playwright
 
 from flux_hub.local import LocalCluster
+from flux_hub.restful import FluxRestfulClient
 
 SCRIPT = """#!/bin/sh
 echo "script says hi from $(pwd)"
@@ -23,14 +24,37 @@ def browser_setup():
         pytest.fail("Browser tests cannot run: " + " ".join(problems), pytrace=False)
 
 
+# How long the panel tests' Flux instance has already been up when it starts. Past 2**29 ms
+# (6.2 days) every job id is above 2**53, which a JavaScript number cannot hold exactly: the
+# panel must carry them exactly, as on a real long-running system.
+UPTIME_SECONDS = 30 * 86400
+
+
 @pytest.fixture(scope="package")
 def lab_cluster(tmp_path_factory):
-    """The panel tests' own cluster: one of them stops and restarts it."""
+    """The panel tests' own cluster, up for 30 days: one of the tests stops and restarts it."""
     cluster = LocalCluster(
-        tmp_path_factory.mktemp("panel-cluster"), users=("alice",), nodes=2, cores_per_node=4
+        tmp_path_factory.mktemp("panel-cluster"),
+        users=("alice",),
+        nodes=2,
+        cores_per_node=4,
+        server_env={"FLUX_SIM_UPTIME": str(UPTIME_SECONDS)},
     ).start(timeout=120)
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+def flux_client(lab_cluster):
+    """flux-restful's own answers, as alice: what the panel did, seen from the cluster."""
+    client = FluxRestfulClient(
+        host=lab_cluster.url,
+        user="alice",
+        token=lab_cluster.passwords["alice"],
+        secret_key=lab_cluster.secret_key,
+    )
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="package")

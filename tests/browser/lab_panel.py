@@ -7,7 +7,11 @@ import requests
 from lab_support import ARTIFACTS, TIMEOUT_MS
 from playwright.sync_api import expect
 
-SUBMITTED = re.compile(r"Submitted Flux job (\d+)")
+from flux_hub.jobid import f58
+from flux_hub.jobid import parse as parse_job_id
+
+# The panel names jobs as `flux jobs` does: F58, "ƒ" and base58 digits.
+SUBMITTED = re.compile(r"Submitted Flux job (\u0192[1-9A-HJ-NP-Za-km-z]+)\.")
 
 
 class Lab:
@@ -113,10 +117,10 @@ class Lab:
 
     def _submitted_ids(self):
         toasts = self.page.locator(".Toastify__toast", has_text=SUBMITTED).all_inner_texts()
-        return {int(m.group(1)) for text in toasts for m in SUBMITTED.finditer(text)}
+        return {parse_job_id(m.group(1)) for text in toasts for m in SUBMITTED.finditer(text)}
 
     def submitted_job_id(self, timeout=TIMEOUT_MS / 1000):
-        """The id in the new "Submitted Flux job N." notification."""
+        """The id (an int) in the new "Submitted Flux job ƒ…." notification, read as Flux does."""
         deadline = time.monotonic() + timeout
         while True:
             new = self._submitted_ids() - self._announced
@@ -137,7 +141,14 @@ class Lab:
     # -- the table and the detail -----------------------------------------------------------
 
     def row(self, job_id):
+        """A job's row; rows carry the exact decimal id."""
         return self.panel.locator(f'tr[data-job-id="{job_id}"]')
+
+    def expect_f58_id(self, job_id):
+        """The row shows the id as `flux jobs` does, with the exact decimal as its tooltip."""
+        cell = self.cell(job_id, "id")
+        expect(cell).to_have_text(f58(job_id))
+        expect(cell).to_have_attribute("title", str(job_id))
 
     def cell(self, job_id, column):
         return self.row(job_id).locator(f".jp-FluxHub-col-{column}")

@@ -1,7 +1,8 @@
 """The Flux panel in a real JupyterLab, driven in chromium the way a person uses it.
 
 JupyterLab runs as a real server with the built extension, logged in to a local MiniCluster
-(a real flux-restful server) as alice. The unreachable-cluster test stops that cluster, so it
+(a real flux-restful server) as alice. That Flux instance has been up for 30 days, so every job
+id is above 2**53 (see conftest.py). The unreachable-cluster test stops that cluster, so it
 comes last.
 """
 
@@ -11,6 +12,8 @@ import re
 import pytest
 import requests
 from playwright.sync_api import expect
+
+from flux_hub.jobid import f58
 
 TICKER = "sh -c 'for i in 1 2 3 4 5 6; do echo tick $i; sleep 1; done'"
 
@@ -23,16 +26,25 @@ def test_submit_from_the_form_and_read_the_output(lab):
     lab.screenshot("submit-form")
     lab.press_submit()
     job_id = lab.submitted_job_id()
+    # An id of an instance up for weeks: no JavaScript number holds it exactly.
+    assert job_id > 2**53
 
     expect(lab.cell(job_id, "name")).to_have_text("greeting")
     lab.wait_for_result(job_id, "COMPLETED")
     expect(lab.cell(job_id, "state")).to_have_text("INACTIVE")
+    lab.expect_f58_id(job_id)
     lab.screenshot("panel")
 
     detail = lab.open_job(job_id)
     expect(detail.get_by_label("Job output")).to_have_text("hello from flux\n")
     expect(detail.get_by_label("Status COMPLETED")).to_be_visible()
-    expect(detail.get_by_role("table", name="All job fields")).to_contain_text("returncode")
+    expect(detail.get_by_label("Job ID (F58)")).to_have_text(f58(job_id))
+    expect(detail.get_by_label("Job ID (decimal)")).to_have_text(str(job_id))
+    fields = detail.get_by_role("table", name="All job fields")
+    expect(fields).to_contain_text("returncode")
+    expect(fields.locator("tr", has_text=re.compile(r"^id")).locator("td")).to_have_text(
+        str(job_id)
+    )
     lab.screenshot("job-detail")
 
 
@@ -53,24 +65,42 @@ def test_output_is_followed_live_and_the_end_is_announced(lab):
     # The notification centre tells when a job ends; its button opens the job.
     detail.page.locator(".lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()
     expect(detail).to_have_count(0)
-    toast = lab.page.locator(".Toastify__toast", has_text=f"Flux job ticker ({job_id}) completed.")
+    toast = lab.page.locator(
+        ".Toastify__toast", has_text=f"Flux job ticker ({f58(job_id)}) completed."
+    )
     expect(toast).to_be_visible()
     toast.get_by_role("button", name="Show job").click()
     expect(lab.detail(job_id)).to_be_visible()
 
 
-def test_a_long_job_is_cancelled_after_confirmation(lab):
+def test_a_long_job_is_cancelled_after_confirmation(lab, flux_client):
+    """Cancelling from the panel cancels exactly the job shown, and no other job of alice."""
+    other = flux_client.submit("sleep 600")
     job_id = lab.submit(command="sleep 600", name="long-sleep")
-    expect(lab.cell(job_id, "state")).to_have_text("RUN")
-    detail = lab.open_job(job_id)
-    detail.get_by_role("button", name="Cancel job").click()
-    dialog = lab.page.locator(".jp-Dialog")
-    expect(dialog).to_contain_text(f"Cancel job {job_id}")
-    lab.screenshot("cancel-dialog")
-    dialog.get_by_role("button", name="Cancel job").click()
-    expect(detail.get_by_label("Status CANCELED")).to_be_visible()
-    expect(detail.get_by_role("button", name="Cancel job")).to_have_count(0)
-    lab.wait_for_result(job_id, "CANCELED")
+    try:
+        assert job_id > 2**53 and other > 2**53
+        expect(lab.cell(job_id, "state")).to_have_text("RUN")
+        expect(lab.cell(other, "state")).to_have_text("RUN")
+        lab.expect_f58_id(job_id)
+        detail = lab.open_job(job_id)
+        expect(detail.locator(".jp-FluxHub-jobId")).to_have_text(f58(job_id))
+        detail.get_by_role("button", name="Cancel job").click()
+        dialog = lab.page.locator(".jp-Dialog")
+        expect(dialog).to_contain_text(f"Cancel job {f58(job_id)} (long-sleep)?")
+        lab.screenshot("cancel-dialog")
+        dialog.get_by_role("button", name="Cancel job").click()
+        expect(detail.get_by_label("Status CANCELED")).to_be_visible()
+        expect(detail.get_by_role("button", name="Cancel job")).to_have_count(0)
+        lab.wait_for_result(job_id, "CANCELED")
+
+        # What the cluster itself says: that very job was cancelled, the other runs on.
+        cancelled = flux_client.job(job_id)
+        assert (cancelled["id"], cancelled["result"]) == (job_id, "CANCELED")
+        still = flux_client.job(other)
+        assert (still["id"], still["state"], still["result"]) == (other, "RUN", "")
+        expect(lab.cell(other, "state")).to_have_text("RUN")
+    finally:
+        flux_client.cancel(other)
 
 
 def test_the_form_checks_fields_and_shows_why_the_cluster_refuses(lab):
@@ -126,6 +156,13 @@ def test_filter_sort_and_keyboard(lab):
     expect(rows.first).to_have_attribute("data-job-id", str(second))  # newest first
     panel.get_by_role("button", name=re.compile(r"^Name")).click()
     expect(rows.first).to_have_attribute("data-job-id", str(first))
+    panel.get_by_label("Filter jobs").fill("beta-filter")
+    expect(rows).to_have_count(1)
+    # By id, as `flux jobs` writes it (with ƒ or f) or in decimal.
+    for text in (f58(first), "f" + f58(first)[1:], str(first)):
+        panel.get_by_label("Filter jobs").fill(text)
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_have_attribute("data-job-id", str(first))
     panel.get_by_label("Filter jobs").fill("beta-filter")
     expect(rows).to_have_count(1)
     panel.get_by_label("Show jobs in state").select_option("active")

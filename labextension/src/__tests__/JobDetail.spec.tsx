@@ -3,7 +3,7 @@ import { Widget } from '@lumino/widgets';
 import { FluxHubAPI, IJob } from '../api';
 import { JobDetail } from '../components/JobDetail';
 import { JobsModel } from '../model';
-import { controlledStream, flush, job, json, settingsWith } from './fakes';
+import { BIG, controlledStream, flush, job, json, settingsWith } from './fakes';
 
 /** Wait until `check` passes (React renders and requests settle asynchronously). */
 async function until(check: () => void, ms = 2000): Promise<void> {
@@ -22,7 +22,12 @@ async function until(check: () => void, ms = 2000): Promise<void> {
 }
 
 function setup(initial: IJob, output: string[] = []) {
-  const state = { job: initial, output, cancelled: [] as number[] };
+  const state = {
+    job: initial,
+    output,
+    cancelled: [] as string[],
+    requests: [] as string[]
+  };
   const stream = controlledStream();
   let streamSignal: AbortSignal | null = null;
   const api = new FluxHubAPI(
@@ -31,6 +36,7 @@ function setup(initial: IJob, output: string[] = []) {
         '/user/alice/flux-hub/api/',
         ''
       );
+      state.requests.push(`${request.method} ${path}`);
       if (path.endsWith('/output/stream')) {
         streamSignal = request.signal;
         return stream.response;
@@ -39,7 +45,8 @@ function setup(initial: IJob, output: string[] = []) {
         return json(200, { output: state.output });
       }
       if (path.endsWith('/cancel')) {
-        state.cancelled.push(state.job.id);
+        // The id the request names, as the server would read it.
+        state.cancelled.push(path.split('/')[1]);
         return json(200, { message: 'Job is requested to cancel.' });
       }
       return json(200, state.job);
@@ -68,7 +75,7 @@ describe('JobDetail', () => {
 
   it('shows every field of a finished job and its output', async () => {
     const done = job({
-      id: 11,
+      id: '11',
       name: 'echo',
       command: ['echo', 'hello'],
       returncode: 0,
@@ -86,7 +93,7 @@ describe('JobDetail', () => {
   });
 
   it("follows a running job's output live, then shows the final state", async () => {
-    const running = job({ id: 12, name: 'count', state: 'RUN', result: '' });
+    const running = job({ id: '12', name: 'count', state: 'RUN', result: '' });
     const { state, stream, widget, text, outputText } = setup(running, []);
     await until(() => expect(widget.following).toBe(true));
     expect(text()).toContain('(following live)');
@@ -111,7 +118,7 @@ describe('JobDetail', () => {
   });
 
   it('stops following when closed', async () => {
-    const running = job({ id: 13, state: 'RUN', result: '' });
+    const running = job({ id: '13', state: 'RUN', result: '' });
     const { widget, signal } = setup(running);
     await until(() => expect(signal()).not.toBeNull());
     expect(signal()!.aborted).toBe(false);
@@ -120,7 +127,8 @@ describe('JobDetail', () => {
   });
 
   it('cancels a running job only after confirmation', async () => {
-    const running = job({ id: 14, name: 'sleep', state: 'RUN', result: '' });
+    // Above 2^53: as a number it would be 1152921504606859264, another job.
+    const running = job({ id: BIG.b, name: 'sleep', state: 'RUN', result: '' });
     const { state, widget, text } = setup(running);
     await until(() => expect(text()).toContain('Cancel job'));
 
@@ -136,7 +144,7 @@ describe('JobDetail', () => {
     button().click();
     await until(() => expect(dialogButton('Keep running')).toBeTruthy());
     expect(document.querySelector('.jp-Dialog')!.textContent).toContain(
-      'Cancel job 14'
+      'Cancel job ƒ3gDmDv6tnx8 (sleep)?'
     );
     dialogButton('Keep running').click();
     await until(() => expect(document.querySelector('.jp-Dialog')).toBeNull());
@@ -147,9 +155,42 @@ describe('JobDetail', () => {
     state.job = { ...running, state: 'INACTIVE', result: 'CANCELED' };
     dialogButton('Cancel job').click();
     await until(() => expect(text()).toContain('Job is requested to cancel.'));
-    expect(state.cancelled).toEqual([14]);
+    expect(state.cancelled).toEqual([BIG.b]);
+    expect(state.requests).toContain(`POST jobs/${BIG.b}/cancel`);
     await until(() => expect(text()).toContain('CANCELED'));
     expect(text()).not.toContain('Cancel job');
+    widget.dispose();
+  });
+
+  it('shows the id as F58 and as its exact decimal, and asks for that id', async () => {
+    const running = job({ id: BIG.d, name: 'count', state: 'RUN', result: '' });
+    const { state, stream, widget } = setup(running, ['1\n']);
+    await until(() => expect(widget.following).toBe(true));
+    const header = widget.node.querySelector('.jp-FluxHub-jobId')!;
+    expect(header.textContent).toBe('ƒ6ra9Ab2w9q');
+    expect(header.getAttribute('title')).toBe(BIG.d);
+    const f58 = widget.node.querySelector('[aria-label="Job ID (F58)"]')!;
+    const decimal = widget.node.querySelector(
+      '[aria-label="Job ID (decimal)"]'
+    )!;
+    expect(f58.textContent).toBe('ƒ6ra9Ab2w9q');
+    expect(decimal.textContent).toBe('43486559021826048');
+    expect(widget.title.label).toBe('count ƒ6ra9Ab2w9q');
+    expect(widget.jobId).toBe(BIG.d);
+    expect(widget.job?.id).toBe(BIG.d);
+
+    state.job = { ...running, state: 'INACTIVE', result: 'COMPLETED' };
+    stream.end();
+    await until(() => expect(widget.following).toBe(false));
+    await until(() =>
+      expect(state.requests).toContain(`GET jobs/${BIG.d}/output`)
+    );
+    expect(state.requests).toEqual([
+      `GET jobs/${BIG.d}`,
+      `GET jobs/${BIG.d}/output/stream`,
+      `GET jobs/${BIG.d}`,
+      `GET jobs/${BIG.d}/output`
+    ]);
     widget.dispose();
   });
 });

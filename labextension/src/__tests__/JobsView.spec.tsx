@@ -5,7 +5,7 @@ import { FluxHubAPI, IClusterInfo, IJob } from '../api';
 import { JobsView } from '../components/JobsView';
 import { ALL_COLUMN_IDS } from '../jobs';
 import { JobsModel } from '../model';
-import { job, json, settingsWith } from './fakes';
+import { BIG, job, json, settingsWith } from './fakes';
 
 const CLUSTER: IClusterInfo = {
   account: 'alice',
@@ -37,7 +37,7 @@ function setup(jobs: IJob[]) {
   );
   const model = new JobsModel(api, { auto: false, interval: 60 });
   model.visible = true;
-  const opened: number[] = [];
+  const opened: string[] = [];
   const view = render(
     <JobsView
       model={model}
@@ -53,8 +53,7 @@ const rowIds = () =>
   screen
     .queryAllByRole('row')
     .map(row => row.getAttribute('data-job-id'))
-    .filter(id => id !== null)
-    .map(Number);
+    .filter((id): id is string => id !== null);
 
 describe('JobsView', () => {
   it('shows the account, the cluster and how many nodes are up', async () => {
@@ -69,7 +68,7 @@ describe('JobsView', () => {
   });
 
   it('shows a banner with the server message while the cluster is unreachable, and clears it', async () => {
-    const { refresh, state, model } = setup([job({ id: 1 })]);
+    const { refresh, state, model } = setup([job({ id: '1' })]);
     await refresh();
     expect(screen.queryByRole('alert')).toBeNull();
     state.cluster = {
@@ -95,8 +94,8 @@ describe('JobsView', () => {
 
   it('lists every column and updates rows in place, keeping the selection', async () => {
     const { refresh, state, model, opened } = setup([
-      job({ id: 5, name: 'train', state: 'RUN', result: '', runtime: 3 }),
-      job({ id: 4, name: 'hostname', result: 'COMPLETED' })
+      job({ id: '5', name: 'train', state: 'RUN', result: '', runtime: 3 }),
+      job({ id: '4', name: 'hostname', result: 'COMPLETED' })
     ]);
     await refresh();
     const headers = screen.getAllByRole('columnheader').map(h => h.textContent);
@@ -112,7 +111,7 @@ describe('JobsView', () => {
     ]);
     const row = screen.getByText('train').closest('tr')!;
     fireEvent.click(row);
-    expect(opened).toEqual([5]);
+    expect(opened).toEqual(['5']);
     expect(row.getAttribute('aria-selected')).toBe('true');
 
     state.jobs = [
@@ -131,26 +130,26 @@ describe('JobsView', () => {
 
   it('sorts by a column header and filters by text and state', async () => {
     const { refresh, model } = setup([
-      job({ id: 1, name: 'alpha', result: 'COMPLETED' }),
-      job({ id: 2, name: 'beta', result: 'FAILED' }),
-      job({ id: 3, name: 'gamma', state: 'RUN', result: '' })
+      job({ id: '1', name: 'alpha', result: 'COMPLETED' }),
+      job({ id: '2', name: 'beta', result: 'FAILED' }),
+      job({ id: '3', name: 'gamma', state: 'RUN', result: '' })
     ]);
     await refresh();
-    expect(rowIds()).toEqual([3, 2, 1]);
+    expect(rowIds()).toEqual(['3', '2', '1']);
     fireEvent.click(screen.getByRole('button', { name: /Name/ }));
-    expect(rowIds()).toEqual([1, 2, 3]);
+    expect(rowIds()).toEqual(['1', '2', '3']);
     expect(
       screen
         .getByRole('columnheader', { name: /Name/ })
         .getAttribute('aria-sort')
     ).toBe('ascending');
     fireEvent.click(screen.getByRole('button', { name: /Name/ }));
-    expect(rowIds()).toEqual([3, 2, 1]);
+    expect(rowIds()).toEqual(['3', '2', '1']);
 
     fireEvent.change(screen.getByLabelText('Filter jobs'), {
       target: { value: 'ta' }
     });
-    expect(rowIds()).toEqual([2]);
+    expect(rowIds()).toEqual(['2']);
     expect(screen.getByText('1 of 3 jobs shown')).toBeTruthy();
     fireEvent.change(screen.getByLabelText('Filter jobs'), {
       target: { value: '' }
@@ -158,43 +157,80 @@ describe('JobsView', () => {
     fireEvent.change(screen.getByLabelText('Show jobs in state'), {
       target: { value: 'active' }
     });
-    expect(rowIds()).toEqual([3]);
+    expect(rowIds()).toEqual(['3']);
     model.dispose();
   });
 
   it('is usable from the keyboard: arrows select, Enter opens', async () => {
     const { refresh, model, opened } = setup([
-      job({ id: 1, name: 'alpha' }),
-      job({ id: 2, name: 'beta' })
+      job({ id: '1', name: 'alpha' }),
+      job({ id: '2', name: 'beta' })
     ]);
     await refresh();
     const body = screen.getByLabelText('Jobs: arrow keys select, Enter opens');
     fireEvent.focus(body);
     fireEvent.keyDown(body, { key: 'ArrowDown' });
     fireEvent.keyDown(body, { key: 'Enter' });
-    expect(opened).toEqual([1]);
+    expect(opened).toEqual(['1']);
     model.dispose();
   });
 
   it('renders only the rows in view for thousands of jobs', async () => {
     const many = Array.from({ length: 5000 }, (_, i) =>
-      job({ id: i + 1, name: `job-${i + 1}` })
+      job({ id: String(i + 1), name: `job-${i + 1}` })
     );
     const { refresh, model, view } = setup(many);
     await refresh();
     const rendered = rowIds();
     expect(rendered.length).toBeGreaterThan(10);
     expect(rendered.length).toBeLessThan(100);
-    expect(rendered[0]).toBe(5000);
+    expect(rendered[0]).toBe('5000');
     expect(screen.getByText('5000 jobs')).toBeTruthy();
 
     const scroller = view.container.querySelector('.jp-FluxHub-tableScroller')!;
     scroller.scrollTop = 26 * 2500;
     fireEvent.scroll(scroller);
     const scrolled = rowIds();
-    expect(scrolled).toContain(2500);
-    expect(scrolled).not.toContain(5000);
+    expect(scrolled).toContain('2500');
+    expect(scrolled).not.toContain('5000');
     expect(scrolled.length).toBeLessThan(100);
+    model.dispose();
+  });
+
+  it('shows ids above 2^53 as F58, with the exact decimal as tooltip, and opens that id', async () => {
+    const { refresh, model, opened } = setup([
+      job({ id: BIG.b, name: 'alpha', t_submit: 1 }),
+      job({ id: BIG.c, name: 'beta', t_submit: 2 }),
+      job({ id: '12', name: 'gamma', t_submit: 3 })
+    ]);
+    await refresh();
+    // Two ids a number cannot tell apart: both rows, each its own.
+    expect(rowIds()).toEqual(['12', BIG.c, BIG.b]);
+    const cell = (id: string) =>
+      document.querySelector(`tr[data-job-id="${id}"] .jp-FluxHub-col-id`)!;
+    expect(cell(BIG.b).textContent).toBe('ƒ3gDmDv6tnx8');
+    expect(cell(BIG.b).getAttribute('title')).toBe(BIG.b);
+    expect(cell(BIG.c).textContent).toBe('ƒ3gDmDv6tnx9');
+    expect(cell('12').textContent).toBe('ƒD');
+
+    fireEvent.click(screen.getByRole('button', { name: /^ID/ }));
+    expect(rowIds()).toEqual([BIG.c, BIG.b, '12']);
+    fireEvent.click(screen.getByRole('button', { name: /^ID/ }));
+    expect(rowIds()).toEqual(['12', BIG.b, BIG.c]);
+
+    const filter = (value: string) =>
+      fireEvent.change(screen.getByLabelText('Filter jobs'), {
+        target: { value }
+      });
+    filter('ƒ3gDmDv6tnx9');
+    expect(rowIds()).toEqual([BIG.c]);
+    filter('f3gDmDv6tnx8');
+    expect(rowIds()).toEqual([BIG.b]);
+    filter(BIG.c);
+    expect(rowIds()).toEqual([BIG.c]);
+
+    fireEvent.click(cell(BIG.c).closest('tr')!);
+    expect(opened).toEqual([BIG.c]);
     model.dispose();
   });
 });

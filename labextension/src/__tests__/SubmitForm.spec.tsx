@@ -10,9 +10,9 @@ function fill(label: string | RegExp, value: string) {
   fireEvent.change(screen.getByLabelText(label), { target: { value } });
 }
 
-function setup(submit: (request: ISubmitRequest) => Promise<number>) {
+function setup(submit: (request: ISubmitRequest) => Promise<string>) {
   const sent: ISubmitRequest[] = [];
-  const submitted: number[] = [];
+  const submitted: string[] = [];
   render(
     <SubmitForm
       initial={{ ...EMPTY_VALUES, workdir: '/home/alice/project' }}
@@ -32,7 +32,7 @@ function setup(submit: (request: ISubmitRequest) => Promise<number>) {
 
 describe('SubmitForm', () => {
   it('sends every field the way the server extension takes them', async () => {
-    const { sent, submitted, press } = setup(async () => 42);
+    const { sent, submitted, press } = setup(async () => '1152921504606859321');
     expect(
       (screen.getByLabelText('Working directory') as HTMLInputElement).value
     ).toBe('/home/alice/project');
@@ -59,11 +59,11 @@ describe('SubmitForm', () => {
         exclusive: true
       }
     ]);
-    expect(submitted).toEqual([42]);
+    expect(submitted).toEqual(['1152921504606859321']);
   });
 
   it('checks the fields before sending and says what is wrong with each', async () => {
-    const { sent, press } = setup(async () => 1);
+    const { sent, press } = setup(async () => '1');
     fill('Nodes', 'two');
     fill('Time limit', 'soon');
     fill(/Environment variables/, 'not a variable');

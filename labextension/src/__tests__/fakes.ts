@@ -1,16 +1,52 @@
 import { ServerConnection } from '@jupyterlab/services';
+import { LosslessNumber, stringify } from 'lossless-json';
 // jsdom lacks web streams; Node's are the ones its fetch Response reads.
 import { ReadableStream } from 'stream/web';
 
 import { IJob } from '../api';
 
-/** A JSON answer as the server extension writes it. */
+/**
+ * A JSON answer as the server extension writes it: job ids, kept here as
+ * decimal text, go out as JSON integers (`id` fields and the `ids` list),
+ * however big.
+ */
 export function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), {
+  return rawJson(status, stringify(body, serverIds)!);
+}
+
+/** A JSON answer of exactly this text. */
+export function rawJson(status: number, text: string): Response {
+  return new Response(text, {
     status,
     headers: { 'Content-Type': 'application/json' }
   });
 }
+
+const DECIMAL = /^[0-9]+$/;
+
+function serverIds(key: string, value: unknown): unknown {
+  const integer = (v: unknown) =>
+    typeof v === 'string' && DECIMAL.test(v) ? new LosslessNumber(v) : v;
+  if (key === 'id') {
+    return integer(value);
+  }
+  if (key === 'ids' && Array.isArray(value)) {
+    return value.map(integer);
+  }
+  return value;
+}
+
+/** Ids above 2^53 (Number.MAX_SAFE_INTEGER), as an instance up for weeks gives. */
+export const BIG = {
+  /** 2^53 + 1: the smallest integer a number cannot hold. */
+  a: '9007199254740993',
+  /** 2^60 + 12345 (F58 ƒ3gDmDv6tnx8). */
+  b: '1152921504606859321',
+  /** 2^60 + 12346: rounds to the same number as `b`. */
+  c: '1152921504606859322',
+  /** A job id of an instance up for 30 days (F58 ƒ6ra9Ab2w9q). */
+  d: '43486559021826048'
+};
 
 /** Settings whose fetch is `fetch`, so every request of the panel can be seen and answered. */
 export function settingsWith(
@@ -45,7 +81,10 @@ export function controlledStream(): {
 let nextId = 1000;
 
 export function job(fields: Partial<IJob> = {}): IJob {
-  const id = fields.id ?? nextId++;
+  const n = nextId++;
+  const id = fields.id ?? String(n);
+  // Submitted in the order of small ids, and of creation for big ones.
+  const order = Number.isSafeInteger(Number(id)) ? Number(id) : n;
   return {
     id,
     name: 'hostname',
@@ -54,7 +93,7 @@ export function job(fields: Partial<IJob> = {}): IJob {
     nnodes: 1,
     ntasks: 1,
     runtime: 0.5,
-    t_submit: 1700000000 + id,
+    t_submit: 1700000000 + order,
     ...fields
   };
 }

@@ -1,4 +1,5 @@
 import {
+  COLUMNS,
   formatDuration,
   formatTime,
   isCancellable,
@@ -7,7 +8,7 @@ import {
   statusOf,
   visibleJobs
 } from '../jobs';
-import { job } from './fakes';
+import { BIG, job } from './fakes';
 
 describe('job helpers', () => {
   it('tells what happened to a job the way Flux names it', () => {
@@ -56,23 +57,96 @@ describe('job helpers', () => {
 
   it('filters by text and state and sorts by any column', () => {
     const jobs = [
-      job({ id: 1, name: 'train', state: 'RUN', result: '', runtime: 50 }),
-      job({ id: 2, name: 'hostname', result: 'COMPLETED', runtime: 1 }),
-      job({ id: 3, name: 'sleep', result: 'FAILED', runtime: 7 }),
-      job({ id: 4, name: 'Train-big', result: 'CANCELED', runtime: 20 })
+      job({ id: '1', name: 'train', state: 'RUN', result: '', runtime: 50 }),
+      job({ id: '2', name: 'hostname', result: 'COMPLETED', runtime: 1 }),
+      job({ id: '3', name: 'sleep', result: 'FAILED', runtime: 7 }),
+      job({ id: '4', name: 'Train-big', result: 'CANCELED', runtime: 20 })
     ];
     const ids = (list: typeof jobs) => list.map(j => j.id);
     const byId = { column: 'id' as const, ascending: true };
-    expect(ids(visibleJobs(jobs, 'train', 'all', byId))).toEqual([1, 4]);
-    expect(ids(visibleJobs(jobs, '', 'active', byId))).toEqual([1]);
-    expect(ids(visibleJobs(jobs, '', 'FAILED', byId))).toEqual([3]);
-    expect(ids(visibleJobs(jobs, 'canceled', 'all', byId))).toEqual([4]);
+    expect(ids(visibleJobs(jobs, 'train', 'all', byId))).toEqual(['1', '4']);
+    expect(ids(visibleJobs(jobs, '', 'active', byId))).toEqual(['1']);
+    expect(ids(visibleJobs(jobs, '', 'FAILED', byId))).toEqual(['3']);
+    expect(ids(visibleJobs(jobs, 'canceled', 'all', byId))).toEqual(['4']);
     expect(
       ids(visibleJobs(jobs, '', 'all', { column: 'runtime', ascending: false }))
-    ).toEqual([1, 4, 3, 2]);
+    ).toEqual(['1', '4', '3', '2']);
     expect(
       ids(visibleJobs(jobs, '', 'all', { column: 'name', ascending: true }))
-    ).toEqual([2, 3, 1, 4]);
+    ).toEqual(['2', '3', '1', '4']);
+  });
+});
+
+describe('job ids in the table', () => {
+  const ids = (list: ReturnType<typeof visibleJobs>) => list.map(j => j.id);
+
+  it('shows the F58 id with the exact decimal as its tooltip', () => {
+    const column = COLUMNS.find(c => c.id === 'id')!;
+    const big = job({ id: BIG.d });
+    expect(column.text(big)).toBe('ƒ6ra9Ab2w9q');
+    expect(column.title!(big)).toBe('43486559021826048');
+    expect(column.text(job({ id: '0' }))).toBe('ƒ1');
+  });
+
+  it('sorts by id as numbers, across lengths and beyond 2^53', () => {
+    const jobs = [
+      job({ id: BIG.c }),
+      job({ id: '9' }),
+      job({ id: BIG.a }),
+      job({ id: '10' }),
+      job({ id: BIG.b }),
+      job({ id: '9007199254740992' }),
+      job({ id: '18446744073709551615' }),
+      job({ id: '100' })
+    ];
+    const ascending = [
+      '9',
+      '10',
+      '100',
+      '9007199254740992',
+      BIG.a,
+      BIG.b,
+      BIG.c,
+      '18446744073709551615'
+    ];
+    expect(
+      ids(visibleJobs(jobs, '', 'all', { column: 'id', ascending: true }))
+    ).toEqual(ascending);
+    expect(
+      ids(visibleJobs(jobs, '', 'all', { column: 'id', ascending: false }))
+    ).toEqual(ascending.slice().reverse());
+  });
+
+  it('breaks ties by id, newest (largest) first, also beyond 2^53', () => {
+    const jobs = [BIG.b, '7', BIG.c, BIG.a].map(id =>
+      job({ id, name: 'same', t_submit: 1 })
+    );
+    expect(
+      ids(visibleJobs(jobs, '', 'all', { column: 'name', ascending: true }))
+    ).toEqual([BIG.c, BIG.b, BIG.a, '7']);
+  });
+
+  it('filters by the id in F58 (ƒ, f or no prefix) or in decimal', () => {
+    const jobs = [
+      job({ id: BIG.b, name: 'alpha' }), // ƒ3gDmDv6tnx8
+      job({ id: BIG.c, name: 'beta' }), // ƒ3gDmDv6tnx9
+      job({ id: BIG.d, name: 'gamma' }) // ƒ6ra9Ab2w9q
+    ];
+    const byId = { column: 'id' as const, ascending: true };
+    const shown = (text: string) => ids(visibleJobs(jobs, text, 'all', byId));
+    expect(shown('ƒ3gDmDv6tnx8')).toEqual([BIG.b]);
+    expect(shown('f3gDmDv6tnx8')).toEqual([BIG.b]);
+    expect(shown('3gDmDv6tnx8')).toEqual([BIG.b]);
+    expect(shown(' ƒ6ra9Ab2w9q ')).toEqual([BIG.d]);
+    expect(shown('ƒ3gDm')).toEqual([BIG.b, BIG.c]);
+    expect(shown('f6ra9')).toEqual([BIG.d]);
+    // F58 tells upper from lower case.
+    expect(shown('ƒ3GDMDV6TNX8')).toEqual([]);
+    expect(shown(BIG.c)).toEqual([BIG.c]);
+    expect(shown('115292150460685932')).toEqual([BIG.b, BIG.c]);
+    expect(shown('43486559021826048')).toEqual([BIG.d]);
+    // The rounded number of BIG.b is not its id.
+    expect(shown('1152921504606859264')).toEqual([]);
   });
 });
 

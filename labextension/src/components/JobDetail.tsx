@@ -4,6 +4,7 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { ReactWidget } from '@jupyterlab/ui-components';
 
 import { IJob } from '../api';
+import { formatF58, JobId } from '../jobid';
 import {
   commandOf,
   formatDuration,
@@ -28,7 +29,7 @@ export class JobDetail extends ReactWidget {
     this.model = options.model;
     this.jobId = options.id;
     this.addClass('jp-FluxHub-detail');
-    this.title.label = `Flux job ${options.id}`;
+    this.title.label = `Flux job ${formatF58(options.id)}`;
     this.title.closable = true;
     this._job = this.model.getJob(this.jobId) ?? null;
     this.model.changed.connect(this._onModelChanged, this);
@@ -36,7 +37,7 @@ export class JobDetail extends ReactWidget {
   }
 
   readonly model: JobsModel;
-  readonly jobId: number;
+  readonly jobId: JobId;
 
   get job(): IJob | null {
     return this._job;
@@ -69,7 +70,7 @@ export class JobDetail extends ReactWidget {
     }
     const result = await showDialog({
       title: 'Cancel Flux job?',
-      body: `Cancel job ${job.id} (${job.name || commandOf(job)})? It will be stopped and cannot be resumed.`,
+      body: `Cancel job ${formatF58(job.id)} (${job.name || commandOf(job)})? It will be stopped and cannot be resumed.`,
       buttons: [
         Dialog.cancelButton({ label: 'Keep running' }),
         Dialog.warnButton({ label: 'Cancel job' })
@@ -159,7 +160,7 @@ export class JobDetail extends ReactWidget {
   private async _reloadJob(): Promise<void> {
     try {
       this._job = await this.model.api.job(this.jobId);
-      this.title.label = `${this._job.name || 'Flux job'} ${this.jobId}`;
+      this.title.label = `${this._job.name || 'Flux job'} ${formatF58(this.jobId)}`;
     } catch (error) {
       this._error = describe(error);
     }
@@ -189,13 +190,13 @@ export class JobDetail extends ReactWidget {
 export namespace JobDetail {
   export interface IOptions {
     model: JobsModel;
-    id: number;
+    id: JobId;
   }
 }
 
 interface IJobDetailViewProps {
   job: IJob | null;
-  jobId: number;
+  jobId: JobId;
   output: string;
   following: boolean;
   error: string | null;
@@ -222,7 +223,9 @@ export function JobDetailView(props: IJobDetailViewProps): JSX.Element {
       <div className="jp-FluxHub-detailHeader">
         <h2>
           {job?.name || 'Job'}{' '}
-          <span className="jp-FluxHub-jobId">{props.jobId}</span>
+          <span className="jp-FluxHub-jobId" title={props.jobId}>
+            {formatF58(props.jobId)}
+          </span>
         </h2>
         <span
           className={`jp-FluxHub-badge jp-FluxHub-status-${status.toLowerCase()}`}
@@ -239,6 +242,7 @@ export function JobDetailView(props: IJobDetailViewProps): JSX.Element {
           </button>
         )}
       </div>
+      <JobIds id={props.jobId} />
       {props.error && (
         <div className="jp-FluxHub-banner" role="alert">
           {props.error}
@@ -270,6 +274,29 @@ export function JobDetailView(props: IJobDetailViewProps): JSX.Element {
         {output || (props.following ? '' : 'No output.')}
       </pre>
       {job && <AllFields job={job} />}
+    </div>
+  );
+}
+
+/**
+ * The id both ways: F58 as `flux jobs` shows it, and the decimal that other
+ * tools and the API take (one click selects it whole, to copy).
+ */
+function JobIds(props: { id: JobId }): JSX.Element {
+  return (
+    <div className="jp-FluxHub-jobIds">
+      <span className="jp-FluxHub-label">Job ID</span>{' '}
+      <span className="jp-FluxHub-jobIdF58" aria-label="Job ID (F58)">
+        {formatF58(props.id)}
+      </span>{' '}
+      <span className="jp-FluxHub-label">decimal</span>{' '}
+      <span
+        className="jp-FluxHub-jobIdDecimal"
+        aria-label="Job ID (decimal)"
+        title="Click to select, then copy"
+      >
+        {props.id}
+      </span>
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import * as React from 'react';
 
 import { IJob } from '../api';
+import { JobId } from '../jobid';
 import { COLUMNS, ColumnId, IColumn, ISortState, statusOf } from '../jobs';
 
 /** Row height in pixels; fixed so that the visible window is a simple division. */
@@ -14,10 +15,10 @@ export interface IJobTableProps {
   jobs: IJob[];
   columns: ColumnId[];
   sort: ISortState;
-  selected: number | null;
+  selected: JobId | null;
   onSort: (column: ColumnId) => void;
-  onSelect: (id: number) => void;
-  onOpen: (id: number) => void;
+  onSelect: (id: JobId) => void;
+  onOpen: (id: JobId) => void;
 }
 
 /**
@@ -191,8 +192,8 @@ interface IJobRowProps {
   index: number;
   columns: IColumn[];
   selected: boolean;
-  onSelect: (id: number) => void;
-  onOpen: (id: number) => void;
+  onSelect: (id: JobId) => void;
+  onOpen: (id: JobId) => void;
 }
 
 /** One job; memoised, so rows whose job object did not change are not re-rendered. */
@@ -213,18 +214,21 @@ const JobRow = React.memo(function JobRow(props: IJobRowProps): JSX.Element {
         props.onOpen(job.id);
       }}
     >
-      {props.columns.map(column => (
-        <td
-          key={column.id}
-          className={
-            `jp-FluxHub-col-${column.id}` +
-            (column.numeric ? ' jp-FluxHub-numeric' : '')
-          }
-          title={column.text(job)}
-        >
-          {column.text(job)}
-        </td>
-      ))}
+      {props.columns.map(column => {
+        const text = column.text(job);
+        return (
+          <td
+            key={column.id}
+            className={
+              `jp-FluxHub-col-${column.id}` +
+              (column.numeric ? ' jp-FluxHub-numeric' : '')
+            }
+            title={column.title ? column.title(job) : text}
+          >
+            {text}
+          </td>
+        );
+      })}
     </tr>
   );
 });

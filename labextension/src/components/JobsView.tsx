@@ -3,6 +3,7 @@ import * as React from 'react';
 import { ISignal } from '@lumino/signaling';
 
 import { IClusterInfo } from '../api';
+import { JobId } from '../jobid';
 import {
   ColumnId,
   ISortState,
@@ -29,7 +30,7 @@ export function useSignal(signal: ISignal<any, any>): number {
 export interface IJobsViewProps {
   model: JobsModel;
   columns: ColumnId[];
-  onOpen: (id: number) => void;
+  onOpen: (id: JobId) => void;
 }
 
 /** The sidebar's content: cluster header, problem banner, filters and the table. */
@@ -42,7 +43,7 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
     column: 'submitted',
     ascending: false
   });
-  const [selected, setSelected] = React.useState<number | null>(null);
+  const [selected, setSelected] = React.useState<JobId | null>(null);
 
   const jobs = model.jobs;
   const rows = React.useMemo(
@@ -72,7 +73,7 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
           type="search"
           className="jp-mod-styled jp-FluxHub-filterText"
           placeholder="Filter jobs"
-          title="Filter by id, name, command or state"
+          title="Filter by id (ƒ… as in flux jobs, or decimal), name, command or state"
           aria-label="Filter jobs"
           value={text}
           onChange={event => setText(event.target.value)}

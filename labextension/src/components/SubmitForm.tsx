@@ -1,6 +1,7 @@
 import * as React from 'react';
 
 import { ISubmitRequest } from '../api';
+import { JobId } from '../jobid';
 import { parseEnvironment, parseTimeLimit } from '../jobs';
 import { FluxHubError } from '../request';
 import { describe } from '../model';
@@ -114,8 +115,8 @@ export function validate(values: ISubmitValues): {
 
 export interface ISubmitFormProps {
   initial: ISubmitValues;
-  submit: (request: ISubmitRequest) => Promise<number>;
-  onSubmitted: (id: number) => void;
+  submit: (request: ISubmitRequest) => Promise<JobId>;
+  onSubmitted: (id: JobId) => void;
 }
 
 /** The submit form: validates before sending, shows the server's reasons when it refuses. */
