@@ -159,7 +159,8 @@ class SingleUserServer:
         answer = response.json()
         records = {job["id"]: job for job in answer["jobs"]}
         if not answer["complete"]:
-            records = {i: records.get(i) or self.records[i] for i in answer["ids"]}
+            ids = answer.get("ids", self.records)  # no ids: the same jobs in the same order
+            records = {i: records.get(i) or self.records[i] for i in ids}
         self.records, self.version = records, answer["version"]
         return list(records.values())
 

@@ -15,7 +15,8 @@ with every user's jobs (up to 1000 records, each encoded by the server): dearer 
 page, and foreign ids would have to be asked about one by one.
 
 The panel's side of a refresh is small too: each answer carries a version, and a refresh that
-passes it back (``?since=``) gets only the jobs that changed since, with the list's order as ids
+passes it back (``?since=``) gets only the jobs that changed since, and the list's order as ids
+when that changed too
 (see ``JobsService.list_jobs``). A first answer (no usable version) is flux-restful's own JSON
 text, passed on as it came and decoded into the memory only once it is on its way.
 """
@@ -87,6 +88,7 @@ class JobsService:
         self._version = 0
         self._listed = {}  # id -> _Listed
         self._ids = []
+        self._reordered = 0  # the version the list's ids (membership or order) last changed in
         self._names = {}  # id -> name, as last answered
         self._named_at = {}  # id -> version its name was given in
         self.open_streams = 0
@@ -121,10 +123,11 @@ class JobsService:
     async def list_jobs(self, since, send):
         """Refresh the user's jobs and answer with them through ``await send(body)``.
 
-        The answer (JSON) is ``{"version", "complete", "jobs", "names"}`` and, when not complete,
-        ``"ids"``: with ``since`` a version this server gave, ``jobs`` holds only the jobs that
-        are new or changed since then and ``ids`` the whole list's order (a job not in it is
-        gone); otherwise ``jobs`` is the whole list, active first, then most recently finished.
+        The answer (JSON) is ``{"version", "complete", "jobs", "names"}``. With ``since`` a
+        version this server gave, ``jobs`` holds only the jobs that are new or changed since
+        then, and ``ids`` the whole list's order if that changed since then (a job not in it is
+        gone; no ``ids``: the same jobs in the same order). Otherwise ``jobs`` is the whole
+        list, active first, then most recently finished.
         Records are flux-restful's; ``names`` maps ids to the names given in flux-hub (all that
         changed since ``since``, or every name known).
         """
@@ -186,7 +189,10 @@ class JobsService:
             if self._names.get(job_id) != name and job_id in listed:
                 self._named_at[job_id] = new
                 changed = True
-        if changed or ids != self._ids:
+        if ids != self._ids:
+            self._reordered = version or new
+            changed = True
+        if changed:
             self._version = version or new
         self._listed, self._ids = listed, ids
         self._names = {job_id: name for job_id, name in names.items() if job_id in listed}
@@ -200,7 +206,8 @@ class JobsService:
             head["names"] = {str(job_id): name for job_id, name in self._names.items()}
         else:
             entries = [entry for entry in self._listed.values() if entry.changed > base]
-            head["ids"] = self._ids
+            if self._reordered > base:
+                head["ids"] = self._ids
             head["names"] = {
                 str(job_id): self._names[job_id]
                 for job_id, at in self._named_at.items()

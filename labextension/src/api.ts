@@ -44,8 +44,9 @@ export interface IJob {
  *
  * A complete answer holds the whole list in the server's order. A delta (the
  * answer to `?since=`) holds only the jobs new or changed since then, and
- * `ids`, the whole list's ids in order: a listed id not in `jobs` is
- * unchanged, and a job not listed is gone. `names` are the names given in
+ * `ids`, the whole list's ids in order, when they changed (absent: the same
+ * jobs in the same order): a listed id not in `jobs` is unchanged, and a job
+ * not listed is gone. `names` are the names given in
  * flux-hub (by id), which take the place of the records' Flux names: in a
  * delta, only those given or changed since `since`.
  */
@@ -54,7 +55,7 @@ export interface IJobsAnswer {
   version: string;
   complete: boolean;
   jobs: IJob[];
-  /** The whole list's ids in order; only in a delta (`complete` false). */
+  /** The whole list's ids in order; only in a delta, and only when they changed. */
   ids?: JobId[];
   names: Record<string, string>;
 }

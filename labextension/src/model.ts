@@ -216,14 +216,15 @@ export class JobsModel {
 
   /**
    * Take an answer of the job list. A complete one replaces the list; a delta
-   * lists the ids in order, and a job it does not send is unchanged, so the
+   * lists the ids in order (or none: the same as before), and a job it does
+   * not send is unchanged, so the
    * object already here stays. The old object of a job that was finished and
    * still is stays too (finished jobs never change): unchanged objects let
    * the table skip re-rendering their rows. Names given in flux-hub replace
    * the records' own names.
    *
    * Returns false, changing nothing, if a delta lists a job that is neither
-   * in it nor known here.
+   * in it nor known here, or sends a new job without the ids.
    */
   private _merge(answer: IJobsAnswer): boolean {
     const complete = answer.complete !== false;
@@ -231,10 +232,15 @@ export class JobsModel {
     for (const job of answer.jobs) {
       sent.set(job.id, job);
     }
-    const ids = complete ? answer.jobs.map(job => job.id) : answer.ids;
+    // A delta without ids keeps the list's jobs and order: it may only
+    // change jobs already here.
+    const ids = complete
+      ? answer.jobs.map(job => job.id)
+      : (answer.ids ?? this._jobs.map(job => job.id));
     if (
-      !ids ||
-      (!complete && ids.some(id => !sent.has(id) && !this._byId.has(id)))
+      !complete &&
+      (ids.some(id => !sent.has(id) && !this._byId.has(id)) ||
+        (!answer.ids && answer.jobs.some(job => !this._byId.has(job.id))))
     ) {
       return false;
     }

@@ -99,9 +99,10 @@ class JobList:
             assert "ids" not in data
             self.records, self.names = records, {}
         else:
-            unknown = [i for i in data["ids"] if i not in records and i not in self.records]
+            ids = data.get("ids", list(self.records))  # no ids: same jobs in the same order
+            unknown = [i for i in ids if i not in records and i not in self.records]
             assert not unknown, f"a delta left out jobs the panel never had: {unknown}"
-            self.records = {i: records.get(i) or self.records[i] for i in data["ids"]}
+            self.records = {i: records.get(i) or self.records[i] for i in ids}
         self.names.update((int(job_id), name) for job_id, name in data["names"].items())
         self.version = data["version"]
         return self.jobs()

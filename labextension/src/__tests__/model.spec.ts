@@ -9,6 +9,7 @@ import { BIG, flush, job, json, settingsWith } from './fakes';
 interface ISnapshot {
   records: Map<JobId, string>;
   names: Map<JobId, string>;
+  order: string;
 }
 
 /**
@@ -36,6 +37,7 @@ class FakeServer {
   answers: IJobsAnswer[] = [];
   /** A job whose record the next delta leaves out, as a faulty server might. */
   loseFromNextDelta: JobId | null = null;
+  sendIdsAlways = false;
 
   /** The Jupyter server restarted: the versions it gave mean nothing now. */
   restart(): void {
@@ -95,7 +97,8 @@ class FakeServer {
     const base = since === null ? undefined : this._versions.get(since);
     // Opaque to the client, with a character that must be encoded in a query.
     const version = `p${this._process}/${++this._count}`;
-    this._versions.set(version, { records, names });
+    const order = this.jobs.map(j => j.id).join(',');
+    this._versions.set(version, { records, names, order });
     if (!base) {
       // Every name, also of jobs not listed (the client ignores those).
       return {
@@ -107,18 +110,22 @@ class FakeServer {
     }
     const lost = this.loseFromNextDelta;
     this.loseFromNextDelta = null;
-    return {
+    const delta: IJobsAnswer = {
       version,
       complete: false,
       jobs: this.jobs
         .filter(j => j.id !== lost)
         .filter(j => base.records.get(j.id) !== records.get(j.id))
         .map(j => ({ ...j })),
-      ids: this.jobs.map(j => j.id),
       names: Object.fromEntries(
         Array.from(names).filter(([id, name]) => base.names.get(id) !== name)
       )
     };
+    // As the server: the ids only when the list's jobs or order changed.
+    if (base.order !== order || this.sendIdsAlways) {
+      delta.ids = this.jobs.map(j => j.id);
+    }
+    return delta;
   }
 
   private _process = 1;
@@ -505,6 +512,41 @@ describe('JobsModel delta refresh', () => {
     expect(finished).toEqual(['2 train']);
     await model.refresh();
     expect(finished).toEqual(['2 train']);
+  });
+
+  it('takes a delta without ids as the same jobs in the same order', async () => {
+    server.jobs = [
+      job({ id: '2', state: 'RUN', result: '' }),
+      job({ id: '1' })
+    ];
+    await model.refresh();
+    const [, done] = model.jobs;
+    server.jobs[0] = { ...server.jobs[0], runtime: 12.5 };
+    await model.refresh();
+    expect(server.answers[1].ids).toBeUndefined();
+    expect(server.answers[1].jobs.map(j => j.id)).toEqual(['2']);
+    expect(ids()).toEqual(['2', '1']);
+    expect(model.jobs[0].runtime).toBe(12.5);
+    expect(model.jobs[1]).toBe(done);
+  });
+
+  it('falls back to the whole list when a delta without ids sends a new job', async () => {
+    server.jobs = [job({ id: '1' })];
+    await model.refresh();
+    // A server that (wrongly) leaves the ids out although a job is new
+    const answer = (server as any)._answerJobs.bind(server);
+    jest
+      .spyOn(server as any, '_answerJobs')
+      .mockImplementation((since: any) => {
+        const a = answer(since);
+        delete a.ids;
+        return a;
+      });
+    server.jobs = [job({ id: '3' }), server.jobs[0]];
+    server.requests = [];
+    await model.refresh();
+    expect(server.requests).toEqual(['cluster', 'jobs', 'jobs']);
+    expect(ids()).toEqual(['3', '1']);
   });
 
   it('falls back to the whole list in the same refresh when a delta names an unknown job', async () => {
