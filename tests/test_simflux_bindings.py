@@ -126,19 +126,20 @@ def test_job_records_follow_the_job_and_are_the_callers_own():
     """)
 
 
-def run_with_latency(latency, code):
+def run_with(variables, code):
+    """Run ``code`` against an instance started with these environment variables."""
     return subprocess.run(
         [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "FLUX_SIM_RPC_LATENCY": latency},
+        env={**os.environ, **variables},
     )
 
 
 def test_per_job_rpcs_can_be_given_a_real_instances_cost():
-    proc = run_with_latency(
-        "0.2",
+    proc = run_with(
+        {"FLUX_SIM_RPC_LATENCY": "0.2"},
         """
         import time
         jobid = flux.job.submit(h, JobspecV1.from_command(["true"], num_tasks=3))
@@ -149,24 +150,14 @@ def test_per_job_rpcs_can_be_given_a_real_instances_cost():
     """,
     )
     assert proc.returncode == 0, proc.stderr
-    proc = run_with_latency("fast", "")
+    proc = run_with({"FLUX_SIM_RPC_LATENCY": "fast"}, "")
     assert proc.returncode != 0
     assert "FLUX_SIM_RPC_LATENCY must be seconds from 0 to 10, not 'fast'" in proc.stderr
 
 
-def run_with_uptime(uptime, code):
-    return subprocess.run(
-        [sys.executable, "-c", PRELUDE + textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "FLUX_SIM_UPTIME": uptime},
-    )
-
-
 def test_an_instance_up_for_a_month_gives_ids_javascript_cannot_hold():
-    proc = run_with_uptime(
-        str(30 * 86400),
+    proc = run_with(
+        {"FLUX_SIM_UPTIME": str(30 * 86400)},
         """
         from flux.job import JobID
         jobid = flux.job.submit(h, JobspecV1.from_command(["true"]))
@@ -175,6 +166,6 @@ def test_an_instance_up_for_a_month_gives_ids_javascript_cannot_hold():
     """,
     )
     assert proc.returncode == 0, proc.stderr
-    proc = run_with_uptime("-1", "")
+    proc = run_with({"FLUX_SIM_UPTIME": "-1"}, "")
     assert proc.returncode != 0
     assert "FLUX_SIM_UPTIME must be seconds" in proc.stderr

@@ -334,357 +334,352 @@ describe('JobsModel', () => {
     await model.poll.tick;
     expect(server.requests).toEqual(['cluster', 'jobs']);
   });
-});
 
-describe('JobsModel delta refresh', () => {
-  let server: FakeServer;
-  let model: JobsModel;
+  describe('delta refresh', () => {
+    const ids = () => model.jobs.map(j => j.id);
 
-  beforeEach(() => {
-    server = new FakeServer();
-    model = new JobsModel(server.api(), { auto: false, interval: 60 });
-    model.visible = true;
-  });
-
-  afterEach(() => model.dispose());
-
-  const ids = () => model.jobs.map(j => j.id);
-
-  it("sends the first answer's version as since on the second refresh", async () => {
-    server.jobs = [job({ id: '1' })];
-    await model.refresh();
-    await model.refresh();
-    expect(server.sinces).toEqual([null, server.answers[0].version]);
-    expect(server.answers[0].version).toContain('/');
-    expect(server.answers.map(a => a.complete)).toEqual([true, false]);
-    await model.refresh();
-    expect(server.sinces[2]).toBe(server.answers[1].version);
-  });
-
-  it('replaces a changed job and keeps the objects of unchanged ones', async () => {
-    server.jobs = [
-      job({ id: '3', state: 'RUN', result: '' }),
-      job({ id: '2', state: 'RUN', result: '' }),
-      job({ id: '1' })
-    ];
-    await model.refresh();
-    const before = model.jobs;
-    server.jobs[1] = { ...server.jobs[1], runtime: 7 };
-    await model.refresh();
-    expect(server.answers[1].jobs.map(j => j.id)).toEqual(['2']);
-    expect(ids()).toEqual(['3', '2', '1']);
-    expect(model.jobs[0]).toBe(before[0]);
-    expect(model.jobs[1]).not.toBe(before[1]);
-    expect(model.jobs[1].runtime).toBe(7);
-    expect(model.getJob('2')).toBe(model.jobs[1]);
-    expect(model.jobs[2]).toBe(before[2]);
-
-    // Nothing changed at all: the very same list.
-    const list = model.jobs;
-    await model.refresh();
-    expect(server.answers[2].jobs).toEqual([]);
-    expect(model.jobs).toBe(list);
-  });
-
-  it('drops a job that is gone from ids', async () => {
-    server.jobs = [job({ id: '3' }), job({ id: '2' }), job({ id: '1' })];
-    await model.refresh();
-    const [three, , one] = model.jobs;
-    server.jobs = [server.jobs[0], server.jobs[2]];
-    await model.refresh();
-    expect(server.answers[1].complete).toBe(false);
-    expect(ids()).toEqual(['3', '1']);
-    expect(model.jobs[0]).toBe(three);
-    expect(model.jobs[1]).toBe(one);
-    expect(model.getJob('2')).toBeUndefined();
-  });
-
-  it("adds a new job where the server's order puts it", async () => {
-    server.jobs = [
-      job({ id: '2', state: 'RUN', result: '' }),
-      job({ id: '1' })
-    ];
-    await model.refresh();
-    const [two, one] = model.jobs;
-    // Active jobs first, then finished ones, newest first.
-    server.jobs = [
-      server.jobs[0],
-      job({ id: '3', state: 'SCHED', result: '' }),
-      server.jobs[1]
-    ];
-    await model.refresh();
-    expect(server.answers[1].complete).toBe(false);
-    expect(server.answers[1].jobs.map(j => j.id)).toEqual(['3']);
-    expect(ids()).toEqual(['2', '3', '1']);
-    expect(model.jobs[0]).toBe(two);
-    expect(model.jobs[2]).toBe(one);
-    expect(model.getJob('3')?.state).toBe('SCHED');
-  });
-
-  it('shows the names given in flux-hub in place of Flux names, across deltas', async () => {
-    server.jobs = [
-      job({ id: '2', name: 'python3', state: 'RUN', result: '' }),
-      job({ id: '1', name: 'hostname' })
-    ];
-    // 99 is not listed: its name is ignored.
-    server.names = { '2': 'training', '99': 'elsewhere' };
-    await model.refresh();
-    expect(model.jobs.map(j => j.name)).toEqual(['training', 'hostname']);
-    expect(model.getJob('99')).toBeUndefined();
-
-    // The job changes; the delta does not repeat its name, which stays.
-    server.jobs[0] = { ...server.jobs[0], runtime: 30 };
-    await model.refresh();
-    expect(server.answers[1].names).toEqual({});
-    expect(server.answers[1].jobs[0].name).toBe('python3');
-    expect(model.getJob('2')?.name).toBe('training');
-    expect(model.getJob('2')?.runtime).toBe(30);
-
-    // And a later delta leaving it out changes nothing.
-    const named = model.getJob('2');
-    await model.refresh();
-    expect(model.getJob('2')).toBe(named);
-    expect(model.getJob('2')?.name).toBe('training');
-  });
-
-  it('shows a name given later to a finished job', async () => {
-    server.jobs = [job({ id: '2', name: 'hostname' }), job({ id: '1' })];
-    await model.refresh();
-    const [two, one] = model.jobs;
-    server.names = { '2': 'check nodes' };
-    await model.refresh();
-    expect(server.answers[1].jobs).toEqual([]);
-    expect(server.answers[1].names).toEqual({ '2': 'check nodes' });
-    expect(model.jobs[0]).not.toBe(two);
-    expect(model.jobs[0]).toEqual({ ...two, name: 'check nodes' });
-    expect(model.getJob('2')).toBe(model.jobs[0]);
-    expect(model.jobs[1]).toBe(one);
-  });
-
-  it('takes the complete answer after a server restart and resyncs', async () => {
-    server.jobs = [
-      job({ id: '3', state: 'RUN', result: '' }),
-      job({ id: '2' }),
-      job({ id: '1' })
-    ];
-    server.names = { '3': 'long run' };
-    await model.refresh();
-    const one = model.getJob('1');
-    server.restart();
-    server.jobs = [
-      { ...server.jobs[0], runtime: 99 },
-      job({ id: '4' }),
-      server.jobs[2]
-    ];
-    server.names = { '3': 'long run', '4': 'new' };
-    await model.refresh();
-    expect(server.sinces[1]).toBe(server.answers[0].version);
-    expect(server.answers[1].complete).toBe(true);
-    expect(ids()).toEqual(['3', '4', '1']);
-    expect(model.jobs.map(j => j.name)).toEqual([
-      'long run',
-      'new',
-      'hostname'
-    ]);
-    expect(model.getJob('3')?.runtime).toBe(99);
-    expect(model.getJob('2')).toBeUndefined();
-    expect(model.getJob('1')).toBe(one);
-
-    // Deltas again, from the new version on.
-    await model.refresh();
-    expect(server.sinces[2]).toBe(server.answers[1].version);
-    expect(server.answers[2].complete).toBe(false);
-    expect(ids()).toEqual(['3', '4', '1']);
-  });
-
-  it('announces a job that finishes in a delta', async () => {
-    const finished: string[] = [];
-    model.jobFinished.connect((_, j) => finished.push(`${j.id} ${j.name}`));
-    server.jobs = [
-      job({ id: '2', state: 'RUN', result: '' }),
-      job({ id: '1' })
-    ];
-    server.names = { '2': 'train' };
-    await model.refresh();
-    server.jobs[0] = { ...server.jobs[0], state: 'INACTIVE', result: 'FAILED' };
-    await model.refresh();
-    expect(server.answers[1].complete).toBe(false);
-    expect(finished).toEqual(['2 train']);
-    await model.refresh();
-    expect(finished).toEqual(['2 train']);
-  });
-
-  it('takes a delta without ids as the same jobs in the same order', async () => {
-    server.jobs = [
-      job({ id: '2', state: 'RUN', result: '' }),
-      job({ id: '1' })
-    ];
-    await model.refresh();
-    const [, done] = model.jobs;
-    server.jobs[0] = { ...server.jobs[0], runtime: 12.5 };
-    await model.refresh();
-    expect(server.answers[1].ids).toBeUndefined();
-    expect(server.answers[1].jobs.map(j => j.id)).toEqual(['2']);
-    expect(ids()).toEqual(['2', '1']);
-    expect(model.jobs[0].runtime).toBe(12.5);
-    expect(model.jobs[1]).toBe(done);
-  });
-
-  it('falls back to the whole list when a delta without ids sends a new job', async () => {
-    server.jobs = [job({ id: '1' })];
-    await model.refresh();
-    // A server that (wrongly) leaves the ids out although a job is new
-    const answer = (server as any)._answerJobs.bind(server);
-    jest
-      .spyOn(server as any, '_answerJobs')
-      .mockImplementation((since: any) => {
-        const a = answer(since);
-        delete a.ids;
-        return a;
-      });
-    server.jobs = [job({ id: '3' }), server.jobs[0]];
-    server.requests = [];
-    await model.refresh();
-    expect(server.requests).toEqual(['cluster', 'jobs', 'jobs']);
-    expect(ids()).toEqual(['3', '1']);
-  });
-
-  it('falls back to the whole list in the same refresh when a delta names an unknown job', async () => {
-    server.jobs = [job({ id: '1' })];
-    await model.refresh();
-    server.jobs = [job({ id: '2', state: 'RUN', result: '' }), server.jobs[0]];
-    server.loseFromNextDelta = '2';
-    server.requests = [];
-    await model.refresh();
-    expect(server.requests).toEqual(['cluster', 'jobs', 'jobs']);
-    expect(server.sinces.slice(1)).toEqual([server.answers[0].version, null]);
-    expect(server.answers[2].complete).toBe(true);
-    expect(model.error).toBeNull();
-    expect(ids()).toEqual(['2', '1']);
-    await model.refresh();
-    expect(server.sinces[3]).toBe(server.answers[2].version);
-  });
-
-  it('keeps the version when the job list fails, and forgets it when the fallback fails', async () => {
-    server.jobs = [job({ id: '1' })];
-    await model.refresh();
-    server.jobsAnswer = { status: 502, message: 'Flux does not answer' };
-    await model.refresh();
-    expect(model.error).toBe('Flux does not answer');
-    server.jobsAnswer = null;
-    await model.refresh();
-    expect(model.error).toBeNull();
-    expect(server.sinces[1]).toBe(server.answers[0].version);
-
-    // A delta the model cannot use, then the whole list fails too.
-    server.jobs = [job({ id: '2' }), server.jobs[0]];
-    server.loseFromNextDelta = '2';
-    const api = model.api;
-    const jobs = api.jobs.bind(api);
-    const spy = jest.spyOn(api, 'jobs').mockImplementation(async since => {
-      if (since === undefined) {
-        throw new Error('gone again');
-      }
-      return jobs(since);
+    it("sends the first answer's version as since on the second refresh", async () => {
+      server.jobs = [job({ id: '1' })];
+      await model.refresh();
+      await model.refresh();
+      expect(server.sinces).toEqual([null, server.answers[0].version]);
+      expect(server.answers[0].version).toContain('/');
+      expect(server.answers.map(a => a.complete)).toEqual([true, false]);
+      await model.refresh();
+      expect(server.sinces[2]).toBe(server.answers[1].version);
     });
-    await model.refresh();
-    expect(model.error).toBe('gone again');
-    expect(ids()).toEqual(['1']);
-    spy.mockRestore();
-    await model.refresh();
-    expect(server.sinces[server.sinces.length - 1]).toBeNull();
-    expect(server.answers[server.answers.length - 1].complete).toBe(true);
-    expect(ids()).toEqual(['2', '1']);
+
+    it('replaces a changed job and keeps the objects of unchanged ones', async () => {
+      server.jobs = [
+        job({ id: '3', state: 'RUN', result: '' }),
+        job({ id: '2', state: 'RUN', result: '' }),
+        job({ id: '1' })
+      ];
+      await model.refresh();
+      const before = model.jobs;
+      server.jobs[1] = { ...server.jobs[1], runtime: 7 };
+      await model.refresh();
+      expect(server.answers[1].jobs.map(j => j.id)).toEqual(['2']);
+      expect(ids()).toEqual(['3', '2', '1']);
+      expect(model.jobs[0]).toBe(before[0]);
+      expect(model.jobs[1]).not.toBe(before[1]);
+      expect(model.jobs[1].runtime).toBe(7);
+      expect(model.getJob('2')).toBe(model.jobs[1]);
+      expect(model.jobs[2]).toBe(before[2]);
+
+      // Nothing changed at all: the very same list.
+      const list = model.jobs;
+      await model.refresh();
+      expect(server.answers[2].jobs).toEqual([]);
+      expect(model.jobs).toBe(list);
+    });
+
+    it('drops a job that is gone from ids', async () => {
+      server.jobs = [job({ id: '3' }), job({ id: '2' }), job({ id: '1' })];
+      await model.refresh();
+      const [three, , one] = model.jobs;
+      server.jobs = [server.jobs[0], server.jobs[2]];
+      await model.refresh();
+      expect(server.answers[1].complete).toBe(false);
+      expect(ids()).toEqual(['3', '1']);
+      expect(model.jobs[0]).toBe(three);
+      expect(model.jobs[1]).toBe(one);
+      expect(model.getJob('2')).toBeUndefined();
+    });
+
+    it("adds a new job where the server's order puts it", async () => {
+      server.jobs = [
+        job({ id: '2', state: 'RUN', result: '' }),
+        job({ id: '1' })
+      ];
+      await model.refresh();
+      const [two, one] = model.jobs;
+      // Active jobs first, then finished ones, newest first.
+      server.jobs = [
+        server.jobs[0],
+        job({ id: '3', state: 'SCHED', result: '' }),
+        server.jobs[1]
+      ];
+      await model.refresh();
+      expect(server.answers[1].complete).toBe(false);
+      expect(server.answers[1].jobs.map(j => j.id)).toEqual(['3']);
+      expect(ids()).toEqual(['2', '3', '1']);
+      expect(model.jobs[0]).toBe(two);
+      expect(model.jobs[2]).toBe(one);
+      expect(model.getJob('3')?.state).toBe('SCHED');
+    });
+
+    it('shows the names given in flux-hub in place of Flux names, across deltas', async () => {
+      server.jobs = [
+        job({ id: '2', name: 'python3', state: 'RUN', result: '' }),
+        job({ id: '1', name: 'hostname' })
+      ];
+      // 99 is not listed: its name is ignored.
+      server.names = { '2': 'training', '99': 'elsewhere' };
+      await model.refresh();
+      expect(model.jobs.map(j => j.name)).toEqual(['training', 'hostname']);
+      expect(model.getJob('99')).toBeUndefined();
+
+      // The job changes; the delta does not repeat its name, which stays.
+      server.jobs[0] = { ...server.jobs[0], runtime: 30 };
+      await model.refresh();
+      expect(server.answers[1].names).toEqual({});
+      expect(server.answers[1].jobs[0].name).toBe('python3');
+      expect(model.getJob('2')?.name).toBe('training');
+      expect(model.getJob('2')?.runtime).toBe(30);
+
+      // And a later delta leaving it out changes nothing.
+      const named = model.getJob('2');
+      await model.refresh();
+      expect(model.getJob('2')).toBe(named);
+      expect(model.getJob('2')?.name).toBe('training');
+    });
+
+    it('shows a name given later to a finished job', async () => {
+      server.jobs = [job({ id: '2', name: 'hostname' }), job({ id: '1' })];
+      await model.refresh();
+      const [two, one] = model.jobs;
+      server.names = { '2': 'check nodes' };
+      await model.refresh();
+      expect(server.answers[1].jobs).toEqual([]);
+      expect(server.answers[1].names).toEqual({ '2': 'check nodes' });
+      expect(model.jobs[0]).not.toBe(two);
+      expect(model.jobs[0]).toEqual({ ...two, name: 'check nodes' });
+      expect(model.getJob('2')).toBe(model.jobs[0]);
+      expect(model.jobs[1]).toBe(one);
+    });
+
+    it('takes the complete answer after a server restart and resyncs', async () => {
+      server.jobs = [
+        job({ id: '3', state: 'RUN', result: '' }),
+        job({ id: '2' }),
+        job({ id: '1' })
+      ];
+      server.names = { '3': 'long run' };
+      await model.refresh();
+      const one = model.getJob('1');
+      server.restart();
+      server.jobs = [
+        { ...server.jobs[0], runtime: 99 },
+        job({ id: '4' }),
+        server.jobs[2]
+      ];
+      server.names = { '3': 'long run', '4': 'new' };
+      await model.refresh();
+      expect(server.sinces[1]).toBe(server.answers[0].version);
+      expect(server.answers[1].complete).toBe(true);
+      expect(ids()).toEqual(['3', '4', '1']);
+      expect(model.jobs.map(j => j.name)).toEqual([
+        'long run',
+        'new',
+        'hostname'
+      ]);
+      expect(model.getJob('3')?.runtime).toBe(99);
+      expect(model.getJob('2')).toBeUndefined();
+      expect(model.getJob('1')).toBe(one);
+
+      // Deltas again, from the new version on.
+      await model.refresh();
+      expect(server.sinces[2]).toBe(server.answers[1].version);
+      expect(server.answers[2].complete).toBe(false);
+      expect(ids()).toEqual(['3', '4', '1']);
+    });
+
+    it('announces a job that finishes in a delta', async () => {
+      const finished: string[] = [];
+      model.jobFinished.connect((_, j) => finished.push(`${j.id} ${j.name}`));
+      server.jobs = [
+        job({ id: '2', state: 'RUN', result: '' }),
+        job({ id: '1' })
+      ];
+      server.names = { '2': 'train' };
+      await model.refresh();
+      server.jobs[0] = {
+        ...server.jobs[0],
+        state: 'INACTIVE',
+        result: 'FAILED'
+      };
+      await model.refresh();
+      expect(server.answers[1].complete).toBe(false);
+      expect(finished).toEqual(['2 train']);
+      await model.refresh();
+      expect(finished).toEqual(['2 train']);
+    });
+
+    it('takes a delta without ids as the same jobs in the same order', async () => {
+      server.jobs = [
+        job({ id: '2', state: 'RUN', result: '' }),
+        job({ id: '1' })
+      ];
+      await model.refresh();
+      const [, done] = model.jobs;
+      server.jobs[0] = { ...server.jobs[0], runtime: 12.5 };
+      await model.refresh();
+      expect(server.answers[1].ids).toBeUndefined();
+      expect(server.answers[1].jobs.map(j => j.id)).toEqual(['2']);
+      expect(ids()).toEqual(['2', '1']);
+      expect(model.jobs[0].runtime).toBe(12.5);
+      expect(model.jobs[1]).toBe(done);
+    });
+
+    it('falls back to the whole list when a delta without ids sends a new job', async () => {
+      server.jobs = [job({ id: '1' })];
+      await model.refresh();
+      // A server that (wrongly) leaves the ids out although a job is new
+      const answer = (server as any)._answerJobs.bind(server);
+      jest
+        .spyOn(server as any, '_answerJobs')
+        .mockImplementation((since: any) => {
+          const a = answer(since);
+          delete a.ids;
+          return a;
+        });
+      server.jobs = [job({ id: '3' }), server.jobs[0]];
+      server.requests = [];
+      await model.refresh();
+      expect(server.requests).toEqual(['cluster', 'jobs', 'jobs']);
+      expect(ids()).toEqual(['3', '1']);
+    });
+
+    it('falls back to the whole list in the same refresh when a delta names an unknown job', async () => {
+      server.jobs = [job({ id: '1' })];
+      await model.refresh();
+      server.jobs = [
+        job({ id: '2', state: 'RUN', result: '' }),
+        server.jobs[0]
+      ];
+      server.loseFromNextDelta = '2';
+      server.requests = [];
+      await model.refresh();
+      expect(server.requests).toEqual(['cluster', 'jobs', 'jobs']);
+      expect(server.sinces.slice(1)).toEqual([server.answers[0].version, null]);
+      expect(server.answers[2].complete).toBe(true);
+      expect(model.error).toBeNull();
+      expect(ids()).toEqual(['2', '1']);
+      await model.refresh();
+      expect(server.sinces[3]).toBe(server.answers[2].version);
+    });
+
+    it('keeps the version when the job list fails, and forgets it when the fallback fails', async () => {
+      server.jobs = [job({ id: '1' })];
+      await model.refresh();
+      server.jobsAnswer = { status: 502, message: 'Flux does not answer' };
+      await model.refresh();
+      expect(model.error).toBe('Flux does not answer');
+      server.jobsAnswer = null;
+      await model.refresh();
+      expect(model.error).toBeNull();
+      expect(server.sinces[1]).toBe(server.answers[0].version);
+
+      // A delta the model cannot use, then the whole list fails too.
+      server.jobs = [job({ id: '2' }), server.jobs[0]];
+      server.loseFromNextDelta = '2';
+      const api = model.api;
+      const jobs = api.jobs.bind(api);
+      const spy = jest.spyOn(api, 'jobs').mockImplementation(async since => {
+        if (since === undefined) {
+          throw new Error('gone again');
+        }
+        return jobs(since);
+      });
+      await model.refresh();
+      expect(model.error).toBe('gone again');
+      expect(ids()).toEqual(['1']);
+      spy.mockRestore();
+      await model.refresh();
+      expect(server.sinces[server.sinces.length - 1]).toBeNull();
+      expect(server.answers[server.answers.length - 1].complete).toBe(true);
+      expect(ids()).toEqual(['2', '1']);
+    });
+
+    it('ignores an answer that comes after that of a later refresh', async () => {
+      server.jobs = [job({ id: '1', state: 'RUN', result: '' })];
+      await model.refresh();
+      const release = server.delayNext();
+      server.jobs = [{ ...server.jobs[0], runtime: 5 }];
+      // A timed tick, held up; then a refresh (the button, say) overtakes it.
+      void model.poll.schedule({ interval: Poll.IMMEDIATE, phase: 'resolved' });
+      await flush(20);
+      expect(server.answers.length).toBe(2);
+      server.jobs = [
+        job({ id: '2', state: 'RUN', result: '' }),
+        server.jobs[0]
+      ];
+      server.jobs[1] = { ...server.jobs[1], runtime: 9 };
+      await model.refresh();
+      expect(ids()).toEqual(['2', '1']);
+      release();
+      await flush(20);
+      expect(ids()).toEqual(['2', '1']);
+      expect(model.getJob('1')?.runtime).toBe(9);
+      await model.refresh();
+      expect(server.sinces[3]).toBe(server.answers[2].version);
+    });
   });
 
-  it('ignores an answer that comes after that of a later refresh', async () => {
-    server.jobs = [job({ id: '1', state: 'RUN', result: '' })];
-    await model.refresh();
-    const release = server.delayNext();
-    server.jobs = [{ ...server.jobs[0], runtime: 5 }];
-    // A timed tick, held up; then a refresh (the button, say) overtakes it.
-    void model.poll.schedule({ interval: Poll.IMMEDIATE, phase: 'resolved' });
-    await flush(20);
-    expect(server.answers.length).toBe(2);
-    server.jobs = [job({ id: '2', state: 'RUN', result: '' }), server.jobs[0]];
-    server.jobs[1] = { ...server.jobs[1], runtime: 9 };
-    await model.refresh();
-    expect(ids()).toEqual(['2', '1']);
-    release();
-    await flush(20);
-    expect(ids()).toEqual(['2', '1']);
-    expect(model.getJob('1')?.runtime).toBe(9);
-    await model.refresh();
-    expect(server.sinces[3]).toBe(server.answers[2].version);
-  });
-});
+  describe('with job ids above 2^53', () => {
+    const ids = () => model.jobs.map(j => j.id);
 
-describe('JobsModel with job ids above 2^53', () => {
-  let server: FakeServer;
-  let model: JobsModel;
+    it('keeps jobs whose ids one number cannot tell apart apart, through whole answers and deltas', async () => {
+      // BIG.b and BIG.c are both 1152921504606859264 as numbers.
+      server.jobs = [
+        job({ id: BIG.c, state: 'RUN', result: '' }),
+        job({ id: BIG.b, state: 'RUN', result: '' }),
+        job({ id: BIG.a })
+      ];
+      server.names = { [BIG.b]: 'mine', [BIG.c]: 'other' };
+      await model.refresh();
+      expect(ids()).toEqual([BIG.c, BIG.b, BIG.a]);
+      expect(model.getJob(BIG.b)?.name).toBe('mine');
+      expect(model.getJob(BIG.c)?.name).toBe('other');
+      const [c, , a] = model.jobs;
 
-  beforeEach(() => {
-    server = new FakeServer();
-    model = new JobsModel(server.api(), { auto: false, interval: 60 });
-    model.visible = true;
-  });
+      // A delta: BIG.b finishes, a new big id arrives, BIG.a is purged.
+      server.jobs = [
+        server.jobs[0],
+        job({ id: BIG.d, state: 'SCHED', result: '' }),
+        { ...server.jobs[1], state: 'INACTIVE', result: 'CANCELED' }
+      ];
+      await model.refresh();
+      const delta = server.answers[1];
+      expect(delta.complete).toBe(false);
+      expect(delta.ids).toEqual([BIG.c, BIG.d, BIG.b]);
+      expect(delta.jobs.map(j => j.id)).toEqual([BIG.d, BIG.b]);
+      expect(ids()).toEqual([BIG.c, BIG.d, BIG.b]);
+      expect(model.jobs[0]).toBe(c);
+      expect(model.getJob(BIG.c)?.state).toBe('RUN');
+      expect(model.getJob(BIG.b)?.result).toBe('CANCELED');
+      expect(model.getJob(BIG.b)?.name).toBe('mine');
+      expect(model.getJob(BIG.a)).toBeUndefined();
+      expect(model.jobs).not.toContain(a);
+    });
 
-  afterEach(() => model.dispose());
-
-  const ids = () => model.jobs.map(j => j.id);
-
-  it('keeps jobs whose ids one number cannot tell apart apart, through whole answers and deltas', async () => {
-    // BIG.b and BIG.c are both 1152921504606859264 as numbers.
-    server.jobs = [
-      job({ id: BIG.c, state: 'RUN', result: '' }),
-      job({ id: BIG.b, state: 'RUN', result: '' }),
-      job({ id: BIG.a })
-    ];
-    server.names = { [BIG.b]: 'mine', [BIG.c]: 'other' };
-    await model.refresh();
-    expect(ids()).toEqual([BIG.c, BIG.b, BIG.a]);
-    expect(model.getJob(BIG.b)?.name).toBe('mine');
-    expect(model.getJob(BIG.c)?.name).toBe('other');
-    const [c, , a] = model.jobs;
-
-    // A delta: BIG.b finishes, a new big id arrives, BIG.a is purged.
-    server.jobs = [
-      server.jobs[0],
-      job({ id: BIG.d, state: 'SCHED', result: '' }),
-      { ...server.jobs[1], state: 'INACTIVE', result: 'CANCELED' }
-    ];
-    await model.refresh();
-    const delta = server.answers[1];
-    expect(delta.complete).toBe(false);
-    expect(delta.ids).toEqual([BIG.c, BIG.d, BIG.b]);
-    expect(delta.jobs.map(j => j.id)).toEqual([BIG.d, BIG.b]);
-    expect(ids()).toEqual([BIG.c, BIG.d, BIG.b]);
-    expect(model.jobs[0]).toBe(c);
-    expect(model.getJob(BIG.c)?.state).toBe('RUN');
-    expect(model.getJob(BIG.b)?.result).toBe('CANCELED');
-    expect(model.getJob(BIG.b)?.name).toBe('mine');
-    expect(model.getJob(BIG.a)).toBeUndefined();
-    expect(model.jobs).not.toContain(a);
-  });
-
-  it('watches a submitted job by its exact id while hidden, and announces that id', async () => {
-    const finished: JobId[] = [];
-    model.jobFinished.connect((_, j) => finished.push(j.id));
-    server.jobs = [job({ id: BIG.c, state: 'RUN', result: '' })];
-    await model.refresh();
-    model.visible = false;
-    server.jobs = [
-      job({ id: BIG.b, state: 'RUN', result: '' }),
-      { ...server.jobs[0] }
-    ];
-    model.watch(BIG.b);
-    server.requests = [];
-    await model.refresh();
-    expect(server.requests.sort()).toEqual([`jobs/${BIG.b}`, `jobs/${BIG.c}`]);
-    expect(finished).toEqual([]);
-    server.jobs[0] = { ...server.jobs[0], state: 'INACTIVE', result: 'FAILED' };
-    await model.refresh();
-    expect(finished).toEqual([BIG.b]);
-    expect(model.getJob(BIG.b)?.result).toBe('FAILED');
+    it('watches a submitted job by its exact id while hidden, and announces that id', async () => {
+      const finished: JobId[] = [];
+      model.jobFinished.connect((_, j) => finished.push(j.id));
+      server.jobs = [job({ id: BIG.c, state: 'RUN', result: '' })];
+      await model.refresh();
+      model.visible = false;
+      server.jobs = [
+        job({ id: BIG.b, state: 'RUN', result: '' }),
+        { ...server.jobs[0] }
+      ];
+      model.watch(BIG.b);
+      server.requests = [];
+      await model.refresh();
+      expect(server.requests.sort()).toEqual([
+        `jobs/${BIG.b}`,
+        `jobs/${BIG.c}`
+      ]);
+      expect(finished).toEqual([]);
+      server.jobs[0] = {
+        ...server.jobs[0],
+        state: 'INACTIVE',
+        result: 'FAILED'
+      };
+      await model.refresh();
+      expect(finished).toEqual([BIG.b]);
+      expect(model.getJob(BIG.b)?.result).toBe('FAILED');
+    });
   });
 });
