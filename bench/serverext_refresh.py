@@ -29,7 +29,7 @@ alone is more than 10 % of the first call, and the wall-time ratios say more abo
 work than about Flux. The work ratio does not depend on it. On a real Flux instance (`flux` on
 PATH) there is one run.
 
-    .venv/bin/python bench/serverext_refresh.py [--finished 2000] [--active 10] [--rounds 5]
+    .venv/bin/python bench/serverext_refresh.py [--finished 2000] [--active 10] [--rounds 7]
 """
 
 import argparse
@@ -278,7 +278,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--finished", type=int, default=2000)
     parser.add_argument("--active", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=5, help="refreshes after the first")
     args = parser.parse_args()
 
