@@ -23,7 +23,7 @@ On the simulated Flux instance the whole run is made twice, each on a MiniCluste
 first as the simulator is, then with FLUX_SIM_RPC_LATENCY making its per-job RPCs wait, so that
 a detailed job costs what the contract measured on a real instance (1.75 ms; each table shows
 what it cost). The simulator alone details a job some 25 times faster than real Flux, so its
-complete listing costs little more than ten times the fixed work of any request (logging in the
+complete listing costs little more than ten times the fixed work of any request (checking the
 token, the job-list call over the whole instance, sending the answer): on it, even the page
 alone is more than 10 % of the first call, and the wall-time ratios say more about that fixed
 work than about Flux. The work ratio does not depend on it. On a real Flux instance (`flux` on
