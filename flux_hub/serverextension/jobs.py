@@ -16,9 +16,9 @@ page, and foreign ids would have to be asked about one by one.
 
 The panel's side of a refresh is small too: each answer carries a version, and a refresh that
 passes it back (``?since=``) gets only the jobs that changed since, and the list's order as ids
-when that changed too
-(see ``JobsService.list_jobs``). A first answer (no usable version) is flux-restful's own JSON
-text, passed on as it came and decoded into the memory only once it is on its way.
+when that changed too (see ``JobsService.list_jobs``). A first answer (no usable version) is
+flux-restful's own JSON text, passed on as it came and decoded into the memory only once it is on
+its way.
 """
 
 import asyncio
@@ -86,8 +86,7 @@ class JobsService:
         # A version from another server process (another generation) is not understood.
         self._generation = secrets.token_hex(6)
         self._version = 0
-        self._listed = {}  # id -> _Listed
-        self._ids = []
+        self._listed = {}  # id -> _Listed, in the list's order
         self._reordered = 0  # the version the list's ids (membership or order) last changed in
         self._names = {}  # id -> name, as last answered
         self._named_at = {}  # id -> version its name was given in
@@ -184,17 +183,16 @@ class JobsService:
             else:
                 listed[job_id] = _Listed(job, new)
                 changed = True
-        ids = list(listed)
         for job_id, name in names.items():
             if self._names.get(job_id) != name and job_id in listed:
                 self._named_at[job_id] = new
                 changed = True
-        if ids != self._ids:
+        if list(listed) != list(self._listed):
             self._reordered = version or new
             changed = True
         if changed:
             self._version = version or new
-        self._listed, self._ids = listed, ids
+        self._listed = listed
         self._names = {job_id: name for job_id, name in names.items() if job_id in listed}
         self._named_at = {job_id: v for job_id, v in self._named_at.items() if job_id in listed}
         self._remember([entry.job for entry in listed.values()])
@@ -207,7 +205,7 @@ class JobsService:
         else:
             entries = [entry for entry in self._listed.values() if entry.changed > base]
             if self._reordered > base:
-                head["ids"] = self._ids
+                head["ids"] = list(self._listed)
             head["names"] = {
                 str(job_id): self._names[job_id]
                 for job_id, at in self._named_at.items()

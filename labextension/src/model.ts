@@ -190,28 +190,33 @@ export class JobsModel {
    * refresh may still ask for a delta.
    */
   private async _refreshJobs(): Promise<void> {
-    const request = ++this._jobsRequests;
-    const answer = await this.api.jobs(this._version ?? undefined);
-    if (request <= this._jobsApplied) {
-      // A refresh that started later has already answered: this is older.
-      return;
-    }
-    this._jobsApplied = request;
-    if (this._merge(answer)) {
+    const answer = await this._readJobs(this._version ?? undefined);
+    if (!answer || this._merge(answer)) {
       return;
     }
     // The delta names a job that was neither sent nor known here (it should
     // not happen): start again from the whole list. Until that answers, the
     // version is worthless, also to the next refresh should this one fail.
     this._version = null;
-    const whole = ++this._jobsRequests;
-    const fresh = await this.api.jobs();
-    if (whole <= this._jobsApplied) {
-      return;
+    const fresh = await this._readJobs();
+    if (fresh) {
+      // Taken as the whole list whatever it says: there was no `since`.
+      this._merge({ ...fresh, complete: true });
     }
-    this._jobsApplied = whole;
-    // Taken as the whole list whatever it says: there was no `since`.
-    this._merge({ ...fresh, complete: true });
+  }
+
+  /**
+   * One job-list request; null if a request started later has already been
+   * answered (two poll ticks can overlap): this answer is older.
+   */
+  private async _readJobs(since?: string): Promise<IJobsAnswer | null> {
+    const request = ++this._jobsRequests;
+    const answer = await this.api.jobs(since);
+    if (request <= this._jobsApplied) {
+      return null;
+    }
+    this._jobsApplied = request;
+    return answer;
   }
 
   /**
