@@ -1,9 +1,22 @@
-"""Shared fixtures: a real flux-restful server (the local MiniCluster) and clients for its users."""
+"""Shared fixtures: a real flux-restful server (the local MiniCluster) and clients for its users.
+
+The suite runs in one of two lanes, chosen as the local cluster chooses (``FLUX_HUB_SIMULATE``,
+else flux-core on PATH): the simulated Flux instance, or real Flux. Tests marked
+``simulator_only`` need what only the simulation does and are skipped, with their reason, in
+the real lane; every other test runs in both.
+"""
+
+import subprocess
 
 import pytest
 
 from flux_hub.local import LocalCluster
+from flux_hub.local.cluster import choose_flux
 from flux_hub.restful import FluxRestfulClient
+
+FLUX = choose_flux()
+LANE = "real" if FLUX else "simulated"
+REAL_FLUX = LANE == "real"
 
 SEEDED_USERS = ("alice", "bob", "carol")
 # The clusters start as if up for 30 days: their job ids are above 2**53, as on any Flux instance
@@ -54,10 +67,24 @@ def client_for(cluster):
         client.close()
 
 
-def pytest_collection_modifyitems(items):
-    """Run the browser tests last.
+def pytest_report_header(config):
+    if REAL_FLUX:
+        version = subprocess.run([FLUX, "version"], capture_output=True, text=True).stdout
+        core = next((ln.split()[-1] for ln in version.splitlines() if "libflux-core" in ln), "?")
+        return f"flux-hub lane: real Flux, flux-core {core} ({FLUX})"
+    return "flux-hub lane: simulated Flux instance"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip simulator-only tests on real Flux (with their reason); run the browser tests last.
 
     Playwright's sync API leaves its event loop marked as running in the main thread after it
     stops, which breaks every asyncio-based test that comes after it in the same process.
     """
+    if REAL_FLUX:
+        for item in items:
+            marker = item.get_closest_marker("simulator_only")
+            if marker is not None:
+                reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+                item.add_marker(pytest.mark.skip(reason=f"simulator only: {reason}"))
     items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))

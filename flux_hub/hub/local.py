@@ -81,6 +81,9 @@ def configure_local_cluster(
                 f"--nodes={nodes}",
                 f"--cores={cores_per_node}",
                 f"--admin={admin}",
+                # Chosen here, where $FLUX_HUB_SIMULATE and PATH are the hub's own: the hub
+                # hands its services a reduced environment
+                f"--mode={cluster.mode}",
             ],
         },
     ]
@@ -99,6 +102,7 @@ def main(argv=None):
     parser.add_argument("--nodes", type=int, default=2)
     parser.add_argument("--cores", type=int, default=4)
     parser.add_argument("--admin", default="fluxadmin")
+    parser.add_argument("--mode", choices=["flux", "simulated"], default=None)
     args = parser.parse_args(argv)
 
     def stop(signum, frame):
@@ -114,6 +118,7 @@ def main(argv=None):
         nodes=args.nodes,
         cores_per_node=args.cores,
         admin_user=args.admin,
+        simulate=None if args.mode is None else args.mode == "simulated",
     )
 
     def announce(cluster):

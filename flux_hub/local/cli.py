@@ -4,7 +4,7 @@ import signal
 import sys
 import time
 
-from .cluster import STATE_FILE, LocalCluster, LocalClusterError
+from .cluster import STATE_FILE, LocalCluster, LocalClusterError, find_flux
 
 
 def add_parser(subparsers):
@@ -34,15 +34,21 @@ def add_parser(subparsers):
         "--cores",
         type=int,
         default=4,
-        help="cores per node of the simulated instance (default: %(default)s)",
+        help="cores per node (default: %(default)s)",
     )
     parser.add_argument(
         "--admin", default="fluxadmin", help="the superuser's name (default: %(default)s)"
     )
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
         "--simulate",
         action="store_true",
         help="use the simulated Flux instance even if flux-core is installed",
+    )
+    which.add_argument(
+        "--real",
+        action="store_true",
+        help="use real Flux, and fail if flux-core is not installed or usable",
     )
     parser.set_defaults(func=run)
     return parser
@@ -61,7 +67,7 @@ def run(args):
             nodes=args.nodes,
             cores_per_node=args.cores,
             admin_user=args.admin,
-            simulate=True if args.simulate else None,
+            simulate=True if args.simulate else False if args.real else None,
         )
     except (ValueError, LocalClusterError) as error:
         print(f"flux-hub local-cluster: {error}", file=sys.stderr)
@@ -72,11 +78,14 @@ def run(args):
         for name, password in cluster.new_passwords.items():
             print(f"Adding '{name}' with password '{password}'")
         if cluster.mode == "flux":
-            how = f"real Flux, flux start --test-size={cluster.nodes}"
+            how = (
+                f"real Flux, flux start --test-size={cluster.nodes}, "
+                f"{cluster.nodes} nodes x {cluster.cores_per_node} cores"
+            )
         else:
             how = (
-                f"simulated Flux instance, {cluster.nodes} nodes x {cluster.cores_per_node} "
-                "cores (flux-core is not installed)"
+                f"simulated Flux instance, {cluster.nodes} nodes x {cluster.cores_per_node} cores"
+                + (" (flux-core is not installed)" if find_flux() is None else "")
             )
         print(f"flux-restful is running at {cluster.url} ({how})")
         print(f"Passwords and the shared secret are in {cluster.state_dir / STATE_FILE}")

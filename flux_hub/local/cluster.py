@@ -27,6 +27,9 @@ STATE_FILE = "flux-hub-local.json"
 LOG_FILE = "flux-restful.log"
 DB_FILE = "flux-restful.db"
 STOP_GRACE = {"simulated": 5.0, "flux": 20.0}  # seconds before the server is killed
+GONE_WAIT = 15.0  # seconds for the rest of the instance (brokers, jobs) to go once it has exited
+SIMULATE_ENV = "FLUX_HUB_SIMULATE"  # "1": the simulated instance; "0": real Flux or an error
+FLUX_CONFIG_DIR = "flux-config"
 _started = set()  # clusters to stop when the interpreter exits
 
 
@@ -53,6 +56,79 @@ def find_flux():
     except (OSError, subprocess.SubprocessError):
         return None
     return path if "libflux-core" in out.stdout else None
+
+
+def check_bindings(flux):
+    """Why this Python cannot run flux-restful on ``flux``'s instance, or None if it can.
+
+    flux-restful imports flux-core's Python bindings in the server process, which is this
+    interpreter: they must import here (found the way ``flux`` finds them, its python path).
+    """
+    probe = "import flux, flux.job, flux.resource"
+    env = dict(os.environ)
+    try:
+        where = subprocess.run(
+            [flux, "env", "sh", "-c", 'printf %s "$PYTHONPATH"'],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        where = ""
+    if where:
+        env["PYTHONPATH"] = where + (os.pathsep + env["PYTHONPATH"] if "PYTHONPATH" in env else "")
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"cannot run {sys.executable}: {error}"
+    if proc.returncode == 0:
+        return None
+    last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+    version = "{}.{}".format(*sys.version_info[:2])
+    return (
+        f"flux-core is installed ({flux}) but its Python bindings do not import in this Python "
+        f"({sys.executable}, {version}): {last}. Install flux-core's bindings for Python {version} "
+        "with cffi, ply and pyyaml into this environment (scripts/build-flux-core does it), "
+        "or use the simulated instance (--simulate, or FLUX_HUB_SIMULATE=1)."
+    )
+
+
+def choose_flux(simulate=None):
+    """The ``flux`` command to run the server under, or None for the simulated instance.
+
+    ``simulate`` True or False decides; None reads $FLUX_HUB_SIMULATE ("1" or "0"), else
+    takes real Flux when flux-core is on PATH.
+    """
+    if simulate is None:
+        wanted = os.environ.get(SIMULATE_ENV, "").strip().lower()
+        if wanted in ("1", "true", "yes"):
+            simulate = True
+        elif wanted in ("0", "false", "no"):
+            simulate = False
+        elif wanted:
+            raise LocalClusterError(f"{SIMULATE_ENV} must be 1 or 0, not {wanted!r}")
+    if simulate:
+        return None
+    flux = find_flux()
+    if flux is None and simulate is False:
+        raise LocalClusterError("real Flux was asked for, but flux-core's flux is not on PATH")
+    return flux
+
+
+def node_prefix():
+    """The local instance's nodes are named this prefix and their rank: this host's short name.
+
+    Real Flux's test instance and the simulation name them alike ("vm0", "vm1"), so a job's
+    nodelist reads the same ("vm[0-1]") in both.
+    """
+    base = socket.gethostname().split(".")[0].rstrip("0123456789-")
+    return base if base and all(c.isalnum() or c == "-" for c in base) else "node"
+
+
+def node_names(count):
+    return [f"{node_prefix()}{rank}" for rank in range(count)]
 
 
 def _write_private(path, text):
@@ -108,8 +184,9 @@ class LocalCluster:
 
     ``simulate`` None: real Flux if flux-core's ``flux`` is on PATH, else the simulation.
     ``server_env``: extra environment for the server (e.g. FLUX_ACCESS_TOKEN_EXPIRES_MINUTES).
-    In real-Flux mode the nodes are ``flux start --test-size`` brokers and each has this
-    machine's cores; ``cores_per_node`` applies to the simulation.
+    ``simulate`` True or False forces the choice (False: LocalClusterError without flux-core).
+    In real-Flux mode the nodes are ``flux start --test-size`` brokers on this machine, each
+    configured with ``cores_per_node`` cores and a host name of its own, as in the simulation.
     """
 
     def __init__(
@@ -145,9 +222,7 @@ class LocalCluster:
         self._state = None
         self._proc = None
         self._lock = threading.RLock()
-        self._flux = None if simulate else find_flux()
-        if simulate is False and self._flux is None:
-            raise LocalClusterError("simulate=False, but flux-core's flux command is not on PATH")
+        self._flux = choose_flux(simulate)
         self.mode = "flux" if self._flux else "simulated"
 
     def __repr__(self):
@@ -200,11 +275,18 @@ class LocalCluster:
         return self
 
     def stop(self):
-        """Stop the server and every job process it started. Safe to call at any time."""
+        """Stop the server and every process of its instance. Safe to call at any time.
+
+        Returns once the server, the brokers and every job process are gone (the port is then
+        free): a bounded wait after SIGTERM, then SIGKILL for whatever is left.
+        """
         with self._lock:
             proc, self._proc = self._proc, None
             if proc is None:
                 return
+            # Everything below the server now: the simulation's tasks have sessions of their
+            # own, real Flux's brokers, shells and tasks keep the server's session
+            tree = _start_times([proc.pid, *_descendants(proc.pid)])
             if proc.poll() is None:
                 _signal_group(proc.pid, signal.SIGTERM)
                 try:
@@ -212,10 +294,14 @@ class LocalCluster:
                 except subprocess.TimeoutExpired:
                     # Freeze the server so it starts nothing new, then kill it and its jobs
                     _signal_group(proc.pid, signal.SIGSTOP)
-                    groups = {_pgid(p) for p in _descendants(proc.pid)} - {None, os.getpgrp()}
-                    for group in groups | {proc.pid}:
-                        _signal_group(group, signal.SIGKILL)
+                    _kill(_remaining(proc.pid, tree))
                     proc.wait()
+            # `flux start` exits on SIGTERM before its brokers, the server and the jobs do:
+            # wait for them, then kill what is left
+            if not _wait_gone(proc.pid, tree, GONE_WAIT):
+                log.warning("flux-restful at %s: killing what is left of it", self.url)
+                _kill(_remaining(proc.pid, tree))
+                _wait_gone(proc.pid, tree, 5.0)
             _started.discard(self)
             log.info("flux-restful at %s stopped", self.url)
 
@@ -338,16 +424,27 @@ class LocalCluster:
     def _launch(self):
         serve = ["serve", "--host", self.host, "--port", str(self.port), "--workers", "1"]
         if self.mode == "flux":
+            problem = check_bindings(self._flux)
+            if problem:
+                raise LocalClusterError(problem)
+            config = self._write_flux_config()
+            hosts = node_names(self.nodes)
             argv = [
                 self._flux,
                 "start",
                 f"--test-size={self.nodes}",
+                f"--test-hosts={','.join(hosts)}",
+                f"--config-path={config}",
+                f"--setattr=conf.shell_initrc={config / 'initrc.lua'}",
                 sys.executable,
                 "-m",
                 "flux_restful.cli",
                 *serve,
             ]
-            how = f"real Flux ({self._flux} start --test-size={self.nodes})"
+            how = (
+                f"real Flux ({self._flux} start --test-size={self.nodes}, "
+                f"{self.nodes} nodes x {self.cores_per_node} cores)"
+            )
         else:
             argv = [
                 sys.executable,
@@ -377,6 +474,43 @@ class LocalCluster:
                 start_new_session=True,  # its own process group: stop() signals all of it
             )
         return offset
+
+    def _write_flux_config(self):
+        """The instance's resource configuration: nodes x cores_per_node, named hosts.
+
+        The brokers of ``flux start --test-size`` all run on this machine; without this each
+        would offer all of its cores. Not verified against the hardware (it is a test
+        instance: the cores are there to schedule on, as in the simulation).
+        """
+        folder = self.state_dir / FLUX_CONFIG_DIR
+        folder.mkdir(mode=0o700, exist_ok=True)
+        hosts = ",".join(node_names(self.nodes))
+        cores = f"0-{self.cores_per_node - 1}" if self.cores_per_node > 1 else "0"
+        text = (
+            "# Written by flux-hub's LocalCluster at every start.\n"
+            "[resource]\nnoverify = true\n\n"
+            f'[[resource.config]]\nhosts = "{hosts}"\ncores = "{cores}"\n'
+        )
+        (folder / "resource.toml").write_text(text)
+        # The configured core ids need not exist here, so the shells must not bind tasks to
+        # them (they would print an affinity error into every job's output)
+        initrc = folder / "initrc.lua"
+        default = self._flux_builtin("shell_initrc")
+        lines = ['shell.options["cpu-affinity"] = "off"']
+        if default:
+            lines.append(f"source ({json.dumps(default)})")
+        lines.insert(0, "-- Written by flux-hub's LocalCluster at every start.")
+        initrc.write_text("\n".join(lines) + "\n")
+        return folder
+
+    def _flux_builtin(self, name):
+        try:
+            out = subprocess.run(
+                [self._flux, "config", "builtin", name], capture_output=True, text=True, timeout=30
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
 
     def _wait_ready(self, timeout, log_offset):
         deadline = time.monotonic() + timeout
@@ -412,11 +546,55 @@ class LocalCluster:
         return f"Last lines of {self.log_path}:\n{self._redact(tail)}"
 
 
-def _pgid(pid):
-    try:
-        return os.getpgid(pid)
-    except ProcessLookupError:
-        return None
+def _remaining(sid, known):
+    """The living processes of the server's session, of ``known``, and everything below them.
+
+    ``known`` maps pids to their start times, so a pid reused since is not taken for ours.
+    """
+    alive = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # fields[0] state, [3] session, [19] start time; a zombie is gone for our purpose
+            pid = int(entry)
+            ours = known.get(pid) == fields[19] or int(fields[3]) == sid
+            if fields[0] != "Z" and ours:
+                alive.add(pid)
+    for pid in list(alive):
+        alive.update(_descendants(pid))
+    return alive
+
+
+def _start_times(pids):
+    times = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                times[pid] = f.read().rsplit(")", 1)[1].split()[19]
+        except OSError:
+            pass
+    return times
+
+
+def _wait_gone(sid, known, timeout):
+    deadline = time.monotonic() + timeout
+    while _remaining(sid, known):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _kill(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 @atexit.register

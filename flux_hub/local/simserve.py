@@ -29,10 +29,12 @@ def main(argv=None):
     import flux._broker
     from flux_restful.cli import main as flux_restful_main
 
-    broker = flux._broker.start_instance(args.nodes, args.cores_per_node)
+    from flux_hub.local.cluster import node_prefix
+
+    broker = flux._broker.start_instance(args.nodes, args.cores_per_node, node_prefix())
     print(
         f"flux-hub: simulated Flux instance: {broker.size} nodes x {broker.cores_per_node} cores"
-        f" on {broker.hostname} (flux-core is not installed)",
+        f" named {broker.hostlist(range(broker.size))}",
         file=sys.stderr,
         flush=True,
     )

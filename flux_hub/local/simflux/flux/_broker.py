@@ -27,13 +27,17 @@ _instance = None
 
 
 def start_instance(nodes, cores_per_node, hostname=None):
-    """Create this process's instance (once)."""
+    """Create this process's instance (once).
+
+    ``hostname``: the prefix of the nodes' names, each followed by its rank ("vm0", "vm1"), as
+    flux-hub's real-Flux test instance names them; default: this host's name, the same for all.
+    """
     global _instance
     if _instance is not None:
         raise RuntimeError("the simulated Flux instance is already running")
     latency = _rpc_latency(os.environ.get("FLUX_SIM_RPC_LATENCY", ""))
     uptime = _uptime(os.environ.get("FLUX_SIM_UPTIME", ""))
-    _instance = Broker(nodes, cores_per_node, hostname or socket.gethostname(), latency, uptime)
+    _instance = Broker(nodes, cores_per_node, hostname, latency, uptime)
     return _instance
 
 
@@ -164,7 +168,13 @@ class Broker:
             raise ValueError("a simulated instance needs at least one node with one core")
         self.size = nodes
         self.cores_per_node = cores_per_node
-        self.hostname = hostname
+        # Named nodes (prefix + rank), or, without a prefix, this host's name for every rank
+        self.host_prefix = hostname
+        self.hostnames = (
+            [f"{hostname}{rank}" for rank in range(nodes)]
+            if hostname
+            else [socket.gethostname()] * nodes
+        )
         self.rpc_latency = rpc_latency
         self._oversleep = 0.0  # how much longer than asked time.sleep() has been sleeping
         self.userid = os.getuid()
@@ -184,11 +194,18 @@ class Broker:
             "resource.sched-status": self._sched_status,
         }
 
+    def hostlist(self, ranks):
+        """The ranks' host names as Flux writes a hostlist: "vm[0-1]" ("vm,vm" unnamed)."""
+        ranks = sorted(ranks)
+        if self.host_prefix:
+            return self.host_prefix + encode_idset(ranks, brackets=True)
+        return ",".join(self.hostnames[r] for r in ranks)
+
     def attr_get(self, name):
         attrs = {
             "size": str(self.size),
             "rank": "0",
-            "hostlist": ",".join([self.hostname] * self.size),
+            "hostlist": self.hostlist(range(self.size)),
         }
         if name not in attrs:
             raise OSError(errno.ENOENT, f"unknown broker attribute {name}")
@@ -295,7 +312,7 @@ class Broker:
     def _sched_status(self, payload):
         def entries(cores_of):
             return [
-                {"rank": r, "host": self.hostname, "cores": sorted(cores_of(r))}
+                {"rank": r, "host": self.hostnames[r], "cores": sorted(cores_of(r))}
                 for r in range(self.size)
             ]
 
@@ -382,21 +399,39 @@ class Broker:
             self._start(job, alloc)
 
     def _allocate(self, req):
-        """Cores per rank for the request, None if they are busy, ValueError if they never fit."""
+        """Cores per rank for the request, None if they are busy, ValueError if they never fit.
+
+        The ValueError's text is real Flux's exception note (flux-core 0.88, sched-simple).
+        """
         if req["gpus"]:
-            raise ValueError("unsatisfiable request: this instance has no GPUs")
+            raise ValueError(
+                f"unsatisfiable request: need {req['slots']} slot(s) with {req['gpus']} GPU(s) "
+                "each, only 0 available (total GPUs: 0)"
+            )
         ranks = sorted(self.free)
         if req["nnodes"]:
             need = self.cores_per_node if req["exclusive"] else req["slots"] * req["cores"]
-            if req["nnodes"] > self.size or need > self.cores_per_node:
-                raise ValueError("unsatisfiable request")
+            if req["nnodes"] > self.size:
+                raise ValueError(
+                    f"unsatisfiable request: need {req['nnodes']} exclusive node(s), "
+                    f"only {self.size} eligible"
+                )
+            if need > self.cores_per_node:
+                raise ValueError(
+                    f"unsatisfiable request: need {req['nnodes']} node(s) with {need} cores "
+                    "each, only 0 eligible"
+                )
             fits = [r for r in ranks if len(self.free[r]) >= need][: req["nnodes"]]
             if len(fits) < req["nnodes"]:
                 return None
             return {r: sorted(self.free[r])[:need] for r in fits}
         per_rank = self.cores_per_node // req["cores"]
         if per_rank * self.size < req["slots"]:
-            raise ValueError("unsatisfiable request")
+            raise ValueError(
+                f"unsatisfiable request: need {req['slots']} slot(s) of {req['cores']} core(s), "
+                f"only {per_rank * self.size} such slot(s) available "
+                f"(total cores: {self.cores_per_node * self.size})"
+            )
         alloc, remaining = {}, req["slots"]
         for r in ranks:
             fit = min(remaining, len(self.free[r]) // req["cores"])
@@ -425,7 +460,7 @@ class Broker:
                 ],
                 "starttime": now,
                 "expiration": job.expiration,
-                "nodelist": [self.hostname] * len(alloc),
+                "nodelist": [self.hostlist(alloc)],
             },
         }
         summary = " ".join(
@@ -436,7 +471,7 @@ class Broker:
         job.nnodes = len(alloc)
         job.ncores = sum(len(cores) for cores in alloc.values())
         job.ranks = encode_idset(alloc, brackets=True)
-        job.nodelist = ",".join([self.hostname] * len(alloc))
+        job.nodelist = self.hostlist(alloc)
         self._event(job, "alloc", {"annotations": job.annotations})
         self._set_state(job, C.FLUX_JOB_STATE_RUN)
         job.shell = JobShell(self, job)

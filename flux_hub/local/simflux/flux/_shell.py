@@ -56,7 +56,8 @@ class JobShell(threading.Thread):
         self._ntasks = job.ntasks
         self._nnodes = job.nnodes
         self._f58 = JobID(job.id).f58
-        self._hostname = broker.hostname
+        self._hostnames = broker.hostnames
+        self._rank0 = min(job.alloc)
         slot = job.request["cores"]
         self._slots = [
             r for r, cores in sorted(job.alloc.items()) for _ in range(len(cores) // slot)
@@ -131,9 +132,10 @@ class JobShell(threading.Thread):
             return max(self._codes, default=0) << 8
 
     def _working_directory(self):
-        # As the job shell: no cwd means job-exec's default, a bad one is logged and replaced
+        # As real Flux: no cwd means the working directory of the instance (the server's, as
+        # `flux start` runs flux-restful there); a bad one is logged and replaced
         if self._cwd is None:
-            return "/tmp"
+            return os.getcwd()
         try:
             error = None if stat.S_ISDIR(os.stat(self._cwd).st_mode) else errno.ENOTDIR
         except OSError as e:
@@ -142,7 +144,7 @@ class JobShell(threading.Thread):
             return self._cwd
         self._log(
             3,
-            f"host {self._hostname}: Could not change dir to {self._cwd}: "
+            f"host {self._hostnames[self._rank0]}: Could not change dir to {self._cwd}: "
             f"{os.strerror(error)}. Going to /tmp instead",
         )
         return "/tmp"
@@ -176,9 +178,8 @@ class JobShell(threading.Thread):
             # bash's codes, as the job shell uses them
             code = {errno.EPERM: 126, errno.EACCES: 126, errno.ENOENT: 127}.get(number, 1)
             reason = os.strerror(number) if number else str(error)
-            note = (
-                f"task {taskid} (host {self._hostname}): start failed: {self._command[0]}: {reason}"
-            )
+            host = self._hostnames[self._slots[taskid % len(self._slots)]]
+            note = f"task {taskid} (host {host}): start failed: {self._command[0]}: {reason}"
             self._log(2, note)
             self.kill(signal.SIGKILL)
             with self._cv:
