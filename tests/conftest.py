@@ -9,14 +9,10 @@ the real lane; every other test runs in both.
 import subprocess
 
 import pytest
+from lanes import FLUX, REAL_FLUX
 
 from flux_hub.local import LocalCluster
-from flux_hub.local.cluster import choose_flux
 from flux_hub.restful import FluxRestfulClient
-
-FLUX = choose_flux()
-LANE = "real" if FLUX else "simulated"
-REAL_FLUX = LANE == "real"
 
 SEEDED_USERS = ("alice", "bob", "carol")
 # The clusters start as if up for 30 days: their job ids are above 2**53, as on any Flux instance

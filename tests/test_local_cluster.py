@@ -14,10 +14,11 @@ import time
 import jwt
 import pytest
 import requests
+from lanes import REAL_FLUX
 from local_support import Api, api
 
 from flux_hub.local import LocalCluster, LocalClusterError
-from flux_hub.local.cluster import STATE_FILE
+from flux_hub.local.cluster import STATE_FILE, node_names
 
 pytestmark = pytest.mark.cluster
 
@@ -44,7 +45,7 @@ def handshake(cluster, user, password):
 
 def test_started_cluster(cluster):
     assert cluster.url == f"http://127.0.0.1:{cluster.port}"
-    assert cluster.mode == "simulated"  # flux-core is not installed here
+    assert cluster.mode == ("flux" if REAL_FLUX else "simulated")
     assert requests.get(f"{cluster.url}/v1/auth").json() == {
         "backend": "shared-secret",
         "password_login": True,
@@ -56,7 +57,8 @@ def test_started_cluster(cluster):
     assert cluster.db_path == cluster.state_dir / "flux-restful.db"
     for path in (cluster.state_dir / STATE_FILE, cluster.db_path, cluster.log_path):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    assert "simulated Flux instance" in cluster.log_path.read_text()
+    started = "real Flux (" if REAL_FLUX else "the simulated Flux instance (2 nodes x 4 cores)"
+    assert started in cluster.log_path.read_text()
 
 
 def signing_key(cluster):
@@ -160,13 +162,19 @@ def test_port_in_use(cluster, tmp_path):
         LocalCluster(tmp_path / "other", port=cluster.port).start()
 
 
-def test_bad_arguments(tmp_path):
+def test_bad_arguments(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="nodes"):
         LocalCluster(tmp_path, nodes=0)
     with pytest.raises(ValueError, match="not a valid user name"):
         LocalCluster(tmp_path, users=["two words"])
-    with pytest.raises(LocalClusterError, match="not on PATH"):
+    with pytest.raises(ValueError, match="cores_per_node"):
+        LocalCluster(tmp_path, cores_per_node=0)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no flux-core here, whatever the lane
+    with pytest.raises(LocalClusterError, match="flux-core's flux is not on PATH"):
         LocalCluster(tmp_path, simulate=False)
+    monkeypatch.setenv("FLUX_HUB_SIMULATE", "maybe")
+    with pytest.raises(LocalClusterError, match="FLUX_HUB_SIMULATE must be 1 or 0"):
+        LocalCluster(tmp_path)
 
 
 def run_cli(state_dir, port, *users):
@@ -191,7 +199,10 @@ def test_cli_prints_new_users_the_seed_way(tmp_path):
         passwords = {m[1]: m[2] for m in added if m}
         assert list(passwords) == ["fluxadmin", "alice", "bob"]
         assert f"flux-restful is running at http://127.0.0.1:{port}" in "\n".join(lines)
-        assert "simulated Flux instance" in "\n".join(lines)
+        if REAL_FLUX:
+            assert "(real Flux, flux start --test-size=2, 2 nodes x 4 cores)" in "\n".join(lines)
+        else:
+            assert "(simulated Flux instance, 2 nodes x 4 cores" in "\n".join(lines)
         assert Api(f"http://127.0.0.1:{port}", "bob", passwords["bob"]).get("/v1/jobs").ok
     finally:
         proc.send_signal(signal.SIGINT)
@@ -218,6 +229,78 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.simulator_only(reason="real Flux gives such ids only to an instance up for 6.2 days")
 def test_the_test_clusters_job_ids_are_above_2_to_the_53(client_for):
     # (conftest starts them 30 days old, as a long-lived instance's ids are)
     assert client_for("alice").submit("true") > 2**53
+
+
+def test_cli_cluster_has_the_nodes_and_cores_asked_for(tmp_path):
+    """--nodes 2 --cores 4 is 2 x 4 on either Flux: /v1/nodes, and a job of all 8 cores runs."""
+    port = _free_port()
+    proc, lines = run_cli(tmp_path / "state", port, "alice")
+    try:
+        added = [re.fullmatch(r"Adding '(\S+)' with password '(\S+)'", line) for line in lines]
+        password = {m[1]: m[2] for m in added if m}["alice"]
+        alice = Api(f"http://127.0.0.1:{port}", "alice", password)
+        assert sorted(alice.get("/v1/nodes").json()["nodes"]) == node_names(2)
+        submitted = alice.post("/v1/jobs/submit", params={"command": "nproc", "num_tasks": 8})
+        assert submitted.ok, submitted.text
+        jobid = submitted.json()["id"]
+        info = wait_inactive(alice, jobid)
+        assert (info["result"], info["ncores"], info["nnodes"]) == ("COMPLETED", 8, 2)
+        assert info["nodelist"] == f"{node_names(2)[0][:-1]}[0-1]"
+        # one core more than there are is refused by the scheduler with Flux's own words
+        too_big = alice.post("/v1/jobs/submit", params={"command": "true", "num_tasks": 9})
+        info = wait_inactive(alice, too_big.json()["id"])
+        assert info["result"] == "FAILED"
+        assert info["exception"]["note"] == (
+            "unsatisfiable request: need 9 slot(s) of 1 core(s), only 8 such slot(s) available "
+            "(total cores: 8)"
+        )
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+
+
+def wait_inactive(api_, jobid, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        info = api_.get(f"/v1/jobs/{jobid}").json()
+        if info["state"] == "INACTIVE" or time.monotonic() > deadline:
+            return info
+        time.sleep(0.2)
+
+
+FAKE_FLUX = """#!/bin/sh
+# flux-core's command, as far as LocalCluster can tell; its bindings are elsewhere
+case "$1" in
+  version) echo "libflux-core:		0.88.0" ;;
+  env) shift; exec "$@" ;;
+esac
+"""
+
+
+def test_cli_says_in_one_line_when_fluxs_bindings_do_not_import(tmp_path):
+    """flux-core on PATH, its Python bindings not importable here: one line, no traceback."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "flux").write_text(FAKE_FLUX)
+    (bindir / "flux").chmod(0o755)
+    # a flux package that fails as flux-core's does without its dependencies
+    broken = tmp_path / "site" / "flux"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("import ply_is_not_installed_here\n")
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}", PYTHONPATH=str(broken.parent))
+    env.pop("FLUX_HUB_SIMULATE", None)
+    argv = [sys.executable, "-m", "flux_hub.cli", "local-cluster"]
+    argv += ["--state-dir", str(tmp_path / "state"), "--port", str(_free_port())]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr + proc.stdout
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("flux-hub local-cluster: flux-core is installed")
+    assert "its Python bindings do not import in this Python" in errors[0]
+    assert "No module named 'ply_is_not_installed_here'" in errors[0]
+    assert "--simulate" in errors[0]

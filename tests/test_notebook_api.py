@@ -69,7 +69,7 @@ def test_wait_gives_up_after_its_timeout_and_the_job_can_be_cancelled(flux):
 
 
 def test_wait_rides_out_a_cluster_that_stops_answering_for_a_while(fresh_cluster):
-    server = fresh_cluster._proc.pid  # the flux-restful process (and the simulated broker)
+    server = fresh_cluster.server_pid  # the flux-restful process itself, on either Flux
     with connect(
         fresh_cluster.url,
         "alice",

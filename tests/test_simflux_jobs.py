@@ -11,7 +11,10 @@ import sys
 import time
 
 import pytest
+from lanes import CANCEL_RETURNCODES
 from local_support import api
+
+from flux_hub.local.cluster import node_names
 
 pytestmark = pytest.mark.cluster
 
@@ -40,7 +43,7 @@ def test_completed_job_reports_what_it_ran(alice):
     assert (info["urgency"], info["priority"]) == (16, 16)
     assert (info["state"], info["result"], info["success"]) == ("INACTIVE", "COMPLETED", True)
     assert (info["name"], info["ntasks"], info["ncores"], info["nnodes"]) == ("hostname", 1, 1, 1)
-    assert (info["ranks"], info["nodelist"]) == ("0", socket.gethostname())
+    assert (info["ranks"], info["nodelist"]) == ("0", node_names(1)[0])
     assert (info["duration"], info["expiration"]) == (0.0, 0.0)
     assert (info["waitstatus"], info["returncode"], info["exception_occurred"]) == (0, 0, False)
     assert info["exception"] == {"occurred": False, "severity": "", "type": "", "note": ""}
@@ -102,11 +105,8 @@ def test_running_job_then_cancel(alice):
     assert answer.status_code == 200
     assert answer.json() == {"Message": "Job is requested to cancel.", "id": str(jobid)}
     info = alice.wait(jobid, timeout=20)
-    assert (info["result"], info["returncode"], info["exception_type"]) == (
-        "CANCELED",
-        143,
-        "cancel",
-    )
+    assert (info["result"], info["exception_type"]) == ("CANCELED", "cancel")
+    assert info["returncode"] in CANCEL_RETURNCODES
     assert info["runtime"] < 10
 
     again = alice.post(f"/v1/jobs/{jobid}/cancel")
@@ -134,11 +134,11 @@ def test_num_tasks_run_as_separate_processes(alice):
     assert len({line.split()[1] for line in lines}) == 3
 
 
-def test_workdir(alice, tmp_path):
+def test_workdir(alice, cluster, tmp_path):
     info, text = alice.run("pwd", workdir=str(tmp_path))
     assert (info["result"], text) == ("COMPLETED", f"{tmp_path}\n")
-    _, text = alice.run("pwd")  # no workdir: the job shell's default
-    assert text == "/tmp\n"
+    _, text = alice.run("pwd")  # no workdir: the instance's, where flux-restful was started
+    assert text == f"{cluster.state_dir}\n"
 
 
 def test_job_environment_is_the_jobspec_environment(alice, cluster):
@@ -154,14 +154,21 @@ def test_job_environment_is_the_jobspec_environment(alice, cluster):
 
 
 def test_jobs_cannot_import_the_simulated_flux(alice):
+    """A job never gets the simulation's bindings: no flux at all, or flux-core's own."""
+    probe = "import flux, os; print(os.path.realpath(flux.__file__))"
     for python in ("python3", sys.executable):
-        info, text = alice.run(f"{python} -c 'import flux'")
-        assert (info["result"], info["returncode"]) == ("FAILED", 1), text
-        assert "ModuleNotFoundError: No module named 'flux'" in text
+        info, text = alice.run(f"{python} -c '{probe}'")
+        if info["result"] == "FAILED":
+            assert info["returncode"] == 1
+            assert "ModuleNotFoundError: No module named 'flux'" in text
+        else:  # flux-core's bindings are installed for this Python (scripts/build-flux-core)
+            assert info["result"] == "COMPLETED", text
+            assert "simflux" not in text and text.strip().endswith("/flux/__init__.py"), text
 
 
 def test_nodes(alice):
-    assert alice.get("/v1/nodes").json() == {"nodes": [socket.gethostname()]}
+    # flux-restful lists the up nodes' names through a set: their order is not kept
+    assert sorted(alice.get("/v1/nodes").json()["nodes"]) == node_names(2)
 
 
 def test_bad_requests(alice):

@@ -251,6 +251,28 @@ class LocalCluster:
     def running(self):
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def server_pid(self):
+        """The pid of the flux-restful server process itself, or None when not running.
+
+        Under the simulation that is the process started; under real Flux it runs below
+        ``flux start`` and a broker.
+        """
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return None
+        if self.mode == "simulated":
+            return proc.pid
+        for pid in _descendants(proc.pid):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if b"flux_restful.cli" in argv:
+                return pid
+        return None
+
     # -- lifecycle -----------------------------------------------------------------------
     def start(self, timeout=60):
         """Start the server and return when GET /v1/auth answers 200."""
