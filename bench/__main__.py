@@ -108,13 +108,12 @@ def machine():
     except (OSError, ValueError, IndexError):
         pass
     load = ", load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-    from flux_hub.local.cluster import find_flux
+    from bench.lane import describe
 
-    flux = find_flux()
     return [
         f"machine: {platform.node()}: {cpu}, {os.cpu_count()} CPUs{memory}{load}",
         f"system:  {platform.platform()}, Python {platform.python_version()}",
-        f"flux:    {f'real Flux ({flux})' if flux else 'simulated Flux instance (no flux-core)'}",
+        describe().replace("flux: ", "flux:    ", 1),
     ]
 
 

@@ -17,6 +17,7 @@ import time
 
 import jwt
 import requests
+from lane import describe
 
 from flux_hub.local import LocalCluster
 from flux_hub.restful import FluxRestfulClient
@@ -49,6 +50,7 @@ class Timer:
 
 
 def main():
+    print(describe(), flush=True)
     with tempfile.TemporaryDirectory() as state_dir:
         print("starting a local cluster ...", flush=True)
         with LocalCluster(state_dir, users=["alice"]) as cluster:

@@ -99,6 +99,8 @@ def start_hub(state):
 
 
 def main():
+    # Accounts go into flux-restful's database by its account script; no Flux instance runs
+    print("flux: none (provisioning writes flux-restful's database; no Flux instance runs)")
     os.environ.setdefault("JUPYTERHUB_CRYPT_KEY", os.urandom(32).hex())
     with tempfile.TemporaryDirectory() as state:
         baseline = bcrypt_baseline(USERS // 2)

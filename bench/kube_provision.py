@@ -98,6 +98,7 @@ def provision(api, workdir, name, *, multi_user, size):
 
 
 def main():
+    print("flux: none (provisioning by exec into the fake API server's pods; no Flux runs)")
     workdir = Path(tempfile.mkdtemp(prefix="flux-hub-bench-"))
     try:
         with FakeKubeAPI(workdir / "kube") as api:

@@ -36,6 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "browser"))
 
 from lab_support import LabServer, launch_browser  # noqa: E402
+from lane import describe  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from flux_hub.local import LocalCluster  # noqa: E402
@@ -154,6 +155,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=15)
     args = parser.parse_args()
+    print(describe(), flush=True)
 
     base = Path(tempfile.mkdtemp(prefix="flux-hub-bench-"))
     cluster = LocalCluster(base / "cluster", users=("alice",)).start(timeout=120)

@@ -116,6 +116,28 @@ def test_invalid_submit(client_for, command, fields, reason):
     assert {record["id"] for record in alice.list_jobs()} == before  # nothing was submitted
 
 
+@pytest.mark.parametrize(
+    "command, fields, reason",
+    [
+        ("echo \0", {}, "the command contains a NUL character"),
+        (["echo", "a\0b"], {}, "the command contains a NUL character"),
+        ("hostname", {"envars": {"A": "x\0y"}}, "environment variable 'A' contains a NUL"),
+        ("hostname", {"envars": {"A\0": "x"}}, "an environment variable's name contains a NUL"),
+        ("hostname", {"workdir": "/tmp\0x"}, "workdir contains a NUL character"),
+        ("hostname", {"option_flags": {"a": "b\0"}}, "an option flag contains a NUL"),
+    ],
+)
+def test_a_nul_character_is_refused_before_sending(client_for, cluster, command, fields, reason):
+    """Real Flux answers a NUL with a 500, or dies of one in an environment variable."""
+    alice = client_for("alice")
+    with pytest.raises(InvalidRequest) as caught:
+        alice.submit(command, **fields)
+    assert len(caught.value.reasons) == 1 and caught.value.reasons[0].startswith(reason)
+    assert reason in str(caught.value)
+    assert alice.handshakes == 0  # nothing was sent
+    assert client_for("bob").nodes()  # and the server is still there for everyone
+
+
 def test_wrong_types_are_refused_before_sending(client_for):
     alice = client_for("alice")
     with pytest.raises(InvalidRequest, match="num_tasks must be a whole number"):

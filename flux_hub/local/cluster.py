@@ -263,13 +263,15 @@ class LocalCluster:
             return None
         if self.mode == "simulated":
             return proc.pid
+        # The broker's own command line names the initial program too: match its argv[0]
+        server = [os.fsencode(sys.executable), b"-m", b"flux_restful.cli"]
         for pid in _descendants(proc.pid):
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
                     argv = f.read().split(b"\0")
             except OSError:
                 continue
-            if b"flux_restful.cli" in argv:
+            if argv[:3] == server:
                 return pid
         return None
 
@@ -309,7 +311,8 @@ class LocalCluster:
             # Everything below the server now: the simulation's tasks have sessions of their
             # own, real Flux's brokers, shells and tasks keep the server's session
             tree = _start_times([proc.pid, *_descendants(proc.pid)])
-            if proc.poll() is None:
+            crashed = proc.poll() is not None
+            if not crashed:
                 _signal_group(proc.pid, signal.SIGTERM)
                 try:
                     proc.wait(timeout=STOP_GRACE[self.mode])
@@ -319,8 +322,11 @@ class LocalCluster:
                     _kill(_remaining(proc.pid, tree))
                     proc.wait()
             # `flux start` exits on SIGTERM before its brokers, the server and the jobs do:
-            # wait for them, then kill what is left
-            if not _wait_gone(proc.pid, tree, GONE_WAIT):
+            # wait for them, then kill what is left. Once it has died on its own, nothing
+            # shuts down the rest in order: they are told at once.
+            if crashed:
+                _kill(_remaining(proc.pid, tree), signal.SIGTERM)
+            if not _wait_gone(proc.pid, tree, STOP_GRACE["simulated"] if crashed else GONE_WAIT):
                 log.warning("flux-restful at %s: killing what is left of it", self.url)
                 _kill(_remaining(proc.pid, tree))
                 _wait_gone(proc.pid, tree, 5.0)
@@ -611,10 +617,10 @@ def _wait_gone(sid, known, timeout):
     return True
 
 
-def _kill(pids):
+def _kill(pids, signum=signal.SIGKILL):
     for pid in pids:
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
 

@@ -436,15 +436,27 @@ def refused(reason):
     return InvalidRequest(f"Submitting the job failed: {reason}", reasons=[reason])
 
 
+def no_nul(label, text):
+    """The text, unless it holds a NUL character: Flux's C strings cannot carry one.
+
+    flux-restful passes it on as it is; real Flux then fails the request with a 500, or, in an
+    environment variable, takes the whole server down. So it is refused before sending.
+    """
+    if "\0" in text:
+        raise refused(f"{label} contains a NUL character (\\0), which Flux cannot take")
+    return text
+
+
 def command_text(command):
     """The command as the one string the server splits with shlex."""
     if isinstance(command, list | tuple):
-        words = [str(word) for word in command]
+        words = [no_nul("the command", str(word)) for word in command]
         if not words or not words[0].strip():
             raise refused("the command is empty")
         return shlex.join(words)
     if not isinstance(command, str) or not command.strip():
         raise refused("the command is empty")
+    no_nul("the command", command)
     try:
         shlex.split(command)
     except ValueError as e:
@@ -465,7 +477,7 @@ def query_value(name, value):
         return option_flags_text(value)
     if not isinstance(value, str):
         raise refused(f"{name} must be text, not {type(value).__name__}")
-    return value
+    return no_nul(name, value)
 
 
 def option_flags_text(flags):
@@ -478,11 +490,16 @@ def option_flags_text(flags):
                 f"option flag {option!r}={value!r} cannot be sent: names must be non-empty, "
                 "without '=' or ',', and values without ','"
             )
-        pairs.append(f"{option}={value}")
+        pairs.append(f"{no_nul('an option flag', option)}={no_nul('an option flag', value)}")
     return ",".join(pairs)
 
 
 def environment(envars):
     if not isinstance(envars, dict):
         raise refused(f"envars must be a dict of names to values, not {type(envars).__name__}")
-    return {str(name): str(value) for name, value in envars.items()}
+    return {
+        no_nul("an environment variable's name", str(name)): no_nul(
+            f"environment variable {str(name).replace(chr(0), '')!r}", str(value)
+        )
+        for name, value in envars.items()
+    }
