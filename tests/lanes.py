@@ -10,7 +10,8 @@ FLUX = choose_flux()
 LANE = "real" if FLUX else "simulated"
 REAL_FLUX = LANE == "real"
 
-# What a job's returncode is after a cancel: 143 (SIGTERM, as the shell reports it) on the
-# simulated instance; on real Flux it depends on how far the job shell had got when the
-# exception came: 1 or -15 while it starts the tasks, 143 once they run (flux-core 0.88).
-CANCEL_RETURNCODES = {1, -15, 143} if REAL_FLUX else {143}
+# What a job's returncode is after a cancel, by how far its shell had got when it came:
+# 143 once the tasks run (SIGTERM, as the shell reports a task's end); -15 when the shell itself
+# is ended before it started them; on real Flux (flux-core 0.88) also 1, a shell that fails
+# while it sets up. The simulation gives the first two.
+CANCEL_RETURNCODES = {1, -15, 143} if REAL_FLUX else {-15, 143}

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import requests
 
+from . import procs
+
 log = logging.getLogger(__name__)
 
 STATE_FILE = "flux-hub-local.json"
@@ -153,32 +155,6 @@ def _bind(host, port):
         return s.getsockname()[1]
 
 
-def _descendants(pid):
-    """All processes below pid (Linux /proc), found by walking parent links."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _signal_group(pgid, signum):
-    try:
-        os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 class LocalCluster:
     """flux-restful on 127.0.0.1 with a shared secret, a superuser and seeded users.
 
@@ -265,7 +241,7 @@ class LocalCluster:
             return proc.pid
         # The broker's own command line names the initial program too: match its argv[0]
         server = [os.fsencode(sys.executable), b"-m", b"flux_restful.cli"]
-        for pid in _descendants(proc.pid):
+        for pid in procs.descendants(proc.pid):
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
                     argv = f.read().split(b"\0")
@@ -310,26 +286,27 @@ class LocalCluster:
                 return
             # Everything below the server now: the simulation's tasks have sessions of their
             # own, real Flux's brokers, shells and tasks keep the server's session
-            tree = _start_times([proc.pid, *_descendants(proc.pid)])
+            tree = procs.start_times([proc.pid, *procs.descendants(proc.pid)])
             crashed = proc.poll() is not None
             if not crashed:
-                _signal_group(proc.pid, signal.SIGTERM)
+                procs.signal_group(proc.pid, signal.SIGTERM)
                 try:
                     proc.wait(timeout=STOP_GRACE[self.mode])
                 except subprocess.TimeoutExpired:
                     # Freeze the server so it starts nothing new, then kill it and its jobs
-                    _signal_group(proc.pid, signal.SIGSTOP)
-                    _kill(_remaining(proc.pid, tree))
+                    procs.signal_group(proc.pid, signal.SIGSTOP)
+                    procs.kill(procs.remaining(proc.pid, tree))
                     proc.wait()
             # `flux start` exits on SIGTERM before its brokers, the server and the jobs do:
             # wait for them, then kill what is left. Once it has died on its own, nothing
             # shuts down the rest in order: they are told at once.
             if crashed:
-                _kill(_remaining(proc.pid, tree), signal.SIGTERM)
-            if not _wait_gone(proc.pid, tree, STOP_GRACE["simulated"] if crashed else GONE_WAIT):
+                procs.kill(procs.remaining(proc.pid, tree), signal.SIGTERM)
+            patience = STOP_GRACE["simulated"] if crashed else GONE_WAIT
+            if not procs.wait_gone(proc.pid, tree, patience):
                 log.warning("flux-restful at %s: killing what is left of it", self.url)
-                _kill(_remaining(proc.pid, tree))
-                _wait_gone(proc.pid, tree, 5.0)
+                procs.kill(procs.remaining(proc.pid, tree))
+                procs.wait_gone(proc.pid, tree, 5.0)
             _started.discard(self)
             log.info("flux-restful at %s stopped", self.url)
 
@@ -572,57 +549,6 @@ class LocalCluster:
             return f"(cannot read {self.log_path}: {error})"
         tail = "\n".join(text.splitlines()[-lines:])
         return f"Last lines of {self.log_path}:\n{self._redact(tail)}"
-
-
-def _remaining(sid, known):
-    """The living processes of the server's session, of ``known``, and everything below them.
-
-    ``known`` maps pids to their start times, so a pid reused since is not taken for ours.
-    """
-    alive = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            # fields[0] state, [3] session, [19] start time; a zombie is gone for our purpose
-            pid = int(entry)
-            ours = known.get(pid) == fields[19] or int(fields[3]) == sid
-            if fields[0] != "Z" and ours:
-                alive.add(pid)
-    for pid in list(alive):
-        alive.update(_descendants(pid))
-    return alive
-
-
-def _start_times(pids):
-    times = {}
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                times[pid] = f.read().rsplit(")", 1)[1].split()[19]
-        except OSError:
-            pass
-    return times
-
-
-def _wait_gone(sid, known, timeout):
-    deadline = time.monotonic() + timeout
-    while _remaining(sid, known):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
-def _kill(pids, signum=signal.SIGKILL):
-    for pid in pids:
-        try:
-            os.kill(pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 @atexit.register

@@ -71,6 +71,7 @@ class JobShell(threading.Thread):
         self._remaining = 0
         self._codes = []
         self._signal = None  # the last signal sent to the tasks
+        self._shell_signal = None  # a signal that came before any task started
         self._kill_at = None
         self._killed = False
         self._timed_out = False
@@ -129,6 +130,10 @@ class JobShell(threading.Thread):
                 break
         self._wait()
         with self._cv:
+            if self._shell_signal is not None:
+                # As real Flux: a cancel before the tasks run ends the job shell itself, and
+                # the job's wait status is that signal's (returncode -15), not a task's 143
+                return self._shell_signal
             return max(self._codes, default=0) << 8
 
     def _working_directory(self):
@@ -153,7 +158,10 @@ class JobShell(threading.Thread):
         """Start one task; False if it could not start (the job then fails)."""
         with self._cv:
             if self._signal is not None:  # killed before all tasks started
-                self._codes.append(128 + self._signal)
+                if self._procs:
+                    self._codes.append(128 + self._signal)
+                else:
+                    self._shell_signal = self._signal
                 return False
         env = dict(self._environment)
         env.update(
