@@ -16,11 +16,10 @@
 #   FLUX_HUB_ADMIN   the hub admin, one of them (default "alice")
 #   FLUX_HUB_CLUSTER_PORT  the cluster's port (default: a free one, chosen once)
 import os
-import sys
 from pathlib import Path
 
 from flux_hub.hub import add_accounts_service
-from flux_hub.hub.local import configure_local_cluster, ensure_crypt_key
+from flux_hub.hub.local import configure_local_cluster, configure_local_spawner, ensure_crypt_key
 
 c = get_config()  # noqa: F821 (provided by JupyterHub)
 
@@ -32,7 +31,8 @@ ADMIN = os.environ.get("FLUX_HUB_ADMIN", USERS[0])
 # auth_state and flux-hub's stored passwords are encrypted with this key (kept in STATE).
 ensure_crypt_key(STATE)
 
-# The local MiniCluster runs as a hub-managed service; accounts go into its database.
+# The local MiniCluster runs as a hub-managed service; accounts go into its database. As root,
+# it runs each job as the Unix account of the person who submitted it.
 configure_local_cluster(c, STATE, nodes=2, cores_per_node=4)
 
 # People log in with their MiniCluster account (the seed's way); the seeded users are hub
@@ -47,12 +47,10 @@ c.FluxAccounts.store_path = str(STATE / "accounts.sqlite")
 add_accounts_service(c, __file__)
 
 # Single-user servers on this machine, with JupyterLab and the flux-hub server extension
-# (enabled by its jupyter_server_config.d file); this machine runs as root.
-c.JupyterHub.spawner_class = "simple"
-c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
-c.Spawner.args = ["--allow-root"]
-c.Spawner.default_url = "/lab"
-c.SimpleLocalProcessSpawner.home_dir_template = str(STATE / "home" / "{username}")
+# (enabled by its jupyter_server_config.d file). As root, each person's server and jobs run as
+# their own Unix account (made with their Flux account, home in /home); otherwise all share
+# this hub's account, and the hub says so when it starts.
+configure_local_spawner(c, STATE)
 
 c.JupyterHub.bind_url = "http://127.0.0.1:8000"
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"

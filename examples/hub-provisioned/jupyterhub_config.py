@@ -25,11 +25,10 @@
 # provisioner's cluster_url / secret_key instead of calling configure_local_cluster.
 # State lives in .flux-hub/provisioned-example/ in the repository, or $FLUX_HUB_STATE_DIR.
 import os
-import sys
 from pathlib import Path
 
 from flux_hub.hub import add_accounts_service, with_flux_accounts
-from flux_hub.hub.local import configure_local_cluster, ensure_crypt_key
+from flux_hub.hub.local import configure_local_cluster, configure_local_spawner, ensure_crypt_key
 
 c = get_config()  # noqa: F821 (provided by JupyterHub)
 
@@ -52,11 +51,8 @@ c.FluxAccounts.store_path = str(STATE / "accounts.sqlite")
 
 add_accounts_service(c, __file__)
 
-c.JupyterHub.spawner_class = "simple"
-c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
-c.Spawner.args = ["--allow-root"]  # this machine runs as root
-c.Spawner.default_url = "/lab"
-c.SimpleLocalProcessSpawner.home_dir_template = str(STATE / "home" / "{username}")
+# Servers as each person's own Unix account when run as root, else one shared account
+configure_local_spawner(c, STATE)
 
 c.JupyterHub.bind_url = "http://127.0.0.1:8000"
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"

@@ -319,6 +319,8 @@ class FluxAccounts(LoggingConfigurable):
             )
             self.log.info("Flux account %s for hub user %s: %s", account, hub_user, result.status)
         self.store.save(changed)
+        if forget and changed:
+            self.provisioner.forget_host_accounts([record.account for record in changed])
         return [outcomes[u] for u in dict.fromkeys(hub_users)]
 
     def _cancel_jobs(self, account, password):

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from traitlets import Float, List, Unicode, default
+from traitlets import Bool, Float, List, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 
@@ -108,11 +108,21 @@ class Provisioner(LoggingConfigurable):
         """Every account on the cluster -> list of ClusterAccount."""
         raise NotImplementedError
 
-    def sync_host_accounts(self, names):
-        """Restore what an existing account needs outside the DB (on Kubernetes in multi-user
-        mode: its Linux user on a replaced pod) -> {name: error} of the failures. Nothing by
-        default: the DB row is the whole account."""
+    def ensure_host_accounts(self, names):
+        """Make what the accounts need outside the DB (Unix accounts where jobs run as their
+        owners) -> {name: error} of the failures. Nothing by default: the DB row is the whole
+        account. Called before the DB rows are written, so an account whose Unix side failed
+        is never half-made."""
         return {}
+
+    def forget_host_accounts(self, names):
+        """The accounts' hub users are gone: end what they left running outside the DB (their
+        files stay). Nothing by default."""
+
+    def sync_host_accounts(self, names):
+        """Restore what existing accounts need outside the DB (on Kubernetes in multi-user
+        mode: their Linux users on a replaced pod) -> {name: error} of the failures."""
+        return self.ensure_host_accounts(list(names)) if names else {}
 
 
 class DBScriptProvisioner(Provisioner):
@@ -125,6 +135,18 @@ class DBScriptProvisioner(Provisioner):
         raise NotImplementedError
 
     def ensure(self, ops):
+        if not ops:
+            return []
+        failed = self.ensure_host_accounts([op.name for op in ops])
+        for name, error in failed.items():
+            self.log.warning("No host account for %s on %s: %s", name, self.describe(), error)
+        ready = [op for op in ops if op.name not in failed]
+        done = {op.name: result for op, result in zip(ready, self._ensure_rows(ready), strict=True)}
+        return [
+            done.get(op.name) or OpResult("ensure", op.name, "error", failed[op.name]) for op in ops
+        ]
+
+    def _ensure_rows(self, ops):
         if not ops:
             return []
         request = [
@@ -228,6 +250,39 @@ class LocalProvisioner(DBScriptProvisioner):
         config=True,
         help="""Seconds one batch may take (each new password costs ~0.3 s of bcrypt).""",
     )
+
+    system_accounts = Bool(
+        False,
+        config=True,
+        help="""Give every account a Unix account of its name on this machine (with a private
+        home under ``home_root``), made before its database row.
+
+        For a hub run as root whose users' servers and jobs run as themselves (the local
+        cluster in multi-user mode, ``FluxLocalProcessSpawner``). A name already taken by a
+        Unix account flux-hub did not make is refused for that account.""",
+    )
+
+    home_root = Unicode(
+        "/home",
+        config=True,
+        help="""Where the homes of the Unix accounts made with ``system_accounts`` go.""",
+    )
+
+    def ensure_host_accounts(self, names):
+        if not self.system_accounts:
+            return {}
+        from .system import ensure_all
+
+        return ensure_all(names, self.home_root)[1]
+
+    def forget_host_accounts(self, names):
+        if not self.system_accounts:
+            return
+        from .system import end_processes
+
+        for name in names:
+            if end_processes(name):
+                self.log.info("Ended the processes %s left running", name)
 
     @default("superusers")
     def _superusers_default(self):

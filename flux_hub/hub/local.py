@@ -47,14 +47,25 @@ def ensure_crypt_key(state_dir):
 
 
 def configure_local_cluster(
-    c, state_dir, *, port=None, nodes=2, cores_per_node=4, admin="fluxadmin", name="flux-cluster"
+    c,
+    state_dir,
+    *,
+    port=None,
+    nodes=2,
+    cores_per_node=4,
+    admin="fluxadmin",
+    name="flux-cluster",
+    multi_user=None,
 ):
     """Run a local MiniCluster with the hub and provision accounts into it.
 
     ``port``: the cluster's port (default: $FLUX_HUB_CLUSTER_PORT, else a free port chosen
-    once and kept in the state directory). Returns the cluster's URL.
+    once and kept in the state directory). ``multi_user``: every account gets a Unix account
+    and each job runs as it (default: when the hub runs as root and the instance can run jobs
+    as their owners, see ``multi_user_possible``). Returns the cluster's URL.
     """
     from flux_hub.local import LocalCluster
+    from flux_hub.local.cluster import multi_user_problem
 
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -65,6 +76,12 @@ def configure_local_cluster(
         cluster_dir, port=port, nodes=nodes, cores_per_node=cores_per_node, admin_user=admin
     )
     cluster.secret_key  # noqa: B018 (creates the cluster's keys now, for LocalProvisioner)
+    if multi_user is None:
+        why_not = multi_user_problem(cluster.mode)
+        multi_user = why_not is None
+        if why_not and os.geteuid() == 0:
+            print(f"flux-hub: one Unix account for all users: {why_not}", file=sys.stderr)
+    c.LocalProvisioner.system_accounts = multi_user
     c.LocalProvisioner.server_dir = str(cluster_dir)
     c.LocalProvisioner.cluster_url = cluster.url
     c.LocalProvisioner.superusers = [admin]
@@ -84,10 +101,38 @@ def configure_local_cluster(
                 # Chosen here, where $FLUX_HUB_SIMULATE and PATH are the hub's own: the hub
                 # hands its services a reduced environment
                 f"--mode={cluster.mode}",
+                *(["--multi-user"] if multi_user else []),
             ],
         },
     ]
     return cluster.url
+
+
+def configure_local_spawner(c, state_dir):
+    """Single-user servers on this machine, with JupyterLab and the flux-hub extension.
+
+    With the local cluster in multi-user mode (``configure_local_cluster`` first), each server
+    runs as its person's own Unix account (``FluxLocalProcessSpawner``). Otherwise every
+    server shares the hub's Unix account, and the hub says so at start.
+    """
+    c.Spawner.cmd = [sys.executable, "-m", "jupyterhub.singleuser"]
+    c.Spawner.default_url = "/lab"
+    if c.LocalProvisioner.get("system_accounts"):
+        c.JupyterHub.spawner_class = "flux_hub.hub.spawner.FluxLocalProcessSpawner"
+        return
+    c.JupyterHub.spawner_class = "simple"
+    c.SimpleLocalProcessSpawner.home_dir_template = str(Path(state_dir) / "home" / "{username}")
+    account = "root" if os.geteuid() == 0 else os.environ.get("USER") or str(os.geteuid())
+    if os.geteuid() == 0:
+        c.Spawner.args = ["--allow-root"]
+    print(
+        f"flux-hub: every user's server and Flux jobs run as one Unix account ({account}), so "
+        "they can read each other's files and this hub's secrets: share this hub only among "
+        "people who trust each other"
+        + ("" if os.geteuid() == 0 else " (run it as root to give each person their own)"),
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def main(argv=None):
@@ -103,6 +148,7 @@ def main(argv=None):
     parser.add_argument("--cores", type=int, default=4)
     parser.add_argument("--admin", default="fluxadmin")
     parser.add_argument("--mode", choices=["flux", "simulated"], default=None)
+    parser.add_argument("--multi-user", action="store_true")
     args = parser.parse_args(argv)
 
     def stop(signum, frame):
@@ -119,6 +165,7 @@ def main(argv=None):
         cores_per_node=args.cores,
         admin_user=args.admin,
         simulate=None if args.mode is None else args.mode == "simulated",
+        multi_user=args.multi_user,
     )
 
     def announce(cluster):

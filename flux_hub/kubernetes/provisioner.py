@@ -12,7 +12,7 @@ import os
 
 from traitlets import Bool, Float, Int, List, Unicode, default
 
-from flux_hub.accounts.provisioner import DBScriptProvisioner, OpResult, ProvisioningError
+from flux_hub.accounts.provisioner import DBScriptProvisioner, ProvisioningError
 
 from .api import load_api_client
 from .discovery import MiniClusterLocator
@@ -181,26 +181,12 @@ class KubernetesProvisioner(DBScriptProvisioner):
     def run_script(self, request):
         return self.runner.run_dbscript(request)
 
-    def ensure(self, ops):
-        if not ops:
-            return []
-        info = self.runner.discover()
-        if not info.multi_user:
-            return super().ensure(ops)
-        failed = self.runner.ensure_linux_users([op.name for op in ops], info)
-        for name, error in failed.items():
-            self.log.warning("No Linux account for %s on %s: %s", name, self.describe(), error)
-        ready = [op for op in ops if op.name not in failed]
-        done = {op.name: result for op, result in zip(ready, super().ensure(ready), strict=True)}
-        return [
-            done.get(op.name) or OpResult("ensure", op.name, "error", failed[op.name]) for op in ops
-        ]
+    def ensure_host_accounts(self, names):
+        """Multi-user mode: each account's Linux user on every pod, before its DB row.
 
-    def sync_host_accounts(self, names):
-        """Multi-user mode: give these (existing) accounts their Linux user on every pod again.
-
-        A replaced pod starts without them. No DB change and no bcrypt: one exec per container,
-        which forks only for the missing users. Returns {name: error} of the failures.
+        Also what gives existing accounts their Linux users again on a replaced pod (a new pod
+        starts without them): no DB change and no bcrypt, one exec per container, which forks
+        only for the missing users. Returns {name: error} of the failures.
         """
         info = self.runner.discover()
         if not info.multi_user or not names:

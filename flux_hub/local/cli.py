@@ -4,7 +4,14 @@ import signal
 import sys
 import time
 
-from .cluster import STATE_FILE, LocalCluster, LocalClusterError, find_flux
+from .cluster import (
+    STATE_FILE,
+    LocalCluster,
+    LocalClusterError,
+    choose_flux,
+    find_flux,
+    multi_user_possible,
+)
 
 
 def add_parser(subparsers):
@@ -50,6 +57,18 @@ def add_parser(subparsers):
         action="store_true",
         help="use real Flux, and fail if flux-core is not installed or usable",
     )
+    users = parser.add_mutually_exclusive_group()
+    users.add_argument(
+        "--multi-user",
+        action="store_true",
+        help="run each job as the Unix account of its user, made if missing (needs root; "
+        "the default as root where the instance can)",
+    )
+    users.add_argument(
+        "--single-user",
+        action="store_true",
+        help="run every job as this process's own Unix account",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -60,6 +79,11 @@ def _interrupt(signum, frame):
 
 def run(args):
     try:
+        simulate = True if args.simulate else False if args.real else None
+        multi_user = args.multi_user
+        if not (args.multi_user or args.single_user):
+            mode = "flux" if choose_flux(simulate) else "simulated"
+            multi_user = multi_user_possible(mode)
         cluster = LocalCluster(
             args.state_dir,
             port=args.port,
@@ -67,7 +91,8 @@ def run(args):
             nodes=args.nodes,
             cores_per_node=args.cores,
             admin_user=args.admin,
-            simulate=True if args.simulate else False if args.real else None,
+            simulate=simulate,
+            multi_user=multi_user,
         )
     except (ValueError, LocalClusterError) as error:
         print(f"flux-hub local-cluster: {error}", file=sys.stderr)
@@ -88,6 +113,13 @@ def run(args):
                 + (" (flux-core is not installed)" if find_flux() is None else "")
             )
         print(f"flux-restful is running at {cluster.url} ({how})")
+        if cluster.multi_user:
+            print("Each job runs as the Unix account of the user who submitted it.")
+        else:
+            print(
+                "Every job runs as this Unix account, whoever submits it: users can read "
+                "each other's files (--multi-user, as root, gives each their own)."
+            )
         print(f"Passwords and the shared secret are in {cluster.state_dir / STATE_FILE}")
         print(f"Server log: {cluster.log_path}")
         print("Press Ctrl-C to stop.", flush=True)

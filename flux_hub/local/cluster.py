@@ -13,6 +13,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -119,6 +120,46 @@ def choose_flux(simulate=None):
     return flux
 
 
+def multi_user_problem(mode):
+    """Why a local cluster of this mode cannot run each job (and each person's server) as its
+    owner's Unix account, or None when it can: it needs root, an instance that can (the
+    simulated one; real Flux needs flux-core built with flux-security, whose IMP starts jobs
+    as their owners), and a Python every user may run (flux-hub's servers run on it)."""
+    if os.geteuid() != 0:
+        return "flux-hub is not running as root"
+    if mode != "simulated":
+        return "this flux-core is built without flux-security, so it runs every job as root"
+    for path in (os.path.realpath(sys.executable), sys.prefix):
+        hidden = _hidden_from_others(path)
+        if hidden:
+            return (
+                f"this Python environment ({sys.prefix}) needs {hidden}, which other users "
+                "cannot enter; make it from a Python every user can run, where they can reach "
+                "it (/usr/bin/python3 -m venv)"
+            )
+    return None
+
+
+def multi_user_possible(mode):
+    return multi_user_problem(mode) is None
+
+
+def _hidden_from_others(path):
+    """The first folder on the way to ``path`` (or the file) that others may not pass, or None."""
+    folder = os.path.dirname(path)
+    parents = [path]
+    while folder not in ("/", ""):
+        parents.append(folder)
+        folder = os.path.dirname(folder)
+    for part in reversed(parents):
+        try:
+            if not os.stat(part).st_mode & stat.S_IXOTH:
+                return part
+        except OSError:
+            return part
+    return None
+
+
 def node_prefix():
     """The local instance's nodes are named this prefix and their rank: this host's short name.
 
@@ -177,6 +218,8 @@ class LocalCluster:
         admin_user="fluxadmin",
         simulate=None,
         server_env=None,
+        multi_user=False,
+        home_root="/home",
     ):
         for label, value in (("nodes", nodes), ("cores_per_node", cores_per_node)):
             if not isinstance(value, int) or value < 1:
@@ -194,12 +237,25 @@ class LocalCluster:
         self.log_path = self.state_dir / LOG_FILE
         self.new_passwords = {}  # users that got a password at the last start(), for printing
         self._server_env = dict(server_env or {})
+        self.multi_user = bool(multi_user)
+        self.home_root = home_root
         self._state_path = self.state_dir / STATE_FILE
         self._state = None
         self._proc = None
         self._lock = threading.RLock()
         self._flux = choose_flux(simulate)
         self.mode = "flux" if self._flux else "simulated"
+        if self.multi_user:
+            if os.geteuid() != 0:
+                raise LocalClusterError(
+                    "multi_user needs root: jobs run as their owners' Unix accounts"
+                )
+            if self.mode == "flux":
+                raise LocalClusterError(
+                    "multi_user on real Flux needs flux-core built with flux-security (its "
+                    "IMP runs each job as its owner); this flux-core runs every job as root. "
+                    "Use the simulated instance (--simulate), or one user."
+                )
 
     def __repr__(self):
         return f"<LocalCluster {self.url} {self.mode} state_dir={str(self.state_dir)!r}>"
@@ -337,6 +393,10 @@ class LocalCluster:
                 }
                 for name, superuser in wanted
             ]
+            if self.multi_user:
+                # Each user's jobs run as their Unix account: made before the DB row, so no
+                # account exists in the DB without one (the superuser runs no jobs)
+                self._ensure_system_accounts([name for name, superuser in wanted if not superuser])
             # Saved before the accounts exist, so no account can have a password we lost
             known.update(fresh)
             self._save()
@@ -361,6 +421,16 @@ class LocalCluster:
             if failures:
                 raise LocalClusterError("could not set up users: " + "; ".join(failures))
             return {name: password for name, password in fresh.items() if name in known}
+
+    def _ensure_system_accounts(self, names):
+        from flux_hub.accounts.system import ensure_all
+
+        failed = ensure_all(names, self.home_root)[1]
+        if failed:
+            raise LocalClusterError(
+                "could not make Unix accounts: "
+                + "; ".join(f"{name}: {error}" for name, error in failed.items())
+            )
 
     def _run_dbscript(self, ops):
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_")}
@@ -421,6 +491,9 @@ class LocalCluster:
             FLUX_TOKEN_SIGNING_KEY=state["token_signing_key"],
             FLUX_NUMBER_NODES=str(self.nodes),
             FLUX_SERVER_MODE="single-user",
+            # The simulation runs each job as its owner's Unix account, as multi-user Flux does
+            # (flux-restful itself stays in single-user mode: it submits through the bindings)
+            **({"FLUX_SIM_MULTIUSER": "1"} if self.multi_user else {}),
             PYTHONUNBUFFERED="1",
         )
         env.update(self._server_env)

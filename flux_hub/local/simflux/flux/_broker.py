@@ -9,6 +9,7 @@ report back through the ``shell_*`` methods.
 import errno
 import json
 import os
+import pwd
 import signal
 import socket
 import threading
@@ -132,6 +133,22 @@ def _request(spec):
     }
 
 
+# Accounts below this uid are the system's own: a job never runs as one (flux-restful's
+# FLUX_MIN_UID default, and flux-imp's rule)
+MIN_UID = 1000
+
+
+def _system_account(name):
+    """The pwd record of the Unix account a job of ``name`` runs as, or None if there is none."""
+    if not isinstance(name, str) or not name:
+        return None
+    try:
+        record = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    return record if record.pw_uid >= MIN_UID else None
+
+
 class Job:
     def __init__(self, jobid, spec, request, userid, urgency):
         system = spec["attributes"]["system"]
@@ -158,6 +175,7 @@ class Job:
         self.eventlog = []  # the main eventlog
         self.output = None  # the guest.output eventlog, once the job shell has started
         self.shell = None
+        self.owner = None  # multi-user: the pwd record of the Unix account the tasks run as
         # job-list's record of the job in its current state (_joblist makes it when first asked)
         self.listed = None
 
@@ -178,6 +196,9 @@ class Broker:
         self.rpc_latency = rpc_latency
         self._oversleep = 0.0  # how much longer than asked time.sleep() has been sleeping
         self.userid = os.getuid()
+        # Multi-user (FLUX_SIM_MULTIUSER=1, a server run as root): each job's tasks run as the
+        # Unix account its submitter is named after, as multi-user Flux runs them (flux-imp)
+        self.multiuser = os.environ.get("FLUX_SIM_MULTIUSER") == "1" and self.userid == 0
         self.cond = threading.Condition()
         self.jobs = {}
         self.pending = []  # in scheduling order
@@ -282,6 +303,8 @@ class Broker:
         if not isinstance(urgency, int) or not 0 <= urgency <= 31:
             raise OSError(errno.EINVAL, "urgency must be an integer from 0 to 31")
         job = Job(self._new_id(), spec, request, self.userid, urgency)
+        if self.multiuser:
+            job.owner = _system_account(spec["attributes"]["system"].get("user"))
         self.jobs[job.id] = job
         job.times["t_submit"] = time.time()
         self._event(

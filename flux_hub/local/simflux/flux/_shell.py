@@ -42,6 +42,27 @@ def _killpg(pgid, signum):
         pass
 
 
+def _may_enter(path, owner):
+    """Whether the account may make path its working directory (search on every folder)."""
+    groups = set(os.getgrouplist(owner.pw_name, owner.pw_gid))
+    folder = os.path.realpath(path)
+    parts = [folder]
+    while folder != "/":
+        folder = os.path.dirname(folder)
+        parts.append(folder)
+    for part in parts:
+        info = os.stat(part)
+        if info.st_uid == owner.pw_uid:
+            bit = stat.S_IXUSR
+        elif info.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not info.st_mode & bit:
+            return False
+    return True
+
+
 class JobShell(threading.Thread):
     def __init__(self, broker, job):
         super().__init__(name=f"job-shell-{job.id}", daemon=True)
@@ -52,6 +73,9 @@ class JobShell(threading.Thread):
         self._command = list(job.spec["tasks"][0]["command"])
         self._environment = {str(k): str(v) for k, v in (system.get("environment") or {}).items()}
         self._cwd = system.get("cwd")
+        self._multiuser = broker.multiuser
+        self._owner = job.owner  # multi-user: the account the tasks run as
+        self._requester = system.get("user")
         self._expiration = job.expiration
         self._ntasks = job.ntasks
         self._nnodes = job.nnodes
@@ -138,11 +162,14 @@ class JobShell(threading.Thread):
 
     def _working_directory(self):
         # As real Flux: no cwd means the working directory of the instance (the server's, as
-        # `flux start` runs flux-restful there); a bad one is logged and replaced
+        # `flux start` runs flux-restful there; "/" for a multi-user one's guests); a bad one,
+        # or one the job's owner may not enter, is logged and replaced
         if self._cwd is None:
-            return os.getcwd()
+            return "/" if self._multiuser else os.getcwd()
         try:
             error = None if stat.S_ISDIR(os.stat(self._cwd).st_mode) else errno.ENOTDIR
+            if error is None and self._owner is not None and not _may_enter(self._cwd, self._owner):
+                error = errno.EACCES
         except OSError as e:
             error = e.errno
         if error is None:
@@ -163,7 +190,27 @@ class JobShell(threading.Thread):
                 else:
                     self._shell_signal = self._signal
                 return False
+        if self._multiuser and self._owner is None:
+            # multi-user Flux refuses to run a job as an account that is not there (or root's)
+            note = (
+                f"task {taskid}: start failed: {self._requester!r} is not a system account "
+                "this instance may run jobs as"
+            )
+            self._log(2, note)
+            with self._cv:
+                self._codes.append(1)
+            self._broker.shell_exception(self._job, "exec", note)
+            return False
         env = dict(self._environment)
+        as_owner = {}
+        if self._owner is not None:
+            owner = self._owner
+            env.update(HOME=owner.pw_dir, USER=owner.pw_name, LOGNAME=owner.pw_name)
+            as_owner = {
+                "user": owner.pw_uid,
+                "group": owner.pw_gid,
+                "extra_groups": os.getgrouplist(owner.pw_name, owner.pw_gid),
+            }
         env.update(
             FLUX_JOB_ID=self._f58,
             FLUX_JOB_SIZE=str(self._ntasks),
@@ -180,6 +227,7 @@ class JobShell(threading.Thread):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
+                **as_owner,
             )
         except (OSError, ValueError) as error:
             number = getattr(error, "errno", None)
