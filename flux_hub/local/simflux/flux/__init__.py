@@ -8,24 +8,33 @@ flux-restful sees it; the contract is still the flux-restful HTTP API on a real 
 What it does, from what it really ran (no canned data):
 
 - one in-process broker (``flux._broker``) shared by every handle and thread, with N nodes x C
-  cores on this host (every rank reports this host's name, as ``flux start --test-size=N``);
+  cores on this host, named as flux-hub's real-Flux test instance names its brokers (this host's
+  short name and the rank: ``vm0``, ``vm1``; a job's nodelist ``vm[0-1]``);
 - job ids are 64-bit FLUIDs; ``JobID`` reads decimal, hex, dothex, kvs and F58 (``ƒ``/``f``);
 - submit -> DEPEND -> PRIORITY -> SCHED -> RUN -> CLEANUP -> INACTIVE with the t_* times,
   urgency/priority 16, the submitter's uid, the jobspec's ``attributes.system.user``;
 - first-come-first-served scheduling without backfill: a job that does not fit the free cores
   waits in SCHED and holds back the jobs behind it; a request larger than the instance is denied
-  (exception "alloc", FAILED);
+  (exception "alloc", FAILED, with sched-simple's note: "unsatisfiable request: need 9 slot(s) of
+  1 core(s), only 8 such slot(s) available (total cores: 8)");
 - each task is a real local process (num_tasks of them) in its own session and process group,
-  in the jobspec's cwd (else /tmp; a missing cwd logs an error and uses /tmp, as the job shell
-  does), with exactly the jobspec environment plus FLUX_JOB_ID, FLUX_JOB_SIZE, FLUX_JOB_NNODES,
-  FLUX_TASK_RANK and FLUX_TASK_LOCAL_ID;
+  in the jobspec's cwd (else the instance's working directory, the server's, as real Flux; a
+  missing cwd logs an error and uses /tmp, as the job shell does), with exactly the jobspec
+  environment plus FLUX_JOB_ID, FLUX_JOB_SIZE, FLUX_JOB_NNODES, FLUX_TASK_RANK and
+  FLUX_TASK_LOCAL_ID;
+- with ``FLUX_SIM_MULTIUSER=1`` in a server run as root, each job's tasks run as the Unix account
+  named by its jobspec's ``attributes.system.user`` (uid, gid, groups, HOME, USER, LOGNAME), as
+  multi-user Flux runs jobs as their owners: no cwd means "/", a cwd the owner may not enter is
+  replaced by /tmp, and a job of a name with no account (or a system one, uid < 1000) fails to
+  start; the records still show the instance owner's uid (flux-restful stays in single-user mode,
+  where the owner is that jobspec attribute);
 - stdout and stderr are line-buffered into the job's ``guest.output`` eventlog (header, one
   "data" entry per line, "eof"), readable at once with ``job_kvs_lookup`` and live with
   ``event_watch_async``; output past ``output.limit`` (default 10M per stream) is dropped;
 - results: COMPLETED; FAILED with the highest task exit code (waitstatus = code << 8, a task
   killed by signal S counts as 128+S); a command that cannot start -> FAILED 127 (126 if not
   executable) with exception "exec"; cancel -> exception "cancel", SIGTERM then SIGKILL after 5 s
-  (CANCELED, 143); duration exceeded -> exception "timeout", SIGALRM then SIGKILL (TIMEOUT, 142);
+  (CANCELED, 143; -15 when it comes before the tasks started: the job shell itself ends); duration exceeded -> exception "timeout", SIGALRM then SIGKILL (TIMEOUT, 142);
 - job-list: pending jobs by priority then id, then running jobs (newest start first), then
   inactive jobs (newest end first), at most max_entries (1000); the record keys appear in each
   state as job-list returns them; annotations sched.resource_summary after allocation.
