@@ -26,11 +26,13 @@ def stream(alice, jobid):
 
 
 def test_stream_delivers_lines_while_the_job_runs(alice):
-    jobid = alice.submit("sh -c 'for i in 1 2 3; do echo line$i; sleep 1; done'")
+    jobid = alice.submit("sh -c 'for i in 1 2 3; do echo line$i; sleep 2; done'")
     chunks = stream(alice, jobid)
     assert "".join(text for _, text in chunks) == "line1\nline2\nline3\n"
-    first_seen, ended = chunks[0][0], chunks[-1][0]
-    assert ended - first_seen > 1.5  # line1 came a couple of seconds before the end
+    # Delivered as written, not at the end: the first lines came in a chunk before the last
+    # (seconds apart), whatever the machine's load did to when the stream was opened
+    assert "line3" not in chunks[0][1], chunks
+    assert chunks[-1][0] - chunks[0][0] > 1.0, chunks
     assert alice.info(jobid)["state"] == "INACTIVE"  # the stream ended with the job
 
 
