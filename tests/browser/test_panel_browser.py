@@ -272,3 +272,50 @@ def test_unreachable_cluster_banner_comes_and_goes(lab, lab_cluster):
     # No click: the panel notices by itself (its poll backs off to at most a minute).
     expect(panel.get_by_role("alert")).to_have_count(0, timeout=90_000)
     expect(panel.locator(".jp-FluxHub-nodes")).to_have_text(re.compile(r"^[1-9][0-9]*$"))
+
+
+def test_the_panel_at_jupyterlabs_default_width_and_the_wide_table(lab):
+    """At the sidebar's default width the table shows ID, Name and each job's status whole,
+    with no sideways scrolling; the table opened in the main area shows every column."""
+    lab.page.set_viewport_size({"width": 1400, "height": 850})  # as a new user tried it
+    lab.open()  # a fresh workspace: the sidebar as JupyterLab first lays it out
+    panel = lab.open_panel()  # JupyterLab's default sidebar width, not dragged
+    done = lab.submit(command="echo narrow", name="narrow-view")
+    lab.wait_for_result(done, "COMPLETED")
+    headers = panel.get_by_role("columnheader")
+    expect(headers).to_have_text(["ID", "Name", "Status"])
+    expect(lab.cell(done, "status")).to_have_text("COMPLETED")
+    scroller = panel.locator(".jp-FluxHub-tableScroller")
+    assert scroller.evaluate("node => node.scrollWidth <= node.clientWidth")
+    # the status is on screen whole, inside the sidebar
+    cell, side = lab.cell(done, "status").bounding_box(), panel.bounding_box()
+    assert cell["x"] + cell["width"] <= side["x"] + side["width"] + 1
+    # the filter row wraps instead of cutting its controls
+    filters = panel.locator(".jp-FluxHub-filters")
+    for control in (panel.get_by_label("Filter jobs"), panel.get_by_label("Show jobs in state")):
+        box = control.bounding_box()
+        assert box["x"] + box["width"] <= filters.bounding_box()["x"] + side["width"] + 1
+    lab.screenshot("panel-default-width", panel)
+
+    panel.get_by_title("Open your jobs in the main area, with every column").click()
+    wide = lab.page.locator("#flux-hub-jobs-table")
+    expect(wide).to_be_visible()
+    labels = ["ID", "Name", "State", "Result", "Nodes", "Tasks", "Runtime", "Submitted"]
+    # (the column sorted on carries its mark: newest submitted first)
+    expect(wide.get_by_role("columnheader")).to_have_text(
+        [re.compile(rf"^{label}[▲▼]?$") for label in labels]
+    )
+    row = wide.locator(f'tr[data-job-id="{done}"]')
+    expect(row.locator(".jp-FluxHub-col-result")).to_have_text("COMPLETED")
+    lab.screenshot("jobs-table-wide")
+    row.click()  # a row opens the job, as in the sidebar
+    expect(lab.detail(done)).to_be_visible()
+
+
+def test_the_launcher_has_a_flux_job_card_that_opens_the_submit_form(lab):
+    # (a new workspace opens on the Launcher)
+    card = lab.page.locator(".jp-LauncherCard:visible", has_text="Flux Job")
+    expect(card.first).to_be_visible()
+    lab.screenshot("launcher-card")
+    card.first.click()
+    expect(lab.form).to_be_visible()
