@@ -319,3 +319,38 @@ def test_the_launcher_has_a_flux_job_card_that_opens_the_submit_form(lab):
     lab.screenshot("launcher-card")
     card.first.click()
     expect(lab.form).to_be_visible()
+
+
+SHELL_LOOP = "for i in 1 2 3; do echo step $i; sleep 1; done"
+
+
+def test_a_shell_script_from_the_form_runs_with_bash(lab):
+    """Shell typed as a command is pointed out; run as a script, it completes with its
+    output. Shell syntax submitted as a command fails, and its detail says why at the top."""
+    lab.open_submit_form()
+    lab.fill_form(command=SHELL_LOOP, name="as-command")
+    hint = lab.form.get_by_role("note")
+    expect(hint).to_contain_text("This looks like shell syntax")
+    lab.press_submit()
+    failed = lab.submitted_job_id()
+    lab.wait_for_result(failed, "FAILED")
+    detail = lab.open_job(failed)
+    banner = detail.locator(".jp-FluxHub-startFailure")
+    expect(banner).to_contain_text("The job failed to start.")
+    expect(banner).to_contain_text("for: No such file or directory")
+    expect(banner).to_contain_text("Submit it again as a shell script")
+    lab.screenshot("start-failure-hint", detail)
+
+    lab.open_submit_form()
+    lab.form.get_by_label("A shell script (bash)").check()
+    lab.form.get_by_label("Script (run with bash)").fill(
+        "for i in 1 2 3; do\n  echo step $i\n  sleep 0.2\ndone"
+    )
+    lab.fill_form(name="as-script")
+    expect(lab.form.get_by_label("Runs")).to_have_text("Runs: bash -c <your script, 4 lines>")
+    lab.screenshot("submit-form-script", lab.form)
+    lab.press_submit()
+    job_id = lab.submitted_job_id()
+    lab.wait_for_result(job_id, "COMPLETED")
+    detail = lab.open_job(job_id)
+    expect(detail.get_by_label("Job output")).to_have_text("step 1\nstep 2\nstep 3\n")
