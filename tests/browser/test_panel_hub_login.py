@@ -25,15 +25,20 @@ def hub(tmp_path):
     hub.stop()
 
 
+def log_in(page, hub, name, password, then=None):
+    """The hub's login form, filled in and sent as a person does."""
+    page.goto(f"{hub.url}/hub/login" + (f"?next={then}" if then else ""))
+    page.locator("#username_input").fill(name)
+    page.locator("#password_input").fill(password)
+    page.locator("#login_submit").click()
+
+
 def test_log_in_to_the_hub_then_submit_and_read_output(hub, browser):
     password = hub.announced_passwords()["alice"]
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     try:
-        page.goto(f"{hub.url}/hub/login")
-        page.locator("#username_input").fill("alice")
-        page.locator("#password_input").fill(password)
-        page.locator("#login_submit").click()
+        log_in(page, hub, "alice", password)
         # The hub spawns alice's server and sends the browser on to JupyterLab.
         page.wait_for_url("**/user/alice/lab**", timeout=180_000)
         # The hub's login cookie stands in for a token; the panel only needs the account name.
@@ -64,10 +69,7 @@ def test_the_accounts_pages_look_like_the_hubs_in_light_and_dark(hub, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 850})
     page = context.new_page()
     try:
-        page.goto(f"{hub.url}/hub/login?next=/services/flux-accounts/")
-        page.locator("#username_input").fill("alice")
-        page.locator("#password_input").fill(password)
-        page.locator("#login_submit").click()
+        log_in(page, hub, "alice", password, then="/services/flux-accounts/")
         page.wait_for_url("**/services/flux-accounts/", timeout=60_000)
         expect(page.get_by_role("heading", name="Your Flux account")).to_be_visible()
         # the hub's own navigation bar, with the way back to the hub and the admin page
