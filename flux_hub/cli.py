@@ -1,4 +1,4 @@
-"""The `flux-hub` command."""
+"""The `flux-hub` command: Flux jobs from a terminal, and the local MiniCluster."""
 
 import argparse
 import sys
@@ -8,7 +8,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="flux-hub", description=__doc__)
     commands = parser.add_subparsers(dest="command", title="commands")
     from flux_hub.local.cli import add_parser as add_local_cluster
+    from flux_hub.terminal import add_parsers as add_job_commands
 
+    add_job_commands(commands)
     add_local_cluster(commands)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -143,7 +143,6 @@ class FluxAccountsService(Application):
 
     def make_app(self):
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/flux-accounts/")
-        here = os.path.dirname(__file__)
         return web.Application(
             handlers.routes(prefix)
             + [(url_path_join(prefix, "oauth_callback"), HubOAuthCallbackHandler)],
@@ -151,7 +150,7 @@ class FluxAccountsService(Application):
             prefix=prefix,
             hub_auth=HubOAuth(),
             cookie_secret=os.urandom(32),
-            template_path=os.path.join(here, "templates"),
+            templates=handlers.templates(),
             log_function=log_request,  # JupyterHub's: tokens scrubbed from logged URLs
             # No xsrf_cookies: HubOAuth checks the form's _xsrf itself when it authenticates
             # a cookie, and API tokens need none.

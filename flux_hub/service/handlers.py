@@ -20,11 +20,42 @@ import os
 from datetime import datetime, timezone
 from urllib.parse import quote
 
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader
 from jupyterhub.services.auth import HubOAuthenticated
 from jupyterhub.utils import url_path_join
+from markupsafe import Markup
 from tornado import httpclient, web
 
 ACTIONS = ("provision", "rotate", "deactivate")
+
+
+# Bootstrap's text colours for account states (they follow the light and dark themes)
+_STATE_CLASS = {
+    "active": "text-success",
+    "deactivated": "text-warning-emphasis",
+    "missing": "text-danger fw-semibold",
+    "failed": "text-danger fw-semibold",
+}
+
+
+class _PageUser:
+    """The user as the hub's page.html reads it."""
+
+    def __init__(self, name):
+        self.name = name
+        self.json_escaped_name = json.dumps(name)[1:-1]
+
+
+def templates():
+    """This service's templates, and the hub's own under ``hub:`` (``hub:page.html``)."""
+    from jupyterhub._data import DATA_FILES_PATH
+
+    own = os.path.join(os.path.dirname(__file__), "templates")
+    hub = os.path.join(DATA_FILES_PATH, "templates")
+    loader = ChoiceLoader(
+        [FileSystemLoader(own), PrefixLoader({"hub": FileSystemLoader(hub)}, delimiter=":")]
+    )
+    return Environment(loader=loader, autoescape=True)
 
 
 def when(timestamp):
@@ -166,15 +197,42 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
 
 
 class PageHandler(BaseHandler):
+    """Pages that look like the hub's own: its page.html (navigation bar, CSS, light and dark
+    themes) around this service's content, as jupyterhub-announcement renders them."""
+
     def render_page(self, template, **kwargs):
-        self.render(
-            template,
-            prefix=self.prefix,
-            hub_home=url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "hub/home"),
-            user=self.current_user,
-            is_admin=self.is_admin,
-            when=when,
-            **kwargs,
+        hub_prefix = self.settings["hub_auth"].hub_prefix  # "/hub/"
+        base = os.environ.get("JUPYTERHUB_BASE_URL", "/")
+        user = self.current_user
+        page = self.settings["templates"].get_template(template)
+        self.finish(
+            page.render(
+                # what the hub's page.html reads
+                base_url=hub_prefix,
+                prefix=base,
+                static_url=lambda path, include_version=True: url_path_join(
+                    hub_prefix, "static", path
+                ),
+                logo_url=url_path_join(hub_prefix, "home"),
+                login_url=url_path_join(hub_prefix, "login"),
+                logout_url=url_path_join(hub_prefix, "logout"),
+                user=_PageUser(user["name"]) if user else None,
+                parsed_scopes={"admin-ui"} if self.is_admin else set(),
+                admin_access=self.is_admin,
+                no_spawner_check=True,
+                services=[{"name": "flux-accounts", "href": self.prefix}],
+                xsrf_token=self.xsrf_token.decode("ascii"),
+                version_hash="",
+                announcement=None,
+                # this service's own
+                service_prefix=self.prefix,
+                hub_home=url_path_join(hub_prefix, "home"),
+                is_admin=self.is_admin,
+                xsrf_form_html=Markup(self.xsrf_form_html()),
+                when=when,
+                state_class=_STATE_CLASS.get,
+                **kwargs,
+            )
         )
 
     def write_error(self, status_code, **kwargs):

@@ -62,7 +62,8 @@ export interface IJobsAnswer {
 
 /** POST jobs: what the submit form sends. */
 export interface ISubmitRequest {
-  command: string;
+  /** A command line, or the words of one (a script runs as bash -c SCRIPT). */
+  command: string | string[];
   name?: string;
   num_tasks?: number;
   cores_per_task?: number;

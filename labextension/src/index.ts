@@ -11,11 +11,19 @@ import {
 } from '@jupyterlab/apputils';
 import { PageConfig, PathExt } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { refreshIcon, addIcon } from '@jupyterlab/ui-components';
+import {
+  addIcon,
+  launchIcon,
+  ReactWidget,
+  refreshIcon
+} from '@jupyterlab/ui-components';
+import * as React from 'react';
 
 import { FluxHubAPI, IJob } from './api';
 import { JobDetail } from './components/JobDetail';
+import { JobsView } from './components/JobsView';
 import { EMPTY_VALUES, ISubmitValues } from './components/SubmitForm';
 import { fluxIcon } from './icons';
 import { formatF58, JobId, parseJobId } from './jobid';
@@ -32,6 +40,7 @@ namespace CommandIDs {
   export const submit = 'flux-hub:submit';
   export const submitFile = 'flux-hub:submit-file';
   export const openJob = 'flux-hub:open-job';
+  export const openTable = 'flux-hub:open-table';
 }
 
 /** How a script is run, by its extension; files with other extensions are not offered. */
@@ -83,30 +92,35 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ILayoutRestorer,
     ICommandPalette,
     ISettingRegistry,
-    IDefaultFileBrowser
+    IDefaultFileBrowser,
+    ILauncher
   ],
   activate: (
     app: JupyterFrontEnd,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     settingRegistry: ISettingRegistry | null,
-    browser: IDefaultFileBrowser | null
+    browser: IDefaultFileBrowser | null,
+    launcher: ILauncher | null
   ) => {
     const { commands, shell } = app;
     const api = new FluxHubAPI(app.serviceManager.serverSettings);
     const model = new JobsModel(api);
     let notify = true;
 
+    let table: MainAreaWidget<ReactWidget> | null = null;
     const sidebar = new JobsSidebar({
       model,
       commands,
       toolbar: [
         { id: CommandIDs.submit, icon: addIcon },
-        { id: CommandIDs.refresh, icon: refreshIcon }
+        { id: CommandIDs.refresh, icon: refreshIcon },
+        { id: CommandIDs.openTable, icon: launchIcon }
       ],
       onOpen: id => void commands.execute(CommandIDs.openJob, { id })
     });
     shell.add(sidebar, 'left', { rank: 750, type: 'Flux jobs' });
+    sidebar.alsoShown = () => !!table && !table.isDisposed;
     restorer?.add(sidebar, sidebar.id);
 
     const details = new WidgetTracker<MainAreaWidget<JobDetail>>({
@@ -160,6 +174,42 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: () => shell.activateById(sidebar.id)
     });
 
+    // The jobs table at the width of the main area, every column shown.
+    commands.addCommand(CommandIDs.openTable, {
+      label: 'Open Flux Jobs Table',
+      caption: 'Open your jobs in the main area, with every column',
+      icon: launchIcon,
+      execute: () => {
+        if (table && !table.isDisposed) {
+          shell.activateById(table.id);
+          return;
+        }
+        const content = ReactWidget.create(
+          React.createElement(JobsView, {
+            model,
+            columns: sidebar.columns,
+            onOpen: (id: JobId) =>
+              void commands.execute(CommandIDs.openJob, { id })
+          })
+        );
+        content.addClass('jp-FluxHub-content');
+        content.addClass('jp-FluxHub-wideTable');
+        const widget = new MainAreaWidget({ content });
+        widget.id = 'flux-hub-jobs-table';
+        widget.title.label = 'Flux jobs';
+        widget.title.icon = fluxIcon;
+        widget.title.closable = true;
+        // Polled while it is open, as the sidebar is while it is shown
+        model.visible = true;
+        widget.disposed.connect(() => {
+          model.visible = sidebar.isVisible;
+        });
+        table = widget;
+        shell.add(widget, 'main');
+        shell.activateById(widget.id);
+      }
+    });
+
     commands.addCommand(CommandIDs.refresh, {
       label: 'Refresh Flux Jobs',
       caption: 'Refresh the job list now',
@@ -168,7 +218,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     commands.addCommand(CommandIDs.submit, {
-      label: 'Submit Flux Job…',
+      label: args => (args.fromLauncher ? 'Flux Job' : 'Submit Flux Job…'),
       caption: 'Submit a job to the Flux cluster',
       icon: fluxIcon,
       execute: args =>
@@ -252,11 +302,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
       for (const command of [
         CommandIDs.open,
         CommandIDs.submit,
-        CommandIDs.refresh
+        CommandIDs.refresh,
+        CommandIDs.openTable
       ]) {
         palette.addItem({ command, category: 'Flux' });
       }
     }
+    // A "Flux job" card in the Launcher opens the submit form.
+    launcher?.add({
+      command: CommandIDs.submit,
+      category: 'Other',
+      rank: 1,
+      args: { fromLauncher: true }
+    });
 
     model.jobFinished.connect((_, job: IJob) => {
       if (!notify) {

@@ -127,6 +127,7 @@ export interface IColumn {
 export type ColumnId =
   | 'id'
   | 'name'
+  | 'status'
   | 'state'
   | 'result'
   | 'nodes'
@@ -149,6 +150,13 @@ export const COLUMNS: IColumn[] = [
     label: 'Name',
     text: j => j.name || commandOf(j),
     key: j => (j.name || commandOf(j)).toLowerCase()
+  },
+  {
+    // State and result in one: the result once the job has ended, else its state.
+    id: 'status',
+    label: 'Status',
+    text: j => statusOf(j),
+    key: j => statusOf(j)
   },
   { id: 'state', label: 'State', text: j => j.state, key: j => j.state },
   {
@@ -187,7 +195,67 @@ export const COLUMNS: IColumn[] = [
   }
 ];
 
-export const ALL_COLUMN_IDS = COLUMNS.map(c => c.id);
+/** The columns shown when the settings choose none: state and result apart. */
+export const ALL_COLUMN_IDS: ColumnId[] = COLUMNS.map(c => c.id).filter(
+  id => id !== 'status'
+);
+
+/** Each column's width in characters (the CSS sets the same), the name's least. */
+export const COLUMN_WIDTHS: Record<ColumnId, number> = {
+  id: 12,
+  name: 12,
+  status: 10,
+  state: 9,
+  result: 11,
+  nodes: 7,
+  tasks: 7,
+  runtime: 8,
+  submitted: 13
+};
+
+/** Columns dropped first when the table is narrow: the last of these goes first. */
+const KEPT_LONGEST: ColumnId[] = ['runtime', 'nodes', 'tasks', 'submitted'];
+
+/**
+ * The columns that fit `chars` characters of width, from those wanted: ID,
+ * Name and the job's status always (state and result as one Status column when
+ * both do not fit), then Runtime, Nodes, Tasks and Submitted as room allows.
+ */
+export function columnsForWidth(
+  wanted: ColumnId[],
+  chars: number
+): ColumnId[] {
+  const width = (ids: ColumnId[]) =>
+    ids.reduce((sum, id) => sum + COLUMN_WIDTHS[id], 0);
+  const status: ColumnId[] = wanted.filter(
+    id => id === 'state' || id === 'result' || id === 'status'
+  );
+  let core: ColumnId[] = wanted.filter(id => id === 'id' || id === 'name');
+  const optional = KEPT_LONGEST.filter(id => wanted.includes(id));
+  // Separate state and result only when everything else wanted fits too.
+  const apart = width([...core, ...status, ...optional]) <= chars;
+  const statusColumns: ColumnId[] =
+    apart || status.length <= 1 ? status : ['status'];
+  core = [...core, ...statusColumns];
+  const extra: ColumnId[] = [];
+  for (const id of optional) {
+    if (width([...core, ...extra, id]) <= chars) {
+      extra.push(id);
+    }
+  }
+  const chosen = new Set([...core, ...extra]);
+  // In the order wanted, the Status column where state (or result) stood.
+  const order = wanted.flatMap(id =>
+    statusColumns.length === 1 &&
+    statusColumns[0] === 'status' &&
+    (id === 'state' || id === 'result')
+      ? id === status[0]
+        ? ['status' as ColumnId]
+        : []
+      : [id]
+  );
+  return order.filter(id => chosen.has(id));
+}
 
 export interface ISortState {
   column: ColumnId;

@@ -47,6 +47,9 @@ export class JobsSidebar extends SidePanel {
 
   readonly model: JobsModel;
 
+  /** Whether the jobs are on screen elsewhere too (the table in the main area). */
+  alsoShown: () => boolean = () => false;
+
   /** The table's columns, in order (from the settings). */
   get columns(): ColumnId[] {
     return this._jobsContent.columns;
@@ -59,7 +62,7 @@ export class JobsSidebar extends SidePanel {
 
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
-    this.model.visible = this.isVisible;
+    this.model.visible = this.isVisible || this.alsoShown();
   }
 
   protected onAfterShow(msg: Message): void {
@@ -69,11 +72,11 @@ export class JobsSidebar extends SidePanel {
 
   protected onAfterHide(msg: Message): void {
     super.onAfterHide(msg);
-    this.model.visible = false;
+    this.model.visible = this.alsoShown();
   }
 
   protected onBeforeDetach(msg: Message): void {
-    this.model.visible = false;
+    this.model.visible = this.alsoShown();
     super.onBeforeDetach(msg);
   }
 

@@ -151,6 +151,11 @@ class Lab:
         expect(cell).to_have_attribute("title", str(job_id))
 
     def cell(self, job_id, column):
+        """The job's cell of a column. State and result are one Status column where the panel
+        is too narrow for both, so they fall back to it: it shows the state while the job is
+        active (RUN), its result once it has ended (COMPLETED)."""
+        if column in ("state", "result"):
+            return self.row(job_id).locator(f".jp-FluxHub-col-{column}, .jp-FluxHub-col-status")
         return self.row(job_id).locator(f".jp-FluxHub-col-{column}")
 
     def wait_for_result(self, job_id, result):

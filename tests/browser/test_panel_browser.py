@@ -272,3 +272,85 @@ def test_unreachable_cluster_banner_comes_and_goes(lab, lab_cluster):
     # No click: the panel notices by itself (its poll backs off to at most a minute).
     expect(panel.get_by_role("alert")).to_have_count(0, timeout=90_000)
     expect(panel.locator(".jp-FluxHub-nodes")).to_have_text(re.compile(r"^[1-9][0-9]*$"))
+
+
+def test_the_panel_at_jupyterlabs_default_width_and_the_wide_table(lab):
+    """At the sidebar's default width the table shows ID, Name and each job's status whole,
+    with no sideways scrolling; the table opened in the main area shows every column."""
+    lab.page.set_viewport_size({"width": 1400, "height": 850})  # as a new user tried it
+    lab.open()  # a fresh workspace: the sidebar as JupyterLab first lays it out
+    panel = lab.open_panel()  # JupyterLab's default sidebar width, not dragged
+    done = lab.submit(command="echo narrow", name="narrow-view")
+    lab.wait_for_result(done, "COMPLETED")
+    headers = panel.get_by_role("columnheader")
+    expect(headers).to_have_text(["ID", "Name", "Status"])
+    expect(lab.cell(done, "status")).to_have_text("COMPLETED")
+    scroller = panel.locator(".jp-FluxHub-tableScroller")
+    assert scroller.evaluate("node => node.scrollWidth <= node.clientWidth")
+    # the status is on screen whole, inside the sidebar
+    cell, side = lab.cell(done, "status").bounding_box(), panel.bounding_box()
+    assert cell["x"] + cell["width"] <= side["x"] + side["width"] + 1
+    # the filter row wraps instead of cutting its controls
+    filters = panel.locator(".jp-FluxHub-filters")
+    for control in (panel.get_by_label("Filter jobs"), panel.get_by_label("Show jobs in state")):
+        box = control.bounding_box()
+        assert box["x"] + box["width"] <= filters.bounding_box()["x"] + side["width"] + 1
+    lab.screenshot("panel-default-width", panel)
+
+    panel.get_by_title("Open your jobs in the main area, with every column").click()
+    wide = lab.page.locator("#flux-hub-jobs-table")
+    expect(wide).to_be_visible()
+    labels = ["ID", "Name", "State", "Result", "Nodes", "Tasks", "Runtime", "Submitted"]
+    # (the column sorted on carries its mark: newest submitted first)
+    expect(wide.get_by_role("columnheader")).to_have_text(
+        [re.compile(rf"^{label}[▲▼]?$") for label in labels]
+    )
+    row = wide.locator(f'tr[data-job-id="{done}"]')
+    expect(row.locator(".jp-FluxHub-col-result")).to_have_text("COMPLETED")
+    lab.screenshot("jobs-table-wide")
+    row.click()  # a row opens the job, as in the sidebar
+    expect(lab.detail(done)).to_be_visible()
+
+
+def test_the_launcher_has_a_flux_job_card_that_opens_the_submit_form(lab):
+    # (a new workspace opens on the Launcher)
+    card = lab.page.locator(".jp-LauncherCard:visible", has_text="Flux Job")
+    expect(card.first).to_be_visible()
+    lab.screenshot("launcher-card")
+    card.first.click()
+    expect(lab.form).to_be_visible()
+
+
+SHELL_LOOP = "for i in 1 2 3; do echo step $i; sleep 1; done"
+
+
+def test_a_shell_script_from_the_form_runs_with_bash(lab):
+    """Shell typed as a command is pointed out; run as a script, it completes with its
+    output. Shell syntax submitted as a command fails, and its detail says why at the top."""
+    lab.open_submit_form()
+    lab.fill_form(command=SHELL_LOOP, name="as-command")
+    hint = lab.form.get_by_role("note")
+    expect(hint).to_contain_text("This looks like shell syntax")
+    lab.press_submit()
+    failed = lab.submitted_job_id()
+    lab.wait_for_result(failed, "FAILED")
+    detail = lab.open_job(failed)
+    banner = detail.locator(".jp-FluxHub-startFailure")
+    expect(banner).to_contain_text("The job failed to start.")
+    expect(banner).to_contain_text("for: No such file or directory")
+    expect(banner).to_contain_text("Submit it again as a shell script")
+    lab.screenshot("start-failure-hint", detail)
+
+    lab.open_submit_form()
+    lab.form.get_by_label("A shell script (bash)").check()
+    lab.form.get_by_label("Script (run with bash)").fill(
+        "for i in 1 2 3; do\n  echo step $i\n  sleep 0.2\ndone"
+    )
+    lab.fill_form(name="as-script")
+    expect(lab.form.get_by_label("Runs")).to_have_text("Runs: bash -c <your script, 4 lines>")
+    lab.screenshot("submit-form-script", lab.form)
+    lab.press_submit()
+    job_id = lab.submitted_job_id()
+    lab.wait_for_result(job_id, "COMPLETED")
+    detail = lab.open_job(job_id)
+    expect(detail.get_by_label("Job output")).to_have_text("step 1\nstep 2\nstep 3\n")

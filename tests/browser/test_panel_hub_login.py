@@ -25,15 +25,20 @@ def hub(tmp_path):
     hub.stop()
 
 
+def log_in(page, hub, name, password, then=None):
+    """The hub's login form, filled in and sent as a person does."""
+    page.goto(f"{hub.url}/hub/login" + (f"?next={then}" if then else ""))
+    page.locator("#username_input").fill(name)
+    page.locator("#password_input").fill(password)
+    page.locator("#login_submit").click()
+
+
 def test_log_in_to_the_hub_then_submit_and_read_output(hub, browser):
     password = hub.announced_passwords()["alice"]
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     try:
-        page.goto(f"{hub.url}/hub/login")
-        page.locator("#username_input").fill("alice")
-        page.locator("#password_input").fill(password)
-        page.locator("#login_submit").click()
+        log_in(page, hub, "alice", password)
         # The hub spawns alice's server and sends the browser on to JupyterLab.
         page.wait_for_url("**/user/alice/lab**", timeout=180_000)
         # The hub's login cookie stands in for a token; the panel only needs the account name.
@@ -55,3 +60,44 @@ def test_log_in_to_the_hub_then_submit_and_read_output(hub, browser):
         context.close()
     # The password typed in the browser went nowhere it should not.
     assert not find_secrets(hub.logs(), [password])
+
+
+def test_the_accounts_pages_look_like_the_hubs_in_light_and_dark(hub, browser):
+    """The flux-accounts service's pages wear the hub's own page: its navigation bar, CSS and
+    dark theme, at JupyterLab's default window size."""
+    password = hub.announced_passwords()["alice"]
+    context = browser.new_context(viewport={"width": 1400, "height": 850})
+    page = context.new_page()
+    try:
+        log_in(page, hub, "alice", password, then="/services/flux-accounts/")
+        page.wait_for_url("**/services/flux-accounts/", timeout=60_000)
+        expect(page.get_by_role("heading", name="Your Flux account")).to_be_visible()
+        # the hub's own navigation bar, with the way back to the hub and the admin page
+        expect(page.locator("#jupyterhub-logo")).to_be_visible()
+        expect(page.locator("nav.navbar").get_by_role("link", name="Home")).to_be_visible()
+        expect(page.locator("nav.navbar").get_by_role("link", name="Admin")).to_be_visible()
+        expect(page.locator("#login_widget")).to_contain_text("alice")
+        expect(page.locator("td.state-active")).to_have_text("active")
+        light = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        page.screenshot(path=str(ARTIFACTS / "accounts-me-light.png"), full_page=True)
+
+        page.locator("#dark-theme-toggle").click()
+        expect(page.locator("html")).to_have_attribute("data-bs-theme", "dark")
+        dark = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert dark != light
+        page.screenshot(path=str(ARTIFACTS / "accounts-me-dark.png"), full_page=True)
+
+        page.get_by_role("link", name="All accounts").click()
+        expect(page.get_by_role("heading", name="Flux accounts")).to_be_visible()
+        for name in ("alice", "bob", "carol"):
+            expect(page.locator("tbody tr", has_text=name).first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "accounts-admin-dark.png"), full_page=True)
+        page.get_by_role("button", name="Reconcile now").click()
+        expect(page.locator(".alert.message")).to_contain_text("Reconciled:")
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "FAILED-accounts-pages.png"))
+        (ARTIFACTS / "FAILED-accounts-pages-hub.log").write_text(hub.tail(200))
+        raise
+    finally:
+        context.close()

@@ -227,6 +227,40 @@ class HubProcess:
             time.sleep(0.3)
         raise RuntimeError(f"job {job} of {name} did not finish")
 
+    def server_pid(self, name):
+        """The pid of the person's running single-user server (found by its JUPYTERHUB_USER)."""
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+                environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"jupyterhub.singleuser" in argv and f"JUPYTERHUB_USER={name}".encode() in environ:
+                return int(entry)
+        return None
+
+    def in_server(self, name, argv, timeout=120):
+        """Run argv as a terminal in the person's server would: with that server's environment,
+        Unix account and groups (read from /proc; the tests run as root)."""
+        pid = self.server_pid(name)
+        assert pid, f"{name}'s server is not running"
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        env = dict(item.decode().split("=", 1) for item in environ if b"=" in item)
+        uid, gid, groups = process_identity(pid)
+        return subprocess.run(
+            argv,
+            env=env,
+            user=uid,
+            group=gid,
+            extra_groups=groups,
+            cwd=env.get("HOME", "/"),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
     def announced_passwords(self):
         """{account: password} printed seed-style to the state directory's file."""
         path = self.state / "new-passwords.txt"
@@ -247,6 +281,18 @@ class HubProcess:
             if path.exists():
                 found.append(path.read_text().strip())
         return found
+
+
+def process_identity(pid):
+    """(uid, gid, groups) of a running process, from /proc/PID/status."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return (
+        int(fields["Uid"].split()[1]),
+        int(fields["Gid"].split()[1]),
+        [int(g) for g in fields["Groups"].split()],
+    )
 
 
 def find_secrets(paths, secrets):

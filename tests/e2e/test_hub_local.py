@@ -4,10 +4,17 @@ One real hub for the module (JupyterHub + configurable-http-proxy + the local Mi
 accounts services + single-user servers with the flux-hub server extension), driven over HTTP.
 """
 
+import json
+import os
+import pwd
 import re
 import shutil
 import sqlite3
+import sys
+import time
+from pathlib import Path
 
+import psutil
 import pytest
 
 from flux_hub.accounts import is_account_name
@@ -53,6 +60,11 @@ def admin_token(hub, passwords, secrets):
     return token
 
 
+def multi_user(hub):
+    """Whether this hub gives each person their own Unix account (root, and a cluster that can)."""
+    return "one Unix account for all users" not in hub.log_text() and os.geteuid() == 0
+
+
 def own_token(hub, name, password, secrets):
     token = hub.token_for(hub.login(name, password), name)
     secrets.add(token)
@@ -90,6 +102,36 @@ def test_seeded_user_logs_in_and_their_server_submits_with_its_credentials(hub, 
     hub.stop_server(token, "bob")
 
 
+def test_the_terminal_cli_works_in_a_hub_spawned_server(hub, passwords, secrets):
+    """`flux-hub` in a JupyterLab terminal: the server's own environment and Unix account."""
+    token = own_token(hub, "carol", passwords["carol"], secrets)
+    hub.start_server(token, "carol")
+    try:
+        flux_hub = [sys.executable, "-m", "flux_hub.cli"]
+        done = hub.in_server(
+            "carol",
+            [
+                *flux_hub,
+                "submit",
+                "--wait",
+                "--name",
+                "from a terminal",
+                "sh",
+                "-c",
+                "echo hi from $(id -un)",
+            ],
+        )
+        account = pwd.getpwnam("carol").pw_name if multi_user(hub) else pwd.getpwuid(0).pw_name
+        assert (done.returncode, done.stdout) == (0, f"hi from {account}\n"), done.stderr
+        listed = hub.in_server("carol", [*flux_hub, "jobs", "-a"])
+        assert "from a terminal" in listed.stdout and "COMPLETED" in listed.stdout
+        # the panel shows it under that name too
+        jobs = hub.server(token, "carol", "GET", "flux-hub/api/jobs").json()
+        assert "from a terminal" in jobs["names"].values()
+    finally:
+        hub.stop_server(token, "carol")
+
+
 def test_a_wrong_password_does_not_log_in(hub, passwords):
     with pytest.raises(PermissionError):
         hub.login("bob", passwords["alice"])
@@ -106,7 +148,7 @@ def test_a_user_sees_only_their_own_account(hub, passwords, secrets):
     session = hub.login("carol", passwords["carol"])
     page = session.get(f"{hub.url}/services/flux-accounts/", timeout=60)
     assert page.status_code == 200
-    assert "carol" in page.text and "flux-restful-cli" in page.text
+    assert "carol" in page.text and "flux-hub submit" in page.text
     assert passwords["carol"] not in page.text  # shown only on request
     shown = session.post(
         f"{hub.url}/services/flux-accounts/credentials",
@@ -194,6 +236,12 @@ def test_deleting_a_user_kills_their_credentials(hub, admin_token, secrets):
     creds = hub.service(admin_token, "GET", "api/accounts/dave/credentials").json()
     client = flux_client(creds)
     secrets.add(client.login())
+    # dave leaves a file and a long job behind
+    running = client.submit(["sh", "-c", "echo kept > $HOME/kept.txt; sleep 600"])
+    deadline = time.monotonic() + 60
+    while client.job(running)["state"] != "RUN":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
     response = hub.api(admin_token, "DELETE", "users/dave")
     assert response.status_code == 204, response.text
     with pytest.raises(AuthenticationFailed):
@@ -201,6 +249,22 @@ def test_deleting_a_user_kills_their_credentials(hub, admin_token, secrets):
     client.close()
     with pytest.raises(PermissionError):
         hub.login("dave", creds["FLUX_TOKEN"])
+    # the cluster's superuser sees the job end (flux-hub cancelled it with dave's credentials)
+    state = json.loads((hub.state / "cluster" / "flux-hub-local.json").read_text())
+    superuser = FluxRestfulClient(
+        hub.cluster_url, "fluxadmin", state["passwords"]["fluxadmin"], state["secret_key"]
+    )
+    deadline = time.monotonic() + 60
+    while (info := superuser.job(running))["state"] != "INACTIVE":
+        assert time.monotonic() < deadline, info["state"]
+        time.sleep(0.3)
+    superuser.close()
+    assert info["result"] == "CANCELED"
+    if multi_user(hub):
+        # no process of dave's is left; his files are
+        dave = pwd.getpwnam("dave")
+        assert not [p for p in psutil.process_iter(["uids"]) if p.info["uids"].real == dave.pw_uid]
+        assert Path(dave.pw_dir, "kept.txt").read_text() == "kept\n"
 
 
 def test_awkward_hub_names_map_to_valid_distinct_accounts(hub, admin_token, secrets):

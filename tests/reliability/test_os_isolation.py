@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from e2e.hubprocess import TOP_CONFIG, HubProcess
+from e2e.hubprocess import TOP_CONFIG, HubProcess, process_identity
 
 from flux_hub.local.cluster import multi_user_problem
 
@@ -62,35 +62,9 @@ def people(hub):
     return tokens
 
 
-def server_pid(name):
-    """The pid of the person's single-user server (found by its JUPYTERHUB_USER)."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            argv = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"jupyterhub.singleuser" in argv and f"JUPYTERHUB_USER={name}".encode() in environ:
-            return int(entry)
-    return None
-
-
-def identity(pid):
-    """(uid, gid, groups) of a running process, from /proc/PID/status."""
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-    )
-    uid = int(fields["Uid"].split()[1])  # effective
-    gid = int(fields["Gid"].split()[1])
-    groups = [int(g) for g in fields["Groups"].split()]
-    return uid, gid, groups
-
-
 def as_process(pid, command):
     """Run ``command`` (sh) with exactly the uid, gid and groups of process ``pid``."""
-    uid, gid, groups = identity(pid)
+    uid, gid, groups = process_identity(pid)
     return subprocess.run(
         ["sh", "-c", command],
         user=uid,
@@ -124,8 +98,8 @@ def targets(hub, bob_home, pids):
 def test_each_person_and_their_jobs_are_their_own_unix_account(hub, people):
     for name in ("alice", "bob"):
         account = pwd.getpwnam(name)
-        pid = wait_until(lambda name=name: server_pid(name), 60, f"{name}'s server")
-        assert identity(pid)[0] == account.pw_uid, f"{name}'s server is not {name}"
+        pid = wait_until(lambda name=name: hub.server_pid(name), 60, f"{name}'s server")
+        assert process_identity(pid)[0] == account.pw_uid, f"{name}'s server is not {name}"
         assert account.pw_uid != 0 and account.pw_dir == f"/home/{name}"
         assert os.stat(account.pw_dir).st_mode & 0o777 == 0o700
         _, text = hub.run_job(people[name], name, "sh -c 'id -un; id -u; echo $HOME; pwd'")
@@ -146,8 +120,8 @@ def test_alice_cannot_reach_bob_or_the_hub(hub, people):
     pids = {
         "hub": hub.proc.pid,
         "cluster": cluster_server_pid(hub),
-        "bob": server_pid("bob"),
-        "alice": server_pid("alice"),
+        "bob": hub.server_pid("bob"),
+        "alice": hub.server_pid("alice"),
     }
     assert all(pids.values()), pids
     failures = []

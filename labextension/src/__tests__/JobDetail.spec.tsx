@@ -92,6 +92,29 @@ describe('JobDetail', () => {
     widget.dispose();
   });
 
+  it('says at the top why a job failed to start, with a hint for shell syntax', async () => {
+    const failed = job({
+      id: '12',
+      name: 'for',
+      result: 'FAILED',
+      returncode: 127,
+      exception: {
+        occurred: true,
+        type: 'exec',
+        note: 'task 0 (host vm0): start failed: for: No such file or directory'
+      }
+    });
+    const { widget } = setup(failed);
+    await until(() =>
+      expect(widget.node.querySelector('.jp-FluxHub-startFailure')).toBeTruthy()
+    );
+    const banner = widget.node.querySelector('.jp-FluxHub-startFailure')!;
+    expect(banner.textContent).toContain('The job failed to start.');
+    expect(banner.textContent).toContain('start failed: for: No such file');
+    expect(banner.textContent).toContain('Submit it again as a shell script');
+    widget.dispose();
+  });
+
   it("follows a running job's output live, then shows the final state", async () => {
     const running = job({ id: '12', name: 'count', state: 'RUN', result: '' });
     const { state, stream, widget, text, outputText } = setup(running, []);

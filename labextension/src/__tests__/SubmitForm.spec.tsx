@@ -31,6 +31,40 @@ function setup(submit: (request: ISubmitRequest) => Promise<string>) {
 }
 
 describe('SubmitForm', () => {
+  it('runs a shell script with bash, and says what it will run', async () => {
+    const { sent, press } = setup(async () => '5');
+    fill('Command', 'for i in 1 2 3; do echo step $i; sleep 1; done');
+    // shell syntax as a command: the form says so and offers the script instead
+    expect(screen.getByRole('note').textContent).toContain(
+      'This looks like shell syntax'
+    );
+    fireEvent.click(
+      screen.getByRole('button', { name: 'run it as a shell script' })
+    );
+    const script = screen.getByLabelText(
+      'Script (run with bash)'
+    ) as HTMLTextAreaElement;
+    expect(script.value).toBe('for i in 1 2 3; do echo step $i; sleep 1; done');
+    fill('Script (run with bash)', 'for i in 1 2 3; do\n  echo step $i\ndone');
+    expect(screen.getByLabelText('Runs').textContent).toBe(
+      'Runs: bash -c <your script, 3 lines>'
+    );
+    await press();
+    expect(sent[0].command).toEqual([
+      'bash',
+      '-c',
+      'for i in 1 2 3; do\n  echo step $i\ndone'
+    ]);
+  });
+
+  it('asks for a script when the script is empty', async () => {
+    const { sent, press } = setup(async () => '5');
+    fireEvent.click(screen.getByLabelText('A shell script (bash)'));
+    await press();
+    expect(sent).toEqual([]);
+    expect(screen.getByText('A script is required.')).toBeTruthy();
+  });
+
   it('sends every field the way the server extension takes them', async () => {
     const { sent, submitted, press } = setup(async () => '1152921504606859321');
     expect(

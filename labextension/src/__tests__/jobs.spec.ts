@@ -1,5 +1,7 @@
 import {
+  ALL_COLUMN_IDS,
   COLUMNS,
+  columnsForWidth,
   formatDuration,
   formatTime,
   isCancellable,
@@ -159,5 +161,56 @@ describe('formatTime', () => {
     expect(formatTime(earlier, now)).toMatch(/20/);
     expect(formatTime(earlier, now)).not.toMatch(/:07/);
     expect(formatTime(undefined, now)).toBe('');
+  });
+});
+
+describe('columnsForWidth', () => {
+  const all = ALL_COLUMN_IDS;
+
+  it('shows every column where they all fit', () => {
+    expect(columnsForWidth(all, 200)).toEqual(all);
+    expect(columnsForWidth(all, Infinity)).toEqual(all);
+  });
+
+  it('keeps ID, Name and the status at the default sidebar width', () => {
+    // JupyterLab's default left sidebar holds about 36 characters of the table's font
+    expect(columnsForWidth(all, 36)).toEqual(['id', 'name', 'status']);
+  });
+
+  it('adds Runtime, Nodes, Tasks and Submitted as room allows, in the settings order', () => {
+    expect(columnsForWidth(all, 44)).toEqual(['id', 'name', 'status', 'runtime']);
+    expect(columnsForWidth(all, 56)).toEqual([
+      'id',
+      'name',
+      'status',
+      'nodes',
+      'tasks',
+      'runtime'
+    ]);
+    expect(columnsForWidth(all, 69)).toEqual([
+      'id',
+      'name',
+      'status',
+      'nodes',
+      'tasks',
+      'runtime',
+      'submitted'
+    ]);
+  });
+
+  it('never drops ID, Name or the status, however narrow', () => {
+    expect(columnsForWidth(all, 10)).toEqual(['id', 'name', 'status']);
+  });
+
+  it('keeps to the columns the settings ask for', () => {
+    expect(columnsForWidth(['name', 'result', 'id'], 30)).toEqual([
+      'name',
+      'result',
+      'id'
+    ]);
+    expect(columnsForWidth(['id', 'state', 'runtime'], 25)).toEqual([
+      'id',
+      'state'
+    ]);
   });
 });

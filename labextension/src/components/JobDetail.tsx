@@ -13,6 +13,7 @@ import {
   isCancellable,
   statusOf
 } from '../jobs';
+import { looksLikeShell } from './SubmitForm';
 import { describe, JobsModel } from '../model';
 
 /**
@@ -253,6 +254,7 @@ export function JobDetailView(props: IJobDetailViewProps): JSX.Element {
           {props.notice}
         </div>
       )}
+      {job && <StartFailure job={job} />}
       {job && <JobSummary job={job} />}
       <h3>
         Output{' '}
@@ -297,6 +299,47 @@ function JobIds(props: { id: JobId }): JSX.Element {
       >
         {props.id}
       </span>
+    </div>
+  );
+}
+
+/** Shell keywords and builtins, which are no program of their own. */
+const SHELL_WORDS =
+  /^(for|while|until|if|case|function|export|source|cd|\[\[|\{|\(|\.)$|[;|&<>`$]/;
+
+/**
+ * Why a job never ran, at the top: Flux's own words for a job whose program
+ * could not start (exception "exec") or that could never be scheduled
+ * ("alloc"), and a hint when the command was shell syntax, which runs as a
+ * program ("for: No such file or directory").
+ */
+function StartFailure(props: { job: IJob }): JSX.Element | null {
+  const { job } = props;
+  const exception = job.exception;
+  if (!exception?.occurred || !['exec', 'alloc'].includes(exception.type)) {
+    return null;
+  }
+  // The program Flux could not start, from its note ("start failed: for: ..."):
+  // the job record itself need not hold the command
+  const program = /start failed: (.+?): /.exec(exception.note)?.[1] ?? '';
+  const shell =
+    exception.type === 'exec' &&
+    (looksLikeShell(commandOf(job)) || SHELL_WORDS.test(program));
+  return (
+    <div className="jp-FluxHub-banner jp-FluxHub-startFailure" role="alert">
+      <strong>
+        {exception.type === 'exec'
+          ? 'The job failed to start.'
+          : 'The cluster cannot run this job.'}
+      </strong>{' '}
+      {exception.note}
+      {shell && (
+        <div className="jp-FluxHub-startHint">
+          The command is shell syntax, but a command runs as a program, not in
+          a shell. Submit it again as a shell script (Run: a shell script), or
+          as <code>bash -c '…'</code>.
+        </div>
+      )}
     </div>
   );
 }

@@ -29,6 +29,10 @@ export interface IJobTableProps {
 export function JobTable(props: IJobTableProps): JSX.Element {
   const { jobs, selected, onSelect, onOpen } = props;
   const scroller = React.useRef<HTMLDivElement>(null);
+  // The selection as the keyboard last left it: a key pressed before React has
+  // rendered the previous one (ArrowDown, then Enter at once) must see it.
+  const current = React.useRef<JobId | null>(selected);
+  current.current = selected;
   const [scrollTop, setScrollTop] = React.useState(0);
   const [height, setHeight] = React.useState(FALLBACK_HEIGHT);
 
@@ -55,7 +59,7 @@ export function JobTable(props: IJobTableProps): JSX.Element {
   const visible = jobs.slice(first, last);
 
   const moveSelection = (event: React.KeyboardEvent) => {
-    const index = jobs.findIndex(j => j.id === selected);
+    const index = jobs.findIndex(j => j.id === current.current);
     let next = index;
     switch (event.key) {
       case 'ArrowDown':
@@ -71,8 +75,8 @@ export function JobTable(props: IJobTableProps): JSX.Element {
         next = jobs.length - 1;
         break;
       case 'Enter':
-        if (selected !== null) {
-          onOpen(selected);
+        if (current.current !== null) {
+          onOpen(current.current);
         }
         event.preventDefault();
         return;
@@ -83,6 +87,7 @@ export function JobTable(props: IJobTableProps): JSX.Element {
     if (next < 0 || next >= jobs.length) {
       return;
     }
+    current.current = jobs[next].id;
     onSelect(jobs[next].id);
     scrollIntoView(scroller.current, next);
   };
@@ -115,7 +120,8 @@ export function JobTable(props: IJobTableProps): JSX.Element {
           aria-label="Jobs: arrow keys select, Enter opens"
           onKeyDown={moveSelection}
           onFocus={() => {
-            if (selected === null && jobs.length > 0) {
+            if (current.current === null && jobs.length > 0) {
+              current.current = jobs[0].id;
               onSelect(jobs[0].id);
             }
           }}

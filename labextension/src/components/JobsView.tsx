@@ -6,6 +6,7 @@ import { IClusterInfo } from '../api';
 import { JobId } from '../jobid';
 import {
   ColumnId,
+  columnsForWidth,
   ISortState,
   STATE_FILTERS,
   StateFilter,
@@ -33,10 +34,45 @@ export interface IJobsViewProps {
   onOpen: (id: JobId) => void;
 }
 
+/**
+ * The width of `node` in characters of its font (`ch`), kept current as it is
+ * resized; Infinity before the first layout (and where there is none).
+ */
+export function useWidthInChars(
+  node: React.RefObject<HTMLElement>,
+  ruler: React.RefObject<HTMLElement>
+): number {
+  const [chars, setChars] = React.useState(Infinity);
+  React.useEffect(() => {
+    const element = node.current;
+    if (!element || typeof ResizeObserver === 'undefined') {
+      return;
+    }
+    const measure = () => {
+      const hundred = ruler.current?.getBoundingClientRect().width ?? 0;
+      const width = element.getBoundingClientRect().width;
+      // Padding and borders of the cells take a little of every column
+      setChars(hundred > 0 && width > 0 ? (width * 100) / hundred - 2 : Infinity);
+    };
+    const observer = new ResizeObserver(measure);
+    observer.observe(element);
+    measure();
+    return () => observer.disconnect();
+  }, []);
+  return chars;
+}
+
 /** The sidebar's content: cluster header, problem banner, filters and the table. */
 export function JobsView(props: IJobsViewProps): JSX.Element {
   const { model } = props;
   useSignal(model.changed);
+  const root = React.useRef<HTMLDivElement>(null);
+  const ruler = React.useRef<HTMLSpanElement>(null);
+  const chars = useWidthInChars(root, ruler);
+  const columns = React.useMemo(
+    () => columnsForWidth(props.columns, chars),
+    [props.columns, chars]
+  );
   const [text, setText] = React.useState('');
   const [state, setState] = React.useState<StateFilter>('all');
   const [sort, setSort] = React.useState<ISortState>({
@@ -60,7 +96,8 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
   }, []);
 
   return (
-    <div className="jp-FluxHub-jobs">
+    <div className="jp-FluxHub-jobs" ref={root}>
+      <span className="jp-FluxHub-ruler" ref={ruler} aria-hidden="true" />
       <ClusterHeader cluster={model.cluster} loading={model.loading} />
       {model.error && (
         <Banner
@@ -93,7 +130,7 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
       </div>
       <JobTable
         jobs={rows}
-        columns={props.columns}
+        columns={columns}
         sort={sort}
         selected={selected}
         onSort={onSort}

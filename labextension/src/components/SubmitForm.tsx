@@ -7,7 +7,10 @@ import { FluxHubError } from '../request';
 import { describe } from '../model';
 
 export interface ISubmitValues {
+  /** What runs: a program and its arguments, or a multi-line bash script. */
+  kind: 'command' | 'script';
   command: string;
+  script: string;
   name: string;
   nodes: string;
   tasks: string;
@@ -20,7 +23,9 @@ export interface ISubmitValues {
 }
 
 export const EMPTY_VALUES: ISubmitValues = {
+  kind: 'command',
   command: '',
+  script: '',
   name: '',
   nodes: '',
   tasks: '',
@@ -33,6 +38,24 @@ export const EMPTY_VALUES: ISubmitValues = {
 };
 
 type Errors = Partial<Record<keyof ISubmitValues, string>>;
+
+/** Shell syntax that a command (run as a program, not by a shell) cannot use. */
+const SHELL_SYNTAX =
+  /^\s*(for|while|until|if|case|function|export|source|cd)\b|[;|&<>`]|\$\(|\$\{|\n/;
+
+/** Whether a command line would only work in a shell (it runs as a program). */
+export function looksLikeShell(command: string): boolean {
+  return SHELL_SYNTAX.test(command);
+}
+
+/** What the job will run, as a person reads it. */
+export function runsAs(values: ISubmitValues): string {
+  if (values.kind === 'script') {
+    const lines = values.script.trim().split('\n').length;
+    return `bash -c <your script, ${lines} line${lines === 1 ? '' : 's'}>`;
+  }
+  return values.command.trim();
+}
 
 /** A whole number field: empty means "let Flux decide". */
 function count(
@@ -63,7 +86,13 @@ export function validate(values: ISubmitValues): {
 } {
   const errors: Errors = {};
   const request: ISubmitRequest = { command: values.command.trim() };
-  if (!request.command) {
+  if (values.kind === 'script') {
+    // Run by bash as one argument, as %%flux runs a cell: its lines stay as written
+    request.command = ['bash', '-c', values.script];
+    if (!values.script.trim()) {
+      errors.script = 'A script is required.';
+    }
+  } else if (!request.command) {
     errors.command = 'A command is required.';
   }
   if (values.name.trim()) {
@@ -210,9 +239,82 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       noValidate
     >
       <h2>Submit a Flux job</h2>
-      {field('command', 'Command', {
-        placeholder: 'e.g. python3 train.py --epochs 3'
-      })}
+      <fieldset className="jp-FluxHub-kind">
+        <legend>Run</legend>
+        {(
+          [
+            ['command', 'A command'],
+            ['script', 'A shell script (bash)']
+          ] as const
+        ).map(([kind, label]) => (
+          <label key={kind}>
+            <input
+              type="radio"
+              name="kind"
+              value={kind}
+              checked={values.kind === kind}
+              onChange={() => setValues(old => ({ ...old, kind }))}
+            />{' '}
+            {label}
+          </label>
+        ))}
+      </fieldset>
+      {values.kind === 'command' ? (
+        <>
+          {field('command', 'Command', {
+            placeholder: 'e.g. python3 train.py --epochs 3'
+          })}
+          {looksLikeShell(values.command) && !errors.command && (
+            <div className="jp-FluxHub-hint" role="note">
+              This looks like shell syntax. A command runs as a program, not in
+              a shell:{' '}
+              <button
+                type="button"
+                className="jp-FluxHub-linkButton"
+                onClick={() =>
+                  setValues(old => ({
+                    ...old,
+                    kind: 'script',
+                    script: old.script || old.command
+                  }))
+                }
+              >
+                run it as a shell script
+              </button>
+              .
+            </div>
+          )}
+        </>
+      ) : (
+        <div className="jp-FluxHub-field">
+          <label htmlFor="jp-FluxHub-submit-script">Script (run with bash)</label>
+          <textarea
+            id="jp-FluxHub-submit-script"
+            name="script"
+            className="jp-mod-styled jp-FluxHub-script"
+            rows={8}
+            spellCheck={false}
+            placeholder={'for i in 1 2 3; do\n  echo step $i\n  sleep 1\ndone'}
+            value={values.script}
+            onChange={set('script')}
+            aria-invalid={errors.script ? true : undefined}
+            aria-describedby={
+              errors.script ? 'jp-FluxHub-submit-script-error' : undefined
+            }
+          />
+          {errors.script && (
+            <div
+              id="jp-FluxHub-submit-script-error"
+              className="jp-FluxHub-fieldError"
+            >
+              {errors.script}
+            </div>
+          )}
+        </div>
+      )}
+      <div className="jp-FluxHub-runs" aria-label="Runs">
+        Runs: <code>{runsAs(values) || '…'}</code>
+      </div>
       {field('name', 'Name (optional)')}
       <div className="jp-FluxHub-fieldRow">
         {field('nodes', 'Nodes', { inputMode: 'numeric', placeholder: '1' })}

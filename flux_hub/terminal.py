@@ -1,0 +1,253 @@
+"""``flux-hub submit|jobs|job|logs|cancel``: Flux jobs from a terminal, the way Flux users know it.
+
+In a JupyterLab terminal of a hub-spawned server these read the environment the hub injects
+(``FLUX_RESTFUL_HOST``, ``FLUX_USER``, ``FLUX_TOKEN``, ``FLUX_SECRET_KEY``) and talk to the
+cluster's flux-restful API as that user; names given to jobs show in the JupyterLab panel too.
+
+Exit status, for scripts: 0 when the command did what was asked (``submit --wait``: the job's own
+exit code, as ``flux run`` exits); 1 when the cluster refused or could not be reached, or a job
+is not there; 2 for a command line that cannot be run (a usage error). Errors are one line on
+standard error, never a traceback.
+"""
+
+import argparse
+import json
+import signal
+import sys
+
+from flux_hub import jobid
+from flux_hub.restful import ClusterUnavailable, FluxRestfulError, JobNotFound
+
+OK, FAILED, USAGE = 0, 1, 2
+ACTIVE_STATES = ("DEPEND", "PRIORITY", "SCHED", "RUN", "CLEANUP")
+
+
+class CommandError(Exception):
+    """A failure to report in one line, with its exit status."""
+
+    def __init__(self, message, status=FAILED):
+        super().__init__(message)
+        self.status = status
+
+
+def add_parsers(commands):
+    """Add the job commands to ``flux-hub``'s subcommands."""
+    submit = commands.add_parser(
+        "submit",
+        help="submit a job (prints its id)",
+        description="Submit CMD as a Flux job and print its id; with --wait, print its output "
+        "as it comes and exit with the job's exit code. CMD runs as given (a program and its "
+        "arguments); for shell syntax use: flux-hub submit bash -c 'for i in 1 2; do ...; done'.",
+    )
+    submit.add_argument("-N", "--nodes", type=_count, metavar="N", help="number of nodes")
+    submit.add_argument("-n", "--ntasks", type=_count, metavar="N", help="number of tasks")
+    submit.add_argument("-c", "--cores-per-task", type=_count, metavar="N")
+    submit.add_argument("-g", "--gpus-per-task", type=_count, metavar="N")
+    submit.add_argument(
+        "-t", "--time-limit", metavar="TIME", help="time limit: seconds, or 30s, 5m, 1h, 1h30m"
+    )
+    submit.add_argument("--name", help="a name for the job (shown in the panel too)")
+    submit.add_argument("--cwd", metavar="DIR", help="working directory on the cluster")
+    submit.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a variable in the job's environment (repeat for more)",
+    )
+    submit.add_argument(
+        "--wait", action="store_true", help="follow the output and exit with the job's code"
+    )
+    submit.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD...")
+    submit.set_defaults(func=_run, action=submit_job)
+
+    jobs = commands.add_parser(
+        "jobs", help="list your jobs", description="Your jobs, newest first (active ones only)."
+    )
+    jobs.add_argument("-a", "--all", action="store_true", help="finished jobs too")
+    jobs.add_argument("--json", action="store_true", help="flux-restful's records as JSON")
+    jobs.set_defaults(func=_run, action=list_jobs)
+
+    job = commands.add_parser("job", help="show one job", description="One job's details.")
+    job.add_argument("id", help="job id: ƒ2Vj1dB9 (as flux jobs shows it), f2Vj1dB9 or decimal")
+    job.add_argument("--json", action="store_true", help="flux-restful's record as JSON")
+    job.set_defaults(func=_run, action=show_job)
+
+    logs = commands.add_parser("logs", help="print a job's output", description="A job's output.")
+    logs.add_argument("id", help="job id")
+    logs.add_argument(
+        "-f", "--follow", action="store_true", help="follow the output until the job ends"
+    )
+    logs.set_defaults(func=_run, action=job_logs)
+
+    cancel = commands.add_parser("cancel", help="cancel jobs", description="Cancel jobs.")
+    cancel.add_argument("ids", nargs="+", metavar="ID", help="job ids")
+    cancel.set_defaults(func=_run, action=cancel_jobs)
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _run(args):
+    from flux_hub.notebook.api import connect
+
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `flux-hub jobs | head` ends quietly
+    try:
+        with connect() as cluster:
+            return args.action(cluster, args)
+    except CommandError as error:
+        _say(str(error))
+        return error.status
+    except (FluxRestfulError, ValueError) as error:
+        _say(str(error))
+        return FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def _say(message):
+    print(f"flux-hub: {message}", file=sys.stderr, flush=True)
+
+
+def _parse_id(text):
+    try:
+        return jobid.parse(text)
+    except ValueError:
+        raise CommandError(
+            f"{text!r} is not a job id (ƒ2Vj1dB9 as flux jobs shows it, or decimal)", USAGE
+        ) from None
+
+
+def submit_job(cluster, args):
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise CommandError("a command to run is required, e.g. flux-hub submit hostname", USAGE)
+    fields = {}
+    for key, value in (
+        ("num_nodes", args.nodes),
+        ("num_tasks", args.ntasks),
+        ("cores_per_task", args.cores_per_task),
+        ("gpus_per_task", args.gpus_per_task),
+        ("workdir", args.cwd),
+    ):
+        if value is not None:
+            fields[key] = value
+    if args.env:
+        envars = {}
+        for pair in args.env:
+            name, equals, value = pair.partition("=")
+            if not equals or not name:
+                raise CommandError(f"--env takes NAME=VALUE, not {pair!r}", USAGE)
+            envars[name] = value
+        fields["envars"] = envars
+    try:
+        job = cluster.submit(command, name=args.name, runtime=args.time_limit, **fields)
+    except ValueError as error:  # a name or time limit that cannot be used
+        raise CommandError(str(error), USAGE) from None
+    if not args.wait:
+        print(job.f58, flush=True)
+        return OK
+    print(f"flux-hub: job {job.f58} submitted", file=sys.stderr, flush=True)
+    _follow(job)
+    job.wait()
+    if job.result != "COMPLETED":
+        note = (job.info.get("exception") or {}).get("note")
+        _say(f"job {job.f58} {(job.result or 'ended').lower()}" + (f": {note}" if note else ""))
+    code = job.returncode
+    if code is None:
+        return FAILED
+    return code if 0 <= code < 256 else 128 - code if code < 0 else FAILED
+
+
+def list_jobs(cluster, args):
+    jobs = cluster.jobs()
+    if not args.all:
+        jobs = type(jobs)(job for job in jobs if job.state in ACTIVE_STATES)
+    if args.json:
+        print(json.dumps([job.info for job in jobs], indent=1))
+    elif jobs:
+        print(repr(jobs))
+    else:
+        print("No active jobs." if not args.all else "No jobs.", file=sys.stderr)
+    return OK
+
+
+def show_job(cluster, args):
+    job = _job(cluster, args.id)
+    info = job.info
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return OK
+    exception = info.get("exception") or {}
+    lines = [
+        ("id", f"{job.f58} ({job.id})"),
+        ("name", job.name),
+        ("state", info.get("state", "")),
+        ("result", info.get("result") or ""),
+        ("exit code", "" if job.returncode is None else job.returncode),
+        ("nodes", info.get("nodelist") or ""),
+        ("tasks", info.get("ntasks", "")),
+        ("cores", info.get("ncores", "")),
+        ("runtime", f"{info['runtime']:.1f} s" if _is_number(info.get("runtime")) else ""),
+    ]
+    if exception.get("occurred"):
+        lines.append(("exception", f"{exception.get('type')}: {exception.get('note')}"))
+    width = max(len(key) for key, _ in lines)
+    for key, value in lines:
+        print(f"{key.ljust(width)}  {value}")
+    return OK
+
+
+def job_logs(cluster, args):
+    job = _job(cluster, args.id)
+    if args.follow:
+        _follow(job)
+    else:
+        sys.stdout.write(job.output())
+        sys.stdout.flush()
+    return OK
+
+
+def cancel_jobs(cluster, args):
+    ids = [_parse_id(text) for text in args.ids]
+    status = OK
+    for number in ids:
+        try:
+            cluster.client.cancel(number)
+            print(f"flux-hub: cancelled {jobid.f58(number)}", file=sys.stderr)
+        except JobNotFound:
+            _say(f"there is no job {jobid.f58(number)} of yours")
+            status = FAILED
+        except FluxRestfulError as error:
+            if isinstance(error, ClusterUnavailable):
+                raise
+            _say(str(error))
+            status = FAILED
+    return status
+
+
+def _job(cluster, text):
+    number = _parse_id(text)
+    try:
+        return cluster.job(number)
+    except JobNotFound:
+        raise CommandError(f"there is no job {jobid.f58(number)} of yours") from None
+
+
+def _follow(job):
+    for chunk in job.stream():
+        sys.stdout.write(chunk)
+        sys.stdout.flush()
+
+
+def _is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
