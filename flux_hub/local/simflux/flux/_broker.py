@@ -25,6 +25,30 @@ _RESULT_OF_EXCEPTION = {"cancel": C.FLUX_JOB_RESULT_CANCELED, "timeout": C.FLUX_
 PER_JOB_TOPICS = ("job-list.list-id", "job-info.lookup")
 _instance = None
 
+# FLUX_SIM_COSTS=flux-0.88: CPU seconds each RPC costs on top of what the simulation spends, so
+# that flux-restful 1.1.0 in front of this instance costs what it costs in front of real Flux
+# (flux-core 0.88, one worker; /work/shared/flux-core/README.md). Calibrated against it with
+# bench/flux_costs.py, which prints both side by side:
+#   - job-list.list (GET /v1/jobs, and the start of every details listing): per record listed
+#     (real: a 1000-job details page for the first user listed, 77 ms);
+#   - job-list.list-id of the owner and job-info.lookup of the jobspec, the two RPCs
+#     flux-restful spends on every job it walks past (real: 500 foreign jobs, ~350 ms more);
+#   - job-list.list-id of all attributes, the lookup of the caller's own job (real: a listing
+#     of one's own jobs 1.85 ms a job; GET /v1/jobs/{id} 5.6 ms with the request's own work).
+# The cost is spent as CPU in the calling thread (the flux-restful server), not as a sleep: on
+# real Flux concurrent requests do not overlap (sixteen users asking at once got 3.5 answers a
+# second, what one at a time gives), and the server's CPU share is what a bench reports.
+COST_MODELS = {
+    "": {},
+    "none": {},
+    "flux-0.88": {
+        ("job-list.list", "record"): 0.000060,
+        ("job-list.list-id", "owner"): 0.000330,
+        ("job-info.lookup", "owner"): 0.000330,
+        ("job-list.list-id", "all"): 0.000900,
+    },
+}
+
 
 def start_instance(nodes, cores_per_node, hostname=None):
     """Create this process's instance (once).
@@ -37,8 +61,18 @@ def start_instance(nodes, cores_per_node, hostname=None):
         raise RuntimeError("the simulated Flux instance is already running")
     latency = _rpc_latency(os.environ.get("FLUX_SIM_RPC_LATENCY", ""))
     uptime = _uptime(os.environ.get("FLUX_SIM_UPTIME", ""))
-    _instance = Broker(nodes, cores_per_node, hostname, latency, uptime)
+    costs = _costs(os.environ.get("FLUX_SIM_COSTS", ""))
+    _instance = Broker(nodes, cores_per_node, hostname, latency, uptime, costs)
     return _instance
+
+
+def _costs(text):
+    """FLUX_SIM_COSTS: "flux-0.88" to make RPCs cost what real Flux's do (see COST_MODELS);
+    default none, so that tests run fast. Benchmarks set it."""
+    if text.strip() not in COST_MODELS:
+        names = ", ".join(repr(name) for name in COST_MODELS if name)
+        raise ValueError(f"FLUX_SIM_COSTS must be one of {names}, not {text!r}")
+    return COST_MODELS[text.strip()]
 
 
 def _uptime(text):
@@ -72,6 +106,14 @@ def _rpc_latency(text):
     if not 0 <= latency < 10:
         raise ValueError(f"FLUX_SIM_RPC_LATENCY must be seconds from 0 to 10, not {text!r}")
     return latency
+
+
+def _spend(seconds):
+    """Use the CPU for ``seconds`` in this thread, as a real RPC's decoding and the broker's work
+    do: other threads of the server get the interpreter only in turn meanwhile."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
 
 
 def instance():
@@ -163,7 +205,7 @@ class Job:
 
 
 class Broker:
-    def __init__(self, nodes, cores_per_node, hostname, rpc_latency=0.0, uptime=0.0):
+    def __init__(self, nodes, cores_per_node, hostname, rpc_latency=0.0, uptime=0.0, costs=None):
         if nodes < 1 or cores_per_node < 1:
             raise ValueError("a simulated instance needs at least one node with one core")
         self.size = nodes
@@ -176,6 +218,7 @@ class Broker:
             else [socket.gethostname()] * nodes
         )
         self.rpc_latency = rpc_latency
+        self.costs = dict(costs or {})
         self._oversleep = 0.0  # how much longer than asked time.sleep() has been sleeping
         self.userid = os.getuid()
         self.cond = threading.Condition()
@@ -219,7 +262,18 @@ class Broker:
         if self.rpc_latency and topic in PER_JOB_TOPICS:
             self._wait(self.rpc_latency)
         with self.cond:
-            return service(payload)
+            answer = service(payload)
+        if self.costs:
+            _spend(self._cost(topic, payload, answer))
+        return answer
+
+    def _cost(self, topic, payload, answer):
+        if topic == "job-list.list":
+            return self.costs.get((topic, "record"), 0.0) * len(answer["jobs"])
+        if topic == "job-list.list-id":
+            kind = "all" if "all" in payload.get("attrs", ()) else "owner"
+            return self.costs.get((topic, kind), 0.0)
+        return self.costs.get((topic, "owner"), 0.0)
 
     def _wait(self, seconds):
         """Sleep ``seconds`` on average: a short sleep overruns by a good part of itself, so
