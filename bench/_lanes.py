@@ -94,8 +94,6 @@ def submit_running(c, count):
 class ServerCpu:
     """CPU seconds used by the cluster's flux-restful server and Flux brokers (not the jobs)."""
 
-    NAMES = ("flux-broker", "flux-restful", "python", "flux")
-
     def __init__(self, cluster_):
         root = psutil.Process(cluster_._proc.pid)
         self.processes = [root] + [p for p in root.children(recursive=True) if self._is_server(p)]
@@ -107,7 +105,7 @@ class ServerCpu:
             cmdline = " ".join(process.cmdline())
         except psutil.Error:
             return False
-        return name.startswith("flux-broker") or "flux-restful" in cmdline or "simserve" in cmdline
+        return name.startswith("flux-broker") or "flux_restful" in cmdline or "simserve" in cmdline
 
     def seconds(self):
         total = 0.0
