@@ -175,7 +175,8 @@ async def group(c, workdir, users, seconds, period=5.0):
             "errors": len(errors),
             "first error": errors[0] if errors else "",
             "cpu share": share,
-            "full listings": len(full_listings),
+            # (the paged refresh also moves _listed_at after a short page: not counted there)
+            "full listings": len(full_listings) if design == "follow" else "-",
         }
         print(f"  {design}: {results[design]}", flush=True)
     return results
