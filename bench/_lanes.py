@@ -105,7 +105,9 @@ class ServerCpu:
             cmdline = " ".join(process.cmdline())
         except psutil.Error:
             return False
-        return name.startswith("flux-broker") or "flux_restful" in cmdline or "simserve" in cmdline
+        return name.startswith("flux-broker") or any(
+            mark in cmdline for mark in ("flux_restful", "simserve", "flux-sim-cost-broker")
+        )
 
     def seconds(self):
         total = 0.0
