@@ -1,6 +1,7 @@
 """Run every benchmark in bench/ and print their results against the goals, with the machine.
 
-    python -m bench                       # all of them, one after the other
+    python -m bench                       # all of them, one after the other (about 45 minutes:
+                                          # shared_refresh fills two clusters per lane)
     python -m bench client_overhead ...   # only these
     python -m bench --list
 

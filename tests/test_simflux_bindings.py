@@ -155,6 +155,35 @@ def test_per_job_rpcs_can_be_given_a_real_instances_cost():
     assert "FLUX_SIM_RPC_LATENCY must be seconds from 0 to 10, not 'fast'" in proc.stderr
 
 
+def test_rpcs_can_cost_what_real_fluxs_cost_flux_restful():
+    # At least what the model charges: in wall time, and half of it in the calling thread's
+    # (the server's) CPU time; the broker's half is spent in a process of its own.
+    proc = run_with(
+        {"FLUX_SIM_COSTS": "flux-0.88"},
+        """
+        import time
+        from flux._broker import COST_MODELS, SERVER_SHARE
+        costs = COST_MODELS["flux-0.88"]
+        ids = [flux.job.submit(h, JobspecV1.from_command(["true"])) for _ in range(20)]
+        started, cpu = time.perf_counter(), time.thread_time()
+        assert len(flux.job.job_list(h).get_jobs()) == 20
+        cost = 20 * costs["job-list.list", "record"]
+        assert time.perf_counter() - started >= cost
+        assert time.thread_time() - cpu >= cost * SERVER_SHARE
+        started, cpu = time.perf_counter(), time.thread_time()
+        flux.job.job_list_id(h, ids[0], attrs=["userid"]).get_jobinfo()
+        flux.job.kvslookup.job_kvs_lookup(h, ids[0], keys=["jobspec"])
+        cost = costs["job-list.list-id", "owner"] + costs["job-info.lookup", "owner"]
+        assert time.perf_counter() - started >= cost
+        assert time.thread_time() - cpu >= cost * SERVER_SHARE
+    """,
+    )
+    assert proc.returncode == 0, proc.stderr
+    proc = run_with({"FLUX_SIM_COSTS": "cheap"}, "")
+    assert proc.returncode != 0
+    assert "FLUX_SIM_COSTS must be one of 'none', 'flux-0.88', not 'cheap'" in proc.stderr
+
+
 def test_an_instance_up_for_a_month_gives_ids_javascript_cannot_hold():
     proc = run_with(
         {"FLUX_SIM_UPTIME": str(30 * 86400)},

@@ -7,7 +7,8 @@
     flux.jobs()             # a table in a notebook
 
 Names given here are kept in the job-name file the JupyterLab panel reads, so a job submitted from
-a notebook shows up there under its name.
+a notebook shows up there under its name; every job's id goes into the journal the panel follows
+(flux_hub/notebook/journal.py), so it shows up there at the next refresh.
 """
 
 import html
@@ -17,6 +18,7 @@ import warnings
 from datetime import datetime
 
 from flux_hub import jobid
+from flux_hub.notebook.journal import SubmittedJobs, journal_path
 from flux_hub.notebook.names import JobNames, check_name
 from flux_hub.restful import ClusterUnavailable, FluxRestfulClient
 
@@ -87,6 +89,14 @@ class FluxCluster:
         if runtime is not None:
             fields["runtime"] = parse_duration(runtime)
         job_id = self.client.submit(command, **fields)
+        # The panel follows the jobs it knows one by one: tell it about this one.
+        try:
+            SubmittedJobs(journal_path(self.names.path)).add(job_id)
+        except OSError as error:
+            warnings.warn(
+                f"job {job_id} will show in the Flux panel only after its next Refresh: {error}",
+                stacklevel=2,
+            )
         if name:
             # The job runs whatever happens to its name: a failure here is only a warning.
             try:

@@ -84,10 +84,14 @@ class FluxHub(Configurable):
     full_listing_interval = Float(
         300.0,
         config=True,
-        help="""Seconds between complete listings of the user's jobs.
+        help="""Seconds between complete listings of the user's jobs (the slow timer; 5 minutes).
 
-        In between, a refresh reads only the newest jobs, so a finished job that Flux purges
-        stays in the list until the next complete listing.
+        A complete listing is what finds jobs submitted outside flux-hub (``flux submit``, another
+        client of flux-restful); the panel's Refresh button also asks for one. flux-restful
+        answers it by walking every user's jobs, so it costs with the cluster's history. In
+        between, a refresh asks only about the user's active jobs and those submitted through
+        flux-hub (the panel, the notebook API, %%flux); a finished job that Flux purges stays
+        in the list until the next complete listing.
         """,
     )
 
@@ -100,6 +104,8 @@ class FluxHub(Configurable):
     job_names_path = Unicode(
         config=True,
         help="""The file of job names shared with the notebook API.
+
+        The journal of jobs the notebook API submitted (``submitted-jobs``) is next to it.
 
         Default: $XDG_DATA_HOME/flux-hub/job-names.json (~/.local/share/flux-hub/job-names.json).
         """,

@@ -15,6 +15,7 @@ from flux_hub.restful import FluxRestfulError
 from flux_hub.serverextension.errors import BadRequest, describe, expected
 
 COUNTS = ("num_tasks", "cores_per_task", "gpus_per_task", "num_nodes")
+RESCAN = {"1": True, "true": True, "0": False, "false": False, "": False}
 
 
 def parse_submission(body):
@@ -147,7 +148,11 @@ class JobsHandler(FluxHubHandler):
 
     @web.authenticated
     async def get(self):
-        await self.service.list_jobs(self.get_query_argument("since", None), self.finish)
+        rescan = self.get_query_argument("rescan", "0").strip().lower()
+        if rescan not in RESCAN:
+            raise BadRequest(f"'rescan' must be 1 or 0 (true or false), not {rescan!r}.")
+        since = self.get_query_argument("since", None)
+        await self.service.list_jobs(since, self.finish, rescan=RESCAN[rescan])
 
     @web.authenticated
     async def post(self):

@@ -1,18 +1,21 @@
 """The user's jobs as the panel sees them: flux-restful plus a memory of finished jobs.
 
-flux-restful's listing of a user's jobs (``GET /v1/jobs?details=true&listing=true``) costs one to
-three Flux RPCs per job. It lists active jobs first, then finished ones, most recently finished
-first, and its ``limit`` stops it after that many of the caller's jobs. A finished job never
-changes, so after one complete listing a refresh asks only for the first few jobs: every job
-active at the last refresh plus a few more. The first finished job in that page which is already
-known is the anchor: everything before it is new or still changing, everything after it is what
-the previous refresh listed after it. With no anchor (many new jobs) a larger page is read, then
-the complete listing; the complete listing is also read every ``full_listing_interval`` seconds,
-so jobs Flux has purged (or stopped listing) leave the panel too.
+What flux-restful's listing costs. ``GET /v1/jobs?details=true&listing=true&limit=N`` walks every
+job id Flux lists (up to 1000, *every* user's) and checks the owner of each (two Flux RPCs) until
+it has N of the caller's jobs, then details those (one more). On a cluster a research group
+shares, a user's page costs as much as the other users' jobs listed before theirs: on real Flux,
+alice's 14-job page behind 500 of bob's jobs took 420 ms, bob's 103 ms, and sixteen users asking
+at once got 3.5 answers a second between them. ``GET /v1/jobs/{id}`` of one's own job costs a few
+milliseconds (/work/shared/flux-core/README.md has the numbers).
 
-The plain id listing (``GET /v1/jobs``) would be the other way to find new jobs, but it answers
-with every user's jobs (up to 1000 records, each encoded by the server): dearer than a short
-page, and foreign ids would have to be asked about one by one.
+So a refresh follows jobs one by one. The complete listing is read only when the list is first
+asked for, when the panel's Refresh button asks for it (``rescan``), and every
+``full_listing_interval`` seconds (the slow timer, 5 minutes). In between a refresh asks
+``GET /v1/jobs/{id}`` for each job that was active at the last refresh and for each job learnt
+since: submitted through this extension (``submit``) or through the notebook API and ``%%flux``
+(the journal, flux_hub/notebook/journal.py). A finished job never changes, so it is not asked
+about again. A steady refresh's work grows with the user's active jobs, not with the cluster's
+history or with other users; a job submitted outside flux-hub shows at the next complete listing.
 
 The panel's side of a refresh is small too: each answer carries a version, and a refresh that
 passes it back (``?since=``) gets only the jobs that changed since, and the list's order as ids
@@ -22,22 +25,25 @@ its way.
 """
 
 import asyncio
+import heapq
 import json
 import secrets
 import time
 from contextlib import aclosing
 
+from flux_hub.notebook.journal import SubmittedJobs, journal_path
 from flux_hub.notebook.names import JobNames
 from flux_hub.restful import (
     AsyncFluxRestfulClient,
     ClusterUnavailable,
     FluxRestfulError,
     JobNotFound,
+    PermissionDenied,
 )
 
-# A refresh's pages, in jobs beyond those active at the last refresh: the first page has room for
-# a few new jobs; the second for many; beyond that the complete listing is read.
-REFRESH_MARGINS = (4, 64)
+# Flux's job-list order: pending jobs by priority then age, running ones newest start first,
+# finished ones most recently finished first.
+_PENDING = {"NEW", "DEPEND", "PRIORITY", "SCHED"}
 
 # Compact, as flux-restful answers; a decoded JSON document cannot hold a cycle.
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
@@ -49,6 +55,20 @@ class NotConfigured(Exception):
 
 def _is_finished(job):
     return job.get("state") == "INACTIVE"
+
+
+def _number(value):
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _active_order(job):
+    if job.get("state") in _PENDING:
+        return (0, -_number(job.get("priority")), _number(job.get("t_submit")), job["id"])
+    return (1, -_number(job.get("t_run")), 0, -job["id"])
+
+
+def _finished_order(job):
+    return (-_number(job.get("t_inactive")), -job["id"])
 
 
 class _Listed:
@@ -74,12 +94,16 @@ class JobsService:
         self.settings = settings
         self.log = log
         self.names = JobNames(settings.job_names_path)
+        # Jobs submitted from kernels; those before now are in the first complete listing.
+        self.journal = SubmittedJobs(journal_path(settings.job_names_path)).skip_to_end()
         self._client = None
-        # This user's finished jobs by id, in listing order, and their positions in it
+        # This user's finished jobs by id, in listing order
         self._finished = {}
-        self._order = {}
-        # Ids of the user's active jobs at the last refresh
+        # Ids of the user's active jobs at the last refresh, and of jobs learnt since (submitted
+        # through flux-hub) that are not listed yet
         self._active = []
+        self._learnt = set()
+        # When the last complete listing started (monotonic)
         self._listed_at = float("-inf")
         self._refresh = asyncio.Lock()
         # The list as last answered: versions count the refreshes that changed something.
@@ -119,7 +143,7 @@ class JobsService:
             return job
         return {**job, "name": name}
 
-    async def list_jobs(self, since, send):
+    async def list_jobs(self, since, send, rescan=False):
         """Refresh the user's jobs and answer with them through ``await send(body)``.
 
         The answer (JSON) is ``{"version", "complete", "jobs", "names"}``. With ``since`` a
@@ -129,14 +153,25 @@ class JobsService:
         list, active first, then most recently finished.
         Records are flux-restful's; ``names`` maps ids to the names given in flux-hub (all that
         changed since ``since``, or every name known).
+
+        ``rescan``: read the complete listing (to find jobs submitted outside flux-hub) unless
+        one started after this request came (another tab asked at the same moment).
         """
+        asked_at = time.monotonic()
         async with self._refresh:
             base = self._base(since)
-            stale = time.monotonic() - self._listed_at > self.settings.full_listing_interval
-            jobs = None if stale else await self._jobs_since_last_refresh()
+            self._learnt.update(self.journal.new())
+            due = time.monotonic() - self._listed_at > self.settings.full_listing_interval
+            jobs = None
+            if not (due or (rescan and self._listed_at < asked_at)):
+                jobs = await self._followed()
             if jobs is None:
-                body = await self.client.jobs_body()
                 self._listed_at = time.monotonic()
+                try:
+                    body = await self.client.jobs_body()
+                except BaseException:
+                    self._listed_at = float("-inf")
+                    raise
                 if base is None:
                     await self._pass_on(body, send)
                     return
@@ -214,51 +249,50 @@ class JobsService:
         jobs = ",".join(entry.json() for entry in entries)
         return _encode(head)[:-1] + ',"jobs":[' + jobs + "]}"
 
-    async def _jobs_since_last_refresh(self):
-        """The list from a short page and the memory, or None if the pages cannot tell."""
-        if not self._listed:
-            return None
-        for margin in REFRESH_MARGINS:
-            limit = len(self._active) + margin
-            page = await self.client.jobs(limit=limit)
-            if len(page) < limit:  # every job of the user is on the page
-                self._listed_at = time.monotonic()
-                return page
-            anchor = next((i for i, job in enumerate(page) if self._known(job)), None)
-            if anchor is not None:
-                break
-        else:
-            return None
-        fresh = page[:anchor]
-        # An active job that is no longer before the anchor should not exist (it would have
-        # finished after the anchor); ask for it rather than lose it.
-        seen = {job["id"] for job in fresh}
-        missing = await self._fetch([job_id for job_id in self._active if job_id not in seen])
-        older = list(self._finished.values())
-        return fresh + missing + older[self._order[page[anchor]["id"]] :]
+    async def _followed(self):
+        """The list from the memory and one lookup per job that can have changed: those active
+        at the last refresh and those learnt since. None if the complete listing must be read."""
+        wanted = dict.fromkeys([*self._active, *self._learnt])
+        wanted = [job_id for job_id in wanted if job_id not in self._finished]
+        try:
+            fetched = await self._fetch(wanted)
+        except ClusterUnavailable:
+            # It may come back as a new instance, with another history: list it all then.
+            self._listed_at = float("-inf")
+            raise
+        if not set(self._active) <= {job["id"] for job in fetched}:
+            return None  # an active job is gone: a new Flux instance, whose history differs
+        self._learnt.difference_update(wanted)
+        active = sorted((job for job in fetched if not _is_finished(job)), key=_active_order)
+        done = sorted((job for job in fetched if _is_finished(job)), key=_finished_order)
+        # The memory is in Flux's order already; the jobs that finished since go in by theirs.
+        finished = heapq.merge(done, self._finished.values(), key=_finished_order)
+        return active + list(finished)
 
     async def _fetch(self, job_ids):
+        """The records of these jobs as a listing shows them; gone (purged) or foreign ones
+        (an id in the journal from another account) are left out."""
         limit = asyncio.Semaphore(max(1, self.settings.concurrent_requests))
 
         async def fetch(job_id):
             async with limit:
                 try:
-                    return await self.client.job(job_id)
-                except JobNotFound:
-                    return None  # purged
+                    job = await self.client.job(job_id)
+                except (JobNotFound, PermissionDenied):
+                    return None
+            # flux-restful's listing fills these in when Flux has not set them
+            for key in ("ranks", "expiration"):
+                job.setdefault(key, "")
+            return job
 
         return [job for job in await asyncio.gather(*map(fetch, job_ids)) if job is not None]
-
-    def _known(self, job):
-        known = self._finished.get(job["id"])
-        return known is not None and known.get("t_submit") == job.get("t_submit")
 
     def _remember(self, jobs):
         size = self.settings.finished_jobs_cache_size
         finished = [job for job in jobs if _is_finished(job)][:size]
         self._finished = {job["id"]: job for job in finished}
-        self._order = {job["id"]: i for i, job in enumerate(finished)}
         self._active = [job["id"] for job in jobs if not _is_finished(job)]
+        self._learnt.difference_update(job["id"] for job in jobs)
 
     async def job(self, job_id, *, cached=True):
         """The job; a finished one from memory unless ``cached`` is false."""
@@ -269,6 +303,7 @@ class JobsService:
 
     async def submit(self, command, name=None, **fields):
         job_id = await self.client.submit(command, **fields)
+        self._learnt.add(job_id)  # followed from the next refresh on
         if name:
             # The job exists now whatever happens to its name: a failure here is only logged.
             try:

@@ -95,9 +95,21 @@ export class FluxHubAPI {
   }
 
   /** The job list: whole, or what changed since the version `since`. */
-  async jobs(since?: string): Promise<IJobsAnswer> {
-    const query =
-      since === undefined ? '' : `?since=${encodeURIComponent(since)}`;
+  /**
+   * The job list, or what changed in it since `since`. `rescan`: have the
+   * server read the cluster's complete listing, to find jobs submitted outside
+   * flux-hub (it costs the cluster more than a refresh: the Refresh button).
+   */
+  async jobs(since?: string, rescan = false): Promise<IJobsAnswer> {
+    const params = new URLSearchParams();
+    if (since !== undefined) {
+      params.set('since', since);
+    }
+    if (rescan) {
+      params.set('rescan', '1');
+    }
+    const text = params.toString();
+    const query = text ? `?${text}` : '';
     const answer = await requestAPI<IJobsAnswer>(`jobs${query}`, this.settings);
     answer.jobs = (answer.jobs ?? []).map(jobFrom);
     if (Array.isArray(answer.ids)) {

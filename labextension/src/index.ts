@@ -212,9 +212,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(CommandIDs.refresh, {
       label: 'Refresh Flux Jobs',
-      caption: 'Refresh the job list now',
+      caption:
+        'Refresh the job list now, including jobs submitted outside flux-hub',
       icon: refreshIcon,
-      execute: () => model.refresh()
+      execute: () => model.refresh({ rescan: true })
     });
 
     commands.addCommand(CommandIDs.submit, {

@@ -104,8 +104,15 @@ export class JobsModel {
     void this.poll.refresh();
   }
 
-  /** Refresh now and wait for it. */
-  async refresh(): Promise<void> {
+  /**
+   * Refresh now and wait for it. `rescan` (the Refresh button): have the
+   * server read the cluster's complete listing too, so jobs submitted outside
+   * flux-hub show at once rather than at its next slow listing.
+   */
+  async refresh(options: { rescan?: boolean } = {}): Promise<void> {
+    if (options.rescan) {
+      this._rescan = true;
+    }
     await this.poll.refresh();
     await this.poll.tick;
   }
@@ -211,7 +218,11 @@ export class JobsModel {
    */
   private async _readJobs(since?: string): Promise<IJobsAnswer | null> {
     const request = ++this._jobsRequests;
-    const answer = await this.api.jobs(since);
+    const rescan = this._rescan;
+    const answer = await this.api.jobs(since, rescan);
+    if (rescan) {
+      this._rescan = false; // asked for and answered
+    }
     if (request <= this._jobsApplied) {
       return null;
     }
@@ -318,6 +329,8 @@ export class JobsModel {
   /** Job list requests started, and the latest of them whose answer was taken. */
   private _jobsRequests = 0;
   private _jobsApplied = 0;
+  /** The next job-list request asks for the complete listing (the Refresh button). */
+  private _rescan = false;
   private _watched = new Set<JobId>();
   private _changed = new Signal<this, void>(this);
   private _jobFinished = new Signal<this, IJob>(this);

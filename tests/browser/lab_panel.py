@@ -138,6 +138,10 @@ class Lab:
         expect(self.form).to_have_count(0)
         return job_id
 
+    def press_refresh(self):
+        """The panel toolbar's Refresh button (it also finds jobs submitted outside flux-hub)."""
+        self.panel.locator('[data-command="flux-hub:refresh"]').click()
+
     # -- the table and the detail -----------------------------------------------------------
 
     def row(self, job_id):

@@ -80,6 +80,7 @@ def test_a_long_job_is_cancelled_after_confirmation(lab, flux_client):
     other = flux_client.submit("sleep 600")
     job_id = lab.submit(command="sleep 600", name="long-sleep")
     try:
+        lab.press_refresh()  # shows `other`, which went to the cluster without flux-hub
         assert (job_id > 2**53 and other > 2**53) or REAL_FLUX
         expect(lab.cell(job_id, "state")).to_have_text("RUN")
         expect(lab.cell(other, "state")).to_have_text("RUN")

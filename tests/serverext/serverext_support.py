@@ -88,10 +88,12 @@ class JobList:
         self.names = {}
         self.answers = []
 
-    async def refresh(self):
-        """Refresh; returns the list as the panel shows it (flux-hub names in "name")."""
-        params = {"since": self.version} if self.version else None
-        code, data = await self.api.get("jobs", params=params)
+    async def refresh(self, **params):
+        """Refresh; returns the list as the panel shows it (flux-hub names in "name").
+        ``params``: more of the query (``rescan="1"``, as the panel's Refresh button)."""
+        if self.version:
+            params["since"] = self.version
+        code, data = await self.api.get("jobs", params=params or None)
         assert code == 200, data
         self.answers.append(data)
         records = {job["id"]: job for job in data["jobs"]}

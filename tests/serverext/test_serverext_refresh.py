@@ -1,16 +1,18 @@
-"""What a refresh of the jobs list shows when it reuses what an earlier one read."""
+"""What a refresh of the jobs list shows when it follows known jobs instead of listing them all."""
 
 from serverext_support import JobList
 
+from flux_hub.notebook import connect
 from flux_hub.notebook.names import JobNames
-from flux_hub.serverextension.jobs import REFRESH_MARGINS
-
-# More new jobs than any page of a refresh has room for
-MANY = REFRESH_MARGINS[-1] + 5
 
 
-async def listed(panel):
-    return {job["id"]: job for job in await panel.refresh()}
+async def listed(panel, **params):
+    return {job["id"]: job for job in await panel.refresh(**params)}
+
+
+def finished(jobs):
+    """Finished records without names (names are the extension's; other tests' jobs may run)."""
+    return {i: {**job, "name": None} for i, job in jobs.items() if job["state"] == "INACTIVE"}
 
 
 async def test_a_name_given_after_a_job_was_listed_shows_on_the_next_refresh(
@@ -20,8 +22,6 @@ async def test_a_name_given_after_a_job_was_listed_shows_on_the_next_refresh(
     # lists (and keeps) the finished job under its command's name.
     alice = client_for("alice")
     panel = JobList(api)
-    for _ in range(MANY):
-        alice.submit("true")
     job_id = alice.submit("true")
     await api.wait(job_id)
     assert (await listed(panel))[job_id]["name"] == "true"
@@ -33,46 +33,100 @@ async def test_a_name_given_after_a_job_was_listed_shows_on_the_next_refresh(
     assert refreshed[job_id]["result"] == "COMPLETED"
 
 
-async def test_a_refresh_shows_what_flux_restful_shows(api, client_for):
+async def test_jobs_submitted_through_flux_hub_show_at_the_next_refresh(api, cluster, client_for):
     alice = client_for("alice")
     panel = JobList(api)
-    for _ in range(MANY):
-        alice.submit("true")
-    done = alice.submit("true")
-    running = alice.submit("sleep 60")
-    await api.wait(done)
+    running = await api.submit(command="sleep 60")
     await api.wait(running, "RUN")
-    await listed(panel)
-    fresh = alice.submit("true")
-    await api.wait(fresh)
+    before = await listed(panel)
+    assert before[running]["state"] == "RUN"
+
+    # From the panel's form, and from a notebook (the notebook API and %%flux tell the
+    # extension through the journal next to the job-name file)
+    from_panel = await api.submit(command="true", name="from the panel")
+    notebook = connect(cluster.url, "alice", cluster.passwords["alice"], cluster.secret_key)
+    from_notebook = notebook.submit("hostname").id
+    notebook.close()
+    await api.wait(from_panel)
+    await api.wait(from_notebook)
     alice.cancel(running)
     await api.wait(running)
 
     refreshed = await listed(panel)
+    assert panel.answers[-1]["complete"] is False
+    assert refreshed[from_panel]["name"] == "from the panel"
+    assert refreshed[from_notebook]["result"] == "COMPLETED"
+    assert refreshed[running]["result"] == "CANCELED"
+    # ... in flux-restful's order, and the finished ones exactly as it lists them
     direct = {job["id"]: job for job in alice.jobs()}
     assert list(refreshed) == list(direct)
-
-    def finished(jobs):  # (names are the extension's; other tests' jobs may still run)
-        return {i: {**job, "name": None} for i, job in jobs.items() if job["state"] == "INACTIVE"}
-
-    assert {done, running, fresh} <= set(finished(refreshed))
     assert finished(refreshed) == finished(direct)
 
 
-async def test_more_new_jobs_than_a_page_holds_still_give_only_what_changed(api, client_for):
+async def test_a_job_submitted_elsewhere_shows_after_the_refresh_button(api, client_for):
     alice = client_for("alice")
     panel = JobList(api)
-    before = await listed(panel)
-    new = [alice.submit("true") for _ in range(MANY)]
-    await api.wait(new[-1])
-    for job_id in new:
-        await api.wait(job_id)
+    await listed(panel)
+    elsewhere = alice.submit("true")  # straight to flux-restful: flux-hub cannot know of it
+    await api.wait(elsewhere)
 
-    refreshed = await listed(panel)
-    assert list(refreshed) == [job["id"] for job in alice.jobs()]
-    answer = panel.answers[-1]
-    assert answer["complete"] is False
-    assert set(new) <= {job["id"] for job in answer["jobs"]}
-    assert not {job["id"] for job in answer["jobs"]} & {
-        i for i, j in before.items() if j["state"] == "INACTIVE"
-    }
+    refreshed = await listed(panel, rescan="1")
+    assert refreshed[elsewhere]["result"] == "COMPLETED"
+    # the button's answer is still a delta against what the panel has
+    assert panel.answers[-1]["complete"] is False
+    assert [job["id"] for job in panel.answers[-1]["jobs"]] == [elsewhere]
+    direct = {job["id"]: job for job in alice.jobs()}
+    assert list(refreshed) == list(direct)
+    assert finished(refreshed) == finished(direct)
+
+
+async def test_a_refresh_asks_only_about_jobs_that_can_still_change(api, service, client_for):
+    alice = client_for("alice")
+    for _ in range(20):
+        alice.submit("true")
+    running = await api.submit(command="sleep 60")
+    await api.wait(running, "RUN")
+    await api.wait(alice.submit("true"))
+
+    asked = []
+    client = service.client
+    for method in ("jobs", "jobs_body", "job"):
+        original = getattr(client, method)
+
+        async def recorded(*args, _original=original, _method=method, **kwargs):
+            asked.append((_method, args))
+            return await _original(*args, **kwargs)
+
+        setattr(client, method, recorded)
+    panel = JobList(api)
+    first = await panel.refresh()
+    assert asked == [("jobs_body", ())]  # the complete listing, once
+    asked.clear()
+    second = await panel.refresh()
+    assert [job["id"] for job in second] == [job["id"] for job in first]
+    # then one lookup: the running job (the user's other jobs are finished and never change)
+    assert asked == [("job", (running,))]
+    delta = panel.answers[-1]
+    assert [job["id"] for job in delta["jobs"]] == [running] and "ids" not in delta
+
+    await api.post("jobs", str(running), "cancel")
+    newer = await api.submit(command="true", name="newer")
+    await api.wait(running)
+    await api.wait(newer)
+    asked.clear()
+    third = await panel.refresh()
+    assert sorted(asked) == sorted([("job", (running,)), ("job", (newer,))])
+    states = {job["id"]: (job["state"], job["name"]) for job in third}
+    assert states[running] == ("INACTIVE", "sleep") and states[newer] == ("INACTIVE", "newer")
+    assert panel.answers[-1]["ids"] == [job["id"] for job in third]  # a new job, and one moved
+
+    # Nothing active: a refresh asks flux-restful nothing and answers that nothing changed.
+    asked.clear()
+    assert await panel.refresh() == third
+    assert asked == []
+    assert panel.answers[-1]["jobs"] == [] and "ids" not in panel.answers[-1]
+
+
+async def test_rescan_must_be_a_yes_or_no(api):
+    code, error = await api.get("jobs", params={"rescan": "maybe"})
+    assert code == 400 and "rescan" in error["message"]

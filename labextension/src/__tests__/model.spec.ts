@@ -33,6 +33,8 @@ class FakeServer {
   requests: string[] = [];
   /** The `since` of every job list request (null without one) ... */
   sinces: (string | null)[] = [];
+  /** ... whether it asked for the complete listing (rescan=1) ... */
+  rescans: boolean[] = [];
   /** ... and what it was answered. */
   answers: IJobsAnswer[] = [];
   /** A job whose record the next delta leaves out, as a faulty server might. */
@@ -73,6 +75,7 @@ class FakeServer {
           }
           const since = url.searchParams.get('since');
           this.sinces.push(since);
+          this.rescans.push(url.searchParams.get('rescan') === '1');
           const answer = this._answerJobs(since);
           this.answers.push(answer);
           const delay = this._delay;
@@ -337,6 +340,16 @@ describe('JobsModel', () => {
 
   describe('delta refresh', () => {
     const ids = () => model.jobs.map(j => j.id);
+
+    it('asks for the complete listing once when the Refresh button asks', async () => {
+      server.jobs = [job({ id: '1' })];
+      await model.refresh();
+      await model.refresh({ rescan: true });
+      await model.refresh();
+      expect(server.rescans).toEqual([false, true, false]);
+      // still a delta against what the panel has
+      expect(server.sinces[1]).toBe(server.answers[0].version);
+    });
 
     it("sends the first answer's version as since on the second refresh", async () => {
       server.jobs = [job({ id: '1' })];

@@ -42,6 +42,10 @@ What it does, from what it really ran (no canned data):
 - for benchmarks only, ``FLUX_SIM_RPC_LATENCY`` (seconds, default 0) in the server's environment
   makes each per-job RPC (job-list.list-id, job-info.lookup) wait that long, as on a real
   instance, where they cost far more than here;
+- for benchmarks only, ``FLUX_SIM_COSTS=flux-0.88`` makes RPCs cost what real Flux's cost
+  flux-restful 1.1.0 (per record listed, per job walked past, per own job looked up; half as CPU
+  in the server, half in a broker process; calibrated by bench/flux_costs.py), so a bench on
+  this instance predicts one on real Flux;
 - ``FLUX_SIM_UPTIME`` (seconds, default 0) starts the instance as one already up that long: job
   ids count milliseconds since the start, so after 6.2 days they pass 2**53, as real long-lived
   instances' ids do (the test suite's clusters start 30 days old).

@@ -12,6 +12,9 @@ import os
 import pwd
 import signal
 import socket
+import struct
+import subprocess
+import sys
 import threading
 import time
 
@@ -26,6 +29,34 @@ _RESULT_OF_EXCEPTION = {"cancel": C.FLUX_JOB_RESULT_CANCELED, "timeout": C.FLUX_
 PER_JOB_TOPICS = ("job-list.list-id", "job-info.lookup")
 _instance = None
 
+# FLUX_SIM_COSTS=flux-0.88: CPU seconds each RPC costs on top of what the simulation spends, so
+# that flux-restful 1.1.0 in front of this instance costs what it costs in front of real Flux
+# (flux-core 0.88, one worker; /work/shared/flux-core/README.md). Calibrated against it with
+# bench/flux_costs.py, which prints both side by side:
+#   - job-list.list (GET /v1/jobs, and the start of every details listing): per record listed
+#     (real: a 1000-job details page for the first user listed, 77 ms);
+#   - job-list.list-id of the owner and job-info.lookup of the jobspec, the two RPCs
+#     flux-restful spends on every job it walks past (real: 500 foreign jobs, ~350 ms more);
+#   - job-list.list-id of all attributes, the lookup of the caller's own job (real: a listing
+#     of one's own jobs 1.85 ms a job; GET /v1/jobs/{id} 5.6 ms with the request's own work).
+# On real Flux about half of that is the server's CPU (decoding the answers) and half the
+# broker's, another process: walking 300 foreign jobs took 144 ms of flux-restful's CPU and
+# 149 ms of the broker's. So half of each cost is spent as CPU in the calling thread (the
+# server: concurrent requests take turns for the interpreter), and half in a broker process
+# of its own, one RPC at a time, while the server's other threads run: requests overlap as
+# much as they do on real Flux, and the CPU a bench counts is in both processes.
+SERVER_SHARE = 0.5
+COST_MODELS = {
+    "": {},
+    "none": {},
+    "flux-0.88": {
+        ("job-list.list", "record"): 0.000060,
+        ("job-list.list-id", "owner"): 0.000330,
+        ("job-info.lookup", "owner"): 0.000330,
+        ("job-list.list-id", "all"): 0.000900,
+    },
+}
+
 
 def start_instance(nodes, cores_per_node, hostname=None):
     """Create this process's instance (once).
@@ -38,8 +69,18 @@ def start_instance(nodes, cores_per_node, hostname=None):
         raise RuntimeError("the simulated Flux instance is already running")
     latency = _rpc_latency(os.environ.get("FLUX_SIM_RPC_LATENCY", ""))
     uptime = _uptime(os.environ.get("FLUX_SIM_UPTIME", ""))
-    _instance = Broker(nodes, cores_per_node, hostname, latency, uptime)
+    costs = _costs(os.environ.get("FLUX_SIM_COSTS", ""))
+    _instance = Broker(nodes, cores_per_node, hostname, latency, uptime, costs)
     return _instance
+
+
+def _costs(text):
+    """FLUX_SIM_COSTS: "flux-0.88" to make RPCs cost what real Flux's do (see COST_MODELS);
+    default none, so that tests run fast. Benchmarks set it."""
+    if text.strip() not in COST_MODELS:
+        names = ", ".join(repr(name) for name in COST_MODELS if name)
+        raise ValueError(f"FLUX_SIM_COSTS must be one of {names}, not {text!r}")
+    return COST_MODELS[text.strip()]
 
 
 def _uptime(text):
@@ -73,6 +114,49 @@ def _rpc_latency(text):
     if not 0 <= latency < 10:
         raise ValueError(f"FLUX_SIM_RPC_LATENCY must be seconds from 0 to 10, not {text!r}")
     return latency
+
+
+def _spend(seconds):
+    """Use the CPU for ``seconds`` in this thread, as a real RPC's decoding and the broker's work
+    do: other threads of the server get the interpreter only in turn meanwhile."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+# The cost broker's loop: read seconds (8-byte floats), use that much CPU, answer one byte.
+_COST_BROKER = """# flux-sim-cost-broker
+import os, struct, time
+while len(data := os.read(0, 8)) == 8:
+    end = time.thread_time() + struct.unpack("d", data)[0]
+    while time.thread_time() < end:
+        pass
+    os.write(1, b"k")
+"""
+
+
+class _CostBroker:
+    """The broker's half of the RPCs' costs, in a process of its own (as real Flux's broker)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _COST_BROKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+        )
+
+    def spend(self, seconds):
+        if seconds <= 0:
+            return
+        with self._lock:  # one RPC at a time, as one broker answers them
+            self._process.stdin.write(struct.pack("d", seconds))
+            self._process.stdout.read(1)
+
+    def close(self):
+        self._process.stdin.close()
+        self._process.wait(5)
 
 
 def instance():
@@ -181,7 +265,7 @@ class Job:
 
 
 class Broker:
-    def __init__(self, nodes, cores_per_node, hostname, rpc_latency=0.0, uptime=0.0):
+    def __init__(self, nodes, cores_per_node, hostname, rpc_latency=0.0, uptime=0.0, costs=None):
         if nodes < 1 or cores_per_node < 1:
             raise ValueError("a simulated instance needs at least one node with one core")
         self.size = nodes
@@ -194,6 +278,8 @@ class Broker:
             else [socket.gethostname()] * nodes
         )
         self.rpc_latency = rpc_latency
+        self.costs = dict(costs or {})
+        self._cost_broker = _CostBroker() if self.costs else None
         self._oversleep = 0.0  # how much longer than asked time.sleep() has been sleeping
         self.userid = os.getuid()
         # Multi-user (FLUX_SIM_MULTIUSER=1, a server run as root): each job's tasks run as the
@@ -240,7 +326,20 @@ class Broker:
         if self.rpc_latency and topic in PER_JOB_TOPICS:
             self._wait(self.rpc_latency)
         with self.cond:
-            return service(payload)
+            answer = service(payload)
+        if self.costs:
+            cost = self._cost(topic, payload, answer)
+            _spend(cost * SERVER_SHARE)
+            self._cost_broker.spend(cost * (1 - SERVER_SHARE))
+        return answer
+
+    def _cost(self, topic, payload, answer):
+        if topic == "job-list.list":
+            return self.costs.get((topic, "record"), 0.0) * len(answer["jobs"])
+        if topic == "job-list.list-id":
+            kind = "all" if "all" in payload.get("attrs", ()) else "owner"
+            return self.costs.get((topic, kind), 0.0)
+        return self.costs.get((topic, "owner"), 0.0)
 
     def _wait(self, seconds):
         """Sleep ``seconds`` on average: a short sleep overruns by a good part of itself, so
@@ -260,6 +359,8 @@ class Broker:
             shells = [job.shell for job in self.jobs.values() if job.shell is not None]
         for shell in shells:
             shell.kill(signal.SIGKILL)
+        if self._cost_broker is not None:
+            self._cost_broker.close()
 
     # -- job shells report here ------------------------------------------------------------
     def shell_started(self, job, header):
