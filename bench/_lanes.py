@@ -6,14 +6,13 @@ scripts/build-flux-core made) or the simulated instance with real Flux's costs
 and print their numbers side by side.
 """
 
-import os
 import shutil
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psutil
+from lane import use_real_flux_if_built
 
 from flux_hub.local import LocalCluster
 from flux_hub.local.cluster import find_flux
@@ -21,18 +20,12 @@ from flux_hub.restful import FluxRestfulClient
 
 INACTIVE = 64
 SIM_COSTS = {"FLUX_SIM_COSTS": "flux-0.88"}
-CACHED_FLUX = Path.home() / ".cache" / "flux-hub" / "flux-core"
 
 
 def find_real_flux():
     """Put a flux-core that scripts/build-flux-core built on PATH if none is; True if found."""
-    if find_flux():
-        return True
-    for prefix in sorted(CACHED_FLUX.glob("*/bin"), reverse=True):
-        if (prefix / "flux").exists():
-            os.environ["PATH"] = f"{prefix}{os.pathsep}{os.environ['PATH']}"
-            return bool(find_flux())
-    return False
+    use_real_flux_if_built()
+    return bool(find_flux())
 
 
 def lanes(wanted):
