@@ -1,223 +1,25 @@
-# flux_hub/serverextension/jobs.py as it was before issue 12 (commit 8ca0228), kept only so
-# that bench/shared_refresh.py can run the refresh of before next to the new one in one run.
-# Not used by flux-hub itself.
-"""The user's jobs as the panel sees them: flux-restful plus a memory of finished jobs.
+"""The panel's refresh as it was before issue 12, next to today's in bench/shared_refresh.py.
 
-flux-restful's listing of a user's jobs (``GET /v1/jobs?details=true&listing=true``) costs one to
-three Flux RPCs per job. It lists active jobs first, then finished ones, most recently finished
-first, and its ``limit`` stops it after that many of the caller's jobs. A finished job never
-changes, so after one complete listing a refresh asks only for the first few jobs: every job
-active at the last refresh plus a few more. The first finished job in that page which is already
-known is the anchor: everything before it is new or still changing, everything after it is what
-the previous refresh listed after it. With no anchor (many new jobs) a larger page is read, then
-the complete listing; the complete listing is also read every ``full_listing_interval`` seconds,
-so jobs Flux has purged (or stopped listing) leave the panel too.
-
-The plain id listing (``GET /v1/jobs``) would be the other way to find new jobs, but it answers
-with every user's jobs (up to 1000 records, each encoded by the server): dearer than a short
-page, and foreign ids would have to be asked about one by one.
-
-The panel's side of a refresh is small too: each answer carries a version, and a refresh that
-passes it back (``?since=``) gets only the jobs that changed since, and the list's order as ids
-when that changed too (see ``JobsService.list_jobs``). A first answer (no usable version) is
-flux-restful's own JSON text, passed on as it came and decoded into the memory only once it is on
-its way.
+Before issue 12 (commit 8ca0228) a steady refresh read a short page of flux-restful's details
+listing (``GET /v1/jobs?details=true&listing=true&limit=N``: the jobs active at the last refresh
+plus 4, then 64), and found where the page met the finished jobs it already knew. Everything else
+(the memory of finished jobs, versions and deltas for the panel, the complete listing at start
+and on the slow timer) was what ``flux_hub.serverextension.jobs.JobsService`` still does, so only
+that step is written out here. Not used by flux-hub itself.
 """
 
-import asyncio
-import json
-import secrets
 import time
-from contextlib import aclosing
 
-from flux_hub.notebook.names import JobNames
-from flux_hub.restful import (
-    AsyncFluxRestfulClient,
-    ClusterUnavailable,
-    FluxRestfulError,
-    JobNotFound,
-)
+from flux_hub.serverextension.jobs import JobsService as Today
 
-# A refresh's pages, in jobs beyond those active at the last refresh: the first page has room for
-# a few new jobs; the second for many; beyond that the complete listing is read.
+# A refresh's pages, in jobs beyond those active at the last refresh
 REFRESH_MARGINS = (4, 64)
 
-# Compact, as flux-restful answers; a decoded JSON document cannot hold a cycle.
-_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
+class JobsService(Today):
+    """Today's service with the paged refresh of before."""
 
-class NotConfigured(Exception):
-    """The server has no cluster credentials (it was not started by the hub, or not configured)."""
-
-
-def _is_finished(job):
-    return job.get("state") == "INACTIVE"
-
-
-class _Listed:
-    """A job of the current list: its record, the version it last changed in, its JSON text."""
-
-    __slots__ = ("job", "changed", "text")
-
-    def __init__(self, job, changed):
-        self.job = job
-        self.changed = changed
-        self.text = None
-
-    def json(self):
-        if self.text is None:
-            self.text = _encode(self.job)
-        return self.text
-
-
-class JobsService:
-    """One user's view of the cluster, shared by every request of their server."""
-
-    def __init__(self, settings, log):
-        self.settings = settings
-        self.log = log
-        self.names = JobNames(settings.job_names_path)
-        self._client = None
-        # This user's finished jobs by id, in listing order, and their positions in it
-        self._finished = {}
-        self._order = {}
-        # Ids of the user's active jobs at the last refresh
-        self._active = []
-        self._listed_at = float("-inf")
-        self._refresh = asyncio.Lock()
-        # The list as last answered: versions count the refreshes that changed something.
-        # A version from another server process (another generation) is not understood.
-        self._generation = secrets.token_hex(6)
-        self._version = 0
-        self._listed = {}  # id -> _Listed, in the list's order
-        self._reordered = 0  # the version the list's ids (membership or order) last changed in
-        self._names = {}  # id -> name, as last answered
-        self._named_at = {}  # id -> version its name was given in
-        self.open_streams = 0
-
-    @property
-    def client(self):
-        if self._client is None:
-            s = self.settings
-            needed = (("FLUX_USER", s.user), ("FLUX_TOKEN", s.token))
-            missing = [name for name, value in needed if not value]
-            if missing:
-                raise NotConfigured(
-                    f"flux-hub has no account on the Flux cluster at {s.host}: "
-                    f"{' and '.join(missing)} not set. JupyterHub sets them when it starts your "
-                    "server; otherwise set c.FluxHub.user and c.FluxHub.token."
-                )
-            self._client = AsyncFluxRestfulClient(
-                host=s.host,
-                user=s.user,
-                token=s.token,
-                secret_key=s.secret_key or None,
-                timeout=s.request_timeout,
-            )
-        return self._client
-
-    def _named(self, job, names):
-        name = names.get(job.get("id"))
-        if name is None:
-            return job
-        return {**job, "name": name}
-
-    async def list_jobs(self, since, send):
-        """Refresh the user's jobs and answer with them through ``await send(body)``.
-
-        The answer (JSON) is ``{"version", "complete", "jobs", "names"}``. With ``since`` a
-        version this server gave, ``jobs`` holds only the jobs that are new or changed since
-        then, and ``ids`` the whole list's order if that changed since then (a job not in it is
-        gone; no ``ids``: the same jobs in the same order). Otherwise ``jobs`` is the whole
-        list, active first, then most recently finished.
-        Records are flux-restful's; ``names`` maps ids to the names given in flux-hub (all that
-        changed since ``since``, or every name known).
-        """
-        async with self._refresh:
-            base = self._base(since)
-            stale = time.monotonic() - self._listed_at > self.settings.full_listing_interval
-            jobs = None if stale else await self._jobs_since_last_refresh()
-            if jobs is None:
-                body = await self.client.jobs_body()
-                self._listed_at = time.monotonic()
-                if base is None:
-                    await self._pass_on(body, send)
-                    return
-                jobs = _decode(body, self.client.host)
-            self._update(jobs, self.names.all())
-            answer = self._answer(base)
-        await send(answer)
-
-    async def _pass_on(self, body, send):
-        """Answer with flux-restful's listing as it came; then decode it into the memory."""
-        version, names = self._version + 1, self.names.all()
-        head = {"version": self._version_text(version), "complete": True, "names": names}
-        try:
-            await send(_encode(head)[:-1].encode() + b',"jobs":' + body + b"}")
-        finally:
-            try:
-                jobs = _decode(body, self.client.host)
-            except FluxRestfulError as error:
-                self.log.warning("flux-hub: %s", error)
-                self._listed_at = float("-inf")
-            else:
-                self._update(jobs, names, version)
-
-    def _version_text(self, version):
-        return f"{self._generation}-{version}"
-
-    def _base(self, since):
-        """The version number ``since`` names, or None if it is not one of this server's."""
-        generation, _, number = (since or "").partition("-")
-        if generation != self._generation or not (number.isascii() and number.isdigit()):
-            return None
-        number = int(number)
-        return number if number <= self._version else None
-
-    def _update(self, jobs, names, version=None):
-        """Make ``jobs`` the current list; records that changed get a new version."""
-        new = self._version + 1
-        listed, changed = {}, version is not None
-        for job in jobs:
-            job_id = job.get("id")
-            old = self._listed.get(job_id)
-            if old is not None and (old.job is job or old.job == job):
-                listed[job_id] = old
-            else:
-                listed[job_id] = _Listed(job, new)
-                changed = True
-        for job_id, name in names.items():
-            if self._names.get(job_id) != name and job_id in listed:
-                self._named_at[job_id] = new
-                changed = True
-        if list(listed) != list(self._listed):
-            self._reordered = version or new
-            changed = True
-        if changed:
-            self._version = version or new
-        self._listed = listed
-        self._names = {job_id: name for job_id, name in names.items() if job_id in listed}
-        self._named_at = {job_id: v for job_id, v in self._named_at.items() if job_id in listed}
-        self._remember([entry.job for entry in listed.values()])
-
-    def _answer(self, base):
-        head = {"version": self._version_text(self._version), "complete": base is None}
-        if base is None:
-            entries = self._listed.values()
-            head["names"] = {str(job_id): name for job_id, name in self._names.items()}
-        else:
-            entries = [entry for entry in self._listed.values() if entry.changed > base]
-            if self._reordered > base:
-                head["ids"] = list(self._listed)
-            head["names"] = {
-                str(job_id): self._names[job_id]
-                for job_id, at in self._named_at.items()
-                if at > base and job_id in self._names
-            }
-        jobs = ",".join(entry.json() for entry in entries)
-        return _encode(head)[:-1] + ',"jobs":[' + jobs + "]}"
-
-    async def _jobs_since_last_refresh(self):
+    async def _followed(self):
         """The list from a short page and the memory, or None if the pages cannot tell."""
         if not self._listed:
             return None
@@ -240,87 +42,10 @@ class JobsService:
         older = list(self._finished.values())
         return fresh + missing + older[self._order[page[anchor]["id"]] :]
 
-    async def _fetch(self, job_ids):
-        limit = asyncio.Semaphore(max(1, self.settings.concurrent_requests))
-
-        async def fetch(job_id):
-            async with limit:
-                try:
-                    return await self.client.job(job_id)
-                except JobNotFound:
-                    return None  # purged
-
-        return [job for job in await asyncio.gather(*map(fetch, job_ids)) if job is not None]
-
     def _known(self, job):
         known = self._finished.get(job["id"])
         return known is not None and known.get("t_submit") == job.get("t_submit")
 
     def _remember(self, jobs):
-        size = self.settings.finished_jobs_cache_size
-        finished = [job for job in jobs if _is_finished(job)][:size]
-        self._finished = {job["id"]: job for job in finished}
-        self._order = {job["id"]: i for i, job in enumerate(finished)}
-        self._active = [job["id"] for job in jobs if not _is_finished(job)]
-
-    async def job(self, job_id, *, cached=True):
-        """The job; a finished one from memory unless ``cached`` is false."""
-        job = self._finished.get(job_id) if cached else None
-        if job is None:
-            job = await self.client.job(job_id)
-        return self._named(job, self.names.all())
-
-    async def submit(self, command, name=None, **fields):
-        job_id = await self.client.submit(command, **fields)
-        if name:
-            # The job exists now whatever happens to its name: a failure here is only logged.
-            try:
-                self.names.set(job_id, name)
-            except OSError as error:
-                self.log.warning("flux-hub: could not keep the name of job %s: %s", job_id, error)
-        return job_id
-
-    async def output(self, job_id):
-        # flux-restful answers an unknown id with "no output yet": ask for the job first
-        # (free for a finished job) so an unknown one is a 404 and another user's a 403.
-        await self.job(job_id)
-        return await self.client.output(job_id)
-
-    async def stream(self, job_id):
-        """Output chunks as the job writes them; closing this closes the upstream request."""
-        self.open_streams += 1
-        try:
-            async with aclosing(self.client.stream_output(job_id)) as chunks:
-                async for chunk in chunks:
-                    yield chunk
-        finally:
-            self.open_streams -= 1
-
-    async def cancel(self, job_id):
-        return await self.client.cancel(job_id)
-
-    async def cluster(self):
-        """Who the user is on which cluster, its nodes, and whether it can be used right now."""
-        s = self.settings
-        summary = {"account": s.user, "url": s.host, "nodes": [], "reachable": False, "error": None}
-        try:
-            summary["nodes"] = sorted(await self.client.nodes())
-            summary["reachable"] = True
-        except (NotConfigured, ClusterUnavailable) as error:
-            summary["error"] = str(error)
-        except FluxRestfulError as error:
-            # The cluster answered, but refused (credentials) or failed the request.
-            summary["reachable"] = True
-            summary["error"] = str(error)
-        return summary
-
-
-def _decode(body, host):
-    """The records of a listing's JSON text; FluxRestfulError if it is not a list of jobs."""
-    try:
-        jobs = json.loads(body)
-    except ValueError:
-        jobs = None
-    if not isinstance(jobs, list) or not all(isinstance(j, dict) and "id" in j for j in jobs):
-        raise FluxRestfulError(f"Listing your jobs failed: {host} answered with something else")
-    return jobs
+        super()._remember(jobs)
+        self._order = {job_id: i for i, job_id in enumerate(self._finished)}
