@@ -5,6 +5,8 @@ Enabled on install by jupyter-config/server-config/flux_hub.json (``jpserver_ext
 here. The routes are listed in handlers.handlers(); settings are ``c.FluxHub.*`` (config.FluxHub).
 """
 
+from traitlets import TraitError
+
 from flux_hub.serverextension.config import FluxHub
 from flux_hub.serverextension.handlers import handlers
 from flux_hub.serverextension.jobs import JobsService
@@ -15,7 +17,12 @@ def _jupyter_server_extension_points():
 
 
 def _load_jupyter_server_extension(serverapp):
-    settings = FluxHub(parent=serverapp)
+    try:
+        settings = FluxHub(parent=serverapp)
+    except TraitError as error:
+        # Refused at start, in one line that names the setting (the panel then has no API)
+        serverapp.log.error("flux-hub: not started, its configuration is wrong: %s", error)
+        raise
     web_app = serverapp.web_app
     web_app.settings["flux_hub"] = JobsService(settings, serverapp.log)
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))

@@ -1,8 +1,9 @@
 """Settings of the flux-hub server extension."""
 
 import os
+from urllib.parse import urlsplit
 
-from traitlets import Float, Int, Unicode, default
+from traitlets import Float, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from flux_hub.notebook.names import default_path
@@ -26,7 +27,12 @@ class FluxHub(Configurable):
 
     @default("host")
     def _host_default(self):
-        return os.environ.get("FLUX_RESTFUL_HOST") or "http://127.0.0.1:5000"
+        url = os.environ.get("FLUX_RESTFUL_HOST") or "http://127.0.0.1:5000"
+        return flux_restful_url(url, "FluxHub.host (or $FLUX_RESTFUL_HOST)")
+
+    @validate("host")
+    def _valid_host(self, proposal):
+        return flux_restful_url(proposal.value, "FluxHub.host (or $FLUX_RESTFUL_HOST)")
 
     user = Unicode(
         config=True,
@@ -67,12 +73,14 @@ class FluxHub(Configurable):
 
     request_timeout = Float(
         30.0,
+        min=0.1,
         config=True,
         help="Seconds to wait for an answer from flux-restful before calling it unreachable.",
     )
 
     finished_jobs_cache_size = Int(
         5000,
+        min=0,
         config=True,
         help="""How many finished jobs to keep in memory (flux-restful lists at most 1000).
 
@@ -83,6 +91,7 @@ class FluxHub(Configurable):
 
     full_listing_interval = Float(
         300.0,
+        min=1.0,
         config=True,
         help="""Seconds between complete listings of the user's jobs (the slow timer; 5 minutes).
 
@@ -97,6 +106,8 @@ class FluxHub(Configurable):
 
     concurrent_requests = Int(
         8,
+        min=1,
+        max=64,
         config=True,
         help="At most this many requests to flux-restful at once while refreshing the job list.",
     )
@@ -114,3 +125,19 @@ class FluxHub(Configurable):
     @default("job_names_path")
     def _job_names_path_default(self):
         return str(default_path())
+
+
+def flux_restful_url(value, setting):
+    """``value`` as a flux-restful URL (no trailing slash), or TraitError naming ``setting``."""
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number in range)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TraitError(
+            f"{setting} must be the URL of the flux-restful server, like "
+            f"http://127.0.0.1:5000, not {value!r}"
+        )
+    return text.rstrip("/")

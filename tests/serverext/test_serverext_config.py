@@ -2,6 +2,10 @@
 
 import pytest
 from serverext_support import JobList, server_config
+from traitlets import TraitError
+from traitlets.config import Config
+
+from flux_hub.serverextension.config import FluxHub
 
 
 class TestFromTheEnvironment:
@@ -81,3 +85,33 @@ class TestCompleteListingEveryTime:
         assert asked == [{}, {}, {}]
         # a complete listing still answers the panel with what changed
         assert [answer["complete"] for answer in panel.answers] == [True, False, False]
+
+
+@pytest.mark.parametrize(
+    "setting, value, message",
+    [
+        ("host", "localhost:5000", "FluxHub.host (or $FLUX_RESTFUL_HOST) must be the URL of the "
+         "flux-restful server, like http://127.0.0.1:5000, not 'localhost:5000'"),
+        ("host", "http://127.0.0.1:99999", "not 'http://127.0.0.1:99999'"),
+        ("host", "ftp://cluster", "not 'ftp://cluster'"),
+        ("request_timeout", 0, "'request_timeout' trait of a FluxHub instance should not be less "
+         "than 0.1"),
+        ("full_listing_interval", 0.5, "'full_listing_interval' trait of a FluxHub instance "
+         "should not be less than 1.0"),
+        ("concurrent_requests", 0, "'concurrent_requests' trait of a FluxHub instance should "
+         "not be less than 1"),
+        ("finished_jobs_cache_size", -1, "'finished_jobs_cache_size' trait of a FluxHub "
+         "instance should not be less than 0"),
+    ],
+)  # fmt: skip
+def test_bad_settings_are_refused_when_set_naming_the_setting(setting, value, message):
+    config = Config()
+    config.FluxHub[setting] = value
+    with pytest.raises(TraitError) as refused:
+        FluxHub(config=config)
+    assert message in str(refused.value)
+
+
+def test_a_host_is_kept_without_its_trailing_slash(monkeypatch):
+    monkeypatch.setenv("FLUX_RESTFUL_HOST", "https://flux.example.org:8443/ ")
+    assert FluxHub().host == "https://flux.example.org:8443"
