@@ -91,7 +91,7 @@ class FluxHub(Configurable):
 
     full_listing_interval = Float(
         300.0,
-        min=1.0,
+        min=0.0,
         config=True,
         help="""Seconds between complete listings of the user's jobs (the slow timer; 5 minutes).
 

@@ -96,8 +96,8 @@ class TestCompleteListingEveryTime:
         ("host", "ftp://cluster", "not 'ftp://cluster'"),
         ("request_timeout", 0, "'request_timeout' trait of a FluxHub instance should not be less "
          "than 0.1"),
-        ("full_listing_interval", 0.5, "'full_listing_interval' trait of a FluxHub instance "
-         "should not be less than 1.0"),
+        ("full_listing_interval", -1, "'full_listing_interval' trait of a FluxHub instance "
+         "should not be less than 0.0"),
         ("concurrent_requests", 0, "'concurrent_requests' trait of a FluxHub instance should "
          "not be less than 1"),
         ("finished_jobs_cache_size", -1, "'finished_jobs_cache_size' trait of a FluxHub "
