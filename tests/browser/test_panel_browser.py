@@ -224,7 +224,7 @@ def restore_settings(lab_server):
 
 
 def test_settings_editor_changes_the_panel(lab, restore_settings):
-    panel = lab.open_panel()
+    panel = lab.open_panel(width=900)  # room for every column
     headers = panel.get_by_role("columnheader")
     expect(headers).to_have_count(8)
     lab.page.get_by_role("menuitem", name="Settings").click()
