@@ -112,7 +112,8 @@ def test_a_job_that_cannot_start_says_why(env):
 
 
 def test_jobs_lists_active_jobs_and_logs_follow_ends_with_the_job(env):
-    ticker = ["sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 1; done"]
+    # (long enough to be still running when `jobs` answers on a loaded machine)
+    ticker = ["sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 3; done"]
     job = flux_hub(env, "submit", "--name", "ticker", *ticker).stdout.strip()
     deadline = time.monotonic() + 60
     while record(env, job)["state"] != "RUN":

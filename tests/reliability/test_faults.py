@@ -310,7 +310,14 @@ class Panel:
         page.locator("#password_input").fill(person.password)
         page.locator("#login_submit").click()
         page.wait_for_url(f"**/user/{person.name}/lab**", timeout=120_000)
-        page.locator(self.TAB).click(timeout=120_000)
+        expect(page.locator("#jp-main-dock-panel")).to_be_visible(timeout=120_000)
+        # A person's JupyterLab keeps its layout in their home: it may show the panel already,
+        # and a click on its tab would then close it
+        tab = page.locator(self.TAB)
+        expect(tab).to_be_visible(timeout=120_000)
+        if tab.get_attribute("aria-selected") != "true":
+            tab.click()
+        expect(tab).to_have_attribute("aria-selected", "true")
         self.panel = page.locator("#flux-hub-jobs")
         expect(self.panel.locator(".jp-FluxHub-account")).to_have_text(person.name)
         self.alert = self.panel.get_by_role("alert")
