@@ -34,7 +34,8 @@ What it does, from what it really ran (no canned data):
 - results: COMPLETED; FAILED with the highest task exit code (waitstatus = code << 8, a task
   killed by signal S counts as 128+S); a command that cannot start -> FAILED 127 (126 if not
   executable) with exception "exec"; cancel -> exception "cancel", SIGTERM then SIGKILL after 5 s
-  (CANCELED, 143; -15 when it comes before the tasks started: the job shell itself ends); duration exceeded -> exception "timeout", SIGALRM then SIGKILL (TIMEOUT, 142);
+  (CANCELED, 143; -15 when it comes before the tasks started: the job shell itself ends);
+  duration exceeded -> exception "timeout", SIGALRM then SIGKILL (TIMEOUT, 142);
 - job-list: pending jobs by priority then id, then running jobs (newest start first), then
   inactive jobs (newest end first), at most max_entries (1000); the record keys appear in each
   state as job-list returns them; annotations sched.resource_summary after allocation.
