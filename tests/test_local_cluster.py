@@ -349,3 +349,31 @@ def test_multi_user_jobs_run_as_their_owners_and_stop_ends_them(tmp_path):
             sock.bind((cluster.host, cluster.port))
     finally:
         cluster.stop()
+
+
+def test_multi_user_on_real_flux_says_in_one_line_what_is_missing(tmp_path):
+    from flux_hub.local.cluster import flux_multi_user_problem
+
+    (tmp_path / "bin").mkdir()
+    flux = tmp_path / "bin" / "flux"
+    flux.write_text("#!/bin/sh\n")
+    problem = flux_multi_user_problem(str(flux))
+    assert problem == (
+        f"this flux-core ({flux}) is built without flux-security, so it runs every job as its "
+        "owner (scripts/build-flux-core builds one with it)"
+    )
+    imp = tmp_path / "libexec" / "flux" / "flux-imp"
+    imp.parent.mkdir(parents=True)
+    imp.write_text("#!/bin/sh\n")
+    imp.chmod(0o755)
+    problem = flux_multi_user_problem(str(flux))
+    assert problem == f"{imp} is not setuid root, so it cannot start jobs as their owners"
+    # setuid root, but flux-imp's configuration names another prefix's shell
+    os.chown(imp, 0, 0)
+    imp.chmod(0o4755)
+    problem = flux_multi_user_problem(str(flux))
+    assert problem == (
+        "flux-imp's configuration (/etc/flux/imp/conf.d) does not let 'flux' start "
+        f"{tmp_path}/libexec/flux/flux-shell (scripts/build-flux-core writes it)"
+    )
+    assert flux_multi_user_problem(None) == "flux-core's flux is not on PATH"
