@@ -697,10 +697,11 @@ class LocalCluster:
 
         Its folder (outside the private state_dir, which that user cannot enter) holds the
         configuration (readable by all: the job shells of every user read the initrc) and a
-        private statedir (the content store, which holds every job's output, is made readable
-        by all). Removed at stop(). `flux start --test-size` makes a rundir of its own (mode
-        0700); the initial program opens it to all (0755), so that the server and every
-        user's `flux` reach its socket, and names it in the statedir's ``ready`` file.
+        private (0700) statedir for the content store, which holds every job's output in
+        files Flux makes 0644. Removed at stop(). `flux start --test-size` makes a rundir of
+        its own (mode 0700); the initial program opens it to all (0755), so that the server
+        and every user's `flux` reach its socket, and names it in the statedir's ``ready``
+        file.
         """
         from flux_hub.accounts.system import SystemAccountError, ensure_service_account
 
@@ -711,7 +712,10 @@ class LocalCluster:
             )
         except SystemAccountError as error:
             raise LocalClusterError(str(error)) from None
-        top = Path(tempfile.mkdtemp(prefix=f"flux-hub-{self.port}-"))
+        # In a temporary folder others can reach ($TMPDIR may be a private one)
+        tmp = tempfile.gettempdir()
+        tmp = "/tmp" if _hidden_from_others(tmp) else tmp
+        top = Path(tempfile.mkdtemp(prefix=f"flux-hub-{self.port}-", dir=tmp))
         top.chmod(0o755)
         self._instance_dir = top
         state = top / "state"
