@@ -53,6 +53,47 @@ def test_a_missing_tarball_is_named(tmp_path):
     assert f"build-flux-core: cannot read FLUX_CORE_TARBALL={missing}" in proc.stderr
 
 
+def test_a_missing_flux_security_tarball_is_named(tmp_path):
+    missing = tmp_path / "flux-security-0.15.0.tar.gz"
+    core = tmp_path / "flux-core-0.88.0.tar.gz"
+    core.write_bytes(b"")
+    proc = run(
+        {
+            "FLUX_CORE_TARBALL": str(core),
+            "FLUX_SECURITY_TARBALL": str(missing),
+            "FLUX_HUB_CACHE": str(tmp_path / "cache"),
+        }
+    )
+    assert proc.returncode == 1
+    assert f"build-flux-core: cannot read FLUX_SECURITY_TARBALL={missing}" in proc.stderr
+
+
+def test_a_flux_security_tarball_that_is_not_one_fails_clearly_and_leaves_nothing(tmp_path):
+    # A stand-in flux-core source folder: the script looks no further before flux-security
+    source = tmp_path / "src" / "flux-core-0.88.0"
+    source.mkdir(parents=True)
+    (source / "autogen.sh").write_text("#!/bin/sh\nexit 1\n")
+    (source / "autogen.sh").chmod(0o755)
+    core = tmp_path / "flux-core-0.88.0.tar.gz"
+    subprocess.run(["tar", "-czf", str(core), "-C", str(source.parent), source.name], check=True)
+    cache = tmp_path / "cache"
+    bad = tmp_path / "flux-security-0.15.0.tar.gz"
+    bad.write_bytes(b"this is not a gzipped tar")
+    proc = run(
+        {
+            "FLUX_CORE_TARBALL": str(core),
+            "FLUX_SECURITY_TARBALL": str(bad),
+            "FLUX_HUB_CACHE": str(cache),
+            "FLUX_HUB_VENV": str(tmp_path / "no-venv"),
+        },
+        unset=("FLUX_VERSION",),
+    )
+    assert proc.returncode == 1
+    assert f"build-flux-core: cannot unpack {bad} (not a gzipped tar?)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert sorted(p.name for p in (cache / "flux-core").iterdir()) == [".lock"]
+
+
 def test_no_flux_core_anywhere_exits_3_and_says_so(tmp_path):
     # A checkout with no ../shared beside it, no tarball named and no flux on PATH
     checkout = tmp_path / "checkout"
@@ -70,7 +111,7 @@ def test_no_flux_core_anywhere_exits_3_and_says_so(tmp_path):
 @pytest.mark.skipif(not REAL_FLUX, reason="needs the real lane's flux-core build")
 def test_a_second_run_reuses_the_build(tmp_path):
     """The real lane's flux-core came from this script: asking again reuses it."""
-    if "/.cache/flux-hub/flux-core/" not in FLUX and not os.environ.get("FLUX_HUB_CACHE"):
+    if "/flux-hub/flux-core/" not in FLUX and not os.environ.get("FLUX_HUB_CACHE"):
         pytest.skip(f"this lane's flux-core is an installed one ({FLUX}), not a build")
     env = {"PATH": path_without_flux(), "FLUX_HUB_VENV": str(tmp_path / "no-venv")}
     proc = run(env, cwd=REPO)

@@ -304,3 +304,76 @@ def test_cli_says_in_one_line_when_fluxs_bindings_do_not_import(tmp_path):
     assert "its Python bindings do not import in this Python" in errors[0]
     assert "No module named 'ply_is_not_installed_here'" in errors[0]
     assert "--simulate" in errors[0]
+
+
+def test_multi_user_jobs_run_as_their_owners_and_stop_ends_them(tmp_path):
+    """As root, multi_user=True: each job runs as its owner's Unix account (real Flux: a
+    multi-user instance, flux-security's IMP), nobody else may see it, and stop() ends the
+    instance and jobs of every user, freeing the port."""
+    import pwd
+
+    from flux_hub.local.cluster import multi_user_problem
+
+    assert os.geteuid() == 0, "jobs run as their owners only when the cluster runs as root"
+    mode = "flux" if REAL_FLUX else "simulated"
+    assert multi_user_problem(mode) is None, multi_user_problem(mode)
+    cluster = LocalCluster(tmp_path / "cluster", users=["alice", "bob"], multi_user=True)
+    cluster.start(timeout=120)
+    try:
+        alice, bob = api(cluster, "alice"), api(cluster, "bob")
+        jobid = alice.submit("sh -c 'id -un; sleep 300 & echo $!; wait'")
+        alice.wait(jobid, "RUN")
+        deadline = time.monotonic() + 30
+        while len(output := "".join(alice.output(jobid)).split()) < 2:
+            assert time.monotonic() < deadline, output
+            time.sleep(0.1)
+        assert output[0] == "alice"
+        pid = int(output[1])
+        assert os.stat(f"/proc/{pid}").st_uid == pwd.getpwnam("alice").pw_uid
+        # bob may not look at alice's job
+        assert bob.get(f"/v1/jobs/{jobid}").status_code == 403
+        assert bob.get(f"/v1/jobs/{jobid}/output").status_code == 403
+        assert str(jobid) in alice.get("/v1/jobs").text
+        if REAL_FLUX:
+            # nor see it listed: flux-restful's multi-user mode lists only the caller's jobs.
+            # Over the simulation it runs in single-user mode, whose listing shows every job.
+            assert str(jobid) not in bob.get("/v1/jobs").text
+        cluster.stop()
+        assert gone(pid)
+        assert not cluster.running
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{cluster.url}/v1/auth", timeout=5)
+        with socket.socket() as sock:
+            # nothing listens on the port any more (a restart can take it again)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((cluster.host, cluster.port))
+    finally:
+        cluster.stop()
+
+
+def test_multi_user_on_real_flux_says_in_one_line_what_is_missing(tmp_path):
+    from flux_hub.local.cluster import flux_multi_user_problem
+
+    (tmp_path / "bin").mkdir()
+    flux = tmp_path / "bin" / "flux"
+    flux.write_text("#!/bin/sh\n")
+    problem = flux_multi_user_problem(str(flux))
+    assert problem == (
+        f"this flux-core ({flux}) is built without flux-security, so it runs every job as its "
+        "owner (scripts/build-flux-core builds one with it)"
+    )
+    imp = tmp_path / "libexec" / "flux" / "flux-imp"
+    imp.parent.mkdir(parents=True)
+    imp.write_text("#!/bin/sh\n")
+    imp.chmod(0o755)
+    problem = flux_multi_user_problem(str(flux))
+    assert problem == f"{imp} is not setuid root, so it cannot start jobs as their owners"
+    # setuid root, but flux-imp's configuration names another prefix's shell
+    os.chown(imp, 0, 0)
+    imp.chmod(0o4755)
+    problem = flux_multi_user_problem(str(flux))
+    assert problem == (
+        "flux-imp's configuration (/etc/flux/imp/conf.d) does not let 'flux' start "
+        f"{tmp_path}/libexec/flux/flux-shell (scripts/build-flux-core writes it)"
+    )
+    assert flux_multi_user_problem(None) == "flux-core's flux is not on PATH"

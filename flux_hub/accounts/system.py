@@ -118,3 +118,27 @@ def end_processes(name):
         except (OSError, ProcessLookupError):
             continue
     return count
+
+
+def ensure_service_account(name, home, comment):
+    """The pwd record of a system account ``name`` that runs a service, made if missing.
+
+    For the owner of the local cluster's multi-user Flux instance: a system account (below
+    MIN_UID, so never a person's) with no login shell. An existing account of that name is used
+    as it is (a machine with Flux installed has one already).
+    """
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        pass
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    done = subprocess.run(
+        [useradd, "--system", "--user-group", "--create-home", "--home-dir", home]
+        + ["--shell", "/usr/sbin/nologin", "--comment", comment, name],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        raise SystemAccountError(f"useradd {name} failed: {reason}")
+    return pwd.getpwnam(name)

@@ -16,6 +16,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -33,6 +34,12 @@ STOP_GRACE = {"simulated": 5.0, "flux": 20.0}  # seconds before the server is ki
 GONE_WAIT = 15.0  # seconds for the rest of the instance (brokers, jobs) to go once it has exited
 SIMULATE_ENV = "FLUX_HUB_SIMULATE"  # "1": the simulated instance; "0": real Flux or an error
 FLUX_CONFIG_DIR = "flux-config"
+# Multi-user real Flux: the instance runs as this system account, and flux-security's IMP (setuid
+# root) starts each job as its submitter once its configuration allows it (scripts/build-flux-core)
+INSTANCE_OWNER = "flux"
+INSTANCE_OWNER_HOME = "/var/lib/flux"
+IMP_CONFIG_DIR = "/etc/flux/imp/conf.d"
+MUNGED = "/usr/sbin/munged"
 _started = set()  # clusters to stop when the interpreter exits
 
 
@@ -123,12 +130,14 @@ def choose_flux(simulate=None):
 def multi_user_problem(mode):
     """Why a local cluster of this mode cannot run each job (and each person's server) as its
     owner's Unix account, or None when it can: it needs root, an instance that can (the
-    simulated one; real Flux needs flux-core built with flux-security, whose IMP starts jobs
-    as their owners), and a Python every user may run (flux-hub's servers run on it)."""
+    simulated one; real Flux needs flux-core built with flux-security, its IMP setuid root and
+    configured, and MUNGE), and a Python every user may run (flux-hub's servers run on it)."""
     if os.geteuid() != 0:
         return "flux-hub is not running as root"
     if mode != "simulated":
-        return "this flux-core is built without flux-security, so it runs every job as root"
+        problem = flux_multi_user_problem(find_flux())
+        if problem:
+            return problem
     for path in (os.path.realpath(sys.executable), sys.prefix):
         hidden = _hidden_from_others(path)
         if hidden:
@@ -138,6 +147,93 @@ def multi_user_problem(mode):
                 "it (/usr/bin/python3 -m venv)"
             )
     return None
+
+
+def flux_paths(flux):
+    """{"imp": flux-imp, "shell": flux-shell} of the flux-core whose ``flux`` command this is."""
+    prefix = Path(os.path.realpath(flux)).parent.parent
+    return {
+        "imp": prefix / "libexec" / "flux" / "flux-imp",
+        "shell": prefix / "libexec" / "flux" / "flux-shell",
+    }
+
+
+def flux_multi_user_problem(flux):
+    """Why this real flux-core cannot run jobs as their submitters, in one line, or None."""
+    if flux is None:
+        return "flux-core's flux is not on PATH"
+    paths = flux_paths(flux)
+    imp, shell = paths["imp"], paths["shell"]
+    if not imp.exists():
+        return (
+            f"this flux-core ({flux}) is built without flux-security, so it runs every job as "
+            "its owner (scripts/build-flux-core builds one with it)"
+        )
+    info = imp.stat()
+    if info.st_uid != 0 or not info.st_mode & stat.S_ISUID:
+        return f"{imp} is not setuid root, so it cannot start jobs as their owners"
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        return "checking flux-imp's configuration needs Python 3.11 or later (tomllib)"
+    allowed = {"allowed-users": set(), "allowed-shells": set()}
+    for conf in sorted(Path(IMP_CONFIG_DIR).glob("*.toml")):
+        try:
+            section = tomllib.loads(conf.read_text()).get("exec", {})
+        except (OSError, ValueError) as error:
+            return f"cannot read flux-imp's configuration {conf}: {error}"
+        for key, found in allowed.items():
+            found.update(section.get(key, []))
+    users, shells = allowed["allowed-users"], allowed["allowed-shells"]
+    if INSTANCE_OWNER not in users or str(shell) not in shells:
+        return (
+            f"flux-imp's configuration ({IMP_CONFIG_DIR}) does not let {INSTANCE_OWNER!r} "
+            f"start {shell} (scripts/build-flux-core writes it)"
+        )
+    if not os.access(MUNGED, os.X_OK):
+        return f"MUNGE is not installed ({MUNGED}): Flux signs each job with it"
+    return None
+
+
+def ensure_munged():
+    """Start MUNGE's munged unless it runs (as the munge user, as its service would).
+
+    Multi-user Flux signs each job with a MUNGE credential of its submitter.
+    """
+    if _munge_works():
+        return
+    try:
+        import pwd
+
+        record = pwd.getpwnam("munge")
+        os.makedirs("/run/munge", mode=0o755, exist_ok=True)
+        os.chown("/run/munge", record.pw_uid, record.pw_gid)
+        done = subprocess.run(
+            ["runuser", "-u", "munge", "--", MUNGED],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            start_new_session=True,
+        )
+    except (KeyError, OSError, subprocess.SubprocessError) as error:
+        raise LocalClusterError(f"cannot start MUNGE's munged: {error}") from None
+    if not _munge_works():
+        reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        raise LocalClusterError(f"cannot start MUNGE's munged: {reason}")
+
+
+def _munge_works():
+    try:
+        return (
+            subprocess.run(
+                ["munge", "--no-input", "--output=/dev/null"],
+                capture_output=True,
+                timeout=30,
+            ).returncode
+            == 0
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 def multi_user_possible(mode):
@@ -242,6 +338,9 @@ class LocalCluster:
         self._state_path = self.state_dir / STATE_FILE
         self._state = None
         self._proc = None
+        self._instance = None  # multi-user real Flux: `flux start`, apart from the server
+        self._instance_dir = None
+        self._rundir = None
         self._lock = threading.RLock()
         self._flux = choose_flux(simulate)
         self.mode = "flux" if self._flux else "simulated"
@@ -251,11 +350,12 @@ class LocalCluster:
                     "multi_user needs root: jobs run as their owners' Unix accounts"
                 )
             if self.mode == "flux":
-                raise LocalClusterError(
-                    "multi_user on real Flux needs flux-core built with flux-security (its "
-                    "IMP runs each job as its owner); this flux-core runs every job as root. "
-                    "Use the simulated instance (--simulate), or one user."
-                )
+                problem = flux_multi_user_problem(self._flux)
+                if problem:
+                    raise LocalClusterError(
+                        f"multi_user on real Flux is not possible here: {problem}. "
+                        "Use the simulated instance (--simulate), or one user."
+                    )
 
     def __repr__(self):
         return f"<LocalCluster {self.url} {self.mode} state_dir={str(self.state_dir)!r}>"
@@ -293,8 +393,8 @@ class LocalCluster:
         proc = self._proc
         if proc is None or proc.poll() is not None:
             return None
-        if self.mode == "simulated":
-            return proc.pid
+        if self.mode == "simulated" or self._instance is not None:
+            return proc.pid  # the simulation, or multi-user Flux's server outside `flux start`
         # The broker's own command line names the initial program too: match its argv[0]
         server = [os.fsencode(sys.executable), b"-m", b"flux_restful.cli"]
         for pid in procs.descendants(proc.pid):
@@ -321,8 +421,8 @@ class LocalCluster:
             wanted = [(self.admin_user, True)]
             wanted += [(user, False) for user in self.users if user != self.admin_user]
             self.new_passwords = self._ensure(wanted)
-            log_offset = self._launch()
             try:
+                log_offset = self._launch()
                 self._wait_ready(timeout, log_offset)
             except BaseException:
                 self.stop()
@@ -338,33 +438,45 @@ class LocalCluster:
         """
         with self._lock:
             proc, self._proc = self._proc, None
-            if proc is None:
+            instance, self._instance = self._instance, None
+            if proc is None and instance is None and self._instance_dir is None:
                 return
-            # Everything below the server now: the simulation's tasks have sessions of their
-            # own, real Flux's brokers, shells and tasks keep the server's session
-            tree = procs.start_times([proc.pid, *procs.descendants(proc.pid)])
-            crashed = proc.poll() is not None
-            if not crashed:
-                procs.signal_group(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(timeout=STOP_GRACE[self.mode])
-                except subprocess.TimeoutExpired:
-                    # Freeze the server so it starts nothing new, then kill it and its jobs
-                    procs.signal_group(proc.pid, signal.SIGSTOP)
-                    procs.kill(procs.remaining(proc.pid, tree))
-                    proc.wait()
-            # `flux start` exits on SIGTERM before its brokers, the server and the jobs do:
-            # wait for them, then kill what is left. Once it has died on its own, nothing
-            # shuts down the rest in order: they are told at once.
-            if crashed:
-                procs.kill(procs.remaining(proc.pid, tree), signal.SIGTERM)
-            patience = STOP_GRACE["simulated"] if crashed else GONE_WAIT
-            if not procs.wait_gone(proc.pid, tree, patience):
-                log.warning("flux-restful at %s: killing what is left of it", self.url)
-                procs.kill(procs.remaining(proc.pid, tree))
-                procs.wait_gone(proc.pid, tree, 5.0)
+            # Multi-user real Flux: the server first (it submits nothing more), then the
+            # instance with its brokers and jobs (they run as other users: root ends them)
+            for process in (proc, instance):
+                if process is not None:
+                    self._end(process)
+            if self._instance_dir is not None:
+                shutil.rmtree(self._instance_dir, ignore_errors=True)
+                self._instance_dir = None
             _started.discard(self)
             log.info("flux-restful at %s stopped", self.url)
+
+    def _end(self, proc):
+        """End ``proc`` (started in a session of its own) and everything below it."""
+        # Everything below it now: the simulation's tasks have sessions of their own, real
+        # Flux's brokers, shells and tasks keep the session
+        tree = procs.start_times([proc.pid, *procs.descendants(proc.pid)])
+        crashed = proc.poll() is not None
+        if not crashed:
+            procs.signal_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=STOP_GRACE[self.mode])
+            except subprocess.TimeoutExpired:
+                # Freeze it so it starts nothing new, then kill it and its jobs
+                procs.signal_group(proc.pid, signal.SIGSTOP)
+                procs.kill(procs.remaining(proc.pid, tree))
+                proc.wait()
+        # `flux start` exits on SIGTERM before its brokers, the server and the jobs do:
+        # wait for them, then kill what is left. Once it has died on its own, nothing
+        # shuts down the rest in order: they are told at once.
+        if crashed:
+            procs.kill(procs.remaining(proc.pid, tree), signal.SIGTERM)
+        patience = STOP_GRACE["simulated"] if crashed else GONE_WAIT
+        if not procs.wait_gone(proc.pid, tree, patience):
+            log.warning("flux-restful at %s: killing what is left of it", self.url)
+            procs.kill(procs.remaining(proc.pid, tree))
+            procs.wait_gone(proc.pid, tree, 5.0)
 
     def restart(self, timeout=60):
         """Stop and start again with the same port, database, keys and passwords."""
@@ -493,14 +605,34 @@ class LocalCluster:
             FLUX_SERVER_MODE="single-user",
             # The simulation runs each job as its owner's Unix account, as multi-user Flux does
             # (flux-restful itself stays in single-user mode: it submits through the bindings)
-            **({"FLUX_SIM_MULTIUSER": "1"} if self.multi_user else {}),
+            **({"FLUX_SIM_MULTIUSER": "1"} if self.multi_user and not self._flux else {}),
             PYTHONUNBUFFERED="1",
         )
+        if self._instance_dir is not None:
+            # Multi-user real Flux: as root, outside `flux start`; it submits each job as its
+            # user with `flux python` (this flux first on PATH)
+            env.update(
+                FLUX_SERVER_MODE="multi-user",
+                FLUX_URI=f"local://{self._rundir}/local-0",
+                PATH=os.pathsep.join([os.path.dirname(self._flux), env.get("PATH", "")]),
+            )
         env.update(self._server_env)
         return env
 
     def _launch(self):
         serve = ["serve", "--host", self.host, "--port", str(self.port), "--workers", "1"]
+        if self.mode == "flux" and self.multi_user:
+            problem = check_bindings(self._flux)
+            if problem:
+                raise LocalClusterError(problem)
+            offset = self._launch_instance()
+            argv = [sys.executable, "-m", "flux_restful.cli", *serve]
+            how = (
+                f"multi-user real Flux ({self._flux} start --test-size={self.nodes} as "
+                f"{INSTANCE_OWNER}, {self.nodes} nodes x {self.cores_per_node} cores)"
+            )
+            self._popen(argv, f"starting flux-restful at {self.url} (as root) on {how}")
+            return offset
         if self.mode == "flux":
             problem = check_bindings(self._flux)
             if problem:
@@ -535,33 +667,124 @@ class LocalCluster:
                 *serve,
             ]
             how = f"the simulated Flux instance ({self.nodes} nodes x {self.cores_per_node} cores)"
-        message = f"starting flux-restful at {self.url} under {how}"
+        return self._popen(argv, f"starting flux-restful at {self.url} under {how}")
+
+    def _popen(self, argv, message, **kwargs):
+        """Start the server (or the instance, with ``kwargs``) -> its log's offset before it."""
         log.info(message)
+        instance = bool(kwargs)
         with open(self.log_path, "ab") as logfile:
             os.fchmod(logfile.fileno(), 0o600)
             offset = logfile.tell()
             logfile.write(f"flux-hub: {time.strftime('%F %T')} {message}\n".encode())
             logfile.flush()
-            self._proc = subprocess.Popen(
+            proc = subprocess.Popen(
                 argv,
-                cwd=self.state_dir,
-                env=self._server_environment(),
+                **{"cwd": self.state_dir, "env": self._server_environment(), **kwargs},
                 stdin=subprocess.DEVNULL,
                 stdout=logfile,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stop() signals all of it
             )
+        if instance:
+            self._instance = proc
+        else:
+            self._proc = proc
         return offset
 
-    def _write_flux_config(self):
+    def _launch_instance(self, timeout=60):
+        """Multi-user real Flux: brokers run by INSTANCE_OWNER, ready for the server.
+
+        Its folder (outside the private state_dir, which that user cannot enter) holds the
+        configuration (readable by all: the job shells of every user read the initrc) and a
+        private (0700) statedir for the content store, which holds every job's output in
+        files Flux makes 0644. Removed at stop(). `flux start --test-size` makes a rundir of
+        its own (mode 0700); the initial program opens it to all (0755), so that the server
+        and every user's `flux` reach its socket, and names it in the statedir's ``ready``
+        file.
+        """
+        from flux_hub.accounts.system import SystemAccountError, ensure_service_account
+
+        ensure_munged()
+        try:
+            owner = ensure_service_account(
+                INSTANCE_OWNER, INSTANCE_OWNER_HOME, "Flux instance owner (flux-hub)"
+            )
+        except SystemAccountError as error:
+            raise LocalClusterError(str(error)) from None
+        # In a temporary folder others can reach ($TMPDIR may be a private one)
+        tmp = tempfile.gettempdir()
+        tmp = "/tmp" if _hidden_from_others(tmp) else tmp
+        top = Path(tempfile.mkdtemp(prefix=f"flux-hub-{self.port}-", dir=tmp))
+        top.chmod(0o755)
+        self._instance_dir = top
+        state = top / "state"
+        state.mkdir(mode=0o700)
+        os.chown(state, owner.pw_uid, owner.pw_gid)
+        config = self._write_flux_config(top / "config", imp=flux_paths(self._flux)["imp"])
+        ready = state / "ready"
+        hosts = node_names(self.nodes)
+        argv = [
+            self._flux,
+            "start",
+            f"--test-size={self.nodes}",
+            f"--test-hosts={','.join(hosts)}",
+            f"--config-path={config}",
+            f"--setattr=conf.shell_initrc={config / 'initrc.lua'}",
+            f"--setattr=statedir={state}",
+            "sh",
+            "-c",
+            'run="$(flux getattr rundir)" && chmod 0755 "$run" && echo "$run" >"$0.tmp" && '
+            'mv "$0.tmp" "$0" && exec sleep infinity',
+            str(ready),
+        ]
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k in ("PATH", "LANG", "LC_ALL", "TZ") or k.startswith("LC_")
+        }
+        env.update(HOME=owner.pw_dir, USER=owner.pw_name, LOGNAME=owner.pw_name)
+        offset = self._popen(
+            argv,
+            f"starting the Flux instance ({self.nodes} brokers) as {INSTANCE_OWNER} in {top}",
+            cwd="/",
+            env=env,
+            user=owner.pw_uid,
+            group=owner.pw_gid,
+            extra_groups=[],
+        )
+        deadline = time.monotonic() + timeout
+        while not ready.exists():
+            status = self._instance.poll()
+            if status is not None or time.monotonic() > deadline:
+                why = f"exited with status {status}" if status is not None else "was not ready"
+                raise LocalClusterError(
+                    f"the Flux instance {why} within {timeout} s.\n{self._log_tail(offset)}"
+                )
+            time.sleep(0.1)
+        self._rundir = ready.read_text().strip()
+        return offset
+
+    def _write_flux_config(self, folder=None, imp=None):
         """The instance's resource configuration: nodes x cores_per_node, named hosts.
 
         The brokers of ``flux start --test-size`` all run on this machine; without this each
         would offer all of its cores. Not verified against the hardware (it is a test
         instance: the cores are there to schedule on, as in the simulation).
         """
-        folder = self.state_dir / FLUX_CONFIG_DIR
-        folder.mkdir(mode=0o700, exist_ok=True)
+        if folder is None:
+            folder = self.state_dir / FLUX_CONFIG_DIR
+            folder.mkdir(mode=0o700, exist_ok=True)
+        else:
+            folder.mkdir(mode=0o755, exist_ok=True)
+        if imp is not None:
+            # Multi-user: flux-imp starts each job as its submitter; guests (every other user)
+            # may connect, and root (flux-restful in multi-user mode) acts as the owner
+            (folder / "system.toml").write_text(
+                "# Written by flux-hub's LocalCluster at every start.\n"
+                f"[exec]\nimp = {json.dumps(str(imp))}\n\n"
+                "[access]\nallow-guest-user = true\nallow-root-owner = true\n"
+            )
         hosts = ",".join(node_names(self.nodes))
         cores = f"0-{self.cores_per_node - 1}" if self.cores_per_node > 1 else "0"
         text = (

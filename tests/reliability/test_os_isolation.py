@@ -22,17 +22,13 @@ from pathlib import Path
 import psutil
 import pytest
 from e2e.hubprocess import TOP_CONFIG, HubProcess, process_identity
+from lanes import REAL_FLUX
 
 from flux_hub.local.cluster import multi_user_problem
 
 from .support import report, table, wait_until
 
-pytestmark = [
-    pytest.mark.timeout(900),
-    pytest.mark.simulator_only(
-        reason="multi-user real Flux needs flux-core built with flux-security (not built yet)"
-    ),
-]
+pytestmark = pytest.mark.timeout(900)
 
 ATTEMPTS = []  # (from, target, what was tried, result)
 
@@ -40,7 +36,7 @@ ATTEMPTS = []  # (from, target, what was tried, result)
 @pytest.fixture(scope="module")
 def hub():
     assert os.geteuid() == 0, "these tests check Unix accounts: they need root, as CI has"
-    problem = multi_user_problem("simulated")
+    problem = multi_user_problem("flux" if REAL_FLUX else "simulated")
     assert problem is None, f"one Unix account for all users: {problem}"
     assert shutil.which("configurable-http-proxy"), "npm install -g configurable-http-proxy"
     workdir = Path(tempfile.mkdtemp(prefix="flux-hub-os-isolation-", dir="/tmp"))
@@ -96,6 +92,10 @@ def targets(hub, bob_home, pids):
 
 
 def test_each_person_and_their_jobs_are_their_own_unix_account(hub, people):
+    # The lane's Flux: on real Flux, a multi-user instance (flux-security's IMP starts each job)
+    started = (hub.state / "cluster" / "flux-restful.log").read_text()
+    expected = "on multi-user real Flux (" if REAL_FLUX else "under the simulated Flux instance"
+    assert expected in started
     for name in ("alice", "bob"):
         account = pwd.getpwnam(name)
         pid = wait_until(lambda name=name: hub.server_pid(name), 60, f"{name}'s server")
