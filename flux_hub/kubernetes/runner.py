@@ -35,23 +35,33 @@ exec(compile(job["source"], "flux-hub-dbscript", "exec"), {"__name__": "__main__
 
 # argv: NAME:UID ... (UID empty: let useradd choose). Prints "ok NAME UID" or
 # "failed NAME MESSAGE" per name; names are separate argv words, never part of the script.
+# As on one machine (flux_hub/accounts/system.py): an account flux-hub makes carries "flux-hub
+# account" in its GECOS field and a private home (0700); an existing account of the name that
+# flux-hub did not make (an image's own user, a system account) is refused, never adopted.
 # Idempotent: one pass of awk over `getent passwd` answers for the existing accounts, and
 # `useradd -m` runs only for the missing ones, so a batch of existing accounts (every hub
 # start) costs two processes per container whatever its size.
 USERADD = """\
 getent passwd | awk -F: -v want="$*" '
-  { uid[$1] = $3 }
+  { uid[$1] = $3; gecos[$1] = $5 }
   END {
     n = split(want, specs, " ")
     for (i = 1; i <= n; i++) {
       split(specs[i], part, ":")
-      if (part[1] in uid) print "ok", part[1], uid[part[1]]
-      else print "missing", specs[i]
+      if (!(part[1] in uid)) print "missing", specs[i]
+      else if (uid[part[1]] >= 1000 && index(gecos[part[1]], "flux-hub account") == 1)
+        print "ok", part[1], uid[part[1]]
+      else print "foreign", part[1]
     }
   }' | while read -r state spec found; do
   if [ "$state" = ok ]; then printf 'ok %s %s\\n' "$spec" "$found"; continue; fi
+  if [ "$state" = foreign ]; then
+    printf 'failed %s a Linux account of this name exists and flux-hub did not make it\\n' "$spec"
+    continue
+  fi
   name=${spec%:*}; uid=${spec##*:}
-  if err=$(useradd -m ${uid:+-u "$uid"} "$name" 2>&1); then
+  if err=$(useradd -m -K HOME_MODE=0700 -c "flux-hub account $name" ${uid:+-u "$uid"} \\
+      "$name" 2>&1); then
     printf 'ok %s %s\\n' "$name" "${uid:-$(id -u "$name")}"
   else
     printf 'failed %s %s\\n' "$name" "$(printf '%s' "$err" | tr '\\n' ' ')"

@@ -130,12 +130,14 @@ exec cat "$FAKE_CONTAINER_ROOT/etc/passwd"
 """
 
 USERADD_TOOL = r"""#!/bin/sh
-home=; uid=
+home=; uid=; comment=; mode=
 while [ $# -gt 1 ]; do
   case "$1" in
     -m|--create-home) home=1; shift ;;
     -u|--uid) uid=$2; shift 2 ;;
-    -s|--shell|-g|-c|-d) shift 2 ;;
+    -c|--comment) comment=$2; shift 2 ;;
+    -K|--key) case "$2" in HOME_MODE=*) mode=${2#HOME_MODE=} ;; esac; shift 2 ;;
+    -s|--shell|-g|-d) shift 2 ;;
     *) shift ;;
   esac
 done
@@ -163,8 +165,11 @@ while IFS=: read -r user _ used _; do
   fi
 done < "$passwd"
 uid=${uid:-$((highest + 1))}
-echo "$name:x:$uid:$uid::/home/$name:/bin/sh" >> "$passwd"
-if [ -n "$home" ]; then mkdir -p "$root/home/$name"; fi
+echo "$name:x:$uid:$uid:$comment:/home/$name:/bin/sh" >> "$passwd"
+if [ -n "$home" ]; then
+  mkdir -p "$root/home/$name"
+  if [ -n "$mode" ]; then chmod "$mode" "$root/home/$name"; fi
+fi
 """
 
 

@@ -103,12 +103,33 @@ def test_multi_user_mode_adds_the_linux_account_on_every_pod(make_minicluster):
             users = container.users()
             assert {"alice", "bob"} <= set(users), (pod.name, container.name)
             assert (container.root / "home" / "alice").is_dir()
+            # as on one machine: marked as flux-hub's, a private home
+            assert (container.root / "home" / "alice").stat().st_mode & 0o777 == 0o700
+            assert ":flux-hub account alice:" in container.passwd.read_text()
             uids.add((users["alice"], users["bob"]))
     assert len(uids) == 1  # the same uid everywhere: jobs run as one uid on every node
     # One exec for the DB plus one per container for the whole batch.
     assert len(cluster.api.exec_calls) == 1 + 3 * 2
     useradd = [argv for argv in cluster.exec_argv() if argv[0] == "sh"]
     assert len(useradd) == 6 and all("useradd -m" in argv[2] for argv in useradd)
+
+
+def test_an_images_own_account_is_never_taken_over(make_minicluster):
+    """A Linux account of the name that flux-hub did not make (the image's own user) is refused
+    for that name alone, on one machine as on Kubernetes; its DB row is not written."""
+    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
+    for pod in cluster.pods:
+        for container in pod.containers.values():
+            with container.passwd.open("a") as passwd:
+                passwd.write("ubuntu:x:1001:1001:Ubuntu:/home/ubuntu:/bin/bash\n")
+    provisioner = cluster.provisioner()
+
+    results = provisioner.ensure([EnsureOp("ubuntu", "pw-u"), EnsureOp("carol", "pw-c")])
+
+    assert [r.status for r in results] == ["error", "created"]
+    assert "a Linux account of this name exists and flux-hub did not make it" in results[0].error
+    assert {a.name for a in provisioner.list()} >= {"carol"}
+    assert "ubuntu" not in {a.name for a in provisioner.list()}
 
 
 def test_multi_user_is_idempotent(make_minicluster):
@@ -205,8 +226,9 @@ def test_a_partial_batch_keeps_what_succeeded_and_half_makes_nothing(make_minicl
 def test_a_uid_clash_on_a_worker_is_refused(make_minicluster):
     cluster = make_minicluster("flux-sample", size=2, multi_user=True)
     flux = cluster.pods[1].containers["flux"]
+    # flux-hub's account, left on a worker with another uid (by an earlier cluster, say)
     with open(flux.passwd, "a") as f:
-        f.write("alice:x:4242:4242::/home/alice:/bin/sh\n")
+        f.write("alice:x:4242:4242:flux-hub account alice:/home/alice:/bin/sh\n")
 
     (result,) = cluster.provisioner().ensure([EnsureOp("alice", "pw-a")])
 
