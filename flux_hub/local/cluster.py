@@ -638,14 +638,8 @@ class LocalCluster:
             if problem:
                 raise LocalClusterError(problem)
             config = self._write_flux_config()
-            hosts = node_names(self.nodes)
             argv = [
-                self._flux,
-                "start",
-                f"--test-size={self.nodes}",
-                f"--test-hosts={','.join(hosts)}",
-                f"--config-path={config}",
-                f"--setattr=conf.shell_initrc={config / 'initrc.lua'}",
+                *self._flux_start(config),
                 sys.executable,
                 "-m",
                 "flux_restful.cli",
@@ -723,14 +717,8 @@ class LocalCluster:
         os.chown(state, owner.pw_uid, owner.pw_gid)
         config = self._write_flux_config(top / "config", imp=flux_paths(self._flux)["imp"])
         ready = state / "ready"
-        hosts = node_names(self.nodes)
         argv = [
-            self._flux,
-            "start",
-            f"--test-size={self.nodes}",
-            f"--test-hosts={','.join(hosts)}",
-            f"--config-path={config}",
-            f"--setattr=conf.shell_initrc={config / 'initrc.lua'}",
+            *self._flux_start(config),
             f"--setattr=statedir={state}",
             "sh",
             "-c",
@@ -764,6 +752,18 @@ class LocalCluster:
             time.sleep(0.1)
         self._rundir = ready.read_text().strip()
         return offset
+
+    def _flux_start(self, config):
+        """``flux start`` of the test instance: nodes brokers named by node_names(), with the
+        resource configuration and the job shells' initrc of ``config``."""
+        return [
+            self._flux,
+            "start",
+            f"--test-size={self.nodes}",
+            f"--test-hosts={','.join(node_names(self.nodes))}",
+            f"--config-path={config}",
+            f"--setattr=conf.shell_initrc={config / 'initrc.lua'}",
+        ]
 
     def _write_flux_config(self, folder=None, imp=None):
         """The instance's resource configuration: nodes x cores_per_node, named hosts.
