@@ -178,8 +178,9 @@ def test_filter_sort_and_keyboard(lab):
     lab.page.keyboard.press("Tab")
     expect(panel.get_by_role("button", name=re.compile(r"^ID"))).to_be_focused()
     table = panel.get_by_label("Jobs: arrow keys select, Enter opens")
-    for _ in range(len(panel.get_by_role("columnheader").all())):
-        lab.page.keyboard.press("Tab")
+    # From the last column header (how many fit depends on the panel's width) into the table
+    panel.get_by_role("columnheader").last.get_by_role("button").focus()
+    lab.page.keyboard.press("Tab")
     expect(table).to_be_focused()
     lab.page.keyboard.press("ArrowDown")
     lab.page.keyboard.press("Enter")
