@@ -16,6 +16,7 @@ import signal
 import sys
 
 from flux_hub import jobid
+from flux_hub.notebook.api import JobList
 from flux_hub.restful import ClusterUnavailable, FluxRestfulError, JobNotFound
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -188,16 +189,17 @@ def show_job(cluster, args):
         print(json.dumps(info, indent=1))
         return OK
     exception = info.get("exception") or {}
+    row = next(JobList([job]).rows())  # the notebook table's own formatting of each field
     lines = [
-        ("id", f"{job.f58} ({job.id})"),
-        ("name", job.name),
-        ("state", info.get("state", "")),
-        ("result", info.get("result") or ""),
-        ("exit code", "" if job.returncode is None else job.returncode),
-        ("nodes", info.get("nodelist") or ""),
+        ("id", f"{row['id']} ({job.id})"),
+        ("name", row["name"]),
+        ("state", row["state"]),
+        ("result", row["result"]),
+        ("exit code", row["exit"]),
+        ("nodes", row["nodes"]),
         ("tasks", info.get("ntasks", "")),
         ("cores", info.get("ncores", "")),
-        ("runtime", f"{info['runtime']:.1f} s" if _is_number(info.get("runtime")) else ""),
+        ("runtime", row["runtime"]),
     ]
     if exception.get("occurred"):
         lines.append(("exception", f"{exception.get('type')}: {exception.get('note')}"))
@@ -247,7 +249,3 @@ def _follow(job):
     for chunk in job.stream():
         sys.stdout.write(chunk)
         sys.stdout.flush()
-
-
-def _is_number(value):
-    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -24,10 +24,6 @@ class SystemAccountError(RuntimeError):
     """The Unix account could not be made, or the name belongs to someone else."""
 
 
-def is_root():
-    return os.geteuid() == 0
-
-
 def lookup(name):
     """The pwd record of flux-hub's Unix account ``name``, or None if there is none.
 
