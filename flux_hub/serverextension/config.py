@@ -89,6 +89,19 @@ class FluxHub(Configurable):
         """,
     )
 
+    rescan_interval = Float(
+        2.0,
+        min=0.0,
+        config=True,
+        help="""Least seconds between two complete listings asked for by the Refresh button.
+
+        A press sooner than that after the last complete listing waits for the interval to end,
+        then lists (unless another press listed meanwhile): the answer still shows every job
+        submitted before the press, and a burst of presses, or many open tabs, costs flux-restful
+        one listing per interval.
+        """,
+    )
+
     full_listing_interval = Float(
         300.0,
         min=0.0,

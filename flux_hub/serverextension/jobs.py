@@ -155,9 +155,12 @@ class JobsService:
         changed since ``since``, or every name known).
 
         ``rescan``: read the complete listing (to find jobs submitted outside flux-hub) unless
-        one started after this request came (another tab asked at the same moment).
+        one started after this request came (another tab asked at the same moment); sooner
+        than ``rescan_interval`` after the last one, wait until then first.
         """
         asked_at = time.monotonic()
+        if rescan:  # at most one complete listing per rescan_interval, however often asked
+            await asyncio.sleep(self._listed_at + self.settings.rescan_interval - asked_at)
         async with self._refresh:
             base = self._base(since)
             self._learnt.update(self.journal.new())

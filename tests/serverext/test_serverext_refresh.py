@@ -1,5 +1,8 @@
 """What a refresh of the jobs list shows when it follows known jobs instead of listing them all."""
 
+import asyncio
+import time
+
 from serverext_support import JobList
 
 from flux_hub.notebook import connect
@@ -78,6 +81,33 @@ async def test_a_job_submitted_elsewhere_shows_after_the_refresh_button(api, cli
     direct = {job["id"]: job for job in alice.jobs()}
     assert list(refreshed) == list(direct)
     assert finished(refreshed) == finished(direct)
+
+
+async def test_a_burst_of_refresh_presses_costs_one_listing(api, service, client_for):
+    """Five tabs (or five clicks) pressing Refresh at once: every answer shows the job submitted
+    elsewhere before the presses, and flux-restful is asked for the complete listing once."""
+    alice = client_for("alice")
+    tabs = [JobList(api) for _ in range(5)]
+    for tab in tabs:
+        await listed(tab)
+    elsewhere = alice.submit("true")
+    await api.wait(elsewhere)
+
+    listings = []
+    original = service.client.jobs_body
+
+    async def counted(*args, **kwargs):
+        listings.append(time.monotonic())
+        return await original(*args, **kwargs)
+
+    service.client.jobs_body = counted
+    answers = await asyncio.gather(*(listed(tab, rescan="1") for tab in tabs))
+    assert all(answer[elsewhere]["result"] == "COMPLETED" for answer in answers)
+    assert len(listings) == 1
+    # A press right after it waits for the interval (2 s by default), then lists again.
+    again = await listed(tabs[0], rescan="1")
+    assert elsewhere in again and len(listings) == 2
+    assert listings[1] - listings[0] >= service.settings.rescan_interval - 0.05
 
 
 async def test_a_refresh_asks_only_about_jobs_that_can_still_change(api, service, client_for):
