@@ -169,7 +169,7 @@ class UserServer:
             try:
                 if self.session.get(self.url + "cluster", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or slow to answer on a busy machine
                 pass
             assert time.monotonic() < deadline, log_path.read_text()[-3000:]
             time.sleep(0.3)

@@ -83,9 +83,11 @@ async def test_a_job_submitted_elsewhere_shows_after_the_refresh_button(api, cli
     assert finished(refreshed) == finished(direct)
 
 
-async def test_a_burst_of_refresh_presses_costs_one_listing(api, service, client_for):
+async def test_a_burst_of_refresh_presses_costs_one_listing_per_interval(api, service, client_for):
     """Five tabs (or five clicks) pressing Refresh at once: every answer shows the job submitted
-    elsewhere before the presses, and flux-restful is asked for the complete listing once."""
+    elsewhere before the presses, and flux-restful's complete listings are at least
+    rescan_interval (2 s) apart: the burst costs one (two when a press arrives only after the
+    listing started, as on a busy machine), not five."""
     alice = client_for("alice")
     tabs = [JobList(api) for _ in range(5)]
     for tab in tabs:
@@ -103,11 +105,12 @@ async def test_a_burst_of_refresh_presses_costs_one_listing(api, service, client
     service.client.jobs_body = counted
     answers = await asyncio.gather(*(listed(tab, rescan="1") for tab in tabs))
     assert all(answer[elsewhere]["result"] == "COMPLETED" for answer in answers)
-    assert len(listings) == 1
-    # A press right after it waits for the interval (2 s by default), then lists again.
+    assert 1 <= len(listings) <= 2
+    # A press right after them waits for the interval, then lists again.
     again = await listed(tabs[0], rescan="1")
-    assert elsewhere in again and len(listings) == 2
-    assert listings[1] - listings[0] >= service.settings.rescan_interval - 0.05
+    assert elsewhere in again and len(listings) >= 2
+    gaps = [later - earlier for earlier, later in zip(listings, listings[1:], strict=False)]
+    assert min(gaps) >= service.settings.rescan_interval - 0.05
 
 
 async def test_a_refresh_asks_only_about_jobs_that_can_still_change(api, service, client_for):
