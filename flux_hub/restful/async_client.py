@@ -61,6 +61,7 @@ class AsyncFluxRestfulClient:
         envars=None,
         is_launcher=None,
     ) -> int:
+        """Submit a job; returns its id. ``command`` is a string or a list of words."""
         return await self._run(
             self._core.submit(
                 command,
@@ -78,21 +79,27 @@ class AsyncFluxRestfulClient:
         )
 
     async def list_jobs(self) -> list[dict]:
+        """Raw GET /v1/jobs records (ids, integer state and result) of every user's jobs."""
         return await self._run(self._core.list_jobs())
 
     async def jobs(self, limit=None) -> list[dict]:
+        """The caller's jobs in full (GET /v1/jobs/{id} shape), newest first; at most ``limit``."""
         return await self._run(self._core.jobs(limit))
 
     async def jobs_body(self, limit=None) -> bytes:
+        """jobs() undecoded: the JSON text of the list, as flux-restful sent it."""
         return await self._run(self._core.jobs_body(limit))
 
     async def job(self, jobid) -> dict:
+        """One job in full; JobNotFound if there is none, PermissionDenied if not the caller's."""
         return await self._run(self._core.job(jobid))
 
     async def output(self, jobid) -> list[str]:
+        """The output chunks written so far ([] when there is none yet)."""
         return await self._run(self._core.output(jobid))
 
     async def stream_output(self, jobid) -> AsyncIterator[str]:
+        """Output as the job writes it, until the job ends (text chunks)."""
         response = await self._run(self._core.stream_output(jobid))
         stream, decoder = response.stream, OutputDecoder()
         try:
@@ -107,15 +114,19 @@ class AsyncFluxRestfulClient:
             yield tail
 
     async def cancel(self, jobid) -> str:
+        """Cancel a job; returns flux-restful's message."""
         return await self._run(self._core.cancel(jobid))
 
     async def nodes(self) -> list[str]:
+        """The cluster's node names."""
         return await self._run(self._core.nodes())
 
     async def auth_info(self) -> dict:
+        """What the server says of its authentication (GET /v1/auth)."""
         return await self._run(self._core.auth_info())
 
     async def login(self) -> str:
+        """Get a new token now, whether or not the current one still works."""
         return await self._run(self._core.force_login())
 
     # -- transport -----------------------------------------------------------------------------
