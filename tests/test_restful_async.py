@@ -137,7 +137,7 @@ async def test_invalid_requests(async_client_for):
     with pytest.raises(InvalidRequest) as caught:
         await alice.submit("hostname", num_nodes=5)
     assert caught.value.reasons == ["The server only has 2 nodes, you requested 5"]
-    with pytest.raises(InvalidRequest, match="Submitting the job failed: the command is empty"):
+    with pytest.raises(InvalidRequest, match="Submitting the job failed: 'command' is required"):
         await alice.submit(" ")
     with pytest.raises(JobNotFound):
         await alice.job(123456)

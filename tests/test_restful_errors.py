@@ -92,12 +92,12 @@ def test_cancelling_a_finished_job_is_invalid(client_for):
 @pytest.mark.parametrize(
     "command, fields, reason",
     [
-        ("", {}, "the command is empty"),
-        ("   ", {}, "the command is empty"),
-        ([], {}, "the command is empty"),
+        ("", {}, "'command' is required"),
+        ("   ", {}, "'command' is required"),
+        ([], {}, "'command' is required"),
         ("echo 'unclosed", {}, "No closing quotation"),
         ("hostname", {"num_nodes": 5}, "The server only has 2 nodes, you requested 5"),
-        ("hostname", {"runtime": -1}, "Runtime must be >= 0, found -1"),
+        ("hostname", {"runtime": -1}, "'runtime' must be whole seconds (0 = no limit), not -1"),
         (
             "hostname",
             {"gpus_per_task": 1},
@@ -140,9 +140,9 @@ def test_a_nul_character_is_refused_before_sending(client_for, cluster, command,
 
 def test_wrong_types_are_refused_before_sending(client_for):
     alice = client_for("alice")
-    with pytest.raises(InvalidRequest, match="num_tasks must be a whole number"):
+    with pytest.raises(InvalidRequest, match="'num_tasks' must be a whole number"):
         alice.submit("hostname", num_tasks="many")
-    with pytest.raises(InvalidRequest, match="envars must be a dict"):
+    with pytest.raises(InvalidRequest, match="'envars' must be a dict"):
         alice.submit("hostname", envars=["A=1"])
     assert alice.handshakes == 0
 

@@ -328,13 +328,10 @@ class Protocol:
     # -- operations ----------------------------------------------------------------------------
 
     def submit(self, command, envars=None, **fields):
-        params = [("command", command_text(command))]
-        for name in SUBMIT_FIELDS:
-            if fields.get(name) is not None:
-                params.append((name, query_value(name, fields[name])))
+        params, environ = check_submission(command, {**fields, "envars": envars})
         request = Request("POST", "/v1/jobs/submit", params)
-        if envars is not None:
-            request.body = json.dumps(environment(envars)).encode()
+        if environ is not None:
+            request.body = json.dumps(environ).encode()
             request.headers["Content-Type"] = "application/json"
         data = yield from self._data(request, "Submitting the job")
         jobid = data.get("id") if isinstance(data, dict) else None
@@ -436,6 +433,38 @@ def refused(reason):
     return InvalidRequest(f"Submitting the job failed: {reason}", reasons=[reason])
 
 
+_NO_COMMAND = "'command' is required: the command line to run, e.g. \"hostname\""
+
+
+def check_submission(command, fields):
+    """The rules of a job description, in one place for every caller: the server extension's
+    HTTP API, the notebook API and ``%%flux``, the terminal CLI.
+
+    ``fields``: SUBMIT_FIELDS and ``envars`` (None: not given). Returns the query parameters and
+    the environment (or None) to send; InvalidRequest lists every problem found, not only the
+    first, in ``reasons``.
+    """
+    reasons, params, environ = [], [], None
+
+    def check(make, *args):
+        try:
+            return make(*args)
+        except InvalidRequest as problem:
+            reasons.extend(problem.reasons)
+            return None
+
+    text = check(command_text, command)
+    params.append(("command", text))
+    for name in SUBMIT_FIELDS:
+        if fields.get(name) is not None:
+            params.append((name, check(query_value, name, fields[name])))
+    if fields.get("envars") is not None:
+        environ = check(environment, fields["envars"])
+    if reasons:
+        raise InvalidRequest(f"Submitting the job failed: {'; '.join(reasons)}", reasons=reasons)
+    return params, environ
+
+
 def no_nul(label, text):
     """The text, unless it holds a NUL character: Flux's C strings cannot carry one.
 
@@ -450,33 +479,41 @@ def no_nul(label, text):
 def command_text(command):
     """The command as the one string the server splits with shlex."""
     if isinstance(command, list | tuple):
-        words = [no_nul("the command", str(word)) for word in command]
+        if not all(isinstance(word, str) for word in command):
+            raise refused("'command' must be a command line or a list of words (text)")
+        words = [no_nul("the command", word) for word in command]
         if not words or not words[0].strip():
-            raise refused("the command is empty")
+            raise refused(_NO_COMMAND)
         return shlex.join(words)
     if not isinstance(command, str) or not command.strip():
-        raise refused("the command is empty")
+        raise refused(_NO_COMMAND)
     no_nul("the command", command)
     try:
         shlex.split(command)
     except ValueError as e:
-        raise refused(f"the command cannot be split into words ({e})") from None
+        raise refused(f"'command' cannot be split into words ({e})") from None
     return command
 
 
 def query_value(name, value):
+    """A field as its query parameter; InvalidRequest (worded for people) if it cannot be one."""
     if name in FLAGS:
+        if not isinstance(value, bool):
+            raise refused(f"'{name}' must be true or false, not {value!r}")
         return "true" if value else "false"
     if name in WHOLE_NUMBERS:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise refused(f"{name} must be a whole number, not {value!r}")
+        least = 0 if name == "runtime" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            if name == "runtime":
+                raise refused(f"'runtime' must be whole seconds (0 = no limit), not {value!r}")
+            raise refused(f"'{name}' must be a whole number of at least 1, not {value!r}")
         return str(value)
     if name == "option_flags" and isinstance(value, dict):
         return option_flags_text(value)
-    if not isinstance(value, str):
-        raise refused(f"{name} must be text, not {type(value).__name__}")
+    if not isinstance(value, str) or (name == "workdir" and not value.strip()):
+        raise refused(f"'{name}' must be text, not {value!r}")
     return no_nul(name, value)
 
 
@@ -487,19 +524,25 @@ def option_flags_text(flags):
         option, value = str(option), str(value)
         if not option or "=" in option or "," in option or "," in value:
             raise refused(
-                f"option flag {option!r}={value!r} cannot be sent: names must be non-empty, "
-                "without '=' or ',', and values without ','"
+                '\'option_flags\' must be shell options, e.g. {"cpu-affinity": "per-task"}: '
+                "names non-empty, without '=' or ',', values without ','; not "
+                f"{option!r}={value!r}"
             )
         pairs.append(f"{no_nul('an option flag', option)}={no_nul('an option flag', value)}")
     return ",".join(pairs)
 
 
 def environment(envars):
+    """The job's environment as flux-restful takes it: names (text, not empty) to text; numbers
+    and paths are written as text, anything else is refused."""
     if not isinstance(envars, dict):
-        raise refused(f"envars must be a dict of names to values, not {type(envars).__name__}")
-    return {
-        no_nul("an environment variable's name", str(name)): no_nul(
-            f"environment variable {str(name).replace(chr(0), '')!r}", str(value)
-        )
-        for name, value in envars.items()
-    }
+        raise refused(f"'envars' must be a dict of names to values, not {type(envars).__name__}")
+    environ = {}
+    for name, value in envars.items():
+        if not isinstance(name, str) or not name:
+            raise refused(f"environment variable names must be non-empty text, not {name!r}")
+        if isinstance(value, bool) or not isinstance(value, str | int | float | os.PathLike):
+            raise refused(f"environment variable {name!r} must be text or a number, not {value!r}")
+        label = f"environment variable {name.replace(chr(0), '')!r}"
+        environ[no_nul("an environment variable's name", name)] = no_nul(label, str(value))
+    return environ

@@ -11,15 +11,19 @@ from tornado.iostream import StreamClosedError
 
 from flux_hub import jobid
 from flux_hub.notebook.names import check_name
-from flux_hub.restful import FluxRestfulError
+from flux_hub.restful import FluxRestfulError, InvalidRequest
+from flux_hub.restful.protocol import SUBMIT_FIELDS, check_submission
 from flux_hub.serverextension.errors import BadRequest, describe, expected
 
-COUNTS = ("num_tasks", "cores_per_task", "gpus_per_task", "num_nodes")
 RESCAN = {"1": True, "true": True, "0": False, "false": False, "": False}
 
 
 def parse_submission(body):
-    """(fields for the client's submit, name) from a JSON request body, or BadRequest."""
+    """(fields for the client's submit, name) from a JSON request body, or BadRequest.
+
+    The job's own fields follow the client's rules (restful.protocol.check_submission, the one
+    copy every caller uses); the name, and which fields this API takes, are the extension's.
+    """
     try:
         data = json.loads(body or b"")
     except ValueError:
@@ -27,75 +31,25 @@ def parse_submission(body):
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object describing the job.")
     reasons = []
-    fields = {}
-
-    command = data.pop("command", None)
-    if isinstance(command, str) and command.strip():
-        fields["command"] = command
-    elif isinstance(command, list) and command and all(isinstance(w, str) for w in command):
-        fields["command"] = command
-    else:
-        reasons.append("'command' is required: the command line to run, e.g. \"hostname\".")
-
     name = data.pop("name", None)
     if name is not None:
         try:
             name = check_name(name)
         except ValueError as error:
             reasons.append(f"'name': {error}.")
-    for key in COUNTS:
-        value = data.pop(key, None)
-        if value is None:
-            continue
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-            fields[key] = value
-        else:
-            reasons.append(f"'{key}' must be a whole number of at least 1, not {value!r}.")
-    runtime = data.pop("runtime", None)
-    if runtime is not None:
-        if isinstance(runtime, int) and not isinstance(runtime, bool) and runtime >= 0:
-            fields["runtime"] = runtime
-        else:
-            reasons.append(f"'runtime' must be whole seconds (0 = no limit), not {runtime!r}.")
-    exclusive = data.pop("exclusive", None)
-    if exclusive is not None:
-        if isinstance(exclusive, bool):
-            fields["exclusive"] = exclusive
-        else:
-            reasons.append(f"'exclusive' must be true or false, not {exclusive!r}.")
-    workdir = data.pop("workdir", None)
-    if workdir is not None:
-        if isinstance(workdir, str) and workdir.strip():
-            fields["workdir"] = workdir
-        else:
-            reasons.append("'workdir' must be a directory path on the cluster.")
-    flags = data.pop("option_flags", None)
-    if flags is not None:
-        if isinstance(flags, dict) and all(
-            isinstance(k, str) and k and not set(k) & set(",=") and "," not in str(v)
-            for k, v in flags.items()
-        ):
-            fields["option_flags"] = {k: str(v) for k, v in flags.items()}
-        else:
-            reasons.append(
-                "'option_flags' must be an object of shell options, e.g. {\"cpu-affinity\": "
-                '"per-task"}; keys without "=" or ",", values without ",".'
-            )
-    envars = data.pop("envars", None)
-    if envars is not None:
-        if isinstance(envars, dict) and all(
-            isinstance(k, str) and k and isinstance(v, str) for k, v in envars.items()
-        ):
-            fields["envars"] = envars
-        else:
-            reasons.append("'envars' must be an object of names to string values.")
     if "is_launcher" in data:
         data.pop("is_launcher")
         reasons.append("'is_launcher' is not supported: a launcher job has no single id to follow.")
+    fields = {key: data.pop(key) for key in (*SUBMIT_FIELDS, "envars") if key in data}
+    command = data.pop("command", None)
     reasons.extend(f"unknown field {key!r}." for key in sorted(data))
+    try:
+        check_submission(command, fields)
+    except InvalidRequest as problem:
+        reasons = [f"{reason}." for reason in problem.reasons] + reasons
     if reasons:
         raise BadRequest("The job was not submitted: its description is not valid.", reasons)
-    return fields, name
+    return {"command": command, **fields}, name
 
 
 def parse_job_id(text):

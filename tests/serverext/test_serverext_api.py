@@ -109,7 +109,7 @@ async def test_a_runtime_limit_reaches_the_job(api):
             {"command": "hostname", "num_tasks": "two", "runtime": -1, "colour": "red"},
             ["'num_tasks' must be", "'runtime' must be", "unknown field 'colour'"],
         ),
-        ({"command": "hostname", "envars": {"A": 1}}, ["'envars' must be"]),
+        ({"command": "hostname", "envars": {"A": [1]}}, ["environment variable 'A' must be"]),
         ({"command": "hostname", "option_flags": {"a,b": "c"}}, ["'option_flags' must be"]),
         ({"command": "hostname", "name": "x" * 201}, ["'name': a job name must be at most"]),
     ],
