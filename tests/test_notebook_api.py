@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from flux_hub.jobnames import JobNames
 from flux_hub.notebook import JobList, connect, parse_duration
-from flux_hub.notebook.names import JobNames
 from flux_hub.restful import ClusterUnavailable, InvalidRequest, PermissionDenied
 
 

@@ -1,6 +1,6 @@
 """The journal of jobs submitted through flux-hub, which the panel's server follows."""
 
-from flux_hub.notebook.journal import SubmittedJobs, journal_path
+from flux_hub.journal import SubmittedJobs, journal_path
 
 
 def test_the_journal_lives_next_to_the_job_name_file(tmp_path):

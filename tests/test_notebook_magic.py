@@ -6,9 +6,9 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
+from flux_hub.jobnames import JobNames
 from flux_hub.notebook import api
 from flux_hub.notebook.magic import FluxCellError
-from flux_hub.notebook.names import JobNames
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@
 
 Names given here are kept in the job-name file the JupyterLab panel reads, so a job submitted from
 a notebook shows up there under its name; every job's id goes into the journal the panel follows
-(flux_hub/notebook/journal.py), so it shows up there at the next refresh.
+(flux_hub/journal.py), so it shows up there at the next refresh.
 """
 
 import html
@@ -18,8 +18,8 @@ import warnings
 from datetime import datetime
 
 from flux_hub import jobid
-from flux_hub.notebook.journal import SubmittedJobs, journal_path
-from flux_hub.notebook.names import JobNames, check_name
+from flux_hub.jobnames import JobNames, check_name
+from flux_hub.journal import SubmittedJobs, journal_path
 from flux_hub.restful import ClusterUnavailable, FluxRestfulClient
 
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([smhd]?)")

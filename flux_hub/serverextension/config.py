@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from traitlets import Float, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
-from flux_hub.notebook.names import default_path
+from flux_hub.jobnames import default_path
 
 
 class FluxHub(Configurable):

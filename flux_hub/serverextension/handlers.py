@@ -10,7 +10,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from flux_hub import jobid
-from flux_hub.notebook.names import check_name
+from flux_hub.jobnames import check_name
 from flux_hub.restful import FluxRestfulError, InvalidRequest
 from flux_hub.restful.protocol import SUBMIT_FIELDS, check_submission
 from flux_hub.serverextension.errors import BadRequest, describe, expected

@@ -13,7 +13,7 @@ asked for, when the panel's Refresh button asks for it (``rescan``), and every
 ``full_listing_interval`` seconds (the slow timer, 5 minutes). In between a refresh asks
 ``GET /v1/jobs/{id}`` for each job that was active at the last refresh and for each job learnt
 since: submitted through this extension (``submit``) or through the notebook API and ``%%flux``
-(the journal, flux_hub/notebook/journal.py). A finished job never changes, so it is not asked
+(the journal, flux_hub/journal.py). A finished job never changes, so it is not asked
 about again. A steady refresh's work grows with the user's active jobs, not with the cluster's
 history or with other users; a job submitted outside flux-hub shows at the next complete listing.
 
@@ -31,8 +31,8 @@ import secrets
 import time
 from contextlib import aclosing
 
-from flux_hub.notebook.journal import SubmittedJobs, journal_path
-from flux_hub.notebook.names import JobNames
+from flux_hub.jobnames import JobNames
+from flux_hub.journal import SubmittedJobs, journal_path
 from flux_hub.restful import (
     AsyncFluxRestfulClient,
     ClusterUnavailable,

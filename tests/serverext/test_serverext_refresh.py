@@ -5,8 +5,8 @@ import time
 
 from serverext_support import JobList
 
+from flux_hub.jobnames import JobNames
 from flux_hub.notebook import connect
-from flux_hub.notebook.names import JobNames
 
 
 async def listed(panel, **params):

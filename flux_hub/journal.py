@@ -20,7 +20,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from flux_hub.notebook.names import default_path
+from flux_hub.jobnames import default_path
 
 FILE_NAME = "submitted-jobs"
 
