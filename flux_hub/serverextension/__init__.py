@@ -12,10 +12,6 @@ from flux_hub.serverextension.handlers import handlers
 from flux_hub.serverextension.jobs import JobsService
 
 
-def _jupyter_server_extension_points():
-    return [{"module": "flux_hub.serverextension"}]
-
-
 def _load_jupyter_server_extension(serverapp):
     try:
         settings = FluxHub(parent=serverapp)
