@@ -2,6 +2,8 @@
 
 One real hub for the module (JupyterHub + configurable-http-proxy + the local MiniCluster and
 accounts services + single-user servers with the flux-hub server extension), driven over HTTP.
+The tests run in any order (``pytest -p randomly``): each adds the users it needs (``added``)
+and changes only what it puts back or owns.
 """
 
 import json
@@ -65,6 +67,21 @@ def admin_token(hub, passwords, secrets):
     token = hub.token_for(session, "alice")
     secrets.add(token)
     return token
+
+
+@pytest.fixture(scope="module")
+def added(hub, admin_token):
+    """Add hub users as an admin does on the admin page, once each, whichever test asks first."""
+    made = set()
+
+    def add(*names):
+        new = [name for name in names if name not in made]
+        if new:
+            response = hub.api(admin_token, "POST", "users", json={"usernames": new})
+            assert response.status_code == 201, response.text
+            made.update(new)
+
+    return add
 
 
 def multi_user(hub):
@@ -205,23 +222,24 @@ def test_admin_adds_a_user_who_logs_in_and_submits_at_once(hub, admin_token, sec
     assert rows["dave"]["state"] == "active" and rows["dave"]["account"] == "dave"
 
 
-def test_admin_page_lists_every_user_and_its_buttons_work(hub, passwords):
+def test_admin_page_lists_every_user_and_its_buttons_work(hub, passwords, added):
+    added("erin")
     session = hub.login("alice", passwords["alice"])
     page = session.get(f"{hub.url}/services/flux-accounts/admin", timeout=60)
     assert page.status_code == 200
-    for name in (*SEEDED, "dave"):
+    for name in (*SEEDED, "erin"):
         assert f"<td>{name}</td>" in page.text
     assert not any(p in page.text for p in passwords.values())
     done = session.post(
         f"{hub.url}/services/flux-accounts/admin/provision",
-        data={"_xsrf": form_xsrf(page.text), "hub_user": "dave"},
+        data={"_xsrf": form_xsrf(page.text), "hub_user": "erin"},
         timeout=120,
     )
     assert done.status_code == 200
-    assert "provision dave: password-set" in done.text  # re-provisioned with its password
+    assert "provision erin: password-set" in done.text  # re-provisioned with its password
     no_xsrf = session.post(
         f"{hub.url}/services/flux-accounts/admin/deactivate",
-        data={"hub_user": "dave"},
+        data={"hub_user": "erin"},
         timeout=60,
     )
     assert no_xsrf.status_code == 403  # a form from elsewhere does nothing
@@ -239,24 +257,25 @@ def test_rotating_a_credential_replaces_the_password(hub, admin_token, passwords
     passwords["carol"] = new
 
 
-def test_deleting_a_user_kills_their_credentials(hub, admin_token, secrets):
-    creds = hub.service(admin_token, "GET", "api/accounts/dave/credentials").json()
+def test_deleting_a_user_kills_their_credentials(hub, admin_token, secrets, added):
+    added("frank")
+    creds = hub.service(admin_token, "GET", "api/accounts/frank/credentials").json()
     client = flux_client(creds)
     secrets.add(client.login())
-    # dave leaves a file and a long job behind
+    # frank leaves a file and a long job behind
     running = client.submit(["sh", "-c", "echo kept > $HOME/kept.txt; sleep 600"])
     deadline = time.monotonic() + 60
     while client.job(running)["state"] != "RUN":
         assert time.monotonic() < deadline
         time.sleep(0.3)
-    response = hub.api(admin_token, "DELETE", "users/dave")
+    response = hub.api(admin_token, "DELETE", "users/frank")
     assert response.status_code == 204, response.text
     with pytest.raises(AuthenticationFailed):
         client.login()
     client.close()
     with pytest.raises(PermissionError):
-        hub.login("dave", creds["FLUX_TOKEN"])
-    # the cluster's superuser sees the job end (flux-hub cancelled it with dave's credentials);
+        hub.login("frank", creds["FLUX_TOKEN"])
+    # the cluster's superuser sees the job end (flux-hub cancelled it with frank's credentials);
     # on multi-user real Flux the superuser has no Unix account, so flux-restful refuses it
     # there, and the processes below are the evidence
     state = json.loads((hub.state / "cluster" / "flux-hub-local.json").read_text())
@@ -271,15 +290,15 @@ def test_deleting_a_user_kills_their_credentials(hub, admin_token, secrets):
         assert info["result"] == "CANCELED"
     superuser.close()
     if multi_user(hub):
-        # no process of dave's runs on (one killed may wait a moment to be reaped); his files stay
-        dave = pwd.getpwnam("dave")
+        # no process of frank's runs on (one killed may wait a moment to be reaped); his files stay
+        frank = pwd.getpwnam("frank")
 
         def running():
             return [
                 p
                 for p in psutil.process_iter(["uids", "status"])
                 if p.info["uids"]
-                and p.info["uids"].real == dave.pw_uid
+                and p.info["uids"].real == frank.pw_uid
                 and p.info["status"] != psutil.STATUS_ZOMBIE
             ]
 
@@ -287,12 +306,11 @@ def test_deleting_a_user_kills_their_credentials(hub, admin_token, secrets):
         while running():
             assert time.monotonic() < deadline, running()
             time.sleep(0.2)
-        assert Path(dave.pw_dir, "kept.txt").read_text() == "kept\n"
+        assert Path(frank.pw_dir, "kept.txt").read_text() == "kept\n"
 
 
-def test_awkward_hub_names_map_to_valid_distinct_accounts(hub, admin_token, secrets):
-    response = hub.api(admin_token, "POST", "users", json={"usernames": TYPED})
-    assert response.status_code == 201, response.text
+def test_awkward_hub_names_map_to_valid_distinct_accounts(hub, admin_token, secrets, added):
+    added(*TYPED)
     rows = hub.service(admin_token, "GET", "api/accounts").json()["accounts"]
     accounts = {r["hub_user"]: r["account"] for r in rows}
     mapped = [accounts[n] for n in AWKWARD]
@@ -335,7 +353,8 @@ def test_deactivate_reprovision_and_reconcile(hub, admin_token, passwords):
     hub.login("carol", passwords["carol"])
 
 
-def test_a_restart_keeps_every_account_working(hub, admin_token, passwords, secrets):
+def test_a_restart_keeps_every_account_working(hub, admin_token, passwords, secrets, added):
+    added(*TYPED)
     rows = hub.service(admin_token, "GET", "api/accounts").json()["accounts"]
     before = {
         r["hub_user"]: hub.service(
