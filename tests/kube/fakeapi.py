@@ -10,6 +10,8 @@ the way the real one does, and the real `kubernetes` client talks to it:
 - GET  /api/v1/namespaces/{ns}/pods/{name}/exec?command=..&container=..   websocket upgrade,
   channel protocol v5.channel.k8s.io / v4.channel.k8s.io (stdin 0, stdout 1, stderr 2, v1 Status
   on 3; v5's close frame 255 ends stdin).
+- GET  /api/v1/namespaces/{ns}/pods/{name}/portforward?ports=..   websocket upgrade,
+  v4.channel.k8s.io (fake_portforward.py), to the local addresses given with `expose()`.
 
 Errors are v1 Status bodies with the real codes and wording: 401 without the bearer token, 403
 as kube-apiserver's RBAC authorizer words it (`pods "x" is forbidden: User "..." cannot create
@@ -138,6 +140,9 @@ class FakeKubeAPI:
         self.namespaces = set()  # namespaces that exist (those with objects in them, and more)
         self.check_body = None  # body -> [problem]: the schema check of every answer
         self.schema_problems = []
+        self.exposed = {}  # (ns, pod, port) -> (host, port) on this machine
+        self.port_forwards = []  # [(ns, pod, ports)] of each port-forward websocket
+        self.port_forward_drops = []  # see drop_port_forward()
         self.exec_calls = []  # [(ns, pod, container, argv)]
         self.requests = []  # [(method, path)]
         self.running = set()  # commands of exec calls, while they run
@@ -175,6 +180,15 @@ class FakeKubeAPI:
 
     def forbid(self, verb, resource):
         self.forbidden.add((verb, resource))
+
+    def expose(self, ns, pod, port, address):
+        """Port `port` of the pod is the local TCP address (host, port)."""
+        self.exposed[(ns, pod, port)] = tuple(address)
+
+    def drop_port_forward(self, pattern):
+        """Drop the port-forward connection that carries `pattern` (bytes) from the client,
+        halfway through the pod's answer (once)."""
+        self.port_forward_drops.append(pattern)
 
     def apply_rbac(self, docs):
         """Enforce RBAC from Role and RoleBinding objects (e.g. examples/kubernetes/rbac.yaml):
@@ -277,10 +291,13 @@ class FakeKubeAPI:
         self.stop()
 
     def _app(self):
+        from .fake_portforward import PortForwardHandler
+
         ns = r"/api/v1/namespaces/([^/]+)"
         return tornado.web.Application(
             [
                 (ns + r"/pods/([^/]+)/exec", ExecHandler, {"api": self}),
+                (ns + r"/pods/([^/]+)/portforward", PortForwardHandler, {"api": self}),
                 (ns + r"/pods", PodsHandler, {"api": self}),
                 (ns + r"/pods/([^/]+)", PodsHandler, {"api": self}),
                 (ns + r"/secrets/([^/]+)", SecretHandler, {"api": self}),
