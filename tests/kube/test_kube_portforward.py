@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
@@ -19,6 +20,7 @@ from kubernetes import client
 from kubernetes.stream import portforward
 
 from flux_hub.accounts import FluxAccounts
+from flux_hub.hub.services import free_port
 from flux_hub.kubernetes import KubernetesProvisioner
 from flux_hub.kubernetes.api import load_api_client
 from flux_hub.restful import ClusterUnavailable, FluxRestfulClient
@@ -271,3 +273,47 @@ def test_a_batch_over_the_forward_survives_dropped_connections(outside_hub, kube
     assert states == dict.fromkeys(people, "INACTIVE")
     users = {a.name: a.active for a in provisioner.list()}
     assert [users[p] for p in people] == [False] * 3
+
+
+# -- the documented configuration of a hub outside the cluster ------------------------------
+
+OUTSIDE_CONFIG = (
+    Path(__file__).parents[2] / "examples" / "kubernetes" / "outside_jupyterhub_config.py"
+)
+
+
+def test_the_outside_hub_example_config_works(
+    make_minicluster, kube, pod_server, tmp_path, monkeypatch
+):
+    from jupyterhub.crypto import CryptKeeper
+    from traitlets.config import PyFileConfigLoader
+
+    cluster = make_minicluster()
+    kube.apply_rbac(_rbac())
+    kube.expose(NAMESPACE, cluster.pods[0].name, 5000, pod_server)
+    port = free_port()
+    monkeypatch.setenv("KUBECONFIG", cluster.kubeconfig)
+    monkeypatch.setenv("FLUX_HUB_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("FLUX_HUB_FORWARD_PORT", str(port))
+    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)  # kept by the config's ensure_crypt_key
+    monkeypatch.delenv("FLUX_RESTFUL_HOST", raising=False)
+    CryptKeeper.clear_instance()
+    config = PyFileConfigLoader(OUTSIDE_CONFIG.name, str(OUTSIDE_CONFIG.parent)).load_config()
+    # The fake's containers have the venv's python3, not the flux view's.
+    config.KubernetesProvisioner.python = "python3"
+
+    accounts = FluxAccounts(config=config)
+    provisioner = accounts.provisioner
+    try:
+        assert isinstance(provisioner, KubernetesProvisioner)
+        assert provisioner.cluster_url == provisioner.user_cluster_url == f"http://127.0.0.1:{port}"
+        assert requests.get(f"{provisioner.cluster_url}/via-relay", timeout=10).text == (
+            "hello /via-relay\n"
+        )
+        assert [o.status for o in accounts.ensure(["ada"])] == ["created"]
+        assert "ada" in cluster.db_users()
+        (service,) = config.JupyterHub.services
+        assert service["environment"]["FLUX_RESTFUL_HOST"] == provisioner.cluster_url
+    finally:
+        provisioner.relay.close()
+        CryptKeeper.clear_instance()
