@@ -46,9 +46,7 @@ class PortForwardRelay:
         self.target = target
         self.address = address
         self.port = port
-        self.opened = 0  # port-forwards opened so far
         self._server = None
-        self._lock = threading.Lock()
 
     @property
     def url(self):
@@ -83,8 +81,6 @@ class PortForwardRelay:
             log.warning("Cannot reach flux-restful through a port-forward: %s", e)
             conn.close()
             return
-        with self._lock:
-            self.opened += 1
         remote = forward.socket(port)
         ended_cleanly = _watch_close_frame(forward.websocket)
         try:
