@@ -18,6 +18,7 @@ import requests
 import websocket
 from kubernetes import client
 from kubernetes.stream import portforward
+from traitlets.config import Config
 
 from flux_hub.accounts import FluxAccounts
 from flux_hub.hub.services import free_port
@@ -187,8 +188,8 @@ CRYPT_KEY = "cd" * 32
 
 
 @pytest.fixture
-def outside_hub(kube, cluster, tmp_path, monkeypatch):
-    """Accounts as a hub outside the cluster keeps them: exec for the DB, port-forward for HTTP.
+def outside_config(kube, cluster, tmp_path, monkeypatch):
+    """The config of a hub outside the cluster: exec for the DB, port-forward for HTTP.
 
     The broker's flux-restful is the session's real server (its state directory behind the
     sidecar's working directory, its port behind the broker's port 5000).
@@ -212,16 +213,55 @@ def outside_hub(kube, cluster, tmp_path, monkeypatch):
     pods = add_minicluster(kube, NAMESPACE, "flux-sample", restful_dir=cluster.state_dir)
     host, port = cluster.url.removeprefix("http://").split(":")
     kube.expose(NAMESPACE, pods[0].name, 5000, (host, int(port)))
-    provisioner = KubernetesProvisioner(
-        minicluster="flux-sample",
-        namespace=NAMESPACE,
-        kubeconfig=kube.kubeconfig(tmp_path / "kubeconfig", NAMESPACE),
-        timeout=120.0,
-    )
-    accounts = FluxAccounts(store_path=str(tmp_path / "accounts.sqlite"), provisioner=provisioner)
-    yield accounts
-    provisioner.relay.close()
+    config = Config()
+    config.FluxAccounts.store_path = str(tmp_path / "accounts.sqlite")
+    config.FluxAccounts.provisioner_class = "flux_hub.kubernetes.KubernetesProvisioner"
+    config.KubernetesProvisioner.minicluster = "flux-sample"
+    config.KubernetesProvisioner.namespace = NAMESPACE
+    config.KubernetesProvisioner.kubeconfig = kube.kubeconfig(tmp_path / "kubeconfig", NAMESPACE)
+    config.KubernetesProvisioner.timeout = 120.0
+    yield config
     CryptKeeper.clear_instance()
+
+
+@pytest.fixture
+def outside_hub(outside_config):
+    accounts = FluxAccounts(config=outside_config)
+    yield accounts
+    accounts.provisioner.relay.close()
+
+
+@pytest.mark.asyncio
+async def test_the_hub_logs_people_in_through_the_forward(outside_config, kube):
+    from tornado import web
+
+    from flux_hub.hub import FluxAuthenticator
+
+    authenticator = FluxAuthenticator(config=outside_config)
+    provisioner = authenticator.accounts.provisioner
+    try:
+        (made,) = authenticator.accounts.ensure(["pf-dee"])
+        form = {"username": "pf-dee", "password": made.password}
+
+        # The API server drops the forward carrying the login: the person is told the cluster
+        # cannot be reached, and the next try (a new forward) logs them in.
+        kube.drop_port_forward(b"/v1/token")
+        with pytest.raises(web.HTTPError) as failed:
+            await authenticator.get_authenticated_user(None, form)
+        assert failed.value.status_code == 503
+        assert "The Flux cluster cannot be reached" in failed.value.log_message
+        assert kube.port_forward_drops == []  # it was the drop
+
+        user = await authenticator.get_authenticated_user(None, form)
+        assert user["name"] == "pf-dee"
+        assert user["auth_state"]["flux"]["FLUX_RESTFUL_HOST"] == provisioner.cluster_url
+        assert provisioner.cluster_url.startswith("http://127.0.0.1:")
+        wrong = await authenticator.get_authenticated_user(
+            None, {"username": "pf-dee", "password": "not-it"}
+        )
+        assert wrong is None
+    finally:
+        provisioner.relay.close()
 
 
 def test_a_batch_over_the_forward_survives_dropped_connections(outside_hub, kube, cluster, caplog):
