@@ -27,7 +27,9 @@ import socket
 import struct
 import threading
 
-from .errors import KubernetesError, PodNotFound
+from flux_hub.accounts.provisioner import ProvisioningError
+
+from .errors import PodNotFound
 from .execution import upgrade_refused
 
 log = logging.getLogger(__name__)
@@ -77,8 +79,12 @@ class PortForwardRelay:
     def _serve(self, conn):
         try:
             forward, pod, port = self._open()
-        except KubernetesError as e:
+        except ProvisioningError as e:  # KubernetesErrors included
             log.warning("Cannot reach flux-restful through a port-forward: %s", e)
+            conn.close()
+            return
+        except Exception:  # a thread of its own: say why, and never leave the client waiting
+            log.exception("Cannot open a port-forward to flux-restful")
             conn.close()
             return
         remote = forward.socket(port)

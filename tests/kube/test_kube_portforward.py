@@ -177,6 +177,23 @@ def test_without_portforward_rights_the_hub_says_so(forwarded, kube, caplog):
     assert "needs 'create' on 'pods/portforward'" in caplog.text
 
 
+def test_a_wrong_minicluster_name_is_in_the_log(make_minicluster, kube, caplog):
+    cluster = make_minicluster()
+    provisioner = cluster.provisioner(port_forward=True, minicluster="flux-smaple")
+    try:
+        client_ = FluxRestfulClient(provisioner.cluster_url, "alice", "pw", "k" * 32, timeout=10)
+        with caplog.at_level(logging.WARNING, "flux_hub.kubernetes.portforward"):
+            with pytest.raises(ClusterUnavailable):
+                client_.nodes()
+        assert (
+            "Cannot reach flux-restful through a port-forward: There is no MiniCluster "
+            "'flux-smaple' in namespace 'flux-operator'"
+        ) in caplog.text
+        assert kube.port_forwards == []
+    finally:
+        provisioner.relay.close()
+
+
 def _rule_index(resource):
     role = next(d for d in _rbac() if d["kind"] == "Role")
     return next(i for i, rule in enumerate(role["rules"]) if resource in rule["resources"])
