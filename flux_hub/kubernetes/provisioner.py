@@ -202,6 +202,15 @@ class KubernetesProvisioner(DBScriptProvisioner):
     _keys = None
     _relay = None
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # A fixed relay port is a URL known in advance (user_cluster_url, the accounts
+        # service's FLUX_RESTFUL_HOST) that may be handed out before this process needs
+        # flux-restful itself: listen from the start. With port 0 the URL exists only once
+        # the relay does.
+        if self.port_forward_port and self.port_forward:
+            _ = self.cluster_url  # its default starts the relay, unless a URL is configured
+
     @property
     def relay(self):
         """The port-forward relay to flux-restful, started on first use."""

@@ -363,6 +363,9 @@ def test_the_outside_hub_example_config_works(
     provisioner = accounts.provisioner
     try:
         assert isinstance(provisioner, KubernetesProvisioner)
+        # A fixed port is handed out before the hub needs flux-restful itself (to servers
+        # started before a restart, to the accounts service): it listens from the start.
+        assert requests.get(f"http://127.0.0.1:{port}/early", timeout=10).ok
         assert provisioner.cluster_url == provisioner.user_cluster_url == f"http://127.0.0.1:{port}"
         assert requests.get(f"{provisioner.cluster_url}/via-relay", timeout=10).text == (
             "hello /via-relay\n"
