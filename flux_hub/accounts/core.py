@@ -373,7 +373,7 @@ class FluxAccounts(LoggingConfigurable):
             return None
         provisioner = self.provisioner
         env = {
-            "FLUX_RESTFUL_HOST": provisioner.cluster_url,
+            "FLUX_RESTFUL_HOST": provisioner.user_cluster_url,
             "FLUX_USER": record.account,
             "FLUX_TOKEN": password,
         }

@@ -59,15 +59,31 @@ class Provisioner(LoggingConfigurable):
 
     cluster_url = Unicode(
         config=True,
-        help="""URL of the flux-restful server as single-user servers reach it.
+        help="""URL of the flux-restful server as the hub (and the accounts service) reach it.
 
-        Handed to each user's server as FLUX_RESTFUL_HOST. Defaults to $FLUX_RESTFUL_HOST.
+        Also handed to each user's server as FLUX_RESTFUL_HOST unless user_cluster_url is
+        set. Defaults to $FLUX_RESTFUL_HOST.
         """,
     )
 
     @default("cluster_url")
     def _cluster_url_default(self):
         return os.environ.get("FLUX_RESTFUL_HOST", "")
+
+    user_cluster_url = Unicode(
+        config=True,
+        help="""URL of the flux-restful server as single-user servers reach it.
+
+        Handed to each user's server as FLUX_RESTFUL_HOST. Defaults to cluster_url. Set it
+        when the hub reaches the server another way than the users' servers do: e.g. a hub
+        outside the cluster going through a port-forward, with servers that cannot reach the
+        hub's local relay (see examples/kubernetes/README.md).
+        """,
+    )
+
+    @default("user_cluster_url")
+    def _user_cluster_url_default(self):
+        return self.cluster_url
 
     secret_key = Unicode(
         config=True,

@@ -177,7 +177,7 @@ class FluxAccountsMixin(Authenticator):
             # and flux-hub's panel tells the user their account does not work.
             self.log.warning("No working Flux credentials for %s (%s)", name, record.state)
             env = {
-                "FLUX_RESTFUL_HOST": accounts.provisioner.cluster_url,
+                "FLUX_RESTFUL_HOST": accounts.provisioner.user_cluster_url,
                 "FLUX_USER": record.account,
             }
         spawner.environment = {**spawner.environment, **env}

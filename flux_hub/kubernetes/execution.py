@@ -76,7 +76,7 @@ class PodExec:
             )
         except ApiException as e:
             api_client.close()
-            raise _exec_refused(e, where) from None
+            raise upgrade_refused(e, where) from None
         try:
             if stdin is not None:
                 ws.write_stdin(stdin)
@@ -130,8 +130,8 @@ def _exit_code(status, argv, where, stderr):
     )
 
 
-def _exec_refused(error, where):
-    """The API server refused to open the exec stream (a non-101 answer to the upgrade)."""
+def upgrade_refused(error, where, doing="exec into", subresource="pods/exec"):
+    """The API server refused to open a websocket (exec, port-forward): a non-101 answer."""
     from websocket import WebSocketBadStatusException
 
     cause = error.__context__
@@ -140,21 +140,21 @@ def _exec_refused(error, where):
     else:
         found = _HANDSHAKE.search(error.reason or "")
         if not found:
-            return ApiUnavailable(f"Cannot open an exec stream to {where}: {error.reason}")
+            return ApiUnavailable(f"Cannot {doing} {where}: {error.reason}")
         code, message = int(found.group(1)), ""
     message = message or f"HTTP {code}"
     if code in (401, 403):
         return Forbidden(
-            f"Kubernetes refused to exec into {where}: {message}. The hub's service account "
-            "needs 'create' on 'pods/exec' (see examples/kubernetes/rbac.yaml)."
+            f"Kubernetes refused to {doing} {where}: {message}. The hub's service account "
+            f"needs 'create' on '{subresource}' (see examples/kubernetes/rbac.yaml)."
         )
     if code == 404:
-        return PodNotFound(f"Cannot exec into {where}: {message}")
+        return PodNotFound(f"Cannot {doing} {where}: {message}")
     if code == 400 and "not valid for pod" in message:
-        return ConfigurationError(f"Cannot exec into {where}: {message}")
+        return ConfigurationError(f"Cannot {doing} {where}: {message}")
     if code == 400:
-        return PodNotReady(f"Cannot exec into {where} yet: {message}")
-    return KubernetesError(f"Cannot exec into {where}: {message}")
+        return PodNotReady(f"Cannot {doing} {where} yet: {message}")
+    return KubernetesError(f"Cannot {doing} {where}: {message}")
 
 
 def _last_lines(text, count=5):

@@ -5,18 +5,21 @@
     c.KubernetesProvisioner.namespace = "flux-operator"
 
 Everything else (broker pod, flux-restful container, working directory, URL, keys, multi-user
-mode) is discovered from the Kubernetes API and can be overridden here.
+mode) is discovered from the Kubernetes API and can be overridden here. A hub outside the
+cluster reaches flux-restful through the API server's port-forward (see `port_forward`).
 """
 
 import os
+from urllib.parse import urlsplit
 
 from traitlets import Bool, Float, Int, List, Unicode, default
 
 from flux_hub.accounts.provisioner import DBScriptProvisioner, ProvisioningError
 
 from .api import load_api_client
-from .discovery import MiniClusterLocator
+from .discovery import DEFAULT_PORT, MiniClusterLocator
 from .errors import KubernetesError
+from .portforward import PortForwardRelay
 from .runner import MiniClusterRunner
 
 NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -133,9 +136,53 @@ class KubernetesProvisioner(DBScriptProvisioner):
         help="""Seconds one exec may take (each new password costs ~0.3 s of bcrypt).""",
     )
 
+    port_forward = Bool(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Reach flux-restful through the Kubernetes API server's port-forward (what
+        `kubectl port-forward` does) instead of the broker pod's cluster DNS name.
+
+        For a hub outside the cluster, where cluster DNS names do not resolve. The hub (and
+        the accounts service, in its own process) listens on port_forward_address and
+        relays each connection to the broker's flux-restful port; the service account then
+        also needs 'create' on 'pods/portforward'. None (default): when the hub does not run
+        in a pod (no $KUBERNETES_SERVICE_HOST). Not used when cluster_url is set.
+        """,
+    )
+
+    @default("port_forward")
+    def _port_forward_default(self):
+        return not os.environ.get("KUBERNETES_SERVICE_HOST")
+
+    port_forward_address = Unicode(
+        "127.0.0.1",
+        config=True,
+        help="""Local address the port-forward relay listens on.
+
+        127.0.0.1: the hub, the accounts service and single-user servers on the same machine
+        (e.g. LocalProcessSpawner, SystemdSpawner) use it. Servers elsewhere cannot: either
+        listen on an address they reach (and set user_cluster_url to it; anyone who reaches
+        it reaches flux-restful, which still asks for a login) or give them a URL of their
+        own in user_cluster_url. See examples/kubernetes/README.md.
+        """,
+    )
+
+    port_forward_port = Int(
+        0,
+        min=0,
+        max=65535,
+        config=True,
+        help="""Local port of the port-forward relay (0: any free port).""",
+    )
+
     @default("cluster_url")
     def _cluster_url_default(self):
-        return os.environ.get("FLUX_RESTFUL_HOST") or self.runner.info.url
+        if os.environ.get("FLUX_RESTFUL_HOST"):
+            return os.environ["FLUX_RESTFUL_HOST"]
+        if self.port_forward:
+            return self.relay.url
+        return self.runner.info.url
 
     @default("secret_key")
     def _secret_key_default(self):
@@ -153,6 +200,34 @@ class KubernetesProvisioner(DBScriptProvisioner):
 
     _runner = None
     _keys = None
+    _relay = None
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # A fixed relay port is a URL known in advance (user_cluster_url, the accounts
+        # service's FLUX_RESTFUL_HOST) that may be handed out before this process needs
+        # flux-restful itself: listen from the start. With port 0 the URL exists only once
+        # the relay does.
+        if self.port_forward_port and self.port_forward:
+            _ = self.cluster_url  # its default starts the relay, unless a URL is configured
+
+    @property
+    def relay(self):
+        """The port-forward relay to flux-restful, started on first use."""
+        if self._relay is None:
+            runner = self.runner
+            self._relay = PortForwardRelay(
+                runner.locator.core.api_client,
+                self.namespace,
+                self._forward_target,
+                address=self.port_forward_address,
+                port=self.port_forward_port,
+            ).start()
+        return self._relay
+
+    def _forward_target(self, refresh):
+        info = self.runner.discover() if refresh else self.runner.info
+        return info.broker_pod, urlsplit(info.url).port or DEFAULT_PORT
 
     @property
     def runner(self):

@@ -183,7 +183,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
             "state": state,
             "error": record.error if record else None,
             "provisioned_at": when(record.provisioned_at) if record else None,
-            "cluster_url": self.accounts.provisioner.cluster_url,
+            "cluster_url": self.accounts.provisioner.user_cluster_url,
         }
 
     async def own_credentials(self):

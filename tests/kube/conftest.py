@@ -17,6 +17,7 @@ import pytest
 from flux_hub.kubernetes import KubernetesProvisioner, MiniClusterLocator
 from flux_hub.kubernetes.api import load_api_client
 
+from . import schema_check
 from .fakeapi import FakeKubeAPI
 from .miniclusters import add_minicluster
 
@@ -84,9 +85,16 @@ def restful_db_template(tmp_path_factory):
 
 @pytest.fixture
 def kube(tmp_path):
-    api = FakeKubeAPI(tmp_path / "kube").start()
+    """The fake API server; every object it answers with must pass the real schemas (the
+    newest Kubernetes version's, and the MiniCluster CRD's), checked when the test ends."""
+    api = FakeKubeAPI(tmp_path / "kube")
+    api.check_body = lambda body: schema_check.problems(body, schema_check.KUBE_VERSIONS[-1:])
+    api.start()
     yield api
     api.stop()
+    assert not api.schema_problems, "the fake API server answered with objects a real one " + (
+        "would not serve: " + "; ".join(dict.fromkeys(api.schema_problems))
+    )
 
 
 @pytest.fixture

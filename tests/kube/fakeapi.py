@@ -10,10 +10,22 @@ the way the real one does, and the real `kubernetes` client talks to it:
 - GET  /api/v1/namespaces/{ns}/pods/{name}/exec?command=..&container=..   websocket upgrade,
   channel protocol v5.channel.k8s.io / v4.channel.k8s.io (stdin 0, stdout 1, stderr 2, v1 Status
   on 3; v5's close frame 255 ends stdin).
+- GET  /api/v1/namespaces/{ns}/pods/{name}/portforward?ports=..   websocket upgrade,
+  v4.channel.k8s.io (fake_portforward.py), to the local addresses given with `expose()`.
 
-Errors are v1 Status bodies with the real codes: 401 without the bearer token, 403 for a verb
-taken away with `forbid()`, 404 for a missing object, 400 for exec into a pod that is not
-running or a container that is not in the pod.
+Errors are v1 Status bodies with the real codes and wording: 401 without the bearer token, 403
+as kube-apiserver's RBAC authorizer words it (`pods "x" is forbidden: User "..." cannot create
+resource "pods/exec" in API group "" in the namespace "ns"`) for a verb taken away with
+`forbid()` or not granted by the Roles given to `apply_rbac()` (then RBAC is enforced as the
+real authorizer does: a Role grants only in its own namespace, so a wrong namespace is a 403),
+404 for a missing object, 400 for exec into a pod that is not running or a container that is
+not in the pod. A namespace that does not exist behaves as on a real server: gets answer 404 for
+the object, lists are empty, GET /api/v1/namespaces/{ns} answers 404 `namespaces "x" not found`.
+A command that cannot be started ends its exec stream with the kubelet's InternalError Status on
+channel 3; one that exits non-zero with the NonZeroExitCode Status carrying its exit code.
+With `check_body` set (a function returning a list of problems), every object the server sends
+is checked and the problems are kept in `schema_problems` (the tests check them against the real
+schemas).
 
 Exec really runs the command on this machine, as a container runtime would, with two
 differences that keep this machine safe:
@@ -59,6 +71,42 @@ def status_body(code, reason, message, details=None):
     return body
 
 
+def forbidden_body(verb, group, resource, name, ns, user=SERVICE_ACCOUNT):
+    """kube-apiserver's RBAC refusal: responsewriters.Forbidden + apierrors.NewForbidden.
+
+    The qualified resource in front is the resource without its subresource (`pods`, not
+    `pods/exec`), with the group after a dot; the message then names verb and resource in full.
+    """
+    base = resource.split("/")[0]
+    qualified = f"{base}.{group}" if group else base
+    target = f'{qualified} "{name}"' if name else qualified
+    where = f'in the namespace "{ns}"' if ns else "at the cluster scope"
+    details = {"name": name, "kind": base} if name else {"kind": base}
+    if group:
+        details["group"] = group
+    return status_body(
+        403,
+        "Forbidden",
+        f'{target} is forbidden: User "{user}" cannot {verb} resource "{resource}" '
+        f'in API group "{group}" {where}',
+        details,
+    )
+
+
+def _runc_error(argv, error):
+    """runc's words for a command it cannot start."""
+    command = argv[0] if argv else ""
+    if isinstance(error, FileNotFoundError):
+        if "/" not in command:
+            return f'exec: "{command}": executable file not found in $PATH'
+        return f'exec: "{command}": stat {command}: no such file or directory'
+    return f'exec: "{command}": {error.strerror.lower()}'
+
+
+def _grants(listed, wanted):
+    return "*" in (listed or ()) or wanted in (listed or ())
+
+
 def _selector_matches(selector, labels):
     for term in filter(None, (t.strip() for t in (selector or "").split(","))):
         if "!=" in term:
@@ -88,6 +136,13 @@ class FakeKubeAPI:
         self.secrets = {}  # (ns, name) -> {key: str}
         self.objects = {}  # (version, ns, name) -> dict (MiniClusters)
         self.forbidden = set()  # {(verb, resource)}
+        self.rbac = None  # [Role/RoleBinding dicts] once apply_rbac() is called: RBAC enforced
+        self.namespaces = set()  # namespaces that exist (those with objects in them, and more)
+        self.check_body = None  # body -> [problem]: the schema check of every answer
+        self.schema_problems = []
+        self.exposed = {}  # (ns, pod, port) -> (host, port) on this machine
+        self.port_forwards = []  # [(ns, pod, ports)] of each port-forward websocket
+        self.port_forward_drops = []  # see drop_port_forward()
         self.exec_calls = []  # [(ns, pod, container, argv)]
         self.requests = []  # [(method, path)]
         self.running = set()  # commands of exec calls, while they run
@@ -111,17 +166,66 @@ class FakeKubeAPI:
         return FakeContainer(name=name, root=root, **kwargs)
 
     def add_pod(self, pod):
+        self.namespaces.add(pod.namespace)
         self.pods[(pod.namespace, pod.name)] = pod
         return pod
 
     def add_secret(self, ns, name, data):
+        self.namespaces.add(ns)
         self.secrets[(ns, name)] = dict(data)
 
     def add_object(self, version, ns, name, body):
+        self.namespaces.add(ns)
         self.objects[(version, ns, name)] = body
 
     def forbid(self, verb, resource):
         self.forbidden.add((verb, resource))
+
+    def expose(self, ns, pod, port, address):
+        """Port `port` of the pod is the local TCP address (host, port)."""
+        self.exposed[(ns, pod, port)] = tuple(address)
+
+    def drop_port_forward(self, pattern):
+        """Drop the port-forward connection that carries `pattern` (bytes) from the client,
+        halfway through the pod's answer (once)."""
+        self.port_forward_drops.append(pattern)
+
+    def apply_rbac(self, docs):
+        """Enforce RBAC from Role and RoleBinding objects (e.g. examples/kubernetes/rbac.yaml):
+        the service account may then do only what a Role bound to it in that namespace grants."""
+        self.rbac = list(self.rbac or []) + [d for d in docs if d]
+
+    def allowed(self, verb, group, resource, name, ns):
+        if (verb, resource) in self.forbidden:
+            return False
+        if self.rbac is None:
+            return True
+        _, _, sa_ns, sa_name = SERVICE_ACCOUNT.split(":")
+        roles = {
+            d["metadata"]["name"]: d
+            for d in self.rbac
+            if d["kind"] == "Role" and d["metadata"].get("namespace") == ns
+        }
+        for binding in self.rbac:
+            if binding["kind"] != "RoleBinding" or binding["metadata"].get("namespace") != ns:
+                continue
+            if not any(
+                s.get("kind") == "ServiceAccount"
+                and s.get("name") == sa_name
+                and s.get("namespace", ns) == sa_ns
+                for s in binding.get("subjects") or ()
+            ):
+                continue
+            role = roles.get(binding["roleRef"]["name"])
+            for rule in (role or {}).get("rules") or ():
+                if (
+                    _grants(rule.get("apiGroups"), group)
+                    and _grants(rule.get("resources"), resource)
+                    and _grants(rule.get("verbs"), verb)
+                    and (not rule.get("resourceNames") or name in rule["resourceNames"])
+                ):
+                    return True
+        return False
 
     def fail_useradd(self, pod, container, name="*"):
         """Make useradd fail for `name` ("*": anyone) in one container, like a locked passwd."""
@@ -187,13 +291,17 @@ class FakeKubeAPI:
         self.stop()
 
     def _app(self):
+        from .fake_portforward import PortForwardHandler
+
         ns = r"/api/v1/namespaces/([^/]+)"
         return tornado.web.Application(
             [
                 (ns + r"/pods/([^/]+)/exec", ExecHandler, {"api": self}),
+                (ns + r"/pods/([^/]+)/portforward", PortForwardHandler, {"api": self}),
                 (ns + r"/pods", PodsHandler, {"api": self}),
                 (ns + r"/pods/([^/]+)", PodsHandler, {"api": self}),
                 (ns + r"/secrets/([^/]+)", SecretHandler, {"api": self}),
+                (ns, NamespaceHandler, {"api": self}),
                 (
                     r"/apis/flux-framework\.org/([^/]+)/namespaces/([^/]+)/miniclusters/([^/]+)",
                     MiniClusterHandler,
@@ -210,20 +318,9 @@ class FakeKubeAPI:
         self.requests.append((request.method, request.path))
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return 401, status_body(401, "Unauthorized", "Unauthorized")
-        if (verb, resource) in self.forbidden:
-            group = "flux-framework.org" if resource == "miniclusters" else ""
-            target = (
-                f'{resource.split("/")[0]} "{name}" is forbidden'
-                if name
-                else (f"{resource} is forbidden")
-            )
-            return 403, status_body(
-                403,
-                "Forbidden",
-                f'{target}: User "{SERVICE_ACCOUNT}" cannot {verb} resource "{resource}" '
-                f'in API group "{group}" in the namespace "{ns}"',
-                {"name": name, "kind": resource.split("/")[0]},
-            )
+        group = "flux-framework.org" if resource == "miniclusters" else ""
+        if not self.allowed(verb, group, resource, name, ns):
+            return 403, forbidden_body(verb, group, resource, name, ns)
         return None
 
 
@@ -232,6 +329,8 @@ class _Handler(tornado.web.RequestHandler):
         self.api = api
 
     def send(self, code, body):
+        if self.api.check_body:
+            self.api.schema_problems += self.api.check_body(body)
         self.set_status(code)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
@@ -247,6 +346,23 @@ class NotFoundHandler(_Handler):
     def get(self, *args):
         self.send(
             404, status_body(404, "NotFound", "the server could not find the requested resource")
+        )
+
+
+class NamespaceHandler(_Handler):
+    def get(self, ns):
+        if not self.check("get", "namespaces", ns, ""):
+            return
+        if ns not in self.api.namespaces:
+            return self.send(404, status_body(404, "NotFound", f'namespaces "{ns}" not found'))
+        self.send(
+            200,
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+                "status": {"phase": "Active"},
+            },
         )
 
 
@@ -396,11 +512,22 @@ class ExecHandler(tornado.websocket.WebSocketHandler):
                 env=env,
             )
         except OSError as e:
-            message = (
-                "OCI runtime exec failed: exec failed: unable to start container process: "
-                f'exec: "{self.argv[0] if self.argv else ""}": {e.strerror}: unknown'
+            # What the kubelet sends when the runtime cannot start the command: an
+            # InternalError (apierrors.NewInternalError) on the error channel, no exit code.
+            cause = (
+                "error executing command in container: failed to exec in container: failed to "
+                f'start exec "{os.urandom(32).hex()}": OCI runtime exec failed: exec failed: '
+                f"unable to start container process: {_runc_error(self.argv, e)}: unknown"
             )
-            self._send(3, json.dumps({"metadata": {}, "status": "Failure", "message": message}))
+            status = {
+                "metadata": {},
+                "status": "Failure",
+                "message": f"Internal error occurred: {cause}",
+                "reason": "InternalError",
+                "details": {"causes": [{"message": cause}]},
+                "code": 500,
+            }
+            self._send(3, json.dumps(status))
             self.close()
             return
         self.api.running.add(self.command)

@@ -78,7 +78,7 @@ def test_list_shows_the_database(make_minicluster):
 
 def test_url_keys_and_superusers_are_discovered(make_minicluster):
     cluster = make_minicluster("flux-sample")
-    provisioner = cluster.provisioner()
+    provisioner = cluster.provisioner(port_forward=False)  # as in a pod: cluster DNS
 
     assert provisioner.cluster_url == (
         "http://flux-sample-0.flux-service.flux-operator.svc.cluster.local:5000"

@@ -1,0 +1,181 @@
+"""The manifests of examples/kubernetes and the objects of the fake cluster, against real schemas.
+
+Kubernetes' own schemas (kubernetes-validate, every supported version, strict), the Flux
+Operator's MiniCluster CRDs (v1alpha1 and v1alpha2) and the Zero to JupyterHub chart's values
+schema: what `kubectl apply` and `helm install` would refuse, the tests refuse.
+"""
+
+import copy
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from . import schema_check
+from .conftest import NAMESPACE
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "kubernetes"
+MANIFESTS = sorted(
+    p for p in EXAMPLES.glob("*.yaml") if "values" not in p.name and p.name != "kind.yaml"
+)
+VALUES = sorted(EXAMPLES.glob("*values*.yaml"))
+
+
+def _documents():
+    for path in MANIFESTS:
+        for index, doc in enumerate(schema_check.manifests(path)):
+            yield pytest.param(doc, id=f"{path.name}#{index}-{doc.get('kind')}")
+
+
+def test_examples_are_found():
+    # The parametrized tests below would pass vacuously on an empty directory.
+    assert {p.name for p in MANIFESTS} >= {"minicluster.yaml", "rbac.yaml"}
+    assert {p.name for p in VALUES} >= {"z2jh-values.yaml"}
+
+
+@pytest.mark.parametrize("doc", list(_documents()))
+def test_example_manifest_is_valid(doc):
+    assert schema_check.problems(doc) == []
+
+
+@pytest.mark.parametrize("path", VALUES, ids=lambda p: p.name)
+def test_example_values_pass_the_chart_schema(path):
+    assert schema_check.z2jh_problems(yaml.safe_load(path.read_text())) == []
+
+
+# -- deliberately wrong manifests: each schema refuses them, saying where -------------------
+
+
+def _example(name, kind):
+    return copy.deepcopy(
+        next(d for d in schema_check.manifests(EXAMPLES / name) if d["kind"] == kind)
+    )
+
+
+def test_wrong_minicluster_fails_the_crd():
+    mc = _example("minicluster.yaml", "MiniCluster")
+    sidecar = mc["spec"]["containers"][1]
+    sidecar["ports"] = ["5000"]  # the CRD wants integers
+    sidecar["enviroment"] = sidecar.pop("environment")  # a typo: not a field of the CRD
+    mc["spec"]["size"] = "4"
+    found = schema_check.problems(mc)
+    assert "spec.containers.1.ports.0: '5000' is not of type 'integer'" in found
+    assert any(
+        p.startswith("spec.containers.1: ") and "'enviroment' was unexpected" in p for p in found
+    )
+    assert "spec.size: '4' is not of type 'integer'" in found
+    with pytest.raises(schema_check.SchemaError, match="MiniCluster flux-sample"):
+        schema_check.check(mc)
+
+
+SEED_V1ALPHA1 = """
+apiVersion: flux-framework.org/v1alpha1
+kind: MiniCluster
+metadata:
+  name: flux-sample
+  namespace: flux-operator
+spec:
+  logging:
+    quiet: false
+  size: 4
+  users:
+    - name: peenut
+    - name: squidward
+    - name: avocadosaurus
+  containers:
+    - image: ghcr.io/flux-framework/flux-restful-api:latest
+"""
+
+
+def test_seed_minicluster_is_v1alpha1_only():
+    # The seed's multi-tenant MiniCluster: valid for the old CRD; v1alpha2 has no users.
+    mc = yaml.safe_load(SEED_V1ALPHA1)
+    assert schema_check.problems(mc) == []
+    mc["apiVersion"] = "flux-framework.org/v1alpha2"
+    found = schema_check.problems(mc)
+    assert len(found) == 1 and "'users' was unexpected" in found[0], found
+    mc["apiVersion"] = "flux-framework.org/v1beta9"
+    assert schema_check.problems(mc) == [
+        "apiVersion: 'flux-framework.org/v1beta9' is not a MiniCluster version"
+    ]
+
+
+def test_wrong_role_fails_kubernetes_schema_in_every_version():
+    role = _example("rbac.yaml", "Role")
+    role["rules"][0]["verbs"] = "get"  # must be a list
+    role["rules"][1]["resource"] = role["rules"][1].pop("resources")  # a typo
+    role["metadata"]["name"] = "Flux_Hub"
+    found = schema_check.problems(role)
+    for version in schema_check.KUBE_VERSIONS:
+        assert f"Kubernetes {version}: rules.0.verbs: 'get' is not of type 'array'" in found
+        assert any(
+            p.startswith(f"Kubernetes {version}: rules.1: ") and "'resource' was unexpected" in p
+            for p in found
+        )
+    assert "metadata.name: 'Flux_Hub' is not a valid DNS subdomain name" in found
+
+
+def test_unknown_kind_is_refused():
+    found = schema_check.problems({"apiVersion": "v1", "kind": "Minicluster", "metadata": {}})
+    assert found and all("no kind Minicluster in v1" in p for p in found)
+
+
+def test_wrong_values_fail_the_chart_schema():
+    values = yaml.safe_load((EXAMPLES / "z2jh-values.yaml").read_text())
+    values["singleuser"]["defaultURL"] = values["singleuser"].pop("defaultUrl")  # a typo
+    values["hub"]["networkPolicy"]["egress"] = {"to": []}  # must be a list
+    found = schema_check.z2jh_problems(values)
+    assert any(
+        p.startswith("singleuser: ") and "'defaultURL' was unexpected" in p for p in found
+    ), found
+    assert "hub.networkPolicy.egress: {'to': []} is not of type 'array'" in found
+
+
+def test_helm_merge_is_helms():
+    defaults = {"hub": {"image": {"name": "a", "tag": "1"}, "extraEnv": {}}, "debug": {"x": 1}}
+    merged = schema_check.helm_merge(defaults, {"hub": {"image": {"tag": "2"}}, "debug": None})
+    assert merged == {"hub": {"image": {"name": "a", "tag": "2"}, "extraEnv": {}}}
+
+
+# -- what the fake API server serves --------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["v1alpha2", "v1alpha1"])
+def test_fake_cluster_objects_pass_the_real_schemas(make_minicluster, kube, version):
+    """The MiniCluster, its pods, its Secret and the errors, as a client reads them."""
+    cluster = make_minicluster(version=version, multi_user=True)
+    headers = {"Authorization": f"Bearer {kube.token}"}
+    base = f"{kube.url}/api/v1/namespaces/{NAMESPACE}"
+    answers = [
+        requests.get(
+            f"{kube.url}/apis/flux-framework.org/{version}/namespaces/{NAMESPACE}/"
+            f"miniclusters/{cluster.name}",
+            headers=headers,
+        ),
+        requests.get(f"{base}/pods?labelSelector=job-name%3D{cluster.name}", headers=headers),
+        requests.get(f"{base}/pods/{cluster.pods[0].name}", headers=headers),
+        requests.get(f"{base}/secrets/flux-restful", headers=headers),
+        requests.get(f"{base}/pods/nope", headers=headers),
+        requests.get(f"{kube.url}/api/v1/namespaces/nope", headers=headers),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 404, 404]
+    kinds = [a.json()["kind"] for a in answers]
+    assert kinds == ["MiniCluster", "PodList", "Pod", "Secret", "Status", "Status"]
+    for answer in answers:
+        assert schema_check.problems(answer.json()) == []
+    assert kube.schema_problems == []
+
+
+def test_fake_server_reports_an_object_a_real_one_would_not_serve(make_minicluster, kube):
+    # The check of every answer (conftest) is live: a pod with a field Pod does not have shows.
+    cluster = make_minicluster()
+    pod = cluster.pods[0]
+    real = pod.to_json
+    pod.to_json = lambda: {**real(), "spec": {**real()["spec"], "hostName": "x"}}
+    requests.get(
+        f"{kube.url}/api/v1/namespaces/{NAMESPACE}/pods/{pod.name}",
+        headers={"Authorization": f"Bearer {kube.token}"},
+    )
+    assert any("'hostName' was unexpected" in p for p in kube.schema_problems)
+    kube.schema_problems.clear()  # what this test meant to find; the fixture checks the rest
