@@ -15,7 +15,8 @@ the seed tutorial adds them (``app/db/init_db.py add-user NAME PASS``).
 
 This server cannot keep tenants apart: any user can read and cancel any job, and every job
 receives the server's whole environment, its secret key included (which signs every access
-token there). flux-hub works with it but says so wherever people look (``ISOLATION_WARNING``).
+token there). flux-hub works with it but says so wherever people look
+(``flux_hub.restful.LEGACY_WARNING``).
 """
 
 import fcntl
@@ -36,12 +37,6 @@ APP_DIR = "flux-restful-api"  # as the Flux Operator's v1alpha1 image has it: /f
 # Flux's Python bindings (the real ones; the simulated ones need nothing) import cffi, ply, yaml
 EXTRA_REQUIREMENTS = ("bcrypt<5", "ply", "cffi", "pyyaml")
 COMPLETE = ".complete"
-
-ISOLATION_WARNING = (
-    "This Flux cluster runs the legacy flux-restful-api server, which cannot keep users apart: "
-    "any user can read and cancel any job, and every job receives the server's secret key. "
-    "Use flux-restful 1.1 or later."
-)
 
 
 class LegacyServerError(RuntimeError):
