@@ -500,6 +500,14 @@ class LocalCluster:
             procs.kill(procs.remaining(proc.pid, tree))
             procs.wait_gone(proc.pid, tree, 5.0)
 
+    def prepare(self):
+        """Make the server's database and superuser now, before ``start`` (the hub provisions
+        accounts into it before it starts the cluster). Nothing to do for flux-restful 1.1,
+        whose DB script makes its tables; the legacy server's folder is made here."""
+        if self.legacy:
+            self._ensure([(self.admin_user, True)])
+        return self
+
     def restart(self, timeout=60):
         """Stop and start again with the same port, database, keys and passwords."""
         self.stop()
