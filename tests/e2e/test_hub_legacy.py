@@ -17,7 +17,7 @@ import bcrypt
 import pytest
 
 from flux_hub.local.legacy import SOURCE_ENV
-from flux_hub.restful import LEGACY_WARNING
+from flux_hub.restful import LEGACY_WARNING, FluxRestfulClient
 
 from .hubprocess import TOP_CONFIG, HubProcess, find_secrets
 
@@ -50,6 +50,15 @@ def passwords(hub, secrets):
     return found
 
 
+@pytest.fixture(scope="module")
+def bob(hub, passwords, secrets):
+    """bob, logged in, with his server spawned by the hub (once for the module)."""
+    token = own_token(hub, "bob", passwords["bob"], secrets)
+    hub.start_server(token, "bob")
+    yield token
+    hub.stop_server(token, "bob")
+
+
 def own_token(hub, name, password, secrets):
     token = hub.token_for(hub.login(name, password), name)
     secrets.add(token)
@@ -80,38 +89,32 @@ def test_the_seeded_accounts_are_bcrypt_rows_of_its_own_init_db(hub, passwords):
         assert bcrypt.checkpw(passwords[name].encode(), rows[name].encode())
 
 
-def test_login_spawn_and_the_panel_on_the_legacy_server(hub, passwords, secrets):
-    token = own_token(hub, "bob", passwords["bob"], secrets)
-    hub.start_server(token, "bob")
-    try:
-        cluster = hub.server(token, "bob", "GET", "flux-hub/api/cluster").json()
-        assert cluster["account"] == "bob" and cluster["reachable"] is True
-        assert (cluster["legacy"], cluster["warning"]) == (True, LEGACY_WARNING)
-        # submit and read its output
-        job, output = hub.run_job(token, "bob", "sh -c 'echo hello from the legacy server'")
-        assert output == "hello from the legacy server\n"
-        # the list (ids plus one info each: every job, in full)
-        more = [hub.run_job(token, "bob", f"echo {n}")[0] for n in range(2)]
-        listed = hub.server(token, "bob", "GET", "flux-hub/api/jobs", params={"rescan": "1"})
-        assert listed.status_code == 200, listed.text
-        jobs = {j["id"]: j for j in listed.json()["jobs"]}
-        assert {job, *more} <= set(jobs)
-        assert {jobs[i]["result"] for i in (job, *more)} == {"COMPLETED"}
-        # a running job: no output asked of the server yet; then cancel it
-        submitted = hub.server(
-            token, "bob", "POST", "flux-hub/api/jobs", json={"command": "sleep 120"}
-        )
-        running = submitted.json()["id"]
-        wait_state(hub, token, "bob", running, {"RUN"})
-        started = time.monotonic()
-        out = hub.server(token, "bob", "GET", f"flux-hub/api/jobs/{running}/output")
-        assert (out.status_code, out.json()) == (200, {"output": []})
-        assert time.monotonic() - started < 5
-        cancel = hub.server(token, "bob", "POST", f"flux-hub/api/jobs/{running}/cancel")
-        assert cancel.status_code == 200, cancel.text
-        assert wait_state(hub, token, "bob", running, {"INACTIVE"})["result"] == "CANCELED"
-    finally:
-        hub.stop_server(token, "bob")
+def test_login_spawn_and_the_panel_on_the_legacy_server(hub, bob):
+    token = bob
+    cluster = hub.server(token, "bob", "GET", "flux-hub/api/cluster").json()
+    assert cluster["account"] == "bob" and cluster["reachable"] is True
+    assert (cluster["legacy"], cluster["warning"]) == (True, LEGACY_WARNING)
+    # submit and read its output
+    job, output = hub.run_job(token, "bob", "sh -c 'echo hello from the legacy server'")
+    assert output == "hello from the legacy server\n"
+    # the list (ids plus one info each: every job, in full)
+    more = [hub.run_job(token, "bob", f"echo {n}")[0] for n in range(2)]
+    listed = hub.server(token, "bob", "GET", "flux-hub/api/jobs", params={"rescan": "1"})
+    assert listed.status_code == 200, listed.text
+    jobs = {j["id"]: j for j in listed.json()["jobs"]}
+    assert {job, *more} <= set(jobs)
+    assert {jobs[i]["result"] for i in (job, *more)} == {"COMPLETED"}
+    # a running job: no output asked of the server yet; then cancel it
+    submitted = hub.server(token, "bob", "POST", "flux-hub/api/jobs", json={"command": "sleep 120"})
+    running = submitted.json()["id"]
+    wait_state(hub, token, "bob", running, {"RUN"})
+    started = time.monotonic()
+    out = hub.server(token, "bob", "GET", f"flux-hub/api/jobs/{running}/output")
+    assert (out.status_code, out.json()) == (200, {"output": []})
+    assert time.monotonic() - started < 5
+    cancel = hub.server(token, "bob", "POST", f"flux-hub/api/jobs/{running}/cancel")
+    assert cancel.status_code == 200, cancel.text
+    assert wait_state(hub, token, "bob", running, {"INACTIVE"})["result"] == "CANCELED"
 
 
 NOTEBOOK = textwrap.dedent(
@@ -131,20 +134,16 @@ NOTEBOOK = textwrap.dedent(
 )
 
 
-def test_a_notebook_kernel_submits_with_the_api_and_flux_magic(hub, passwords, secrets):
-    token = own_token(hub, "carol", passwords["carol"], secrets)
-    hub.start_server(token, "carol")
-    try:
-        done = hub.in_server("carol", [sys.executable, "-c", NOTEBOOK])
-        assert done.returncode == 0, done.stderr
-        assert "cell says hi" in done.stdout  # %%flux --wait shows the output
-        assert "OUTPUT 'python says hi\\n'" in done.stdout
-        assert "NAMES ['from-a-cell', 'from-python']" in done.stdout
-        # the panel shows both under their names
-        names = hub.server(token, "carol", "GET", "flux-hub/api/jobs").json()["names"]
-        assert {"from-a-cell", "from-python"} <= set(names.values())
-    finally:
-        hub.stop_server(token, "carol")
+def test_a_notebook_kernel_submits_with_the_api_and_flux_magic(hub, bob):
+    """A kernel of bob's server (its environment and account), as a notebook runs it."""
+    done = hub.in_server("bob", [sys.executable, "-c", NOTEBOOK])
+    assert done.returncode == 0, done.stderr
+    assert "cell says hi" in done.stdout  # %%flux --wait shows the output
+    assert "OUTPUT 'python says hi\\n'" in done.stdout
+    assert "NAMES ['from-a-cell', 'from-python']" in done.stdout
+    # the panel shows both under their names
+    names = hub.server(bob, "bob", "GET", "flux-hub/api/jobs").json()["names"]
+    assert {"from-a-cell", "from-python"} <= set(names.values())
 
 
 def test_the_accounts_pages_carry_the_warning(hub, passwords):
@@ -163,13 +162,15 @@ def test_an_account_the_admin_adds_works_at_once(hub, passwords, secrets):
     creds = hub.service(admin, "GET", "api/accounts/dave/credentials").json()
     secrets.add(creds["FLUX_TOKEN"])
     assert "FLUX_SECRET_KEY" not in creds or not creds["FLUX_SECRET_KEY"]
-    token = own_token(hub, "dave", creds["FLUX_TOKEN"], secrets)
-    hub.start_server(token, "dave")
-    try:
-        _, output = hub.run_job(token, "dave", "echo dave was here")
-        assert output == "dave was here\n"
-    finally:
-        hub.stop_server(token, "dave")
+    own_token(hub, "dave", creds["FLUX_TOKEN"], secrets)  # logs in to the hub with it
+    # and, with what his server would be given, submits at once (spawning is tested above)
+    with FluxRestfulClient(creds["FLUX_RESTFUL_HOST"], "dave", creds["FLUX_TOKEN"]) as client:
+        job = client.submit("echo dave was here")
+        deadline = time.monotonic() + 60
+        while client.job(job)["state"] != "INACTIVE":
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        assert "".join(client.output(job)) == "dave was here\n"
 
 
 def test_no_secret_in_any_log(hub, secrets):
