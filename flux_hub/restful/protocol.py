@@ -196,6 +196,13 @@ class Protocol:
         else:
             response = yield from self._token_request(self._form())
         self.token = self._token_from(response)
+        if self.legacy is None:
+            # Asked here, while the server has just answered, rather than later on a call
+            # that may come when it is busy; a failure is left for that call to ask again
+            try:
+                yield from self.is_legacy()
+            except FluxRestfulError:
+                pass
         return self.token
 
     def _handshake(self):
