@@ -195,23 +195,26 @@ def prepare(dest, env, admin, admin_password, users, log=None):
             dest,
             {**env, "FLUX_USER": admin, "FLUX_TOKEN": admin_password},
         )
-    for name, password in users.items():
-        add_user(python, dest, env, name, password)
+    if users:
+        add_users(python, dest, env, users)
     return built
 
 
-# `app/db/init_db.py add-user NAME PASS`, run as its own __main__, but with the password read
-# from stdin rather than put on a command line every user can read in /proc.
-_ADD_USER = (
-    "import runpy, sys; name = sys.argv[1]; password = sys.stdin.read(); "
-    "sys.argv = ['app/db/init_db.py', 'add-user', name, password]; "
-    "runpy.run_path('app/db/init_db.py', run_name='__main__')"
+# `app/db/init_db.py add-user NAME PASS` for each user, each run as its own __main__, in one
+# process (its imports take seconds), with the passwords read from stdin rather than put on a
+# command line every user can read in /proc.
+_ADD_USERS = (
+    "import json, runpy, sys\n"
+    "for name, password in json.load(sys.stdin).items():\n"
+    "    sys.argv = ['app/db/init_db.py', 'add-user', name, password]\n"
+    "    runpy.run_path('app/db/init_db.py', run_name='__main__')\n"
 )
 
 
-def add_user(python, folder, env, name, password):
-    """Add a user with the server's own ``init_db.py add-user`` (nothing if the name exists)."""
-    _run(python, ["-c", _ADD_USER, name], folder, env, stdin=password)
+def add_users(python, folder, env, users):
+    """Add users ({name: password}) with the server's own ``init_db.py add-user`` (it leaves
+    a name that exists as it is)."""
+    _run(python, ["-c", _ADD_USERS], folder, env, stdin=json.dumps(users))
 
 
 def _run(python, args, cwd, env, stdin=None):
