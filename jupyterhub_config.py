@@ -15,6 +15,8 @@
 #   FLUX_HUB_USERS   seeded users (default "alice bob carol")
 #   FLUX_HUB_ADMIN   the hub admin, one of them (default "alice")
 #   FLUX_HUB_CLUSTER_PORT  the cluster's port (default: a free one, chosen once)
+#   FLUX_HUB_CLUSTER_SERVER  "flux-restful" (default: flux-restful 1.1) or "legacy" (the seed's
+#                    flux-restful-api 0.2, which cannot keep users apart; see flux_hub.local.legacy)
 import os
 from pathlib import Path
 
@@ -33,7 +35,10 @@ ensure_crypt_key(STATE)
 
 # The local MiniCluster runs as a hub-managed service; accounts go into its database. As root,
 # it runs each job as the Unix account of the person who submitted it.
-configure_local_cluster(c, STATE, nodes=2, cores_per_node=4)
+SERVER = os.environ.get("FLUX_HUB_CLUSTER_SERVER", "flux-restful")
+if SERVER not in ("flux-restful", "legacy"):
+    raise ValueError(f"FLUX_HUB_CLUSTER_SERVER must be flux-restful or legacy, not {SERVER!r}")
+configure_local_cluster(c, STATE, nodes=2, cores_per_node=4, legacy=SERVER == "legacy")
 
 # People log in with their MiniCluster account (the seed's way); the seeded users are hub
 # users from the start, so their accounts are created (and announced) when the hub starts.

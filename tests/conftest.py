@@ -36,6 +36,32 @@ def cluster(tmp_path_factory):
     cl.stop()
 
 
+@pytest.fixture(scope="session")
+def legacy_cluster(tmp_path_factory):
+    """The legacy flux-restful-api (the seed's server) for the session, seeded the seed's way."""
+    cl = _start(tmp_path_factory.mktemp("legacy"), legacy=True)
+    yield cl
+    cl.stop()
+
+
+@pytest.fixture
+def legacy_client_for(legacy_cluster):
+    """Make a synchronous client of the legacy server for one of the seeded users."""
+    made = []
+
+    def make(name, **kwargs):
+        kwargs.setdefault("host", legacy_cluster.url)
+        kwargs.setdefault("user", name)
+        kwargs.setdefault("token", legacy_cluster.passwords[name])
+        client = FluxRestfulClient(**kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
 @pytest.fixture
 def fresh_cluster(tmp_path):
     """A cluster of the test's own, for tests that stop or restart it."""

@@ -344,3 +344,42 @@ def test_legacy_wrong_secret_key_500():
     core = Protocol("http://legacy:8000", "alice", "pw", "k" * 32)
     with pytest.raises(AuthenticationFailed, match="older flux-restful-api"):
         drive(core.login(None), [Response(500, b"Internal Server Error")])
+
+
+# -- telling the servers apart ------------------------------------------------------------------
+
+
+def test_the_server_is_asked_once_which_it_is():
+    core = Protocol("http://legacy:8000", "alice", "pw")
+    core.token = "t"
+    listing = answer(200, {"jobs": [{"id": 5}]})
+    info = answer(200, {"id": 5, "state": "RUN"})
+    jobs, seen = drive(core.jobs(), [answer(404, {"detail": "Not Found"}), listing, info])
+    assert [(r.method, r.path, r.params) for r in seen] == [
+        ("GET", "/v1/auth", []),
+        ("GET", "/v1/jobs", []),
+        ("GET", "/v1/jobs/5", []),
+    ]
+    assert jobs == [{"id": 5, "state": "RUN", "ranks": "", "expiration": ""}]
+    # known from now on: a running job's output is not asked for, and nothing asks again
+    output, seen = drive(core.output(5), [info])
+    assert output == [] and [r.path for r in seen] == ["/v1/jobs/5"]
+
+
+def test_flux_restful_11_keeps_its_own_listing():
+    core = Protocol("http://new:5000", "alice", "pw")
+    core.token = "t"
+    body = json.dumps([{"id": 5, "state": "RUN"}]).encode()
+    jobs, seen = drive(core.jobs_body(), [answer(200, {"auth": []}), Response(200, body)])
+    assert jobs == body
+    assert [(r.path, r.params) for r in seen] == [
+        ("/v1/auth", []),
+        ("/v1/jobs", [("details", "true"), ("listing", "true")]),
+    ]
+
+
+def test_a_server_that_fails_the_question_is_unavailable():
+    core = Protocol("http://legacy:8000", "alice", "pw")
+    with pytest.raises(ClusterUnavailable, match="Asking which flux-restful server"):
+        drive(core.jobs(), [answer(502, {"detail": "Bad Gateway"})])
+    assert core.legacy is None  # asked again next time

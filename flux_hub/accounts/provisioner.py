@@ -14,9 +14,12 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from traitlets import Bool, Float, List, Unicode, default
+from traitlets import Bool, Enum, Float, List, Unicode, default
 from traitlets.config import LoggingConfigurable
+
+from flux_hub.provision import dbscript
 
 
 class ProvisioningError(RuntimeError):
@@ -111,6 +114,12 @@ class Provisioner(LoggingConfigurable):
     def describe(self):
         """A short name for this cluster in messages (never a secret)."""
         return self.cluster_url or type(self).__name__
+
+    def serves_legacy(self):
+        """Whether the cluster is known to run the legacy flux-restful-api (which keeps no
+        user apart: see flux_hub.restful.LEGACY_WARNING). Cheap: from settings, or from what
+        was found out already; False when not known."""
+        return False
 
     def ensure(self, ops):
         """Create or update accounts (list of EnsureOp) -> list of OpResult, same order."""
@@ -284,6 +293,18 @@ class LocalProvisioner(DBScriptProvisioner):
         help="""Where the homes of the Unix accounts made with ``system_accounts`` go.""",
     )
 
+    layout = Enum(
+        ["package", "legacy"],
+        "package",
+        config=True,
+        help="""The server's code: "package" (flux-restful 1.1, whose flux_restful package
+        ``python`` imports), or "legacy" (the legacy flux-restful-api: ``server_dir`` is its
+        folder, holding its ``app`` package, and ``python`` its own environment's).""",
+    )
+
+    def serves_legacy(self):
+        return self.layout == "legacy"
+
     def ensure_host_accounts(self, names):
         if not self.system_accounts:
             return {}
@@ -325,9 +346,14 @@ class LocalProvisioner(DBScriptProvisioner):
         os.makedirs(self.server_dir, exist_ok=True)
         # The hub's own FLUX_* / JUPYTERHUB_* settings are not the script's business.
         env = {k: v for k, v in os.environ.items() if not k.startswith(("FLUX_", "JUPYTERHUB_"))}
+        if self.layout == "legacy":
+            # Its Python has no flux_hub: the script goes as text, run where `app` imports
+            argv = [self.python, "-c", Path(dbscript.__file__).read_text(), "--legacy"]
+        else:
+            argv = [self.python, "-m", "flux_hub.provision.dbscript"]
         try:
             done = subprocess.run(
-                [self.python, "-m", "flux_hub.provision.dbscript"],
+                argv,
                 cwd=self.server_dir,
                 env=env,
                 input=request,

@@ -22,6 +22,7 @@ from tornado import web
 from traitlets import Instance, List, Unicode, default
 
 from flux_hub.accounts import CryptKeyMissing, FluxAccounts, Outcome
+from flux_hub.restful import LEGACY_WARNING
 
 
 class FluxAccountsMixin(Authenticator):
@@ -68,6 +69,14 @@ class FluxAccountsMixin(Authenticator):
         self._pending = {}
         self._flush_task = None
         self._swept = False
+        self._warned_legacy = False
+        self._warn_if_legacy()
+
+    def _warn_if_legacy(self):
+        """Say it in the hub's log, once, when the cluster cannot keep tenants apart."""
+        if not self._warned_legacy and self.accounts.provisioner.serves_legacy():
+            self._warned_legacy = True
+            self.log.warning("flux-hub: %s", LEGACY_WARNING)
 
     async def _in_thread(self, func, *args, **kwargs):
         return await asyncio.get_running_loop().run_in_executor(None, lambda: func(*args, **kwargs))
@@ -103,7 +112,10 @@ class FluxAccountsMixin(Authenticator):
                 batch[outcome.hub_user].set_result(outcome)
 
     def _provision(self, names):
-        return self.accounts.ensure(names)
+        try:
+            return self.accounts.ensure(names)
+        finally:
+            self._warn_if_legacy()  # a cluster found by discovery is known now
 
     def _hub_user_names(self, user):
         """Every user in the hub database, read through the session ``user`` belongs to."""

@@ -56,13 +56,16 @@ def configure_local_cluster(
     admin="fluxadmin",
     name="flux-cluster",
     multi_user=None,
+    legacy=False,
 ):
     """Run a local MiniCluster with the hub and provision accounts into it.
 
     ``port``: the cluster's port (default: $FLUX_HUB_CLUSTER_PORT, else a free port chosen
     once and kept in the state directory). ``multi_user``: every account gets a Unix account
     and each job runs as it (default: when the hub runs as root and the instance can run jobs
-    as their owners, see ``multi_user_possible``). Returns the cluster's URL.
+    as their owners, see ``multi_user_possible``). ``legacy``: run the legacy
+    flux-restful-api (the seed's server) instead of flux-restful 1.1; it keeps no user apart
+    from another, and the hub's log says so. Returns the cluster's URL.
     """
     from flux_hub.local import LocalCluster
     from flux_hub.local.cluster import multi_user_problem
@@ -73,22 +76,56 @@ def configure_local_cluster(
     port = port or os.environ.get("FLUX_HUB_CLUSTER_PORT")
     port = int(port or _private_file(state_dir / PORT_FILE, lambda: str(free_port())))
     cluster = LocalCluster(
-        cluster_dir, port=port, nodes=nodes, cores_per_node=cores_per_node, admin_user=admin
+        cluster_dir,
+        port=port,
+        nodes=nodes,
+        cores_per_node=cores_per_node,
+        admin_user=admin,
+        legacy=legacy,
     )
     cluster.secret_key  # noqa: B018 (creates the cluster's keys now, for LocalProvisioner)
+    if legacy:
+        from flux_hub.restful import LEGACY_WARNING
+
+        print(f"flux-hub: WARNING: {LEGACY_WARNING}", file=sys.stderr, flush=True)
+        # Accounts go into its DB with its own code and Python; people log in with the form,
+        # so nobody is handed its secret key (which signs every access token there)
+        cluster.prepare()  # its folder and DB, which accounts go into before it starts
+        c.LocalProvisioner.layout = "legacy"
+        c.LocalProvisioner.python = cluster.legacy_python
+        c.LocalProvisioner.secret_key = ""
+        if multi_user:
+            raise ValueError("the legacy flux-restful-api cannot run jobs as their owners")
+        multi_user = False
+        if os.geteuid() == 0:
+            print(
+                "flux-hub: one Unix account for all users: the legacy flux-restful-api runs "
+                "every job as the instance's owner",
+                file=sys.stderr,
+            )
     if multi_user is None:
         why_not = multi_user_problem(cluster.mode)
         multi_user = why_not is None
         if why_not and os.geteuid() == 0:
             print(f"flux-hub: one Unix account for all users: {why_not}", file=sys.stderr)
     c.LocalProvisioner.system_accounts = multi_user
-    c.LocalProvisioner.server_dir = str(cluster_dir)
+    c.LocalProvisioner.server_dir = str(cluster.server_dir)
     c.LocalProvisioner.cluster_url = cluster.url
     c.LocalProvisioner.superusers = [admin]
+    environment = {}
+    if legacy:
+        from flux_hub.local import legacy as legacy_server
+
+        # The hub hands its services a reduced environment: where the legacy server's source
+        # (and its cached venv) is must be said
+        environment[legacy_server.SOURCE_ENV] = str(legacy_server.source_tarball())
+        if os.environ.get(legacy_server.CACHE_ENV):
+            environment[legacy_server.CACHE_ENV] = os.environ[legacy_server.CACHE_ENV]
     c.JupyterHub.services = [
         *[s for s in c.JupyterHub.get("services", []) if s.get("name") != name],
         {
             "name": name,
+            "environment": environment,
             "command": [
                 sys.executable,
                 "-m",
@@ -102,6 +139,7 @@ def configure_local_cluster(
                 # hands its services a reduced environment
                 f"--mode={cluster.mode}",
                 *(["--multi-user"] if multi_user else []),
+                *(["--legacy"] if legacy else []),
             ],
         },
     ]
@@ -149,6 +187,7 @@ def main(argv=None):
     parser.add_argument("--admin", default="fluxadmin")
     parser.add_argument("--mode", choices=["flux", "simulated"], default=None)
     parser.add_argument("--multi-user", action="store_true")
+    parser.add_argument("--legacy", action="store_true", help="the legacy flux-restful-api")
     args = parser.parse_args(argv)
 
     def stop(signum, frame):
@@ -166,6 +205,7 @@ def main(argv=None):
         admin_user=args.admin,
         simulate=None if args.mode is None else args.mode == "simulated",
         multi_user=args.multi_user,
+        legacy=args.legacy,
     )
 
     def announce(cluster):

@@ -253,6 +253,14 @@ class KubernetesProvisioner(DBScriptProvisioner):
     def describe(self):
         return f"MiniCluster {self.minicluster} in namespace {self.namespace}"
 
+    def serves_legacy(self):
+        # v1alpha1 MiniClusters run the legacy server unless a layout says otherwise
+        if self.layout:
+            return self.layout == "legacy"
+        if self._runner is not None and self._runner._info is not None:
+            return self._runner._info.layout == "legacy"
+        return self.api_version == "v1alpha1"
+
     def run_script(self, request):
         return self.runner.run_dbscript(request)
 

@@ -3,6 +3,9 @@
 The server runs under real Flux (``flux start --test-size=N``) when flux-core's ``flux`` is on
 PATH, otherwise against the simulated instance (flux_hub/local/simflux). Its keys and the
 users' passwords live in ``state_dir`` (mode 0600), so a restart keeps tokens and logins valid.
+
+With ``legacy=True`` it runs the legacy flux-restful-api instead (the seed's server, which
+v1alpha1 MiniClusters run; see flux_hub.local.legacy), set up as the seed sets it up.
 """
 
 import atexit
@@ -28,6 +31,7 @@ from . import procs
 log = logging.getLogger(__name__)
 
 STATE_FILE = "flux-hub-local.json"
+LEGACY_DIR = "flux-restful-api"  # the legacy server's folder in state_dir
 LOG_FILE = "flux-restful.log"
 DB_FILE = "flux-restful.db"
 STOP_GRACE = {"simulated": 5.0, "flux": 20.0}  # seconds before the server is killed
@@ -68,14 +72,9 @@ def find_flux():
     return path if "libflux-core" in out.stdout else None
 
 
-def check_bindings(flux):
-    """Why this Python cannot run flux-restful on ``flux``'s instance, or None if it can.
-
-    flux-restful imports flux-core's Python bindings in the server process, which is this
-    interpreter: they must import here (found the way ``flux`` finds them, its python path).
-    """
-    probe = "import flux, flux.job, flux.resource"
-    env = dict(os.environ)
+def bindings_path(flux):
+    """{"PYTHONPATH": ...} that finds ``flux``'s Python bindings the way ``flux`` does."""
+    env = {}
     try:
         where = subprocess.run(
             [flux, "env", "sh", "-c", 'printf %s "$PYTHONPATH"'],
@@ -86,20 +85,33 @@ def check_bindings(flux):
     except (OSError, subprocess.SubprocessError):
         where = ""
     if where:
-        env["PYTHONPATH"] = where + (os.pathsep + env["PYTHONPATH"] if "PYTHONPATH" in env else "")
+        env["PYTHONPATH"] = where + (
+            os.pathsep + os.environ["PYTHONPATH"] if "PYTHONPATH" in os.environ else ""
+        )
+    return env
+
+
+def check_bindings(flux, python=sys.executable):
+    """Why ``python`` cannot run flux-restful on ``flux``'s instance, or None if it can.
+
+    flux-restful imports flux-core's Python bindings in the server process, which is this
+    interpreter: they must import here (found the way ``flux`` finds them, its python path).
+    """
+    probe = "import flux, flux.job, flux.resource"
+    env = {**os.environ, **bindings_path(flux)}
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60
+            [python, "-c", probe], capture_output=True, text=True, env=env, timeout=60
         )
     except (OSError, subprocess.SubprocessError) as error:
-        return f"cannot run {sys.executable}: {error}"
+        return f"cannot run {python}: {error}"
     if proc.returncode == 0:
         return None
     last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
     version = "{}.{}".format(*sys.version_info[:2])
     return (
         f"flux-core is installed ({flux}) but its Python bindings do not import in this Python "
-        f"({sys.executable}, {version}): {last}. Install flux-core's bindings for Python {version} "
+        f"({python}, {version}): {last}. Install flux-core's bindings for Python {version} "
         "with cffi, ply and pyyaml into this environment (scripts/build-flux-core does it), "
         "or use the simulated instance (--simulate, or FLUX_HUB_SIMULATE=1)."
     )
@@ -316,6 +328,7 @@ class LocalCluster:
         server_env=None,
         multi_user=False,
         home_root="/home",
+        legacy=False,
     ):
         for label, value in (("nodes", nodes), ("cores_per_node", cores_per_node)):
             if not isinstance(value, int) or value < 1:
@@ -329,7 +342,10 @@ class LocalCluster:
         self.port = port
         self.nodes = nodes
         self.cores_per_node = cores_per_node
-        self.db_path = self.state_dir / DB_FILE
+        self.legacy = bool(legacy)
+        # The legacy server's folder, a copy of its source: its database is ./flux-restful.db
+        self.server_dir = self.state_dir / LEGACY_DIR if self.legacy else self.state_dir
+        self.db_path = self.server_dir / DB_FILE
         self.log_path = self.state_dir / LOG_FILE
         self.new_passwords = {}  # users that got a password at the last start(), for printing
         self._server_env = dict(server_env or {})
@@ -344,6 +360,12 @@ class LocalCluster:
         self._lock = threading.RLock()
         self._flux = choose_flux(simulate)
         self.mode = "flux" if self._flux else "simulated"
+        self._legacy_python = None
+        if self.multi_user and self.legacy:
+            raise LocalClusterError(
+                "the legacy flux-restful-api runs every job as the instance's owner here: "
+                "multi_user needs flux-restful 1.1"
+            )
         if self.multi_user:
             if os.geteuid() != 0:
                 raise LocalClusterError(
@@ -396,7 +418,7 @@ class LocalCluster:
         if self.mode == "simulated" or self._instance is not None:
             return proc.pid  # the simulation, or multi-user Flux's server outside `flux start`
         # The broker's own command line names the initial program too: match its argv[0]
-        server = [os.fsencode(sys.executable), b"-m", b"flux_restful.cli"]
+        server = [os.fsencode(word) for word in self._server_command()[:3]]
         for pid in procs.descendants(proc.pid):
             try:
                 with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -478,6 +500,14 @@ class LocalCluster:
             procs.kill(procs.remaining(proc.pid, tree))
             procs.wait_gone(proc.pid, tree, 5.0)
 
+    def prepare(self):
+        """Make the server's database and superuser now, before ``start`` (the hub provisions
+        accounts into it before it starts the cluster). Nothing to do for flux-restful 1.1,
+        whose DB script makes its tables; the legacy server's folder is made here."""
+        if self.legacy:
+            self._ensure([(self.admin_user, True)])
+        return self
+
     def restart(self, timeout=60):
         """Stop and start again with the same port, database, keys and passwords."""
         self.stop()
@@ -494,6 +524,8 @@ class LocalCluster:
             state = self._load()
             known = state["passwords"]
             fresh = {name: secrets.token_urlsafe(18) for name, _ in wanted if name not in known}
+            if self.legacy:
+                return self._ensure_legacy(wanted, known, fresh)
             ops = [
                 {
                     "op": "ensure",
@@ -533,6 +565,44 @@ class LocalCluster:
             if failures:
                 raise LocalClusterError("could not set up users: " + "; ".join(failures))
             return {name: password for name, password in fresh.items() if name in known}
+
+    def _ensure_legacy(self, wanted, known, fresh):
+        """The seed's way: ``init_db.py init`` makes the superuser, ``init_db.py add-user``
+        everyone else (it leaves a name that exists as it is)."""
+        from . import legacy
+
+        passwords = {**known, **fresh}
+        [admin] = [name for name, superuser in wanted if superuser] or [None]
+        users = {name: passwords[name] for name, superuser in wanted if not superuser}
+        try:
+            built = legacy.prepare(
+                self.server_dir,
+                self._server_environment(),
+                admin or self.admin_user,
+                passwords.get(admin or self.admin_user) or secrets.token_urlsafe(18),
+                users,
+                log.info,
+            )
+        except legacy.LegacyServerError as error:
+            raise LocalClusterError(self._redact(str(error))) from None
+        self._legacy_python = built["python"]
+        known.update(fresh)
+        self._save()
+        if self.db_path.exists():
+            os.chmod(self.db_path, 0o600)  # it holds the password hashes
+        return fresh
+
+    @property
+    def legacy_python(self):
+        """The legacy server's Python (its cached venv): for LocalProvisioner, say."""
+        if self._legacy_python is None:
+            from . import legacy
+
+            try:
+                self._legacy_python = legacy.build(log.info)["python"]
+            except legacy.LegacyServerError as error:
+                raise LocalClusterError(str(error)) from None
+        return self._legacy_python
 
     def _ensure_system_accounts(self, names):
         from flux_hub.accounts.system import ensure_all
@@ -616,10 +686,44 @@ class LocalCluster:
                 FLUX_URI=f"local://{self._rundir}/local-0",
                 PATH=os.pathsep.join([os.path.dirname(self._flux), env.get("PATH", "")]),
             )
+        if self.legacy:
+            # Its settings (app/core/config.py): require a login; FLUX_SECRET_KEY signs its
+            # access tokens. It hands this whole environment to every job.
+            env.pop("FLUX_AUTH_BACKEND")
+            env.pop("FLUX_TOKEN_SIGNING_KEY")
+            env["FLUX_REQUIRE_AUTH"] = "1"
         env.update(self._server_env)
         return env
 
+    def _server_command(self):
+        """The server's own command line (run under `flux start` on real Flux)."""
+        if self.legacy:
+            from . import legacy_serve
+
+            return [
+                self.legacy_python,
+                legacy_serve.__file__,
+                "--host",
+                self.host,
+                "--port",
+                str(self.port),
+            ]
+        return [
+            sys.executable,
+            "-m",
+            "flux_restful.cli",
+            "serve",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+        ]
+
     def _launch(self):
+        if self.legacy:
+            return self._launch_legacy()
         serve = ["serve", "--host", self.host, "--port", str(self.port), "--workers", "1"]
         if self.mode == "flux" and self.multi_user:
             problem = check_bindings(self._flux)
@@ -663,10 +767,36 @@ class LocalCluster:
             how = f"the simulated Flux instance ({self.nodes} nodes x {self.cores_per_node} cores)"
         return self._popen(argv, f"starting flux-restful at {self.url} under {how}")
 
-    def _popen(self, argv, message, **kwargs):
+    def _launch_legacy(self):
+        server = self._server_command()
+        env = None
+        if self.mode == "flux":
+            problem = check_bindings(self._flux, self.legacy_python)
+            if problem:
+                raise LocalClusterError(problem)
+            argv = [*self._flux_start(self._write_flux_config()), *server]
+            env = {**self._server_environment(), **bindings_path(self._flux)}
+            how = (
+                f"real Flux ({self._flux} start --test-size={self.nodes}, "
+                f"{self.nodes} nodes x {self.cores_per_node} cores)"
+            )
+        else:
+            argv = [*server, "--simulate", str(self.nodes), str(self.cores_per_node), node_prefix()]
+            how = f"the simulated Flux instance ({self.nodes} nodes x {self.cores_per_node} cores)"
+        return self._popen(
+            argv,
+            f"starting the legacy flux-restful-api at {self.url} under {how}",
+            cwd=self.server_dir,
+            env=env,
+        )
+
+    def _popen(self, argv, message, cwd=None, env=None, **kwargs):
         """Start the server (or the instance, with ``kwargs``) -> its log's offset before it."""
         log.info(message)
         instance = bool(kwargs)
+        # The legacy server prints every jobspec, with the environment it gives each job (its
+        # secret key included): its output goes through a filter that hides the secrets
+        redact = self.legacy and not instance
         with open(self.log_path, "ab") as logfile:
             os.fchmod(logfile.fileno(), 0o600)
             offset = logfile.tell()
@@ -674,17 +804,27 @@ class LocalCluster:
             logfile.flush()
             proc = subprocess.Popen(
                 argv,
-                **{"cwd": self.state_dir, "env": self._server_environment(), **kwargs},
+                cwd=cwd or self.state_dir,
+                env=env or self._server_environment(),
+                **kwargs,
                 stdin=subprocess.DEVNULL,
-                stdout=logfile,
+                stdout=subprocess.PIPE if redact else logfile,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stop() signals all of it
             )
+        if redact:
+            threading.Thread(target=self._copy_redacted, args=(proc.stdout,), daemon=True).start()
         if instance:
             self._instance = proc
         else:
             self._proc = proc
         return offset
+
+    def _copy_redacted(self, output):
+        with output, open(self.log_path, "ab") as logfile:
+            for line in output:
+                logfile.write(self._redact(line.decode("utf-8", "replace")).encode())
+                logfile.flush()
 
     def _launch_instance(self, timeout=60):
         """Multi-user real Flux: brokers run by INSTANCE_OWNER, ready for the server.
@@ -824,7 +964,9 @@ class LocalCluster:
                         f"{self.url}.\n{self._log_tail(log_offset)}"
                     )
                 try:
-                    if session.get(f"{self.url}/v1/auth", timeout=5).status_code == 200:
+                    # The legacy server has no /v1/auth: its 404 is its answer
+                    answer = session.get(f"{self.url}/v1/auth", timeout=5).status_code
+                    if answer == (404 if self.legacy else 200):
                         log.info("flux-restful is up at %s (%s)", self.url, self.mode)
                         return
                 except requests.RequestException:

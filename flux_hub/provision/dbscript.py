@@ -7,7 +7,8 @@ with the Python that has the server's flux_restful package:
     python3 -c "$(cat dbscript.py)" < request.json            # in a MiniCluster pod
 
 With --legacy it uses the older server's `app` package instead (flux-restful-api as v1alpha1
-MiniClusters run it from /flux-restful-api; run it there).
+MiniClusters run it from /flux-restful-api; run it there), and creates users with that server's
+own `init_db.add_user`, the function its `app/db/init_db.py add-user` runs.
 
 It needs only the standard library and flux_restful, never flux_hub. Passwords come on
 stdin, never in argv. Request and response are JSON:
@@ -27,6 +28,8 @@ reset_password costs no bcrypt hash. deactivate: "deactivated" or "missing". A f
 succeeded. A malformed request gives {"error": "..."} and exit status 2.
 """
 
+import contextlib
+import functools
 import json
 import sys
 
@@ -63,19 +66,29 @@ def _flag(op, key):
     return value
 
 
-def ensure(db, models, hash_password, op):
+def ensure(db, models, hash_password, op, add_user=None):
+    """``add_user``: the legacy server's own ``init_db.add_user`` (what its ``init_db.py
+    add-user`` runs), which then writes new rows; it strips the password, so one with
+    surrounding spaces is written here instead."""
     name = _name(op)
     superuser = _flag(op, "superuser")
     reset = _flag(op, "reset_password")
     user = db.query(models.User).filter(models.User.user_name == name).first()
     if user is None:
-        user = models.User(
-            user_name=name,
-            hashed_password=hash_password(_password(op, name, "create")),
-            is_superuser=superuser,
-            is_active=True,
-        )
-        db.add(user)
+        password = _password(op, name, "create")
+        if add_user is not None and password == password.strip():
+            add_user(name, password, superuser=superuser)
+            user = db.query(models.User).filter(models.User.user_name == name).first()
+            if user is None:
+                raise OpError(f"the server's init_db add_user did not create {name!r}")
+        else:
+            user = models.User(
+                user_name=name,
+                hashed_password=hash_password(password),
+                is_superuser=superuser,
+                is_active=True,
+            )
+            db.add(user)
         status = "created"
     else:
         _refuse_superuser(user, superuser, "hand out")
@@ -144,6 +157,12 @@ def run(ops, package="flux_restful"):
     Base, SessionLocal, engine = models.Base, session.SessionLocal, session.engine
 
     Base.metadata.create_all(bind=engine)
+    handlers = dict(OPS)
+    if package == "app":
+        # Its init_db prints its folder on import: stdout is this script's answer
+        with contextlib.redirect_stdout(sys.stderr):
+            add_user = importlib.import_module("app.db.init_db").add_user
+        handlers["ensure"] = functools.partial(ensure, add_user=add_user)
     results = []
     for op in ops:
         kind = op.get("op") if isinstance(op, dict) else None
@@ -152,9 +171,9 @@ def run(ops, package="flux_restful"):
             result["name"] = op["name"]
         db = SessionLocal()
         try:
-            if kind not in OPS:
+            if kind not in handlers:
                 raise OpError(f"unknown op {kind!r} (use ensure, deactivate or list)")
-            result.update(OPS[kind](db, models, get_password_hash, op))
+            result.update(handlers[kind](db, models, get_password_hash, op))
         except OpError as error:
             db.rollback()
             result.update(status="error", error=str(error))

@@ -13,6 +13,7 @@ from .errors import (
     JobNotFound,
     PermissionDenied,
 )
+from .protocol import LEGACY_WARNING
 from .sync_client import FluxRestfulClient
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "FluxRestfulError",
     "InvalidRequest",
     "JobNotFound",
+    "LEGACY_WARNING",
     "PermissionDenied",
 ]

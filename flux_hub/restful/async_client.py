@@ -13,7 +13,15 @@ from tornado.simple_httpclient import (
 )
 from tornado.tcpclient import TCPClient
 
-from .protocol import ConnectionFailed, Login, OutputDecoder, Protocol, Response, advance
+from .protocol import (
+    ConnectionFailed,
+    Login,
+    OutputDecoder,
+    Protocol,
+    Response,
+    Wait,
+    advance,
+)
 
 
 class AsyncFluxRestfulClient:
@@ -101,6 +109,10 @@ class AsyncFluxRestfulClient:
     async def stream_output(self, jobid) -> AsyncIterator[str]:
         """Output as the job writes it, until the job ends (text chunks)."""
         response = await self._run(self._core.stream_output(jobid))
+        if response.stream is None:  # the legacy server: all of it, once the job has ended
+            if response.body:
+                yield response.body.decode("utf-8", "replace")
+            return
         stream, decoder = response.stream, OutputDecoder()
         try:
             async for chunk in stream:
@@ -121,6 +133,10 @@ class AsyncFluxRestfulClient:
         """The cluster's node names."""
         return await self._run(self._core.nodes())
 
+    async def is_legacy(self) -> bool:
+        """Whether the server is the legacy flux-restful-api (see ``LEGACY_WARNING``)."""
+        return await self._run(self._core.is_legacy())
+
     async def auth_info(self) -> dict:
         """What the server says of its authentication (GET /v1/auth)."""
         return await self._run(self._core.auth_info())
@@ -138,7 +154,10 @@ class AsyncFluxRestfulClient:
             if finished:
                 return action
             try:
-                if isinstance(action, Login):
+                if isinstance(action, Wait):
+                    await asyncio.sleep(action.seconds)
+                    reply = None
+                elif isinstance(action, Login):
                     reply = await self._login(action.stale)
                 else:
                     reply = await self._send(action)

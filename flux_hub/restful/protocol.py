@@ -7,8 +7,21 @@ Every operation is a generator that yields what it needs and returns its result:
 - a ``Login(stale)`` -> the transport replies with a token from ``Protocol.login(stale)``, run
   while holding its own lock, so that concurrent callers share one handshake.
 
+- a ``Wait(seconds)`` -> the transport sleeps (without blocking others) and replies None.
+
 The synchronous (requests) and asynchronous (tornado) clients only drive these generators
 (see ``advance``), so request building, error mapping and the re-login rule exist once.
+
+It serves flux-restful >= 1.1 and the legacy flux-restful-api (0.2, the ``app/`` server that
+v1alpha1 MiniClusters run). It tells them apart once, on the first call whose handling differs
+(``GET /v1/auth``: 404 only on the legacy server), and every difference is handled here:
+
+- its ``?details=true`` listing returns only the first job on flux-core >= 0.82, so the list is
+  ``GET /v1/jobs`` (ids) plus one ``GET /v1/jobs/{id}`` each;
+- its ``/output`` of a running job answers only once the job ends, and its single worker serves
+  no one else meanwhile (its stream does the same), so output is read only once the job is
+  INACTIVE, and "live" output polls the job's info until then;
+- it keeps no one apart: ``LEGACY_WARNING`` is what people are told.
 """
 
 import codecs
@@ -33,6 +46,13 @@ from .errors import (
 log = logging.getLogger("flux_hub.restful")
 
 DEFAULT_HOST = "http://127.0.0.1:5000"
+LEGACY_WARNING = (
+    "This Flux cluster runs the legacy flux-restful-api server, which cannot keep users apart: "
+    "any user can read and cancel any job, and every job receives the server's secret key. "
+    "Use flux-restful 1.1 or later."
+)
+# Seconds between two looks at a running job on the legacy server, for its "live" output
+LEGACY_POLL_INTERVAL = 1.0
 # What flux-restful 1.1.0 answers (401) to a bad or expired token; the legacy server answers
 # the same detail with 403, which must not be mistaken for "you do not own this job".
 TOKEN_REFUSED = "Could not validate credentials"
@@ -81,6 +101,13 @@ class Login:
     """Ask the transport for a token newer than ``stale`` (None: any token)."""
 
     stale: str | None
+
+
+@dataclass
+class Wait:
+    """Ask the transport to wait this long (it replies None)."""
+
+    seconds: float
 
 
 class ConnectionFailed(Exception):
@@ -141,6 +168,8 @@ class Protocol:
         self._secret_key = _env(secret_key, "FLUX_SECRET_KEY")
         self.token = None
         self.handshakes = 0
+        # None until asked: whether the server is the legacy flux-restful-api
+        self.legacy = None
 
     @property
     def can_login(self):
@@ -167,6 +196,13 @@ class Protocol:
         else:
             response = yield from self._token_request(self._form())
         self.token = self._token_from(response)
+        if self.legacy is None:
+            # Asked here, while the server has just answered, rather than later on a call
+            # that may come when it is busy; a failure is left for that call to ask again
+            try:
+                yield from self.is_legacy()
+            except FluxRestfulError:
+                pass
         return self.token
 
     def _handshake(self):
@@ -340,16 +376,53 @@ class Protocol:
         # A launcher job (is_launcher) has no single id: the server answers "MANY".
         return int(jobid) if str(jobid).isdigit() else jobid
 
+    def is_legacy(self):
+        """Whether the server is the legacy flux-restful-api; asked once (GET /v1/auth)."""
+        if self.legacy is None:
+            response = yield from self._send(Request("GET", "/v1/auth"))
+            if response.status == 404:
+                log.warning("%s: %s", self.host, LEGACY_WARNING)
+                self.legacy = True
+            elif 200 <= response.status < 300:
+                self.legacy = False
+            else:
+                raise self._error(response, "Asking which flux-restful server this is")
+        return self.legacy
+
     def list_jobs(self):
         data = yield from self._data(Request("GET", "/v1/jobs"), "Listing jobs")
+        if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
+            raise FluxRestfulError(f"Listing jobs failed: {self.host} answered with something else")
         return data["jobs"]
 
     def jobs(self, limit=None):
-        return (yield from self._data(jobs_request(limit), "Listing your jobs"))
+        request = jobs_request(limit)
+        if (yield from self.is_legacy()):
+            return (yield from self._legacy_jobs(limit))
+        return (yield from self._data(request, "Listing your jobs"))
+
+    def _legacy_jobs(self, limit):
+        """Every job (the legacy server shows everyone everything): ids, then each one's info."""
+        jobs = []
+        for listed in (yield from self.list_jobs()):
+            if limit is not None and len(jobs) >= limit:
+                break
+            try:
+                job = yield from self.job(listed["id"])
+            except JobNotFound:
+                continue  # purged since it was listed
+            for key in ("ranks", "expiration"):  # as a listing fills them in
+                job.setdefault(key, "")
+            jobs.append(job)
+        return jobs
 
     def jobs_body(self, limit=None):
         """jobs() as the JSON text the server sent (bytes), checked to be a list, not decoded."""
-        response = yield from self._call(jobs_request(limit), "Listing your jobs")
+        request = jobs_request(limit)
+        if (yield from self.is_legacy()):
+            jobs = yield from self._legacy_jobs(limit)
+            return json.dumps(jobs, separators=(",", ":")).encode()
+        response = yield from self._call(request, "Listing your jobs")
         body = response.body.strip()
         if not (body.startswith(b"[") and body.endswith(b"]")):
             raise FluxRestfulError(
@@ -368,13 +441,23 @@ class Protocol:
 
     def output(self, jobid):
         request = Request("GET", job_path(jobid, "/output"))
+        if (yield from self.is_legacy()):
+            # Its /output would answer only when the job ends, blocking its only worker
+            if (yield from self.job(jobid)).get("state") != "INACTIVE":
+                return []
         data = yield from self._data(request, f"Reading the output of job {jobid}", jobid)
         # No output yet is a 200 with only a "Message"
         return list((data or {}).get("Output") or [])
 
     def stream_output(self, jobid):
-        """Open the output stream; returns the Response whose ``stream`` the transport reads."""
+        """Open the output stream; returns the Response whose ``stream`` the transport reads,
+        or (the legacy server) a Response without one whose body is the whole output."""
         request = Request("GET", job_path(jobid, "/output/stream"), stream=True)
+        if (yield from self.is_legacy()):
+            while (yield from self.job(jobid)).get("state") != "INACTIVE":
+                yield Wait(LEGACY_POLL_INTERVAL)
+            output = yield from self.output(jobid)
+            return Response(200, "".join(output).encode())
         return (yield from self._call(request, f"Streaming the output of job {jobid}", jobid))
 
     def cancel(self, jobid):

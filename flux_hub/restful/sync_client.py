@@ -1,12 +1,21 @@
 """The synchronous flux-restful client: the protocol core driven over a requests Session."""
 
 import threading
+import time
 from collections.abc import Iterator
 
 import requests
 from urllib3.exceptions import ProtocolError
 
-from .protocol import ConnectionFailed, Login, OutputDecoder, Protocol, Response, advance
+from .protocol import (
+    ConnectionFailed,
+    Login,
+    OutputDecoder,
+    Protocol,
+    Response,
+    Wait,
+    advance,
+)
 
 
 class FluxRestfulClient:
@@ -96,8 +105,13 @@ class FluxRestfulClient:
         """Output as the job writes it, until the job ends.
 
         The request is made when iteration starts; closing the iterator early drops it.
+        On the legacy flux-restful-api the output comes in one piece when the job has ended.
         """
         response = self._run(self._core.stream_output(jobid))
+        if response.stream is None:  # the legacy server: all of it, once the job has ended
+            if response.body:
+                yield response.body.decode("utf-8", "replace")
+            return
         decoder = OutputDecoder()
         try:
             for chunk in response.stream.iter_content(chunk_size=None):
@@ -116,6 +130,11 @@ class FluxRestfulClient:
     def nodes(self) -> list[str]:
         return self._run(self._core.nodes())
 
+    def is_legacy(self) -> bool:
+        """Whether the server is the legacy flux-restful-api, which keeps no user apart from
+        another (``flux_hub.restful.LEGACY_WARNING`` says what that means)."""
+        return self._run(self._core.is_legacy())
+
     def auth_info(self) -> dict:
         return self._run(self._core.auth_info())
 
@@ -132,7 +151,10 @@ class FluxRestfulClient:
             if finished:
                 return action
             try:
-                if isinstance(action, Login):
+                if isinstance(action, Wait):
+                    time.sleep(action.seconds)
+                    reply = None
+                elif isinstance(action, Login):
                     reply = self._login(action.stale)
                 else:
                     reply = self._send(action)

@@ -34,6 +34,7 @@ from contextlib import aclosing
 from flux_hub.jobnames import JobNames
 from flux_hub.journal import SubmittedJobs, journal_path
 from flux_hub.restful import (
+    LEGACY_WARNING,
     AsyncFluxRestfulClient,
     ClusterUnavailable,
     FluxRestfulError,
@@ -335,12 +336,16 @@ class JobsService:
         return await self.client.cancel(job_id)
 
     async def cluster(self):
-        """Who the user is on which cluster, its nodes, and whether it can be used right now."""
+        """Who the user is on which cluster, its nodes, and whether it can be used right now;
+        on the legacy flux-restful-api, the warning the panel shows in its header."""
         s = self.settings
         summary = {"account": s.user, "url": s.host, "nodes": [], "reachable": False, "error": None}
+        summary.update(legacy=False, warning=None)
         try:
             summary["nodes"] = sorted(await self.client.nodes())
             summary["reachable"] = True
+            if await self.client.is_legacy():
+                summary.update(legacy=True, warning=LEGACY_WARNING)
         except (NotConfigured, ClusterUnavailable) as error:
             summary["error"] = str(error)
         except FluxRestfulError as error:

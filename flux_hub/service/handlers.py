@@ -26,6 +26,8 @@ from jupyterhub.utils import url_path_join
 from markupsafe import Markup
 from tornado import httpclient, web
 
+from flux_hub.restful import LEGACY_WARNING
+
 ACTIONS = ("provision", "rotate", "deactivate")
 
 
@@ -231,6 +233,9 @@ class PageHandler(BaseHandler):
                 xsrf_form_html=Markup(self.xsrf_form_html()),
                 when=when,
                 state_class=_STATE_CLASS.get,
+                legacy_warning=(
+                    LEGACY_WARNING if self.accounts.provisioner.serves_legacy() else None
+                ),
                 **kwargs,
             )
         )

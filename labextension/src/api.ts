@@ -10,6 +10,10 @@ export interface IClusterInfo {
   nodes: string[];
   reachable: boolean;
   error: string | null;
+  /** The cluster runs the legacy flux-restful-api, which keeps no one apart. */
+  legacy?: boolean;
+  /** What people must be told about this cluster (the legacy server's lack of isolation). */
+  warning?: string | null;
 }
 
 /**

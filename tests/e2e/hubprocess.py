@@ -90,7 +90,13 @@ class HubProcess:
             cluster = requests.get(f"{self.cluster_url}/v1/auth", timeout=5)
         except requests.RequestException:
             return False
-        return hub.status_code == 200 and service.status_code == 401 and cluster.ok
+        # the legacy flux-restful-api has no /v1/auth: its 404 is its answer
+        up = cluster.status_code == 404 if self.legacy else cluster.ok
+        return hub.status_code == 200 and service.status_code == 401 and up
+
+    @property
+    def legacy(self):
+        return self.env.get("FLUX_HUB_CLUSTER_SERVER") == "legacy"
 
     @property
     def cluster_url(self):

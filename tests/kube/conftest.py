@@ -1,7 +1,9 @@
 """Fixtures for the Kubernetes tests: the fake API server and MiniClusters in it.
 
 Each MiniCluster's broker has a real flux-restful database (made by `flux-restful init`)
-behind the server's working directory, so account changes are checked in the real DB.
+behind the server's working directory, so account changes are checked in the real DB. A v1alpha1
+MiniCluster has the real legacy flux-restful-api at /flux-restful-api (flux_hub.local.legacy),
+and its container's python3 is that server's own environment.
 """
 
 import shutil
@@ -16,6 +18,7 @@ import pytest
 
 from flux_hub.kubernetes import KubernetesProvisioner, MiniClusterLocator
 from flux_hub.kubernetes.api import load_api_client
+from flux_hub.local import legacy
 
 from . import schema_check
 from .fakeapi import FakeKubeAPI
@@ -25,7 +28,6 @@ NAMESPACE = "flux-operator"
 ADMIN_USER = "fluxadmin"
 ADMIN_PASSWORD = "admin-pass-0123"
 SECRET_KEY = "the-shared-secret-key"
-LEGACY_APP = Path(__file__).parent / "legacy_app"
 
 
 @dataclass
@@ -83,6 +85,16 @@ def restful_db_template(tmp_path_factory):
     return directory / "flux-restful.db"
 
 
+@pytest.fixture(scope="session")
+def legacy_server_template(tmp_path_factory):
+    """/flux-restful-api as a v1alpha1 MiniCluster has it: the real legacy flux-restful-api,
+    its DB made by its own entrypoint steps (superuser fluxadmin); and its Python's bin/."""
+    folder = tmp_path_factory.mktemp("legacy-server") / "flux-restful-api"
+    env = {"PATH": "/usr/bin:/bin", "FLUX_SECRET_KEY": SECRET_KEY}
+    built = legacy.prepare(folder, env, ADMIN_USER, ADMIN_PASSWORD, {})
+    return folder, Path(built["python"]).parent
+
+
 @pytest.fixture
 def kube(tmp_path):
     """The fake API server; every object it answers with must pass the real schemas (the
@@ -98,15 +110,17 @@ def kube(tmp_path):
 
 
 @pytest.fixture
-def make_minicluster(kube, tmp_path, restful_db_template):
+def make_minicluster(kube, tmp_path, restful_db_template, request):
     """make_minicluster(name, version=..., size=..., multi_user=...) -> Cluster."""
 
     def make(name="flux-sample", **kwargs):
         restful_dir = tmp_path / f"{name}-restful"
-        restful_dir.mkdir()
-        shutil.copy(restful_db_template, restful_dir / "flux-restful.db")
         if kwargs.get("version") == "v1alpha1":
-            shutil.copytree(LEGACY_APP / "app", restful_dir / "app")
+            folder, kwargs["legacy_bin"] = request.getfixturevalue("legacy_server_template")
+            shutil.copytree(folder, restful_dir, symlinks=True)
+        else:
+            restful_dir.mkdir()
+            shutil.copy(restful_db_template, restful_dir / "flux-restful.db")
         kube.add_secret(
             NAMESPACE,
             kwargs.get("secret_name", "flux-restful"),

@@ -20,6 +20,7 @@ class FakeContainer:
     ports: list = field(default_factory=list)
     mounts: dict = field(default_factory=dict)  # container path -> local directory
     python_path: list = field(default_factory=list)  # PYTHONPATH of processes run in it
+    bin_path: list = field(default_factory=list)  # first on PATH: the image's own programs
     ready: bool = True
 
     def local(self, path):

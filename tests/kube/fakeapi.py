@@ -493,7 +493,14 @@ class ExecHandler(tornado.websocket.WebSocketHandler):
         argv = [c.local(a) or a if a.startswith("/") else a for a in self.argv]
         cwd = c.local(c.working_dir) if c.working_dir else None
         env = {
-            "PATH": f"{self.api.tools}:{Path(sys.executable).parent}:/usr/bin:/bin",
+            "PATH": os.pathsep.join(
+                [
+                    *c.bin_path,
+                    str(self.api.tools),
+                    str(Path(sys.executable).parent),
+                    "/usr/bin:/bin",
+                ]
+            ),
             "HOME": str(c.root / "root"),
             "LANG": "C.UTF-8",
             "FAKE_CONTAINER_ROOT": str(c.root),

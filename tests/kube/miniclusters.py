@@ -1,11 +1,8 @@
 """MiniClusters in the fake API server, as the Flux Operator makes them."""
 
 import uuid
-from pathlib import Path
 
 from .containers import FakePod
-
-LEGACY_HIDE = Path(__file__).parent / "legacy_app" / "hide"
 
 
 def add_minicluster(
@@ -22,6 +19,7 @@ def add_minicluster(
     job_index_label=False,
     phase="Running",
     spec_extra=None,
+    legacy_bin=None,
 ):
     """A MiniCluster as the operator makes it: the custom object plus its indexed Job's pods.
 
@@ -108,7 +106,8 @@ def add_minicluster(
                     name,
                     env=[{"name": "FLUX_REQUIRE_AUTH", "value": "true"}],
                     mounts=mounts,
-                    python_path=[str(LEGACY_HIDE)],
+                    # its python3: the legacy server's own environment, without flux_restful
+                    bin_path=[str(legacy_bin)] if legacy_bin else [],
                 )
             ]
         labels = {

@@ -325,10 +325,15 @@ def test_v4_exec_streams_work_too(tmp_path, restful_db_template):
 def test_legacy_v1alpha1_layout(make_minicluster):
     cluster = make_minicluster("legacy", version="v1alpha1")
     provisioner = cluster.provisioner()
+    assert provisioner.serves_legacy() is False  # not known before it is discovered
 
     (result,) = provisioner.ensure([EnsureOp("peenut", "pw-p")])
 
     assert result.status == "created"
     assert cluster.password_works("peenut", "pw-p")
+    # the real legacy server's row: its init_db.add_user, its bcrypt
+    assert cluster.db_users()["peenut"]["hash"].startswith("$2b$12$")
+    assert provisioner.serves_legacy() is True  # the hub's log and the service's pages warn
+    assert cluster.provisioner(api_version="v1alpha1").serves_legacy() is True
     argv = cluster.exec_argv()[-1]
     assert argv[3] == "/flux-restful-api"

@@ -44,6 +44,8 @@ async def test_cluster_summary(api, cluster):
         "nodes": summary["nodes"],
         "reachable": True,
         "error": None,
+        "legacy": False,
+        "warning": None,
     }
     assert summary["nodes"] and all(isinstance(node, str) for node in summary["nodes"])
 

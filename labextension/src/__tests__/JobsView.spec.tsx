@@ -67,6 +67,22 @@ describe('JobsView', () => {
     model.dispose();
   });
 
+  it('warns in its header when the cluster cannot keep users apart, and only then', async () => {
+    const { refresh, state, model } = setup([]);
+    await refresh();
+    expect(screen.queryByRole('note')).toBeNull();
+    state.cluster = {
+      ...CLUSTER,
+      legacy: true,
+      warning: 'any user can read and cancel any job'
+    };
+    await refresh();
+    expect(screen.getByRole('note').textContent).toBe(
+      'Not private. any user can read and cancel any job'
+    );
+    model.dispose();
+  });
+
   it('shows a banner with the server message while the cluster is unreachable, and clears it', async () => {
     const { refresh, state, model } = setup([job({ id: '1' })]);
     await refresh();

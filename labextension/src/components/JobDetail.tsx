@@ -97,6 +97,7 @@ export class JobDetail extends ReactWidget {
         jobId={this.jobId}
         output={this._output}
         following={this._following}
+        legacy={this.model.cluster?.legacy === true}
         error={this._error}
         notice={this._notice}
         onCancel={() => void this.cancel()}
@@ -200,6 +201,8 @@ interface IJobDetailViewProps {
   jobId: JobId;
   output: string;
   following: boolean;
+  /** The legacy flux-restful-api: output comes only once the job has ended. */
+  legacy?: boolean;
   error: string | null;
   notice: string | null;
   onCancel: () => void;
@@ -259,7 +262,11 @@ export function JobDetailView(props: IJobDetailViewProps): JSX.Element {
       <h3>
         Output{' '}
         <span className="jp-FluxHub-following" role="status">
-          {props.following ? '(following live)' : ''}
+          {props.following
+            ? props.legacy
+              ? '(shown when the job ends: this server cannot stream it)'
+              : '(following live)'
+            : ''}
         </span>
       </h3>
       <pre
@@ -335,9 +342,9 @@ function StartFailure(props: { job: IJob }): JSX.Element | null {
       {exception.note}
       {shell && (
         <div className="jp-FluxHub-startHint">
-          The command is shell syntax, but a command runs as a program, not in
-          a shell. Submit it again as a shell script (Run: a shell script), or
-          as <code>bash -c '…'</code>.
+          The command is shell syntax, but a command runs as a program, not in a
+          shell. Submit it again as a shell script (Run: a shell script), or as{' '}
+          <code>bash -c '…'</code>.
         </div>
       )}
     </div>

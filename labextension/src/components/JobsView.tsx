@@ -175,6 +175,11 @@ function ClusterHeader(props: {
         <span className="jp-FluxHub-label">Nodes up</span>{' '}
         <span className="jp-FluxHub-nodes">{nodes}</span>
       </div>
+      {cluster.warning && (
+        <div className="jp-FluxHub-warning" role="note">
+          <strong>Not private.</strong> {cluster.warning}
+        </div>
+      )}
     </div>
   );
 }
