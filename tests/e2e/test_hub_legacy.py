@@ -153,6 +153,8 @@ def test_the_accounts_pages_carry_the_warning(hub, passwords):
         assert 'id="flux-legacy-warning"' in text
         assert "any user can read and cancel any job" in text
         assert not re.search(r"isolat", text, re.IGNORECASE)
+        if page == "":  # no secret key is handed out here: the page does not ask for one
+            assert "FLUX_SECRET_KEY" not in text and "FLUX_TOKEN" in text
 
 
 def test_an_account_the_admin_adds_works_at_once(hub, passwords, secrets):
