@@ -41,6 +41,9 @@ class OpResult:
     # deactivated|missing; any: error
     error: str | None = None
     superuser: bool = False  # ensure: the account is (still) a superuser on the cluster
+    # ensure: the password the account has when the provisioner, not the op, decided it (a
+    # per-user MiniCluster that already exists keeps the password in its Secret).
+    password: str | None = field(default=None, repr=False)
 
     @property
     def ok(self):
@@ -107,6 +110,18 @@ class Provisioner(LoggingConfigurable):
     def list(self):
         """Every account on the cluster -> list of ClusterAccount."""
         raise NotImplementedError
+
+    def endpoint(self, account):
+        """(URL, shared secret) of the flux-restful server that ``account`` lives on.
+
+        One cluster for everyone by default; a provisioner with a cluster per user answers
+        per account."""
+        return self.cluster_url, self.secret_key
+
+    def wait_ready(self, account, password, report):
+        """Block until ``account``'s flux-restful server answers; ``report(message)`` tells
+        the user what is being waited for. Nothing to wait for by default: the shared
+        cluster is expected to be up."""
 
     def ensure_host_accounts(self, names):
         """Make what the accounts need outside the DB (Unix accounts where jobs run as their
