@@ -118,6 +118,9 @@ class Provisioner(LoggingConfigurable):
         per account."""
         return self.cluster_url, self.secret_key
 
+    # Whether a spawn must wait for the account's cluster (wait_ready) before the server starts.
+    waits_for_cluster = False
+
     def wait_ready(self, account, password, report):
         """Block until ``account``'s flux-restful server answers; ``report(message)`` tells
         the user what is being waited for. Nothing to wait for by default: the shared

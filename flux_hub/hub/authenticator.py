@@ -21,7 +21,7 @@ from jupyterhub.utils import maybe_future
 from tornado import web
 from traitlets import Instance, List, Unicode, default
 
-from flux_hub.accounts import CryptKeyMissing, FluxAccounts, Outcome
+from flux_hub.accounts import CryptKeyMissing, FluxAccounts, Outcome, ProvisioningError
 
 
 class FluxAccountsMixin(Authenticator):
@@ -165,7 +165,10 @@ class FluxAccountsMixin(Authenticator):
             if not outcome.ok:
                 raise RuntimeError(f"Your Flux account could not be set up: {outcome.error}")
             record = accounts.record(name)
-        env = accounts.credentials(name, record)
+        env = await self._in_thread(accounts.credentials, name, record)
+        if env is not None and accounts.provisioner.waits_for_cluster:
+            await self._wait_for_cluster(spawner, record.account, env["FLUX_TOKEN"])
+            env = await self._in_thread(accounts.credentials, name, record)  # as it is up
         auth_state = await user.get_auth_state() or {}
         if auth_state.get("flux") != env:
             auth_state = {k: v for k, v in auth_state.items() if k != "flux"}
@@ -181,6 +184,70 @@ class FluxAccountsMixin(Authenticator):
                 "FLUX_USER": record.account,
             }
         spawner.environment = {**spawner.environment, **env}
+
+    async def _wait_for_cluster(self, spawner, account, password):
+        """Hold the spawn until the person's own cluster answers, telling them on the spawn
+        page what it is waiting for."""
+        progress = _ClusterProgress(spawner)
+        try:
+            await self._in_thread(
+                self.accounts.provisioner.wait_ready, account, password, progress.report
+            )
+        except ProvisioningError as e:
+            self.log.error("The Flux cluster of %s is not ready: %s", spawner.user.name, e)
+            raise RuntimeError(f"Your Flux cluster is not ready: {e}") from None
+        finally:
+            progress.finish()
+
+
+class _ClusterProgress:
+    """The wait's messages as spawn progress events, for any spawner.
+
+    JupyterHub's progress API (the spawn page) reads ``spawner.progress()``; for this spawn it
+    is wrapped so that the wait's messages come first, then the spawner's own events.
+    """
+
+    def __init__(self, spawner):
+        self.loop = asyncio.get_running_loop()
+        self.spawner = spawner
+        self.events = []
+        self.finished = False
+        self._changed = asyncio.Event()
+        self._original = spawner.progress
+        spawner.progress = self.progress
+
+    def report(self, message):
+        """Called from the waiting thread."""
+        self.loop.call_soon_threadsafe(self._add, message)
+
+    def _add(self, message):
+        self.events.append({"progress": min(10 + 5 * len(self.events), 50), "message": message})
+        self._wake()
+
+    def _wake(self):
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def finish(self):
+        def done():
+            self.finished = True
+            self._wake()
+
+        self.loop.call_soon_threadsafe(done)
+        self.spawner.__dict__.pop("progress", None)
+
+    async def progress(self):
+        seen = 0
+        while True:
+            changed = self._changed
+            while seen < len(self.events):
+                yield self.events[seen]
+                seen += 1
+            if self.finished:
+                break
+            await changed.wait()
+        async for event in self._original():
+            yield event
 
 
 def _current(accounts, name, record):

@@ -238,6 +238,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
     def _superusers_default(self):
         return []  # each person is the superuser of their own cluster only
 
+    waits_for_cluster = True
     _api = None
     _lock = threading.Lock()
 

@@ -41,6 +41,9 @@ class FakeFluxOperator:
         self.seen = []  # (event, name) in the order the operator heard of them
         self.errors = {}  # name -> why its server could not start
         self._lock = threading.Lock()
+        # Cleared: servers wait to start (pods stay Pending) until it is set again.
+        self.gate = threading.Event()
+        self.gate.set()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fake-operator")
         self._save_urls()
         api.watchers.append(self._event)
@@ -49,6 +52,7 @@ class FakeFluxOperator:
         return self.urls.get(name, f"http://{name}.invalid:5000")
 
     def stop(self):
+        self.gate.set()
         self.api.watchers.remove(self._event)
         self._pool.shutdown(wait=True)
         for cluster in list(self.clusters.values()):
@@ -83,6 +87,7 @@ class FakeFluxOperator:
             value = self.api.secrets.get((ns, ref.get("name")), {}).get(ref.get("key"))
             if value is not None:
                 keys[env] = value
+        self.gate.wait()
         try:
             cluster = self._start_server(restful_dir, keys, size)
         except Exception as e:  # the pod would crash-loop; the hub sees it never gets ready

@@ -1,0 +1,71 @@
+"""End to end: a real JupyterHub gives each person a MiniCluster of their own, waits for it at
+spawn with progress on the spawn page, and hands the server that cluster's URL and credentials
+(the fake API server and operator: tests/kube/perclusterhub.py, fake_operator.py)."""
+
+import pytest
+
+from flux_hub.restful import FluxRestfulClient
+
+from .fake_operator import FakeFluxOperator
+from .perclusterhub import NAMESPACE, PerUserHub
+
+
+@pytest.fixture
+def operator(kube, tmp_path):
+    op = FakeFluxOperator(kube, tmp_path / "operator")
+    yield op
+    op.stop()
+
+
+@pytest.fixture
+def hub(tmp_path, kube, operator):
+    hub = PerUserHub(tmp_path / "hub", kube, operator).start(timeout=180)
+    yield hub
+    hub.stop()
+
+
+def cluster_creates(kube):
+    return [p for m, p in kube.requests if m == "POST" and p.endswith("/miniclusters")]
+
+
+def test_login_spawn_restart_and_delete_with_a_cluster_per_user(hub, kube, operator):
+    operator.gate.clear()  # alice's flux-restful starts once the spawn page shows the wait
+    hub.login("alice", "any password")
+
+    # Login made alice's MiniCluster (and only hers); the spawn waits for it.
+    assert operator.seen == [("ADDED", "flux-alice")]
+
+    def release(event):
+        if "pods running" in event.get("message", ""):
+            operator.gate.set()
+
+    events = hub.spawn_with_progress("alice", on_event=release)
+
+    messages = [e.get("message", "") for e in events]
+    assert events[-1].get("ready"), messages
+    assert any(
+        "Your Flux MiniCluster flux-alice: " in m and "pods running" in m for m in messages
+    ), messages
+    assert "Your Flux MiniCluster flux-alice is ready (flux-restful answers)" in messages
+    env = hub.server_env("alice")
+    assert env["FLUX_RESTFUL_HOST"] == operator.urls["flux-alice"]
+    assert env["FLUX_USER"] == "alice"
+    with FluxRestfulClient(
+        env["FLUX_RESTFUL_HOST"], env["FLUX_USER"], env["FLUX_TOKEN"], env["FLUX_SECRET_KEY"]
+    ) as client:
+        assert isinstance(client.submit("true"), int)
+    assert env["FLUX_TOKEN"] not in hub.log_text()
+
+    # A restarted hub adopts the cluster: no second create, the same server environment.
+    hub.call("DELETE", "users/alice/server")
+    hub.restart()
+    assert hub.spawn_with_progress("alice")[-1].get("ready")
+    assert hub.server_env("alice") == env
+    assert len(cluster_creates(kube)) == 1
+
+    # Deleting the hub user removes the cluster and its Secret.
+    hub.call("DELETE", "users/alice/server")
+    response = hub.call("DELETE", "users/alice")
+    assert response.status_code == 204, response.text
+    assert ("v1alpha2", NAMESPACE, "flux-alice") not in kube.objects
+    assert (NAMESPACE, "flux-alice") not in kube.secrets
