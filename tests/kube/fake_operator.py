@@ -15,6 +15,7 @@ once the broker's flux-restful answers.
 """
 
 import json
+import shutil
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -168,6 +169,8 @@ class FakeFluxOperator:
         self._save_urls()
         if cluster is not None:
             cluster.stop()
+        # The pods' storage goes with them: a MiniCluster made again starts afresh.
+        shutil.rmtree(self.workdir / ns / name, ignore_errors=True)
 
     def _save_urls(self):
         with self._lock:

@@ -14,6 +14,7 @@ from flux_hub.kubernetes.percluster import (
     MANAGED_LABEL,
     ClusterSettings,
     MiniClusterPerUserProvisioner,
+    idle_to_remove,
 )
 from flux_hub.restful import AuthenticationFailed, FluxRestfulClient
 
@@ -242,3 +243,32 @@ def test_bad_config_names_the_setting():
         MiniClusterPerUserProvisioner(node_selector={"pool": "not valid!"})
     with pytest.raises(ValueError, match="MiniClusterPerUserProvisioner.name_prefix"):
         MiniClusterPerUserProvisioner(name_prefix="Bad_")
+
+
+def test_an_idle_cluster_is_removed_after_the_idle_time_and_comes_back(make_accounts, kube):
+    accounts = make_accounts(idle_timeout=600.0)
+    accounts.ensure(["alice", "bob"])
+    alice, _ = ready_env(accounts, "alice")
+    ready_env(accounts, "bob")
+    with client(alice) as own:
+        running = own.submit("sleep 300")
+    idle_since = {}
+
+    # bob's server runs; alice has a job running: neither is idle.
+    assert idle_to_remove(accounts, {"bob"}, idle_since, now=1000.0) == []
+    assert idle_since == {}
+    with client(alice) as own:
+        own.cancel(running)
+    assert idle_to_remove(accounts, set(), idle_since, now=1000.0) == []  # both idle from now
+    assert idle_to_remove(accounts, {"bob"}, idle_since, now=1500.0) == []
+    assert idle_to_remove(accounts, {"bob"}, idle_since, now=1600.0) == ["alice"]
+    accounts.deactivate(["alice"], cancel_jobs=False)
+    assert ("v1alpha2", NAMESPACE, "flux-alice") not in kube.objects
+    assert idle_to_remove(accounts, set(), idle_since, now=1700.0) == []  # bob idle since 1700
+
+    # Her next spawn makes it again, with the password she had.
+    (outcome,) = accounts.ensure(["alice"])
+    assert outcome.status == "created"
+    again, _ = ready_env(accounts, "alice")
+    assert again["FLUX_TOKEN"] == alice["FLUX_TOKEN"]
+    assert again["FLUX_RESTFUL_HOST"] != alice["FLUX_RESTFUL_HOST"]  # a new cluster
