@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import requests
-from e2e.hubprocess import HubProcess
+from e2e.hubprocess import SERVICE, HubProcess
 
 NAMESPACE = "flux-operator"
 CRYPT_KEY = "ef" * 32
@@ -59,10 +59,18 @@ c.JupyterHub.load_roles = [
 """
 
 
-class PerUserHub(HubProcess):
-    """The hub of CONFIG (no accounts service, no shared cluster to wait for)."""
+SERVICE_CONFIG = """
+c.Authenticator.admin_users = {{{admin!r}}}
+from flux_hub.hub import add_accounts_service
 
-    def __init__(self, workdir, kube, operator):
+add_accounts_service(c, __file__)
+"""
+
+
+class PerUserHub(HubProcess):
+    """The hub of CONFIG; ``admin``: with that admin user and the accounts service."""
+
+    def __init__(self, workdir, kube, operator, admin=None):
         workdir = Path(workdir)
         state = workdir / "state"
         state.mkdir(parents=True, exist_ok=True)
@@ -80,12 +88,19 @@ class PerUserHub(HubProcess):
                 urls=str(operator.urls_file),
                 token=TOKEN,
             )
+            + (SERVICE_CONFIG.format(admin=admin) if admin else "")
         )
+        self.with_service = bool(admin)
         super().__init__(config, workdir, env={"JUPYTERHUB_CRYPT_KEY": CRYPT_KEY})
 
     def _ready(self):
         try:
-            return requests.get(f"{self.url}/hub/api/", timeout=5).status_code == 200
+            if requests.get(f"{self.url}/hub/api/", timeout=5).status_code != 200:
+                return False
+            if self.with_service:
+                me = requests.get(f"{self.url}/services/{SERVICE}/api/me", timeout=5)
+                return me.status_code == 401
+            return True
         except requests.RequestException:
             return False
 

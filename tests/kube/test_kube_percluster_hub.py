@@ -19,7 +19,7 @@ def operator(kube, tmp_path):
 
 @pytest.fixture
 def hub(tmp_path, kube, operator):
-    hub = PerUserHub(tmp_path / "hub", kube, operator).start(timeout=180)
+    hub = PerUserHub(tmp_path / "hub", kube, operator, admin="ada").start(timeout=180)
     yield hub
     hub.stop()
 
@@ -32,8 +32,9 @@ def test_login_spawn_restart_and_delete_with_a_cluster_per_user(hub, kube, opera
     operator.gate.clear()  # alice's flux-restful starts once the spawn page shows the wait
     hub.login("alice", "any password")
 
-    # Login made alice's MiniCluster (and only hers); the spawn waits for it.
-    assert operator.seen == [("ADDED", "flux-alice")]
+    # Login made alice's MiniCluster (the admin's was made at the hub's start); the spawn
+    # waits for it.
+    assert operator.seen == [("ADDED", "flux-ada"), ("ADDED", "flux-alice")]
 
     def release(event):
         if "pods running" in event.get("message", ""):
@@ -56,12 +57,32 @@ def test_login_spawn_restart_and_delete_with_a_cluster_per_user(hub, kube, opera
         assert isinstance(client.submit("true"), int)
     assert env["FLUX_TOKEN"] not in hub.log_text()
 
+    # Alice sees her cluster on her account page; the admin sets her cluster's size.
+    alice = hub.token_for(hub.login("alice", "any password"), "alice")
+    me = hub.service(alice, "GET", "api/me").json()
+    assert (me["cluster"]["name"], me["cluster"]["state"]) == ("flux-alice", "running")
+    assert me["cluster_url"] == env["FLUX_RESTFUL_HOST"]
+    assert "running (1 of 1 pods)" in hub.service(alice, "GET", "").text
+    assert (
+        hub.service(alice, "PUT", "api/accounts/alice/cluster", json={"size": 2}).status_code == 403
+    )
+    admin = hub.token_for(hub.login("ada", "any password"), "ada")
+    bad = hub.service(admin, "PUT", "api/accounts/alice/cluster", json={"size": 0})
+    assert (bad.status_code, bad.json()["message"]) == (
+        400,
+        "size must be a whole number of at least 1, not 0",
+    )
+    good = hub.service(admin, "PUT", "api/accounts/alice/cluster", json={"size": 2})
+    assert good.status_code == 200 and good.json()["settings"]["size"] == 2
+    page = hub.service(admin, "GET", "admin/cluster/alice").text
+    assert 'name="size" value="2"' in page and "1 of 1 pods running" in page
+
     # A restarted hub adopts the cluster: no second create, the same server environment.
     hub.call("DELETE", "users/alice/server")
     hub.restart()
     assert hub.spawn_with_progress("alice")[-1].get("ready")
     assert hub.server_env("alice") == env
-    assert len(cluster_creates(kube)) == 1
+    assert len(cluster_creates(kube)) == 2  # ada's and alice's
 
     # Deleting the hub user removes the cluster and its Secret.
     hub.call("DELETE", "users/alice/server")
