@@ -420,8 +420,10 @@ class MiniClusterPerUserProvisioner(Provisioner):
                 },
             ],
         }
+        # The pods carry the labels too, so network policies can select every person's pods.
+        spec["pod"] = {"labels": {MANAGED_LABEL: MANAGED_BY, ACCOUNT_LABEL: account}}
         if selector:
-            spec["pod"] = {"nodeSelector": dict(selector)}
+            spec["pod"]["nodeSelector"] = dict(selector)
         return {
             "apiVersion": f"{GROUP}/{VERSION}",
             "kind": "MiniCluster",

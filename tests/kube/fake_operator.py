@@ -78,7 +78,8 @@ class FakeFluxOperator:
         restful = next((c for c in containers if c.get("name") == "flux-restful"), None)
         restful_dir = self.workdir / ns / name
         restful_dir.mkdir(parents=True, exist_ok=True)
-        pods = self._make_pods(ns, name, size, containers, restful_dir)
+        labels = (spec.get("pod") or {}).get("labels") or {}
+        pods = self._make_pods(ns, name, size, containers, restful_dir, labels)
         if restful is None or not self.start_servers:
             for pod in pods:
                 pod.phase = "Running"
@@ -124,7 +125,7 @@ class FakeFluxOperator:
         cluster = LocalCluster(restful_dir, admin_user=admin, nodes=nodes, cores_per_node=2)
         return cluster.start(timeout=120)
 
-    def _make_pods(self, ns, name, size, containers, restful_dir, service="flux-service"):
+    def _make_pods(self, ns, name, size, containers, restful_dir, labels, service="flux-service"):
         pods = []
         for index in range(size):
             pod_name = f"{name}-{index}-{uuid.uuid4().hex[:5]}"
@@ -150,7 +151,11 @@ class FakeFluxOperator:
                         namespace=ns,
                         name=pod_name,
                         containers={c.name: c for c in made},
-                        labels={"job-name": name, "batch.kubernetes.io/job-name": name},
+                        labels={
+                            **labels,
+                            "job-name": name,
+                            "batch.kubernetes.io/job-name": name,
+                        },
                         annotations={"batch.kubernetes.io/job-completion-index": str(index)},
                         hostname=f"{name}-{index}",
                         subdomain=service,

@@ -205,16 +205,19 @@ def test_size_image_and_node_selector_from_config_and_per_user(make_accounts, ku
 
     alice = kube.objects[("v1alpha2", NAMESPACE, "flux-alice")]["spec"]
     bob = kube.objects[("v1alpha2", NAMESPACE, "flux-bob")]["spec"]
-    assert (alice["size"], alice["containers"][0]["image"], alice["pod"]) == (
+    assert (alice["size"], alice["containers"][0]["image"], alice["pod"]["nodeSelector"]) == (
         2,
         "ghcr.io/example/flux:1",
-        {"nodeSelector": {"pool": "a"}},
+        {"pool": "a"},
     )
-    assert (bob["size"], bob["containers"][0]["image"], "pod" in bob) == (
+    assert (bob["size"], bob["containers"][0]["image"], "nodeSelector" in bob["pod"]) == (
         3,
         "ghcr.io/bob/own:2",
         False,
     )
+    bobs_pods = [p for p in kube.pods.values() if p.labels.get("job-name") == "flux-bob"]
+    assert len(bobs_pods) == 3
+    assert all(p.labels[ACCOUNT_LABEL] == "bob" for p in bobs_pods)
     ready_env(accounts, "bob")
     state = provisioner.cluster_state("bob")
     assert (state.state, state.pods_running, state.size) == ("running", 3, 3)
