@@ -159,13 +159,7 @@ def test_a_minicluster_flux_hub_did_not_create_is_never_changed(make_accounts, k
     # Someone's own MiniCluster named like carol's, and one that copies flux-hub's labels but
     # has no owner reference to flux-hub's Secret.
     add_minicluster(kube, NAMESPACE, "flux-carol", size=1)
-    add_minicluster(
-        kube,
-        NAMESPACE,
-        "flux-dave",
-        size=1,
-        spec_extra={},
-    )
+    add_minicluster(kube, NAMESPACE, "flux-dave", size=1)
     kube.objects[("v1alpha2", NAMESPACE, "flux-dave")]["metadata"]["labels"] = {
         MANAGED_LABEL: MANAGED_BY,
         ACCOUNT_LABEL: "dave",
@@ -275,3 +269,19 @@ def test_an_idle_cluster_is_removed_after_the_idle_time_and_comes_back(make_acco
     again, _ = ready_env(accounts, "alice")
     assert again["FLUX_TOKEN"] == alice["FLUX_TOKEN"]
     assert again["FLUX_RESTFUL_HOST"] != alice["FLUX_RESTFUL_HOST"]  # a new cluster
+
+
+def test_a_refused_create_leaves_nothing_half_made(make_accounts, kube):
+    kube.forbid("create", "miniclusters")
+    accounts = make_accounts()
+
+    (outcome,) = accounts.ensure(["alice"])
+
+    assert outcome.status == "error"
+    assert outcome.error.startswith(
+        "Kubernetes refused to create MiniCluster flux-alice in namespace flux-operator"
+    )
+    assert "Check the Role bound to the hub's service account" in outcome.error
+    assert (NAMESPACE, "flux-alice") not in kube.secrets  # the Secret made first is gone
+    assert accounts.record("alice").state == "failed"
+    assert accounts.credentials("alice") is None
