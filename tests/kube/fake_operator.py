@@ -18,7 +18,7 @@ import json
 import shutil
 import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 from flux_hub.local import LocalCluster
@@ -42,6 +42,7 @@ class FakeFluxOperator:
         self.seen = []  # (event, name) in the order the operator heard of them
         self.errors = {}  # name -> why its server could not start
         self._lock = threading.Lock()
+        self._last = {}  # (ns, name) -> the future of its latest event
         # Cleared: servers wait to start (pods stay Pending) until it is set again.
         self.gate = threading.Event()
         self.gate.set()
@@ -51,6 +52,12 @@ class FakeFluxOperator:
 
     def url_for(self, name, namespace):
         return self.urls.get(name, f"http://{name}.invalid:5000")
+
+    def settle(self, timeout=120):
+        """Wait until every event heard so far has been handled."""
+        with self._lock:
+            pending = list(self._last.values())
+        wait(pending, timeout)
 
     def stop(self):
         self.gate.set()
@@ -67,9 +74,19 @@ class FakeFluxOperator:
         with self._lock:
             self.seen.append((event, name))
         if event == "ADDED":
-            self._pool.submit(self._create, ns, name, json.loads(json.dumps(body)))
+            work = (self._create, ns, name, json.loads(json.dumps(body)))
         else:
-            self._pool.submit(self._delete, ns, name)
+            work = (self._delete, ns, name)
+        with self._lock:
+            # One MiniCluster's events are handled in order (a delete, then a new create).
+            previous = self._last.get((ns, name))
+            self._last[(ns, name)] = self._pool.submit(self._after, previous, *work)
+
+    @staticmethod
+    def _after(previous, func, *args):
+        if previous is not None:
+            wait([previous])
+        func(*args)
 
     def _create(self, ns, name, body):
         spec = body.get("spec") or {}

@@ -124,7 +124,7 @@ def test_deleting_the_hub_user_removes_the_cluster(make_accounts, kube, operator
     assert ("v1alpha2", NAMESPACE, "flux-alice") not in kube.objects
     assert (NAMESPACE, "flux-alice") not in kube.secrets
     assert ("v1alpha2", NAMESPACE, "flux-bob") in kube.objects
-    operator._pool.submit(lambda: None).result(60)  # the operator has handled the delete
+    operator.settle()  # the operator has handled the delete
     assert not [p for p in kube.pods.values() if p.labels.get("job-name") == "flux-alice"]
     with client(alice) as gone:
         with pytest.raises(Exception):  # noqa: B017 (the server is gone: nothing answers)
