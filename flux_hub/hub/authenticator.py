@@ -21,7 +21,13 @@ from jupyterhub.utils import maybe_future
 from tornado import web
 from traitlets import Instance, List, Unicode, default
 
-from flux_hub.accounts import CryptKeyMissing, FluxAccounts, Outcome, ProvisioningError
+from flux_hub.accounts import (
+    DEACTIVATED,
+    CryptKeyMissing,
+    FluxAccounts,
+    Outcome,
+    ProvisioningError,
+)
 
 
 class FluxAccountsMixin(Authenticator):
@@ -127,7 +133,7 @@ class FluxAccountsMixin(Authenticator):
         await maybe_future(super().add_user(user))
         name = user.name
         accounts = self.accounts
-        if accounts.is_current(name, accounts.record(name)):
+        if _current(accounts, name, accounts.record(name)) is not False:
             return
         also = []
         if not self._swept:
@@ -139,7 +145,7 @@ class FluxAccountsMixin(Authenticator):
                 for other in self._hub_user_names(user)
                 if other != name
                 and other not in blocked
-                and not _current(accounts, other, records.get(other))
+                and _current(accounts, other, records.get(other)) is False
             ]
         (outcome,) = await self._ensure([name], also)
         if not outcome.ok:
@@ -160,7 +166,14 @@ class FluxAccountsMixin(Authenticator):
         name = user.name
         accounts = self.accounts
         record = accounts.record(name)
-        if not accounts.is_current(name, record):
+        if accounts.provisioner.waits_for_cluster:
+            # The person's own cluster: made again if it was removed (idle, admin) or lost;
+            # adopted as it is otherwise (two reads, no change).
+            (outcome,) = await self._in_thread(accounts.ensure, [name], force=True)
+            if not outcome.ok:
+                raise RuntimeError(f"Your Flux cluster could not be set up: {outcome.error}")
+            record = accounts.record(name)
+        elif not accounts.is_current(name, record):
             (outcome,) = await self._ensure([name])
             if not outcome.ok:
                 raise RuntimeError(f"Your Flux account could not be set up: {outcome.error}")
@@ -251,10 +264,20 @@ class _ClusterProgress:
 
 
 def _current(accounts, name, record):
+    """True: the account works; None: it is to stay as it is; False: add_user must make it.
+
+    None is a per-user MiniCluster that was removed (idle, or by an admin): JupyterHub calls
+    add_user for every user at every start, and that must not bring such clusters back; the
+    person's next spawn does.
+    """
     try:
-        return accounts.is_current(name, record)
+        if accounts.is_current(name, record):
+            return True
     except ValueError:
         return False  # a name the mapping refuses: ensure() reports why
+    if accounts.provisioner.waits_for_cluster and record and record.state == DEACTIVATED:
+        return None
+    return False
 
 
 class FluxAuthenticator(FluxAccountsMixin, Authenticator):

@@ -28,7 +28,7 @@ def cluster_creates(kube):
     return [p for m, p in kube.requests if m == "POST" and p.endswith("/miniclusters")]
 
 
-def test_login_spawn_restart_and_delete_with_a_cluster_per_user(hub, kube, operator):
+def test_login_spawn_settings_removal_restart_and_delete_of_a_cluster_per_user(hub, kube, operator):
     operator.gate.clear()  # alice's flux-restful starts once the spawn page shows the wait
     hub.login("alice", "any password")
 
@@ -76,12 +76,23 @@ def test_login_spawn_restart_and_delete_with_a_cluster_per_user(hub, kube, opera
     page = hub.service(admin, "GET", "admin/cluster/alice").text
     assert 'name="size" value="2"' in page and "1 of 1 pods running" in page
 
-    # A restarted hub adopts the cluster: no second create, the same server environment.
+    # The admin removes alice's cluster (as the idle timeout does). A restarted hub neither
+    # makes it again nor a second one for ada: it adopts ada's.
     hub.call("DELETE", "users/alice/server")
+    removed = hub.service(admin, "POST", "api/accounts/alice/deactivate")
+    assert removed.json()["status"] == "deactivated"
+    assert ("v1alpha2", NAMESPACE, "flux-alice") not in kube.objects
     hub.restart()
+    assert len(cluster_creates(kube)) == 2  # ada's at the first start, alice's at her login
+    assert ("v1alpha2", NAMESPACE, "flux-alice") not in kube.objects
+
+    # Her next spawn makes it again, of the size the admin set, with the password she had.
     assert hub.spawn_with_progress("alice")[-1].get("ready")
-    assert hub.server_env("alice") == env
-    assert len(cluster_creates(kube)) == 2  # ada's and alice's
+    assert kube.objects[("v1alpha2", NAMESPACE, "flux-alice")]["spec"]["size"] == 2
+    again = hub.server_env("alice")
+    assert again["FLUX_TOKEN"] == env["FLUX_TOKEN"]
+    assert again["FLUX_RESTFUL_HOST"] == operator.urls["flux-alice"] != env["FLUX_RESTFUL_HOST"]
+    assert len(cluster_creates(kube)) == 3
 
     # Deleting the hub user removes the cluster and its Secret.
     hub.call("DELETE", "users/alice/server")
@@ -91,3 +102,4 @@ def test_login_spawn_restart_and_delete_with_a_cluster_per_user(hub, kube, opera
     assert (NAMESPACE, "flux-alice") not in kube.secrets
     log = hub.log_text()
     assert env["FLUX_TOKEN"] not in log and env["FLUX_SECRET_KEY"] not in log
+    assert again["FLUX_SECRET_KEY"] not in log
