@@ -7,6 +7,9 @@ the way the real one does, and the real `kubernetes` client talks to it:
 - GET  /api/v1/namespaces/{ns}/pods/{name}                     Pod
 - GET  /api/v1/namespaces/{ns}/secrets/{name}                  Secret (data base64)
 - GET  /apis/flux-framework.org/{v1alpha1|v1alpha2}/namespaces/{ns}/miniclusters/{name}
+- POST/GET(labelSelector) /api/v1/namespaces/{ns}/secrets, DELETE .../secrets/{name}
+- POST/GET(labelSelector) /apis/flux-framework.org/{version}/namespaces/{ns}/miniclusters,
+  DELETE .../miniclusters/{name}; `watchers` hear of each create and delete (fake_operator.py)
 - GET  /api/v1/namespaces/{ns}/pods/{name}/exec?command=..&container=..   websocket upgrade,
   channel protocol v5.channel.k8s.io / v4.channel.k8s.io (stdin 0, stdout 1, stderr 2, v1 Status
   on 3; v5's close frame 255 ends stdin).
