@@ -71,6 +71,13 @@ class FluxAccountsMixin(Authenticator):
         except CryptKeyMissing as e:
             # A one-line reason at start-up instead of a traceback.
             raise SystemExit(f"{type(self).__name__}: {e}") from None
+        if self.flux_login_with_account_password and self.accounts.provisioner.waits_for_cluster:
+            raise SystemExit(
+                f"{type(self).__name__}: people would log in with the password of an account "
+                f"on their own MiniCluster, which {type(self.accounts.provisioner).__name__} "
+                "only makes at their first login. Use with_flux_accounts(<an authenticator>) "
+                "to give each person a MiniCluster."
+            )
         self._pending = {}
         self._flush_task = None
         self._swept = False

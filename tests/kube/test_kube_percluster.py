@@ -285,3 +285,14 @@ def test_a_refused_create_leaves_nothing_half_made(make_accounts, kube):
     assert (NAMESPACE, "flux-alice") not in kube.secrets  # the Secret made first is gone
     assert accounts.record("alice").state == "failed"
     assert accounts.credentials("alice") is None
+
+
+def test_the_credentials_login_cannot_be_combined_with_a_cluster_per_user(tmp_path, monkeypatch):
+    from flux_hub.hub.authenticator import FluxAuthenticator
+
+    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
+    config = Config()
+    config.FluxAccounts.provisioner_class = MiniClusterPerUserProvisioner
+    config.FluxAccounts.store_path = str(tmp_path / "accounts.sqlite")
+    with pytest.raises(SystemExit, match="Use with_flux_accounts"):
+        FluxAuthenticator(config=config)
