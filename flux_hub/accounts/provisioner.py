@@ -118,13 +118,11 @@ class Provisioner(LoggingConfigurable):
         per account."""
         return self.cluster_url, self.secret_key
 
-    # Whether a spawn must wait for the account's cluster (wait_ready) before the server starts.
+    # Whether a spawn must wait for the account's own cluster. Such a provisioner also has
+    # ready_step(account, password) -> (ready, message), not_ready(account, message) -> error,
+    # and ready_timeout / poll_interval (MiniClusterPerUserProvisioner). The shared cluster
+    # is expected to be up: nothing to wait for.
     waits_for_cluster = False
-
-    def wait_ready(self, account, password, report):
-        """Block until ``account``'s flux-restful server answers; ``report(message)`` tells
-        the user what is being waited for. Nothing to wait for by default: the shared
-        cluster is expected to be up."""
 
     def ensure_host_accounts(self, names):
         """Make what the accounts need outside the DB (Unix accounts where jobs run as their

@@ -207,12 +207,24 @@ class FluxAccountsMixin(Authenticator):
 
     async def _wait_for_cluster(self, spawner, account, password):
         """Hold the spawn until the person's own cluster answers, telling them on the spawn
-        page what it is waiting for."""
+        page what it is waiting for. Each look runs in a thread; the waits between them do
+        not hold one, so many spawns may wait at once."""
+        provisioner = self.accounts.provisioner
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + provisioner.ready_timeout
         progress = _ClusterProgress(spawner)
+        last = None
         try:
-            await self._in_thread(
-                self.accounts.provisioner.wait_ready, account, password, progress.report
-            )
+            while True:
+                ready, message = await self._in_thread(provisioner.ready_step, account, password)
+                if message != last:
+                    progress.add(message)
+                    last = message
+                if ready:
+                    return
+                if loop.time() > deadline:
+                    raise provisioner.not_ready(account, message)
+                await asyncio.sleep(provisioner.poll_interval)
         except ProvisioningError as e:
             self.log.error("The Flux cluster of %s is not ready: %s", spawner.user.name, e)
             raise RuntimeError(f"Your Flux cluster is not ready: {e}") from None
@@ -228,7 +240,6 @@ class _ClusterProgress:
     """
 
     def __init__(self, spawner):
-        self.loop = asyncio.get_running_loop()
         self.spawner = spawner
         self.events = []
         self.finished = False
@@ -236,11 +247,7 @@ class _ClusterProgress:
         self._original = spawner.progress
         spawner.progress = self.progress
 
-    def report(self, message):
-        """Called from the waiting thread."""
-        self.loop.call_soon_threadsafe(self._add, message)
-
-    def _add(self, message):
+    def add(self, message):
         self.events.append({"progress": min(10 + 5 * len(self.events), 50), "message": message})
         self._wake()
 
@@ -249,11 +256,8 @@ class _ClusterProgress:
         changed.set()
 
     def finish(self):
-        def done():
-            self.finished = True
-            self._wake()
-
-        self.loop.call_soon_threadsafe(done)
+        self.finished = True
+        self._wake()
         self.spawner.__dict__.pop("progress", None)
 
     async def progress(self):

@@ -519,41 +519,54 @@ class MiniClusterPerUserProvisioner(Provisioner):
         )
         return url, key or ""
 
-    def wait_ready(self, account, password, report):
-        """Wait until the person's flux-restful accepts their login; report the steps."""
+    def ready_step(self, account, password):
+        """One look at the person's cluster -> (ready, what it is waiting for). Ready: their
+        flux-restful accepts their login. ProvisioningError when waiting is pointless."""
         from flux_hub.restful import FluxRestfulClient, FluxRestfulError
 
         name = self.cluster_name(account)
+        try:
+            state = self.cluster_state(account)
+        except KubernetesError as e:
+            raise ProvisioningError(str(e)) from None
+        if state.state in ("absent", "foreign"):
+            raise ProvisioningError(
+                state.message or f"MiniCluster {name} in namespace {self.namespace} is gone."
+            )
+        message = f"Your Flux MiniCluster {name}: {state.pods_running} of {state.size} pods running"
+        if state.state == "running":
+            url, key = self.endpoint(account)
+            client = FluxRestfulClient(url, account, password, key or None, timeout=10)
+            try:
+                client.login()
+                return True, f"Your Flux MiniCluster {name} is ready (flux-restful answers)"
+            except FluxRestfulError as e:
+                message = f"Your Flux MiniCluster {name}: waiting for flux-restful ({e})"
+            finally:
+                client.close()
+        return False, message
+
+    def not_ready(self, account, message):
+        """The error of a wait that took longer than ready_timeout."""
+        return ProvisioningError(
+            f"MiniCluster {self.cluster_name(account)} in namespace {self.namespace} was not "
+            f"ready within {self.ready_timeout:.0f} s ({message.split(': ', 1)[-1]})."
+        )
+
+    def wait_ready(self, account, password, report):
+        """Block until the person's cluster is ready (ready_step every poll_interval), telling
+        ``report`` each new step. The hub waits the same way without holding a thread."""
         deadline = time.monotonic() + self.ready_timeout
         last = None
         while True:
-            state = self.cluster_state(account)
-            if state.state in ("absent", "foreign"):
-                raise ProvisioningError(
-                    state.message or f"MiniCluster {name} in namespace {self.namespace} is gone."
-                )
-            message = (
-                f"Your Flux MiniCluster {name}: {state.pods_running} of {state.size} pods running"
-            )
-            if state.state == "running":
-                url, key = self.endpoint(account)
-                client = FluxRestfulClient(url, account, password, key or None, timeout=10)
-                try:
-                    client.login()
-                    report(f"Your Flux MiniCluster {name} is ready (flux-restful answers)")
-                    return
-                except FluxRestfulError as e:
-                    message = f"Your Flux MiniCluster {name}: waiting for flux-restful ({e})"
-                finally:
-                    client.close()
+            ready, message = self.ready_step(account, password)
             if message != last:
                 report(message)
                 last = message
+            if ready:
+                return
             if time.monotonic() > deadline:
-                raise ProvisioningError(
-                    f"MiniCluster {name} in namespace {self.namespace} was not ready within "
-                    f"{self.ready_timeout:.0f} s ({message.split(': ', 1)[-1]})."
-                )
+                raise self.not_ready(account, message)
             time.sleep(self.poll_interval)
 
     # -- state and settings for the pages -------------------------------------------------
