@@ -125,7 +125,7 @@ def test_deleting_the_hub_user_removes_the_cluster(make_accounts, kube, operator
     assert (NAMESPACE, "flux-alice") not in kube.secrets
     assert ("v1alpha2", NAMESPACE, "flux-bob") in kube.objects
     operator.settle()  # the operator has handled the delete
-    assert not [p for p in kube.pods.values() if p.labels.get("job-name") == "flux-alice"]
+    assert not [p for p in list(kube.pods.values()) if p.labels.get("job-name") == "flux-alice"]
     with client(alice) as gone:
         with pytest.raises(Exception):  # noqa: B017 (the server is gone: nothing answers)
             gone.jobs()
@@ -209,10 +209,10 @@ def test_size_image_and_node_selector_from_config_and_per_user(make_accounts, ku
         "ghcr.io/bob/own:2",
         False,
     )
-    bobs_pods = [p for p in kube.pods.values() if p.labels.get("job-name") == "flux-bob"]
+    ready_env(accounts, "bob")  # the operator makes the pods in the background
+    bobs_pods = [p for p in list(kube.pods.values()) if p.labels.get("job-name") == "flux-bob"]
     assert len(bobs_pods) == 3
     assert all(p.labels[ACCOUNT_LABEL] == "bob" for p in bobs_pods)
-    ready_env(accounts, "bob")
     state = provisioner.cluster_state("bob")
     assert (state.state, state.pods_running, state.size) == ("running", 3, 3)
     with client(accounts.credentials("bob")) as bobs:
