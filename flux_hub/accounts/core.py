@@ -238,8 +238,9 @@ class FluxAccounts(LoggingConfigurable):
                         )
                     )
                 continue
-            valid = op.reset_password or result.status == "created"
-            secret = self.store.encrypt(op.password) if valid else None
+            password = result.password or op.password
+            valid = op.reset_password or result.status == "created" or bool(result.password)
+            secret = self.store.encrypt(password) if valid else None
             if not valid and record is not None:
                 secret = record.secret
             fresh = valid and not known
@@ -254,7 +255,7 @@ class FluxAccounts(LoggingConfigurable):
                 )
             )
             outcomes[hub_user] = Outcome(
-                hub_user, op.name, result.status, password=op.password if fresh else None
+                hub_user, op.name, result.status, password=password if fresh else None
             )
         self.store.save(changed)
         for outcome in outcomes.values():
@@ -329,10 +330,8 @@ class FluxAccounts(LoggingConfigurable):
             return
         from flux_hub.restful import FluxRestfulClient, FluxRestfulError
 
-        provisioner = self.provisioner
-        client = FluxRestfulClient(
-            provisioner.cluster_url or None, account, password, provisioner.secret_key or None
-        )
+        url, secret_key = self.provisioner.endpoint(account)
+        client = FluxRestfulClient(url or None, account, password, secret_key or None)
         try:
             for job in client.jobs():
                 if job.get("state") != "INACTIVE":
@@ -371,14 +370,10 @@ class FluxAccounts(LoggingConfigurable):
         password = self.store.password(record) if record and record.state == ACTIVE else None
         if not password:
             return None
-        provisioner = self.provisioner
-        env = {
-            "FLUX_RESTFUL_HOST": provisioner.user_cluster_url,
-            "FLUX_USER": record.account,
-            "FLUX_TOKEN": password,
-        }
-        if provisioner.secret_key:
-            env["FLUX_SECRET_KEY"] = provisioner.secret_key
+        url, secret_key = self.provisioner.server_endpoint(record.account)
+        env = {"FLUX_RESTFUL_HOST": url, "FLUX_USER": record.account, "FLUX_TOKEN": password}
+        if secret_key:
+            env["FLUX_SECRET_KEY"] = secret_key
         return env
 
     def overview(self, hub_users):

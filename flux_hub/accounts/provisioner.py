@@ -44,6 +44,9 @@ class OpResult:
     # deactivated|missing; any: error
     error: str | None = None
     superuser: bool = False  # ensure: the account is (still) a superuser on the cluster
+    # ensure: the password the account has when the provisioner, not the op, decided it (a
+    # per-user MiniCluster that already exists keeps the password in its Secret).
+    password: str | None = field(default=None, repr=False)
 
     @property
     def ok(self):
@@ -132,6 +135,24 @@ class Provisioner(LoggingConfigurable):
     def list(self):
         """Every account on the cluster -> list of ClusterAccount."""
         raise NotImplementedError
+
+    def endpoint(self, account):
+        """(URL, shared secret) of the flux-restful server that ``account`` lives on.
+
+        One cluster for everyone by default; a provisioner with a cluster per user answers
+        per account."""
+        return self.cluster_url, self.secret_key
+
+    def server_endpoint(self, account):
+        """(URL, shared secret) that ``account``'s single-user server is given: the same
+        server as endpoint(), as the servers reach it (user_cluster_url)."""
+        return self.user_cluster_url, self.secret_key
+
+    # Whether a spawn must wait for the account's own cluster. Such a provisioner also has
+    # ready_step(account, password) -> (ready, message), not_ready(account, message) -> error,
+    # and ready_timeout / poll_interval (MiniClusterPerUserProvisioner). The shared cluster
+    # is expected to be up: nothing to wait for.
+    waits_for_cluster = False
 
     def ensure_host_accounts(self, names):
         """Make what the accounts need outside the DB (Unix accounts where jobs run as their

@@ -21,7 +21,13 @@ from jupyterhub.utils import maybe_future
 from tornado import web
 from traitlets import Instance, List, Unicode, default
 
-from flux_hub.accounts import CryptKeyMissing, FluxAccounts, Outcome
+from flux_hub.accounts import (
+    DEACTIVATED,
+    CryptKeyMissing,
+    FluxAccounts,
+    Outcome,
+    ProvisioningError,
+)
 from flux_hub.restful import LEGACY_WARNING
 
 
@@ -66,6 +72,13 @@ class FluxAccountsMixin(Authenticator):
         except CryptKeyMissing as e:
             # A one-line reason at start-up instead of a traceback.
             raise SystemExit(f"{type(self).__name__}: {e}") from None
+        if self.flux_login_with_account_password and self.accounts.provisioner.waits_for_cluster:
+            raise SystemExit(
+                f"{type(self).__name__}: people would log in with the password of an account "
+                f"on their own MiniCluster, which {type(self.accounts.provisioner).__name__} "
+                "only makes at their first login. Use with_flux_accounts(<an authenticator>) "
+                "to give each person a MiniCluster."
+            )
         self._pending = {}
         self._flush_task = None
         self._swept = False
@@ -139,7 +152,7 @@ class FluxAccountsMixin(Authenticator):
         await maybe_future(super().add_user(user))
         name = user.name
         accounts = self.accounts
-        if accounts.is_current(name, accounts.record(name)):
+        if _current(accounts, name, accounts.record(name)) is not False:
             return
         also = []
         if not self._swept:
@@ -151,7 +164,7 @@ class FluxAccountsMixin(Authenticator):
                 for other in self._hub_user_names(user)
                 if other != name
                 and other not in blocked
-                and not _current(accounts, other, records.get(other))
+                and _current(accounts, other, records.get(other)) is False
             ]
         (outcome,) = await self._ensure([name], also)
         if not outcome.ok:
@@ -172,12 +185,22 @@ class FluxAccountsMixin(Authenticator):
         name = user.name
         accounts = self.accounts
         record = accounts.record(name)
-        if not accounts.is_current(name, record):
+        if accounts.provisioner.waits_for_cluster:
+            # The person's own cluster: made again if it was removed (idle, admin) or lost;
+            # adopted as it is otherwise (two reads, no change).
+            (outcome,) = await self._in_thread(accounts.ensure, [name], force=True)
+            if not outcome.ok:
+                raise RuntimeError(f"Your Flux cluster could not be set up: {outcome.error}")
+            record = accounts.record(name)
+        elif not accounts.is_current(name, record):
             (outcome,) = await self._ensure([name])
             if not outcome.ok:
                 raise RuntimeError(f"Your Flux account could not be set up: {outcome.error}")
             record = accounts.record(name)
-        env = accounts.credentials(name, record)
+        env = await self._in_thread(accounts.credentials, name, record)
+        if env is not None and accounts.provisioner.waits_for_cluster:
+            await self._wait_for_cluster(spawner, record.account, env["FLUX_TOKEN"])
+            env = await self._in_thread(accounts.credentials, name, record)  # as it is up
         auth_state = await user.get_auth_state() or {}
         if auth_state.get("flux") != env:
             auth_state = {k: v for k, v in auth_state.items() if k != "flux"}
@@ -194,12 +217,90 @@ class FluxAccountsMixin(Authenticator):
             }
         spawner.environment = {**spawner.environment, **env}
 
+    async def _wait_for_cluster(self, spawner, account, password):
+        """Hold the spawn until the person's own cluster answers, telling them on the spawn
+        page what it is waiting for. Each look runs in a thread; the waits between them do
+        not hold one, so many spawns may wait at once."""
+        provisioner = self.accounts.provisioner
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + provisioner.ready_timeout
+        progress = _ClusterProgress(spawner)
+        last = None
+        try:
+            while True:
+                ready, message = await self._in_thread(provisioner.ready_step, account, password)
+                if message != last:
+                    progress.add(message)
+                    last = message
+                if ready:
+                    return
+                if loop.time() > deadline:
+                    raise provisioner.not_ready(account, message)
+                await asyncio.sleep(provisioner.poll_interval)
+        except ProvisioningError as e:
+            self.log.error("The Flux cluster of %s is not ready: %s", spawner.user.name, e)
+            raise RuntimeError(f"Your Flux cluster is not ready: {e}") from None
+        finally:
+            progress.finish()
+
+
+class _ClusterProgress:
+    """The wait's messages as spawn progress events, for any spawner.
+
+    JupyterHub's progress API (the spawn page) reads ``spawner.progress()``; for this spawn it
+    is wrapped so that the wait's messages come first, then the spawner's own events.
+    """
+
+    def __init__(self, spawner):
+        self.spawner = spawner
+        self.events = []
+        self.finished = False
+        self._changed = asyncio.Event()
+        self._original = spawner.progress
+        spawner.progress = self.progress
+
+    def add(self, message):
+        self.events.append({"progress": min(10 + 5 * len(self.events), 50), "message": message})
+        self._wake()
+
+    def _wake(self):
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def finish(self):
+        self.finished = True
+        self._wake()
+        self.spawner.__dict__.pop("progress", None)
+
+    async def progress(self):
+        seen = 0
+        while True:
+            changed = self._changed
+            while seen < len(self.events):
+                yield self.events[seen]
+                seen += 1
+            if self.finished:
+                break
+            await changed.wait()
+        async for event in self._original():
+            yield event
+
 
 def _current(accounts, name, record):
+    """True: the account works; None: it is to stay as it is; False: add_user must make it.
+
+    None is a per-user MiniCluster that was removed (idle, or by an admin): JupyterHub calls
+    add_user for every user at every start, and that must not bring such clusters back; the
+    person's next spawn does.
+    """
     try:
-        return accounts.is_current(name, record)
+        if accounts.is_current(name, record):
+            return True
     except ValueError:
         return False  # a name the mapping refuses: ensure() reports why
+    if accounts.provisioner.waits_for_cluster and record and record.state == DEACTIVATED:
+        return None
+    return False
 
 
 class FluxAuthenticator(FluxAccountsMixin, Authenticator):

@@ -47,8 +47,9 @@ def add_accounts_service(c, config_file, *, name="flux-accounts", port=None, env
         *[r for r in roles if r.get("name") not in (name, "user")],
         {
             "name": name,
-            "description": "The flux-hub accounts service lists hub users.",
-            "scopes": ["list:users", "read:users:name"],
+            "description": "The flux-hub accounts service lists hub users (and whether their "
+            "servers run: per-user MiniClusters are removed only when idle).",
+            "scopes": ["list:users", "read:users:name", "read:servers"],
             "services": [name],
         },
         {

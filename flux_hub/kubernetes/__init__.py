@@ -1,4 +1,5 @@
-"""Flux Operator MiniClusters on Kubernetes: discovery, pods/exec, the KubernetesProvisioner."""
+"""Flux Operator MiniClusters on Kubernetes: discovery, pods/exec, the KubernetesProvisioner,
+and the MiniClusterPerUserProvisioner (a MiniCluster for each hub user)."""
 
 from .discovery import MiniClusterInfo, MiniClusterLocator, ServerCredentials
 from .errors import (
@@ -11,6 +12,7 @@ from .errors import (
     PodNotFound,
     PodNotReady,
 )
+from .percluster import MiniClusterPerUserProvisioner
 from .provisioner import KubernetesProvisioner
 from .runner import MiniClusterRunner
 
@@ -25,6 +27,7 @@ __all__ = [
     "MiniClusterLocator",
     "MiniClusterRunner",
     "MiniClusterNotFound",
+    "MiniClusterPerUserProvisioner",
     "PodNotFound",
     "PodNotReady",
     "ServerCredentials",

@@ -56,6 +56,7 @@ class FluxAccountsService(Application):
     accounts = Instance(FluxAccounts)
     authenticator_class = Any()
     last_reconcile = Any(None)  # {"at": time, "changes": [Outcome...], "error": str|None}
+    idle_since = Any(None)  # per-user MiniClusters: {hub user: when seen idle first}
 
     def initialize(self, argv=None):
         super().initialize(argv)
@@ -100,16 +101,18 @@ class FluxAccountsService(Application):
 
         return fetch()
 
-    async def hub_users(self):
-        """Every hub user name (paginated hub API)."""
-        names, offset = [], 0
+    async def hub_users(self, with_servers=False):
+        """Every hub user name (paginated hub API); with_servers: also the set of those with
+        a running or starting server."""
+        names, running, offset = [], set(), 0
         while True:
             page = await self.hub_api("users", offset=offset, limit=200)
             items = page["items"] if isinstance(page, dict) else page
             names += [user["name"] for user in items]
+            running |= {user["name"] for user in items if user.get("servers")}
             following = page.get("_pagination", {}).get("next") if isinstance(page, dict) else None
             if not following:
-                return sorted(names)
+                return (sorted(names), running) if with_servers else sorted(names)
             offset = following["offset"]
 
     async def run_in_thread(self, func, *args, **kwargs):
@@ -119,8 +122,9 @@ class FluxAccountsService(Application):
         """One reconcile run; its report is kept for the admin page and returned."""
         started = time.time()
         try:
-            users = await self.hub_users()
+            users, running = await self.hub_users(with_servers=True)
             changes = await self.run_in_thread(self.accounts.reconcile, users)
+            changes += await self.remove_idle_clusters(running)
             report = {"at": started, "changes": changes, "error": None}
         except Exception as e:
             self.log.error("Reconciling Flux accounts failed: %s", e)
@@ -135,6 +139,22 @@ class FluxAccountsService(Application):
             )
         self.last_reconcile = report
         return report
+
+    async def remove_idle_clusters(self, running):
+        """Per-user MiniClusters with an idle_timeout: remove those idle long enough."""
+        if not getattr(self.accounts.provisioner, "idle_timeout", 0):
+            return []
+        from flux_hub.kubernetes.percluster import idle_to_remove
+
+        if self.idle_since is None:
+            self.idle_since = {}
+        due = await self.run_in_thread(idle_to_remove, self.accounts, running, self.idle_since)
+        if not due:
+            return []
+        for hub_user in due:
+            self.idle_since.pop(hub_user, None)
+            self.log.info("Removing the idle MiniCluster of %s", hub_user)
+        return await self.run_in_thread(self.accounts.deactivate, due, cancel_jobs=False)
 
     async def reconcile_loop(self):
         while True:

@@ -10,6 +10,8 @@ account with actions (admins only). API (cookie or ``Authorization: token``), un
     POST accounts/{user}/{action}    admin: provision | rotate | deactivate
     GET  accounts/{user}/credentials admin, MiniCluster-credentials login only
     POST reconcile                   admin: reconcile now, returns what changed
+    GET  accounts/{user}/cluster     admin, per-user MiniClusters: the person's cluster
+    PUT  accounts/{user}/cluster     admin: its size, image, node_selector (next creation)
 
 Errors are JSON ``{"message": ...}``: 401 not logged in, 403 not an admin (or not yours),
 404 no such hub user, 409 not possible in this mode, 502 the provisioner failed.
@@ -17,6 +19,7 @@ Errors are JSON ``{"message": ...}``: 401 not logged in, 403 not an admin (or no
 
 import json
 import os
+from dataclasses import asdict
 from datetime import datetime, timezone
 from urllib.parse import quote
 
@@ -26,6 +29,9 @@ from jupyterhub.utils import url_path_join
 from markupsafe import Markup
 from tornado import httpclient, web
 
+from flux_hub.accounts import ProvisioningError
+from flux_hub.kubernetes.errors import KubernetesError
+from flux_hub.kubernetes.percluster import ClusterSettings, MiniClusterPerUserProvisioner
 from flux_hub.restful import LEGACY_WARNING
 
 ACTIONS = ("provision", "rotate", "deactivate")
@@ -148,6 +154,18 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         )
         return outcome
 
+    async def cluster_account(self, hub_user):
+        """The account of a hub user, in per-user MiniCluster mode (else 409)."""
+        if not per_user_clusters(self.accounts.provisioner):
+            raise web.HTTPError(
+                409, "flux-hub does not give people MiniClusters of their own here."
+            )
+        await self.require_hub_user(hub_user)
+        try:
+            return self.accounts.account_for(hub_user)
+        except ValueError as e:
+            raise web.HTTPError(400, str(e)) from None
+
     async def admin_credentials(self, hub_user):
         if not self.service.shows_passwords_to_admins:
             raise web.HTTPError(
@@ -179,13 +197,46 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
                 account = None
         else:
             state, account = record.state, record.account
-        return {
+        provisioner = self.accounts.provisioner
+        model = {
             "hub_user": name,
             "account": account,
             "state": state,
             "error": record.error if record else None,
             "provisioned_at": when(record.provisioned_at) if record else None,
-            "cluster_url": self.accounts.provisioner.user_cluster_url,
+            "cluster_url": provisioner.user_cluster_url,
+        }
+        if per_user_clusters(provisioner) and account:
+            model["cluster"] = await self.cluster_model(account)
+            model["cluster_url"] = model["cluster"]["url"]
+        return model
+
+    async def cluster_model(self, account):
+        """A person's own MiniCluster (per-user mode): its state and settings, no secrets."""
+        provisioner = self.accounts.provisioner
+
+        def read():
+            state = provisioner.cluster_state(account)
+            url = provisioner.endpoint(account)[0] if state.state != "absent" else None
+            return state, url, provisioner.settings(account)
+
+        try:
+            state, url, settings = await self.service.run_in_thread(read)
+        except (KubernetesError, ProvisioningError) as e:
+            raise web.HTTPError(502, f"Cannot read the MiniCluster of {account}: {e}") from None
+        return {
+            "name": state.name,
+            "state": state.state,
+            "message": state.message,
+            "pods_running": state.pods_running,
+            "size": state.size,
+            "image": state.image,
+            "node_selector": state.node_selector,
+            "created": state.created,
+            "url": url,
+            "settings": asdict(settings),
+            "defaults": asdict(provisioner.defaults()),
+            "idle_timeout": provisioner.idle_timeout,
         }
 
     async def own_credentials(self):
@@ -271,6 +322,7 @@ class AdminPage(PageHandler):
             report=self.service.last_reconcile,
             message=self.get_argument("message", ""),
             shows_passwords=self.service.shows_passwords_to_admins,
+            per_user_clusters=per_user_clusters(self.accounts.provisioner),
         )
 
 
@@ -296,6 +348,43 @@ class AdminActionPage(PageHandler):
         if outcome.error:
             message += f" ({outcome.error})"
         self.redirect(f"{back}?message={quote(message)}")
+
+
+class ClusterSettingsPage(PageHandler):
+    """Admin: one person's MiniCluster (per-user mode), and its size, image, node selector."""
+
+    @web.authenticated
+    async def get(self, hub_user):
+        self.require_admin()
+        account = await self.cluster_account(hub_user)
+        self.render_page(
+            "cluster.html",
+            hub_user=hub_user,
+            cluster=await self.cluster_model(account),
+            message=self.get_argument("message", ""),
+        )
+
+    @web.authenticated
+    async def post(self, hub_user):
+        self.require_admin()
+        account = await self.cluster_account(hub_user)
+        fields = (*CLUSTER_FIELDS, "node_selector_none")
+        form = {k: self.get_body_argument(k, "").strip() for k in fields}
+        try:
+            settings = settings_from_form(form)
+            await self.service.run_in_thread(
+                self.accounts.provisioner.set_settings, account, settings
+            )
+            message = "Saved; they apply when this MiniCluster is next created."
+        except ValueError as e:
+            message = f"Not saved: {e}"
+        self.service.log.info(
+            "%s: cluster settings of %s: %s", self.current_user["name"], hub_user, message
+        )
+        self.redirect(
+            url_path_join(self.prefix, "admin/cluster", quote(hub_user))
+            + f"?message={quote(message)}"
+        )
 
 
 class APIHandler(BaseHandler):
@@ -353,10 +442,66 @@ class AccountCredentialsAPI(APIHandler):
         self.write_json(await self.admin_credentials(hub_user))
 
 
+class ClusterSettingsAPI(APIHandler):
+    """GET: a person's MiniCluster and settings; PUT {size, image, node_selector} (null: the
+    configured default) -> 400 with the reason for a value Kubernetes would refuse."""
+
+    async def get(self, hub_user):
+        self.require_admin()
+        account = await self.cluster_account(hub_user)
+        self.write_json(await self.cluster_model(account))
+
+    async def put(self, hub_user):
+        self.require_admin()
+        account = await self.cluster_account(hub_user)
+        try:
+            body = json.loads(self.request.body or b"{}")
+            if not isinstance(body, dict) or set(body) - set(CLUSTER_FIELDS):
+                raise ValueError(f"send a JSON object with only {', '.join(CLUSTER_FIELDS)}")
+            settings = ClusterSettings(**body)
+            await self.service.run_in_thread(
+                self.accounts.provisioner.set_settings, account, settings
+            )
+        except ValueError as e:  # json's errors are ValueErrors too
+            raise web.HTTPError(400, str(e)) from None
+        self.service.log.info(
+            "%s: cluster settings of %s saved", self.current_user["name"], hub_user
+        )
+        self.write_json(await self.cluster_model(account))
+
+
 class ReconcileAPI(APIHandler):
     async def post(self):
         self.require_admin()
         self.write_json(report_json(await self.service.reconcile()))
+
+
+CLUSTER_FIELDS = ("size", "image", "node_selector")
+
+
+def per_user_clusters(provisioner):
+    return isinstance(provisioner, MiniClusterPerUserProvisioner)
+
+
+def settings_from_form(form):
+    """ClusterSettings from the admin form's text fields (empty: the configured default)."""
+    size = None
+    if form["size"]:
+        try:
+            size = int(form["size"])
+        except ValueError:
+            raise ValueError(f"size must be a whole number, not {form['size']!r}") from None
+    selector = None
+    if form["node_selector"]:
+        selector = {}
+        for item in form["node_selector"].split(","):
+            key, sep, value = item.strip().partition("=")
+            if not sep:
+                raise ValueError(f"node selector: write label=value, not {item.strip()!r}")
+            selector[key.strip()] = value.strip()
+    elif form.get("node_selector_none"):
+        selector = {}
+    return ClusterSettings(size, form["image"] or None, selector)
 
 
 def routes(prefix):
@@ -373,4 +518,6 @@ def routes(prefix):
         (url_path_join(api, r"accounts/([^/]+)/credentials"), AccountCredentialsAPI),
         (url_path_join(api, rf"accounts/([^/]+)/({actions})"), AccountActionAPI),
         (url_path_join(api, "reconcile"), ReconcileAPI),
+        (url_path_join(prefix, r"admin/cluster/([^/]+)"), ClusterSettingsPage),
+        (url_path_join(api, r"accounts/([^/]+)/cluster"), ClusterSettingsAPI),
     ]

@@ -7,6 +7,9 @@ the way the real one does, and the real `kubernetes` client talks to it:
 - GET  /api/v1/namespaces/{ns}/pods/{name}                     Pod
 - GET  /api/v1/namespaces/{ns}/secrets/{name}                  Secret (data base64)
 - GET  /apis/flux-framework.org/{v1alpha1|v1alpha2}/namespaces/{ns}/miniclusters/{name}
+- POST/GET(labelSelector) /api/v1/namespaces/{ns}/secrets, DELETE .../secrets/{name}
+- POST/GET(labelSelector) /apis/flux-framework.org/{version}/namespaces/{ns}/miniclusters,
+  DELETE .../miniclusters/{name}; `watchers` hear of each create and delete (fake_operator.py)
 - GET  /api/v1/namespaces/{ns}/pods/{name}/exec?command=..&container=..   websocket upgrade,
   channel protocol v5.channel.k8s.io / v4.channel.k8s.io (stdin 0, stdout 1, stderr 2, v1 Status
   on 3; v5's close frame 255 ends stdin).
@@ -42,6 +45,8 @@ import json
 import os
 import sys
 import threading
+import time
+import uuid
 from pathlib import Path
 
 import tornado.httpserver
@@ -49,7 +54,7 @@ import tornado.netutil
 import tornado.web
 import tornado.websocket
 
-from .containers import FakeContainer, write_tools
+from .containers import FakeContainer, now, write_tools
 
 V5 = "v5.channel.k8s.io"
 V4 = "v4.channel.k8s.io"
@@ -146,6 +151,8 @@ class FakeKubeAPI:
         self.exec_calls = []  # [(ns, pod, container, argv)]
         self.requests = []  # [(method, path)]
         self.running = set()  # commands of exec calls, while they run
+        self.secret_meta = {}  # (ns, name) -> metadata of Secrets made through the API
+        self.watchers = []  # callables(event, version, ns, name, body): a fake operator
         self.tools = self.workdir / "container-tools"
         self.tools.mkdir(parents=True, exist_ok=True)
         write_tools(self.tools)
@@ -307,6 +314,12 @@ class FakeKubeAPI:
                     MiniClusterHandler,
                     {"api": self},
                 ),
+                (ns + r"/secrets", SecretsHandler, {"api": self}),
+                (
+                    r"/apis/flux-framework\.org/([^/]+)/namespaces/([^/]+)/miniclusters",
+                    MiniClustersHandler,
+                    {"api": self},
+                ),
             ],
             default_handler_class=NotFoundHandler,
             default_handler_args={"api": self},
@@ -407,7 +420,7 @@ class SecretHandler(_Handler):
             {
                 "apiVersion": "v1",
                 "kind": "Secret",
-                "metadata": {"name": name, "namespace": ns},
+                "metadata": self.api.secret_meta.get((ns, name)) or {"name": name, "namespace": ns},
                 "type": "Opaque",
                 "data": encoded,
             },
@@ -606,3 +619,132 @@ class Command(asyncio.SubprocessProtocol):
     def kill(self):
         if self.transport.get_returncode() is None:
             self.transport.kill()
+
+
+# -- Objects made and removed through the API (a MiniCluster per user: tests/kube/fake_operator.py)
+
+
+def _object_meta(meta, ns):
+    meta = dict(meta or {})
+    meta.update(
+        namespace=ns,
+        uid=str(uuid.uuid4()),
+        creationTimestamp=now(),
+        resourceVersion=str(time.monotonic_ns()),
+    )
+    return meta
+
+
+class SecretsHandler(_Handler):
+    """POST (stringData and data, labels kept; 409 if the name is taken) and GET with
+    labelSelector of Secrets, plus DELETE on a named one (SecretDeleteHandler below)."""
+
+    def get(self, ns):
+        if not self.check("list", "secrets", "", ns):
+            return
+        selector = self.get_argument("labelSelector", "")
+        items = []
+        for (sns, name), data in sorted(self.api.secrets.items()):
+            meta = self.api.secret_meta.get((sns, name)) or {"name": name, "namespace": sns}
+            if sns == ns and _selector_matches(selector, meta.get("labels") or {}):
+                items.append(_secret_json(meta, data))
+        self.send(200, {"apiVersion": "v1", "kind": "SecretList", "metadata": {}, "items": items})
+
+    def post(self, ns):
+        body = json.loads(self.request.body or b"{}")
+        name = (body.get("metadata") or {}).get("name", "")
+        if not self.check("create", "secrets", name, ns):
+            return
+        if (ns, name) in self.api.secrets:
+            return self.send(
+                409, status_body(409, "AlreadyExists", f'secrets "{name}" already exists')
+            )
+        data = {k: base64.b64decode(v).decode() for k, v in (body.get("data") or {}).items()}
+        data.update(body.get("stringData") or {})
+        meta = _object_meta(body.get("metadata"), ns)
+        self.api.secrets[(ns, name)] = data
+        self.api.secret_meta[(ns, name)] = meta
+        self.send(201, _secret_json(meta, data))
+
+
+def _secret_json(meta, data):
+    encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": meta,
+        "type": "Opaque",
+        "data": encoded,
+    }
+
+
+def _secret_delete(self, ns, name):
+    if not self.check("delete", "secrets", name, ns):
+        return
+    if self.api.secrets.pop((ns, name), None) is None:
+        return self.send(404, status_body(404, "NotFound", f'secrets "{name}" not found'))
+    self.api.secret_meta.pop((ns, name), None)
+    self.send(200, {"kind": "Status", "apiVersion": "v1", "status": "Success", "metadata": {}})
+
+
+SecretHandler.delete = _secret_delete
+
+
+class MiniClustersHandler(_Handler):
+    """POST (create; 409 if taken) and GET with labelSelector of MiniClusters; DELETE of a
+    named one below. Watchers (the fake operator) hear of each create and delete."""
+
+    def get(self, version, ns):
+        if not self.check("list", "miniclusters", "", ns):
+            return
+        selector = self.get_argument("labelSelector", "")
+        items = [
+            body
+            for (v, ons, _), body in sorted(self.api.objects.items())
+            if v == version
+            and ons == ns
+            and _selector_matches(selector, (body.get("metadata") or {}).get("labels") or {})
+        ]
+        self.send(
+            200,
+            {
+                "apiVersion": f"flux-framework.org/{version}",
+                "kind": "MiniClusterList",
+                "metadata": {"resourceVersion": "1"},
+                "items": items,
+            },
+        )
+
+    def post(self, version, ns):
+        body = json.loads(self.request.body or b"{}")
+        name = (body.get("metadata") or {}).get("name", "")
+        if not self.check("create", "miniclusters", name, ns):
+            return
+        if (version, ns, name) in self.api.objects:
+            return self.send(
+                409,
+                status_body(
+                    409, "AlreadyExists", f'miniclusters.flux-framework.org "{name}" already exists'
+                ),
+            )
+        body["metadata"] = _object_meta(body.get("metadata"), ns)
+        self.api.objects[(version, ns, name)] = body
+        for watcher in self.api.watchers:
+            watcher("ADDED", version, ns, name, body)
+        self.send(201, body)
+
+
+def _minicluster_delete(self, version, ns, name):
+    if not self.check("delete", "miniclusters", name, ns):
+        return
+    body = self.api.objects.pop((version, ns, name), None)
+    if body is None:
+        return self.send(
+            404, status_body(404, "NotFound", f'miniclusters.flux-framework.org "{name}" not found')
+        )
+    for watcher in self.api.watchers:
+        watcher("DELETED", version, ns, name, body)
+    self.send(200, body)
+
+
+MiniClusterHandler.delete = _minicluster_delete

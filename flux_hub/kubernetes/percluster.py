@@ -1,0 +1,680 @@
+"""One MiniCluster per hub user (the seed's second multi-tenant use case).
+
+``c.FluxAccounts.provisioner_class = "flux_hub.kubernetes.MiniClusterPerUserProvisioner"``:
+each hub user's "account" is a Flux Operator v1alpha2 MiniCluster of their own, with
+flux-restful 1.1.0 as a sidecar of the lead broker (as examples/kubernetes/minicluster.yaml),
+in single-user mode, whose superuser is the person's account name. Per cluster, flux-hub owns:
+
+- a Secret ``<cluster>`` with FLUX_SECRET_KEY, FLUX_TOKEN_SIGNING_KEY, FLUX_USER and FLUX_TOKEN
+  (the person's password), made first; the sidecar reads its keys from it;
+- the MiniCluster ``<cluster>``, labelled ``app.kubernetes.io/managed-by=flux-hub`` and
+  ``flux-hub/account=<account>``, with an owner reference to that Secret (so deleting the
+  Secret lets Kubernetes' garbage collector remove the cluster too).
+
+A MiniCluster counts as flux-hub's only with both the labels and the owner reference to a Secret
+that carries the label; any other MiniCluster (or Secret) of the same name is never changed or
+deleted, and the person's account is reported as failed with the reason. A cluster that exists
+is adopted (its Secret's password kept), so a hub restart or a lost store never makes a second
+one. Per-user size, image and node selector (the accounts service's admin page) are kept in
+the accounts store's sqlite file and apply when a cluster is next created.
+"""
+
+import base64
+import json
+import os
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from traitlets import Callable, Dict, Float, Int, Unicode, default, validate
+
+from flux_hub.accounts.provisioner import (
+    ClusterAccount,
+    OpResult,
+    Provisioner,
+    ProvisioningError,
+)
+
+from .api import api_errors, load_api_client
+from .discovery import GROUP
+from .errors import KubernetesError
+
+VERSION = "v1alpha2"
+MANAGED_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "flux-hub"
+ACCOUNT_LABEL = "flux-hub/account"
+RESTFUL_CONTAINER = "flux-restful"
+RESTFUL_WORKDIR = "/srv/flux-restful"
+# Node selector keys and values as Kubernetes accepts them (qualified names, label values).
+_LABEL_KEY = re.compile(
+    r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+)
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
+_SETTINGS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS minicluster_settings (
+    account TEXT PRIMARY KEY,
+    settings TEXT NOT NULL
+)
+"""
+
+
+@dataclass
+class ClusterSettings:
+    """What a person's MiniCluster is made of. None: the provisioner's configured default."""
+
+    size: int | None = None
+    image: str | None = None
+    node_selector: dict | None = None
+
+    def check(self):
+        """ValueError with a readable message for settings Kubernetes would refuse."""
+        if self.size is not None and (not isinstance(self.size, int) or not 1 <= self.size):
+            raise ValueError(f"size must be a whole number of at least 1, not {self.size!r}")
+        if self.image is not None and (not self.image or any(c.isspace() for c in self.image)):
+            raise ValueError(f"image must be a container image name, not {self.image!r}")
+        if self.node_selector is not None:
+            check_node_selector(self.node_selector)
+        return self
+
+
+def check_node_selector(selector):
+    if not isinstance(selector, dict):
+        raise ValueError("node selector must map label names to values")
+    for key, value in selector.items():
+        if not (isinstance(key, str) and len(key) <= 316 and _LABEL_KEY.fullmatch(key)):
+            raise ValueError(f"node selector: {key!r} is not a valid label name")
+        if not (isinstance(value, str) and len(value) <= 63 and _LABEL_VALUE.fullmatch(value)):
+            raise ValueError(f"node selector: {value!r} (for {key}) is not a valid label value")
+    return selector
+
+
+@dataclass
+class ClusterState:
+    """A person's MiniCluster as Kubernetes shows it now (no secrets)."""
+
+    account: str
+    name: str
+    state: str  # absent | starting | running | foreign
+    pods_running: int = 0
+    size: int | None = None
+    image: str | None = None
+    node_selector: dict = field(default_factory=dict)
+    created: str | None = None
+    message: str | None = None
+
+
+class MiniClusterPerUserProvisioner(Provisioner):
+    """Gives each hub user a MiniCluster of their own (created, adopted, removed by the hub)."""
+
+    namespace = Unicode(
+        "flux-operator",
+        config=True,
+        help="""Namespace where the users' MiniClusters and their Secrets are made.""",
+    )
+
+    kubeconfig = Unicode(
+        "",
+        config=True,
+        help="""kubeconfig file. Empty: the pod's service account inside a cluster, else
+        $KUBECONFIG or ~/.kube/config.""",
+    )
+
+    context = Unicode("", config=True, help="""kubeconfig context to use (empty: current).""")
+
+    name_prefix = Unicode(
+        "flux-",
+        config=True,
+        help="""A person's MiniCluster (and its Secret) is named prefix + account name
+        (underscores become dashes, as Kubernetes names allow no underscores).""",
+    )
+
+    @validate("name_prefix")
+    def _check_prefix(self, proposal):
+        value = proposal["value"]
+        if not re.fullmatch(r"[a-z]([-a-z0-9]{0,14})", value):
+            raise ValueError(
+                f"MiniClusterPerUserProvisioner.name_prefix {value!r} must be 1-15 lower-case "
+                "letters, digits or dashes, starting with a letter"
+            )
+        return value
+
+    size = Int(
+        1,
+        min=1,
+        config=True,
+        help="""Pods (Flux nodes) of each person's MiniCluster; admins can set it per person.""",
+    )
+
+    image = Unicode(
+        "ghcr.io/converged-computing/flux-view-rocky:tag-9",
+        config=True,
+        help="""Container image of the Flux container of each person's MiniCluster (where
+        their jobs run); admins can set it per person. The flux-restful sidecar uses
+        restful_image.""",
+    )
+
+    restful_image = Unicode(
+        "rockylinux:9",
+        config=True,
+        help="""Image of the flux-restful sidecar: it installs flux-restful with the Python of
+        the operator's flux view (/mnt/flux), as examples/kubernetes/minicluster.yaml does.""",
+    )
+
+    node_selector = Dict(
+        value_trait=Unicode(),
+        config=True,
+        help="""nodeSelector for the pods of each person's MiniCluster (spec.pod.nodeSelector);
+        admins can set it per person.""",
+    )
+
+    @validate("node_selector")
+    def _check_node_selector(self, proposal):
+        try:
+            return check_node_selector(proposal["value"])
+        except ValueError as e:
+            raise ValueError(f"MiniClusterPerUserProvisioner.node_selector: {e}") from None
+
+    port = Int(5000, min=1, max=65535, config=True, help="""flux-restful's port.""")
+
+    service_name = Unicode(
+        "flux-service",
+        config=True,
+        help="""The MiniCluster's headless service (spec.network.headlessName).""",
+    )
+
+    url_template = Unicode(
+        "http://{name}-0.{service}.{namespace}.svc.cluster.local:{port}",
+        config=True,
+        help="""URL of a person's flux-restful as the hub and their server reach it; fields
+        {name} (the MiniCluster), {account}, {service}, {namespace}, {port}.""",
+    )
+
+    cluster_url_for = Callable(
+        None,
+        allow_none=True,
+        config=True,
+        help="""A callable (name, namespace) -> URL replacing url_template (e.g. when the hub
+        reaches the clusters through port-forwards).""",
+    )
+
+    ready_timeout = Float(
+        900.0,
+        min=1.0,
+        config=True,
+        help="""Seconds a spawn waits for the person's flux-restful to answer (a new cluster
+        pulls images and installs flux-restful first).""",
+    )
+
+    poll_interval = Float(
+        2.0, min=0.05, config=True, help="""Seconds between checks while a spawn waits."""
+    )
+
+    idle_timeout = Float(
+        0.0,
+        min=0.0,
+        config=True,
+        help="""Remove a person's MiniCluster once it has been idle (their server stopped and
+        no job of theirs pending or running) for this many seconds; the accounts service
+        checks at each reconcile run. 0: never. Their next spawn creates it again, with the
+        same password.""",
+    )
+
+    settings_path = Unicode(
+        config=True,
+        help="""sqlite file for per-person cluster settings. Default: the accounts store.""",
+    )
+
+    @default("settings_path")
+    def _settings_path_default(self):
+        return getattr(self.parent, "store_path", "") or "flux-hub-accounts.sqlite"
+
+    parallel = Int(8, min=1, config=True, help="""Kubernetes calls made at once in a batch.""")
+
+    @default("superusers")
+    def _superusers_default(self):
+        return []  # each person is the superuser of their own cluster only
+
+    waits_for_cluster = True
+    _api = None
+    _lock = threading.Lock()
+
+    # -- Kubernetes --------------------------------------------------------------------------
+    @property
+    def apis(self):
+        if self._api is None:
+            from kubernetes import client
+
+            try:
+                api_client = load_api_client(self.kubeconfig or None, self.context or None)
+            except KubernetesError as e:
+                raise ProvisioningError(str(e)) from None
+            self._api = (client.CoreV1Api(api_client), client.CustomObjectsApi(api_client))
+        return self._api
+
+    def cluster_name(self, account):
+        return self.name_prefix + account.replace("_", "-")
+
+    def describe(self):
+        return f"per-user MiniClusters in namespace {self.namespace}"
+
+    def _get_cluster(self, name):
+        with api_errors(
+            f"get MiniCluster {name} in namespace {self.namespace}", not_found=lambda m: None
+        ):
+            return self.apis[1].get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, "miniclusters", name
+            )
+        return None
+
+    def _get_secret(self, name):
+        with api_errors(
+            f"get secret {name} in namespace {self.namespace}", not_found=lambda m: None
+        ):
+            return self.apis[0].read_namespaced_secret(name, self.namespace)
+        return None
+
+    @staticmethod
+    def _secret_ours(secret):
+        return secret is not None and (secret.metadata.labels or {}).get(MANAGED_LABEL) == (
+            MANAGED_BY
+        )
+
+    def _cluster_ours(self, cluster, secret, account):
+        """Both labels, and an owner reference to flux-hub's Secret of the same name."""
+        meta = cluster.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        if labels.get(MANAGED_LABEL) != MANAGED_BY or labels.get(ACCOUNT_LABEL) != account:
+            return False
+        if not self._secret_ours(secret):
+            return False
+        return any(
+            ref.get("kind") == "Secret" and ref.get("uid") == secret.metadata.uid
+            for ref in meta.get("ownerReferences") or ()
+        )
+
+    @staticmethod
+    def _secret_values(secret):
+        data = secret.data or {}
+        return {k: base64.b64decode(v).decode() for k, v in data.items()}
+
+    # -- the Provisioner interface --------------------------------------------------------
+    def ensure(self, ops):
+        if not ops:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.parallel, len(ops))) as pool:
+            return list(pool.map(self._ensure_one, ops))
+
+    def _ensure_one(self, op):
+        try:
+            return self._ensure_cluster(op)
+        except (KubernetesError, ProvisioningError, ValueError) as e:
+            return OpResult("ensure", op.name, "error", str(e))
+
+    def _ensure_cluster(self, op):
+        account, name = op.name, self.cluster_name(op.name)
+        cluster, secret = self._get_cluster(name), self._get_secret(name)
+        if secret is not None and not self._secret_ours(secret):
+            raise ProvisioningError(
+                f"Secret {name} in namespace {self.namespace} exists and flux-hub did not make "
+                "it; flux-hub leaves it alone. Remove or rename it to give this person a cluster."
+            )
+        if cluster is not None:
+            if not self._cluster_ours(cluster, secret, account):
+                raise ProvisioningError(self._foreign(name))
+            password = self._secret_values(secret).get("FLUX_TOKEN")
+            return OpResult("ensure", account, "unchanged", password=password)
+        made_secret = secret is None
+        if made_secret:
+            secret = self._create_secret(name, account, op.password)
+        password = self._secret_values(secret).get("FLUX_TOKEN")
+        try:
+            self._create_cluster(name, account, secret)
+        except Exception:
+            if made_secret:  # no half-made cluster: the Secret goes with the failed create
+                self._delete_secret(name)
+            raise
+        self.log.info("Created MiniCluster %s in namespace %s", name, self.namespace)
+        return OpResult("ensure", account, "created", password=password)
+
+    def _foreign(self, name):
+        return (
+            f"MiniCluster {name} in namespace {self.namespace} exists and flux-hub did not "
+            "create it (no flux-hub label and owner reference); flux-hub never changes it. "
+            "Remove or rename it to give this person a cluster of their own."
+        )
+
+    def _create_secret(self, name, account, password):
+        from kubernetes import client
+
+        body = client.V1Secret(
+            metadata=client.V1ObjectMeta(
+                name=name,
+                labels={MANAGED_LABEL: MANAGED_BY, ACCOUNT_LABEL: account},
+            ),
+            type="Opaque",
+            string_data={
+                "FLUX_SECRET_KEY": secrets.token_urlsafe(32),
+                "FLUX_TOKEN_SIGNING_KEY": secrets.token_hex(32),
+                "FLUX_USER": account,
+                "FLUX_TOKEN": password,
+            },
+        )
+        with api_errors(f"create secret {name} in namespace {self.namespace}"):
+            self.apis[0].create_namespaced_secret(self.namespace, body)
+        return self._get_secret(name)
+
+    def _delete_secret(self, name):
+        with api_errors(
+            f"delete secret {name} in namespace {self.namespace}", not_found=lambda m: None
+        ):
+            self.apis[0].delete_namespaced_secret(name, self.namespace)
+
+    def _create_cluster(self, name, account, secret):
+        body = self.manifest(name, account, secret.metadata.uid, self.settings(account))
+        with api_errors(f"create MiniCluster {name} in namespace {self.namespace}"):
+            self.apis[1].create_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, "miniclusters", body
+            )
+
+    def manifest(self, name, account, secret_uid, settings):
+        """The MiniCluster flux-hub makes for ``account`` (see examples/kubernetes)."""
+        size = settings.size or self.size
+        selector = self.node_selector if settings.node_selector is None else settings.node_selector
+        keys = ("FLUX_SECRET_KEY", "FLUX_TOKEN_SIGNING_KEY", "FLUX_USER", "FLUX_TOKEN")
+        serve = (
+            'if [ "${JOB_COMPLETION_INDEX}" = 0 ]; then\n'
+            "  . /mnt/flux/flux-view.sh\n"
+            "  /mnt/flux/view/bin/python3 -m ensurepip\n"
+            "  /mnt/flux/view/bin/python3 -m pip install flux-restful==1.1.0\n"
+            f"  mkdir -p {RESTFUL_WORKDIR} && cd {RESTFUL_WORKDIR}\n"
+            "  /mnt/flux/view/bin/flux-restful init\n"
+            "  export FLUX_URI=$fluxsocket\n"
+            "  unset LD_LIBRARY_PATH PYTHONPATH\n"
+            f"  exec /mnt/flux/view/bin/flux-restful serve --host 0.0.0.0 --port {self.port}\n"
+            "else\n"
+            "  sleep infinity\n"
+            "fi\n"
+        )
+        spec = {
+            "size": size,
+            "interactive": True,
+            "network": {"headlessName": self.service_name},
+            "containers": [
+                {"image": settings.image or self.image, "runFlux": True},
+                {
+                    "image": self.restful_image,
+                    "name": RESTFUL_CONTAINER,
+                    "workingDir": RESTFUL_WORKDIR,
+                    "ports": [self.port],
+                    "environment": {
+                        "FLUX_AUTH_BACKEND": "shared-secret",
+                        "FLUX_SERVER_MODE": "single-user",
+                        "FLUX_NUMBER_NODES": str(size),
+                    },
+                    "secrets": {key: {"name": name, "key": key} for key in keys},
+                    "commands": {"post": serve},
+                },
+            ],
+        }
+        # The pods carry the labels too, so network policies can select every person's pods.
+        spec["pod"] = {"labels": {MANAGED_LABEL: MANAGED_BY, ACCOUNT_LABEL: account}}
+        if selector:
+            spec["pod"]["nodeSelector"] = dict(selector)
+        return {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "MiniCluster",
+            "metadata": {
+                "name": name,
+                "namespace": self.namespace,
+                "labels": {MANAGED_LABEL: MANAGED_BY, ACCOUNT_LABEL: account},
+                "ownerReferences": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Secret",
+                        "name": name,
+                        "uid": secret_uid,
+                        "blockOwnerDeletion": False,
+                    }
+                ],
+            },
+            "spec": spec,
+        }
+
+    def deactivate(self, names):
+        """Remove each person's MiniCluster and Secret (only flux-hub's own)."""
+        if not names:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.parallel, len(names))) as pool:
+            return list(pool.map(self._remove_one, names))
+
+    def _remove_one(self, account):
+        name = self.cluster_name(account)
+        try:
+            cluster, secret = self._get_cluster(name), self._get_secret(name)
+            removed = False
+            if cluster is not None:
+                if not self._cluster_ours(cluster, secret, account):
+                    self.log.warning("Leaving MiniCluster %s alone: %s", name, self._foreign(name))
+                    return OpResult("deactivate", account, "missing")
+                with api_errors(
+                    f"delete MiniCluster {name} in namespace {self.namespace}",
+                    not_found=lambda m: None,
+                ):
+                    self.apis[1].delete_namespaced_custom_object(
+                        GROUP, VERSION, self.namespace, "miniclusters", name
+                    )
+                removed = True
+            if self._secret_ours(secret):
+                self._delete_secret(name)
+            if removed:
+                self.log.info("Removed MiniCluster %s in namespace %s", name, self.namespace)
+            return OpResult("deactivate", account, "deactivated" if removed else "missing")
+        except KubernetesError as e:
+            return OpResult("deactivate", account, "error", str(e))
+
+    def list(self):
+        """flux-hub's MiniClusters (label and owner reference checked) as active accounts."""
+        selector = f"{MANAGED_LABEL}={MANAGED_BY}"
+        try:
+            with api_errors(f"list MiniClusters in namespace {self.namespace}"):
+                clusters = self.apis[1].list_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, "miniclusters", label_selector=selector
+                )["items"]
+            with api_errors(f"list secrets in namespace {self.namespace}"):
+                found = (
+                    self.apis[0]
+                    .list_namespaced_secret(self.namespace, label_selector=selector)
+                    .items
+                )
+        except KubernetesError as e:
+            raise ProvisioningError(str(e)) from None
+        by_name = {s.metadata.name: s for s in found}
+        accounts = []
+        for cluster in clusters:
+            meta = cluster.get("metadata") or {}
+            account = (meta.get("labels") or {}).get(ACCOUNT_LABEL, "")
+            if self._cluster_ours(cluster, by_name.get(meta.get("name")), account):
+                accounts.append(ClusterAccount(account, True, False))
+        return accounts
+
+    def server_endpoint(self, account):
+        """A person's server reaches their own cluster at the same URL as the hub does."""
+        return self.endpoint(account)
+
+    def endpoint(self, account):
+        name = self.cluster_name(account)
+        if self.cluster_url_for is not None:
+            url = self.cluster_url_for(name, self.namespace)
+        else:
+            url = self.url_template.format(
+                name=name,
+                account=account,
+                service=self.service_name,
+                namespace=self.namespace,
+                port=self.port,
+            )
+        secret = self._get_secret(name)
+        key = (
+            self._secret_values(secret).get("FLUX_SECRET_KEY") if self._secret_ours(secret) else ""
+        )
+        return url, key or ""
+
+    def ready_step(self, account, password):
+        """One look at the person's cluster -> (ready, what it is waiting for). Ready: their
+        flux-restful accepts their login. ProvisioningError when waiting is pointless."""
+        from flux_hub.restful import FluxRestfulClient, FluxRestfulError
+
+        name = self.cluster_name(account)
+        try:
+            state = self.cluster_state(account)
+        except KubernetesError as e:
+            raise ProvisioningError(str(e)) from None
+        if state.state in ("absent", "foreign"):
+            raise ProvisioningError(
+                state.message or f"MiniCluster {name} in namespace {self.namespace} is gone."
+            )
+        message = f"Your Flux MiniCluster {name}: {state.pods_running} of {state.size} pods running"
+        if state.state == "running":
+            url, key = self.endpoint(account)
+            client = FluxRestfulClient(url, account, password, key or None, timeout=10)
+            try:
+                client.login()
+                return True, f"Your Flux MiniCluster {name} is ready (flux-restful answers)"
+            except FluxRestfulError as e:
+                message = f"Your Flux MiniCluster {name}: waiting for flux-restful ({e})"
+            finally:
+                client.close()
+        return False, message
+
+    def not_ready(self, account, message):
+        """The error of a wait that took longer than ready_timeout."""
+        return ProvisioningError(
+            f"MiniCluster {self.cluster_name(account)} in namespace {self.namespace} was not "
+            f"ready within {self.ready_timeout:.0f} s ({message.split(': ', 1)[-1]})."
+        )
+
+    def wait_ready(self, account, password, report):
+        """Block until the person's cluster is ready (ready_step every poll_interval), telling
+        ``report`` each new step. The hub waits the same way without holding a thread."""
+        deadline = time.monotonic() + self.ready_timeout
+        last = None
+        while True:
+            ready, message = self.ready_step(account, password)
+            if message != last:
+                report(message)
+                last = message
+            if ready:
+                return
+            if time.monotonic() > deadline:
+                raise self.not_ready(account, message)
+            time.sleep(self.poll_interval)
+
+    # -- state and settings for the pages -------------------------------------------------
+    def cluster_state(self, account):
+        name = self.cluster_name(account)
+        cluster, secret = self._get_cluster(name), self._get_secret(name)
+        if cluster is None:
+            return ClusterState(account, name, "absent")
+        if not self._cluster_ours(cluster, secret, account):
+            return ClusterState(account, name, "foreign", message=self._foreign(name))
+        spec = cluster.get("spec") or {}
+        size = spec.get("size") or 1
+        with api_errors(f"list pods in namespace {self.namespace}"):
+            pods = (
+                self.apis[0]
+                .list_namespaced_pod(self.namespace, label_selector=f"job-name={name}")
+                .items
+            )
+        running = sum(
+            1
+            for p in pods
+            if not p.metadata.deletion_timestamp
+            and p.status is not None
+            and p.status.phase == "Running"
+            and all(c.ready for c in p.status.container_statuses or ())
+        )
+        containers = spec.get("containers") or [{}]
+        return ClusterState(
+            account,
+            name,
+            "running" if running >= size else "starting",
+            pods_running=running,
+            size=size,
+            image=containers[0].get("image"),
+            node_selector=(spec.get("pod") or {}).get("nodeSelector") or {},
+            created=(cluster.get("metadata") or {}).get("creationTimestamp"),
+        )
+
+    def _settings_db(self):
+        db = sqlite3.connect(self.settings_path, timeout=30)
+        db.execute(_SETTINGS_SCHEMA)
+        return db
+
+    def settings(self, account):
+        """The person's own settings (fields None: the configured default)."""
+        with self._lock, self._settings_db() as db:
+            row = db.execute(
+                "SELECT settings FROM minicluster_settings WHERE account = ?", (account,)
+            ).fetchone()
+        return ClusterSettings(**json.loads(row[0])) if row else ClusterSettings()
+
+    def set_settings(self, account, settings):
+        """Keep a person's settings (checked first; they apply when the cluster is next made)."""
+        settings.check()
+        with self._lock, self._settings_db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO minicluster_settings (account, settings) VALUES (?, ?)",
+                (account, json.dumps(asdict(settings))),
+            )
+        if os.path.exists(self.settings_path):
+            os.chmod(self.settings_path, 0o600)
+
+    def defaults(self):
+        return ClusterSettings(self.size, self.image, dict(self.node_selector))
+
+    def active_jobs(self, account, password):
+        """How many of the person's jobs are not finished (their cluster's flux-restful)."""
+        from flux_hub.restful import FluxRestfulClient
+
+        url, key = self.endpoint(account)
+        with FluxRestfulClient(url, account, password, key or None, timeout=10) as client:
+            return sum(1 for job in client.jobs() if job.get("state") != "INACTIVE")
+
+
+def idle_to_remove(accounts, running_servers, idle_since, now=None):
+    """Hub users whose MiniCluster has been idle for the provisioner's idle_timeout.
+
+    Idle: the person's server is not running (``running_servers``: hub user names with a
+    server) and flux-restful lists no job of theirs that is not finished. ``idle_since``
+    ({hub user: time}) is the caller's memory between calls; a cluster that cannot be asked
+    (still starting, unreachable) counts as busy, so only a cluster seen idle is removed.
+    """
+    from flux_hub.accounts import ACTIVE
+    from flux_hub.restful import FluxRestfulError
+
+    provisioner = accounts.provisioner
+    if not provisioner.idle_timeout:
+        return []
+    now = time.time() if now is None else now
+    owned = {a.name for a in provisioner.list()}
+    due = []
+    for hub_user, record in accounts.records().items():
+        if record.state != ACTIVE or record.account not in owned:
+            idle_since.pop(hub_user, None)
+            continue
+        busy = hub_user in running_servers
+        if not busy:
+            try:
+                busy = provisioner.active_jobs(record.account, accounts.store.password(record)) > 0
+            except (FluxRestfulError, KubernetesError, ProvisioningError) as e:
+                provisioner.log.info("Not idle: cannot ask %s's cluster (%s)", hub_user, e)
+                busy = True
+        if busy:
+            idle_since.pop(hub_user, None)
+        elif now - idle_since.setdefault(hub_user, now) >= provisioner.idle_timeout:
+            due.append(hub_user)
+    return due

@@ -1,0 +1,211 @@
+"""A fake Flux Operator for the fake API server: MiniClusters made through the API become pods.
+
+What is real and what is not:
+- real: the MiniCluster and Secret objects as the hub wrote them (through the real kubernetes
+  client), and, on the broker, a real flux-restful 1.1.0 server (a LocalCluster: real Flux in
+  the real lane, the simulated instance in the other) configured from the Secret the sidecar's
+  ``secrets`` name (FLUX_SECRET_KEY, FLUX_TOKEN_SIGNING_KEY, FLUX_USER/FLUX_TOKEN as its
+  superuser, as ``flux-restful init`` makes it), with spec.size nodes;
+- not real: the pods are records in the fake API server; the server listens on 127.0.0.1 at a
+  port of its own, so the hub is told the URL with ``url_for`` (a cluster's DNS name does not
+  resolve here); ``start_servers=False`` makes pods without starting any server (the bench).
+
+Like the operator, it works in the background: pods appear Pending, and become Running and ready
+once the broker's flux-restful answers.
+"""
+
+import json
+import shutil
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor, wait
+from pathlib import Path
+
+from flux_hub.local import LocalCluster
+from flux_hub.local.cluster import STATE_FILE
+
+from .containers import FakePod
+
+WORKDIR = "/srv/flux-restful"
+
+
+class FakeFluxOperator:
+    def __init__(self, api, workdir, *, start_servers=True, nodes_cap=None, workers=4):
+        self.api = api
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.start_servers = start_servers
+        self.nodes_cap = nodes_cap  # at most this many Flux nodes per cluster (memory)
+        self.clusters = {}  # (ns, name) -> LocalCluster
+        self.urls = {}  # name -> URL of its flux-restful
+        self.urls_file = self.workdir / "urls.json"
+        self.seen = []  # (event, name) in the order the operator heard of them
+        self.errors = {}  # name -> why its server could not start
+        self._lock = threading.Lock()
+        self._last = {}  # (ns, name) -> the future of its latest event
+        # Cleared: servers wait to start (pods stay Pending) until it is set again.
+        self.gate = threading.Event()
+        self.gate.set()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fake-operator")
+        self._save_urls()
+        api.watchers.append(self._event)
+
+    def url_for(self, name, namespace):
+        return self.urls.get(name, f"http://{name}.invalid:5000")
+
+    def settle(self, timeout=120):
+        """Wait until every event heard so far has been handled."""
+        with self._lock:
+            pending = list(self._last.values())
+        wait(pending, timeout)
+
+    def stop(self):
+        self.gate.set()
+        self.api.watchers.remove(self._event)
+        self._pool.shutdown(wait=True)
+        for cluster in list(self.clusters.values()):
+            cluster.stop()
+        self.clusters.clear()
+
+    # -- events from the API server's thread: the work goes to the operator's own ----------
+    def _event(self, event, version, ns, name, body):
+        if version != "v1alpha2":
+            return
+        with self._lock:
+            self.seen.append((event, name))
+        if event == "ADDED":
+            work = (self._create, ns, name, json.loads(json.dumps(body)))
+        else:
+            work = (self._delete, ns, name)
+        with self._lock:
+            # One MiniCluster's events are handled in order (a delete, then a new create).
+            previous = self._last.get((ns, name))
+            self._last[(ns, name)] = self._pool.submit(self._after, previous, *work)
+
+    @staticmethod
+    def _after(previous, func, *args):
+        if previous is not None:
+            wait([previous])
+        func(*args)
+
+    def _create(self, ns, name, body):
+        spec = body.get("spec") or {}
+        size = int(spec.get("size") or 1)
+        containers = spec.get("containers") or []
+        restful = next((c for c in containers if c.get("name") == "flux-restful"), None)
+        restful_dir = self.workdir / ns / name
+        restful_dir.mkdir(parents=True, exist_ok=True)
+        labels = (spec.get("pod") or {}).get("labels") or {}
+        pods = self._make_pods(ns, name, size, containers, restful_dir, labels)
+        if restful is None or not self.start_servers:
+            for pod in pods:
+                pod.phase = "Running"
+            return
+        keys = {}
+        for env, ref in (restful.get("secrets") or {}).items():
+            value = self.api.secrets.get((ns, ref.get("name")), {}).get(ref.get("key"))
+            if value is not None:
+                keys[env] = value
+        self.gate.wait()
+        try:
+            cluster = self._start_server(restful_dir, keys, size)
+        except Exception as e:  # the pod would crash-loop; the hub sees it never gets ready
+            self.errors[name] = str(e)
+            for pod in pods:
+                pod.phase = "Running"
+            pods[0].containers["flux-restful"].ready = False
+            return
+        if (body.get("apiVersion", "").split("/")[-1], ns, name) not in self.api.objects:
+            cluster.stop()  # deleted while it started
+            return
+        self.clusters[(ns, name)] = cluster
+        self.urls[name] = cluster.url
+        self._save_urls()
+        for pod in pods:
+            pod.phase = "Running"
+
+    def _start_server(self, restful_dir, keys, size):
+        state = restful_dir / STATE_FILE
+        admin = keys.get("FLUX_USER") or "fluxuser"
+        if not state.exists():
+            state.write_text(
+                json.dumps(
+                    {
+                        "secret_key": keys["FLUX_SECRET_KEY"],
+                        "token_signing_key": keys["FLUX_TOKEN_SIGNING_KEY"],
+                        "passwords": {admin: keys["FLUX_TOKEN"]},
+                    }
+                )
+            )
+            state.chmod(0o600)
+        nodes = min(size, self.nodes_cap) if self.nodes_cap else size
+        cluster = LocalCluster(restful_dir, admin_user=admin, nodes=nodes, cores_per_node=2)
+        return cluster.start(timeout=120)
+
+    def _make_pods(self, ns, name, size, containers, restful_dir, labels, service="flux-service"):
+        pods = []
+        for index in range(size):
+            pod_name = f"{name}-{index}-{uuid.uuid4().hex[:5]}"
+            made = []
+            for number, spec in enumerate(containers):
+                cname = spec.get("name") or (name if number == 0 else f"{name}-{number}")
+                mounts = (
+                    {WORKDIR: str(restful_dir)} if index == 0 and cname == "flux-restful" else {}
+                )
+                made.append(
+                    self.api.add_container(
+                        ns,
+                        pod_name,
+                        cname,
+                        working_dir=spec.get("workingDir", ""),
+                        ports=list(spec.get("ports") or ()),
+                        mounts=mounts,
+                    )
+                )
+            pods.append(
+                self.api.add_pod(
+                    FakePod(
+                        namespace=ns,
+                        name=pod_name,
+                        containers={c.name: c for c in made},
+                        labels={
+                            **labels,
+                            "job-name": name,
+                            "batch.kubernetes.io/job-name": name,
+                        },
+                        annotations={"batch.kubernetes.io/job-completion-index": str(index)},
+                        hostname=f"{name}-{index}",
+                        subdomain=service,
+                        phase="Pending",
+                    )
+                )
+            )
+        return pods
+
+    def _delete(self, ns, name):
+        for key, pod in list(self.api.pods.items()):
+            if key[0] == ns and pod.labels.get("job-name") == name:
+                self.api.pods.pop(key, None)
+        cluster = self.clusters.pop((ns, name), None)
+        self.urls.pop(name, None)
+        self._save_urls()
+        if cluster is not None:
+            cluster.stop()
+        # The pods' storage goes with them: a MiniCluster made again starts afresh.
+        shutil.rmtree(self.workdir / ns / name, ignore_errors=True)
+
+    def _save_urls(self):
+        with self._lock:
+            tmp = self.urls_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.urls))
+            tmp.replace(self.urls_file)
+
+
+def url_from_file(path):
+    """A cluster_url_for for a hub in another process: reads the operator's urls.json."""
+
+    def url_for(name, namespace):
+        urls = json.loads(Path(path).read_text())
+        return urls.get(name, f"http://{name}.invalid:5000")
+
+    return url_for

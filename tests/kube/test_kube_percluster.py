@@ -1,0 +1,298 @@
+"""A MiniCluster per hub user: the accounts core with MiniClusterPerUserProvisioner, the real
+kubernetes client, the fake API server and the fake operator, which runs a real flux-restful
+1.1.0 for each MiniCluster the hub creates (tests/kube/fake_operator.py)."""
+
+import copy
+
+import pytest
+from traitlets.config import Config
+
+from flux_hub.accounts import FluxAccounts
+from flux_hub.kubernetes.percluster import (
+    ACCOUNT_LABEL,
+    MANAGED_BY,
+    MANAGED_LABEL,
+    ClusterSettings,
+    MiniClusterPerUserProvisioner,
+    idle_to_remove,
+)
+from flux_hub.restful import AuthenticationFailed, FluxRestfulClient
+
+from .fake_operator import FakeFluxOperator
+from .miniclusters import add_minicluster
+
+NAMESPACE = "flux-operator"
+CRYPT_KEY = "cd" * 32
+
+
+@pytest.fixture
+def operator(kube, tmp_path):
+    op = FakeFluxOperator(kube, tmp_path / "operator")
+    yield op
+    op.stop()
+
+
+@pytest.fixture
+def make_accounts(kube, operator, tmp_path, monkeypatch):
+    """make_accounts(store=...) -> FluxAccounts over per-user MiniClusters (a hub process)."""
+    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
+    kubeconfig = kube.kubeconfig(tmp_path / "kubeconfig", NAMESPACE)
+
+    def make(store="accounts.sqlite", **traits):
+        config = Config()
+        config.FluxAccounts.provisioner_class = MiniClusterPerUserProvisioner
+        config.FluxAccounts.store_path = str(tmp_path / store)
+        for key, value in {
+            "namespace": NAMESPACE,
+            "kubeconfig": kubeconfig,
+            "ready_timeout": 120.0,
+            "poll_interval": 0.1,
+            **traits,
+        }.items():
+            setattr(config.MiniClusterPerUserProvisioner, key, value)
+        accounts = FluxAccounts(config=config)
+        # Set on the instance: a config value would be deep-copied, the operator with it.
+        accounts.provisioner.cluster_url_for = operator.url_for
+        return accounts
+
+    return make
+
+
+def creates(kube, kind):
+    return [p for m, p in kube.requests if m == "POST" and p.endswith(f"/{kind}")]
+
+
+def ready_env(accounts, hub_user):
+    """What the hub does at spawn: wait for the cluster, then the server's environment."""
+    record = accounts.record(hub_user)
+    messages = []
+    accounts.provisioner.wait_ready(
+        record.account, accounts.store.password(record), messages.append
+    )
+    return accounts.credentials(hub_user), messages
+
+
+def client(env, user=None, password=None):
+    return FluxRestfulClient(
+        env["FLUX_RESTFUL_HOST"],
+        user or env["FLUX_USER"],
+        password or env["FLUX_TOKEN"],
+        env["FLUX_SECRET_KEY"],
+    )
+
+
+def test_two_users_get_clusters_of_their_own_and_cannot_use_each_others(make_accounts, kube):
+    accounts = make_accounts()
+
+    outcomes = accounts.ensure(["alice", "bob"])
+
+    assert [(o.hub_user, o.status) for o in outcomes] == [("alice", "created"), ("bob", "created")]
+    assert len(creates(kube, "miniclusters")) == 2 and len(creates(kube, "secrets")) == 2
+    alice, alice_steps = ready_env(accounts, "alice")
+    bob, _ = ready_env(accounts, "bob")
+    assert alice["FLUX_RESTFUL_HOST"] != bob["FLUX_RESTFUL_HOST"]
+    assert alice["FLUX_SECRET_KEY"] != bob["FLUX_SECRET_KEY"]
+    assert alice_steps[-1] == "Your Flux MiniCluster flux-alice is ready (flux-restful answers)"
+    assert any("pods running" in step for step in alice_steps[:-1])
+    cluster = kube.objects[("v1alpha2", NAMESPACE, "flux-alice")]
+    assert cluster["metadata"]["labels"] == {MANAGED_LABEL: MANAGED_BY, ACCOUNT_LABEL: "alice"}
+    secret_uid = kube.secret_meta[(NAMESPACE, "flux-alice")]["uid"]
+    assert [r["uid"] for r in cluster["metadata"]["ownerReferences"]] == [secret_uid]
+
+    with client(alice) as own:
+        jobid = own.submit("hostname")
+        assert [job["id"] for job in own.jobs()] == [jobid]
+    # Alice's credentials on Bob's cluster, with or without Bob's shared secret: refused.
+    for secret_key in (bob["FLUX_SECRET_KEY"], alice["FLUX_SECRET_KEY"]):
+        with FluxRestfulClient(
+            bob["FLUX_RESTFUL_HOST"], "alice", alice["FLUX_TOKEN"], secret_key
+        ) as wrong:
+            with pytest.raises(AuthenticationFailed):
+                wrong.jobs()
+    with client(bob) as other:
+        assert other.jobs() == []  # Bob's cluster never saw Alice's job
+
+
+def test_deleting_the_hub_user_removes_the_cluster(make_accounts, kube, operator):
+    accounts = make_accounts()
+    accounts.ensure(["alice", "bob"])
+    alice, _ = ready_env(accounts, "alice")
+
+    (outcome,) = accounts.deactivate(["alice"], forget=True)
+
+    assert outcome.status == "deactivated"
+    assert ("v1alpha2", NAMESPACE, "flux-alice") not in kube.objects
+    assert (NAMESPACE, "flux-alice") not in kube.secrets
+    assert ("v1alpha2", NAMESPACE, "flux-bob") in kube.objects
+    operator.settle()  # the operator has handled the delete
+    assert not [p for p in list(kube.pods.values()) if p.labels.get("job-name") == "flux-alice"]
+    with client(alice) as gone:
+        with pytest.raises(Exception):  # noqa: B017 (the server is gone: nothing answers)
+            gone.jobs()
+    assert accounts.credentials("alice") is None
+    assert [a.name for a in accounts.provisioner.list()] == ["bob"]
+
+
+def test_a_restarted_hub_adopts_the_clusters_that_exist(make_accounts, kube):
+    first = make_accounts()
+    first.ensure(["alice", "bob"])
+    before, _ = ready_env(first, "alice")
+    made = len(creates(kube, "miniclusters"))
+
+    # The same store (a plain restart): nothing to do at all.
+    again = make_accounts()
+    assert [o.status for o in again.ensure(["alice", "bob"])] == ["exists", "exists"]
+    # A hub that lost its store: the clusters are found and adopted, with their passwords.
+    fresh = make_accounts(store="lost.sqlite")
+    outcomes = fresh.ensure(["alice", "bob"])
+
+    assert [o.status for o in outcomes] == ["unchanged", "unchanged"]
+    assert len(creates(kube, "miniclusters")) == made == 2
+    after, _ = ready_env(fresh, "alice")
+    assert after == before
+    with client(after) as adopted:
+        assert isinstance(adopted.submit("true"), int)
+    assert fresh.reconcile(["alice", "bob"]) == []
+
+
+def test_a_minicluster_flux_hub_did_not_create_is_never_changed(make_accounts, kube):
+    # Someone's own MiniCluster named like carol's, and one that copies flux-hub's labels but
+    # has no owner reference to flux-hub's Secret.
+    add_minicluster(kube, NAMESPACE, "flux-carol", size=1)
+    add_minicluster(kube, NAMESPACE, "flux-dave", size=1)
+    kube.objects[("v1alpha2", NAMESPACE, "flux-dave")]["metadata"]["labels"] = {
+        MANAGED_LABEL: MANAGED_BY,
+        ACCOUNT_LABEL: "dave",
+    }
+    untouched = copy.deepcopy(kube.objects)
+    pods = set(kube.pods)
+    accounts = make_accounts()
+
+    outcomes = accounts.ensure(["carol", "dave"])
+
+    for outcome in outcomes:
+        assert outcome.status == "error"
+        assert "flux-hub did not create it" in outcome.error
+        assert "never changes it" in outcome.error
+    assert accounts.record("carol").state == "failed"
+    retried = accounts.reconcile(["carol", "dave"])
+    assert [(o.hub_user, o.status) for o in retried] == [("carol", "error"), ("dave", "error")]
+    assert accounts.provisioner.list() == []
+    assert [o.status for o in accounts.deactivate(["carol", "dave"])] == ["missing", "missing"]
+    assert kube.objects == untouched and set(kube.pods) == pods
+    assert not [
+        (m, p)
+        for m, p in kube.requests
+        if m != "GET" and ("flux-carol" in p or "flux-dave" in p or p.endswith("miniclusters"))
+    ]
+    assert (NAMESPACE, "flux-carol") not in kube.secrets
+
+
+def test_size_image_and_node_selector_from_config_and_per_user(make_accounts, kube):
+    accounts = make_accounts(size=2, image="ghcr.io/example/flux:1", node_selector={"pool": "a"})
+    provisioner = accounts.provisioner
+    provisioner.set_settings(
+        "bob", ClusterSettings(size=3, image="ghcr.io/bob/own:2", node_selector={})
+    )
+
+    accounts.ensure(["alice", "bob"])
+
+    alice = kube.objects[("v1alpha2", NAMESPACE, "flux-alice")]["spec"]
+    bob = kube.objects[("v1alpha2", NAMESPACE, "flux-bob")]["spec"]
+    assert (alice["size"], alice["containers"][0]["image"], alice["pod"]["nodeSelector"]) == (
+        2,
+        "ghcr.io/example/flux:1",
+        {"pool": "a"},
+    )
+    assert (bob["size"], bob["containers"][0]["image"], "nodeSelector" in bob["pod"]) == (
+        3,
+        "ghcr.io/bob/own:2",
+        False,
+    )
+    ready_env(accounts, "bob")  # the operator makes the pods in the background
+    bobs_pods = [p for p in list(kube.pods.values()) if p.labels.get("job-name") == "flux-bob"]
+    assert len(bobs_pods) == 3
+    assert all(p.labels[ACCOUNT_LABEL] == "bob" for p in bobs_pods)
+    state = provisioner.cluster_state("bob")
+    assert (state.state, state.pods_running, state.size) == ("running", 3, 3)
+    with client(accounts.credentials("bob")) as bobs:
+        assert len(bobs.nodes()) == 3
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (ClusterSettings(size=0), "size must be a whole number of at least 1"),
+        (ClusterSettings(image="bad image"), "must be a container image name"),
+        (ClusterSettings(node_selector={"bad key!": "x"}), "'bad key!' is not a valid label"),
+        (ClusterSettings(node_selector={"pool": "a b"}), "'a b' (for pool) is not a valid"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_reason(make_accounts, settings, message):
+    provisioner = make_accounts().provisioner
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        provisioner.set_settings("alice", settings)
+    assert provisioner.settings("alice") == ClusterSettings()
+
+
+def test_bad_config_names_the_setting():
+    with pytest.raises(ValueError, match="MiniClusterPerUserProvisioner.node_selector"):
+        MiniClusterPerUserProvisioner(node_selector={"pool": "not valid!"})
+    with pytest.raises(ValueError, match="MiniClusterPerUserProvisioner.name_prefix"):
+        MiniClusterPerUserProvisioner(name_prefix="Bad_")
+
+
+def test_an_idle_cluster_is_removed_after_the_idle_time_and_comes_back(make_accounts, kube):
+    accounts = make_accounts(idle_timeout=600.0)
+    accounts.ensure(["alice", "bob"])
+    alice, _ = ready_env(accounts, "alice")
+    ready_env(accounts, "bob")
+    with client(alice) as own:
+        running = own.submit("sleep 300")
+    idle_since = {}
+
+    # bob's server runs; alice has a job running: neither is idle.
+    assert idle_to_remove(accounts, {"bob"}, idle_since, now=1000.0) == []
+    assert idle_since == {}
+    with client(alice) as own:
+        own.cancel(running)
+    assert idle_to_remove(accounts, set(), idle_since, now=1000.0) == []  # both idle from now
+    assert idle_to_remove(accounts, {"bob"}, idle_since, now=1500.0) == []
+    assert idle_to_remove(accounts, {"bob"}, idle_since, now=1600.0) == ["alice"]
+    accounts.deactivate(["alice"], cancel_jobs=False)
+    assert ("v1alpha2", NAMESPACE, "flux-alice") not in kube.objects
+    assert idle_to_remove(accounts, set(), idle_since, now=1700.0) == []  # bob idle since 1700
+
+    # Her next spawn makes it again, with the password she had.
+    (outcome,) = accounts.ensure(["alice"])
+    assert outcome.status == "created"
+    again, _ = ready_env(accounts, "alice")
+    assert again["FLUX_TOKEN"] == alice["FLUX_TOKEN"]
+    assert again["FLUX_RESTFUL_HOST"] != alice["FLUX_RESTFUL_HOST"]  # a new cluster
+
+
+def test_a_refused_create_leaves_nothing_half_made(make_accounts, kube):
+    kube.forbid("create", "miniclusters")
+    accounts = make_accounts()
+
+    (outcome,) = accounts.ensure(["alice"])
+
+    assert outcome.status == "error"
+    assert outcome.error.startswith(
+        "Kubernetes refused to create MiniCluster flux-alice in namespace flux-operator"
+    )
+    assert "Check the Role bound to the hub's service account" in outcome.error
+    assert (NAMESPACE, "flux-alice") not in kube.secrets  # the Secret made first is gone
+    assert accounts.record("alice").state == "failed"
+    assert accounts.credentials("alice") is None
+
+
+def test_the_credentials_login_cannot_be_combined_with_a_cluster_per_user(tmp_path, monkeypatch):
+    from flux_hub.hub.authenticator import FluxAuthenticator
+
+    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
+    config = Config()
+    config.FluxAccounts.provisioner_class = MiniClusterPerUserProvisioner
+    config.FluxAccounts.store_path = str(tmp_path / "accounts.sqlite")
+    with pytest.raises(SystemExit, match="Use with_flux_accounts"):
+        FluxAuthenticator(config=config)
