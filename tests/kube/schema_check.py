@@ -102,6 +102,22 @@ def problems(obj, versions=KUBE_VERSIONS):
         return ["(top): not a Kubernetes object (apiVersion and kind are required)"]
     group, _, version = obj["apiVersion"].rpartition("/")
     if group == MINICLUSTER_GROUP:
+        if obj["kind"] == "MiniClusterList":  # a list of a CRD's objects: each is one of them
+            items = obj.get("items")
+            if not isinstance(items, list) or set(obj) - {
+                "apiVersion",
+                "kind",
+                "metadata",
+                "items",
+            }:
+                return ["MiniClusterList: only apiVersion, kind, metadata and items (a list)"]
+            return [
+                f"items[{i}].{problem}"
+                for i, item in enumerate(items)
+                for problem in problems(
+                    {"apiVersion": obj["apiVersion"], "kind": "MiniCluster", **item}, versions
+                )
+            ]
         if obj["kind"] != "MiniCluster":
             return [f"kind: {obj['kind']!r} is not served by {MINICLUSTER_GROUP}"]
         try:
