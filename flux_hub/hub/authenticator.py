@@ -60,11 +60,6 @@ class FluxAccountsMixin(Authenticator):
             parent=parent, login_with_account_password=cls.flux_login_with_account_password
         )
 
-    @default("enable_auth_state")
-    def _enable_auth_state_default(self):
-        # auth_state carries the credentials the user's server receives.
-        return True
-
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         try:
@@ -91,9 +86,6 @@ class FluxAccountsMixin(Authenticator):
             self._warned_legacy = True
             self.log.warning("flux-hub: %s", LEGACY_WARNING)
 
-    async def _in_thread(self, func, *args, **kwargs):
-        return await asyncio.get_running_loop().run_in_executor(None, lambda: func(*args, **kwargs))
-
     async def _ensure(self, names, also=()):
         """Provision ``names`` (and ``also``, not awaited) in as few batches as possible.
 
@@ -113,11 +105,17 @@ class FluxAccountsMixin(Authenticator):
         return await asyncio.gather(*wanted)
 
     async def _flush(self):
-        await asyncio.sleep(0)  # let callers of the same moment join this batch
+        # Let callers of the same moment join this batch. Each reads its record in a thread
+        # first, so they arrive over a few milliseconds: wait until none has come for a moment.
+        loop = asyncio.get_running_loop()
+        seen, deadline = -1, loop.time() + 0.25
+        while len(self._pending) != seen and loop.time() < deadline:
+            seen = len(self._pending)
+            await asyncio.sleep(0.02)
         while self._pending:
             batch, self._pending = self._pending, {}
             try:
-                outcomes = await self._in_thread(self._provision, list(batch))
+                outcomes = await asyncio.to_thread(self._provision, list(batch))
             except Exception as e:
                 self.log.error("Provisioning Flux accounts failed: %s", e)
                 outcomes = [Outcome(name, None, "error", str(e)) for name in batch]
@@ -152,12 +150,13 @@ class FluxAccountsMixin(Authenticator):
         await maybe_future(super().add_user(user))
         name = user.name
         accounts = self.accounts
-        if _current(accounts, name, accounts.record(name)) is not False:
+        record = await asyncio.to_thread(accounts.record, name)
+        if _current(accounts, name, record) is not False:
             return
         also = []
         if not self._swept:
             self._swept = True
-            records = accounts.records()
+            records = await asyncio.to_thread(accounts.records)
             blocked = self.blocked_users
             also = [
                 other
@@ -172,7 +171,7 @@ class FluxAccountsMixin(Authenticator):
 
     async def delete_user(self, user):
         """Deactivate the user's account (and, if configured, cancel its running jobs)."""
-        (outcome,) = await self._in_thread(self.accounts.deactivate, [user.name], forget=True)
+        (outcome,) = await asyncio.to_thread(self.accounts.deactivate, [user.name], forget=True)
         if not outcome.ok:
             raise ValueError(
                 f"could not deactivate the Flux account of {user.name}: {outcome.error}"
@@ -180,33 +179,28 @@ class FluxAccountsMixin(Authenticator):
         await maybe_future(super().delete_user(user))
 
     async def pre_spawn_start(self, user, spawner):
-        """Put the account's credentials into auth_state and the server's environment."""
+        """Put the account's credentials into the server's environment (nowhere else: the hub's
+        database and auth_state hold no copy)."""
         await maybe_future(super().pre_spawn_start(user, spawner))
         name = user.name
         accounts = self.accounts
-        record = accounts.record(name)
+        record = await asyncio.to_thread(accounts.record, name)
         if accounts.provisioner.waits_for_cluster:
             # The person's own cluster: made again if it was removed (idle, admin) or lost;
             # adopted as it is otherwise (two reads, no change).
-            (outcome,) = await self._in_thread(accounts.ensure, [name], force=True)
+            (outcome,) = await asyncio.to_thread(accounts.ensure, [name], force=True)
             if not outcome.ok:
                 raise RuntimeError(f"Your Flux cluster could not be set up: {outcome.error}")
-            record = accounts.record(name)
+            record = await asyncio.to_thread(accounts.record, name)
         elif not accounts.is_current(name, record):
             (outcome,) = await self._ensure([name])
             if not outcome.ok:
                 raise RuntimeError(f"Your Flux account could not be set up: {outcome.error}")
-            record = accounts.record(name)
-        env = await self._in_thread(accounts.credentials, name, record)
+            record = await asyncio.to_thread(accounts.record, name)
+        env = await asyncio.to_thread(accounts.credentials, name, record)
         if env is not None and accounts.provisioner.waits_for_cluster:
             await self._wait_for_cluster(spawner, record.account, env["FLUX_TOKEN"])
-            env = await self._in_thread(accounts.credentials, name, record)  # as it is up
-        auth_state = await user.get_auth_state() or {}
-        if auth_state.get("flux") != env:
-            auth_state = {k: v for k, v in auth_state.items() if k != "flux"}
-            if env:
-                auth_state["flux"] = env
-            await user.save_auth_state(auth_state)
+            env = await asyncio.to_thread(accounts.credentials, name, record)  # as it is up
         if env is None:
             # Deactivated, or a password flux-hub has not learned yet: the server starts,
             # and flux-hub's panel tells the user their account does not work.
@@ -228,7 +222,7 @@ class FluxAccountsMixin(Authenticator):
         last = None
         try:
             while True:
-                ready, message = await self._in_thread(provisioner.ready_step, account, password)
+                ready, message = await asyncio.to_thread(provisioner.ready_step, account, password)
                 if message != last:
                     progress.add(message)
                     last = message
@@ -348,9 +342,14 @@ class FluxAuthenticator(FluxAccountsMixin, Authenticator):
             self.log.warning("Refusing login for %r: %s", name, e)
             return None
         provisioner = self.accounts.provisioner
-        client = AsyncFluxRestfulClient(
-            provisioner.cluster_url or None, account, password, provisioner.secret_key or None
-        )
+        try:  # a Kubernetes provisioner finds them on first use: API calls, off the loop
+            url, secret_key = await asyncio.to_thread(
+                lambda: (provisioner.cluster_url, provisioner.secret_key)
+            )
+        except ProvisioningError as e:
+            self.log.error("Cannot find the Flux cluster for logins: %s", e)
+            raise web.HTTPError(503, f"The Flux cluster cannot be found: {e}") from None
+        client = AsyncFluxRestfulClient(url or None, account, password, secret_key or None)
         try:
             await client.login()
         except AuthenticationFailed:
@@ -362,8 +361,8 @@ class FluxAuthenticator(FluxAccountsMixin, Authenticator):
             raise web.HTTPError(502, f"The Flux cluster refused the login: {e}") from None
         finally:
             await client.close()
-        await self._in_thread(self.accounts.remember_password, name, account, password)
-        return {"name": name, "auth_state": {"flux": self.accounts.credentials(name)}}
+        await asyncio.to_thread(self.accounts.remember_password, name, account, password)
+        return {"name": name}
 
     def _provision(self, names):
         outcomes = self.accounts.ensure(names)

@@ -115,15 +115,12 @@ class FluxAccountsService(Application):
                 return (sorted(names), running) if with_servers else sorted(names)
             offset = following["offset"]
 
-    async def run_in_thread(self, func, *args, **kwargs):
-        return await asyncio.get_running_loop().run_in_executor(None, lambda: func(*args, **kwargs))
-
     async def reconcile(self):
         """One reconcile run; its report is kept for the admin page and returned."""
         started = time.time()
         try:
             users, running = await self.hub_users(with_servers=True)
-            changes = await self.run_in_thread(self.accounts.reconcile, users)
+            changes = await asyncio.to_thread(self.accounts.reconcile, users)
             changes += await self.remove_idle_clusters(running)
             report = {"at": started, "changes": changes, "error": None}
         except Exception as e:
@@ -148,13 +145,13 @@ class FluxAccountsService(Application):
 
         if self.idle_since is None:
             self.idle_since = {}
-        due = await self.run_in_thread(idle_to_remove, self.accounts, running, self.idle_since)
+        due = await asyncio.to_thread(idle_to_remove, self.accounts, running, self.idle_since)
         if not due:
             return []
         for hub_user in due:
             self.idle_since.pop(hub_user, None)
             self.log.info("Removing the idle MiniCluster of %s", hub_user)
-        return await self.run_in_thread(self.accounts.deactivate, due, cancel_jobs=False)
+        return await asyncio.to_thread(self.accounts.deactivate, due, cancel_jobs=False)
 
     async def reconcile_loop(self):
         while True:

@@ -17,6 +17,7 @@ Errors are JSON ``{"message": ...}``: 401 not logged in, 403 not an admin (or no
 404 no such hub user, 409 not possible in this mode, 502 the provisioner failed.
 """
 
+import asyncio
 import json
 import os
 from dataclasses import asdict
@@ -142,7 +143,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
     async def act(self, hub_user, action):
         """Run one admin action on a hub user's account; returns its Outcome."""
         await self.require_hub_user(hub_user)
-        accounts, run = self.accounts, self.service.run_in_thread
+        accounts, run = self.accounts, asyncio.to_thread
         if action == "provision":
             (outcome,) = await run(accounts.ensure, [hub_user], force=True)
         elif action == "rotate":
@@ -172,7 +173,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
                 409, "People never need these passwords: their servers receive them."
             )
         await self.require_hub_user(hub_user)
-        env = await self.service.run_in_thread(self.accounts.credentials, hub_user)
+        env = await asyncio.to_thread(self.accounts.credentials, hub_user)
         if env is None:
             raise web.HTTPError(404, f"flux-hub does not know a working password of {hub_user}.")
         self.service.log.info(
@@ -188,7 +189,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
 
     async def own_account(self):
         name = self.own_name()
-        record = await self.service.run_in_thread(self.accounts.record, name)
+        record = await asyncio.to_thread(self.accounts.record, name)
         if record is None:
             state = "missing"
             try:
@@ -221,7 +222,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
             return state, url, provisioner.settings(account)
 
         try:
-            state, url, settings = await self.service.run_in_thread(read)
+            state, url, settings = await asyncio.to_thread(read)
         except (KubernetesError, ProvisioningError) as e:
             raise web.HTTPError(502, f"Cannot read the MiniCluster of {account}: {e}") from None
         return {
@@ -241,7 +242,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
 
     async def own_credentials(self):
         name = self.own_name()
-        env = await self.service.run_in_thread(self.accounts.credentials, name)
+        env = await asyncio.to_thread(self.accounts.credentials, name)
         if env is None:
             raise web.HTTPError(
                 404, "You have no working Flux account; ask a hub admin to provision it."
@@ -315,7 +316,7 @@ class AdminPage(PageHandler):
     async def get(self):
         self.require_admin()
         users = await self.service.hub_users()
-        rows = await self.service.run_in_thread(self.accounts.overview, users)
+        rows = await asyncio.to_thread(self.accounts.overview, users)
         self.render_page(
             "admin.html",
             rows=rows,
@@ -372,9 +373,7 @@ class ClusterSettingsPage(PageHandler):
         form = {k: self.get_body_argument(k, "").strip() for k in fields}
         try:
             settings = settings_from_form(form)
-            await self.service.run_in_thread(
-                self.accounts.provisioner.set_settings, account, settings
-            )
+            await asyncio.to_thread(self.accounts.provisioner.set_settings, account, settings)
             message = "Saved; they apply when this MiniCluster is next created."
         except ValueError as e:
             message = f"Not saved: {e}"
@@ -418,7 +417,7 @@ class AccountsAPI(APIHandler):
     async def get(self):
         self.require_admin()
         users = await self.service.hub_users()
-        rows = await self.service.run_in_thread(self.accounts.overview, users)
+        rows = await asyncio.to_thread(self.accounts.overview, users)
         self.write_json(
             {
                 "accounts": [row_json(r) for r in rows],
@@ -459,9 +458,7 @@ class ClusterSettingsAPI(APIHandler):
             if not isinstance(body, dict) or set(body) - set(CLUSTER_FIELDS):
                 raise ValueError(f"send a JSON object with only {', '.join(CLUSTER_FIELDS)}")
             settings = ClusterSettings(**body)
-            await self.service.run_in_thread(
-                self.accounts.provisioner.set_settings, account, settings
-            )
+            await asyncio.to_thread(self.accounts.provisioner.set_settings, account, settings)
         except ValueError as e:  # json's errors are ValueErrors too
             raise web.HTTPError(400, str(e)) from None
         self.service.log.info(

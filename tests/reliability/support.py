@@ -179,8 +179,8 @@ class Page:
         match = re.search(r"/accounts/([^/]+)/credentials$|/hub/api/users/([^/]+)/tokens$", path)
         if match:
             return match.group(1) or match.group(2)
-        # JupyterHub's admin role reads users' auth_state (admin:auth_state), and with it the
-        # credentials FluxAuthenticator keeps there; in this login mode admins may read them.
+        # JupyterHub's admin role reads users' auth_state (admin:auth_state); flux-hub keeps no
+        # credentials there, but an authenticator wrapped by with_flux_accounts may keep its own.
         match = re.search(r"/hub/api/users/([^/]+)$", path)
         return match.group(1) if match and self.requester == ADMIN else None
 
