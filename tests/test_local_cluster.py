@@ -191,6 +191,18 @@ def run_cli(state_dir, port, *users):
     pytest.fail(f"local-cluster exited: {lines} {proc.stderr.read()}")
 
 
+def stop_cli(proc, timeout=60):
+    """Ctrl-C, as a person stops it; its exit status. A CLI still running after ``timeout``
+    (LocalCluster.stop gives the instance at most about 25 s) fails with what it printed."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"local-cluster still running {timeout} s after Ctrl-C:\n{out}\n{err}")
+
+
 def test_cli_prints_new_users_the_seed_way(tmp_path):
     port = _free_port()
     proc, lines = run_cli(tmp_path / "state", port, "alice", "bob")
@@ -205,8 +217,7 @@ def test_cli_prints_new_users_the_seed_way(tmp_path):
             assert "(simulated Flux instance, 2 nodes x 4 cores" in "\n".join(lines)
         assert Api(f"http://127.0.0.1:{port}", "bob", passwords["bob"]).get("/v1/jobs").ok
     finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        assert stop_cli(proc) == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/v1/auth", timeout=5)
 
@@ -259,8 +270,7 @@ def test_cli_cluster_has_the_nodes_and_cores_asked_for(tmp_path):
             "(total cores: 8)"
         )
     finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0
+        assert stop_cli(proc) == 0
 
 
 def wait_inactive(api_, jobid, timeout=60):
