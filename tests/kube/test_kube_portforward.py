@@ -270,7 +270,7 @@ async def test_the_hub_logs_people_in_through_the_forward(outside_config, kube):
         assert kube.port_forward_drops == []  # it was the drop
 
         user = await authenticator.get_authenticated_user(None, form)
-        assert user == {"name": "pf-dee"}
+        assert user["name"] == "pf-dee" and not user.get("auth_state")
         env = authenticator.accounts.credentials("pf-dee")
         assert env["FLUX_RESTFUL_HOST"] == provisioner.cluster_url
         assert provisioner.cluster_url.startswith("http://127.0.0.1:")
