@@ -97,6 +97,9 @@ def run(args):
     except (ValueError, LocalClusterError) as error:
         print(f"flux-hub local-cluster: {error}", file=sys.stderr)
         return 2
+    # "Press Ctrl-C to stop" holds even when started in the background from a script, which
+    # hands down an ignored SIGINT (a CI run killed nothing here: it hung for 15 minutes).
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
 
     def announce(cluster):
