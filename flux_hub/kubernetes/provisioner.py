@@ -12,7 +12,7 @@ cluster reaches flux-restful through the API server's port-forward (see `port_fo
 import os
 from urllib.parse import urlsplit
 
-from traitlets import Bool, Float, Int, List, Unicode, default
+from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 
 from flux_hub.accounts.provisioner import DBScriptProvisioner, ProvisioningError
 
@@ -57,7 +57,8 @@ class KubernetesProvisioner(DBScriptProvisioner):
 
     context = Unicode("", config=True, help="""kubeconfig context to use (empty: current).""")
 
-    api_version = Unicode(
+    api_version = Enum(
+        ["", "v1alpha2", "v1alpha1"],
         "",
         config=True,
         help="""MiniCluster API version, v1alpha2 or v1alpha1. Empty: whichever exists.""",
@@ -83,7 +84,8 @@ class KubernetesProvisioner(DBScriptProvisioner):
         """,
     )
 
-    layout = Unicode(
+    layout = Enum(
+        ["", "package", "legacy"],
         "",
         config=True,
         help="""Server code layout: "package" (flux-restful 1.1 installed as a package) or

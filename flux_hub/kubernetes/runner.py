@@ -99,10 +99,6 @@ class MiniClusterRunner:
         self._info = self.locator.discover()
         return self._info
 
-    @property
-    def exec_calls(self):
-        return self.exec.calls
-
     def run_dbscript(self, request):
         """Run the DB script once on `request` (a JSON line); return its stdout."""
         try:
@@ -110,18 +106,6 @@ class MiniClusterRunner:
         except PodNotFound:
             # The broker pod was replaced between discovery and exec: look again, once.
             return self._run_dbscript(self.discover(), request)
-
-    def run_ops(self, ops):
-        """Interface 3: a list of op dicts -> the list of result dicts, in the same order."""
-        stdout = self.run_dbscript(json.dumps({"ops": ops}, separators=(",", ":")) + "\n")
-        try:
-            results = json.loads(stdout)["results"]
-        except (ValueError, KeyError, TypeError):
-            raise ExecFailed(
-                f"The account script in pod {self.info.broker_pod} answered something that is "
-                "not its JSON result; is flux-restful installed in that container?"
-            ) from None
-        return results
 
     def ensure_linux_users(self, names, info=None):
         """Make the Linux accounts exist everywhere (multi-user mode) -> {name: error} of failures.

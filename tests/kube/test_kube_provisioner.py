@@ -3,6 +3,7 @@
 import shutil
 
 import pytest
+from traitlets import TraitError
 
 from flux_hub.accounts import EnsureOp, ProvisioningError
 from flux_hub.kubernetes import KubernetesProvisioner
@@ -337,3 +338,10 @@ def test_legacy_v1alpha1_layout(make_minicluster):
     assert cluster.provisioner(api_version="v1alpha1").serves_legacy() is True
     argv = cluster.exec_argv()[-1]
     assert argv[3] == "/flux-restful-api"
+
+
+@pytest.mark.parametrize("setting, value", [("api_version", "v2"), ("layout", "app")])
+def test_a_misspelt_setting_is_refused_when_set_with_its_name(setting, value):
+    """c.KubernetesProvisioner.api_version and .layout take only what flux-hub can serve."""
+    with pytest.raises(TraitError, match=f"'{setting}' trait of a KubernetesProvisioner"):
+        KubernetesProvisioner(**{setting: value})
