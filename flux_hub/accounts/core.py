@@ -167,10 +167,29 @@ class FluxAccounts(LoggingConfigurable):
             return self._ensure(hub_users, force, rotate)
 
     def _ensure(self, hub_users, force, rotate):
+        outcomes = {}
+        ops, plans = self._plan(hub_users, force, rotate, outcomes)
+        try:
+            results, failure = self.provisioner.ensure(ops), None
+        except ProvisioningError as e:
+            results, failure = [None] * len(ops), str(e)
+        now = time.time()
+        changed = []
+        for plan, op, result in zip(plans, ops, results, strict=True):
+            record, outcome = self._settle(plan, op, result, failure, now)
+            outcomes[outcome.hub_user] = outcome
+            if record is not None:
+                changed.append(record)
+        self.store.save(changed)
+        self._log(outcomes.values())
+        return [outcomes[u] for u in dict.fromkeys(hub_users)]
+
+    def _plan(self, hub_users, force, rotate, outcomes):
+        """What the provisioner must do: (ops, plans), one (hub_user, record, known password)
+        plan per op. Users that need nothing, or cannot have an account, go in ``outcomes``."""
         records = self.store.all()
         owners = {r.account: r.hub_user for r in records.values()}
-        outcomes, ops, plans = {}, [], []
-        failure = None
+        ops, plans = [], []
         for hub_user in dict.fromkeys(hub_users):
             try:
                 account = self.account_for(hub_user)
@@ -203,62 +222,56 @@ class FluxAccounts(LoggingConfigurable):
             ops.append(op)
             plans.append((hub_user, record, known))
             owners[account] = hub_user
+        return ops, plans
 
-        try:
-            results = self.provisioner.ensure(ops)
-        except ProvisioningError as e:
-            results = [None] * len(ops)
-            failure = str(e)
-        now = time.time()
-        changed = []
-        for (hub_user, record, known), op, result in zip(plans, ops, results, strict=True):
-            if result is not None and result.ok and result.superuser:
-                # An existing superuser the mapping did not know about: never hand it out.
-                result = OpResult(
-                    "ensure",
-                    op.name,
-                    "error",
-                    f"{op.name!r} is a superuser account on the cluster; flux-hub will not give "
-                    f"it to hub user {hub_user!r}. Add it to the provisioner's superusers.",
-                )
-            if result is None or not result.ok:
-                error = failure if result is None else result.error
-                outcomes[hub_user] = Outcome(hub_user, op.name, "error", error)
-                if not (record and record.state == ACTIVE):
-                    # An active account keeps working with its old password; anything else is
-                    # recorded as failed so the admin page shows why.
-                    changed.append(
-                        Record(
-                            hub_user,
-                            op.name,
-                            FAILED,
-                            record.secret if record else None,
-                            error,
-                            record.provisioned_at if record else None,
-                        )
-                    )
-                continue
-            password = result.password or op.password
-            valid = op.reset_password or result.status == "created" or bool(result.password)
-            secret = self.store.encrypt(password) if valid else None
-            if not valid and record is not None:
-                secret = record.secret
-            fresh = valid and not known
-            changed.append(
-                Record(
-                    hub_user,
-                    op.name,
-                    ACTIVE,
-                    secret,
-                    None,
-                    now if valid or record is None else record.provisioned_at,
-                )
+    def _settle(self, plan, op, result, failure, now):
+        """One op's result: (the Record to save or None, the Outcome)."""
+        hub_user, record, known = plan
+        if result is not None and result.ok and result.superuser:
+            # An existing superuser the mapping did not know about: never hand it out.
+            result = OpResult(
+                "ensure",
+                op.name,
+                "error",
+                f"{op.name!r} is a superuser account on the cluster; flux-hub will not give "
+                f"it to hub user {hub_user!r}. Add it to the provisioner's superusers.",
             )
-            outcomes[hub_user] = Outcome(
-                hub_user, op.name, result.status, password=password if fresh else None
+        if result is None or not result.ok:
+            error = failure if result is None else result.error
+            outcome = Outcome(hub_user, op.name, "error", error)
+            if record and record.state == ACTIVE:
+                # An active account keeps working with its old password.
+                return None, outcome
+            # Anything else is recorded as failed so the admin page shows why.
+            failed = Record(
+                hub_user,
+                op.name,
+                FAILED,
+                record.secret if record else None,
+                error,
+                record.provisioned_at if record else None,
             )
-        self.store.save(changed)
-        for outcome in outcomes.values():
+            return failed, outcome
+        password = result.password or op.password
+        valid = op.reset_password or result.status == "created" or bool(result.password)
+        secret = self.store.encrypt(password) if valid else None
+        if not valid and record is not None:
+            secret = record.secret
+        fresh = valid and not known
+        active = Record(
+            hub_user,
+            op.name,
+            ACTIVE,
+            secret,
+            None,
+            now if valid or record is None else record.provisioned_at,
+        )
+        return active, Outcome(
+            hub_user, op.name, result.status, password=password if fresh else None
+        )
+
+    def _log(self, outcomes):
+        for outcome in outcomes:
             if outcome.status not in ("exists", "unchanged"):
                 self.log.info(
                     "Flux account %s for hub user %s: %s%s",
@@ -267,7 +280,6 @@ class FluxAccounts(LoggingConfigurable):
                     outcome.status,
                     f" ({outcome.error})" if outcome.error else "",
                 )
-        return [outcomes[u] for u in dict.fromkeys(hub_users)]
 
     def deactivate(self, hub_users, *, cancel_jobs=None, forget=False):
         """Deactivate hub users' accounts: their logins and tokens stop working.
