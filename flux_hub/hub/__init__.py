@@ -4,7 +4,7 @@
 ``with_flux_accounts(...)`` gives any other authenticator's users provisioned accounts.
 """
 
+from .accounts_service import add_accounts_service
 from .authenticator import FluxAccountsMixin, FluxAuthenticator, with_flux_accounts
-from .services import add_accounts_service
 
 __all__ = ["FluxAccountsMixin", "FluxAuthenticator", "add_accounts_service", "with_flux_accounts"]

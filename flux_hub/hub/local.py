@@ -19,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-from flux_hub.hub.services import free_port
+from flux_hub.hub.accounts_service import free_port
 
 CRYPT_KEY_FILE = "jupyterhub-crypt-key"
 PORT_FILE = "cluster-port"

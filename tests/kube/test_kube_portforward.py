@@ -21,7 +21,7 @@ from kubernetes.stream import portforward
 from traitlets.config import Config
 
 from flux_hub.accounts import FluxAccounts
-from flux_hub.hub.services import free_port
+from flux_hub.hub.accounts_service import free_port
 from flux_hub.kubernetes import KubernetesProvisioner
 from flux_hub.kubernetes.api import load_api_client
 from flux_hub.restful import ClusterUnavailable, FluxRestfulClient
