@@ -12,7 +12,6 @@ bindings (run it under ``flux start``, with their folder on PYTHONPATH).
 
 import argparse
 import os
-import signal
 import sys
 import types
 
@@ -39,20 +38,7 @@ def main(argv=None):
         sys.path.insert(0, SIMFLUX)
         import flux._broker
 
-        broker = flux._broker.start_instance(nodes, cores, prefix)
-        print(
-            f"flux-hub: simulated Flux instance: {broker.size} nodes x {broker.cores_per_node} "
-            f"cores named {broker.hostlist(range(broker.size))}",
-            file=sys.stderr,
-            flush=True,
-        )
-
-        def stop(signum, frame):
-            broker.shutdown()
-            sys.exit(128 + signum)
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        flux._broker.serve_instance(nodes, cores, prefix)
     uvicorn.run("app.main:app", host=args.host, port=args.port, workers=1, log_level="info")
 
 

@@ -8,7 +8,6 @@ process only: it is never on PYTHONPATH, so jobs and other programs cannot impor
 
 import argparse
 import os
-import signal
 import sys
 
 SIMFLUX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "simflux")
@@ -31,21 +30,7 @@ def main(argv=None):
 
     from flux_hub.local.cluster import node_prefix
 
-    broker = flux._broker.start_instance(args.nodes, args.cores_per_node, node_prefix())
-    print(
-        f"flux-hub: simulated Flux instance: {broker.size} nodes x {broker.cores_per_node} cores"
-        f" named {broker.hostlist(range(broker.size))}",
-        file=sys.stderr,
-        flush=True,
-    )
-
-    def stop(signum, frame):
-        # uvicorn re-raises the signal after its graceful shutdown: take the tasks with us
-        broker.shutdown()
-        sys.exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    flux._broker.serve_instance(args.nodes, args.cores_per_node, node_prefix())
     flux_restful_main(args.restful_args)
 
 

@@ -74,6 +74,27 @@ def start_instance(nodes, cores_per_node, hostname=None):
     return _instance
 
 
+def serve_instance(nodes, cores_per_node, hostname=None):
+    """Start this process's instance for a server that runs in front of it (flux-restful, or
+    the legacy flux-restful-api): say what it is on stderr, and end its jobs with the server
+    on SIGTERM or SIGINT (uvicorn re-raises the signal after its graceful shutdown)."""
+    broker = start_instance(nodes, cores_per_node, hostname)
+    print(
+        f"flux-hub: simulated Flux instance: {broker.size} nodes x {broker.cores_per_node} cores"
+        f" named {broker.hostlist(range(broker.size))}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+    def stop(signum, frame):
+        broker.shutdown()
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return broker
+
+
 def _costs(text):
     """FLUX_SIM_COSTS: "flux-0.88" to make RPCs cost what real Flux's do (see COST_MODELS);
     default none, so that tests run fast. Benchmarks set it."""
