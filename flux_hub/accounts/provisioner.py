@@ -20,6 +20,7 @@ from traitlets import Bool, Enum, Float, List, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from flux_hub.provision import dbscript
+from flux_hub.redact import redact
 
 
 class ProvisioningError(RuntimeError):
@@ -245,7 +246,7 @@ class DBScriptProvisioner(Provisioner):
         try:
             answer = self.run_script(line)
         except ProvisioningError as e:
-            raise ProvisioningError(_scrub(str(e), secrets)) from None
+            raise ProvisioningError(redact(str(e), secrets)) from None
         try:
             results = json.loads(answer)["results"]
         except (ValueError, KeyError, TypeError):
@@ -262,7 +263,7 @@ class DBScriptProvisioner(Provisioner):
             raise self._unreadable()
         error = None
         if status == "error":
-            error = _scrub(str(result.get("error") or "unknown error"), secrets)
+            error = redact(str(result.get("error") or "unknown error"), secrets)
         return OpResult(op, name, status, error, result.get("superuser") is True)
 
     def _unreadable(self):
@@ -389,22 +390,6 @@ class LocalProvisioner(DBScriptProvisioner):
         if done.returncode != 0:
             raise ProvisioningError(
                 f"The account script for {self.describe()} failed "
-                f"(exit {done.returncode}): {_failure(done)}"
+                f"(exit {done.returncode}): {dbscript.script_error(done.stdout, done.stderr)}"
             )
         return done.stdout
-
-
-def _failure(done):
-    """The script's own reason ({"error": ...} on stdout), else the last line of stderr."""
-    try:
-        return str(json.loads(done.stdout)["error"])
-    except (ValueError, KeyError, TypeError):
-        lines = done.stderr.strip().splitlines()
-        return lines[-1] if lines else "no error output"
-
-
-def _scrub(text, secrets):
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
-    return text

@@ -16,6 +16,8 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from flux_hub.provision.dbscript import script_error
+
 from .errors import ExecFailed, KubernetesError, PodNotFound
 from .execution import PodExec
 
@@ -154,7 +156,8 @@ class MiniClusterRunner:
         if result.exit_code != 0:
             raise ExecFailed(
                 f"The account script failed in pod {info.broker_pod} (container "
-                f"{info.restful_container}, exit code {result.exit_code}): " + _failure(result),
+                f"{info.restful_container}, exit code {result.exit_code}): "
+                + script_error(result.stdout, result.stderr),
                 exit_code=result.exit_code,
                 stderr=result.stderr,
             )
@@ -183,16 +186,6 @@ class MiniClusterRunner:
             return self._useradd(target, specs)
         except KubernetesError as e:
             return e
-
-
-def _failure(result):
-    """Why the script failed: its JSON {"error"} answer, else the end of its stderr."""
-    try:
-        error = json.loads(result.stdout).get("error")
-    except (ValueError, AttributeError):
-        error = None
-    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-    return error or " | ".join(lines[-3:]) or "no error output"
 
 
 def _follower_error(answer, name, uid, broker):

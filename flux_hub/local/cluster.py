@@ -26,6 +26,8 @@ from pathlib import Path
 
 import requests
 
+from flux_hub.redact import redact
+
 from . import procs
 
 log = logging.getLogger(__name__)
@@ -657,10 +659,7 @@ class LocalCluster:
     def _redact(self, text):
         state = self._state or {}
         hidden = [state.get("secret_key"), state.get("token_signing_key")]
-        for secret in [*hidden, *state.get("passwords", {}).values()]:
-            if secret:
-                text = text.replace(secret, "****")
-        return text
+        return redact(text, [*hidden, *state.get("passwords", {}).values()])
 
     # -- the server process --------------------------------------------------------------
     def _server_environment(self):

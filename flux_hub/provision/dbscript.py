@@ -208,5 +208,16 @@ def main():
     return 0
 
 
+def script_error(stdout, stderr):
+    """Why a run of this script failed, for people: its own {"error": ...} answer on stdout,
+    else the last lines of its stderr (a traceback's last lines say what went wrong)."""
+    try:
+        error = json.loads(stdout).get("error")
+    except (ValueError, AttributeError, TypeError):
+        error = None
+    lines = [line for line in (stderr or "").strip().splitlines() if line.strip()]
+    return str(error) if error else " | ".join(lines[-3:]) or "no error output"
+
+
 if __name__ == "__main__":
     sys.exit(main())
