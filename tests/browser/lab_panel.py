@@ -4,7 +4,7 @@ import re
 import time
 
 import requests
-from lab_support import ARTIFACTS, TIMEOUT_MS
+from lab_support import ARTIFACTS, TIMEOUT_MS, open_sidebar_tab
 from playwright.sync_api import expect
 
 from flux_hub.jobid import f58
@@ -49,9 +49,7 @@ class Lab:
 
     def show_sidebar(self, widget_id):
         tab = self.page.locator(f'.jp-SideBar .lm-TabBar-tab[data-id="{widget_id}"]')
-        if tab.get_attribute("aria-selected") != "true":
-            tab.click()
-        expect(tab).to_have_attribute("aria-selected", "true")
+        open_sidebar_tab(self.page, tab)
 
     def wait_until_ready(self):
         expect(self.page.locator("#jp-main-dock-panel")).to_be_visible()

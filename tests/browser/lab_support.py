@@ -151,5 +151,22 @@ class LabServer:
         return f"{self.url}/lab/workspaces/{workspace}?reset&token={self.token}"
 
 
+def open_sidebar_tab(page, tab, timeout=60.0):
+    """Select a sidebar tab (a Locator) and see it stay selected.
+
+    JupyterLab restores the person's saved layout after the tabs show: a tab may open by itself
+    a moment later, and a click made meanwhile would then close it again. So: click when it is
+    not selected, and return only once it has stayed selected for half a second.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if tab.get_attribute("aria-selected") != "true":
+            tab.click()
+        page.wait_for_timeout(500)
+        if tab.get_attribute("aria-selected") == "true":
+            return
+        assert time.monotonic() < deadline, "the sidebar tab did not stay selected"
+
+
 def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 import requests
-from browser.lab_support import ARTIFACTS, launch_browser
+from browser.lab_support import ARTIFACTS, launch_browser, open_sidebar_tab
 from playwright.sync_api import expect, sync_playwright
 from serverext.serverext_support import UserServer
 
@@ -315,9 +315,7 @@ class Panel:
         # and a click on its tab would then close it
         tab = page.locator(self.TAB)
         expect(tab).to_be_visible(timeout=120_000)
-        if tab.get_attribute("aria-selected") != "true":
-            tab.click()
-        expect(tab).to_have_attribute("aria-selected", "true")
+        open_sidebar_tab(page, tab)
         self.panel = page.locator("#flux-hub-jobs")
         expect(self.panel.locator(".jp-FluxHub-account")).to_have_text(person.name)
         self.alert = self.panel.get_by_role("alert")
