@@ -150,9 +150,8 @@ class Provisioner(LoggingConfigurable):
         return self.user_cluster_url, self.secret_key
 
     # Whether a spawn must wait for the account's own cluster. Such a provisioner also has
-    # ready_step(account, password) -> (ready, message), not_ready(account, message) -> error,
-    # and ready_timeout / poll_interval (MiniClusterPerUserProvisioner). The shared cluster
-    # is expected to be up: nothing to wait for.
+    # ``async wait_ready(account, password, report)`` (MiniClusterPerUserProvisioner). The
+    # shared cluster is expected to be up: nothing to wait for.
     waits_for_cluster = False
 
     def ensure_host_accounts(self, names):

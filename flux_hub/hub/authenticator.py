@@ -213,24 +213,10 @@ class FluxAccountsMixin(Authenticator):
 
     async def _wait_for_cluster(self, spawner, account, password):
         """Hold the spawn until the person's own cluster answers, telling them on the spawn
-        page what it is waiting for. Each look runs in a thread; the waits between them do
-        not hold one, so many spawns may wait at once."""
-        provisioner = self.accounts.provisioner
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + provisioner.ready_timeout
+        page what it is waiting for."""
         progress = _ClusterProgress(spawner)
-        last = None
         try:
-            while True:
-                ready, message = await asyncio.to_thread(provisioner.ready_step, account, password)
-                if message != last:
-                    progress.add(message)
-                    last = message
-                if ready:
-                    return
-                if loop.time() > deadline:
-                    raise provisioner.not_ready(account, message)
-                await asyncio.sleep(provisioner.poll_interval)
+            await self.accounts.provisioner.wait_ready(account, password, progress.add)
         except ProvisioningError as e:
             self.log.error("The Flux cluster of %s is not ready: %s", spawner.user.name, e)
             raise RuntimeError(f"Your Flux cluster is not ready: {e}") from None

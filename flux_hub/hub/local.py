@@ -85,9 +85,7 @@ def configure_local_cluster(
     )
     cluster.secret_key  # noqa: B018 (creates the cluster's keys now, for LocalProvisioner)
     if legacy:
-        from flux_hub.restful import LEGACY_WARNING
-
-        print(f"flux-hub: WARNING: {LEGACY_WARNING}", file=sys.stderr, flush=True)
+        # (the authenticator says in the hub's log that this server keeps no one apart)
         # Accounts go into its DB with its own code and Python; people log in with the form,
         # so nobody is handed its secret key (which signs every access token there)
         cluster.prepare()  # its folder and DB, which accounts go into before it starts

@@ -19,6 +19,7 @@ one. Per-user size, image and node selector (the accounts service's admin page) 
 the accounts store's sqlite file and apply when a cluster is next created.
 """
 
+import asyncio
 import base64
 import json
 import os
@@ -505,23 +506,25 @@ class MiniClusterPerUserProvisioner(Provisioner):
         """A person's server reaches their own cluster at the same URL as the hub does."""
         return self.endpoint(account)
 
-    def endpoint(self, account):
+    def url_of(self, account):
+        """The URL of the person's cluster's flux-restful (no request made)."""
         name = self.cluster_name(account)
         if self.cluster_url_for is not None:
-            url = self.cluster_url_for(name, self.namespace)
-        else:
-            url = self.url_template.format(
-                name=name,
-                account=account,
-                service=self.service_name,
-                namespace=self.namespace,
-                port=self.port,
-            )
-        secret = self._get_secret(name)
+            return self.cluster_url_for(name, self.namespace)
+        return self.url_template.format(
+            name=name,
+            account=account,
+            service=self.service_name,
+            namespace=self.namespace,
+            port=self.port,
+        )
+
+    def endpoint(self, account):
+        secret = self._get_secret(self.cluster_name(account))
         key = (
             self._secret_values(secret).get("FLUX_SECRET_KEY") if self._secret_ours(secret) else ""
         )
-        return url, key or ""
+        return self.url_of(account), key or ""
 
     def ready_step(self, account, password):
         """One look at the person's cluster -> (ready, what it is waiting for). Ready: their
@@ -557,21 +560,23 @@ class MiniClusterPerUserProvisioner(Provisioner):
             f"ready within {self.ready_timeout:.0f} s ({message.split(': ', 1)[-1]})."
         )
 
-    def wait_ready(self, account, password, report):
-        """Block until the person's cluster is ready (ready_step every poll_interval), telling
-        ``report`` each new step. The hub waits the same way without holding a thread."""
-        deadline = time.monotonic() + self.ready_timeout
+    async def wait_ready(self, account, password, report):
+        """Wait until the person's cluster is ready, telling ``report`` each new step. Each look
+        (ready_step) runs in a thread; the waits between them hold none, so many spawns may
+        wait at once. ProvisioningError when it is not ready in ready_timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ready_timeout
         last = None
         while True:
-            ready, message = self.ready_step(account, password)
+            ready, message = await asyncio.to_thread(self.ready_step, account, password)
             if message != last:
                 report(message)
                 last = message
             if ready:
                 return
-            if time.monotonic() > deadline:
+            if loop.time() > deadline:
                 raise self.not_ready(account, message)
-            time.sleep(self.poll_interval)
+            await asyncio.sleep(self.poll_interval)
 
     # -- state and settings for the pages -------------------------------------------------
     def cluster_state(self, account):

@@ -723,13 +723,13 @@ class LocalCluster:
     def _launch(self):
         if self.legacy:
             return self._launch_legacy()
-        serve = ["serve", "--host", self.host, "--port", str(self.port), "--workers", "1"]
+        server = self._server_command()  # python -m flux_restful.cli serve ...
         if self.mode == "flux" and self.multi_user:
             problem = check_bindings(self._flux)
             if problem:
                 raise LocalClusterError(problem)
             offset = self._launch_instance()
-            argv = [sys.executable, "-m", "flux_restful.cli", *serve]
+            argv = server
             how = (
                 f"multi-user real Flux ({self._flux} start --test-size={self.nodes} as "
                 f"{INSTANCE_OWNER}, {self.nodes} nodes x {self.cores_per_node} cores)"
@@ -741,13 +741,7 @@ class LocalCluster:
             if problem:
                 raise LocalClusterError(problem)
             config = self._write_flux_config()
-            argv = [
-                *self._flux_start(config),
-                sys.executable,
-                "-m",
-                "flux_restful.cli",
-                *serve,
-            ]
+            argv = [*self._flux_start(config), *server]
             how = (
                 f"real Flux ({self._flux} start --test-size={self.nodes}, "
                 f"{self.nodes} nodes x {self.cores_per_node} cores)"
@@ -761,7 +755,7 @@ class LocalCluster:
                 str(self.nodes),
                 "--cores-per-node",
                 str(self.cores_per_node),
-                *serve,
+                *server[3:],  # flux-restful's own arguments
             ]
             how = f"the simulated Flux instance ({self.nodes} nodes x {self.cores_per_node} cores)"
         return self._popen(argv, f"starting flux-restful at {self.url} under {how}")

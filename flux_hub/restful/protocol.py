@@ -381,7 +381,9 @@ class Protocol:
         if self.legacy is None:
             response = yield from self._send(Request("GET", "/v1/auth"))
             if response.status == 404:
-                log.warning("%s: %s", self.host, LEGACY_WARNING)
+                # Said once per client; where people look (hub log, pages, panel) the callers
+                # say LEGACY_WARNING
+                log.info("%s runs the legacy flux-restful-api", self.host)
                 self.legacy = True
             elif 200 <= response.status < 300:
                 self.legacy = False

@@ -32,7 +32,7 @@ from tornado import httpclient, web
 
 from flux_hub.accounts import ProvisioningError
 from flux_hub.kubernetes.errors import KubernetesError
-from flux_hub.kubernetes.percluster import ClusterSettings, MiniClusterPerUserProvisioner
+from flux_hub.kubernetes.percluster import ClusterSettings
 from flux_hub.restful import LEGACY_WARNING
 
 ACTIONS = ("provision", "rotate", "deactivate")
@@ -157,7 +157,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
 
     async def cluster_account(self, hub_user):
         """The account of a hub user, in per-user MiniCluster mode (else 409)."""
-        if not per_user_clusters(self.accounts.provisioner):
+        if not self.accounts.provisioner.waits_for_cluster:
             raise web.HTTPError(
                 409, "flux-hub does not give people MiniClusters of their own here."
             )
@@ -207,7 +207,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
             "provisioned_at": when(record.provisioned_at) if record else None,
             "cluster_url": provisioner.user_cluster_url,
         }
-        if per_user_clusters(provisioner) and account:
+        if provisioner.waits_for_cluster and account:
             model["cluster"] = await self.cluster_model(account)
             model["cluster_url"] = model["cluster"]["url"]
         return model
@@ -218,7 +218,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
 
         def read():
             state = provisioner.cluster_state(account)
-            url = provisioner.endpoint(account)[0] if state.state != "absent" else None
+            url = provisioner.url_of(account) if state.state != "absent" else None
             return state, url, provisioner.settings(account)
 
         try:
@@ -323,7 +323,7 @@ class AdminPage(PageHandler):
             report=self.service.last_reconcile,
             message=self.get_argument("message", ""),
             shows_passwords=self.service.shows_passwords_to_admins,
-            per_user_clusters=per_user_clusters(self.accounts.provisioner),
+            per_user_clusters=self.accounts.provisioner.waits_for_cluster,
         )
 
 
@@ -474,10 +474,6 @@ class ReconcileAPI(APIHandler):
 
 
 CLUSTER_FIELDS = ("size", "image", "node_selector")
-
-
-def per_user_clusters(provisioner):
-    return isinstance(provisioner, MiniClusterPerUserProvisioner)
 
 
 def settings_from_form(form):

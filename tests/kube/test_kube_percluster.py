@@ -2,6 +2,7 @@
 kubernetes client, the fake API server and the fake operator, which runs a real flux-restful
 1.1.0 for each MiniCluster the hub creates (tests/kube/fake_operator.py)."""
 
+import asyncio
 import copy
 
 import pytest
@@ -66,8 +67,10 @@ def ready_env(accounts, hub_user):
     """What the hub does at spawn: wait for the cluster, then the server's environment."""
     record = accounts.record(hub_user)
     messages = []
-    accounts.provisioner.wait_ready(
-        record.account, accounts.store.password(record), messages.append
+    asyncio.run(
+        accounts.provisioner.wait_ready(
+            record.account, accounts.store.password(record), messages.append
+        )
     )
     return accounts.credentials(hub_user), messages
 
