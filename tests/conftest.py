@@ -46,20 +46,9 @@ def legacy_cluster(tmp_path_factory):
 
 @pytest.fixture
 def legacy_client_for(legacy_cluster):
-    """Make a synchronous client of the legacy server for one of the seeded users."""
-    made = []
-
-    def make(name, **kwargs):
-        kwargs.setdefault("host", legacy_cluster.url)
-        kwargs.setdefault("user", name)
-        kwargs.setdefault("token", legacy_cluster.passwords[name])
-        client = FluxRestfulClient(**kwargs)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        client.close()
+    """Make a synchronous client of the legacy server for one of the seeded users (it hands
+    out no secret key: logins go through the form)."""
+    yield from _clients(legacy_cluster, secret_key=False)
 
 
 @pytest.fixture
@@ -73,13 +62,19 @@ def fresh_cluster(tmp_path):
 @pytest.fixture
 def client_for(cluster):
     """Make a synchronous client logged in (lazily) as one of the seeded users."""
+    yield from _clients(cluster)
+
+
+def _clients(cluster, secret_key=True):
+    """A client factory for seeded users of ``cluster``; closes what it made afterwards."""
     made = []
 
     def make(name, **kwargs):
         kwargs.setdefault("host", cluster.url)
         kwargs.setdefault("user", name)
         kwargs.setdefault("token", cluster.passwords[name])
-        kwargs.setdefault("secret_key", cluster.secret_key)
+        if secret_key:
+            kwargs.setdefault("secret_key", cluster.secret_key)
         client = FluxRestfulClient(**kwargs)
         made.append(client)
         return client
