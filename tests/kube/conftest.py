@@ -101,6 +101,7 @@ def kube(tmp_path):
     newest Kubernetes version's, and the MiniCluster CRD's), checked when the test ends."""
     api = FakeKubeAPI(tmp_path / "kube")
     api.check_body = lambda body: schema_check.problems(body, schema_check.KUBE_VERSIONS[-1:])
+    api.check_connect = schema_check.connect_problems
     api.start()
     yield api
     api.stop()

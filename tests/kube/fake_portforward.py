@@ -40,6 +40,7 @@ class PortForwardHandler(tornado.websocket.WebSocketHandler):
         self.drop = False
 
     async def get(self, ns, name):
+        self.api.note_connect("portforward", self.request)
         refusal = self.api.refusal(self.request, "create", "pods/portforward", name, ns)
         pod = self.api.pods.get((ns, name))
         if refusal is None and pod is None:

@@ -28,7 +28,7 @@ A command that cannot be started ends its exec stream with the kubelet's Interna
 channel 3; one that exits non-zero with the NonZeroExitCode Status carrying its exit code.
 With `check_body` set (a function returning a list of problems), every object the server sends
 is checked and the problems are kept in `schema_problems` (the tests check them against the real
-schemas).
+schemas); with `check_connect` set, so is every exec and portforward request's query.
 
 Exec really runs the command on this machine, as a container runtime would, with two
 differences that keep this machine safe:
@@ -144,6 +144,9 @@ class FakeKubeAPI:
         self.rbac = None  # [Role/RoleBinding dicts] once apply_rbac() is called: RBAC enforced
         self.namespaces = set()  # namespaces that exist (those with objects in them, and more)
         self.check_body = None  # body -> [problem]: the schema check of every answer
+        # (subresource, method, {name: [values]}) -> [problem]: the check of every exec and
+        # portforward request's parameters
+        self.check_connect = None
         self.schema_problems = []
         self.exposed = {}  # (ns, pod, port) -> (host, port) on this machine
         self.port_forwards = []  # [(ns, pod, ports)] of each port-forward websocket
@@ -336,6 +339,13 @@ class FakeKubeAPI:
             return 403, forbidden_body(verb, group, resource, name, ns)
         return None
 
+    def note_connect(self, subresource, request):
+        """Check an exec or portforward request's parameters (check_connect), keeping what
+        is wrong in schema_problems."""
+        if self.check_connect:
+            query = {k: [v.decode() for v in vs] for k, vs in request.query_arguments.items()}
+            self.schema_problems += self.check_connect(subresource, request.method, query)
+
 
 class _Handler(tornado.web.RequestHandler):
     def initialize(self, api):
@@ -449,6 +459,7 @@ class ExecHandler(tornado.websocket.WebSocketHandler):
         self.channels = None  # the negotiated channel protocol
 
     async def get(self, ns, name):
+        self.api.note_connect("exec", self.request)
         container_name = self.get_argument("container", None)
         refusal = self.api.refusal(self.request, "create", "pods/exec", name, ns)
         pod = self.api.pods.get((ns, name))

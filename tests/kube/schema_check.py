@@ -10,11 +10,15 @@
   closed here.
 - Zero to JupyterHub values: the chart's values.schema.yaml against the chart's defaults with
   the user's values merged over them, which is what `helm install -f` validates.
+- Requests to a pod's exec and portforward subresources (they carry no object, only query
+  parameters): the parameters Kubernetes' own OpenAPI v3 spec declares for those paths
+  (schemas/kubernetes), read as the API server reads them.
 
 `problems(obj)` returns readable messages (empty: valid); `check(obj)` raises with them.
 """
 
 import copy
+import json
 import re
 from functools import cache
 from pathlib import Path
@@ -194,3 +198,53 @@ def z2jh_problems(values):
     defaults = yaml.safe_load((SCHEMAS / "z2jh" / "values.yaml").read_text())
     validator = jsonschema.Draft7Validator(z2jh_schema())
     return _errors(validator, helm_merge(defaults, values or {}))
+
+
+# -- exec and portforward requests ---------------------------------------------------------
+
+# Parameters that may be given more than once: command is an argv ("argv array"), ports a list
+# ("List of ports to forward"), although the OpenAPI spec types each value as one string/integer.
+REPEATED = {"command", "ports"}
+# strconv.ParseBool, which the API server's query parameter decoding uses for booleans
+GO_BOOLEANS = {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}
+
+
+@cache
+def connect_parameters(subresource):
+    """{name: schema} of the query parameters Kubernetes declares for pods/<subresource>."""
+    spec = json.loads((SCHEMAS / "kubernetes" / "pod-connect-openapi-v3.json").read_text())
+    path = spec["paths"][f"/api/v1/namespaces/{{namespace}}/pods/{{name}}/{subresource}"]
+    return {p["name"]: p["schema"] for p in path["parameters"] if p["in"] == "query"}
+
+
+def connect_problems(subresource, method, query):
+    """What is wrong with an exec or portforward request's query (``{name: [values]}``, as
+    parsed from the URL) by Kubernetes' OpenAPI spec: unknown parameters, values the API
+    server cannot decode, a single-valued parameter given twice, a method it does not serve."""
+    try:
+        declared = connect_parameters(subresource)
+    except KeyError:
+        return [f"pods/{subresource}: not a subresource Kubernetes serves"]
+    found = []
+    if method not in ("GET", "POST"):
+        found.append(f"pods/{subresource}: {method} is not served (GET and POST are)")
+    for name, values in query.items():
+        schema = declared.get(name)
+        if schema is None:
+            found.append(
+                f"pods/{subresource}: unknown parameter {name!r} (Kubernetes declares "
+                + ", ".join(sorted(declared))
+                + ")"
+            )
+            continue
+        if len(values) > 1 and name not in REPEATED:
+            found.append(f"pods/{subresource}: {name!r} given {len(values)} times")
+        for value in values:
+            if schema["type"] == "boolean" and value not in GO_BOOLEANS:
+                found.append(f"pods/{subresource}: {name}={value!r} is not a boolean")
+            elif schema["type"] == "integer" and not all(
+                part.isdigit()
+                for part in value.split(",")  # ports: "5000" or "5000,5001"
+            ):
+                found.append(f"pods/{subresource}: {name}={value!r} is not an integer")
+    return found

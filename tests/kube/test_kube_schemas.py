@@ -2,7 +2,8 @@
 
 Kubernetes' own schemas (kubernetes-validate, every supported version, strict), the Flux
 Operator's MiniCluster CRDs (v1alpha1 and v1alpha2) and the Zero to JupyterHub chart's values
-schema: what `kubectl apply` and `helm install` would refuse, the tests refuse.
+schema: what `kubectl apply` and `helm install` would refuse, the tests refuse. Exec and
+portforward requests: the query parameters Kubernetes' OpenAPI v3 spec declares for them.
 """
 
 import copy
@@ -11,6 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
+
+from flux_hub.kubernetes.api import load_api_client
+from flux_hub.kubernetes.execution import PodExec
 
 from . import schema_check
 from .conftest import NAMESPACE
@@ -178,4 +182,72 @@ def test_fake_server_reports_an_object_a_real_one_would_not_serve(make_miniclust
         headers={"Authorization": f"Bearer {kube.token}"},
     )
     assert any("'hostName' was unexpected" in p for p in kube.schema_problems)
+    kube.schema_problems.clear()  # what this test meant to find; the fixture checks the rest
+
+
+# -- exec and portforward requests, against Kubernetes' OpenAPI ----------------------------
+
+
+def test_exec_requests_as_the_client_sends_them_pass_the_openapi_parameters(make_minicluster, kube):
+    seen = []
+
+    def check(subresource, method, query):
+        seen.append((subresource, method, query))
+        return schema_check.connect_problems(subresource, method, query)
+
+    kube.check_connect = check
+    cluster = make_minicluster("flux-sample")
+    pod = cluster.pods[0].name
+
+    PodExec(load_api_client(cluster.kubeconfig), NAMESPACE, timeout=30).run(
+        pod, "flux-restful", ["sh", "-c", "cat"], stdin="x\n"
+    )
+
+    assert seen == [
+        (
+            "exec",
+            "GET",
+            {
+                "command": ["sh", "-c", "cat"],
+                "container": ["flux-restful"],
+                "stderr": ["true"],
+                "stdin": ["true"],
+                "stdout": ["true"],
+                "tty": ["false"],
+            },
+        )
+    ]
+    assert kube.schema_problems == []
+
+
+def test_wrong_exec_and_portforward_requests_fail_the_openapi_parameters():
+    found = schema_check.connect_problems(
+        "exec",
+        "PUT",
+        {"commands": ["ls"], "stdout": ["yes"], "container": ["a", "b"], "command": ["ls"]},
+    )
+    assert found == [
+        "pods/exec: PUT is not served (GET and POST are)",
+        "pods/exec: unknown parameter 'commands' (Kubernetes declares command, container, "
+        "stderr, stdin, stdout, tty)",
+        "pods/exec: stdout='yes' is not a boolean",
+        "pods/exec: 'container' given 2 times",
+    ]
+    assert schema_check.connect_problems("portforward", "GET", {"ports": ["8080,8081"]}) == []
+    assert schema_check.connect_problems("portforward", "GET", {"ports": ["http"]}) == [
+        "pods/portforward: ports='http' is not an integer"
+    ]
+    assert schema_check.connect_problems("attach", "GET", {}) == [
+        "pods/attach: not a subresource Kubernetes serves"
+    ]
+
+
+def test_fake_server_reports_an_exec_request_a_real_one_would_not_decode(make_minicluster, kube):
+    cluster = make_minicluster("flux-sample")
+    requests.get(
+        f"{kube.url}/api/v1/namespaces/{NAMESPACE}/pods/{cluster.pods[0].name}/exec"
+        "?command=ls&stdout=yes&container=flux-restful",
+        headers={"Authorization": f"Bearer {kube.token}"},
+    )
+    assert kube.schema_problems == ["pods/exec: stdout='yes' is not a boolean"]
     kube.schema_problems.clear()  # what this test meant to find; the fixture checks the rest
