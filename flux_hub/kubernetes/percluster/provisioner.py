@@ -1,35 +1,12 @@
-"""One MiniCluster per hub user (the seed's second multi-tenant use case).
-
-``c.FluxAccounts.provisioner_class = "flux_hub.kubernetes.MiniClusterPerUserProvisioner"``:
-each hub user's "account" is a Flux Operator v1alpha2 MiniCluster of their own, with
-flux-restful 1.1.0 as a sidecar of the lead broker (as examples/kubernetes/minicluster.yaml),
-in single-user mode, whose superuser is the person's account name. Per cluster, flux-hub owns:
-
-- a Secret ``<cluster>`` with FLUX_SECRET_KEY, FLUX_TOKEN_SIGNING_KEY, FLUX_USER and FLUX_TOKEN
-  (the person's password), made first; the sidecar reads its keys from it;
-- the MiniCluster ``<cluster>``, labelled ``app.kubernetes.io/managed-by=flux-hub`` and
-  ``flux-hub/account=<account>``, with an owner reference to that Secret (so deleting the
-  Secret lets Kubernetes' garbage collector remove the cluster too).
-
-A MiniCluster counts as flux-hub's only with both the labels and the owner reference to a Secret
-that carries the label; any other MiniCluster (or Secret) of the same name is never changed or
-deleted, and the person's account is reported as failed with the reason. A cluster that exists
-is adopted (its Secret's password kept), so a hub restart or a lost store never makes a second
-one. Per-user size, image and node selector (the accounts service's admin page) are kept in
-the accounts store's sqlite file and apply when a cluster is next created.
-"""
+"""MiniClusterPerUserProvisioner: the lifecycle of each person's MiniCluster (create, adopt,
+wait, remove) and the idle check of the accounts service. See the package's docstring."""
 
 import asyncio
 import base64
-import json
-import os
 import re
 import secrets
-import sqlite3
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 
 from traitlets import Callable, Dict, Float, Int, Unicode, default, validate
 
@@ -40,72 +17,19 @@ from flux_hub.accounts.provisioner import (
     ProvisioningError,
 )
 
-from .api import api_errors, load_api_client
-from .discovery import GROUP
-from .errors import KubernetesError
-
-VERSION = "v1alpha2"
-MANAGED_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY = "flux-hub"
-ACCOUNT_LABEL = "flux-hub/account"
-RESTFUL_CONTAINER = "flux-restful"
-RESTFUL_WORKDIR = "/srv/flux-restful"
-# Node selector keys and values as Kubernetes accepts them (qualified names, label values).
-_LABEL_KEY = re.compile(
-    r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+from ..api import api_errors, load_api_client
+from ..discovery import GROUP
+from ..errors import KubernetesError
+from .manifest import VERSION, minicluster_manifest
+from .names import (
+    ACCOUNT_LABEL,
+    cluster_name,
+    cluster_ours,
+    managed_selector,
+    owned_labels,
+    secret_ours,
 )
-_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
-_SETTINGS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS minicluster_settings (
-    account TEXT PRIMARY KEY,
-    settings TEXT NOT NULL
-)
-"""
-
-
-@dataclass
-class ClusterSettings:
-    """What a person's MiniCluster is made of. None: the provisioner's configured default."""
-
-    size: int | None = None
-    image: str | None = None
-    node_selector: dict | None = None
-
-    def check(self):
-        """ValueError with a readable message for settings Kubernetes would refuse."""
-        if self.size is not None and (not isinstance(self.size, int) or not 1 <= self.size):
-            raise ValueError(f"size must be a whole number of at least 1, not {self.size!r}")
-        if self.image is not None and (not self.image or any(c.isspace() for c in self.image)):
-            raise ValueError(f"image must be a container image name, not {self.image!r}")
-        if self.node_selector is not None:
-            check_node_selector(self.node_selector)
-        return self
-
-
-def check_node_selector(selector):
-    if not isinstance(selector, dict):
-        raise ValueError("node selector must map label names to values")
-    for key, value in selector.items():
-        if not (isinstance(key, str) and len(key) <= 316 and _LABEL_KEY.fullmatch(key)):
-            raise ValueError(f"node selector: {key!r} is not a valid label name")
-        if not (isinstance(value, str) and len(value) <= 63 and _LABEL_VALUE.fullmatch(value)):
-            raise ValueError(f"node selector: {value!r} (for {key}) is not a valid label value")
-    return selector
-
-
-@dataclass
-class ClusterState:
-    """A person's MiniCluster as Kubernetes shows it now (no secrets)."""
-
-    account: str
-    name: str
-    state: str  # absent | starting | running | foreign
-    pods_running: int = 0
-    size: int | None = None
-    image: str | None = None
-    node_selector: dict = field(default_factory=dict)
-    created: str | None = None
-    message: str | None = None
+from .settings import ClusterSettings, ClusterState, SettingsStore, check_node_selector
 
 
 class MiniClusterPerUserProvisioner(Provisioner):
@@ -241,7 +165,6 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     waits_for_cluster = True
     _api = None
-    _lock = threading.Lock()
 
     # -- Kubernetes --------------------------------------------------------------------------
     @property
@@ -257,7 +180,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
         return self._api
 
     def cluster_name(self, account):
-        return self.name_prefix + account.replace("_", "-")
+        return cluster_name(self.name_prefix, account)
 
     def describe(self):
         return f"per-user MiniClusters in namespace {self.namespace}"
@@ -277,25 +200,6 @@ class MiniClusterPerUserProvisioner(Provisioner):
         ):
             return self.apis[0].read_namespaced_secret(name, self.namespace)
         return None
-
-    @staticmethod
-    def _secret_ours(secret):
-        return secret is not None and (secret.metadata.labels or {}).get(MANAGED_LABEL) == (
-            MANAGED_BY
-        )
-
-    def _cluster_ours(self, cluster, secret, account):
-        """Both labels, and an owner reference to flux-hub's Secret of the same name."""
-        meta = cluster.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        if labels.get(MANAGED_LABEL) != MANAGED_BY or labels.get(ACCOUNT_LABEL) != account:
-            return False
-        if not self._secret_ours(secret):
-            return False
-        return any(
-            ref.get("kind") == "Secret" and ref.get("uid") == secret.metadata.uid
-            for ref in meta.get("ownerReferences") or ()
-        )
 
     @staticmethod
     def _secret_values(secret):
@@ -318,13 +222,13 @@ class MiniClusterPerUserProvisioner(Provisioner):
     def _ensure_cluster(self, op):
         account, name = op.name, self.cluster_name(op.name)
         cluster, secret = self._get_cluster(name), self._get_secret(name)
-        if secret is not None and not self._secret_ours(secret):
+        if secret is not None and not secret_ours(secret):
             raise ProvisioningError(
                 f"Secret {name} in namespace {self.namespace} exists and flux-hub did not make "
                 "it; flux-hub leaves it alone. Remove or rename it to give this person a cluster."
             )
         if cluster is not None:
-            if not self._cluster_ours(cluster, secret, account):
+            if not cluster_ours(cluster, secret, account):
                 raise ProvisioningError(self._foreign(name))
             password = self._secret_values(secret).get("FLUX_TOKEN")
             return OpResult("ensure", account, "unchanged", password=password)
@@ -354,7 +258,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
         body = client.V1Secret(
             metadata=client.V1ObjectMeta(
                 name=name,
-                labels={MANAGED_LABEL: MANAGED_BY, ACCOUNT_LABEL: account},
+                labels=owned_labels(account),
             ),
             type="Opaque",
             string_data={
@@ -383,67 +287,20 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     def manifest(self, name, account, secret_uid, settings):
         """The MiniCluster flux-hub makes for ``account`` (see examples/kubernetes)."""
-        size = settings.size or self.size
-        selector = self.node_selector if settings.node_selector is None else settings.node_selector
-        keys = ("FLUX_SECRET_KEY", "FLUX_TOKEN_SIGNING_KEY", "FLUX_USER", "FLUX_TOKEN")
-        serve = (
-            'if [ "${JOB_COMPLETION_INDEX}" = 0 ]; then\n'
-            "  . /mnt/flux/flux-view.sh\n"
-            "  /mnt/flux/view/bin/python3 -m ensurepip\n"
-            "  /mnt/flux/view/bin/python3 -m pip install flux-restful==1.1.0\n"
-            f"  mkdir -p {RESTFUL_WORKDIR} && cd {RESTFUL_WORKDIR}\n"
-            "  /mnt/flux/view/bin/flux-restful init\n"
-            "  export FLUX_URI=$fluxsocket\n"
-            "  unset LD_LIBRARY_PATH PYTHONPATH\n"
-            f"  exec /mnt/flux/view/bin/flux-restful serve --host 0.0.0.0 --port {self.port}\n"
-            "else\n"
-            "  sleep infinity\n"
-            "fi\n"
+        return minicluster_manifest(
+            name=name,
+            namespace=self.namespace,
+            account=account,
+            secret_uid=secret_uid,
+            size=settings.size or self.size,
+            image=settings.image or self.image,
+            restful_image=self.restful_image,
+            node_selector=(
+                self.node_selector if settings.node_selector is None else settings.node_selector
+            ),
+            service_name=self.service_name,
+            port=self.port,
         )
-        spec = {
-            "size": size,
-            "interactive": True,
-            "network": {"headlessName": self.service_name},
-            "containers": [
-                {"image": settings.image or self.image, "runFlux": True},
-                {
-                    "image": self.restful_image,
-                    "name": RESTFUL_CONTAINER,
-                    "workingDir": RESTFUL_WORKDIR,
-                    "ports": [self.port],
-                    "environment": {
-                        "FLUX_AUTH_BACKEND": "shared-secret",
-                        "FLUX_SERVER_MODE": "single-user",
-                        "FLUX_NUMBER_NODES": str(size),
-                    },
-                    "secrets": {key: {"name": name, "key": key} for key in keys},
-                    "commands": {"post": serve},
-                },
-            ],
-        }
-        # The pods carry the labels too, so network policies can select every person's pods.
-        spec["pod"] = {"labels": {MANAGED_LABEL: MANAGED_BY, ACCOUNT_LABEL: account}}
-        if selector:
-            spec["pod"]["nodeSelector"] = dict(selector)
-        return {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "MiniCluster",
-            "metadata": {
-                "name": name,
-                "namespace": self.namespace,
-                "labels": {MANAGED_LABEL: MANAGED_BY, ACCOUNT_LABEL: account},
-                "ownerReferences": [
-                    {
-                        "apiVersion": "v1",
-                        "kind": "Secret",
-                        "name": name,
-                        "uid": secret_uid,
-                        "blockOwnerDeletion": False,
-                    }
-                ],
-            },
-            "spec": spec,
-        }
 
     def deactivate(self, names):
         """Remove each person's MiniCluster and Secret (only flux-hub's own)."""
@@ -458,7 +315,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
             cluster, secret = self._get_cluster(name), self._get_secret(name)
             removed = False
             if cluster is not None:
-                if not self._cluster_ours(cluster, secret, account):
+                if not cluster_ours(cluster, secret, account):
                     self.log.warning("Leaving MiniCluster %s alone: %s", name, self._foreign(name))
                     return OpResult("deactivate", account, "missing")
                 with api_errors(
@@ -469,7 +326,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
                         GROUP, VERSION, self.namespace, "miniclusters", name
                     )
                 removed = True
-            if self._secret_ours(secret):
+            if secret_ours(secret):
                 self._delete_secret(name)
             if removed:
                 self.log.info("Removed MiniCluster %s in namespace %s", name, self.namespace)
@@ -479,7 +336,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     def list(self):
         """flux-hub's MiniClusters (label and owner reference checked) as active accounts."""
-        selector = f"{MANAGED_LABEL}={MANAGED_BY}"
+        selector = managed_selector()
         try:
             with api_errors(f"list MiniClusters in namespace {self.namespace}"):
                 clusters = self.apis[1].list_namespaced_custom_object(
@@ -498,7 +355,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
         for cluster in clusters:
             meta = cluster.get("metadata") or {}
             account = (meta.get("labels") or {}).get(ACCOUNT_LABEL, "")
-            if self._cluster_ours(cluster, by_name.get(meta.get("name")), account):
+            if cluster_ours(cluster, by_name.get(meta.get("name")), account):
                 accounts.append(ClusterAccount(account, True, False))
         return accounts
 
@@ -521,9 +378,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     def endpoint(self, account):
         secret = self._get_secret(self.cluster_name(account))
-        key = (
-            self._secret_values(secret).get("FLUX_SECRET_KEY") if self._secret_ours(secret) else ""
-        )
+        key = self._secret_values(secret).get("FLUX_SECRET_KEY") if secret_ours(secret) else ""
         return self.url_of(account), key or ""
 
     def ready_step(self, account, password):
@@ -584,7 +439,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
         cluster, secret = self._get_cluster(name), self._get_secret(name)
         if cluster is None:
             return ClusterState(account, name, "absent")
-        if not self._cluster_ours(cluster, secret, account):
+        if not cluster_ours(cluster, secret, account):
             return ClusterState(account, name, "foreign", message=self._foreign(name))
         spec = cluster.get("spec") or {}
         size = spec.get("size") or 1
@@ -614,29 +469,17 @@ class MiniClusterPerUserProvisioner(Provisioner):
             created=(cluster.get("metadata") or {}).get("creationTimestamp"),
         )
 
-    def _settings_db(self):
-        db = sqlite3.connect(self.settings_path, timeout=30)
-        db.execute(_SETTINGS_SCHEMA)
-        return db
+    @property
+    def _settings(self):
+        return SettingsStore(self.settings_path)
 
     def settings(self, account):
         """The person's own settings (fields None: the configured default)."""
-        with self._lock, self._settings_db() as db:
-            row = db.execute(
-                "SELECT settings FROM minicluster_settings WHERE account = ?", (account,)
-            ).fetchone()
-        return ClusterSettings(**json.loads(row[0])) if row else ClusterSettings()
+        return self._settings.get(account)
 
     def set_settings(self, account, settings):
         """Keep a person's settings (checked first; they apply when the cluster is next made)."""
-        settings.check()
-        with self._lock, self._settings_db() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO minicluster_settings (account, settings) VALUES (?, ?)",
-                (account, json.dumps(asdict(settings))),
-            )
-        if os.path.exists(self.settings_path):
-            os.chmod(self.settings_path, 0o600)
+        self._settings.set(account, settings)
 
     def defaults(self):
         return ClusterSettings(self.size, self.image, dict(self.node_selector))
