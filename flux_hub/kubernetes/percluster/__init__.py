@@ -7,12 +7,14 @@ in single-user mode, whose superuser is the person's account name. Per cluster, 
 
 - a Secret ``<cluster>`` with FLUX_SECRET_KEY, FLUX_TOKEN_SIGNING_KEY, FLUX_USER and FLUX_TOKEN
   (the person's password), made first; the sidecar reads its keys from it;
-- the MiniCluster ``<cluster>``, labelled ``app.kubernetes.io/managed-by=flux-hub`` and
-  ``flux-hub/account=<account>``, with an owner reference to that Secret (so deleting the
-  Secret lets Kubernetes' garbage collector remove the cluster too).
+- the MiniCluster ``<cluster>``, labelled ``app.kubernetes.io/managed-by=flux-hub``,
+  ``flux-hub/hub=<hub_id>`` and ``flux-hub/account=<account>``, with an owner reference to that
+  Secret (so deleting the Secret lets Kubernetes' garbage collector remove the cluster too).
 
-A MiniCluster counts as flux-hub's only with both the labels and the owner reference to a Secret
-that carries the label; any other MiniCluster (or Secret) of the same name is never changed or
+``<cluster>`` is the name prefix plus the account, or plus a readable stem and a hash when the
+account is not a valid Kubernetes name (``names``). A MiniCluster counts as this hub's only with
+the labels (its own hub_id) and the owner reference to a Secret that carries them; any other
+MiniCluster (or Secret) of the same name is never changed or
 deleted, and the person's account is reported as failed with the reason. A cluster that exists
 is adopted (its Secret's password kept), so a hub restart or a lost store never makes a second
 one. Per-user size, image and node selector (the accounts service's admin page) are kept in
@@ -24,12 +26,13 @@ wait, remove; the idle check).
 """
 
 from .manifest import RESTFUL_CONTAINER, RESTFUL_WORKDIR, VERSION
-from .names import ACCOUNT_LABEL, MANAGED_BY, MANAGED_LABEL
+from .names import ACCOUNT_LABEL, HUB_LABEL, MANAGED_BY, MANAGED_LABEL
 from .provisioner import MiniClusterPerUserProvisioner, idle_to_remove
 from .settings import ClusterSettings, ClusterState, check_node_selector
 
 __all__ = [
     "ACCOUNT_LABEL",
+    "HUB_LABEL",
     "MANAGED_BY",
     "MANAGED_LABEL",
     "RESTFUL_CONTAINER",

@@ -1,7 +1,7 @@
 """The MiniCluster flux-hub makes for a person (as examples/kubernetes/minicluster.yaml)."""
 
 from ..discovery import GROUP
-from .names import owned_labels
+from .names import owned_annotations, owned_labels
 
 VERSION = "v1alpha2"
 RESTFUL_CONTAINER = "flux-restful"
@@ -32,6 +32,7 @@ def minicluster_manifest(
     *,
     name,
     namespace,
+    hub,
     account,
     secret_uid,
     size,
@@ -41,7 +42,8 @@ def minicluster_manifest(
     service_name,
     port,
 ):
-    """The MiniCluster for ``account``: labelled, owner-referenced to its Secret ``name``."""
+    """The MiniCluster hub ``hub`` makes for ``account``: labelled, owner-referenced to its
+    Secret ``name``."""
     spec = {
         "size": size,
         "interactive": True,
@@ -64,7 +66,7 @@ def minicluster_manifest(
         ],
     }
     # The pods carry the labels too, so network policies can select every person's pods.
-    spec["pod"] = {"labels": owned_labels(account)}
+    spec["pod"] = {"labels": owned_labels(hub, account)}
     if node_selector:
         spec["pod"]["nodeSelector"] = dict(node_selector)
     return {
@@ -73,7 +75,8 @@ def minicluster_manifest(
         "metadata": {
             "name": name,
             "namespace": namespace,
-            "labels": owned_labels(account),
+            "labels": owned_labels(hub, account),
+            "annotations": owned_annotations(account),
             "ownerReferences": [
                 {
                     "apiVersion": "v1",

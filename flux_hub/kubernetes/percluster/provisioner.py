@@ -22,14 +22,22 @@ from ..discovery import GROUP
 from ..errors import KubernetesError
 from .manifest import VERSION, minicluster_manifest
 from .names import (
-    ACCOUNT_LABEL,
+    account_of,
     cluster_name,
     cluster_ours,
     managed_selector,
+    other_hub,
+    owned_annotations,
     owned_labels,
     secret_ours,
 )
-from .settings import ClusterSettings, ClusterState, SettingsStore, check_node_selector
+from .settings import (
+    LABEL_VALUE,
+    ClusterSettings,
+    ClusterState,
+    SettingsStore,
+    check_node_selector,
+)
 
 
 class MiniClusterPerUserProvisioner(Provisioner):
@@ -53,8 +61,10 @@ class MiniClusterPerUserProvisioner(Provisioner):
     name_prefix = Unicode(
         "flux-",
         config=True,
-        help="""A person's MiniCluster (and its Secret) is named prefix + account name
-        (underscores become dashes, as Kubernetes names allow no underscores).""",
+        help="""A person's MiniCluster (and its Secret) is named prefix + account name; an
+        account name Kubernetes does not allow in names (``a_b``) becomes a readable stem plus
+        a hash (``a-b--...``), so distinct people never share a name. Two hubs sharing a
+        namespace need different prefixes (and hub_id follows the prefix).""",
     )
 
     @validate("name_prefix")
@@ -64,6 +74,31 @@ class MiniClusterPerUserProvisioner(Provisioner):
             raise ValueError(
                 f"MiniClusterPerUserProvisioner.name_prefix {value!r} must be 1-15 lower-case "
                 "letters, digits or dashes, starting with a letter"
+            )
+        return value
+
+    hub_id = Unicode(
+        config=True,
+        help="""This hub's name on what it makes (the label flux-hub/hub). A hub adopts,
+        changes and removes only MiniClusters and Secrets carrying its own hub_id, so two
+        hubs in one namespace leave each other's alone. Default: name_prefix without its
+        trailing dashes ("flux"): hubs sharing a namespace already need different prefixes,
+        so that one setting keeps both their names and their clusters apart. The hub and its
+        accounts service read it from the same config file; changing it later makes the
+        clusters made before someone else's to this hub.""",
+    )
+
+    @default("hub_id")
+    def _hub_id_default(self):
+        return self.name_prefix.rstrip("-")
+
+    @validate("hub_id")
+    def _check_hub_id(self, proposal):
+        value = proposal["value"]
+        if not (value and len(value) <= 63 and LABEL_VALUE.fullmatch(value)):
+            raise ValueError(
+                f"MiniClusterPerUserProvisioner.hub_id {value!r} must be a Kubernetes label "
+                "value: 1-63 letters, digits, '-', '_' or '.', a letter or digit at both ends"
             )
         return value
 
@@ -222,14 +257,11 @@ class MiniClusterPerUserProvisioner(Provisioner):
     def _ensure_cluster(self, op):
         account, name = op.name, self.cluster_name(op.name)
         cluster, secret = self._get_cluster(name), self._get_secret(name)
-        if secret is not None and not secret_ours(secret):
-            raise ProvisioningError(
-                f"Secret {name} in namespace {self.namespace} exists and flux-hub did not make "
-                "it; flux-hub leaves it alone. Remove or rename it to give this person a cluster."
-            )
+        if secret is not None and not secret_ours(secret, self.hub_id):
+            raise ProvisioningError(self._foreign(name, secret.metadata, "Secret"))
         if cluster is not None:
-            if not cluster_ours(cluster, secret, account):
-                raise ProvisioningError(self._foreign(name))
+            if not cluster_ours(cluster, secret, self.hub_id, account):
+                raise ProvisioningError(self._foreign(name, cluster.get("metadata") or {}))
             password = self._secret_values(secret).get("FLUX_TOKEN")
             return OpResult("ensure", account, "unchanged", password=password)
         made_secret = secret is None
@@ -245,11 +277,25 @@ class MiniClusterPerUserProvisioner(Provisioner):
         self.log.info("Created MiniCluster %s in namespace %s", name, self.namespace)
         return OpResult("ensure", account, "created", password=password)
 
-    def _foreign(self, name):
+    def _foreign(self, name, meta, kind="MiniCluster"):
+        """Why an object of the name is not this hub's, and what to do."""
+        where = f"{kind} {name} in namespace {self.namespace}"
+        other = other_hub(meta, self.hub_id)
+        if other is not None:
+            return (
+                f"{where} belongs to another hub (flux-hub/hub={other}; this hub is "
+                f"{self.hub_id}); this hub never changes it. Hubs sharing a namespace need "
+                "different MiniClusterPerUserProvisioner.name_prefix values."
+            )
+        if kind == "Secret":
+            return (
+                f"{where} exists and flux-hub did not make it; flux-hub leaves it alone. "
+                "Remove or rename it to give this person a cluster."
+            )
         return (
-            f"MiniCluster {name} in namespace {self.namespace} exists and flux-hub did not "
-            "create it (no flux-hub label and owner reference); flux-hub never changes it. "
-            "Remove or rename it to give this person a cluster of their own."
+            f"{where} exists and flux-hub did not create it (no flux-hub label and owner "
+            "reference); flux-hub never changes it. Remove or rename it to give this person "
+            "a cluster of their own."
         )
 
     def _create_secret(self, name, account, password):
@@ -258,7 +304,8 @@ class MiniClusterPerUserProvisioner(Provisioner):
         body = client.V1Secret(
             metadata=client.V1ObjectMeta(
                 name=name,
-                labels=owned_labels(account),
+                labels=owned_labels(self.hub_id, account),
+                annotations=owned_annotations(account),
             ),
             type="Opaque",
             string_data={
@@ -290,6 +337,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
         return minicluster_manifest(
             name=name,
             namespace=self.namespace,
+            hub=self.hub_id,
             account=account,
             secret_uid=secret_uid,
             size=settings.size or self.size,
@@ -315,8 +363,12 @@ class MiniClusterPerUserProvisioner(Provisioner):
             cluster, secret = self._get_cluster(name), self._get_secret(name)
             removed = False
             if cluster is not None:
-                if not cluster_ours(cluster, secret, account):
-                    self.log.warning("Leaving MiniCluster %s alone: %s", name, self._foreign(name))
+                if not cluster_ours(cluster, secret, self.hub_id, account):
+                    self.log.warning(
+                        "Leaving MiniCluster %s alone: %s",
+                        name,
+                        self._foreign(name, cluster.get("metadata") or {}),
+                    )
                     return OpResult("deactivate", account, "missing")
                 with api_errors(
                     f"delete MiniCluster {name} in namespace {self.namespace}",
@@ -326,7 +378,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
                         GROUP, VERSION, self.namespace, "miniclusters", name
                     )
                 removed = True
-            if secret_ours(secret):
+            if secret_ours(secret, self.hub_id):
                 self._delete_secret(name)
             if removed:
                 self.log.info("Removed MiniCluster %s in namespace %s", name, self.namespace)
@@ -336,7 +388,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     def list(self):
         """flux-hub's MiniClusters (label and owner reference checked) as active accounts."""
-        selector = managed_selector()
+        selector = managed_selector(self.hub_id)
         try:
             with api_errors(f"list MiniClusters in namespace {self.namespace}"):
                 clusters = self.apis[1].list_namespaced_custom_object(
@@ -354,7 +406,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
         accounts = []
         for cluster in clusters:
             meta = cluster.get("metadata") or {}
-            account = (meta.get("labels") or {}).get(ACCOUNT_LABEL, "")
+            account = account_of(meta)
             if cluster_ours(cluster, by_name.get(meta.get("name")), account):
                 accounts.append(ClusterAccount(account, True, False))
         return accounts
@@ -378,7 +430,8 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     def endpoint(self, account):
         secret = self._get_secret(self.cluster_name(account))
-        key = self._secret_values(secret).get("FLUX_SECRET_KEY") if secret_ours(secret) else ""
+        ours = secret_ours(secret, self.hub_id)
+        key = self._secret_values(secret).get("FLUX_SECRET_KEY") if ours else ""
         return self.url_of(account), key or ""
 
     def ready_step(self, account, password):
@@ -439,8 +492,9 @@ class MiniClusterPerUserProvisioner(Provisioner):
         cluster, secret = self._get_cluster(name), self._get_secret(name)
         if cluster is None:
             return ClusterState(account, name, "absent")
-        if not cluster_ours(cluster, secret, account):
-            return ClusterState(account, name, "foreign", message=self._foreign(name))
+        if not cluster_ours(cluster, secret, self.hub_id, account):
+            message = self._foreign(name, cluster.get("metadata") or {})
+            return ClusterState(account, name, "foreign", message=message)
         spec = cluster.get("spec") or {}
         size = spec.get("size") or 1
         with api_errors(f"list pods in namespace {self.namespace}"):
