@@ -376,6 +376,57 @@ def test_an_idle_cluster_is_removed_after_the_idle_time_and_comes_back(make_acco
     assert again["FLUX_RESTFUL_HOST"] != alice["FLUX_RESTFUL_HOST"]  # a new cluster
 
 
+def test_rotating_a_credential_changes_it_on_the_running_cluster(make_accounts, kube, caplog):
+    accounts = make_accounts()
+    accounts.ensure(["alice", "bob"])
+    before, _ = ready_env(accounts, "alice")
+    bobs = dict(kube.secrets[(NAMESPACE, "flux-bob")])
+    caplog.set_level("DEBUG")
+
+    (outcome,) = accounts.ensure(["alice"], rotate=True)
+
+    assert outcome.status == "password-set"
+    after = accounts.credentials("alice")
+    assert after["FLUX_TOKEN"] != before["FLUX_TOKEN"]
+    assert {**after, "FLUX_TOKEN": None} == {**before, "FLUX_TOKEN": None}  # the same cluster
+    with client(after) as new:
+        assert isinstance(new.submit("true"), int)
+    with client(before) as old, pytest.raises(AuthenticationFailed):
+        old.jobs()
+    assert kube.secrets[(NAMESPACE, "flux-alice")]["FLUX_TOKEN"] == after["FLUX_TOKEN"]
+    assert len(creates(kube, "miniclusters")) == 2  # not restarted: no cluster made again
+    assert not [p for m, p in kube.requests if m == "DELETE"]
+    assert kube.secrets[(NAMESPACE, "flux-bob")] == bobs
+    assert after["FLUX_TOKEN"] not in caplog.text and before["FLUX_TOKEN"] not in caplog.text
+    # A hub that lost its store adopts the cluster with the new password.
+    fresh = make_accounts(store="lost.sqlite")
+    assert [o.status for o in fresh.ensure(["alice"])] == ["unchanged"]
+    assert fresh.credentials("alice") == after
+
+    # Without pods/exec (a Role that lacks it): a clear error, and nothing changes.
+    kube.forbid("create", "pods/exec")
+    (refused,) = accounts.ensure(["alice"], rotate=True)
+    assert refused.status == "error"
+    assert refused.error.startswith(
+        "The password of alice on MiniCluster flux-alice in namespace flux-operator was not "
+        "changed: "
+    )
+    assert "pods/exec" in refused.error
+    # The Secret cannot be changed: the database gets the password it had back.
+    kube.forbidden.clear()
+    kube.forbid("patch", "secrets")
+    (refused,) = accounts.ensure(["alice"], rotate=True)
+    assert refused.status == "error"
+    assert refused.error.startswith(
+        "Kubernetes refused to patch secret flux-alice in namespace flux-operator"
+    )
+    assert accounts.credentials("alice") == after
+    assert kube.secrets[(NAMESPACE, "flux-alice")]["FLUX_TOKEN"] == after["FLUX_TOKEN"]
+    with client(after) as still:
+        assert len(still.jobs()) == 1  # the job submitted after the rotation
+    assert after["FLUX_TOKEN"] not in caplog.text
+
+
 def test_a_refused_create_leaves_nothing_half_made(make_accounts, kube):
     kube.forbid("create", "miniclusters")
     accounts = make_accounts()

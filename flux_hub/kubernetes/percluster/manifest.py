@@ -6,6 +6,7 @@ from .names import owned_annotations, owned_labels
 VERSION = "v1alpha2"
 RESTFUL_CONTAINER = "flux-restful"
 RESTFUL_WORKDIR = "/srv/flux-restful"
+RESTFUL_PYTHON = "/mnt/flux/view/bin/python3"  # the operator's flux view, with flux-restful
 SECRET_KEYS = ("FLUX_SECRET_KEY", "FLUX_TOKEN_SIGNING_KEY", "FLUX_USER", "FLUX_TOKEN")
 
 
@@ -15,8 +16,8 @@ def serve_command(port):
     return (
         'if [ "${JOB_COMPLETION_INDEX}" = 0 ]; then\n'
         "  . /mnt/flux/flux-view.sh\n"
-        "  /mnt/flux/view/bin/python3 -m ensurepip\n"
-        "  /mnt/flux/view/bin/python3 -m pip install flux-restful==1.1.0\n"
+        f"  {RESTFUL_PYTHON} -m ensurepip\n"
+        f"  {RESTFUL_PYTHON} -m pip install flux-restful==1.1.0\n"
         f"  mkdir -p {RESTFUL_WORKDIR} && cd {RESTFUL_WORKDIR}\n"
         "  /mnt/flux/view/bin/flux-restful init\n"
         "  export FLUX_URI=$fluxsocket\n"

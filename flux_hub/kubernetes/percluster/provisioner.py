@@ -31,6 +31,7 @@ from .names import (
     owned_labels,
     secret_ours,
 )
+from .password import set_db_password
 from .settings import (
     LABEL_VALUE,
     ClusterSettings,
@@ -194,12 +195,20 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     parallel = Int(8, min=1, config=True, help="""Kubernetes calls made at once in a batch.""")
 
+    exec_timeout = Float(
+        120.0,
+        min=1.0,
+        config=True,
+        help="""Seconds a credential rotation's pods/exec into a person's cluster may take.""",
+    )
+
     @default("superusers")
     def _superusers_default(self):
         return []  # each person is the superuser of their own cluster only
 
     waits_for_cluster = True
     _api = None
+    _api_client = None
 
     # -- Kubernetes --------------------------------------------------------------------------
     @property
@@ -212,6 +221,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
             except KubernetesError as e:
                 raise ProvisioningError(str(e)) from None
             self._api = (client.CoreV1Api(api_client), client.CustomObjectsApi(api_client))
+            self._api_client = api_client
         return self._api
 
     def cluster_name(self, account):
@@ -263,10 +273,16 @@ class MiniClusterPerUserProvisioner(Provisioner):
             if not cluster_ours(cluster, secret, self.hub_id, account):
                 raise ProvisioningError(self._foreign(name, cluster.get("metadata") or {}))
             password = self._secret_values(secret).get("FLUX_TOKEN")
+            if op.rotate and op.password != password:
+                self._rotate(name, account, op.password, password)
+                return OpResult("ensure", account, "password-set", password=op.password)
             return OpResult("ensure", account, "unchanged", password=password)
         made_secret = secret is None
         if made_secret:
             secret = self._create_secret(name, account, op.password)
+        elif op.rotate:  # a Secret left without its cluster: the new cluster gets the new one
+            self._patch_password(name, op.password)
+            secret = self._get_secret(name)
         password = self._secret_values(secret).get("FLUX_TOKEN")
         try:
             self._create_cluster(name, account, secret)
@@ -276,6 +292,50 @@ class MiniClusterPerUserProvisioner(Provisioner):
             raise
         self.log.info("Created MiniCluster %s in namespace %s", name, self.namespace)
         return OpResult("ensure", account, "created", password=password)
+
+    def _rotate(self, name, account, new, old):
+        """A new password on the person's running cluster (see .password): first in its
+        flux-restful's database, then in the Secret. If the Secret cannot be changed, the
+        database gets the old password back, so the two never disagree."""
+        set_db_password(
+            self._api_client_of(),
+            self.namespace,
+            name,
+            account,
+            new,
+            hide=[old],
+            timeout=self.exec_timeout,
+            log=self.log,
+        )
+        try:
+            self._patch_password(name, new)
+        except KubernetesError:
+            try:
+                set_db_password(
+                    self._api_client_of(),
+                    self.namespace,
+                    name,
+                    account,
+                    old,
+                    hide=[new],
+                    timeout=self.exec_timeout,
+                    log=self.log,
+                )
+            except ProvisioningError as e:
+                self.log.error("The old password of %s could not be put back: %s", account, e)
+            raise
+        self.log.info("New password for %s on MiniCluster %s", account, name)
+
+    def _api_client_of(self):
+        self.apis  # noqa: B018 (makes the client on first use)
+        return self._api_client
+
+    def _patch_password(self, name, password):
+        body = {"data": {"FLUX_TOKEN": base64.b64encode(password.encode()).decode()}}
+        with api_errors(f"patch secret {name} in namespace {self.namespace}"):
+            self.apis[0].patch_namespaced_secret(
+                name, self.namespace, body, _content_type="application/merge-patch+json"
+            )
 
     def _foreign(self, name, meta, kind="MiniCluster"):
         """Why an object of the name is not this hub's, and what to do."""
