@@ -5,6 +5,7 @@ kubernetes client, the fake API server and the fake operator, which runs a real 
 import asyncio
 import copy
 import re
+from pathlib import Path
 
 import pytest
 from traitlets.config import Config
@@ -21,10 +22,12 @@ from flux_hub.kubernetes.percluster import (
 )
 from flux_hub.restful import AuthenticationFailed, FluxRestfulClient
 
+from . import schema_check
 from .fake_operator import FakeFluxOperator
 from .miniclusters import add_minicluster
 
 NAMESPACE = "flux-operator"
+RBAC_PER_USER = Path(__file__).parents[2] / "examples" / "kubernetes" / "rbac-per-user.yaml"
 CRYPT_KEY = "cd" * 32
 DNS_1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
@@ -425,6 +428,25 @@ def test_rotating_a_credential_changes_it_on_the_running_cluster(make_accounts, 
     with client(after) as still:
         assert len(still.jobs()) == 1  # the job submitted after the rotation
     assert after["FLUX_TOKEN"] not in caplog.text
+
+
+def test_the_example_role_is_enough_for_everything_the_hub_does(make_accounts, kube):
+    kube.apply_rbac(schema_check.manifests(RBAC_PER_USER))  # Role and binding in flux-users
+    accounts = make_accounts(namespace="flux-users")
+
+    assert [o.status for o in accounts.ensure(["alice"])] == ["created"]
+    ready_env(accounts, "alice")
+    assert [a.name for a in accounts.provisioner.list()] == ["alice"]
+    assert [o.status for o in accounts.ensure(["alice"], rotate=True)] == ["password-set"]
+    with client(accounts.credentials("alice")) as own:
+        own.submit("sleep 300")
+    assert [o.status for o in accounts.deactivate(["alice"])] == ["deactivated"]  # jobs cancelled
+    assert ("v1alpha2", "flux-users", "flux-alice") not in kube.objects
+
+    # The Role grants nothing in another namespace.
+    elsewhere = make_accounts(store="elsewhere.sqlite", namespace=NAMESPACE)
+    (outcome,) = elsewhere.ensure(["bob"])
+    assert outcome.status == "error" and "Check the Role bound to the hub's" in outcome.error
 
 
 def test_a_refused_create_leaves_nothing_half_made(make_accounts, kube):

@@ -3,7 +3,10 @@ spawn with progress on the spawn page, and hands the server that cluster's URL a
 (the fake API server and operator: tests/kube/perclusterhub.py, fake_operator.py)."""
 
 import html
+import os
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -33,6 +36,19 @@ def cluster_creates(kube):
     return [p for m, p in kube.requests if m == "POST" and p.endswith("/miniclusters")]
 
 
+def as_the_person(env, home, argv):
+    """Run argv as a terminal or kernel in the person's server would: with its FLUX_* only."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("FLUX_", "JUPYTERHUB_"))}
+    home.mkdir(exist_ok=True)
+    return subprocess.run(
+        argv,
+        env={**environ, **env, "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def form_xsrf(page):
     return re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
 
@@ -43,7 +59,9 @@ def shown_message(page):
     return html.unescape(found.group(1)) if found else None
 
 
-def test_login_spawn_settings_removal_restart_and_delete_of_a_cluster_per_user(hub, kube, operator):
+def test_login_spawn_settings_removal_restart_and_delete_of_a_cluster_per_user(
+    hub, kube, operator, tmp_path
+):
     operator.gate.clear()  # alice's flux-restful starts once the spawn page shows the wait
     hub.login("alice", "any password")
 
@@ -70,6 +88,28 @@ def test_login_spawn_settings_removal_restart_and_delete_of_a_cluster_per_user(h
         env["FLUX_RESTFUL_HOST"], env["FLUX_USER"], env["FLUX_TOKEN"], env["FLUX_SECRET_KEY"]
     ) as client:
         assert isinstance(client.submit("true"), int)
+    # The flux-hub CLI in her terminal and the notebook API in her kernel use her cluster with
+    # that environment, unchanged.
+    home = tmp_path / "alice-home"
+    cli = as_the_person(
+        env, home, [sys.executable, "-m", "flux_hub.cli", "submit", "--wait", "echo", "from CLI"]
+    )
+    assert (cli.returncode, cli.stdout) == (0, "from CLI\n"), cli.stderr
+    kernel = as_the_person(
+        env,
+        home,
+        [
+            sys.executable,
+            "-c",
+            "from flux_hub.notebook import connect\n"
+            "job = connect().submit('echo from a notebook', name='nb')\n"
+            "print(job.wait(timeout=60).output(), end='')\n",
+        ],
+    )
+    assert (kernel.returncode, kernel.stdout) == (0, "from a notebook\n"), kernel.stderr
+    listed = as_the_person(env, home, [sys.executable, "-m", "flux_hub.cli", "jobs", "-a"])
+    named = [line.split() for line in listed.stdout.splitlines()]
+    assert any("nb" in words and "COMPLETED" in words for words in named), listed.stdout
 
     # Alice sees her cluster on her account page; the admin sets her cluster's size.
     alice = hub.token_for(hub.login("alice", "any password"), "alice")

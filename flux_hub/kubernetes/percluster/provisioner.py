@@ -467,7 +467,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
         for cluster in clusters:
             meta = cluster.get("metadata") or {}
             account = account_of(meta)
-            if cluster_ours(cluster, by_name.get(meta.get("name")), account):
+            if cluster_ours(cluster, by_name.get(meta.get("name")), self.hub_id, account):
                 accounts.append(ClusterAccount(account, True, False))
         return accounts
 
