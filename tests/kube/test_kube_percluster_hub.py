@@ -11,6 +11,7 @@ import time
 
 import pytest
 import requests
+from serverext.serverext_support import UserServer
 
 from flux_hub.restful import FluxRestfulClient
 
@@ -88,28 +89,37 @@ def test_login_spawn_settings_removal_restart_and_delete_of_a_cluster_per_user(
         env["FLUX_RESTFUL_HOST"], env["FLUX_USER"], env["FLUX_TOKEN"], env["FLUX_SECRET_KEY"]
     ) as client:
         assert isinstance(client.submit("true"), int)
-    # The flux-hub CLI in her terminal and the notebook API in her kernel use her cluster with
-    # that environment, unchanged.
-    home = tmp_path / "alice-home"
-    cli = as_the_person(
-        env, home, [sys.executable, "-m", "flux_hub.cli", "submit", "--wait", "echo", "from CLI"]
-    )
-    assert (cli.returncode, cli.stdout) == (0, "from CLI\n"), cli.stderr
-    kernel = as_the_person(
-        env,
-        home,
-        [
-            sys.executable,
-            "-c",
-            "from flux_hub.notebook import connect\n"
-            "job = connect().submit('echo from a notebook', name='nb')\n"
-            "print(job.wait(timeout=60).output(), end='')\n",
-        ],
-    )
-    assert (kernel.returncode, kernel.stdout) == (0, "from a notebook\n"), kernel.stderr
-    listed = as_the_person(env, home, [sys.executable, "-m", "flux_hub.cli", "jobs", "-a"])
-    named = [line.split() for line in listed.stdout.splitlines()]
-    assert any("nb" in words and "COMPLETED" in words for words in named), listed.stdout
+    # Her JupyterLab's panel (the flux-hub extension of a real Jupyter server), the CLI in its
+    # terminal and the notebook API in its kernels use her cluster with that environment.
+    server = UserServer(tmp_path / "alice-server", env)
+    try:
+        home = tmp_path / "alice-server" / "home"  # the server's: where job names are kept
+        cli = as_the_person(
+            env, home, [sys.executable, "-m", "flux_hub.cli", "submit", "--wait", "echo", "hi"]
+        )
+        assert (cli.returncode, cli.stdout) == (0, "hi\n"), cli.stderr
+        kernel = as_the_person(
+            env,
+            home,
+            [
+                sys.executable,
+                "-c",
+                "from flux_hub.notebook import connect\n"
+                "job = connect().submit('echo from a notebook', name='nb')\n"
+                "print(job.wait(timeout=60).output(), end='')\n",
+            ],
+        )
+        assert (kernel.returncode, kernel.stdout) == (0, "from a notebook\n"), kernel.stderr
+        status, cluster = server.call("GET", "cluster")
+        assert status == 200 and (cluster["account"], cluster["reachable"]) == ("alice", True)
+        status, submitted = server.call("POST", "jobs", json={"command": "true", "name": "lab"})
+        assert status == 201, submitted
+        status, listed = server.call("GET", "jobs")
+        assert status == 200
+        assert {"nb", "lab"} <= set(listed["names"].values())
+        assert len(listed["jobs"]) == 4  # the client's, the CLI's, the notebook's, the panel's
+    finally:
+        server.stop()
 
     # Alice sees her cluster on her account page; the admin sets her cluster's size.
     alice = hub.token_for(hub.login("alice", "any password"), "alice")
