@@ -220,6 +220,22 @@ def test_two_hubs_in_one_namespace_keep_to_their_own_clusters(make_accounts, kub
     assert second.credentials("bob") is not None
     assert ("v1alpha2", NAMESPACE, "lab2-bob") in kube.objects
 
+    # A cluster made before hubs were named (no hub label) is no hub's until an admin labels it.
+    del kube.objects[("v1alpha2", NAMESPACE, "lab2-bob")]["metadata"]["labels"][HUB_LABEL]
+    del kube.secret_meta[(NAMESPACE, "lab2-bob")]["labels"][HUB_LABEL]
+    (outcome,) = second.ensure(["bob"], force=True)
+    assert outcome.error == (
+        "Secret lab2-bob in namespace flux-operator was made by a flux-hub before hubs were "
+        "named (no flux-hub/hub label), so this hub leaves it alone. If it is this hub's, adopt "
+        "it with: kubectl label -n flux-operator minicluster,secret lab2-bob flux-hub/hub=lab2"
+    )
+    for meta in (
+        kube.objects[("v1alpha2", NAMESPACE, "lab2-bob")]["metadata"],
+        kube.secret_meta[(NAMESPACE, "lab2-bob")],
+    ):
+        meta["labels"][HUB_LABEL] = "lab2"  # what that kubectl label does
+    assert [o.status for o in second.ensure(["bob"], force=True)] == ["unchanged"]
+
 
 def test_hub_users_whose_names_differ_only_where_kubernetes_names_cannot_get_a_cluster_each(
     make_accounts, kube

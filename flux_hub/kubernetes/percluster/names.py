@@ -70,10 +70,11 @@ def _labels(meta):
 
 
 def other_hub(meta, hub):
-    """The hub_id of another flux-hub that made this object, else None."""
+    """The hub_id of another flux-hub that made this object ("" when it was made before hubs
+    were named: no flux-hub/hub label), else None."""
     labels = _labels(meta)
     if labels.get(MANAGED_LABEL) == MANAGED_BY and labels.get(HUB_LABEL) != hub:
-        return labels.get(HUB_LABEL) or "(none: made before hubs were named)"
+        return labels.get(HUB_LABEL) or ""
     return None
 
 

@@ -341,6 +341,13 @@ class MiniClusterPerUserProvisioner(Provisioner):
         """Why an object of the name is not this hub's, and what to do."""
         where = f"{kind} {name} in namespace {self.namespace}"
         other = other_hub(meta, self.hub_id)
+        if other == "":
+            return (
+                f"{where} was made by a flux-hub before hubs were named (no flux-hub/hub "
+                "label), so this hub leaves it alone. If it is this hub's, adopt it with: "
+                f"kubectl label -n {self.namespace} minicluster,secret {name} "
+                f"flux-hub/hub={self.hub_id}"
+            )
         if other is not None:
             return (
                 f"{where} belongs to another hub (flux-hub/hub={other}; this hub is "
