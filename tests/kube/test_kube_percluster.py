@@ -430,7 +430,8 @@ def test_rotating_a_credential_changes_it_on_the_running_cluster(make_accounts, 
         "The password of alice on MiniCluster flux-alice in namespace flux-operator was not "
         "changed: "
     )
-    assert "pods/exec" in refused.error
+    assert "needs 'create' on 'pods/exec'" in refused.error
+    assert refused.error.endswith("examples/kubernetes/rbac-per-user.yaml grants it.")
     # The Secret cannot be changed: the database gets the password it had back.
     kube.forbidden.clear()
     kube.forbid("patch", "secrets")

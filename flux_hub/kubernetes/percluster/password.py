@@ -54,8 +54,13 @@ def set_db_password(api_client, namespace, name, account, password, *, hide, tim
     try:
         (result,) = db.ensure([op])
     except (KubernetesError, ProvisioningError) as e:
+        hint = ""
+        # A refusal (Forbidden; the account script's runner re-raises it as a plain
+        # ProvisioningError with the passwords taken out): name this mode's Role.
+        if "Kubernetes refused to" in str(e):
+            hint = " For MiniClusters per person, examples/kubernetes/rbac-per-user.yaml grants it."
         raise ProvisioningError(
-            f"The password of {account} on {where} was not changed: {redact(str(e), secrets)}"
+            f"The password of {account} on {where} was not changed: {redact(str(e), secrets)}{hint}"
         ) from None
     if not result.ok:
         raise ProvisioningError(
