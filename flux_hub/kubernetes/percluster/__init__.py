@@ -22,12 +22,14 @@ the accounts store's sqlite file and apply when a cluster is next created.
 
 Modules: ``names`` (what things are called, and which are flux-hub's), ``settings`` (per-person
 settings and their store), ``manifest`` (the MiniCluster made), ``provisioner`` (create, adopt,
-wait, remove; the idle check).
+wait, remove, rotate), ``password`` (a new password on a running cluster), ``idle``
+(which clusters the accounts service removes).
 """
 
+from .idle import idle_to_remove
 from .manifest import RESTFUL_CONTAINER, RESTFUL_WORKDIR, VERSION
 from .names import ACCOUNT_LABEL, HUB_LABEL, MANAGED_BY, MANAGED_LABEL
-from .provisioner import MiniClusterPerUserProvisioner, idle_to_remove
+from .provisioner import MiniClusterPerUserProvisioner
 from .settings import ClusterSettings, ClusterState, check_node_selector
 
 __all__ = [
