@@ -218,7 +218,7 @@ class FluxAccounts(LoggingConfigurable):
                 # Keep a pre-existing account's password only when flux-hub never managed it
                 # and its owner logs in with it.
                 reset = rotate or record is not None or not self.login_with_account_password
-                op = EnsureOp(account, new_password(), reset_password=reset)
+                op = EnsureOp(account, new_password(), reset_password=reset, rotate=rotate)
             ops.append(op)
             plans.append((hub_user, record, known))
             owners[account] = hub_user

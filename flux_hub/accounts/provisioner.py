@@ -35,6 +35,9 @@ class EnsureOp:
     password: str = field(repr=False)
     reset_password: bool = False
     superuser: bool = False
+    # A rotation was asked for: a provisioner that otherwise keeps an existing account's own
+    # password (a per-user MiniCluster adopts its Secret's) replaces it with ``password``.
+    rotate: bool = False
 
 
 @dataclass

@@ -16,6 +16,7 @@ once the broker's flux-restful answers.
 
 import json
 import shutil
+import sys
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -27,6 +28,9 @@ from flux_hub.local.cluster import STATE_FILE
 from .containers import FakePod
 
 WORKDIR = "/srv/flux-restful"
+# The operator's flux view, where the sidecar installed flux-restful: this venv stands for it
+# (flux-restful and flux-hub's account script's needs are installed in it).
+FLUX_VIEW = "/mnt/flux/view"
 
 
 class FakeFluxOperator:
@@ -149,9 +153,9 @@ class FakeFluxOperator:
             made = []
             for number, spec in enumerate(containers):
                 cname = spec.get("name") or (name if number == 0 else f"{name}-{number}")
-                mounts = (
-                    {WORKDIR: str(restful_dir)} if index == 0 and cname == "flux-restful" else {}
-                )
+                mounts = {}
+                if index == 0 and cname == "flux-restful":
+                    mounts = {WORKDIR: str(restful_dir), FLUX_VIEW: sys.prefix}
                 made.append(
                     self.api.add_container(
                         ns,

@@ -7,7 +7,8 @@ the way the real one does, and the real `kubernetes` client talks to it:
 - GET  /api/v1/namespaces/{ns}/pods/{name}                     Pod
 - GET  /api/v1/namespaces/{ns}/secrets/{name}                  Secret (data base64)
 - GET  /apis/flux-framework.org/{v1alpha1|v1alpha2}/namespaces/{ns}/miniclusters/{name}
-- POST/GET(labelSelector) /api/v1/namespaces/{ns}/secrets, DELETE .../secrets/{name}
+- POST/GET(labelSelector) /api/v1/namespaces/{ns}/secrets, DELETE .../secrets/{name},
+  PATCH .../secrets/{name} (application/merge-patch+json of data and stringData)
 - POST/GET(labelSelector) /apis/flux-framework.org/{version}/namespaces/{ns}/miniclusters,
   DELETE .../miniclusters/{name}; `watchers` hear of each create and delete (fake_operator.py)
 - GET  /api/v1/namespaces/{ns}/pods/{name}/exec?command=..&container=..   websocket upgrade,
@@ -698,7 +699,30 @@ def _secret_delete(self, ns, name):
     self.send(200, {"kind": "Status", "apiVersion": "v1", "status": "Success", "metadata": {}})
 
 
+def _secret_patch(self, ns, name):
+    if not self.check("patch", "secrets", name, ns):
+        return
+    data = self.api.secrets.get((ns, name))
+    if data is None:
+        return self.send(404, status_body(404, "NotFound", f'secrets "{name}" not found'))
+    kind = self.request.headers.get("Content-Type", "")
+    if kind != "application/merge-patch+json":
+        message = f"the fake API server only applies merge patches to secrets, not {kind!r}"
+        return self.send(415, status_body(415, "UnsupportedMediaType", message))
+    body = json.loads(self.request.body or b"{}")
+    for key, value in (body.get("data") or {}).items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = base64.b64decode(value).decode()
+    data.update(body.get("stringData") or {})
+    meta = self.api.secret_meta.setdefault((ns, name), {"name": name, "namespace": ns})
+    meta["resourceVersion"] = str(time.monotonic_ns())
+    self.send(200, _secret_json(meta, data))
+
+
 SecretHandler.delete = _secret_delete
+SecretHandler.patch = _secret_patch
 
 
 class MiniClustersHandler(_Handler):

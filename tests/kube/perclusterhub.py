@@ -68,9 +68,10 @@ add_accounts_service(c, __file__)
 
 
 class PerUserHub(HubProcess):
-    """The hub of CONFIG; ``admin``: with that admin user and the accounts service."""
+    """The hub of CONFIG; ``admin``: with that admin user and the accounts service; ``extra``:
+    more config lines (after the service's)."""
 
-    def __init__(self, workdir, kube, operator, admin=None):
+    def __init__(self, workdir, kube, operator, admin=None, extra=""):
         workdir = Path(workdir)
         state = workdir / "state"
         state.mkdir(parents=True, exist_ok=True)
@@ -89,6 +90,7 @@ class PerUserHub(HubProcess):
                 token=TOKEN,
             )
             + (SERVICE_CONFIG.format(admin=admin) if admin else "")
+            + extra
         )
         self.with_service = bool(admin)
         super().__init__(config, workdir, env={"JUPYTERHUB_CRYPT_KEY": CRYPT_KEY})

@@ -4,6 +4,8 @@ kubernetes client, the fake API server and the fake operator, which runs a real 
 
 import asyncio
 import copy
+import re
+from pathlib import Path
 
 import pytest
 from traitlets.config import Config
@@ -11,6 +13,7 @@ from traitlets.config import Config
 from flux_hub.accounts import FluxAccounts
 from flux_hub.kubernetes.percluster import (
     ACCOUNT_LABEL,
+    HUB_LABEL,
     MANAGED_BY,
     MANAGED_LABEL,
     ClusterSettings,
@@ -19,11 +22,15 @@ from flux_hub.kubernetes.percluster import (
 )
 from flux_hub.restful import AuthenticationFailed, FluxRestfulClient
 
+from . import schema_check
 from .fake_operator import FakeFluxOperator
 from .miniclusters import add_minicluster
 
 NAMESPACE = "flux-operator"
+RBAC_PER_USER = Path(__file__).parents[2] / "examples" / "kubernetes" / "rbac-per-user.yaml"
 CRYPT_KEY = "cd" * 32
+DNS_1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
 
 
 @pytest.fixture
@@ -75,6 +82,11 @@ def ready_env(accounts, hub_user):
     return accounts.credentials(hub_user), messages
 
 
+def changes_to(kube, since, *names):
+    """Requests other than GET, after the first ``since``, to objects of these names."""
+    return [(m, p) for m, p in kube.requests[since:] if m != "GET" and p.endswith(names)]
+
+
 def client(env, user=None, password=None):
     return FluxRestfulClient(
         env["FLUX_RESTFUL_HOST"],
@@ -98,7 +110,11 @@ def test_two_users_get_clusters_of_their_own_and_cannot_use_each_others(make_acc
     assert alice_steps[-1] == "Your Flux MiniCluster flux-alice is ready (flux-restful answers)"
     assert any("pods running" in step for step in alice_steps[:-1])
     cluster = kube.objects[("v1alpha2", NAMESPACE, "flux-alice")]
-    assert cluster["metadata"]["labels"] == {MANAGED_LABEL: MANAGED_BY, ACCOUNT_LABEL: "alice"}
+    assert cluster["metadata"]["labels"] == {
+        MANAGED_LABEL: MANAGED_BY,
+        HUB_LABEL: "flux",  # the hub's identity: name_prefix "flux-" without its dash
+        ACCOUNT_LABEL: "alice",
+    }
     secret_uid = kube.secret_meta[(NAMESPACE, "flux-alice")]["uid"]
     assert [r["uid"] for r in cluster["metadata"]["ownerReferences"]] == [secret_uid]
 
@@ -158,13 +174,118 @@ def test_a_restarted_hub_adopts_the_clusters_that_exist(make_accounts, kube):
     assert fresh.reconcile(["alice", "bob"]) == []
 
 
+def test_two_hubs_in_one_namespace_keep_to_their_own_clusters(make_accounts, kube, operator):
+    operator.start_servers = False  # what each hub makes and leaves alone counts here
+    first = make_accounts(store="first.sqlite")  # name_prefix "flux-": hub_id "flux"
+    second = make_accounts(store="second.sqlite", name_prefix="lab2-")  # hub_id "lab2"
+
+    assert [o.status for o in first.ensure(["alice"])] == ["created"]
+    assert [o.status for o in second.ensure(["alice", "bob"])] == ["created", "created"]
+
+    # Two people called alice, one on each hub: two clusters, two sets of credentials.
+    assert (
+        first.credentials("alice")["FLUX_SECRET_KEY"]
+        != (second.credentials("alice")["FLUX_SECRET_KEY"])
+    )
+    labels = kube.objects[("v1alpha2", NAMESPACE, "lab2-bob")]["metadata"]["labels"]
+    assert labels[HUB_LABEL] == "lab2"
+    # Each hub sees only its own; the first hub restarted with a lost store adopts its alice
+    # and nothing of the second hub's, and removing its alice leaves the other alice alone.
+    assert [a.name for a in first.provisioner.list()] == ["alice"]
+    assert [a.name for a in second.provisioner.list()] == ["alice", "bob"]
+    restarted = make_accounts(store="first-lost.sqlite")
+    since = len(kube.requests)
+    assert [o.status for o in restarted.ensure(["alice", "bob"])] == ["unchanged", "created"]
+    assert restarted.reconcile(["alice", "bob"]) == []
+    assert [o.status for o in restarted.deactivate(["alice"], cancel_jobs=False)] == ["deactivated"]
+    assert ("v1alpha2", NAMESPACE, "flux-alice") not in kube.objects
+    assert ("v1alpha2", NAMESPACE, "lab2-alice") in kube.objects
+    assert not changes_to(kube, since, "lab2-alice", "lab2-bob")
+
+    # A third hub configured with the same prefix but its own hub_id finds the name taken by
+    # the second hub: a clear error, and nothing of the second hub's is changed or removed.
+    third = make_accounts(store="third.sqlite", name_prefix="lab2-", hub_id="lab3")
+    since = len(kube.requests)
+    (outcome,) = third.ensure(["bob"])
+    assert outcome.status == "error"
+    assert outcome.error == (
+        "Secret lab2-bob in namespace flux-operator belongs to another hub (flux-hub/hub=lab2; "
+        "this hub is lab3); this hub never changes it. Hubs sharing a namespace need different "
+        "MiniClusterPerUserProvisioner.name_prefix values."
+    )
+    assert [o.status for o in third.deactivate(["bob"])] == ["missing"]
+    assert third.provisioner.list() == []
+    assert third.provisioner.cluster_state("bob").state == "foreign"
+    assert not changes_to(kube, since, "lab2-bob")
+    assert second.credentials("bob") is not None
+    assert ("v1alpha2", NAMESPACE, "lab2-bob") in kube.objects
+
+    # A cluster made before hubs were named (no hub label) is no hub's until an admin labels it.
+    del kube.objects[("v1alpha2", NAMESPACE, "lab2-bob")]["metadata"]["labels"][HUB_LABEL]
+    del kube.secret_meta[(NAMESPACE, "lab2-bob")]["labels"][HUB_LABEL]
+    (outcome,) = second.ensure(["bob"], force=True)
+    assert outcome.error == (
+        "Secret lab2-bob in namespace flux-operator was made by a flux-hub before hubs were "
+        "named (no flux-hub/hub label), so this hub leaves it alone. If it is this hub's, adopt "
+        "it with: kubectl label -n flux-operator minicluster,secret lab2-bob flux-hub/hub=lab2"
+    )
+    for meta in (
+        kube.objects[("v1alpha2", NAMESPACE, "lab2-bob")]["metadata"],
+        kube.secret_meta[(NAMESPACE, "lab2-bob")],
+    ):
+        meta["labels"][HUB_LABEL] = "lab2"  # what that kubectl label does
+    assert [o.status for o in second.ensure(["bob"], force=True)] == ["unchanged"]
+
+
+def test_hub_users_whose_names_differ_only_where_kubernetes_names_cannot_get_a_cluster_each(
+    make_accounts, kube
+):
+    accounts = make_accounts()
+    users = ["a_b", "a-b", "ab_"]
+
+    outcomes = accounts.ensure(users)
+
+    assert [(o.account, o.status) for o in outcomes] == [(u, "created") for u in users]
+    names = {u: accounts.provisioner.cluster_name(u) for u in users}
+    assert names["a-b"] == "flux-a-b"  # a name Kubernetes allows is kept
+    assert re.fullmatch(r"flux-a-b--[a-z2-7]{10}", names["a_b"])  # a readable stem and a hash
+    assert re.fullmatch(r"flux-ab--[a-z2-7]{10}", names["ab_"])
+    assert len(set(names.values())) == 3
+    for user, name in names.items():
+        assert DNS_1123_LABEL.fullmatch(name), name
+        cluster = kube.objects[("v1alpha2", NAMESPACE, name)]
+        assert all(LABEL_VALUE.fullmatch(v) for v in cluster["metadata"]["labels"].values())
+        assert cluster["metadata"]["annotations"] == {ACCOUNT_LABEL: user}
+        assert kube.secrets[(NAMESPACE, name)]["FLUX_USER"] == user
+    # a_b and a-b each use their own cluster; neither sees the other's jobs.
+    underscore, _ = ready_env(accounts, "a_b")
+    dash, _ = ready_env(accounts, "a-b")
+    assert underscore["FLUX_RESTFUL_HOST"] != dash["FLUX_RESTFUL_HOST"]
+    with client(underscore) as own:
+        jobid = own.submit("true")
+        assert [job["id"] for job in own.jobs()] == [jobid]
+    with client(dash) as other:
+        assert other.jobs() == []
+
+    # A hub that lost its store finds the same names: it adopts all three, makes none.
+    fresh = make_accounts(store="lost.sqlite")
+    assert [o.status for o in fresh.ensure(users)] == ["unchanged"] * 3
+    assert len(creates(kube, "miniclusters")) == 3
+    assert sorted(a.name for a in fresh.provisioner.list()) == sorted(users)
+    assert fresh.credentials("a_b") == underscore
+    assert [o.status for o in fresh.deactivate(["a_b"])] == ["deactivated"]
+    assert ("v1alpha2", NAMESPACE, names["a_b"]) not in kube.objects
+    assert ("v1alpha2", NAMESPACE, "flux-a-b") in kube.objects
+
+
 def test_a_minicluster_flux_hub_did_not_create_is_never_changed(make_accounts, kube):
-    # Someone's own MiniCluster named like carol's, and one that copies flux-hub's labels but
+    # Someone's own MiniCluster named like carol's, and one that copies this hub's labels but
     # has no owner reference to flux-hub's Secret.
     add_minicluster(kube, NAMESPACE, "flux-carol", size=1)
     add_minicluster(kube, NAMESPACE, "flux-dave", size=1)
     kube.objects[("v1alpha2", NAMESPACE, "flux-dave")]["metadata"]["labels"] = {
         MANAGED_LABEL: MANAGED_BY,
+        HUB_LABEL: "flux",
         ACCOUNT_LABEL: "dave",
     }
     untouched = copy.deepcopy(kube.objects)
@@ -272,6 +393,77 @@ def test_an_idle_cluster_is_removed_after_the_idle_time_and_comes_back(make_acco
     again, _ = ready_env(accounts, "alice")
     assert again["FLUX_TOKEN"] == alice["FLUX_TOKEN"]
     assert again["FLUX_RESTFUL_HOST"] != alice["FLUX_RESTFUL_HOST"]  # a new cluster
+
+
+def test_rotating_a_credential_changes_it_on_the_running_cluster(make_accounts, kube, caplog):
+    accounts = make_accounts()
+    accounts.ensure(["alice", "bob"])
+    before, _ = ready_env(accounts, "alice")
+    bobs = dict(kube.secrets[(NAMESPACE, "flux-bob")])
+    caplog.set_level("DEBUG")
+
+    (outcome,) = accounts.ensure(["alice"], rotate=True)
+
+    assert outcome.status == "password-set"
+    after = accounts.credentials("alice")
+    assert after["FLUX_TOKEN"] != before["FLUX_TOKEN"]
+    assert {**after, "FLUX_TOKEN": None} == {**before, "FLUX_TOKEN": None}  # the same cluster
+    with client(after) as new:
+        assert isinstance(new.submit("true"), int)
+    with client(before) as old, pytest.raises(AuthenticationFailed):
+        old.jobs()
+    assert kube.secrets[(NAMESPACE, "flux-alice")]["FLUX_TOKEN"] == after["FLUX_TOKEN"]
+    assert len(creates(kube, "miniclusters")) == 2  # not restarted: no cluster made again
+    assert not [p for m, p in kube.requests if m == "DELETE"]
+    assert kube.secrets[(NAMESPACE, "flux-bob")] == bobs
+    assert after["FLUX_TOKEN"] not in caplog.text and before["FLUX_TOKEN"] not in caplog.text
+    # A hub that lost its store adopts the cluster with the new password.
+    fresh = make_accounts(store="lost.sqlite")
+    assert [o.status for o in fresh.ensure(["alice"])] == ["unchanged"]
+    assert fresh.credentials("alice") == after
+
+    # Without pods/exec (a Role that lacks it): a clear error, and nothing changes.
+    kube.forbid("create", "pods/exec")
+    (refused,) = accounts.ensure(["alice"], rotate=True)
+    assert refused.status == "error"
+    assert refused.error.startswith(
+        "The password of alice on MiniCluster flux-alice in namespace flux-operator was not "
+        "changed: "
+    )
+    assert "needs 'create' on 'pods/exec'" in refused.error
+    assert refused.error.endswith("examples/kubernetes/rbac-per-user.yaml grants it.")
+    # The Secret cannot be changed: the database gets the password it had back.
+    kube.forbidden.clear()
+    kube.forbid("patch", "secrets")
+    (refused,) = accounts.ensure(["alice"], rotate=True)
+    assert refused.status == "error"
+    assert refused.error.startswith(
+        "Kubernetes refused to patch secret flux-alice in namespace flux-operator"
+    )
+    assert accounts.credentials("alice") == after
+    assert kube.secrets[(NAMESPACE, "flux-alice")]["FLUX_TOKEN"] == after["FLUX_TOKEN"]
+    with client(after) as still:
+        assert len(still.jobs()) == 1  # the job submitted after the rotation
+    assert after["FLUX_TOKEN"] not in caplog.text
+
+
+def test_the_example_role_is_enough_for_everything_the_hub_does(make_accounts, kube):
+    kube.apply_rbac(schema_check.manifests(RBAC_PER_USER))  # Role and binding in flux-users
+    accounts = make_accounts(namespace="flux-users")
+
+    assert [o.status for o in accounts.ensure(["alice"])] == ["created"]
+    ready_env(accounts, "alice")
+    assert [a.name for a in accounts.provisioner.list()] == ["alice"]
+    assert [o.status for o in accounts.ensure(["alice"], rotate=True)] == ["password-set"]
+    with client(accounts.credentials("alice")) as own:
+        own.submit("sleep 300")
+    assert [o.status for o in accounts.deactivate(["alice"])] == ["deactivated"]  # jobs cancelled
+    assert ("v1alpha2", "flux-users", "flux-alice") not in kube.objects
+
+    # The Role grants nothing in another namespace.
+    elsewhere = make_accounts(store="elsewhere.sqlite", namespace=NAMESPACE)
+    (outcome,) = elsewhere.ensure(["bob"])
+    assert outcome.status == "error" and "Check the Role bound to the hub's" in outcome.error
 
 
 def test_a_refused_create_leaves_nothing_half_made(make_accounts, kube):

@@ -1,35 +1,11 @@
-"""One MiniCluster per hub user (the seed's second multi-tenant use case).
-
-``c.FluxAccounts.provisioner_class = "flux_hub.kubernetes.MiniClusterPerUserProvisioner"``:
-each hub user's "account" is a Flux Operator v1alpha2 MiniCluster of their own, with
-flux-restful 1.1.0 as a sidecar of the lead broker (as examples/kubernetes/minicluster.yaml),
-in single-user mode, whose superuser is the person's account name. Per cluster, flux-hub owns:
-
-- a Secret ``<cluster>`` with FLUX_SECRET_KEY, FLUX_TOKEN_SIGNING_KEY, FLUX_USER and FLUX_TOKEN
-  (the person's password), made first; the sidecar reads its keys from it;
-- the MiniCluster ``<cluster>``, labelled ``app.kubernetes.io/managed-by=flux-hub`` and
-  ``flux-hub/account=<account>``, with an owner reference to that Secret (so deleting the
-  Secret lets Kubernetes' garbage collector remove the cluster too).
-
-A MiniCluster counts as flux-hub's only with both the labels and the owner reference to a Secret
-that carries the label; any other MiniCluster (or Secret) of the same name is never changed or
-deleted, and the person's account is reported as failed with the reason. A cluster that exists
-is adopted (its Secret's password kept), so a hub restart or a lost store never makes a second
-one. Per-user size, image and node selector (the accounts service's admin page) are kept in
-the accounts store's sqlite file and apply when a cluster is next created.
-"""
+"""MiniClusterPerUserProvisioner: the lifecycle of each person's MiniCluster (create, adopt,
+wait, rotate, remove). See the package's docstring."""
 
 import asyncio
 import base64
-import json
-import os
 import re
 import secrets
-import sqlite3
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 
 from traitlets import Callable, Dict, Float, Int, Unicode, default, validate
 
@@ -40,72 +16,28 @@ from flux_hub.accounts.provisioner import (
     ProvisioningError,
 )
 
-from .api import api_errors, load_api_client
-from .discovery import GROUP
-from .errors import KubernetesError
-
-VERSION = "v1alpha2"
-MANAGED_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY = "flux-hub"
-ACCOUNT_LABEL = "flux-hub/account"
-RESTFUL_CONTAINER = "flux-restful"
-RESTFUL_WORKDIR = "/srv/flux-restful"
-# Node selector keys and values as Kubernetes accepts them (qualified names, label values).
-_LABEL_KEY = re.compile(
-    r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+from ..api import api_errors, load_api_client
+from ..discovery import GROUP
+from ..errors import KubernetesError
+from .manifest import VERSION, minicluster_manifest
+from .names import (
+    account_of,
+    cluster_name,
+    cluster_ours,
+    managed_selector,
+    other_hub,
+    owned_annotations,
+    owned_labels,
+    secret_ours,
 )
-_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
-_SETTINGS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS minicluster_settings (
-    account TEXT PRIMARY KEY,
-    settings TEXT NOT NULL
+from .password import set_db_password
+from .settings import (
+    LABEL_VALUE,
+    ClusterSettings,
+    ClusterState,
+    SettingsStore,
+    check_node_selector,
 )
-"""
-
-
-@dataclass
-class ClusterSettings:
-    """What a person's MiniCluster is made of. None: the provisioner's configured default."""
-
-    size: int | None = None
-    image: str | None = None
-    node_selector: dict | None = None
-
-    def check(self):
-        """ValueError with a readable message for settings Kubernetes would refuse."""
-        if self.size is not None and (not isinstance(self.size, int) or not 1 <= self.size):
-            raise ValueError(f"size must be a whole number of at least 1, not {self.size!r}")
-        if self.image is not None and (not self.image or any(c.isspace() for c in self.image)):
-            raise ValueError(f"image must be a container image name, not {self.image!r}")
-        if self.node_selector is not None:
-            check_node_selector(self.node_selector)
-        return self
-
-
-def check_node_selector(selector):
-    if not isinstance(selector, dict):
-        raise ValueError("node selector must map label names to values")
-    for key, value in selector.items():
-        if not (isinstance(key, str) and len(key) <= 316 and _LABEL_KEY.fullmatch(key)):
-            raise ValueError(f"node selector: {key!r} is not a valid label name")
-        if not (isinstance(value, str) and len(value) <= 63 and _LABEL_VALUE.fullmatch(value)):
-            raise ValueError(f"node selector: {value!r} (for {key}) is not a valid label value")
-    return selector
-
-
-@dataclass
-class ClusterState:
-    """A person's MiniCluster as Kubernetes shows it now (no secrets)."""
-
-    account: str
-    name: str
-    state: str  # absent | starting | running | foreign
-    pods_running: int = 0
-    size: int | None = None
-    image: str | None = None
-    node_selector: dict = field(default_factory=dict)
-    created: str | None = None
-    message: str | None = None
 
 
 class MiniClusterPerUserProvisioner(Provisioner):
@@ -129,8 +61,10 @@ class MiniClusterPerUserProvisioner(Provisioner):
     name_prefix = Unicode(
         "flux-",
         config=True,
-        help="""A person's MiniCluster (and its Secret) is named prefix + account name
-        (underscores become dashes, as Kubernetes names allow no underscores).""",
+        help="""A person's MiniCluster (and its Secret) is named prefix + account name; an
+        account name Kubernetes does not allow in names (``a_b``) becomes a readable stem plus
+        a hash (``a-b--...``), so distinct people never share a name. Two hubs sharing a
+        namespace need different prefixes (and hub_id follows the prefix).""",
     )
 
     @validate("name_prefix")
@@ -140,6 +74,31 @@ class MiniClusterPerUserProvisioner(Provisioner):
             raise ValueError(
                 f"MiniClusterPerUserProvisioner.name_prefix {value!r} must be 1-15 lower-case "
                 "letters, digits or dashes, starting with a letter"
+            )
+        return value
+
+    hub_id = Unicode(
+        config=True,
+        help="""This hub's name on what it makes (the label flux-hub/hub). A hub adopts,
+        changes and removes only MiniClusters and Secrets carrying its own hub_id, so two
+        hubs in one namespace leave each other's alone. Default: name_prefix without its
+        trailing dashes ("flux"): hubs sharing a namespace already need different prefixes,
+        so that one setting keeps both their names and their clusters apart. The hub and its
+        accounts service read it from the same config file; changing it later makes the
+        clusters made before someone else's to this hub.""",
+    )
+
+    @default("hub_id")
+    def _hub_id_default(self):
+        return self.name_prefix.rstrip("-")
+
+    @validate("hub_id")
+    def _check_hub_id(self, proposal):
+        value = proposal["value"]
+        if not (value and len(value) <= 63 and LABEL_VALUE.fullmatch(value)):
+            raise ValueError(
+                f"MiniClusterPerUserProvisioner.hub_id {value!r} must be a Kubernetes label "
+                "value: 1-63 letters, digits, '-', '_' or '.', a letter or digit at both ends"
             )
         return value
 
@@ -235,13 +194,20 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     parallel = Int(8, min=1, config=True, help="""Kubernetes calls made at once in a batch.""")
 
+    exec_timeout = Float(
+        120.0,
+        min=1.0,
+        config=True,
+        help="""Seconds a credential rotation's pods/exec into a person's cluster may take.""",
+    )
+
     @default("superusers")
     def _superusers_default(self):
         return []  # each person is the superuser of their own cluster only
 
     waits_for_cluster = True
     _api = None
-    _lock = threading.Lock()
+    _api_client = None
 
     # -- Kubernetes --------------------------------------------------------------------------
     @property
@@ -254,10 +220,11 @@ class MiniClusterPerUserProvisioner(Provisioner):
             except KubernetesError as e:
                 raise ProvisioningError(str(e)) from None
             self._api = (client.CoreV1Api(api_client), client.CustomObjectsApi(api_client))
+            self._api_client = api_client
         return self._api
 
     def cluster_name(self, account):
-        return self.name_prefix + account.replace("_", "-")
+        return cluster_name(self.name_prefix, account)
 
     def describe(self):
         return f"per-user MiniClusters in namespace {self.namespace}"
@@ -277,25 +244,6 @@ class MiniClusterPerUserProvisioner(Provisioner):
         ):
             return self.apis[0].read_namespaced_secret(name, self.namespace)
         return None
-
-    @staticmethod
-    def _secret_ours(secret):
-        return secret is not None and (secret.metadata.labels or {}).get(MANAGED_LABEL) == (
-            MANAGED_BY
-        )
-
-    def _cluster_ours(self, cluster, secret, account):
-        """Both labels, and an owner reference to flux-hub's Secret of the same name."""
-        meta = cluster.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        if labels.get(MANAGED_LABEL) != MANAGED_BY or labels.get(ACCOUNT_LABEL) != account:
-            return False
-        if not self._secret_ours(secret):
-            return False
-        return any(
-            ref.get("kind") == "Secret" and ref.get("uid") == secret.metadata.uid
-            for ref in meta.get("ownerReferences") or ()
-        )
 
     @staticmethod
     def _secret_values(secret):
@@ -318,19 +266,22 @@ class MiniClusterPerUserProvisioner(Provisioner):
     def _ensure_cluster(self, op):
         account, name = op.name, self.cluster_name(op.name)
         cluster, secret = self._get_cluster(name), self._get_secret(name)
-        if secret is not None and not self._secret_ours(secret):
-            raise ProvisioningError(
-                f"Secret {name} in namespace {self.namespace} exists and flux-hub did not make "
-                "it; flux-hub leaves it alone. Remove or rename it to give this person a cluster."
-            )
+        if secret is not None and not secret_ours(secret, self.hub_id):
+            raise ProvisioningError(self._foreign(name, secret.metadata, "Secret"))
         if cluster is not None:
-            if not self._cluster_ours(cluster, secret, account):
-                raise ProvisioningError(self._foreign(name))
+            if not cluster_ours(cluster, secret, self.hub_id, account):
+                raise ProvisioningError(self._foreign(name, cluster.get("metadata") or {}))
             password = self._secret_values(secret).get("FLUX_TOKEN")
+            if op.rotate and op.password != password:
+                self._rotate(name, account, op.password, password)
+                return OpResult("ensure", account, "password-set", password=op.password)
             return OpResult("ensure", account, "unchanged", password=password)
         made_secret = secret is None
         if made_secret:
             secret = self._create_secret(name, account, op.password)
+        elif op.rotate:  # a Secret left without its cluster: the new cluster gets the new one
+            self._patch_password(name, op.password)
+            secret = self._get_secret(name)
         password = self._secret_values(secret).get("FLUX_TOKEN")
         try:
             self._create_cluster(name, account, secret)
@@ -341,11 +292,76 @@ class MiniClusterPerUserProvisioner(Provisioner):
         self.log.info("Created MiniCluster %s in namespace %s", name, self.namespace)
         return OpResult("ensure", account, "created", password=password)
 
-    def _foreign(self, name):
+    def _rotate(self, name, account, new, old):
+        """A new password on the person's running cluster (see .password): first in its
+        flux-restful's database, then in the Secret. If the Secret cannot be changed, the
+        database gets the old password back, so the two never disagree."""
+        set_db_password(
+            self._api_client_of(),
+            self.namespace,
+            name,
+            account,
+            new,
+            hide=[old],
+            timeout=self.exec_timeout,
+            log=self.log,
+        )
+        try:
+            self._patch_password(name, new)
+        except KubernetesError:
+            try:
+                set_db_password(
+                    self._api_client_of(),
+                    self.namespace,
+                    name,
+                    account,
+                    old,
+                    hide=[new],
+                    timeout=self.exec_timeout,
+                    log=self.log,
+                )
+            except ProvisioningError as e:
+                self.log.error("The old password of %s could not be put back: %s", account, e)
+            raise
+        self.log.info("New password for %s on MiniCluster %s", account, name)
+
+    def _api_client_of(self):
+        self.apis  # noqa: B018 (makes the client on first use)
+        return self._api_client
+
+    def _patch_password(self, name, password):
+        body = {"data": {"FLUX_TOKEN": base64.b64encode(password.encode()).decode()}}
+        with api_errors(f"patch secret {name} in namespace {self.namespace}"):
+            self.apis[0].patch_namespaced_secret(
+                name, self.namespace, body, _content_type="application/merge-patch+json"
+            )
+
+    def _foreign(self, name, meta, kind="MiniCluster"):
+        """Why an object of the name is not this hub's, and what to do."""
+        where = f"{kind} {name} in namespace {self.namespace}"
+        other = other_hub(meta, self.hub_id)
+        if other == "":
+            return (
+                f"{where} was made by a flux-hub before hubs were named (no flux-hub/hub "
+                "label), so this hub leaves it alone. If it is this hub's, adopt it with: "
+                f"kubectl label -n {self.namespace} minicluster,secret {name} "
+                f"flux-hub/hub={self.hub_id}"
+            )
+        if other is not None:
+            return (
+                f"{where} belongs to another hub (flux-hub/hub={other}; this hub is "
+                f"{self.hub_id}); this hub never changes it. Hubs sharing a namespace need "
+                "different MiniClusterPerUserProvisioner.name_prefix values."
+            )
+        if kind == "Secret":
+            return (
+                f"{where} exists and flux-hub did not make it; flux-hub leaves it alone. "
+                "Remove or rename it to give this person a cluster."
+            )
         return (
-            f"MiniCluster {name} in namespace {self.namespace} exists and flux-hub did not "
-            "create it (no flux-hub label and owner reference); flux-hub never changes it. "
-            "Remove or rename it to give this person a cluster of their own."
+            f"{where} exists and flux-hub did not create it (no flux-hub label and owner "
+            "reference); flux-hub never changes it. Remove or rename it to give this person "
+            "a cluster of their own."
         )
 
     def _create_secret(self, name, account, password):
@@ -354,7 +370,8 @@ class MiniClusterPerUserProvisioner(Provisioner):
         body = client.V1Secret(
             metadata=client.V1ObjectMeta(
                 name=name,
-                labels={MANAGED_LABEL: MANAGED_BY, ACCOUNT_LABEL: account},
+                labels=owned_labels(self.hub_id, account),
+                annotations=owned_annotations(account),
             ),
             type="Opaque",
             string_data={
@@ -383,67 +400,21 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     def manifest(self, name, account, secret_uid, settings):
         """The MiniCluster flux-hub makes for ``account`` (see examples/kubernetes)."""
-        size = settings.size or self.size
-        selector = self.node_selector if settings.node_selector is None else settings.node_selector
-        keys = ("FLUX_SECRET_KEY", "FLUX_TOKEN_SIGNING_KEY", "FLUX_USER", "FLUX_TOKEN")
-        serve = (
-            'if [ "${JOB_COMPLETION_INDEX}" = 0 ]; then\n'
-            "  . /mnt/flux/flux-view.sh\n"
-            "  /mnt/flux/view/bin/python3 -m ensurepip\n"
-            "  /mnt/flux/view/bin/python3 -m pip install flux-restful==1.1.0\n"
-            f"  mkdir -p {RESTFUL_WORKDIR} && cd {RESTFUL_WORKDIR}\n"
-            "  /mnt/flux/view/bin/flux-restful init\n"
-            "  export FLUX_URI=$fluxsocket\n"
-            "  unset LD_LIBRARY_PATH PYTHONPATH\n"
-            f"  exec /mnt/flux/view/bin/flux-restful serve --host 0.0.0.0 --port {self.port}\n"
-            "else\n"
-            "  sleep infinity\n"
-            "fi\n"
+        return minicluster_manifest(
+            name=name,
+            namespace=self.namespace,
+            hub=self.hub_id,
+            account=account,
+            secret_uid=secret_uid,
+            size=settings.size or self.size,
+            image=settings.image or self.image,
+            restful_image=self.restful_image,
+            node_selector=(
+                self.node_selector if settings.node_selector is None else settings.node_selector
+            ),
+            service_name=self.service_name,
+            port=self.port,
         )
-        spec = {
-            "size": size,
-            "interactive": True,
-            "network": {"headlessName": self.service_name},
-            "containers": [
-                {"image": settings.image or self.image, "runFlux": True},
-                {
-                    "image": self.restful_image,
-                    "name": RESTFUL_CONTAINER,
-                    "workingDir": RESTFUL_WORKDIR,
-                    "ports": [self.port],
-                    "environment": {
-                        "FLUX_AUTH_BACKEND": "shared-secret",
-                        "FLUX_SERVER_MODE": "single-user",
-                        "FLUX_NUMBER_NODES": str(size),
-                    },
-                    "secrets": {key: {"name": name, "key": key} for key in keys},
-                    "commands": {"post": serve},
-                },
-            ],
-        }
-        # The pods carry the labels too, so network policies can select every person's pods.
-        spec["pod"] = {"labels": {MANAGED_LABEL: MANAGED_BY, ACCOUNT_LABEL: account}}
-        if selector:
-            spec["pod"]["nodeSelector"] = dict(selector)
-        return {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "MiniCluster",
-            "metadata": {
-                "name": name,
-                "namespace": self.namespace,
-                "labels": {MANAGED_LABEL: MANAGED_BY, ACCOUNT_LABEL: account},
-                "ownerReferences": [
-                    {
-                        "apiVersion": "v1",
-                        "kind": "Secret",
-                        "name": name,
-                        "uid": secret_uid,
-                        "blockOwnerDeletion": False,
-                    }
-                ],
-            },
-            "spec": spec,
-        }
 
     def deactivate(self, names):
         """Remove each person's MiniCluster and Secret (only flux-hub's own)."""
@@ -458,8 +429,12 @@ class MiniClusterPerUserProvisioner(Provisioner):
             cluster, secret = self._get_cluster(name), self._get_secret(name)
             removed = False
             if cluster is not None:
-                if not self._cluster_ours(cluster, secret, account):
-                    self.log.warning("Leaving MiniCluster %s alone: %s", name, self._foreign(name))
+                if not cluster_ours(cluster, secret, self.hub_id, account):
+                    self.log.warning(
+                        "Leaving MiniCluster %s alone: %s",
+                        name,
+                        self._foreign(name, cluster.get("metadata") or {}),
+                    )
                     return OpResult("deactivate", account, "missing")
                 with api_errors(
                     f"delete MiniCluster {name} in namespace {self.namespace}",
@@ -469,7 +444,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
                         GROUP, VERSION, self.namespace, "miniclusters", name
                     )
                 removed = True
-            if self._secret_ours(secret):
+            if secret_ours(secret, self.hub_id):
                 self._delete_secret(name)
             if removed:
                 self.log.info("Removed MiniCluster %s in namespace %s", name, self.namespace)
@@ -479,7 +454,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     def list(self):
         """flux-hub's MiniClusters (label and owner reference checked) as active accounts."""
-        selector = f"{MANAGED_LABEL}={MANAGED_BY}"
+        selector = managed_selector(self.hub_id)
         try:
             with api_errors(f"list MiniClusters in namespace {self.namespace}"):
                 clusters = self.apis[1].list_namespaced_custom_object(
@@ -497,8 +472,8 @@ class MiniClusterPerUserProvisioner(Provisioner):
         accounts = []
         for cluster in clusters:
             meta = cluster.get("metadata") or {}
-            account = (meta.get("labels") or {}).get(ACCOUNT_LABEL, "")
-            if self._cluster_ours(cluster, by_name.get(meta.get("name")), account):
+            account = account_of(meta)
+            if cluster_ours(cluster, by_name.get(meta.get("name")), self.hub_id, account):
                 accounts.append(ClusterAccount(account, True, False))
         return accounts
 
@@ -521,9 +496,8 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     def endpoint(self, account):
         secret = self._get_secret(self.cluster_name(account))
-        key = (
-            self._secret_values(secret).get("FLUX_SECRET_KEY") if self._secret_ours(secret) else ""
-        )
+        ours = secret_ours(secret, self.hub_id)
+        key = self._secret_values(secret).get("FLUX_SECRET_KEY") if ours else ""
         return self.url_of(account), key or ""
 
     def ready_step(self, account, password):
@@ -584,8 +558,9 @@ class MiniClusterPerUserProvisioner(Provisioner):
         cluster, secret = self._get_cluster(name), self._get_secret(name)
         if cluster is None:
             return ClusterState(account, name, "absent")
-        if not self._cluster_ours(cluster, secret, account):
-            return ClusterState(account, name, "foreign", message=self._foreign(name))
+        if not cluster_ours(cluster, secret, self.hub_id, account):
+            message = self._foreign(name, cluster.get("metadata") or {})
+            return ClusterState(account, name, "foreign", message=message)
         spec = cluster.get("spec") or {}
         size = spec.get("size") or 1
         with api_errors(f"list pods in namespace {self.namespace}"):
@@ -614,29 +589,17 @@ class MiniClusterPerUserProvisioner(Provisioner):
             created=(cluster.get("metadata") or {}).get("creationTimestamp"),
         )
 
-    def _settings_db(self):
-        db = sqlite3.connect(self.settings_path, timeout=30)
-        db.execute(_SETTINGS_SCHEMA)
-        return db
+    @property
+    def _settings(self):
+        return SettingsStore(self.settings_path)
 
     def settings(self, account):
         """The person's own settings (fields None: the configured default)."""
-        with self._lock, self._settings_db() as db:
-            row = db.execute(
-                "SELECT settings FROM minicluster_settings WHERE account = ?", (account,)
-            ).fetchone()
-        return ClusterSettings(**json.loads(row[0])) if row else ClusterSettings()
+        return self._settings.get(account)
 
     def set_settings(self, account, settings):
         """Keep a person's settings (checked first; they apply when the cluster is next made)."""
-        settings.check()
-        with self._lock, self._settings_db() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO minicluster_settings (account, settings) VALUES (?, ?)",
-                (account, json.dumps(asdict(settings))),
-            )
-        if os.path.exists(self.settings_path):
-            os.chmod(self.settings_path, 0o600)
+        self._settings.set(account, settings)
 
     def defaults(self):
         return ClusterSettings(self.size, self.image, dict(self.node_selector))
@@ -648,38 +611,3 @@ class MiniClusterPerUserProvisioner(Provisioner):
         url, key = self.endpoint(account)
         with FluxRestfulClient(url, account, password, key or None, timeout=10) as client:
             return sum(1 for job in client.jobs() if job.get("state") != "INACTIVE")
-
-
-def idle_to_remove(accounts, running_servers, idle_since, now=None):
-    """Hub users whose MiniCluster has been idle for the provisioner's idle_timeout.
-
-    Idle: the person's server is not running (``running_servers``: hub user names with a
-    server) and flux-restful lists no job of theirs that is not finished. ``idle_since``
-    ({hub user: time}) is the caller's memory between calls; a cluster that cannot be asked
-    (still starting, unreachable) counts as busy, so only a cluster seen idle is removed.
-    """
-    from flux_hub.accounts import ACTIVE
-    from flux_hub.restful import FluxRestfulError
-
-    provisioner = accounts.provisioner
-    if not provisioner.idle_timeout:
-        return []
-    now = time.time() if now is None else now
-    owned = {a.name for a in provisioner.list()}
-    due = []
-    for hub_user, record in accounts.records().items():
-        if record.state != ACTIVE or record.account not in owned:
-            idle_since.pop(hub_user, None)
-            continue
-        busy = hub_user in running_servers
-        if not busy:
-            try:
-                busy = provisioner.active_jobs(record.account, accounts.store.password(record)) > 0
-            except (FluxRestfulError, KubernetesError, ProvisioningError) as e:
-                provisioner.log.info("Not idle: cannot ask %s's cluster (%s)", hub_user, e)
-                busy = True
-        if busy:
-            idle_since.pop(hub_user, None)
-        elif now - idle_since.setdefault(hub_user, now) >= provisioner.idle_timeout:
-            due.append(hub_user)
-    return due
