@@ -11,15 +11,13 @@ by overriding ``ensure``).
 
 import json
 import os
-import subprocess
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from traitlets import Bool, Enum, Float, List, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from flux_hub.provision import dbscript
+from flux_hub.provision import DBScriptRunError, run_dbscript
 from flux_hub.redact import redact
 
 
@@ -365,30 +363,19 @@ class LocalProvisioner(DBScriptProvisioner):
         if not self.server_dir:
             raise ProvisioningError("LocalProvisioner.server_dir is not set.")
         os.makedirs(self.server_dir, exist_ok=True)
-        # The hub's own FLUX_* / JUPYTERHUB_* settings are not the script's business.
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLUX_", "JUPYTERHUB_"))}
-        if self.layout == "legacy":
-            # Its Python has no flux_hub: the script goes as text, run where `app` imports
-            argv = [self.python, "-c", Path(dbscript.__file__).read_text(), "--legacy"]
-        else:
-            argv = [self.python, "-m", "flux_hub.provision.dbscript"]
         try:
-            done = subprocess.run(
-                argv,
-                cwd=self.server_dir,
-                env=env,
-                input=request,
-                capture_output=True,
-                text=True,
+            return run_dbscript(
+                request,
+                self.server_dir,
+                python=self.python,
+                legacy=self.layout == "legacy",
                 timeout=self.timeout,
             )
-        except (OSError, subprocess.TimeoutExpired) as e:
+        except DBScriptRunError as e:
+            if e.exit_status is None:
+                raise ProvisioningError(
+                    f"Could not run the account script for {self.describe()}: {e}"
+                ) from None
             raise ProvisioningError(
-                f"Could not run the account script for {self.describe()}: {e}"
+                f"The account script for {self.describe()} failed (exit {e.exit_status}): {e}"
             ) from None
-        if done.returncode != 0:
-            raise ProvisioningError(
-                f"The account script for {self.describe()} failed "
-                f"(exit {done.returncode}): {dbscript.script_error(done.stdout, done.stderr)}"
-            )
-        return done.stdout

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import requests
 
+from flux_hub.provision import DBScriptRunError, run_dbscript
 from flux_hub.redact import redact
 
 from . import procs
@@ -617,23 +618,12 @@ class LocalCluster:
             )
 
     def _run_dbscript(self, ops):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_")}
         try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "flux_hub.provision.dbscript"],
-                input=json.dumps({"ops": ops}),
-                capture_output=True,
-                text=True,
-                cwd=self.state_dir,
-                env=env,
-                timeout=600,
-            )
-            response = json.loads(proc.stdout)
-        except (OSError, subprocess.SubprocessError, ValueError) as error:
-            detail = self._redact(getattr(error, "stderr", None) or "") or str(error)
+            answer = run_dbscript(json.dumps({"ops": ops}), self.state_dir)
+            response = json.loads(answer)
+        except (DBScriptRunError, ValueError) as error:
+            detail = self._redact(str(error))
             raise LocalClusterError(f"the user database script failed: {detail}") from None
-        if "error" in response:
-            raise LocalClusterError(f"the user database script failed: {response['error']}")
         return response["results"]
 
     # -- state ---------------------------------------------------------------------------
