@@ -163,6 +163,28 @@ def test_malformed_request(tmp_path):
         assert response == {"error": 'the request must be JSON {"ops": [...]} on stdin'}
 
 
+NAMES = ["alice", "ünïcode", "a" * 255, "", "two words", "tab\there", "a" * 256, "nul\0", 5]
+
+
+def test_local_cluster_and_the_script_accept_the_same_user_names(tmp_path):
+    """One user-name rule (dbscript.check_name): a name LocalCluster takes is one the
+    script makes, and a name it refuses is one the script refuses."""
+    from flux_hub.local import LocalCluster
+
+    ops = [{"op": "ensure", "name": name, "password": "pw"} for name in NAMES]
+    _, response, _ = run(tmp_path, ops)
+    made = [result["status"] == "created" for result in response["results"]]
+    taken = []
+    for name in NAMES:
+        try:
+            LocalCluster(tmp_path / "cluster", users=[name], simulate=True)
+            taken.append(True)
+        except ValueError as error:
+            assert "user name" in str(error)
+            taken.append(False)
+    assert made == taken == [True, True, True, False, False, False, False, False, False]
+
+
 # A stand-in for the server's Python: it keeps what it was given and answers as told
 FAKE_PYTHON = """#!/bin/sh
 printf '%s\\n' "$@" >argv

@@ -27,6 +27,7 @@ from pathlib import Path
 import requests
 
 from flux_hub.provision import DBScriptRunError, run_dbscript
+from flux_hub.provision.dbscript import check_name
 from flux_hub.redact import redact
 
 from . import procs
@@ -52,15 +53,6 @@ _started = set()  # clusters to stop when the interpreter exits
 
 class LocalClusterError(RuntimeError):
     """The local cluster could not be started or its users could not be set up."""
-
-
-def check_user_name(name):
-    """The rule the DB script applies; ValueError with a readable message otherwise."""
-    if not isinstance(name, str) or not name or len(name) > 255:
-        raise ValueError(f"{name!r} is not a valid user name")
-    if not name.isprintable() or any(c.isspace() for c in name):
-        raise ValueError(f"{name!r} is not a valid user name (printable, no spaces)")
-    return name
 
 
 def find_flux():
@@ -338,8 +330,8 @@ class LocalCluster:
                 raise ValueError(f"{label} must be an integer of at least 1, not {value!r}")
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer from 0 to 65535, not {port!r}")
-        self.users = tuple(dict.fromkeys(check_user_name(u) for u in users))
-        self.admin_user = check_user_name(admin_user)
+        self.users = tuple(dict.fromkeys(check_name(u) for u in users))
+        self.admin_user = check_name(admin_user)
         self.state_dir = Path(state_dir).resolve()
         self.host = host
         self.port = port
@@ -519,7 +511,7 @@ class LocalCluster:
     # -- users ---------------------------------------------------------------------------
     def ensure_users(self, names):
         """Make sure these users exist (one DB script run); returns {name: new password}."""
-        names = list(dict.fromkeys(check_user_name(n) for n in names))
+        names = list(dict.fromkeys(check_name(n) for n in names))
         return self._ensure([(name, False) for name in names])
 
     def _ensure(self, wanted):
