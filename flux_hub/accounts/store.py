@@ -144,11 +144,6 @@ class CredentialStore:
             row = db.execute("SELECT * FROM accounts WHERE hub_user = ?", (hub_user,)).fetchone()
         return Record(*_order(row)) if row else None
 
-    def by_account(self, account):
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM accounts WHERE account = ?", (account,)).fetchone()
-        return Record(*_order(row)) if row else None
-
     def all(self):
         """Every record, keyed by hub user (one query; nothing decrypted)."""
         with self._connect() as db:
@@ -180,10 +175,6 @@ class CredentialStore:
                     ),
                 )
         return records
-
-    def delete(self, hub_user):
-        with self._connect() as db:
-            db.execute("DELETE FROM accounts WHERE hub_user = ?", (hub_user,))
 
 
 def _order(row):
