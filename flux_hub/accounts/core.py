@@ -17,9 +17,10 @@ from traitlets.config import LoggingConfigurable
 
 from .naming import AccountNamer
 from .provisioner import EnsureOp, LocalProvisioner, OpResult, Provisioner, ProvisioningError
+from .status import AccountState, Status
 from .store import ACTIVE, DEACTIVATED, FAILED, CredentialStore, Record
 
-MISSING = "missing"
+MISSING = AccountState.MISSING
 
 
 def new_password():
@@ -34,14 +35,17 @@ class Outcome:
 
     hub_user: str
     account: str | None
-    status: str  # exists | created | unchanged | reactivated | password-set | deactivated |
-    # missing | error
+    status: Status
     error: str | None = None
     password: str | None = field(default=None, repr=False)
 
+    def __post_init__(self):
+        self.status = Status(self.status)
+
     @property
     def ok(self):
-        return self.status != "error"
+        """Whether the account is as asked (``status`` is not error)."""
+        return self.status != Status.ERROR
 
 
 @dataclass
@@ -50,11 +54,14 @@ class AccountRow:
 
     hub_user: str
     account: str | None
-    state: str  # active | deactivated | missing | failed
+    state: AccountState
     error: str | None = None
     provisioned_at: float | None = None
     password_known: bool = False
     managed: bool = True  # flux-hub has a record for it (made it, or learned its password)
+
+    def __post_init__(self):
+        self.state = AccountState(self.state)
 
 
 class FluxAccounts(LoggingConfigurable):
@@ -194,13 +201,13 @@ class FluxAccounts(LoggingConfigurable):
             try:
                 account = self.account_for(hub_user)
             except ValueError as e:
-                outcomes[hub_user] = Outcome(hub_user, None, "error", str(e))
+                outcomes[hub_user] = Outcome(hub_user, None, Status.ERROR, str(e))
                 continue
             if owners.get(account, hub_user) != hub_user:
                 outcomes[hub_user] = Outcome(
                     hub_user,
                     account,
-                    "error",
+                    Status.ERROR,
                     f"Account name {account!r} already belongs to hub user "
                     f"{owners[account]!r}; check the account name mapping.",
                 )
@@ -209,7 +216,7 @@ class FluxAccounts(LoggingConfigurable):
             if record and record.account != account:
                 record = None  # the mapping changed: the old account is not this user's now
             if not (force or rotate) and self.is_current(hub_user, record):
-                outcomes[hub_user] = Outcome(hub_user, account, "exists")
+                outcomes[hub_user] = Outcome(hub_user, account, Status.EXISTS)
                 continue
             known = None if rotate else self.store.password(record)
             if known:
@@ -232,13 +239,13 @@ class FluxAccounts(LoggingConfigurable):
             result = OpResult(
                 "ensure",
                 op.name,
-                "error",
+                Status.ERROR,
                 f"{op.name!r} is a superuser account on the cluster; flux-hub will not give "
                 f"it to hub user {hub_user!r}. Add it to the provisioner's superusers.",
             )
         if result is None or not result.ok:
             error = failure if result is None else result.error
-            outcome = Outcome(hub_user, op.name, "error", error)
+            outcome = Outcome(hub_user, op.name, Status.ERROR, error)
             if record and record.state == ACTIVE:
                 # An active account keeps working with its old password.
                 return None, outcome
@@ -253,7 +260,7 @@ class FluxAccounts(LoggingConfigurable):
             )
             return failed, outcome
         password = result.password or op.password
-        valid = op.reset_password or result.status == "created" or bool(result.password)
+        valid = op.reset_password or result.status == Status.CREATED or bool(result.password)
         secret = self.store.encrypt(password) if valid else None
         if not valid and record is not None:
             secret = record.secret
@@ -272,7 +279,7 @@ class FluxAccounts(LoggingConfigurable):
 
     def _log(self, outcomes):
         for outcome in outcomes:
-            if outcome.status not in ("exists", "unchanged"):
+            if not outcome.status.quiet:
                 self.log.info(
                     "Flux account %s for hub user %s: %s%s",
                     outcome.account,
@@ -301,7 +308,7 @@ class FluxAccounts(LoggingConfigurable):
             try:
                 account = record.account if record else self.account_for(hub_user)
             except ValueError as e:
-                outcomes[hub_user] = Outcome(hub_user, None, "error", str(e))
+                outcomes[hub_user] = Outcome(hub_user, None, Status.ERROR, str(e))
                 continue
             targets.append((hub_user, account, record))
             if cancel_jobs and record and record.state == ACTIVE:
@@ -316,7 +323,7 @@ class FluxAccounts(LoggingConfigurable):
         for (hub_user, account, record), result in zip(targets, results, strict=True):
             if result is None or not result.ok:
                 error = failure if result is None else result.error
-                outcomes[hub_user] = Outcome(hub_user, account, "error", error)
+                outcomes[hub_user] = Outcome(hub_user, account, Status.ERROR, error)
                 continue
             outcomes[hub_user] = Outcome(hub_user, account, result.status)
             secret = None if forget or record is None else record.secret
@@ -453,7 +460,7 @@ class FluxAccounts(LoggingConfigurable):
             changes += self.deactivate(redeactivate, cancel_jobs=False)
         if gone:
             changes += self.deactivate(gone, forget=True)
-        return [c for c in changes if c.status not in ("exists", "unchanged")]
+        return [c for c in changes if not c.status.quiet]
 
     def _sync_hosts(self, hub_users, records, changing):
         """Accounts that stay as they are may still need their host side restored."""
@@ -463,4 +470,4 @@ class FluxAccounts(LoggingConfigurable):
             if u not in changing and u in records and records[u].state == ACTIVE
         }
         failures = self.provisioner.sync_host_accounts(sorted(current)) if current else {}
-        return [Outcome(current[a], a, "error", error) for a, error in failures.items()]
+        return [Outcome(current[a], a, Status.ERROR, error) for a, error in failures.items()]

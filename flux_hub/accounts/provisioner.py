@@ -20,6 +20,8 @@ from traitlets.config import LoggingConfigurable
 from flux_hub.provision import DBScriptRunError, run_dbscript
 from flux_hub.redact import redact
 
+from .status import Status
+
 
 class ProvisioningError(RuntimeError):
     """The provisioner could not run or answered nonsense. The message names the cluster."""
@@ -37,23 +39,31 @@ class EnsureOp:
 
 @dataclass
 class OpResult:
+    """One account's answer from the provisioner. ``status``: for ensure created, unchanged,
+    reactivated or password-set; for deactivate deactivated or missing; error for either."""
+
     op: str
     name: str
-    status: str  # ensure: created|unchanged|reactivated|password-set; deactivate:
-    # deactivated|missing; any: error
+    status: Status
     error: str | None = None
     superuser: bool = False  # ensure: the account is (still) a superuser on the cluster
     # ensure: the password the account has when the provisioner, not the op, decided it (a
     # per-user MiniCluster that already exists keeps the password in its Secret).
     password: str | None = field(default=None, repr=False)
 
+    def __post_init__(self):
+        self.status = Status(self.status)  # ValueError for a status flux-hub does not know
+
     @property
     def ok(self):
-        return self.status != "error"
+        """Whether the operation succeeded."""
+        return self.status != Status.ERROR
 
 
 @dataclass
 class ClusterAccount:
+    """An account as the cluster lists it."""
+
     name: str
     active: bool
     superuser: bool
@@ -187,7 +197,8 @@ class DBScriptProvisioner(Provisioner):
         ready = [op for op in ops if op.name not in failed]
         done = {op.name: result for op, result in zip(ready, self._ensure_rows(ready), strict=True)}
         return [
-            done.get(op.name) or OpResult("ensure", op.name, "error", failed[op.name]) for op in ops
+            done.get(op.name) or OpResult("ensure", op.name, Status.ERROR, failed[op.name])
+            for op in ops
         ]
 
     def _ensure_rows(self, ops):
@@ -223,7 +234,7 @@ class DBScriptProvisioner(Provisioner):
         (result,) = self._call([{"op": "list"}])
         if not isinstance(result, dict):
             raise self._unreadable()
-        if result.get("status") == "error":
+        if result.get("status") == Status.ERROR:
             raise ProvisioningError(
                 f"Listing accounts on {self.describe()} failed: {result.get('error')}"
             )
@@ -255,11 +266,12 @@ class DBScriptProvisioner(Provisioner):
     def _result(self, op, name, result, secrets=()):
         if not isinstance(result, dict) or result.get("name", name) != name:
             raise self._unreadable()
-        status = result.get("status")
-        if not isinstance(status, str):
-            raise self._unreadable()
+        try:
+            status = Status(result.get("status"))
+        except ValueError:
+            raise self._unreadable() from None
         error = None
-        if status == "error":
+        if status == Status.ERROR:
             error = redact(str(result.get("error") or "unknown error"), secrets)
         return OpResult(op, name, status, error, result.get("superuser") is True)
 

@@ -18,9 +18,11 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-ACTIVE = "active"
-DEACTIVATED = "deactivated"
-FAILED = "failed"
+from .status import AccountState
+
+ACTIVE = AccountState.ACTIVE
+DEACTIVATED = AccountState.DEACTIVATED
+FAILED = AccountState.FAILED
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -52,14 +54,18 @@ class Record:
 
     hub_user: str
     account: str
-    state: str
+    state: AccountState  # active, deactivated or failed
     secret: bytes | None = field(default=None, repr=False)
     error: str | None = None
     provisioned_at: float | None = None
     updated_at: float = 0.0
 
+    def __post_init__(self):
+        self.state = AccountState(self.state)  # a stored text is read back as its type
+
     @property
     def has_password(self):
+        """Whether flux-hub keeps a password for this account."""
         return self.secret is not None
 
 

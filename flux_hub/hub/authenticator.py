@@ -27,6 +27,7 @@ from flux_hub.accounts import (
     FluxAccounts,
     Outcome,
     ProvisioningError,
+    Status,
 )
 from flux_hub.restful import LEGACY_WARNING
 
@@ -118,7 +119,7 @@ class FluxAccountsMixin(Authenticator):
                 outcomes = await asyncio.to_thread(self._provision, list(batch))
             except Exception as e:
                 self.log.error("Provisioning Flux accounts failed: %s", e)
-                outcomes = [Outcome(name, None, "error", str(e)) for name in batch]
+                outcomes = [Outcome(name, None, Status.ERROR, str(e)) for name in batch]
             for outcome in outcomes:
                 batch[outcome.hub_user].set_result(outcome)
 

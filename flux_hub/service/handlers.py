@@ -30,7 +30,7 @@ from jupyterhub.utils import url_path_join
 from markupsafe import Markup
 from tornado import httpclient, web
 
-from flux_hub.accounts import ProvisioningError
+from flux_hub.accounts import AccountState, ProvisioningError
 from flux_hub.kubernetes.errors import KubernetesError
 from flux_hub.kubernetes.percluster import ClusterSettings
 from flux_hub.restful import LEGACY_WARNING
@@ -40,10 +40,10 @@ ACTIONS = ("provision", "rotate", "deactivate")
 
 # Bootstrap's text colours for account states (they follow the light and dark themes)
 _STATE_CLASS = {
-    "active": "text-success",
-    "deactivated": "text-warning-emphasis",
-    "missing": "text-danger fw-semibold",
-    "failed": "text-danger fw-semibold",
+    AccountState.ACTIVE: "text-success",
+    AccountState.DEACTIVATED: "text-warning-emphasis",
+    AccountState.MISSING: "text-danger fw-semibold",
+    AccountState.FAILED: "text-danger fw-semibold",
 }
 
 
@@ -191,7 +191,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         name = self.own_name()
         record = await asyncio.to_thread(self.accounts.record, name)
         if record is None:
-            state = "missing"
+            state = AccountState.MISSING
             try:
                 account = self.accounts.account_for(name)
             except ValueError:
