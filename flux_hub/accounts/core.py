@@ -12,8 +12,10 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from traitlets import Bool, Callable, Instance, Set, Type, Unicode, default
+from traitlets import Bool, Callable, Instance, Set, Type, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
+
+from flux_hub.config_checks import not_empty
 
 from .naming import AccountNamer
 from .provisioner import EnsureOp, LocalProvisioner, OpResult, Provisioner, ProvisioningError
@@ -129,6 +131,10 @@ class FluxAccounts(LoggingConfigurable):
         help="""Cancel an account's running jobs when it is deactivated (e.g. its hub user
         is deleted). Needs the account's password to be known to flux-hub.""",
     )
+
+    @validate("store_path")
+    def _valid_store_path(self, proposal):
+        return not_empty(self, proposal)
 
     _store = None
     _namer = None

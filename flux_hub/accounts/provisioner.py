@@ -14,9 +14,16 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from traitlets import Bool, Enum, Float, List, Unicode, default
+from traitlets import Bool, Enum, Float, List, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
+from flux_hub.config_checks import (
+    absolute_path,
+    not_empty,
+    positive_seconds,
+    url_or_empty,
+    user_names,
+)
 from flux_hub.provision import DBScriptRunError, run_dbscript
 from flux_hub.redact import redact
 
@@ -122,6 +129,14 @@ class Provisioner(LoggingConfigurable):
         No hub user is ever mapped onto one of these names, whatever the mapping.
         """,
     )
+
+    @validate("cluster_url", "user_cluster_url")
+    def _valid_url(self, proposal):
+        return url_or_empty(self, proposal)
+
+    @validate("superusers")
+    def _valid_superusers(self, proposal):
+        return user_names(self, proposal)
 
     def describe(self):
         """A short name for this cluster in messages (never a secret)."""
@@ -332,6 +347,18 @@ class LocalProvisioner(DBScriptProvisioner):
         ``python`` imports), or "legacy" (the legacy flux-restful-api: ``server_dir`` is its
         folder, holding its ``app`` package, and ``python`` its own environment's).""",
     )
+
+    @validate("python")
+    def _valid_python(self, proposal):
+        return not_empty(self, proposal)
+
+    @validate("timeout")
+    def _valid_timeout(self, proposal):
+        return positive_seconds(self, proposal)
+
+    @validate("home_root")
+    def _valid_home_root(self, proposal):
+        return absolute_path(self, proposal)
 
     def serves_legacy(self):
         return self.layout == "legacy"
