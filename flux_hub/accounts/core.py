@@ -141,12 +141,14 @@ class FluxAccounts(LoggingConfigurable):
 
     @property
     def store(self):
+        """The CredentialStore at store_path, opened on first use (CryptKeyMissing: no key)."""
         if self._store is None:
             self._store = CredentialStore(self.store_path)
         return self._store
 
     @property
     def namer(self):
+        """The AccountNamer: account_name or the default mapping, never a reserved name."""
         if self._namer is None:
             reserved = set(self.reserved_names) | set(self.provisioner.superusers)
             self._namer = AccountNamer(self.account_name, reserved)
@@ -157,9 +159,11 @@ class FluxAccounts(LoggingConfigurable):
         return self.namer(hub_user)
 
     def record(self, hub_user):
+        """The hub user's stored Record, or None."""
         return self.store.get(hub_user)
 
     def records(self):
+        """Every stored Record, keyed by hub user."""
         return self.store.all()
 
     def is_current(self, hub_user, record):

@@ -137,6 +137,7 @@ class CredentialStore:
             os.close(fd)
 
     def encrypt(self, password):
+        """The password encrypted for a Record's ``secret``."""
         return self._cipher.encrypt(password.encode("utf-8"))
 
     def password(self, record):
@@ -146,6 +147,7 @@ class CredentialStore:
         return self._cipher.decrypt(record.secret).decode("utf-8")
 
     def get(self, hub_user):
+        """The hub user's Record, or None."""
         with self._connect() as db:
             row = db.execute("SELECT * FROM accounts WHERE hub_user = ?", (hub_user,)).fetchone()
         return Record(*_order(row)) if row else None

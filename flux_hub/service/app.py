@@ -29,6 +29,8 @@ from . import handlers
 
 
 class FluxAccountsService(Application):
+    """The accounts service: the account pages and API, and the reconcile loop."""
+
     name = "flux-hub-accounts"
     description = "Admin and user pages for flux-hub's MiniCluster accounts."
 
@@ -175,11 +177,14 @@ class FluxAccountsService(Application):
         return await asyncio.to_thread(self.accounts.deactivate, due, cancel_jobs=False)
 
     async def reconcile_loop(self):
+        """Reconcile now, then every reconcile_interval seconds."""
         while True:
             await self.reconcile()
             await asyncio.sleep(self.reconcile_interval)
 
     def make_app(self):
+        """The Tornado application: the pages, the API and the hub's OAuth callback, under
+        $JUPYTERHUB_SERVICE_PREFIX."""
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/flux-accounts/")
         return web.Application(
             handlers.routes(prefix)
@@ -195,6 +200,8 @@ class FluxAccountsService(Application):
         )
 
     async def serve(self):
+        """Listen on $JUPYTERHUB_SERVICE_URL and run (with the reconcile loop unless its interval is
+        0) until SIGINT or SIGTERM."""
         from urllib.parse import urlparse
 
         # Tornado's request and error logs go where the service's own log goes.
@@ -231,6 +238,7 @@ def _authenticator_class(config):
 
 
 def main(argv=None):
+    """``python -m flux_hub.service``: start the accounts service."""
     app = FluxAccountsService()
     app.initialize(argv)
     asyncio.run(app.serve())
