@@ -204,6 +204,8 @@ class DBScriptProvisioner(Provisioner):
         raise NotImplementedError
 
     def ensure(self, ops):
+        """Host accounts first (ensure_host_accounts), then one script run for the rest; an
+        account whose host side failed is an error result and gets no DB row."""
         if not ops:
             return []
         failed = self.ensure_host_accounts([op.name for op in ops])
@@ -237,6 +239,7 @@ class DBScriptProvisioner(Provisioner):
         ]
 
     def deactivate(self, names):
+        """One script run for all ``names``."""
         if not names:
             return []
         results = self._call([{"op": "deactivate", "name": name} for name in names])
@@ -246,6 +249,7 @@ class DBScriptProvisioner(Provisioner):
         ]
 
     def list(self):
+        """One script run: every account in the server's database."""
         (result,) = self._call([{"op": "list"}])
         if not isinstance(result, dict):
             raise self._unreadable()
@@ -361,9 +365,11 @@ class LocalProvisioner(DBScriptProvisioner):
         return absolute_path(self, proposal)
 
     def serves_legacy(self):
+        """True for the legacy layout."""
         return self.layout == "legacy"
 
     def ensure_host_accounts(self, names):
+        """With system_accounts: each name's Unix account under home_root."""
         if not self.system_accounts:
             return {}
         from .system import ensure_all
@@ -371,6 +377,7 @@ class LocalProvisioner(DBScriptProvisioner):
         return ensure_all(names, self.home_root)[1]
 
     def forget_host_accounts(self, names):
+        """With system_accounts: end the processes the accounts left running."""
         if not self.system_accounts:
             return
         from .system import end_processes
@@ -396,9 +403,12 @@ class LocalProvisioner(DBScriptProvisioner):
         return ""
 
     def describe(self):
+        """The server directory, for messages."""
         return f"the local cluster in {self.server_dir}"
 
     def run_script(self, request):
+        """Run the DB script in server_dir (flux_hub.provision.run_dbscript); its failures as
+        ProvisioningError naming this cluster."""
         if not self.server_dir:
             raise ProvisioningError("LocalProvisioner.server_dir is not set.")
         os.makedirs(self.server_dir, exist_ok=True)

@@ -256,6 +256,7 @@ class KubernetesProvisioner(DBScriptProvisioner):
 
     @property
     def runner(self):
+        """The MiniClusterRunner (exec in the MiniCluster's pods), made on first use."""
         if self._runner is None:
             if not self.minicluster:
                 raise ProvisioningError("KubernetesProvisioner.minicluster is not set.")
@@ -276,9 +277,12 @@ class KubernetesProvisioner(DBScriptProvisioner):
         return self._runner
 
     def describe(self):
+        """The MiniCluster and its namespace, for messages."""
         return f"MiniCluster {self.minicluster} in namespace {self.namespace}"
 
     def serves_legacy(self):
+        """Whether the MiniCluster runs the legacy server: the layout if set, else as discovered,
+        else true for v1alpha1."""
         # v1alpha1 MiniClusters run the legacy server unless a layout says otherwise
         if self.layout:
             return self.layout == "legacy"
@@ -287,6 +291,7 @@ class KubernetesProvisioner(DBScriptProvisioner):
         return self.api_version == "v1alpha1"
 
     def run_script(self, request):
+        """Run the DB script in the flux-restful container (one exec)."""
         return self.runner.run_dbscript(request)
 
     def ensure_host_accounts(self, names):

@@ -244,6 +244,7 @@ def _munge_works():
 
 
 def multi_user_possible(mode):
+    """Whether a local cluster of this mode can run each job as its owner (multi_user_problem)."""
     return multi_user_problem(mode) is None
 
 
@@ -274,6 +275,7 @@ def node_prefix():
 
 
 def node_names(count):
+    """The names of ``count`` nodes: node_prefix() and the rank."""
     return [f"{node_prefix()}{rank}" for rank in range(count)]
 
 
@@ -385,10 +387,12 @@ class LocalCluster:
 
     @property
     def url(self):
+        """The server's URL (http://host:port)."""
         return f"http://{self.host}:{self.port}"
 
     @property
     def secret_key(self):
+        """The server's shared secret (FLUX_SECRET_KEY), made on first use and kept in state_dir."""
         return self._load()["secret_key"]
 
     @property
@@ -398,6 +402,7 @@ class LocalCluster:
 
     @property
     def running(self):
+        """Whether the server process started by this object is running."""
         return self._proc is not None and self._proc.poll() is None
 
     @property
