@@ -14,6 +14,7 @@ from flux_hub.accounts import (
     EnsureOp,
     FluxAccounts,
     LocalProvisioner,
+    Status,
 )
 from flux_hub.restful import AuthenticationFailed, FluxRestfulClient
 
@@ -154,6 +155,24 @@ class EchoingScript(DBScriptProvisioner):
                 ]
             }
         )
+
+
+class UnknownStatusScript(DBScriptProvisioner):
+    """A DB script (of another version, say) that answers with a status flux-hub does not know."""
+
+    def run_script(self, request):
+        ops = json.loads(request)["ops"]
+        return json.dumps({"results": [{"name": o["name"], "status": "renamed"} for o in ops]})
+
+
+def test_an_unknown_status_is_an_unreadable_answer_not_a_success(tmp_path):
+    accounts = FluxAccounts(
+        store_path=str(tmp_path / "accounts.sqlite"), provisioner=UnknownStatusScript()
+    )
+    (outcome,) = accounts.ensure(["fay"])
+    assert outcome.status == "error" and outcome.status is Status.ERROR
+    assert "gave an answer flux-hub cannot read" in outcome.error
+    assert json.dumps({"status": outcome.status}) == '{"status": "error"}'
 
 
 def test_script_errors_are_recorded_without_the_password(tmp_path):

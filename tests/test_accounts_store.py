@@ -60,3 +60,20 @@ def test_two_hub_users_cannot_share_an_account(tmp_path):
         store.save([Record("mallory", "shared", ACTIVE)])
     assert store.get("alice").account == "shared"
     assert store.get("mallory") is None
+
+
+def test_states_are_stored_as_their_text_and_read_back_as_their_type(tmp_path):
+    """AccountState: what the file holds is the same text as before the type existed."""
+    from flux_hub.accounts import AccountState
+
+    path = tmp_path / "accounts.sqlite"
+    store = CredentialStore(path, keys=[KEY])
+    store.save([Record("dora", "dora", "failed", error="no cluster")])
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT state, typeof(state) FROM accounts").fetchall() == [
+            ("failed", "text")
+        ]
+    state = store.get("dora").state
+    assert state is AccountState.FAILED and f"{state}" == str(state) == "failed"
+    with pytest.raises(ValueError):
+        Record("eve", "eve", "pending")  # not a state flux-hub knows

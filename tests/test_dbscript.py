@@ -12,6 +12,8 @@ import requests
 from local_support import Api
 
 import flux_hub.provision.dbscript as dbscript
+from flux_hub.accounts import LocalProvisioner, ProvisioningError
+from flux_hub.provision import DBScriptRunError, run_dbscript
 
 SOURCE = Path(dbscript.__file__).read_text()
 
@@ -159,6 +161,91 @@ def test_malformed_request(tmp_path):
         code, response, _ = run(tmp_path, None, raw=raw)
         assert code == 2
         assert response == {"error": 'the request must be JSON {"ops": [...]} on stdin'}
+
+
+NAMES = ["alice", "ünïcode", "a" * 255, "", "two words", "tab\there", "a" * 256, "nul\0", 5]
+
+
+def test_local_cluster_and_the_script_accept_the_same_user_names(tmp_path):
+    """One user-name rule (dbscript.check_name): a name LocalCluster takes is one the
+    script makes, and a name it refuses is one the script refuses."""
+    from flux_hub.local import LocalCluster
+
+    ops = [{"op": "ensure", "name": name, "password": "pw"} for name in NAMES]
+    _, response, _ = run(tmp_path, ops)
+    made = [result["status"] == "created" for result in response["results"]]
+    taken = []
+    for name in NAMES:
+        try:
+            LocalCluster(tmp_path / "cluster", users=[name], simulate=True)
+            taken.append(True)
+        except ValueError as error:
+            assert "user name" in str(error)
+            taken.append(False)
+    assert made == taken == [True, True, True, False, False, False, False, False, False]
+
+
+# A stand-in for the server's Python: it keeps what it was given and answers as told
+FAKE_PYTHON = """#!/bin/sh
+printf '%s\\n' "$@" >argv
+cat >stdin
+env >env
+pwd >cwd
+printf '%s' "$ANSWER"
+exit "$STATUS"
+"""
+
+
+@pytest.fixture
+def fake_python(tmp_path, monkeypatch):
+    python = tmp_path / "python"
+    python.write_text(FAKE_PYTHON)
+    python.chmod(0o755)
+    monkeypatch.setenv("FLUX_SECRET_KEY", "hub-secret")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-token")
+    monkeypatch.setenv("ANSWER", '{"results": []}')
+    monkeypatch.setenv("STATUS", "0")
+    return python
+
+
+def test_the_one_run_of_the_script(fake_python, tmp_path):
+    """run_dbscript: the request on stdin, run in the server's folder, nothing of the hub's
+    FLUX_* or JUPYTERHUB_* settings in its environment; the answer is its stdout."""
+    server = tmp_path / "server"
+    server.mkdir()
+    answer = run_dbscript('{"ops": []}', server, python=str(fake_python))
+    assert answer == '{"results": []}'
+    assert (server / "argv").read_text().split() == ["-m", "flux_hub.provision.dbscript"]
+    assert (server / "stdin").read_text() == '{"ops": []}'
+    assert (server / "cwd").read_text().strip() == str(server)
+    env = (server / "env").read_text()
+    assert "ANSWER=" in env and "FLUX_SECRET_KEY" not in env and "JUPYTERHUB_" not in env
+    run_dbscript("{}", server, python=str(fake_python), legacy=True)
+    argv = (server / "argv").read_text().split("\n")
+    assert argv[0] == "-c" and "def run(ops" in (server / "argv").read_text()
+    assert argv[-2] == "--legacy"
+
+
+def test_a_failed_run_says_why(fake_python, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANSWER", '{"error": "flux_restful cannot be imported here"}')
+    monkeypatch.setenv("STATUS", "2")
+    with pytest.raises(DBScriptRunError) as failed:
+        run_dbscript("{}", tmp_path, python=str(fake_python))
+    assert (str(failed.value), failed.value.exit_status) == (
+        "flux_restful cannot be imported here",
+        2,
+    )
+    with pytest.raises(DBScriptRunError) as not_run:
+        run_dbscript("{}", tmp_path, python=str(tmp_path / "no-such-python"))
+    assert not_run.value.exit_status is None and "no-such-python" in str(not_run.value)
+    # The provisioner names its cluster around the same reason
+    provisioner = LocalProvisioner(server_dir=str(tmp_path), python=str(fake_python))
+    with pytest.raises(ProvisioningError) as refused:
+        provisioner.list()
+    assert str(refused.value) == (
+        f"The account script for the local cluster in {tmp_path} failed (exit 2): "
+        "flux_restful cannot be imported here"
+    )
 
 
 @pytest.mark.cluster

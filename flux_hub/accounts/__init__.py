@@ -11,6 +11,7 @@ from .provisioner import (
     Provisioner,
     ProvisioningError,
 )
+from .status import AccountState, Status
 from .store import ACTIVE, DEACTIVATED, FAILED, CredentialStore, CryptKeyMissing, Record
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "DEACTIVATED",
     "FAILED",
     "AccountNamer",
+    "AccountState",
     "AccountRow",
     "ClusterAccount",
     "CredentialStore",
@@ -31,6 +33,7 @@ __all__ = [
     "Provisioner",
     "ProvisioningError",
     "Record",
+    "Status",
     "default_account_name",
     "is_account_name",
     "new_password",

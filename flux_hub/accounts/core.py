@@ -12,14 +12,17 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from traitlets import Bool, Callable, Instance, Set, Type, Unicode, default
+from traitlets import Bool, Callable, Instance, Set, Type, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
+
+from flux_hub.config_checks import not_empty
 
 from .naming import AccountNamer
 from .provisioner import EnsureOp, LocalProvisioner, OpResult, Provisioner, ProvisioningError
+from .status import AccountState, Status
 from .store import ACTIVE, DEACTIVATED, FAILED, CredentialStore, Record
 
-MISSING = "missing"
+MISSING = AccountState.MISSING
 
 
 def new_password():
@@ -34,14 +37,17 @@ class Outcome:
 
     hub_user: str
     account: str | None
-    status: str  # exists | created | unchanged | reactivated | password-set | deactivated |
-    # missing | error
+    status: Status
     error: str | None = None
     password: str | None = field(default=None, repr=False)
 
+    def __post_init__(self):
+        self.status = Status(self.status)
+
     @property
     def ok(self):
-        return self.status != "error"
+        """Whether the account is as asked (``status`` is not error)."""
+        return self.status != Status.ERROR
 
 
 @dataclass
@@ -50,11 +56,14 @@ class AccountRow:
 
     hub_user: str
     account: str | None
-    state: str  # active | deactivated | missing | failed
+    state: AccountState
     error: str | None = None
     provisioned_at: float | None = None
     password_known: bool = False
     managed: bool = True  # flux-hub has a record for it (made it, or learned its password)
+
+    def __post_init__(self):
+        self.state = AccountState(self.state)
 
 
 class FluxAccounts(LoggingConfigurable):
@@ -123,17 +132,23 @@ class FluxAccounts(LoggingConfigurable):
         is deleted). Needs the account's password to be known to flux-hub.""",
     )
 
+    @validate("store_path")
+    def _valid_store_path(self, proposal):
+        return not_empty(self, proposal)
+
     _store = None
     _namer = None
 
     @property
     def store(self):
+        """The CredentialStore at store_path, opened on first use (CryptKeyMissing: no key)."""
         if self._store is None:
             self._store = CredentialStore(self.store_path)
         return self._store
 
     @property
     def namer(self):
+        """The AccountNamer: account_name or the default mapping, never a reserved name."""
         if self._namer is None:
             reserved = set(self.reserved_names) | set(self.provisioner.superusers)
             self._namer = AccountNamer(self.account_name, reserved)
@@ -144,9 +159,11 @@ class FluxAccounts(LoggingConfigurable):
         return self.namer(hub_user)
 
     def record(self, hub_user):
+        """The hub user's stored Record, or None."""
         return self.store.get(hub_user)
 
     def records(self):
+        """Every stored Record, keyed by hub user."""
         return self.store.all()
 
     def is_current(self, hub_user, record):
@@ -194,13 +211,13 @@ class FluxAccounts(LoggingConfigurable):
             try:
                 account = self.account_for(hub_user)
             except ValueError as e:
-                outcomes[hub_user] = Outcome(hub_user, None, "error", str(e))
+                outcomes[hub_user] = Outcome(hub_user, None, Status.ERROR, str(e))
                 continue
             if owners.get(account, hub_user) != hub_user:
                 outcomes[hub_user] = Outcome(
                     hub_user,
                     account,
-                    "error",
+                    Status.ERROR,
                     f"Account name {account!r} already belongs to hub user "
                     f"{owners[account]!r}; check the account name mapping.",
                 )
@@ -209,7 +226,7 @@ class FluxAccounts(LoggingConfigurable):
             if record and record.account != account:
                 record = None  # the mapping changed: the old account is not this user's now
             if not (force or rotate) and self.is_current(hub_user, record):
-                outcomes[hub_user] = Outcome(hub_user, account, "exists")
+                outcomes[hub_user] = Outcome(hub_user, account, Status.EXISTS)
                 continue
             known = None if rotate else self.store.password(record)
             if known:
@@ -232,13 +249,13 @@ class FluxAccounts(LoggingConfigurable):
             result = OpResult(
                 "ensure",
                 op.name,
-                "error",
+                Status.ERROR,
                 f"{op.name!r} is a superuser account on the cluster; flux-hub will not give "
                 f"it to hub user {hub_user!r}. Add it to the provisioner's superusers.",
             )
         if result is None or not result.ok:
             error = failure if result is None else result.error
-            outcome = Outcome(hub_user, op.name, "error", error)
+            outcome = Outcome(hub_user, op.name, Status.ERROR, error)
             if record and record.state == ACTIVE:
                 # An active account keeps working with its old password.
                 return None, outcome
@@ -253,7 +270,7 @@ class FluxAccounts(LoggingConfigurable):
             )
             return failed, outcome
         password = result.password or op.password
-        valid = op.reset_password or result.status == "created" or bool(result.password)
+        valid = op.reset_password or result.status == Status.CREATED or bool(result.password)
         secret = self.store.encrypt(password) if valid else None
         if not valid and record is not None:
             secret = record.secret
@@ -272,7 +289,7 @@ class FluxAccounts(LoggingConfigurable):
 
     def _log(self, outcomes):
         for outcome in outcomes:
-            if outcome.status not in ("exists", "unchanged"):
+            if not outcome.status.quiet:
                 self.log.info(
                     "Flux account %s for hub user %s: %s%s",
                     outcome.account,
@@ -301,7 +318,7 @@ class FluxAccounts(LoggingConfigurable):
             try:
                 account = record.account if record else self.account_for(hub_user)
             except ValueError as e:
-                outcomes[hub_user] = Outcome(hub_user, None, "error", str(e))
+                outcomes[hub_user] = Outcome(hub_user, None, Status.ERROR, str(e))
                 continue
             targets.append((hub_user, account, record))
             if cancel_jobs and record and record.state == ACTIVE:
@@ -316,7 +333,7 @@ class FluxAccounts(LoggingConfigurable):
         for (hub_user, account, record), result in zip(targets, results, strict=True):
             if result is None or not result.ok:
                 error = failure if result is None else result.error
-                outcomes[hub_user] = Outcome(hub_user, account, "error", error)
+                outcomes[hub_user] = Outcome(hub_user, account, Status.ERROR, error)
                 continue
             outcomes[hub_user] = Outcome(hub_user, account, result.status)
             secret = None if forget or record is None else record.secret
@@ -453,7 +470,7 @@ class FluxAccounts(LoggingConfigurable):
             changes += self.deactivate(redeactivate, cancel_jobs=False)
         if gone:
             changes += self.deactivate(gone, forget=True)
-        return [c for c in changes if c.status not in ("exists", "unchanged")]
+        return [c for c in changes if not c.status.quiet]
 
     def _sync_hosts(self, hub_users, records, changing):
         """Accounts that stay as they are may still need their host side restored."""
@@ -463,4 +480,4 @@ class FluxAccounts(LoggingConfigurable):
             if u not in changing and u in records and records[u].state == ACTIVE
         }
         failures = self.provisioner.sync_host_accounts(sorted(current)) if current else {}
-        return [Outcome(current[a], a, "error", error) for a, error in failures.items()]
+        return [Outcome(current[a], a, Status.ERROR, error) for a, error in failures.items()]

@@ -11,16 +11,23 @@ by overriding ``ensure``).
 
 import json
 import os
-import subprocess
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from traitlets import Bool, Enum, Float, List, Unicode, default
+from traitlets import Bool, Enum, Float, List, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
-from flux_hub.provision import dbscript
+from flux_hub.config_checks import (
+    absolute_path,
+    not_empty,
+    positive_seconds,
+    url_or_empty,
+    user_names,
+)
+from flux_hub.provision import DBScriptRunError, run_dbscript
 from flux_hub.redact import redact
+
+from .status import Status
 
 
 class ProvisioningError(RuntimeError):
@@ -42,23 +49,31 @@ class EnsureOp:
 
 @dataclass
 class OpResult:
+    """One account's answer from the provisioner. ``status``: for ensure created, unchanged,
+    reactivated or password-set; for deactivate deactivated or missing; error for either."""
+
     op: str
     name: str
-    status: str  # ensure: created|unchanged|reactivated|password-set; deactivate:
-    # deactivated|missing; any: error
+    status: Status
     error: str | None = None
     superuser: bool = False  # ensure: the account is (still) a superuser on the cluster
     # ensure: the password the account has when the provisioner, not the op, decided it (a
     # per-user MiniCluster that already exists keeps the password in its Secret).
     password: str | None = field(default=None, repr=False)
 
+    def __post_init__(self):
+        self.status = Status(self.status)  # ValueError for a status flux-hub does not know
+
     @property
     def ok(self):
-        return self.status != "error"
+        """Whether the operation succeeded."""
+        return self.status != Status.ERROR
 
 
 @dataclass
 class ClusterAccount:
+    """An account as the cluster lists it."""
+
     name: str
     active: bool
     superuser: bool
@@ -117,6 +132,14 @@ class Provisioner(LoggingConfigurable):
         No hub user is ever mapped onto one of these names, whatever the mapping.
         """,
     )
+
+    @validate("cluster_url", "user_cluster_url")
+    def _valid_url(self, proposal):
+        return url_or_empty(self, proposal)
+
+    @validate("superusers")
+    def _valid_superusers(self, proposal):
+        return user_names(self, proposal)
 
     def describe(self):
         """A short name for this cluster in messages (never a secret)."""
@@ -184,6 +207,8 @@ class DBScriptProvisioner(Provisioner):
         raise NotImplementedError
 
     def ensure(self, ops):
+        """Host accounts first (ensure_host_accounts), then one script run for the rest; an
+        account whose host side failed is an error result and gets no DB row."""
         if not ops:
             return []
         failed = self.ensure_host_accounts([op.name for op in ops])
@@ -192,7 +217,8 @@ class DBScriptProvisioner(Provisioner):
         ready = [op for op in ops if op.name not in failed]
         done = {op.name: result for op, result in zip(ready, self._ensure_rows(ready), strict=True)}
         return [
-            done.get(op.name) or OpResult("ensure", op.name, "error", failed[op.name]) for op in ops
+            done.get(op.name) or OpResult("ensure", op.name, Status.ERROR, failed[op.name])
+            for op in ops
         ]
 
     def _ensure_rows(self, ops):
@@ -216,6 +242,7 @@ class DBScriptProvisioner(Provisioner):
         ]
 
     def deactivate(self, names):
+        """One script run for all ``names``."""
         if not names:
             return []
         results = self._call([{"op": "deactivate", "name": name} for name in names])
@@ -225,10 +252,11 @@ class DBScriptProvisioner(Provisioner):
         ]
 
     def list(self):
+        """One script run: every account in the server's database."""
         (result,) = self._call([{"op": "list"}])
         if not isinstance(result, dict):
             raise self._unreadable()
-        if result.get("status") == "error":
+        if result.get("status") == Status.ERROR:
             raise ProvisioningError(
                 f"Listing accounts on {self.describe()} failed: {result.get('error')}"
             )
@@ -260,11 +288,12 @@ class DBScriptProvisioner(Provisioner):
     def _result(self, op, name, result, secrets=()):
         if not isinstance(result, dict) or result.get("name", name) != name:
             raise self._unreadable()
-        status = result.get("status")
-        if not isinstance(status, str):
-            raise self._unreadable()
+        try:
+            status = Status(result.get("status"))
+        except ValueError:
+            raise self._unreadable() from None
         error = None
-        if status == "error":
+        if status == Status.ERROR:
             error = redact(str(result.get("error") or "unknown error"), secrets)
         return OpResult(op, name, status, error, result.get("superuser") is True)
 
@@ -326,10 +355,24 @@ class LocalProvisioner(DBScriptProvisioner):
         folder, holding its ``app`` package, and ``python`` its own environment's).""",
     )
 
+    @validate("python")
+    def _valid_python(self, proposal):
+        return not_empty(self, proposal)
+
+    @validate("timeout")
+    def _valid_timeout(self, proposal):
+        return positive_seconds(self, proposal)
+
+    @validate("home_root")
+    def _valid_home_root(self, proposal):
+        return absolute_path(self, proposal)
+
     def serves_legacy(self):
+        """True for the legacy layout."""
         return self.layout == "legacy"
 
     def ensure_host_accounts(self, names):
+        """With system_accounts: each name's Unix account under home_root."""
         if not self.system_accounts:
             return {}
         from .system import ensure_all
@@ -337,6 +380,7 @@ class LocalProvisioner(DBScriptProvisioner):
         return ensure_all(names, self.home_root)[1]
 
     def forget_host_accounts(self, names):
+        """With system_accounts: end the processes the accounts left running."""
         if not self.system_accounts:
             return
         from .system import end_processes
@@ -362,36 +406,28 @@ class LocalProvisioner(DBScriptProvisioner):
         return ""
 
     def describe(self):
+        """The server directory, for messages."""
         return f"the local cluster in {self.server_dir}"
 
     def run_script(self, request):
+        """Run the DB script in server_dir (flux_hub.provision.run_dbscript); its failures as
+        ProvisioningError naming this cluster."""
         if not self.server_dir:
             raise ProvisioningError("LocalProvisioner.server_dir is not set.")
         os.makedirs(self.server_dir, exist_ok=True)
-        # The hub's own FLUX_* / JUPYTERHUB_* settings are not the script's business.
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLUX_", "JUPYTERHUB_"))}
-        if self.layout == "legacy":
-            # Its Python has no flux_hub: the script goes as text, run where `app` imports
-            argv = [self.python, "-c", Path(dbscript.__file__).read_text(), "--legacy"]
-        else:
-            argv = [self.python, "-m", "flux_hub.provision.dbscript"]
         try:
-            done = subprocess.run(
-                argv,
-                cwd=self.server_dir,
-                env=env,
-                input=request,
-                capture_output=True,
-                text=True,
+            return run_dbscript(
+                request,
+                self.server_dir,
+                python=self.python,
+                legacy=self.layout == "legacy",
                 timeout=self.timeout,
             )
-        except (OSError, subprocess.TimeoutExpired) as e:
+        except DBScriptRunError as e:
+            if e.exit_status is None:
+                raise ProvisioningError(
+                    f"Could not run the account script for {self.describe()}: {e}"
+                ) from None
             raise ProvisioningError(
-                f"Could not run the account script for {self.describe()}: {e}"
+                f"The account script for {self.describe()} failed (exit {e.exit_status}): {e}"
             ) from None
-        if done.returncode != 0:
-            raise ProvisioningError(
-                f"The account script for {self.describe()} failed "
-                f"(exit {done.returncode}): {dbscript.script_error(done.stdout, done.stderr)}"
-            )
-        return done.stdout

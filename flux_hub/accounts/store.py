@@ -18,9 +18,11 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-ACTIVE = "active"
-DEACTIVATED = "deactivated"
-FAILED = "failed"
+from .status import AccountState
+
+ACTIVE = AccountState.ACTIVE
+DEACTIVATED = AccountState.DEACTIVATED
+FAILED = AccountState.FAILED
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -52,14 +54,18 @@ class Record:
 
     hub_user: str
     account: str
-    state: str
+    state: AccountState  # active, deactivated or failed
     secret: bytes | None = field(default=None, repr=False)
     error: str | None = None
     provisioned_at: float | None = None
     updated_at: float = 0.0
 
+    def __post_init__(self):
+        self.state = AccountState(self.state)  # a stored text is read back as its type
+
     @property
     def has_password(self):
+        """Whether flux-hub keeps a password for this account."""
         return self.secret is not None
 
 
@@ -131,6 +137,7 @@ class CredentialStore:
             os.close(fd)
 
     def encrypt(self, password):
+        """The password encrypted for a Record's ``secret``."""
         return self._cipher.encrypt(password.encode("utf-8"))
 
     def password(self, record):
@@ -140,13 +147,9 @@ class CredentialStore:
         return self._cipher.decrypt(record.secret).decode("utf-8")
 
     def get(self, hub_user):
+        """The hub user's Record, or None."""
         with self._connect() as db:
             row = db.execute("SELECT * FROM accounts WHERE hub_user = ?", (hub_user,)).fetchone()
-        return Record(*_order(row)) if row else None
-
-    def by_account(self, account):
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM accounts WHERE account = ?", (account,)).fetchone()
         return Record(*_order(row)) if row else None
 
     def all(self):
@@ -180,10 +183,6 @@ class CredentialStore:
                     ),
                 )
         return records
-
-    def delete(self, hub_user):
-        with self._connect() as db:
-            db.execute("DELETE FROM accounts WHERE hub_user = ?", (hub_user,))
 
 
 def _order(row):

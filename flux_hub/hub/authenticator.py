@@ -19,7 +19,7 @@ import os
 from jupyterhub.auth import Authenticator
 from jupyterhub.utils import maybe_future
 from tornado import web
-from traitlets import Instance, List, Unicode, default
+from traitlets import Instance, List, Unicode, default, validate
 
 from flux_hub.accounts import (
     DEACTIVATED,
@@ -27,7 +27,9 @@ from flux_hub.accounts import (
     FluxAccounts,
     Outcome,
     ProvisioningError,
+    Status,
 )
+from flux_hub.config_checks import refuse
 from flux_hub.restful import LEGACY_WARNING
 
 
@@ -118,7 +120,7 @@ class FluxAccountsMixin(Authenticator):
                 outcomes = await asyncio.to_thread(self._provision, list(batch))
             except Exception as e:
                 self.log.error("Provisioning Flux accounts failed: %s", e)
-                outcomes = [Outcome(name, None, "error", str(e)) for name in batch]
+                outcomes = [Outcome(name, None, Status.ERROR, str(e)) for name in batch]
             for outcome in outcomes:
                 batch[outcome.hub_user].set_result(outcome)
 
@@ -304,6 +306,12 @@ class FluxAuthenticator(FluxAccountsMixin, Authenticator):
         0600. Never to the log. Empty (default): admins read them on the accounts page.
         """,
     )
+
+    @validate("announce_passwords_to")
+    def _valid_announce_passwords_to(self, proposal):
+        if not all(path.strip() for path in proposal.value):
+            raise refuse(self, proposal, "list file paths (none of them empty)")
+        return proposal.value
 
     @default("allow_all")
     def _allow_all_default(self):

@@ -68,15 +68,12 @@ def configure_local_cluster(
     from another, and the hub's log says so. Returns the cluster's URL.
     """
     from flux_hub.local import LocalCluster
-    from flux_hub.local.cluster import multi_user_problem
 
     state_dir = Path(state_dir).resolve()
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    cluster_dir = state_dir / "cluster"
-    port = port or os.environ.get("FLUX_HUB_CLUSTER_PORT")
-    port = int(port or _private_file(state_dir / PORT_FILE, lambda: str(free_port())))
+    port = _cluster_port(state_dir, port)
     cluster = LocalCluster(
-        cluster_dir,
+        state_dir / "cluster",
         port=port,
         nodes=nodes,
         cores_per_node=cores_per_node,
@@ -85,63 +82,84 @@ def configure_local_cluster(
     )
     cluster.secret_key  # noqa: B018 (creates the cluster's keys now, for LocalProvisioner)
     if legacy:
-        # (the authenticator says in the hub's log that this server keeps no one apart)
-        # Accounts go into its DB with its own code and Python; people log in with the form,
-        # so nobody is handed its secret key (which signs every access token there)
-        cluster.prepare()  # its folder and DB, which accounts go into before it starts
-        c.LocalProvisioner.layout = "legacy"
-        c.LocalProvisioner.python = cluster.legacy_python
-        c.LocalProvisioner.secret_key = ""
-        if multi_user:
-            raise ValueError("the legacy flux-restful-api cannot run jobs as their owners")
+        _prepare_legacy(c, cluster, multi_user)
         multi_user = False
-        if os.geteuid() == 0:
-            print(
-                "flux-hub: one Unix account for all users: the legacy flux-restful-api runs "
-                "every job as the instance's owner",
-                file=sys.stderr,
-            )
-    if multi_user is None:
-        why_not = multi_user_problem(cluster.mode)
-        multi_user = why_not is None
-        if why_not and os.geteuid() == 0:
-            print(f"flux-hub: one Unix account for all users: {why_not}", file=sys.stderr)
+    elif multi_user is None:
+        multi_user = _multi_user_default(cluster)
     c.LocalProvisioner.system_accounts = multi_user
     c.LocalProvisioner.server_dir = str(cluster.server_dir)
     c.LocalProvisioner.cluster_url = cluster.url
     c.LocalProvisioner.superusers = [admin]
-    environment = {}
-    if legacy:
-        from flux_hub.local import legacy as legacy_server
-
-        # The hub hands its services a reduced environment: where the legacy server's source
-        # (and its cached venv) is must be said
-        environment[legacy_server.SOURCE_ENV] = str(legacy_server.source_tarball())
-        if os.environ.get(legacy_server.CACHE_ENV):
-            environment[legacy_server.CACHE_ENV] = os.environ[legacy_server.CACHE_ENV]
-    c.JupyterHub.services = [
-        *[s for s in c.JupyterHub.get("services", []) if s.get("name") != name],
-        {
-            "name": name,
-            "environment": environment,
-            "command": [
-                sys.executable,
-                "-m",
-                "flux_hub.hub.local",
-                f"--state-dir={cluster_dir}",
-                f"--port={port}",
-                f"--nodes={nodes}",
-                f"--cores={cores_per_node}",
-                f"--admin={admin}",
-                # Chosen here, where $FLUX_HUB_SIMULATE and PATH are the hub's own: the hub
-                # hands its services a reduced environment
-                f"--mode={cluster.mode}",
-                *(["--multi-user"] if multi_user else []),
-                *(["--legacy"] if legacy else []),
-            ],
-        },
-    ]
+    service = {
+        "name": name,
+        "environment": _service_environment(legacy),
+        "command": [
+            sys.executable,
+            "-m",
+            "flux_hub.hub.local",
+            f"--state-dir={cluster.state_dir}",
+            f"--port={port}",
+            f"--nodes={nodes}",
+            f"--cores={cores_per_node}",
+            f"--admin={admin}",
+            # Chosen here, where $FLUX_HUB_SIMULATE and PATH are the hub's own: the hub
+            # hands its services a reduced environment
+            f"--mode={cluster.mode}",
+            *(["--multi-user"] if multi_user else []),
+            *(["--legacy"] if legacy else []),
+        ],
+    }
+    others = [s for s in c.JupyterHub.get("services", []) if s.get("name") != name]
+    c.JupyterHub.services = [*others, service]
     return cluster.url
+
+
+def _cluster_port(state_dir, port):
+    """The port asked for, else $FLUX_HUB_CLUSTER_PORT, else a free one kept in state_dir."""
+    port = port or os.environ.get("FLUX_HUB_CLUSTER_PORT")
+    return int(port or _private_file(state_dir / PORT_FILE, lambda: str(free_port())))
+
+
+def _prepare_legacy(c, cluster, multi_user):
+    """The legacy server: accounts go into its DB with its own code and Python; people log in
+    with the form, so nobody is handed its secret key (which signs every access token there).
+    The authenticator says in the hub's log that this server keeps no one apart."""
+    if multi_user:
+        raise ValueError("the legacy flux-restful-api cannot run jobs as their owners")
+    cluster.prepare()  # its folder and DB, which accounts go into before it starts
+    c.LocalProvisioner.layout = "legacy"
+    c.LocalProvisioner.python = cluster.legacy_python
+    c.LocalProvisioner.secret_key = ""
+    if os.geteuid() == 0:
+        print(
+            "flux-hub: one Unix account for all users: the legacy flux-restful-api runs "
+            "every job as the instance's owner",
+            file=sys.stderr,
+        )
+
+
+def _multi_user_default(cluster):
+    """Multi-user when this hub and instance can run each job as its owner; as root, says
+    why not otherwise."""
+    from flux_hub.local.cluster import multi_user_problem
+
+    why_not = multi_user_problem(cluster.mode)
+    if why_not and os.geteuid() == 0:
+        print(f"flux-hub: one Unix account for all users: {why_not}", file=sys.stderr)
+    return why_not is None
+
+
+def _service_environment(legacy):
+    """What the cluster's service needs from the hub's environment, which the hub hands its
+    services reduced: for the legacy server, where its source (and its cached venv) is."""
+    if not legacy:
+        return {}
+    from flux_hub.local import legacy as legacy_server
+
+    environment = {legacy_server.SOURCE_ENV: str(legacy_server.source_tarball())}
+    if os.environ.get(legacy_server.CACHE_ENV):
+        environment[legacy_server.CACHE_ENV] = os.environ[legacy_server.CACHE_ENV]
+    return environment
 
 
 def configure_local_spawner(c, state_dir):

@@ -12,9 +12,10 @@ cluster reaches flux-restful through the API server's port-forward (see `port_fo
 import os
 from urllib.parse import urlsplit
 
-from traitlets import Bool, Enum, Float, Int, List, Unicode, default
+from traitlets import Bool, Enum, Float, Int, List, Unicode, default, validate
 
 from flux_hub.accounts.provisioner import DBScriptProvisioner, ProvisioningError
+from flux_hub.config_checks import absolute_path, kubernetes_names, not_empty, positive_seconds
 
 from .api import load_api_client
 from .discovery import DEFAULT_PORT, MiniClusterLocator
@@ -95,6 +96,8 @@ class KubernetesProvisioner(DBScriptProvisioner):
 
     port = Int(
         0,
+        min=0,
+        max=65535,
         config=True,
         help="""flux-restful's port for the discovered URL (0: from the MiniCluster or the
         container's ports, else 5000). Ignored when cluster_url is set.""",
@@ -200,6 +203,26 @@ class KubernetesProvisioner(DBScriptProvisioner):
         admin = self._credentials().admin_user
         return sorted({admin, "fluxuser"} - {None})
 
+    @validate("minicluster", "secret_name")
+    def _valid_name(self, proposal):
+        return kubernetes_names(self, proposal)
+
+    @validate("namespace", "restful_container", "user_containers")
+    def _valid_label(self, proposal):
+        return kubernetes_names(self, proposal, "label")
+
+    @validate("workdir")
+    def _valid_workdir(self, proposal):
+        return absolute_path(self, proposal)
+
+    @validate("python", "port_forward_address")
+    def _valid_not_empty(self, proposal):
+        return not_empty(self, proposal)
+
+    @validate("timeout")
+    def _valid_timeout(self, proposal):
+        return positive_seconds(self, proposal)
+
     _runner = None
     _keys = None
     _relay = None
@@ -233,6 +256,7 @@ class KubernetesProvisioner(DBScriptProvisioner):
 
     @property
     def runner(self):
+        """The MiniClusterRunner (exec in the MiniCluster's pods), made on first use."""
         if self._runner is None:
             if not self.minicluster:
                 raise ProvisioningError("KubernetesProvisioner.minicluster is not set.")
@@ -253,9 +277,12 @@ class KubernetesProvisioner(DBScriptProvisioner):
         return self._runner
 
     def describe(self):
+        """The MiniCluster and its namespace, for messages."""
         return f"MiniCluster {self.minicluster} in namespace {self.namespace}"
 
     def serves_legacy(self):
+        """Whether the MiniCluster runs the legacy server: the layout if set, else as discovered,
+        else true for v1alpha1."""
         # v1alpha1 MiniClusters run the legacy server unless a layout says otherwise
         if self.layout:
             return self.layout == "legacy"
@@ -264,6 +291,7 @@ class KubernetesProvisioner(DBScriptProvisioner):
         return self.api_version == "v1alpha1"
 
     def run_script(self, request):
+        """Run the DB script in the flux-restful container (one exec)."""
         return self.runner.run_dbscript(request)
 
     def ensure_host_accounts(self, names):

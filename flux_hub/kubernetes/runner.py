@@ -1,9 +1,10 @@
 """Account work inside a MiniCluster through `pods/exec`: one exec per batch, not per user.
 
-- The flux-restful DB: the DB script (flux_hub/provision/dbscript.py, Interface 3) runs in the
-  broker's flux-restful container as `python3 -c BOOTSTRAP WORKDIR`. Its source and the request
-  (passwords included) travel on stdin as one JSON line, so nothing secret is in argv and the
-  command ends on its own on v4 exec streams, which cannot signal the end of stdin.
+- The flux-restful DB: the DB script (flux_hub/provision/dbscript.py; its docstring gives the
+  request and answer format) runs in the broker's flux-restful container as
+  `python3 -c BOOTSTRAP WORKDIR`. Its source and the request (passwords included) travel on stdin
+  as one JSON line, so nothing secret is in argv and the command ends on its own on v4 exec
+  streams, which cannot signal the end of stdin.
 - Multi-user mode: the Linux account on every (pod, container) of the MiniCluster, made
   idempotently (`useradd -m NAME` unless NAME exists), one exec per container per batch. The
   broker's flux-restful container goes first; the others get the same uid (`useradd -u`),

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import requests
 
+from flux_hub.provision import DBScriptRunError, run_dbscript
+from flux_hub.provision.dbscript import check_name
 from flux_hub.redact import redact
 
 from . import procs
@@ -51,15 +53,6 @@ _started = set()  # clusters to stop when the interpreter exits
 
 class LocalClusterError(RuntimeError):
     """The local cluster could not be started or its users could not be set up."""
-
-
-def check_user_name(name):
-    """The rule the DB script applies; ValueError with a readable message otherwise."""
-    if not isinstance(name, str) or not name or len(name) > 255:
-        raise ValueError(f"{name!r} is not a valid user name")
-    if not name.isprintable() or any(c.isspace() for c in name):
-        raise ValueError(f"{name!r} is not a valid user name (printable, no spaces)")
-    return name
 
 
 def find_flux():
@@ -251,6 +244,7 @@ def _munge_works():
 
 
 def multi_user_possible(mode):
+    """Whether a local cluster of this mode can run each job as its owner (multi_user_problem)."""
     return multi_user_problem(mode) is None
 
 
@@ -281,6 +275,7 @@ def node_prefix():
 
 
 def node_names(count):
+    """The names of ``count`` nodes: node_prefix() and the rank."""
     return [f"{node_prefix()}{rank}" for rank in range(count)]
 
 
@@ -337,8 +332,8 @@ class LocalCluster:
                 raise ValueError(f"{label} must be an integer of at least 1, not {value!r}")
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer from 0 to 65535, not {port!r}")
-        self.users = tuple(dict.fromkeys(check_user_name(u) for u in users))
-        self.admin_user = check_user_name(admin_user)
+        self.users = tuple(dict.fromkeys(check_name(u) for u in users))
+        self.admin_user = check_name(admin_user)
         self.state_dir = Path(state_dir).resolve()
         self.host = host
         self.port = port
@@ -392,10 +387,12 @@ class LocalCluster:
 
     @property
     def url(self):
+        """The server's URL (http://host:port)."""
         return f"http://{self.host}:{self.port}"
 
     @property
     def secret_key(self):
+        """The server's shared secret (FLUX_SECRET_KEY), made on first use and kept in state_dir."""
         return self._load()["secret_key"]
 
     @property
@@ -405,6 +402,7 @@ class LocalCluster:
 
     @property
     def running(self):
+        """Whether the server process started by this object is running."""
         return self._proc is not None and self._proc.poll() is None
 
     @property
@@ -518,7 +516,7 @@ class LocalCluster:
     # -- users ---------------------------------------------------------------------------
     def ensure_users(self, names):
         """Make sure these users exist (one DB script run); returns {name: new password}."""
-        names = list(dict.fromkeys(check_user_name(n) for n in names))
+        names = list(dict.fromkeys(check_name(n) for n in names))
         return self._ensure([(name, False) for name in names])
 
     def _ensure(self, wanted):
@@ -617,23 +615,12 @@ class LocalCluster:
             )
 
     def _run_dbscript(self, ops):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_")}
         try:
-            proc = subprocess.run(
-                [sys.executable, "-m", "flux_hub.provision.dbscript"],
-                input=json.dumps({"ops": ops}),
-                capture_output=True,
-                text=True,
-                cwd=self.state_dir,
-                env=env,
-                timeout=600,
-            )
-            response = json.loads(proc.stdout)
-        except (OSError, subprocess.SubprocessError, ValueError) as error:
-            detail = self._redact(getattr(error, "stderr", None) or "") or str(error)
+            answer = run_dbscript(json.dumps({"ops": ops}), self.state_dir)
+            response = json.loads(answer)
+        except (DBScriptRunError, ValueError) as error:
+            detail = self._redact(str(error))
             raise LocalClusterError(f"the user database script failed: {detail}") from None
-        if "error" in response:
-            raise LocalClusterError(f"the user database script failed: {response['error']}")
         return response["results"]
 
     # -- state ---------------------------------------------------------------------------

@@ -75,6 +75,7 @@ class FluxCluster:
         self.close()
 
     def close(self):
+        """Close the connection to flux-restful."""
         self.client.close()
 
     def submit(self, command, *, name=None, runtime=None, **fields):
@@ -118,6 +119,7 @@ class FluxCluster:
         return JobList(Job(self, info["id"], info) for info in self.client.jobs(limit))
 
     def nodes(self):
+        """The cluster's node names."""
         return self.client.nodes()
 
 
@@ -145,6 +147,7 @@ class Job:
         return self._info
 
     def refresh(self):
+        """Read the job's details again now; returns them."""
         self._info = self.cluster.client.job(self.id)
         return self._info
 
@@ -196,6 +199,7 @@ class Job:
         return self.cluster.client.stream_output(self.id)
 
     def cancel(self):
+        """Cancel the job; returns flux-restful's message."""
         return self.cluster.client.cancel(self.id)
 
     def _repr_html_(self):
@@ -209,6 +213,7 @@ class JobList(list):
     """A list of Jobs that shows itself as a table."""
 
     def rows(self):
+        """One dict of display texts per job, keyed by COLUMNS (the table's and repr's rows)."""
         for job in self:
             info = job._info if job._info is not None else job.info
             yield {

@@ -37,17 +37,24 @@ MAX_NAME = 255
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit, which flux_restful enforces
 
 
-class OpError(Exception):
+class OpError(ValueError):
     """A readable reason an op failed."""
 
 
-def _name(op):
-    name = op.get("name")
+def check_name(name):
+    """``name`` if it is a valid flux-restful user name for flux-hub: a non-empty string of
+    at most MAX_NAME printable characters without spaces. OpError (a ValueError) otherwise.
+
+    The one user-name rule: LocalCluster checks its users with it too."""
     if not isinstance(name, str) or not name:
         raise OpError("a user name (a non-empty string) is required")
     if len(name) > MAX_NAME or not name.isprintable() or any(c.isspace() for c in name):
         raise OpError(f"{name[:40]!r} is not a valid user name (printable, no spaces)")
     return name
+
+
+def _name(op):
+    return check_name(op.get("name"))
 
 
 def _password(op, name, purpose):

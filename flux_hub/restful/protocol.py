@@ -73,6 +73,8 @@ FLAGS = ("exclusive", "is_launcher")
 
 @dataclass
 class Request:
+    """One HTTP request an operation asks its transport to send."""
+
     method: str
     path: str
     params: list = field(default_factory=list)
@@ -87,6 +89,8 @@ class Request:
 
 @dataclass
 class Response:
+    """The transport's answer to a Request: status and body (or, streamed, the open body)."""
+
     status: int
     body: bytes = b""
     # For a streamed request answered 200: the transport's open body.
@@ -136,9 +140,11 @@ class OutputDecoder:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     def feed(self, chunk):
+        """The text of ``chunk``, holding back an incomplete last character."""
         return self._decoder.decode(chunk)
 
     def flush(self):
+        """What is held back, at the end of the stream."""
         return self._decoder.decode(b"", final=True)
 
 
@@ -149,6 +155,8 @@ def _env(value, name):
 
 
 def normalize_host(host):
+    """``host`` as an http(s) URL without a trailing slash (http:// added when no scheme is
+    given); ValueError otherwise."""
     host = host.strip().rstrip("/")
     if "://" not in host:
         host = "http://" + host
@@ -173,9 +181,11 @@ class Protocol:
 
     @property
     def can_login(self):
+        """Whether a user name and a password (token) are known."""
         return bool(self.user and self._password)
 
     def url(self, request):
+        """The full URL of ``request``, its query included."""
         query = f"?{urlencode(request.params)}" if request.params else ""
         return f"{self.host}{request.path}{query}"
 
@@ -357,6 +367,7 @@ class Protocol:
         return FluxRestfulError(f"{doing} failed: {detail} (HTTP {status})", status, reasons)
 
     def stream_lost(self, jobid, failure):
+        """The ClusterUnavailable to raise when job ``jobid``'s output stream broke off."""
         return ClusterUnavailable(
             f"Lost the output stream of job {jobid} from {self.host}: {failure.reason}", self.host
         )
@@ -364,6 +375,8 @@ class Protocol:
     # -- operations ----------------------------------------------------------------------------
 
     def submit(self, command, envars=None, **fields):
+        """Submit a job (checked first by check_submission) -> its id (int; "MANY" for a
+        launcher)."""
         params, environ = check_submission(command, {**fields, "envars": envars})
         request = Request("POST", "/v1/jobs/submit", params)
         if environ is not None:
@@ -392,12 +405,14 @@ class Protocol:
         return self.legacy
 
     def list_jobs(self):
+        """GET /v1/jobs: the jobs the server lists, as it lists them (ids, no details)."""
         data = yield from self._data(Request("GET", "/v1/jobs"), "Listing jobs")
         if not isinstance(data, dict) or not isinstance(data.get("jobs"), list):
             raise FluxRestfulError(f"Listing jobs failed: {self.host} answered with something else")
         return data["jobs"]
 
     def jobs(self, limit=None):
+        """The caller's jobs in full (at most ``limit``), from either server."""
         request = jobs_request(limit)
         if (yield from self.is_legacy()):
             return (yield from self._legacy_jobs(limit))
@@ -435,6 +450,7 @@ class Protocol:
         return body
 
     def job(self, jobid):
+        """Job ``jobid``'s record; JobNotFound when there is none."""
         path = job_path(jobid)
         data = yield from self._data(Request("GET", path), f"Reading job {jobid}", jobid)
         if data is None:  # the legacy server's answer to an unknown id
@@ -442,6 +458,8 @@ class Protocol:
         return data
 
     def output(self, jobid):
+        """What job ``jobid`` wrote so far: a list of chunks (the legacy server: nothing until it
+        ends)."""
         request = Request("GET", job_path(jobid, "/output"))
         if (yield from self.is_legacy()):
             # Its /output would answer only when the job ends, blocking its only worker
@@ -463,15 +481,19 @@ class Protocol:
         return (yield from self._call(request, f"Streaming the output of job {jobid}", jobid))
 
     def cancel(self, jobid):
+        """Cancel job ``jobid`` -> the server's message."""
         request = Request("POST", job_path(jobid, "/cancel"))
         data = yield from self._data(request, f"Cancelling job {jobid}", jobid)
         return str(data.get("Message", ""))
 
     def nodes(self):
+        """The cluster's node names."""
         data = yield from self._data(Request("GET", "/v1/nodes"), "Listing nodes")
         return list(data["nodes"])
 
     def auth_info(self):
+        """GET /v1/auth: the login methods the server offers; FluxRestfulError from a server
+        without it (the legacy one)."""
         response = yield from self._send(Request("GET", "/v1/auth"))
         if response.status == 404:
             raise FluxRestfulError(
@@ -482,6 +504,7 @@ class Protocol:
         return self._json(response, "Reading the login methods")
 
     def force_login(self):
+        """A new token in place of the one held now (unless another caller already got one)."""
         return (yield Login(self.token))
 
     def _data(self, request, doing, jobid=None):
@@ -503,6 +526,7 @@ def jobs_request(limit=None):
 
 
 def job_path(jobid, suffix=""):
+    """The URL path of job ``jobid`` plus ``suffix``; InvalidRequest for what is not an id."""
     # "." and ".." are path segments, not ids: the URL would name another endpoint
     if (
         isinstance(jobid, bool)

@@ -46,6 +46,7 @@ class FluxRestfulClient:
         self.close()
 
     def close(self):
+        """Close the HTTP session."""
         self._session.close()
 
     # -- operations (see flux_hub.restful.protocol.Protocol) ----------------------------------
@@ -95,6 +96,7 @@ class FluxRestfulClient:
         return self._run(self._core.jobs_body(limit))
 
     def job(self, jobid) -> dict:
+        """One job as GET /v1/jobs/{id} gives it; JobNotFound or PermissionDenied if not yours."""
         return self._run(self._core.job(jobid))
 
     def output(self, jobid) -> list[str]:
@@ -125,9 +127,11 @@ class FluxRestfulClient:
             yield tail
 
     def cancel(self, jobid) -> str:
+        """Cancel a job; returns the server's message."""
         return self._run(self._core.cancel(jobid))
 
     def nodes(self) -> list[str]:
+        """The cluster's node names."""
         return self._run(self._core.nodes())
 
     def is_legacy(self) -> bool:
@@ -136,6 +140,7 @@ class FluxRestfulClient:
         return self._run(self._core.is_legacy())
 
     def auth_info(self) -> dict:
+        """The login methods the server offers (GET /v1/auth; flux-restful 1.1 and later)."""
         return self._run(self._core.auth_info())
 
     def login(self) -> str:

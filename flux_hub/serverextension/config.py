@@ -1,11 +1,11 @@
 """Settings of the flux-hub server extension."""
 
 import os
-from urllib.parse import urlsplit
 
-from traitlets import Float, Int, TraitError, Unicode, default, validate
+from traitlets import Float, Int, Unicode, default, validate
 from traitlets.config import Configurable
 
+from flux_hub.config_checks import flux_restful_url, not_empty, user_names
 from flux_hub.jobnames import default_path
 
 
@@ -45,6 +45,10 @@ class FluxHub(Configurable):
     @default("user")
     def _user_default(self):
         return os.environ.get("FLUX_USER", "")
+
+    @validate("user")
+    def _valid_user(self, proposal):
+        return user_names(self, proposal)
 
     token = Unicode(
         config=True,
@@ -139,18 +143,6 @@ class FluxHub(Configurable):
     def _job_names_path_default(self):
         return str(default_path())
 
-
-def flux_restful_url(value, setting):
-    """``value`` as a flux-restful URL (no trailing slash), or TraitError naming ``setting``."""
-    text = value.strip() if isinstance(value, str) else ""
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 (raises ValueError for a port that is not a number in range)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TraitError(
-            f"{setting} must be the URL of the flux-restful server, like "
-            f"http://127.0.0.1:5000, not {value!r}"
-        )
-    return text.rstrip("/")
+    @validate("job_names_path")
+    def _valid_job_names_path(self, proposal):
+        return not_empty(self, proposal)

@@ -68,9 +68,11 @@ class FluxHubHandler(APIHandler):
 
     @property
     def service(self):
+        """The JobsService that talks to flux-restful for this server's user."""
         return self.settings["flux_hub"]
 
     def update_api_activity(self):
+        """Count submits and cancels as activity, not the panel's polling reads."""
         # The panel reads (polls) every few seconds while it is open: that is not someone using
         # the server, and counting it would keep JupyterHub's idle culler from ever stopping a
         # server left open in a browser tab. Submitting and cancelling are.
@@ -78,12 +80,15 @@ class FluxHubHandler(APIHandler):
             super().update_api_activity()
 
     def log_exception(self, typ, value, tb):
+        """Errors that are part of the API (errors.expected) as one warning line; the
+        rest with a traceback."""
         if expected(value):
             self.log.warning("flux-hub: %s %s: %s", self.request.method, self.request.path, value)
         else:
             super().log_exception(typ, value, tb)
 
     def write_error(self, status_code, **kwargs):
+        """The error as {"message", "reasons"} with the status errors.describe() gives it."""
         error = (kwargs.get("exc_info") or (None, None, None))[1]
         status, message, reasons = describe(error, status_code)
         self.set_status(status)
@@ -91,17 +96,24 @@ class FluxHubHandler(APIHandler):
 
 
 class ClusterHandler(FluxHubHandler):
+    """GET cluster: the account, the cluster's URL and nodes, and whether it answers."""
+
     @web.authenticated
     async def get(self):
+        """The cluster summary (never an error status: reachable false says why)."""
         self.finish(json.dumps(await self.service.cluster()))
 
 
 class JobsHandler(FluxHubHandler):
+    """GET jobs (the user's jobs, ?since=VERSION, ?rescan=1) and POST jobs (submit)."""
+
     def compute_etag(self):
+        """None: no ETag (each answer carries its own version)."""
         return None  # every answer has a version of its own; hashing 640 KB would be waste
 
     @web.authenticated
     async def get(self):
+        """The jobs list, or only what changed since ``since``; 400 for a bad ``rescan``."""
         rescan = self.get_query_argument("rescan", "0").strip().lower()
         if rescan not in RESCAN:
             raise BadRequest(f"'rescan' must be 1 or 0 (true or false), not {rescan!r}.")
@@ -110,6 +122,7 @@ class JobsHandler(FluxHubHandler):
 
     @web.authenticated
     async def post(self):
+        """Submit the JSON body's job (see parse_submission); 201 {"id": job id}."""
         fields, name = parse_submission(self.request.body)
         job_id = await self.service.submit(name=name, **fields)
         self.set_status(201)
@@ -117,21 +130,30 @@ class JobsHandler(FluxHubHandler):
 
 
 class JobHandler(FluxHubHandler):
+    """GET jobs/<id>: one job of the user's."""
+
     @web.authenticated
     async def get(self, job_id):
+        """The job as JSON (flux-restful's record, with its flux-hub name)."""
         self.finish(json.dumps(await self.service.job(parse_job_id(job_id))))
 
 
 class JobOutputHandler(FluxHubHandler):
+    """GET jobs/<id>/output: what the job wrote so far."""
+
     @web.authenticated
     async def get(self, job_id):
+        """{"output": [chunk, ...]}."""
         output = await self.service.output(parse_job_id(job_id))
         self.finish(json.dumps({"output": output}))
 
 
 class JobCancelHandler(FluxHubHandler):
+    """POST jobs/<id>/cancel."""
+
     @web.authenticated
     async def post(self, job_id):
+        """Cancel the job; {"message": flux-restful's answer}."""
         message = await self.service.cancel(parse_job_id(job_id))
         self.finish(json.dumps({"message": message}))
 
@@ -147,6 +169,7 @@ class JobOutputStreamHandler(FluxHubHandler):
 
     @web.authenticated
     async def get(self, job_id):
+        """Stream the job's output until it ends; refusals are error statuses sent before it."""
         job_id = parse_job_id(job_id)
         # Refusals (another user's job, unknown job, cluster down) must be real error answers,
         # so they are found out by asking the cluster before the 200 is sent.
@@ -173,12 +196,14 @@ class JobOutputStreamHandler(FluxHubHandler):
                     await self.flush()
 
     def on_connection_close(self):
+        """The browser left: stop copying, which closes the request to flux-restful."""
         if self._copy is not None:
             self._copy.cancel()
         super().on_connection_close()
 
 
 def handlers(base_url):
+    """The extension's (URL pattern, handler) pairs under the server's ``base_url``."""
     api = url_path_join(base_url, "flux-hub", "api")
     job = url_path_join(api, "jobs", r"(?P<job_id>[^/]+)")
     return [

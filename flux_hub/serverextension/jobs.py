@@ -119,6 +119,8 @@ class JobsService:
 
     @property
     def client(self):
+        """The user's AsyncFluxRestfulClient, made on first use; NotConfigured when the account
+        is not set."""
         if self._client is None:
             s = self.settings
             needed = (("FLUX_USER", s.user), ("FLUX_TOKEN", s.token))
@@ -306,6 +308,7 @@ class JobsService:
         return self._named(job, self.names.all())
 
     async def submit(self, command, name=None, **fields):
+        """Submit a job and keep its ``name``; returns its id. The next refresh follows it."""
         job_id = await self.client.submit(command, **fields)
         self._learnt.add(job_id)  # followed from the next refresh on
         if name:
@@ -317,6 +320,7 @@ class JobsService:
         return job_id
 
     async def output(self, job_id):
+        """The job's output so far (an id not the user's: JobNotFound or PermissionDenied)."""
         # flux-restful answers an unknown id with "no output yet": ask for the job first
         # (free for a finished job) so an unknown one is a 404 and another user's a 403.
         await self.job(job_id)
@@ -333,6 +337,7 @@ class JobsService:
             self.open_streams -= 1
 
     async def cancel(self, job_id):
+        """Cancel the job; returns flux-restful's message."""
         return await self.client.cancel(job_id)
 
     async def cluster(self):

@@ -18,16 +18,19 @@ from jupyterhub.utils import url_path_join
 from tornado import httpclient, web
 from tornado.httputil import url_concat
 from tornado.log import access_log, app_log, gen_log
-from traitlets import Any, Float, Instance, TraitError, Unicode, default
+from traitlets import Any, Float, Instance, TraitError, Unicode, default, validate
 from traitlets.config import Application
 
 from flux_hub.accounts import CryptKeyMissing, FluxAccounts
+from flux_hub.config_checks import refuse, seconds_or_zero
 from flux_hub.hub.authenticator import FluxAccountsMixin
 
 from . import handlers
 
 
 class FluxAccountsService(Application):
+    """The accounts service: the account pages and API, and the reconcile loop."""
+
     name = "flux-hub-accounts"
     description = "Admin and user pages for flux-hub's MiniCluster accounts."
 
@@ -53,12 +56,32 @@ class FluxAccountsService(Application):
         help="""Seconds between reconcile runs (0 disables the loop; admins can still run it).""",
     )
 
+    @validate("config_file")
+    def _valid_config_file(self, proposal):
+        # As JupyterHub's own config_file: a file that is not there stops the start
+        if proposal.value and not os.path.isfile(proposal.value):
+            raise refuse(self, proposal, "be the hub's config file (no such file)")
+        return proposal.value
+
+    @validate("reconcile_interval")
+    def _valid_reconcile_interval(self, proposal):
+        return seconds_or_zero(self, proposal)
+
     accounts = Instance(FluxAccounts)
     authenticator_class = Any()
     last_reconcile = Any(None)  # {"at": time, "changes": [Outcome...], "error": str|None}
     idle_since = Any(None)  # per-user MiniClusters: {hub user: when seen idle first}
 
     def initialize(self, argv=None):
+        """Read the command line and the hub's config file; build the accounts core.
+
+        A bad setting stops the service here, in one line that names it (SystemExit)."""
+        try:
+            self._initialize(argv)
+        except TraitError as e:
+            raise SystemExit(f"flux-hub accounts service: {e}") from None
+
+    def _initialize(self, argv):
         super().initialize(argv)
         if self.config_file:
             path = os.path.abspath(self.config_file)
@@ -154,11 +177,14 @@ class FluxAccountsService(Application):
         return await asyncio.to_thread(self.accounts.deactivate, due, cancel_jobs=False)
 
     async def reconcile_loop(self):
+        """Reconcile now, then every reconcile_interval seconds."""
         while True:
             await self.reconcile()
             await asyncio.sleep(self.reconcile_interval)
 
     def make_app(self):
+        """The Tornado application: the pages, the API and the hub's OAuth callback, under
+        $JUPYTERHUB_SERVICE_PREFIX."""
         prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/services/flux-accounts/")
         return web.Application(
             handlers.routes(prefix)
@@ -174,6 +200,8 @@ class FluxAccountsService(Application):
         )
 
     async def serve(self):
+        """Listen on $JUPYTERHUB_SERVICE_URL and run (with the reconcile loop unless its interval is
+        0) until SIGINT or SIGTERM."""
         from urllib.parse import urlparse
 
         # Tornado's request and error logs go where the service's own log goes.
@@ -210,6 +238,7 @@ def _authenticator_class(config):
 
 
 def main(argv=None):
+    """``python -m flux_hub.service``: start the accounts service."""
     app = FluxAccountsService()
     app.initialize(argv)
     asyncio.run(app.serve())

@@ -30,7 +30,7 @@ from jupyterhub.utils import url_path_join
 from markupsafe import Markup
 from tornado import httpclient, web
 
-from flux_hub.accounts import ProvisioningError
+from flux_hub.accounts import AccountState, ProvisioningError
 from flux_hub.kubernetes.errors import KubernetesError
 from flux_hub.kubernetes.percluster import ClusterSettings
 from flux_hub.restful import LEGACY_WARNING
@@ -40,10 +40,10 @@ ACTIONS = ("provision", "rotate", "deactivate")
 
 # Bootstrap's text colours for account states (they follow the light and dark themes)
 _STATE_CLASS = {
-    "active": "text-success",
-    "deactivated": "text-warning-emphasis",
-    "missing": "text-danger fw-semibold",
-    "failed": "text-danger fw-semibold",
+    AccountState.ACTIVE: "text-success",
+    AccountState.DEACTIVATED: "text-warning-emphasis",
+    AccountState.MISSING: "text-danger fw-semibold",
+    AccountState.FAILED: "text-danger fw-semibold",
 }
 
 
@@ -68,13 +68,15 @@ def templates():
 
 
 def when(timestamp):
+    """A Unix time as YYYY-mm-dd HH:MM:SS UTC; empty for none."""
     if not timestamp:
         return ""
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def outcome_json(outcome):
-    # Never the password: admins read it on purpose, through the credentials endpoint.
+    """An Outcome as the API answers it: never the password (admins read that on purpose,
+    through the credentials endpoint)."""
     return {
         "hub_user": outcome.hub_user,
         "account": outcome.account,
@@ -84,6 +86,7 @@ def outcome_json(outcome):
 
 
 def row_json(row):
+    """An AccountRow as the API answers it (no secrets)."""
     return {
         "hub_user": row.hub_user,
         "account": row.account,
@@ -96,6 +99,7 @@ def row_json(row):
 
 
 def report_json(report):
+    """The last reconcile report as the API answers it, or None before the first run."""
     if report is None:
         return None
     return {
@@ -106,28 +110,35 @@ def report_json(report):
 
 
 class BaseHandler(HubOAuthenticated, web.RequestHandler):
+    """What every page and API of the service shares: the hub login and the account helpers."""
+
     @property
     def service(self):
+        """The FluxAccountsService application."""
         return self.settings["service"]
 
     @property
     def accounts(self):
+        """The accounts core (FluxAccounts)."""
         return self.service.accounts
 
     @property
     def prefix(self):
+        """The service's URL prefix (/services/<name>/)."""
         return self.settings["prefix"]
 
     @property
     def is_admin(self):
+        """Whether the logged-in hub user (not a service) is a hub admin."""
         user = self.current_user
         return bool(user and user.get("kind", "user") == "user" and user.get("admin"))
 
     def set_default_headers(self):
-        # Some pages carry a password: never cache any of them.
+        """No response is cached: some carry a password."""
         self.set_header("Cache-Control", "no-store")
 
     def require_admin(self):
+        """403 unless the logged-in user is a hub admin."""
         if not self.is_admin:
             raise web.HTTPError(403, "Only hub admins may see or change other people's accounts.")
 
@@ -168,6 +179,8 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
             raise web.HTTPError(400, str(e)) from None
 
     async def admin_credentials(self, hub_user):
+        """A hub user's FLUX_* credentials for an admin (logged); 409 where admins never need
+        them, 404 when flux-hub knows no working password."""
         if not self.service.shows_passwords_to_admins:
             raise web.HTTPError(
                 409, "People never need these passwords: their servers receive them."
@@ -182,16 +195,19 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         return env
 
     def own_name(self):
+        """The logged-in hub user's name; 403 for a service's token."""
         # A service's token names a service, not a hub user with an account of its own.
         if self.current_user.get("kind", "user") != "user":
             raise web.HTTPError(403, "Only hub users have Flux accounts.")
         return self.current_user["name"]
 
     async def own_account(self):
+        """The logged-in user's account as the page and GET api/me show it: account, state,
+        error, when provisioned, the cluster URL (and, per-user mode, their MiniCluster)."""
         name = self.own_name()
         record = await asyncio.to_thread(self.accounts.record, name)
         if record is None:
-            state = "missing"
+            state = AccountState.MISSING
             try:
                 account = self.accounts.account_for(name)
             except ValueError:
@@ -241,6 +257,7 @@ class BaseHandler(HubOAuthenticated, web.RequestHandler):
         }
 
     async def own_credentials(self):
+        """The logged-in user's FLUX_* credentials; 404 without a working account."""
         name = self.own_name()
         env = await asyncio.to_thread(self.accounts.credentials, name)
         if env is None:
@@ -255,6 +272,7 @@ class PageHandler(BaseHandler):
     themes) around this service's content, as jupyterhub-announcement renders them."""
 
     def render_page(self, template, **kwargs):
+        """Render ``template`` inside the hub's page.html with what both read, plus ``kwargs``."""
         hub_prefix = self.settings["hub_auth"].hub_prefix  # "/hub/"
         base = os.environ.get("JUPYTERHUB_BASE_URL", "/")
         user = self.current_user
@@ -293,27 +311,37 @@ class PageHandler(BaseHandler):
         )
 
     def write_error(self, status_code, **kwargs):
+        """An error as a page in the hub's look, with the reason."""
         error = kwargs.get("exc_info", (None, None))[1]
         message = getattr(error, "log_message", None) or self._reason
         self.render_page("error.html", status_code=status_code, message=message)
 
 
 class OwnPage(PageHandler):
+    """The logged-in user's account page (GET {prefix})."""
+
     @web.authenticated
     async def get(self):
+        """The account page."""
         self.render_page("me.html", me=await self.own_account())
 
 
 class OwnCredentialsPage(PageHandler):
+    """POST {prefix}credentials: the logged-in user's own credentials, shown once."""
+
     @web.authenticated
     async def post(self):
+        """Show the user's credentials (POST with _xsrf, so a link cannot show them)."""
         env = await self.own_credentials()
         self.render_page("secret.html", title="Your Flux credentials", env=env, back=self.prefix)
 
 
 class AdminPage(PageHandler):
+    """GET {prefix}admin: every hub user's account, the last reconcile and the action buttons."""
+
     @web.authenticated
     async def get(self):
+        """The admin page (hub admins only)."""
         self.require_admin()
         users = await self.service.hub_users()
         rows = await asyncio.to_thread(self.accounts.overview, users)
@@ -328,8 +356,12 @@ class AdminPage(PageHandler):
 
 
 class AdminActionPage(PageHandler):
+    """POST {prefix}admin/<action>: the admin page's buttons (provision, rotate, deactivate,
+    password, reconcile); back to the admin page with a message."""
+
     @web.authenticated
     async def post(self, action):
+        """Run ``action`` on the form's hub_user (or reconcile everyone); hub admins only."""
         self.require_admin()
         back = url_path_join(self.prefix, "admin")
         if action == "reconcile":
@@ -356,6 +388,7 @@ class ClusterSettingsPage(PageHandler):
 
     @web.authenticated
     async def get(self, hub_user):
+        """The person's MiniCluster and its settings form."""
         self.require_admin()
         account = await self.cluster_account(hub_user)
         self.render_page(
@@ -367,6 +400,7 @@ class ClusterSettingsPage(PageHandler):
 
     @web.authenticated
     async def post(self, hub_user):
+        """Save the form's settings (they apply when the MiniCluster is next created)."""
         self.require_admin()
         account = await self.cluster_account(hub_user)
         fields = (*CLUSTER_FIELDS, "node_selector_none")
@@ -387,16 +421,21 @@ class ClusterSettingsPage(PageHandler):
 
 
 class APIHandler(BaseHandler):
+    """The JSON API: 401 without a hub login, errors as {"message": ...}."""
+
     def prepare(self):
+        """401 unless a hub user or service is logged in."""
         if self.current_user is None:
             raise web.HTTPError(401, "Log in to JupyterHub first.")
 
     def write_json(self, model, status=200):
+        """Finish with ``model`` as JSON and ``status``."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(model))
 
     def write_error(self, status_code, **kwargs):
+        """An error as {"message": reason}."""
         error = kwargs.get("exc_info", (None, None))[1]
         message = getattr(error, "log_message", None) or self._reason
         self.set_header("Content-Type", "application/json")
@@ -404,17 +443,26 @@ class APIHandler(BaseHandler):
 
 
 class OwnAPI(APIHandler):
+    """GET api/me: the logged-in user's account (see BaseHandler.own_account)."""
+
     async def get(self):
+        """The user's account as JSON."""
         self.write_json(await self.own_account())
 
 
 class OwnCredentialsAPI(APIHandler):
+    """GET api/me/credentials: the logged-in user's FLUX_* credentials."""
+
     async def get(self):
+        """The user's credentials as JSON; 404 without a working account."""
         self.write_json(await self.own_credentials())
 
 
 class AccountsAPI(APIHandler):
+    """GET api/accounts (admins): every hub user's account and the last reconcile."""
+
     async def get(self):
+        """{"accounts": [row_json...], "last_reconcile": report_json}."""
         self.require_admin()
         users = await self.service.hub_users()
         rows = await asyncio.to_thread(self.accounts.overview, users)
@@ -427,7 +475,10 @@ class AccountsAPI(APIHandler):
 
 
 class AccountActionAPI(APIHandler):
+    """POST api/accounts/<hub user>/<provision|rotate|deactivate> (admins)."""
+
     async def post(self, hub_user, action):
+        """Run the action; the Outcome as JSON, or 502 with its error."""
         self.require_admin()
         outcome = await self.act(hub_user, action)
         if not outcome.ok:
@@ -436,7 +487,10 @@ class AccountActionAPI(APIHandler):
 
 
 class AccountCredentialsAPI(APIHandler):
+    """GET api/accounts/<hub user>/credentials (admins, where they may read passwords)."""
+
     async def get(self, hub_user):
+        """The hub user's FLUX_* credentials as JSON."""
         self.require_admin()
         self.write_json(await self.admin_credentials(hub_user))
 
@@ -446,11 +500,13 @@ class ClusterSettingsAPI(APIHandler):
     configured default) -> 400 with the reason for a value Kubernetes would refuse."""
 
     async def get(self, hub_user):
+        """The person's MiniCluster and settings as JSON."""
         self.require_admin()
         account = await self.cluster_account(hub_user)
         self.write_json(await self.cluster_model(account))
 
     async def put(self, hub_user):
+        """Save the settings in the JSON body; the MiniCluster and settings as JSON."""
         self.require_admin()
         account = await self.cluster_account(hub_user)
         try:
@@ -468,7 +524,10 @@ class ClusterSettingsAPI(APIHandler):
 
 
 class ReconcileAPI(APIHandler):
+    """POST api/reconcile (admins): reconcile now."""
+
     async def post(self):
+        """Run a reconcile; its report as JSON."""
         self.require_admin()
         self.write_json(report_json(await self.service.reconcile()))
 
@@ -498,6 +557,7 @@ def settings_from_form(form):
 
 
 def routes(prefix):
+    """The service's (URL pattern, handler) pairs under ``prefix``."""
     api = url_path_join(prefix, "api")
     actions = "|".join(ACTIONS)
     return [

@@ -86,7 +86,8 @@ function jobFrom(record: IJob): IJob {
 }
 
 /**
- * The flux-hub server extension's endpoints (Interface 4), typed.
+ * The flux-hub server extension's endpoints, typed (see
+ * docs/server-extension-api.md).
  *
  * Every answer that carries job ids is read exactly (see parseExact), and
  * every id leaves here as a JobId: decimal text, never a number.

@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import psutil
@@ -93,6 +94,36 @@ def own_token(hub, name, password, secrets):
     token = hub.token_for(hub.login(name, password), name)
     secrets.add(token)
     return token
+
+
+class _TableText(HTMLParser):
+    """The text of each table row's cells as a person reads it (white space folded)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th") and self.rows:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def table_rows(html):
+    """[[cell text, ...], ...] of every table row in ``html``, headers included."""
+    parser = _TableText()
+    parser.feed(html)
+    return parser.rows
 
 
 def form_xsrf(html):
@@ -227,8 +258,12 @@ def test_admin_page_lists_every_user_and_its_buttons_work(hub, passwords, added)
     session = hub.login("alice", passwords["alice"])
     page = session.get(f"{hub.url}/services/flux-accounts/admin", timeout=60)
     assert page.status_code == 200
+    shown = {row[0]: row for row in table_rows(page.text) if row}
+    assert shown["Hub user"][:3] == ["Hub user", "Account", "State"]
     for name in (*SEEDED, "erin"):
-        assert f"<td>{name}</td>" in page.text
+        assert name in shown, f"{name} is not listed: {sorted(shown)}"
+        assert "Re-provision" in shown[name][-1] and "Deactivate" in shown[name][-1]
+    assert shown["erin"][1] == "erin" and shown["erin"][2].startswith("active")
     assert not any(p in page.text for p in passwords.values())
     done = session.post(
         f"{hub.url}/services/flux-accounts/admin/provision",

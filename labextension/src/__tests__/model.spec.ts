@@ -13,9 +13,10 @@ interface ISnapshot {
 }
 
 /**
- * A stand-in for the server extension: answers as Interface 4 says, and counts
- * requests. The job list answers with deltas: each answer gets a version, and
- * a request with a `since` it knows gets only what changed since then.
+ * A stand-in for the server extension: answers as docs/server-extension-api.md
+ * says, and counts requests. The job list answers with deltas: each answer gets
+ * a version, and a request with a `since` it knows gets only what changed since
+ * then.
  */
 class FakeServer {
   cluster: IClusterInfo = {

@@ -1,0 +1,44 @@
+"""configure_local_cluster: what it sets in the hub's config (nothing is started here)."""
+
+import pytest
+from traitlets.config import Config
+
+from flux_hub.hub.local import PORT_FILE, configure_local_cluster
+from flux_hub.local.cluster import multi_user_problem
+
+
+def test_the_cluster_service_and_the_provisioner_point_at_one_cluster(tmp_path, monkeypatch):
+    monkeypatch.delenv("FLUX_HUB_CLUSTER_PORT", raising=False)
+    c = Config()
+    c.JupyterHub.services = [{"name": "flux-cluster", "command": ["old"]}, {"name": "other"}]
+    url = configure_local_cluster(c, tmp_path, nodes=3, cores_per_node=2, admin="boss")
+    port = int((tmp_path / PORT_FILE).read_text())
+    assert url == f"http://127.0.0.1:{port}"
+    assert configure_local_cluster(Config(), tmp_path) == url  # the port is kept
+    provisioner = c.LocalProvisioner
+    assert provisioner.cluster_url == url and provisioner.superusers == ["boss"]
+    assert provisioner.server_dir == str(tmp_path.resolve() / "cluster")
+    [other, service] = c.JupyterHub.services
+    assert other == {"name": "other"} and service["name"] == "flux-cluster"
+    command = service["command"]
+    assert command[1:3] == ["-m", "flux_hub.hub.local"]
+    assert f"--state-dir={tmp_path.resolve() / 'cluster'}" in command
+    assert {f"--port={port}", "--nodes=3", "--cores=2", "--admin=boss"} <= set(command)
+    mode = next(arg.split("=")[1] for arg in command if arg.startswith("--mode="))
+    multi_user = multi_user_problem(mode) is None
+    assert provisioner.system_accounts is multi_user
+    assert ("--multi-user" in command) is multi_user and "--legacy" not in command
+    assert service["environment"] == {}
+
+
+def test_a_port_from_the_environment_and_no_multi_user_when_told(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLUX_HUB_CLUSTER_PORT", "45678")
+    c = Config()
+    assert configure_local_cluster(c, tmp_path, multi_user=False).endswith(":45678")
+    assert c.LocalProvisioner.system_accounts is False
+    assert "--multi-user" not in c.JupyterHub.services[0]["command"]
+
+
+def test_the_legacy_server_cannot_run_jobs_as_their_owners(tmp_path):
+    with pytest.raises(ValueError, match="cannot run jobs as their owners"):
+        configure_local_cluster(Config(), tmp_path, legacy=True, multi_user=True)
