@@ -14,12 +14,12 @@ import shutil
 import sqlite3
 import sys
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 
 import psutil
 import pytest
 from lanes import REAL_FLUX
+from page_text import table_rows
 
 from flux_hub.accounts import is_account_name
 from flux_hub.restful import AuthenticationFailed, FluxRestfulClient
@@ -94,36 +94,6 @@ def own_token(hub, name, password, secrets):
     token = hub.token_for(hub.login(name, password), name)
     secrets.add(token)
     return token
-
-
-class _TableText(HTMLParser):
-    """The text of each table row's cells as a person reads it (white space folded)."""
-
-    def __init__(self):
-        super().__init__()
-        self.rows, self._cell = [], None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "tr":
-            self.rows.append([])
-        elif tag in ("td", "th") and self.rows:
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self.rows[-1].append(" ".join("".join(self._cell).split()))
-            self._cell = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def table_rows(html):
-    """[[cell text, ...], ...] of every table row in ``html``, headers included."""
-    parser = _TableText()
-    parser.feed(html)
-    return parser.rows
 
 
 def form_xsrf(html):

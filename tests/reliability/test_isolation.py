@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import pytest
 from lanes import REAL_FLUX
+from page_text import table_rows
 
 from flux_hub.local.cluster import multi_user_problem
 from flux_hub.notebook import connect
@@ -396,7 +397,7 @@ def account_cell(world, op, actor, target):
         return http_cell(service("GET", path), lambda r: r.json()["FLUX_TOKEN"] == good)
     if op == "admin page":
         response = person.session.get(f"{hub.url}{SERVICE}admin", timeout=60)
-        return http_cell(response, lambda r: f"<td>{target}</td>" in r.text)
+        return http_cell(response, lambda r: any(row[:1] == [target] for row in table_rows(r.text)))
     if op == "reconcile":
         return http_cell(service("POST", "api/reconcile"), lambda r: r.json()["error"] is None)
     response = service("POST", f"api/accounts/{quote(target)}/{op}")
