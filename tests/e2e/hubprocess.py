@@ -234,7 +234,10 @@ class HubProcess:
         raise RuntimeError(f"job {job} of {name} did not finish")
 
     def server_pid(self, name):
-        """The pid of the person's running single-user server (found by its JUPYTERHUB_USER)."""
+        """The pid of the person's running single-user server of this hub (found by its
+        JUPYTERHUB_USER and its JUPYTERHUB_API_URL: another hub on the machine, such as another
+        test run's, may run a server for the same person)."""
+        api_url = f"JUPYTERHUB_API_URL=http://127.0.0.1:{self.hub_port}/".encode()
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -243,7 +246,11 @@ class HubProcess:
                 environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"jupyterhub.singleuser" in argv and f"JUPYTERHUB_USER={name}".encode() in environ:
+            if (
+                b"jupyterhub.singleuser" in argv
+                and f"JUPYTERHUB_USER={name}".encode() in environ
+                and any(item.startswith(api_url) for item in environ)
+            ):
                 return int(entry)
         return None
 
