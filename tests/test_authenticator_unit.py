@@ -177,6 +177,25 @@ async def test_pre_spawn_start_hands_the_server_working_credentials(flux_auth):
     assert set(env) >= {"FLUX_RESTFUL_HOST", "FLUX_USER", "FLUX_TOKEN", "FLUX_SECRET_KEY"}
     assert works(env)
     assert user.saved == {"other": "kept"}  # the hub keeps no copy of the credentials
+    assert "FLUX_SERVER_MODE" not in env  # not known: the server assumes single-user
+
+
+@pytest.mark.asyncio
+async def test_the_server_is_told_the_cluster_runs_multi_user(tmp_path, cluster, monkeypatch):
+    from flux_hub.serverextension.config import FluxHub
+
+    c = config_for(tmp_path, cluster.state_dir, cluster.url, cluster.secret_key)
+    c.LocalProvisioner.flux_server_mode = "multi-user"
+    auth = FluxAuthenticator(config=c)
+    user = FakeUser(unique("mode"))
+    await auth.add_user(user)
+    spawner = SimpleNamespace(environment={})
+    await auth.pre_spawn_start(user, spawner)
+    assert spawner.environment["FLUX_SERVER_MODE"] == "multi-user"
+    # ... which is what the server extension goes by
+    for name, value in spawner.environment.items():
+        monkeypatch.setenv(name, value)
+    assert FluxHub().server_mode == "multi-user"
 
 
 @pytest.mark.asyncio

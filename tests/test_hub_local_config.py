@@ -29,6 +29,10 @@ def test_the_cluster_service_and_the_provisioner_point_at_one_cluster(tmp_path, 
     assert provisioner.system_accounts is multi_user
     assert ("--multi-user" in command) is multi_user and "--legacy" not in command
     assert service["environment"] == {}
+    # flux-restful itself is multi-user only on real Flux (over the simulation the simulator
+    # runs jobs as their owners): what each person's server is told
+    real = multi_user and mode == "flux"
+    assert provisioner.flux_server_mode == ("multi-user" if real else "single-user")
 
 
 def test_a_port_from_the_environment_and_no_multi_user_when_told(tmp_path, monkeypatch):
@@ -36,6 +40,7 @@ def test_a_port_from_the_environment_and_no_multi_user_when_told(tmp_path, monke
     c = Config()
     assert configure_local_cluster(c, tmp_path, multi_user=False).endswith(":45678")
     assert c.LocalProvisioner.system_accounts is False
+    assert c.LocalProvisioner.flux_server_mode == "single-user"
     assert "--multi-user" not in c.JupyterHub.services[0]["command"]
 
 

@@ -403,6 +403,9 @@ class FluxAccounts(LoggingConfigurable):
         env = {"FLUX_RESTFUL_HOST": url, "FLUX_USER": record.account, "FLUX_TOKEN": password}
         if secret_key:
             env["FLUX_SECRET_KEY"] = secret_key
+        mode = self.provisioner.server_mode(record.account)
+        if mode:
+            env["FLUX_SERVER_MODE"] = mode
         return env
 
     def overview(self, hub_users):

@@ -175,6 +175,22 @@ class Provisioner(LoggingConfigurable):
         server as endpoint(), as the servers reach it (user_cluster_url)."""
         return self.user_cluster_url, self.secret_key
 
+    flux_server_mode = Enum(
+        ["", "single-user", "multi-user"],
+        "",
+        config=True,
+        help="""How the cluster's flux-restful runs (its FLUX_SERVER_MODE), handed to each
+        user's server as FLUX_SERVER_MODE. In multi-user mode flux-restful lists only the
+        caller's jobs, and the panel's refresh reads that listing when it costs less than one
+        lookup per active job. Empty: not known (the Kubernetes provisioner reads it from the
+        MiniCluster; the local cluster sets it).""",
+    )
+
+    def server_mode(self, account):
+        """How ``account``'s flux-restful runs ("single-user" or "multi-user"), handed to the
+        single-user server; None when not known."""
+        return self.flux_server_mode or None
+
     # Whether a spawn must wait for the account's own cluster. Such a provisioner also has
     # ``async wait_ready(account, password, report)`` (MiniClusterPerUserProvisioner). The
     # shared cluster is expected to be up: nothing to wait for.

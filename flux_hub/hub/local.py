@@ -87,6 +87,10 @@ def configure_local_cluster(
     elif multi_user is None:
         multi_user = _multi_user_default(cluster)
     c.LocalProvisioner.system_accounts = multi_user
+    # Over the simulation flux-restful itself stays single-user (the simulator runs the jobs
+    # as their owners)
+    real_multi_user = multi_user and cluster.mode == "flux"
+    c.LocalProvisioner.flux_server_mode = "multi-user" if real_multi_user else "single-user"
     c.LocalProvisioner.server_dir = str(cluster.server_dir)
     c.LocalProvisioner.cluster_url = cluster.url
     c.LocalProvisioner.superusers = [admin]

@@ -276,6 +276,16 @@ class KubernetesProvisioner(DBScriptProvisioner):
             self._runner = MiniClusterRunner(locator, python=self.python, timeout=self.timeout)
         return self._runner
 
+    def server_mode(self, account):
+        """flux_server_mode if set, else as the MiniCluster was discovered (None if it cannot
+        be looked up now: the server then assumes single-user)."""
+        if self.flux_server_mode:
+            return self.flux_server_mode
+        try:
+            return "multi-user" if self.runner.info.multi_user else "single-user"
+        except (KubernetesError, ProvisioningError):
+            return None
+
     def describe(self):
         """The MiniCluster and its namespace, for messages."""
         return f"MiniCluster {self.minicluster} in namespace {self.namespace}"

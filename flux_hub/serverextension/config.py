@@ -2,7 +2,7 @@
 
 import os
 
-from traitlets import Float, Int, Unicode, default, validate
+from traitlets import Enum, Float, Int, Unicode, default, validate
 from traitlets.config import Configurable
 
 from flux_hub.config_checks import flux_restful_url, not_empty, user_names
@@ -120,6 +120,25 @@ class FluxHub(Configurable):
         in the list until the next complete listing.
         """,
     )
+
+    server_mode = Enum(
+        ["single-user", "multi-user"],
+        config=True,
+        help="""How flux-restful runs (its FLUX_SERVER_MODE). In multi-user mode its plain
+        ``GET /v1/jobs`` lists only the caller's jobs, every attribute, in one Flux RPC; a
+        refresh then reads that listing instead of one lookup per active job when it costs less,
+        and shows jobs submitted outside flux-hub at once. Should the listing hold someone
+        else's job after all, the extension logs it and goes back to lookups: nobody sees a job
+        that is not theirs either way (each one shown is read with the user's own token).
+
+        Default: $FLUX_SERVER_MODE (the hub sets it when it knows), else single-user.
+        """,
+    )
+
+    @default("server_mode")
+    def _server_mode_default(self):
+        mode = os.environ.get("FLUX_SERVER_MODE", "")
+        return mode if mode in ("single-user", "multi-user") else "single-user"
 
     concurrent_requests = Int(
         8,

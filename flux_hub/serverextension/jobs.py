@@ -17,6 +17,15 @@ since: submitted through this extension (``submit``) or through the notebook API
 about again. A steady refresh's work grows with the user's active jobs, not with the cluster's
 history or with other users; a job submitted outside flux-hub shows at the next complete listing.
 
+In flux-restful's multi-user mode (``FluxHub.server_mode``) the plain ``GET /v1/jobs`` lists only
+the caller's jobs, one Flux RPC for all of them. Every authenticated request pays the token check
+(about 4 ms of a lookup's 5 to 7 on real Flux), so one listing of a hundred records costs about
+what four lookups do. There a refresh reads that listing when it costs less than the lookups, asks
+``GET /v1/jobs/{id}`` only for the jobs whose listed record changed since the listing before, and
+finds jobs submitted elsewhere in it at once. Should it hold a job that is not the user's after all
+(the server is not in that mode), that lookup is refused, the job is not shown, and the service
+follows jobs one by one from then on.
+
 The panel's side of a refresh is small too: each answer carries a version, and a refresh that
 passes it back (``?since=``) gets only the jobs that changed since, and the list's order as ids
 when that changed too (see ``JobsService.list_jobs``). A first answer (no usable version) is
@@ -45,6 +54,12 @@ from flux_hub.restful import (
 # Flux's job-list order: pending jobs by priority then age, running ones newest start first,
 # finished ones most recently finished first.
 _PENDING = {"NEW", "DEPEND", "PRIORITY", "SCHED"}
+
+# One record of the plain listing costs about 1/25 of one GET /v1/jobs/{id} in flux-restful
+# (real Flux: a lookup 5 to 7 ms, the listing 0.15 to 0.25 ms a record; bench/flux_costs.py).
+_RECORDS_PER_LOOKUP = 25
+# More new jobs than this in the plain listing since the last one: read the complete listing.
+_MOST_NEW = 50
 
 # Compact, as flux-restful answers; a decoded JSON document cannot hold a cycle.
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
@@ -107,6 +122,11 @@ class JobsService:
         # When the last complete listing started (monotonic)
         self._listed_at = float("-inf")
         self._refresh = asyncio.Lock()
+        # Multi-user mode: whether the plain listing is the user's own (until it shows a job
+        # that is not), and its records (id -> record) and size when last read.
+        self._own_listing = settings.server_mode == "multi-user"
+        self._seen = None
+        self._listing_size = None
         # The list as last answered: versions count the refreshes that changed something.
         # A version from another server process (another generation) is not understood.
         self._generation = secrets.token_hex(6)
@@ -261,10 +281,16 @@ class JobsService:
         wanted = dict.fromkeys([*self._active, *self._learnt])
         wanted = [job_id for job_id in wanted if job_id not in self._finished]
         try:
-            fetched = await self._fetch(wanted)
+            if await self._listing_pays(len(wanted)):
+                fetched = await self._from_own_listing(wanted)
+                if fetched is None:
+                    return None
+            else:
+                fetched = await self._fetch(wanted)
         except ClusterUnavailable:
             # It may come back as a new instance, with another history: list it all then.
             self._listed_at = float("-inf")
+            self._seen = None
             raise
         if not set(self._active) <= {job["id"] for job in fetched}:
             return None  # an active job is gone: a new Flux instance, whose history differs
@@ -275,16 +301,67 @@ class JobsService:
         finished = heapq.merge(done, self._finished.values(), key=_finished_order)
         return active + list(finished)
 
-    async def _fetch(self, job_ids):
+    async def _listing_pays(self, lookups):
+        """Whether reading the user's own plain listing costs less than ``lookups`` lookups."""
+        if not self._own_listing or lookups < 2 or await self.client.is_legacy():
+            return False
+        size = len(self._listed) if self._listing_size is None else self._listing_size
+        return 1 + size / _RECORDS_PER_LOOKUP < lookups
+
+    async def _from_own_listing(self, wanted):
+        """Multi-user mode: the wanted jobs and the new ones from the user's plain listing,
+        looking up only those whose listed record changed since the listing before. None if
+        the complete listing must be read."""
+        records = {r.get("id"): r for r in await self.client.list_jobs() if isinstance(r, dict)}
+        seen, self._seen, self._listing_size = self._seen, records, len(records)
+        kept, asked = [], []
+        for job_id in wanted:
+            entry = self._listed.get(job_id)
+            unchanged = (
+                seen is not None and job_id in records and seen.get(job_id) == records[job_id]
+            )
+            if entry is not None and unchanged:
+                kept.append(_as_of_now(entry.job))
+            else:
+                asked.append(job_id)
+        # New since the listing before (none the first time: that listing is only a baseline)
+        new = (
+            [] if seen is None else [i for i in records if i not in seen and i not in self._listed]
+        )
+        new = [job_id for job_id in new if job_id not in wanted and isinstance(job_id, int)]
+        foreign = set()
+        if len(new) > _MOST_NEW:
+            # Many at once: the complete listing finds them for less, unless the first is not
+            # the user's (then none of them is looked up)
+            if await self._fetch(new[:1], foreign):
+                return None
+            new = []
+        fetched = await self._fetch(asked + new, foreign)
+        if foreign.difference(asked):  # (an asked one is the journal's: not the listing's)
+            self._own_listing = False
+            self.log.warning(
+                "flux-hub: %s listed jobs that are not %s's, though FluxHub.server_mode is "
+                "multi-user; following jobs one by one from now on",
+                self.client.host,
+                self.settings.user,
+            )
+        return kept + fetched
+
+    async def _fetch(self, job_ids, foreign=None):
         """The records of these jobs as a listing shows them; gone (purged) or foreign ones
-        (an id in the journal from another account) are left out."""
+        (an id in the journal from another account) are left out, the latter added to
+        ``foreign`` when given."""
         limit = asyncio.Semaphore(max(1, self.settings.concurrent_requests))
 
         async def fetch(job_id):
             async with limit:
                 try:
                     job = await self.client.job(job_id)
-                except (JobNotFound, PermissionDenied):
+                except JobNotFound:
+                    return None
+                except PermissionDenied:
+                    if foreign is not None:
+                        foreign.add(job_id)
                     return None
             # flux-restful's listing fills these in when Flux has not set them
             for key in ("ranks", "expiration"):
@@ -358,6 +435,15 @@ class JobsService:
             summary["reachable"] = True
             summary["error"] = str(error)
         return summary
+
+
+def _as_of_now(job):
+    """A running job's record as a lookup now would give it: flux-core's JobInfo counts the
+    runtime of a job that has not reached cleanup up to the moment it is asked."""
+    t_run, t_cleanup = _number(job.get("t_run")), _number(job.get("t_cleanup"))
+    if t_run > 0 and not t_cleanup > 0:
+        return {**job, "runtime": max(0.0, time.time() - t_run)}
+    return job
 
 
 def _decode(body, host):

@@ -113,6 +113,15 @@ def test_multi_user_mode_adds_the_linux_account_on_every_pod(make_minicluster):
     assert len(cluster.api.exec_calls) == 1 + 3 * 2
     useradd = [argv for argv in cluster.exec_argv() if argv[0] == "sh"]
     assert len(useradd) == 6 and all("useradd -m" in argv[2] for argv in useradd)
+    # and each person's server is told the cluster is multi-user (its listing is their own)
+    assert provisioner.server_mode("alice") == "multi-user"
+
+
+def test_a_single_user_minicluster_is_said_to_be_one(make_minicluster):
+    provisioner = make_minicluster("flux-sample", size=2).provisioner()
+    assert provisioner.server_mode("alice") == "single-user"
+    provisioner.flux_server_mode = "multi-user"  # as configured, over what is discovered
+    assert provisioner.server_mode("alice") == "multi-user"
 
 
 def test_an_images_own_account_is_never_taken_over(make_minicluster):
