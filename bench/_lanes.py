@@ -42,13 +42,14 @@ def lanes(wanted):
     return chosen
 
 
-def cluster(workdir, users, simulate, server_env, cores_per_node=8):
+def cluster(workdir, users, simulate, server_env, cores_per_node=8, multi_user=False):
     return LocalCluster(
         workdir,
         users=users,
         cores_per_node=cores_per_node,
         simulate=simulate,
         server_env=server_env,
+        multi_user=multi_user,
     )
 
 
@@ -88,8 +89,13 @@ class ServerCpu:
     """CPU seconds used by the cluster's flux-restful server and Flux brokers (not the jobs)."""
 
     def __init__(self, cluster_):
-        root = psutil.Process(cluster_._proc.pid)
-        self.processes = [root] + [p for p in root.children(recursive=True) if self._is_server(p)]
+        self.processes = []
+        # multi-user real Flux: the server runs apart from `flux start` and its brokers
+        for proc in (cluster_._proc, cluster_._instance):
+            if proc is not None:
+                root = psutil.Process(proc.pid)
+                self.processes.append(root)
+                self.processes += [p for p in root.children(recursive=True) if self._is_server(p)]
 
     @staticmethod
     def _is_server(process):

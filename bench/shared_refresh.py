@@ -13,6 +13,10 @@ issue 12 ("pages": a short page of flux-restful's details listing; bench/_jobs_b
    as configured (8 at once: the wall time the refresh keeps flux-restful busy). "cpu" is the
    CPU flux-restful and the Flux brokers used (psutil), per refresh.
    Goals: steady refresh <= 10% of the first listing; flux-restful busy <= 60 ms with it.
+   On real Flux the same case runs again on a multi-user flux-restful (each job runs as its
+   owner, and its plain GET /v1/jobs lists only the caller's jobs: the panel's refresh reads it
+   when that costs less than the lookups; FluxHub.server_mode). Over the simulation flux-restful
+   stays single-user, so that part has no simulated column. --skip-multi-user leaves it out.
 2. Fifty users, each --finished finished and 2 running jobs, one panel each refreshing every
    5 s for --seconds against the one flux-restful. The panels listed everything once before the
    run starts; their slow timers (full_listing_interval, 300 s) are spread over the last 300 s,
@@ -21,7 +25,7 @@ issue 12 ("pages": a short page of flux-restful's details listing; bench/_jobs_b
    brokers, % of one core). Goals (follow): p90 <= 1 s, no error.
 
     .venv/bin/python bench/shared_refresh.py [--lanes both|sim|flux] [--users 50]
-        [--finished 200] [--seconds 60] [--skip-group]
+        [--finished 200] [--seconds 60] [--skip-group] [--skip-multi-user]
 """
 
 import argparse
@@ -56,8 +60,9 @@ LOG = logging.getLogger("bench")
 class Panel:
     """One user's JobsService and the panel's side of its refreshes; upstream requests timed."""
 
-    def __init__(self, design, c, user, workdir, concurrent=8, interval=300.0):
+    def __init__(self, design, c, user, workdir, concurrent=8, interval=300.0, mode=None):
         settings = FluxHub(
+            server_mode=mode or "single-user",
             host=c.url,
             user=user,
             token=c.passwords[user],
@@ -72,7 +77,7 @@ class Panel:
         self.upstream = 0.0  # seconds spent in requests to flux-restful
         self.requests = 0
         client_ = self.service.client
-        for method in ("job", "jobs", "jobs_body"):
+        for method in ("job", "jobs", "jobs_body", "list_jobs"):
             original = getattr(client_, method)
 
             async def timed(*args, _original=original, **kwargs):
@@ -103,10 +108,11 @@ class Panel:
         return took, self.upstream - upstream, self.requests - requests
 
 
-async def two_users(c, workdir, repeats, firsts=3):
-    """alice's panel: first listings (each by a new JobsService) and steady refreshes, with
-    requests to flux-restful one at a time (their time is the server's) and as configured (8
-    at once: the wall time a refresh keeps flux-restful busy)."""
+async def two_users(c, workdir, repeats, firsts=3, mode=None):
+    """alice's panel: first listings (each by a new JobsService) and steady refreshes (after
+    one that settles: on a multi-user server it reads the listing it compares the next with),
+    with requests to flux-restful one at a time (their time is the server's) and as configured
+    (8 at once: the wall time a refresh keeps flux-restful busy)."""
     cpu = ServerCpu(c)
     rows = {}
     for design in DESIGNS:
@@ -114,11 +120,14 @@ async def two_users(c, workdir, repeats, firsts=3):
         for concurrent, tag in ((1, ""), (8, " (8 at once)")):
             first, first_cpu, steady, steady_cpu = [], [], [], []
             for i in range(firsts):
-                panel = Panel(design, c, "alice", workdir / f"{concurrent}-{i}", concurrent)
+                panel = Panel(
+                    design, c, "alice", workdir / f"{concurrent}-{i}", concurrent, mode=mode
+                )
                 await panel.service.client.login()
                 used = cpu.seconds()
                 first.append(await panel.refresh())
                 first_cpu.append(cpu.seconds() - used)
+            await panel.refresh()
             used = cpu.seconds()
             for _ in range(repeats):
                 steady.append(await panel.refresh())
@@ -214,6 +223,18 @@ def lane(workdir, simulate, env, args):
         out["load"].append(os.getloadavg()[0])
         for job_id in running:
             alice.cancel(job_id)
+    if not simulate and not args.skip_multi_user:
+        # flux-restful in multi-user mode (jobs run as their owners; its plain listing is the
+        # caller's own), as the local hub runs it on real Flux. Over the simulation flux-restful
+        # stays single-user, so this part is real Flux's only.
+        with cluster(workdir / "multi", ("alice", "bob"), simulate, env, multi_user=True) as c:
+            alice, running = fill_two_users(c, args.alice_finished, 500, 10)
+            out["two multi-user"] = asyncio.run(
+                two_users(c, workdir / "multi", args.repeats, mode="multi-user")
+            )
+            out["load"].append(os.getloadavg()[0])
+            for job_id in running:
+                alice.cancel(job_id)
     if args.skip_group:
         return out
     users = tuple(f"user{i:02d}" for i in range(args.users))
@@ -271,6 +292,33 @@ def report(results, args):
               "goal=<=0.10 time ratio")  # fmt: skip
         print(f"RESULT shared_refresh.two_users.steady_ms.{tag}={busy:.2f} "
               "goal=<=60 ms flux-restful busy with a refresh (10 active jobs)")  # fmt: skip
+    multi = [label for label in labels if "two multi-user" in results[label]]
+    if multi:
+        print("\n== the same two users on a multi-user flux-restful (FLUX_SERVER_MODE=multi-user, "
+              "jobs run as their owners; real Flux only: over the simulation flux-restful stays "
+              "single-user); seconds")  # fmt: skip
+        print(f"{'':<44}" + "".join(f"{label[: width - 2]:>{width}}" for label in multi))
+        for design in DESIGNS:
+            for key in keys:
+                line = f"{design + ': ' + key:<44}"
+                for label in multi:
+                    value = results[label]["two multi-user"][design][key]
+                    line += (
+                        f"{value:>{width}g}" if key.endswith("requests") else f"{value:>{width}.4f}"
+                    )
+                print(line)
+        for label in multi:
+            new = results[label]["two multi-user"]["follow"]
+            ratio = new["steady (8 at once)"] / new["first (8 at once)"]
+            busy = new["steady (8 at once)"] * 1000
+            print(f"\n{label}, multi-user: follow steady / first listing: {ratio:.3f}; "
+                  f"flux-restful busy with a steady refresh: {busy:.1f} ms as configured, its "
+                  f"requests one at a time {new['steady upstream'] * 1000:.1f} ms, its CPU "
+                  f"{new['steady cpu'] * 1000:.1f} ms")  # fmt: skip
+            print(f"RESULT shared_refresh.two_users_multi_user.steady_vs_first.real={ratio:.4f} "
+                  "goal=<=0.10 time ratio")  # fmt: skip
+            print(f"RESULT shared_refresh.two_users_multi_user.steady_ms.real={busy:.2f} "
+                  "goal=<=60 ms flux-restful busy with a refresh (10 active jobs)")  # fmt: skip
     if args.skip_group:
         return
     print(f"\n== {args.users} users, each {args.finished} finished + 2 running jobs, a refresh "
@@ -322,6 +370,11 @@ def main():
     parser.add_argument("--finished", type=int, default=200, help="finished jobs per user")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--skip-group", action="store_true", help="only the two-user case")
+    parser.add_argument(
+        "--skip-multi-user",
+        action="store_true",
+        help="not the two-user case on a multi-user flux-restful (real Flux only)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stdout)
     random.seed(12)

@@ -116,6 +116,21 @@ class JobList:
         ]
 
 
+def record_requests(service):
+    """The requests the service makes to flux-restful, as (method, args)."""
+    asked = []
+    client = service.client
+    for method in ("list_jobs", "jobs_body", "job"):
+        original = getattr(client, method)
+
+        async def recorded(*args, _original=original, _method=method, **kwargs):
+            asked.append((_method, args))
+            return await _original(*args, **kwargs)
+
+        setattr(client, method, recorded)
+    return asked
+
+
 class UserServer:
     """A real `jupyter server` process started the way the hub starts one: credentials in its
     environment, the extension enabled by flux-hub's jupyter-config file only."""

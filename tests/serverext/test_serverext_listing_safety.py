@@ -2,8 +2,7 @@
 everybody's jobs): nobody sees a job that is not theirs, and the refresh goes back to lookups."""
 
 import pytest
-from serverext_support import JobList, server_config
-from test_serverext_own_listing import record_requests
+from serverext_support import JobList, record_requests, server_config
 
 from flux_hub.serverextension import jobs
 

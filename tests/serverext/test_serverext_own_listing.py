@@ -12,7 +12,7 @@ import os
 
 import pytest
 from lanes import REAL_FLUX
-from serverext_support import JobList, server_config
+from serverext_support import JobList, record_requests, server_config
 
 from flux_hub.local import LocalCluster
 from flux_hub.restful import FluxRestfulClient
@@ -54,21 +54,6 @@ def client_of(own_cluster):
     yield make
     for client in made:
         client.close()
-
-
-def record_requests(service):
-    """The requests the service makes to flux-restful, as (method, args)."""
-    asked = []
-    client = service.client
-    for method in ("list_jobs", "jobs_body", "job"):
-        original = getattr(client, method)
-
-        async def recorded(*args, _original=original, _method=method, **kwargs):
-            asked.append((_method, args))
-            return await _original(*args, **kwargs)
-
-        setattr(client, method, recorded)
-    return asked
 
 
 async def test_a_refresh_reads_the_own_listing_and_asks_only_about_what_changed(
