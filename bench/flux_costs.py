@@ -8,7 +8,9 @@ FLUX_SIM_COSTS=flux-0.88), the requests measured on real Flux in /work/shared/fl
 - GET /v1/jobs (every user's ids);
 - GET /v1/jobs?details=true&listing=true&limit=1 and limit=14, as bob and as alice;
 - GET /v1/jobs/{id} of one's own running job (p50);
-- sixteen clients (eight alice, eight bob) asking for limit=14 pages at once: answers a second.
+- sixteen clients (eight alice, eight bob) asking for limit=14 pages at once: answers a second;
+- and the floor under every request: a public GET /v1/auth, and a request that passes the token
+  check and stops before any Flux RPC (GET /v1/jobs/notanid, 400), p50.
 
 Each is printed next to the number measured on real Flux (the reference) and, when both lanes
 ran, next to each other: the simulator's number over real Flux's of the same run is what
@@ -24,6 +26,7 @@ import threading
 import time
 from pathlib import Path
 
+import requests
 from _lanes import client, cluster, lanes, median, p, submit_finished, submit_running
 
 # /work/shared/flux-core/README.md: flux-core 0.88, flux-restful 1.1.0, one worker, 500 + 500 jobs
@@ -87,6 +90,7 @@ def measure(workdir, simulate, env, jobs):
             alice.job(running)
             lookups.append(time.perf_counter() - started)
         got["GET /v1/jobs/{id} p50"] = p(lookups, 0.5)
+        got.update(floor(c, alice))
         alice.cancel(running)
         sixteen = [client(c, "alice") for _ in range(8)] + [client(c, "bob") for _ in range(8)]
         for each in sixteen:
@@ -95,6 +99,30 @@ def measure(workdir, simulate, env, jobs):
         for each in [alice, bob, *sixteen]:
             each.close()
         return c.mode, got
+
+
+def floor(c, alice, rounds=40):
+    """What every request costs before any Flux RPC (p50): a public one, and one that passes
+    the token check and stops at once (an id that is not one: 400)."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {alice.login()}"
+    got = {}
+    for key, path, status in (
+        ("GET /v1/auth (no token) p50", "/v1/auth", 200),
+        ("token check only p50", "/v1/jobs/notanid", 400),
+    ):
+        took = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            answer = session.get(c.url + path, timeout=60)
+            took.append(time.perf_counter() - started)
+            assert answer.status_code == status, (path, answer.status_code)
+        got[key] = p(took, 0.5)
+    session.close()
+    return got
+
+
+FLOOR = ("GET /v1/auth (no token) p50", "token check only p50")
 
 
 def _name(key):
@@ -126,6 +154,16 @@ def main():
         if len(labels) == 2:
             line += f"{results[labels[0]][key] / results[labels[1]][key]:>12.2f}"
         print(line)
+    print("\nthe floor under every request (same flux-restful code on both lanes), p50 seconds")
+    for key in FLOOR:
+        line = f"{key:<26}{'-':>{width}}"
+        line += "".join(f"{results[label][key]:>{width}.4f}" for label in labels)
+        if len(labels) == 2:
+            line += f"{results[labels[0]][key] / results[labels[1]][key]:>12.2f}"
+        print(line)
+    for label in labels:
+        share = results[label]["token check only p50"] / results[label]["GET /v1/jobs/{id} p50"]
+        print(f"{label}: the token check is {share:.0%} of a lookup of one's own job")
     for label in labels:
         tag = "real" if label.startswith("real") else "sim"
         for key, reference in REFERENCE.items():
