@@ -337,9 +337,12 @@ class Panel:
         self.browser.close()
 
 
-def test_the_cluster_gone_for_a_while_and_back_by_itself(hub, people):
+def test_the_cluster_gone_for_a_while_and_back_by_itself(hub, people, tmp_path):
     server_process = listening_process(int(hub.env["FLUX_HUB_CLUSTER_PORT"]))
-    notebooks = {name: connect(*hub.injected(name).values()) for name in PEOPLE}
+    notebooks = {
+        name: connect(*hub.injected(name).values(), names_path=tmp_path / f"{name}-names.json")
+        for name in PEOPLE
+    }
     for flux in notebooks.values():
         flux.jobs()
     # The hub's cluster service (python -m flux_hub.hub.local) exits when its flux-restful
