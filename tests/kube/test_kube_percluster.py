@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from traitlets import TraitError
 from traitlets.config import Config
 
 from flux_hub.accounts import FluxAccounts
@@ -360,10 +361,14 @@ def test_bad_settings_are_refused_with_a_reason(make_accounts, settings, message
 
 
 def test_bad_config_names_the_setting():
-    with pytest.raises(ValueError, match="MiniClusterPerUserProvisioner.node_selector"):
+    """As every other setting's check (flux_hub/config_checks.py): a TraitError whose message
+    starts with the setting, so the hub stops at start saying which one and why."""
+    with pytest.raises(TraitError, match="^MiniClusterPerUserProvisioner.node_selector: "):
         MiniClusterPerUserProvisioner(node_selector={"pool": "not valid!"})
-    with pytest.raises(ValueError, match="MiniClusterPerUserProvisioner.name_prefix"):
+    with pytest.raises(TraitError, match="^MiniClusterPerUserProvisioner.name_prefix must be"):
         MiniClusterPerUserProvisioner(name_prefix="Bad_")
+    with pytest.raises(TraitError, match="^MiniClusterPerUserProvisioner.hub_id must be a Kube"):
+        MiniClusterPerUserProvisioner(hub_id="-no-")
 
 
 def test_an_idle_cluster_is_removed_after_the_idle_time_and_comes_back(make_accounts, kube):

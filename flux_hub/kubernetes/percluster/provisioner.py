@@ -7,7 +7,7 @@ import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
-from traitlets import Callable, Dict, Float, Int, Unicode, default, validate
+from traitlets import Callable, Dict, Float, Int, TraitError, Unicode, default, validate
 
 from flux_hub.accounts.provisioner import (
     ClusterAccount,
@@ -15,6 +15,7 @@ from flux_hub.accounts.provisioner import (
     Provisioner,
     ProvisioningError,
 )
+from flux_hub.config_checks import refuse, setting
 
 from ..api import api_errors, load_api_client
 from ..discovery import GROUP
@@ -69,13 +70,10 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     @validate("name_prefix")
     def _check_prefix(self, proposal):
-        value = proposal["value"]
-        if not re.fullmatch(r"[a-z]([-a-z0-9]{0,14})", value):
-            raise ValueError(
-                f"MiniClusterPerUserProvisioner.name_prefix {value!r} must be 1-15 lower-case "
-                "letters, digits or dashes, starting with a letter"
-            )
-        return value
+        if not re.fullmatch(r"[a-z]([-a-z0-9]{0,14})", proposal.value):
+            must = "be 1-15 lower-case letters, digits or dashes, starting with a letter"
+            raise refuse(self, proposal, must)
+        return proposal.value
 
     hub_id = Unicode(
         config=True,
@@ -94,11 +92,13 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     @validate("hub_id")
     def _check_hub_id(self, proposal):
-        value = proposal["value"]
+        value = proposal.value
         if not (value and len(value) <= 63 and LABEL_VALUE.fullmatch(value)):
-            raise ValueError(
-                f"MiniClusterPerUserProvisioner.hub_id {value!r} must be a Kubernetes label "
-                "value: 1-63 letters, digits, '-', '_' or '.', a letter or digit at both ends"
+            raise refuse(
+                self,
+                proposal,
+                "be a Kubernetes label value: 1-63 letters, digits, '-', '_' or '.', a letter "
+                "or digit at both ends",
             )
         return value
 
@@ -134,9 +134,9 @@ class MiniClusterPerUserProvisioner(Provisioner):
     @validate("node_selector")
     def _check_node_selector(self, proposal):
         try:
-            return check_node_selector(proposal["value"])
+            return check_node_selector(proposal.value)
         except ValueError as e:
-            raise ValueError(f"MiniClusterPerUserProvisioner.node_selector: {e}") from None
+            raise TraitError(f"{setting(self, proposal)}: {e}") from None
 
     port = Int(5000, min=1, max=65535, config=True, help="""flux-restful's port.""")
 
