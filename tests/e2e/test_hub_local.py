@@ -85,6 +85,13 @@ def added(hub, admin_token):
     return add
 
 
+# The environment's FLUX_SERVER_MODE and the extension's setting it gives
+SHOW_SERVER_MODE = (
+    "import os; from flux_hub.serverextension.config import FluxHub; "
+    "print(os.environ.get('FLUX_SERVER_MODE'), FluxHub().server_mode)"
+)
+
+
 def multi_user(hub):
     """Whether this hub gives each person their own Unix account (root, and a cluster that can)."""
     return "one Unix account for all users" not in hub.log_text() and os.geteuid() == 0
@@ -148,6 +155,11 @@ def test_the_terminal_cli_works_in_a_hub_spawned_server(hub, passwords, secrets)
         )
         account = pwd.getpwnam("carol").pw_name if multi_user(hub) else pwd.getpwuid(0).pw_name
         assert (done.returncode, done.stdout) == (0, f"hi from {account}\n"), done.stderr
+        # The server is told how flux-restful runs: multi-user on real Flux (jobs as their
+        # owners, its listing the caller's own), single-user over the simulation
+        mode = "multi-user" if multi_user(hub) and REAL_FLUX else "single-user"
+        told = hub.in_server("carol", [sys.executable, "-c", SHOW_SERVER_MODE])
+        assert told.stdout == f"{mode} {mode}\n", told.stderr
         listed = hub.in_server("carol", [*flux_hub, "jobs", "-a"])
         assert "from a terminal" in listed.stdout and "COMPLETED" in listed.stdout
         # the panel shows it under that name too
