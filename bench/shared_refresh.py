@@ -60,9 +60,9 @@ LOG = logging.getLogger("bench")
 class Panel:
     """One user's JobsService and the panel's side of its refreshes; upstream requests timed."""
 
-    def __init__(self, design, c, user, workdir, concurrent=8, interval=300.0, mode=None):
+    def __init__(self, design, c, user, workdir, concurrent=8, interval=300.0, mode="single-user"):
         settings = FluxHub(
-            server_mode=mode or "single-user",
+            server_mode=mode,
             host=c.url,
             user=user,
             token=c.passwords[user],
@@ -108,7 +108,7 @@ class Panel:
         return took, self.upstream - upstream, self.requests - requests
 
 
-async def two_users(c, workdir, repeats, firsts=3, mode=None):
+async def two_users(c, workdir, repeats, firsts=3, mode="single-user"):
     """alice's panel: first listings (each by a new JobsService) and steady refreshes (after
     one that settles: on a multi-user server it reads the listing it compares the next with),
     with requests to flux-restful one at a time (their time is the server's) and as configured

@@ -8,6 +8,9 @@ from traitlets.config import Configurable
 from flux_hub.config_checks import flux_restful_url, not_empty, user_names
 from flux_hub.jobnames import default_path
 
+# flux-restful's FLUX_SERVER_MODE values
+SERVER_MODES = ("single-user", "multi-user")
+
 
 class FluxHub(Configurable):
     """Where the user's Flux cluster is and how the server extension logs in to it.
@@ -122,7 +125,7 @@ class FluxHub(Configurable):
     )
 
     server_mode = Enum(
-        ["single-user", "multi-user"],
+        SERVER_MODES,
         config=True,
         help="""How flux-restful runs (its FLUX_SERVER_MODE). In multi-user mode its plain
         ``GET /v1/jobs`` lists only the caller's jobs, every attribute, in one Flux RPC; a
@@ -138,7 +141,7 @@ class FluxHub(Configurable):
     @default("server_mode")
     def _server_mode_default(self):
         mode = os.environ.get("FLUX_SERVER_MODE", "")
-        return mode if mode in ("single-user", "multi-user") else "single-user"
+        return mode if mode in SERVER_MODES else "single-user"
 
     concurrent_requests = Int(
         8,

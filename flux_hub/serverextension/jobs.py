@@ -123,10 +123,9 @@ class JobsService:
         self._listed_at = float("-inf")
         self._refresh = asyncio.Lock()
         # Multi-user mode: whether the plain listing is the user's own (until it shows a job
-        # that is not), and its records (id -> record) and size when last read.
+        # that is not), and its records (id -> record) when last read.
         self._own_listing = settings.server_mode == "multi-user"
         self._seen = None
-        self._listing_size = None
         # The list as last answered: versions count the refreshes that changed something.
         # A version from another server process (another generation) is not understood.
         self._generation = secrets.token_hex(6)
@@ -305,7 +304,7 @@ class JobsService:
         """Whether reading the user's own plain listing costs less than ``lookups`` lookups."""
         if not self._own_listing or lookups < 2 or await self.client.is_legacy():
             return False
-        size = len(self._listed) if self._listing_size is None else self._listing_size
+        size = len(self._listed if self._seen is None else self._seen)
         return 1 + size / _RECORDS_PER_LOOKUP < lookups
 
     async def _from_own_listing(self, wanted):
@@ -313,7 +312,7 @@ class JobsService:
         looking up only those whose listed record changed since the listing before. None if
         the complete listing must be read."""
         records = {r.get("id"): r for r in await self.client.list_jobs() if isinstance(r, dict)}
-        seen, self._seen, self._listing_size = self._seen, records, len(records)
+        seen, self._seen = self._seen, records
         kept, asked = [], []
         for job_id in wanted:
             entry = self._listed.get(job_id)
@@ -325,10 +324,10 @@ class JobsService:
             else:
                 asked.append(job_id)
         # New since the listing before (none the first time: that listing is only a baseline)
-        new = (
-            [] if seen is None else [i for i in records if i not in seen and i not in self._listed]
-        )
-        new = [job_id for job_id in new if job_id not in wanted and isinstance(job_id, int)]
+        new = []
+        if seen is not None:
+            known = {*seen, *self._listed, *wanted}
+            new = [job_id for job_id in records if isinstance(job_id, int) and job_id not in known]
         foreign = set()
         if len(new) > _MOST_NEW:
             # Many at once: the complete listing finds them for less, unless the first is not

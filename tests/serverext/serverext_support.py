@@ -120,7 +120,7 @@ def record_requests(service):
     """The requests the service makes to flux-restful, as (method, args)."""
     asked = []
     client = service.client
-    for method in ("list_jobs", "jobs_body", "job"):
+    for method in ("list_jobs", "jobs", "jobs_body", "job"):
         original = getattr(client, method)
 
         async def recorded(*args, _original=original, _method=method, **kwargs):

@@ -15,51 +15,34 @@ from lanes import REAL_FLUX
 from serverext_support import JobList, record_requests, server_config
 
 from flux_hub.local import LocalCluster
-from flux_hub.restful import FluxRestfulClient
 
 ACTIVE = 12
 
 
 @pytest.fixture(scope="module")
-def own_cluster(tmp_path_factory):
+def cluster(tmp_path_factory):
+    """This module's cluster, in place of the session's (``client_for`` and the server use it)."""
     assert os.geteuid() == 0, "a multi-user cluster runs jobs as their owners: it needs root"
-    cluster = LocalCluster(
+    own = LocalCluster(
         tmp_path_factory.mktemp("own-listing"),
         users=("alice", "bob"),
         nodes=2,
         cores_per_node=8,
         multi_user=True,
     ).start(timeout=120)
-    yield cluster
-    cluster.stop()
+    yield own
+    own.stop()
 
 
 @pytest.fixture
-def jp_server_config(own_cluster):
-    return server_config(own_cluster, "alice", server_mode="multi-user")
-
-
-@pytest.fixture
-def client_of(own_cluster):
-    made = []
-
-    def make(name):
-        made.append(
-            FluxRestfulClient(
-                own_cluster.url, name, own_cluster.passwords[name], own_cluster.secret_key
-            )
-        )
-        return made[-1]
-
-    yield make
-    for client in made:
-        client.close()
+def jp_server_config(cluster):
+    return server_config(cluster, "alice", server_mode="multi-user")
 
 
 async def test_a_refresh_reads_the_own_listing_and_asks_only_about_what_changed(
-    api, service, client_of
+    api, service, client_for
 ):
-    alice = client_of("alice")
+    alice = client_for("alice")
     done = alice.submit("true")
     running = [await api.submit(command="sleep 600") for _ in range(ACTIVE)]
     for job_id in running:
@@ -110,7 +93,7 @@ async def test_a_refresh_reads_the_own_listing_and_asks_only_about_what_changed(
         alice.cancel(job_id)
 
 
-async def test_a_few_active_jobs_are_still_looked_up_one_by_one(api, service, client_of):
+async def test_a_few_active_jobs_are_still_looked_up_one_by_one(api, service, client_for):
     """With one active job, one lookup costs less than the listing: no listing is read."""
     running = await api.submit(command="sleep 600")
     await api.wait(running, "RUN")
@@ -120,14 +103,14 @@ async def test_a_few_active_jobs_are_still_looked_up_one_by_one(api, service, cl
     asked.clear()
     await panel.refresh()
     assert asked == [("job", (running,))]
-    client_of("alice").cancel(running)
+    client_for("alice").cancel(running)
 
 
-async def test_another_persons_jobs_never_show(api, service, client_of):
+async def test_another_persons_jobs_never_show(api, service, client_for):
     """bob's job, submitted between two refreshes that read the listing, is not in alice's
     list. On real Flux the listing never holds it; over the simulation (a single-user server)
     it does, its lookup is refused, and alice's server follows jobs one by one from then on."""
-    alice, bob = client_of("alice"), client_of("bob")
+    alice, bob = client_for("alice"), client_for("bob")
     running = [await api.submit(command="sleep 600") for _ in range(ACTIVE)]
     for job_id in running:
         await api.wait(job_id, "RUN")

@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from serverext_support import JobList
+from serverext_support import JobList, record_requests
 
 from flux_hub.jobnames import JobNames
 from flux_hub.notebook import connect
@@ -121,16 +121,7 @@ async def test_a_refresh_asks_only_about_jobs_that_can_still_change(api, service
     await api.wait(running, "RUN")
     await api.wait(alice.submit("true"))
 
-    asked = []
-    client = service.client
-    for method in ("jobs", "jobs_body", "job"):
-        original = getattr(client, method)
-
-        async def recorded(*args, _original=original, _method=method, **kwargs):
-            asked.append((_method, args))
-            return await _original(*args, **kwargs)
-
-        setattr(client, method, recorded)
+    asked = record_requests(service)
     panel = JobList(api)
     first = await panel.refresh()
     assert asked == [("jobs_body", ())]  # the complete listing, once
