@@ -291,6 +291,10 @@ class FluxAuthenticator(FluxAccountsMixin, Authenticator):
     The password is checked by the flux-restful server itself (one token request). Accounts
     the hub adds (admin page, allowed_users) are created with a new password, which admins can
     read on the accounts page and which ``announce_passwords_to`` can print seed-style.
+
+    Who may log in: anyone with an account on the MiniCluster, unless ``allowed_users`` (or
+    ``allow_existing_users``) is set; then only those people and the hub's existing users, as
+    with any JupyterHub authenticator (``allow_all = True`` lets every account in again).
     """
 
     flux_login_with_account_password = True
@@ -315,8 +319,13 @@ class FluxAuthenticator(FluxAccountsMixin, Authenticator):
 
     @default("allow_all")
     def _allow_all_default(self):
-        # The MiniCluster's accounts are the allow list: a person without one cannot log in.
-        return True
+        # Without other allow settings the MiniCluster's accounts are the allow list: a person
+        # without one cannot log in. With them (allowed_users, allowed_groups of a subclass,
+        # allow_existing_users) only those people may, as with any JupyterHub authenticator.
+        configured = (
+            self.allowed_users or getattr(self, "allowed_groups", None) or self.allow_existing_users
+        )
+        return not configured
 
     async def authenticate(self, handler, data):
         from flux_hub.restful import (
