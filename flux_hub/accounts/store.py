@@ -6,7 +6,8 @@ and the accounts service (another process) rotates and re-provisions. One sqlite
 hub's database serves all of them; the hub and the service open it by path and sqlite serialises
 their writes. Passwords are encrypted with keys derived from ``JUPYTERHUB_CRYPT_KEY`` (the key
 that already protects ``auth_state``), so the file is worthless without the hub's key; the
-file is also created mode 0600. ``auth_state`` carries a copy of what a user's server needs.
+file and sqlite's -wal and -shm files beside it are mode 0600 whatever the umask. ``auth_state``
+carries a copy of what a user's server needs.
 """
 
 import base64
@@ -101,9 +102,10 @@ class CredentialStore:
         self.path = os.path.abspath(path)
         self._cipher = _fernet(hub_crypt_keys() if keys is None else keys)
         self._lock = threading.Lock()
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
         if not os.path.exists(self.path):
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        _make_private(self.path)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(_SCHEMA)
@@ -183,6 +185,27 @@ class CredentialStore:
                     ),
                 )
         return records
+
+
+# The database and the files sqlite keeps next to it: the write-ahead log holds recent rows
+# (encrypted passwords among them) before they reach the database.
+_SIDE_FILES = ("", "-wal", "-shm", "-journal", ".lock")
+
+
+def _make_private(path):
+    """Make the store's files mode 0600, whatever the umask or their history.
+
+    sqlite creates its -wal and -shm files with the database file's own mode (not the
+    umask), so a database made 0644 (an older flux-hub, a restored copy) would hand that mode
+    to the log of every change; each existing file is narrowed here, before any connection.
+    """
+    for suffix in _SIDE_FILES:
+        try:
+            mode = os.stat(path + suffix).st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            os.chmod(path + suffix, 0o600)
 
 
 def _order(row):
