@@ -1,0 +1,372 @@
+"""The guard: an ASGI middleware of flux-hub's around flux-restful's own FastAPI app.
+
+It answers, before flux-restful sees the request, in flux-restful's own shapes:
+
+- a launcher (``is_launcher``, API or HTML form): 400, never run (flux-restful would run the
+  program inside the server process, as root in multi-user mode, with the request's PATH);
+- an ``output.limit`` above the cap: 400; a submit without one gets the cap;
+- a person's active jobs or open output streams at their limit, or all streams at the
+  server's: 429;
+- a body or query string above its limit: 413 / 414;
+- a token issued before its holder's password last changed: 401, as for an expired token.
+
+The person is the ``sub`` of flux-restful's own access token, verified with its signing key; a
+request without a verifiable token goes through untouched (flux-restful answers it).
+"""
+
+import asyncio
+import base64
+import collections
+import json
+import re
+import time
+from urllib.parse import parse_qsl, urlencode
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from .limits import PREFIX, Limits, format_size, parse_size
+from .tokens import NotBefore, token_claims
+
+# Values FastAPI reads as false for a bool query parameter (pydantic's); anything else is refused
+FALSE = {"", "0", "false", "f", "no", "n", "off"}
+# A job submitted this recently counts as active even when job-list does not list it yet
+FRESH_SECONDS = 10.0
+SUBMIT_API = "/v1/jobs/submit"
+SUBMIT_FORM = "/jobs/submit"
+STREAM = re.compile(r"/v1/jobs/[^/]+/output/stream/?")
+FORM_JOB_ID = re.compile(rb"href='/job/(\d+)'")
+
+
+def _answer(status, content, headers=None):
+    return JSONResponse(content, status_code=status, headers=headers)
+
+
+def _refuse_submit(status, *errors):
+    return _answer(status, {"Message": "Invalid submit request", "Errors": list(errors)})
+
+
+class Guard:
+    """``Guard(flux_restful.main.app, limits, signing_key, db_path, multi_user)``.
+
+    ``active_jobs(person, multi_user)`` (blocking, run in a thread): the ids of the jobs not yet
+    inactive, of that person (multi-user: they run as the person's uid) or of everyone.
+    """
+
+    def __init__(self, app, limits=None, *, signing_key, db_path, multi_user, active_jobs=None):
+        self.app = app
+        self.limits = limits or Limits()
+        self.signing_key = signing_key
+        self.not_before = NotBefore(db_path)
+        self.multi_user = multi_user
+        self.active_jobs = active_jobs or flux_active_jobs
+        self.streams = collections.Counter()
+        self.streams_open = 0
+        self.submitted = collections.defaultdict(dict)  # person -> {job id: monotonic time}
+        self.submit_locks = collections.defaultdict(asyncio.Lock)
+        self._threads_sized = False
+
+    # -- ASGI ----------------------------------------------------------------------------
+    async def __call__(self, scope, receive, send):
+        if not self._threads_sized:
+            # Every stream may hold a thread; spare_threads more are kept for the rest
+            anyio.to_thread.current_default_thread_limiter().total_tokens = self.limits.threads
+            self._threads_sized = True
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        refusal, body = await self._check_size(scope, receive)
+        if refusal is not None:
+            return await refusal(scope, receive, send)
+        receive = _replay(body, receive)
+        person, claims = self._person(scope)
+        if claims is not None and self.not_before.revoked(claims):
+            answer = _answer(
+                401,
+                {"detail": "Could not validate credentials"},
+                {"WWW-Authenticate": "Bearer"},
+            )
+            return await answer(scope, receive, send)
+        path, method = scope["path"], scope["method"]
+        if method == "POST" and path.rstrip("/") == SUBMIT_API:
+            return await self._submit_api(scope, receive, send, person if claims else None)
+        if method == "POST" and path.rstrip("/") == SUBMIT_FORM:
+            return await self._submit_form(scope, receive, send, person, body)
+        if method == "GET" and claims is not None and STREAM.fullmatch(path):
+            return await self._stream(scope, receive, send, person)
+        return await self.app(scope, receive, send)
+
+    # -- who -----------------------------------------------------------------------------
+    def _person(self, scope):
+        """(person, verified claims) from the bearer token (header, else the web UI's
+        access_token cookie); else (the HTTP Basic user name, unverified: flux-restful checks
+        the password, the guard only counts), None); else (None, None)."""
+        request = Request(scope)
+        scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+        token = credentials.strip() if scheme.lower() == "bearer" else ""
+        token = token or request.cookies.get("access_token", "")
+        claims = token_claims(token, self.signing_key)
+        if claims is not None:
+            return claims["sub"], claims
+        if scheme.lower() == "basic":
+            try:
+                name = base64.b64decode(credentials.strip(), validate=True).decode()
+                return name.partition(":")[0] or None, None
+            except ValueError:
+                pass
+        return None, None
+
+    # -- sizes ---------------------------------------------------------------------------
+    async def _check_size(self, scope, receive):
+        """(a refusal or None, the whole body) for a query string or body above its limit."""
+        limits = self.limits
+        query = scope.get("query_string", b"")
+        if len(query) > limits.max_query:
+            return _answer(
+                414,
+                {
+                    "detail": f"The query string is {len(query)} bytes; this server takes at "
+                    f"most {limits.max_query} ({PREFIX}MAX_QUERY)."
+                },
+            ), b""
+        too_big = _answer(
+            413,
+            {
+                "detail": f"The request body is larger than this server takes: at most "
+                f"{limits.max_body} bytes ({PREFIX}MAX_BODY)."
+            },
+        )
+        length = Request(scope).headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limits.max_body):
+            return too_big, b""
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return None, b""  # the client left: the app sees it leave
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limits.max_body:
+                return too_big, b""
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return None, b"".join(chunks)
+
+    # -- submit --------------------------------------------------------------------------
+    async def _submit_api(self, scope, receive, send, person):
+        params = parse_qsl(scope.get("query_string", b"").decode("latin-1"), True)
+        launcher = self._launcher_refusal(v for k, v in params if k == "is_launcher")
+        if launcher:
+            return await launcher(scope, receive, send)
+        flags = [v for k, v in params if k == "option_flags"]
+        # flux-restful reads the last option_flags as "k=v,k2=v2" (clean_submit_args)
+        option_flags = {}
+        for flag in (flags[-1] if flags else "").split(","):
+            if "=" in flag:
+                option, value = flag.split("=", 1)
+                option_flags[option] = value
+        refusal = self._output_refusal(option_flags)
+        if refusal:
+            return await refusal(scope, receive, send)
+        if "output.limit" not in option_flags:
+            cap = f"output.limit={format_size(self.limits.output_limit)}"
+            kept = [(k, v) for k, v in params if k != "option_flags"]
+            kept.append(("option_flags", f"{flags[-1]},{cap}" if flags and flags[-1] else cap))
+            scope = dict(scope, query_string=urlencode(kept).encode("latin-1"))
+        return await self._submit(scope, receive, send, person, _json_job_id)
+
+    async def _submit_form(self, scope, receive, send, person, body):
+        from flux_restful.core.config import parse_option_flags
+
+        try:
+            form = await Request(scope, _replay(body, None)).form()
+        except Exception:
+            return await self.app(scope, receive, send)  # flux-restful says what is wrong
+        if form.get("is_launcher") == "on":  # what flux-restful's SubmitForm reads as true
+            refusal = self._launcher_refusal(["on"])
+            return await refusal(scope, receive, send)
+        text = form.get("option_flags")
+        if isinstance(text, str) and text:
+            try:
+                option_flags = parse_option_flags(text)
+            except ValueError as error:
+                refusal = _refuse_submit(400, f"option_flags cannot be read: {error}")
+                return await refusal(scope, receive, send)
+            refusal = self._output_refusal(option_flags)
+            if refusal:
+                return await refusal(scope, receive, send)
+        # Without one, the form's job gets the server's FLUX_OPTION_FLAGS, which hold the cap
+        return await self._submit(scope, receive, send, person, _form_job_id)
+
+    def _launcher_refusal(self, values):
+        if all(str(v).strip().lower() in FALSE for v in values):
+            return None
+        return _refuse_submit(
+            400,
+            "Launchers (is_launcher) are turned off on this server: they would run the program "
+            "inside the server itself. Submit the workflow tool as an ordinary job instead.",
+        )
+
+    def _output_refusal(self, option_flags):
+        if "output.limit" not in option_flags:
+            return None
+        text = option_flags["output.limit"]
+        cap = self.limits.output_limit
+        size = parse_size(text)
+        if size is None or size < 1:
+            return _refuse_submit(
+                400,
+                f"output.limit={text} is not a size this server takes: give a whole number of "
+                f"bytes, or one with K, M or G, of at most {format_size(cap)}.",
+            )
+        if size > cap:
+            return _refuse_submit(
+                400,
+                f"output.limit={text} is above this server's limit of {format_size(cap)} of "
+                f"output per job ({PREFIX}OUTPUT_LIMIT); ask for {format_size(cap)} or less.",
+            )
+        return None
+
+    async def _submit(self, scope, receive, send, person, job_id):
+        if person is None:
+            return await self.app(scope, receive, send)  # flux-restful answers 401
+        limit = self.limits.active_jobs_per_user
+        async with self.submit_locks[person]:
+            try:
+                count = await anyio.to_thread.run_sync(self._count_active, person)
+            except Exception as error:
+                answer = _answer(
+                    503,
+                    {"detail": f"Cannot count your active jobs on Flux right now ({error})."},
+                )
+                return await answer(scope, receive, send)
+            if count >= limit:
+                refusal = _refuse_submit(
+                    429,
+                    f"{person} has {count} active jobs, the most one person may have at once on "
+                    f"this server ({PREFIX}ACTIVE_JOBS_PER_USER={limit}): wait for some to end, "
+                    "or cancel some.",
+                )
+                return await refusal(scope, receive, send)
+            status, body = await self._forward_capturing(scope, receive, send)
+            if status == 200:
+                jobid = job_id(body)
+                if jobid is not None:
+                    self.submitted[person][jobid] = time.monotonic()
+
+    def _count_active(self, person):
+        """How many of the person's jobs are not yet inactive (one job-list RPC). Forgets the
+        recorded ids that have ended."""
+        active = self.active_jobs(person if self.multi_user else None)
+        mine = self.submitted[person]
+        now = time.monotonic()
+        fresh = {j for j, when in mine.items() if j not in active and now - when < FRESH_SECONDS}
+        for jobid in [j for j in mine if j not in active and j not in fresh]:
+            del mine[jobid]
+        if self.multi_user:
+            return len(active) + len(fresh)  # every job of theirs, submitted here or not
+        return len(mine)  # those still active or too new to be listed yet
+
+    async def _forward_capturing(self, scope, receive, send):
+        status, chunks = None, []
+
+        async def capture(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and status == 200:
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        return status, b"".join(chunks)
+
+    # -- streams -------------------------------------------------------------------------
+    async def _stream(self, scope, receive, send, person):
+        limits = self.limits
+        if self.streams[person] >= limits.streams_per_user:
+            answer = _answer(
+                429,
+                {
+                    "detail": f"{person} has {self.streams[person]} output streams open, the "
+                    f"most one person may have at once ({PREFIX}STREAMS_PER_USER="
+                    f"{limits.streams_per_user}): close one, or read the output with "
+                    "GET /v1/jobs/{id}/output."
+                },
+                {"Retry-After": "5"},
+            )
+            return await answer(scope, receive, send)
+        if self.streams_open >= limits.streams_total:
+            answer = _answer(
+                429,
+                {
+                    "detail": f"This server has {self.streams_open} output streams open, the "
+                    f"most it serves at once ({PREFIX}STREAMS_TOTAL={limits.streams_total}): "
+                    "try again soon, or read the output with GET /v1/jobs/{id}/output."
+                },
+                {"Retry-After": "5"},
+            )
+            return await answer(scope, receive, send)
+        self.streams[person] += 1
+        self.streams_open += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.streams_open -= 1
+            self.streams[person] -= 1
+            if not self.streams[person]:
+                del self.streams[person]
+
+
+def _replay(body, receive):
+    """A receive() that gives the body read already, then the client's own messages."""
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        if receive is None:
+            return {"type": "http.disconnect"}
+        return await receive()
+
+    return replay
+
+
+def _json_job_id(body):
+    try:
+        jobid = json.loads(body).get("id")
+    except (ValueError, AttributeError):
+        return None
+    return jobid if isinstance(jobid, int) else None
+
+
+def _form_job_id(body):
+    match = FORM_JOB_ID.search(body)
+    return int(match.group(1)) if match else None
+
+
+def flux_active_jobs(person):
+    """The ids of the jobs not yet inactive, of ``person``'s uid, or of everyone when None: one
+    job-list RPC over the calling thread's handle (flux-restful's own, real or simulated)."""
+    import pwd
+
+    import flux.constants
+    import flux.job
+    from flux_restful.library.handle import get_handle
+
+    userid = flux.constants.FLUX_USERID_UNKNOWN
+    if person is not None:
+        try:
+            userid = pwd.getpwnam(person).pw_uid
+        except KeyError:
+            return set()  # no such account: flux-restful refuses the submit itself
+    rpc = flux.job.job_list(
+        get_handle(),
+        max_entries=0,
+        attrs=[],
+        userid=userid,
+        states=flux.constants.FLUX_JOB_STATE_ACTIVE,
+    )
+    return {int(job["id"]) for job in rpc.get_jobs()}

@@ -1,0 +1,75 @@
+"""Serve flux-restful's app behind the guard: ``python -m flux_hub.guard --host H --port P``.
+
+Run it where ``flux-restful serve`` would run (its working directory holds ./flux-restful.db;
+under ``flux start``, or with FLUX_URI). Before flux_restful is imported it sets, in its own
+environment:
+
+- ``KNOWN_LAUNCHERS=[]`` (flux-restful's own setting): its launcher refuses every program, a
+  second wall behind the guard's refusal of ``is_launcher``;
+- ``output.limit`` in ``FLUX_OPTION_FLAGS`` (the defaults of the web form's jobs) at most the
+  cap, so a form job that asks nothing gets the cap too.
+"""
+
+import argparse
+import os
+import shlex
+import sys
+
+from .limits import LimitError, Limits, format_size
+
+DB_PREFIX = "sqlite:///"
+
+
+def server_defaults(environ, limits):
+    """Set the environment flux-restful reads its launchers and default option flags from."""
+    environ["KNOWN_LAUNCHERS"] = "[]"
+    # Read as flux_restful.core.config.parse_option_flags reads it (not imported: its settings
+    # are made from the environment when it loads)
+    flags = {}
+    for flag in shlex.split(environ.get("FLUX_OPTION_FLAGS") or ""):
+        option, equals, value = flag.partition("=")
+        if equals:
+            flags[option.removeprefix("-o")] = value
+    flags["output.limit"] = format_size(limits.output_limit)
+    environ["FLUX_OPTION_FLAGS"] = shlex.join(f"{k}={v}" for k, v in flags.items())
+
+
+def make_app(limits):
+    """flux-restful's app (imported now: it checks its settings and Flux) inside the guard."""
+    from flux_restful.core.config import settings
+    from flux_restful.library.flux import multi_user
+    from flux_restful.main import app
+
+    from .middleware import Guard
+
+    if not settings.known_launchers == []:
+        sys.exit("flux-hub guard: flux-restful did not take KNOWN_LAUNCHERS=[]; not serving")
+    db = settings.db_file
+    db_path = os.path.abspath(
+        db[len(DB_PREFIX) :] if db.startswith(DB_PREFIX) else "flux-restful.db"
+    )
+    return Guard(
+        app,
+        limits,
+        signing_key=settings.token_signing_key,
+        db_path=db_path,
+        multi_user=multi_user(),
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m flux_hub.guard", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000, help="port (5000)")
+    parser.add_argument("--log-level", default="info", help="uvicorn log level (info)")
+    args = parser.parse_args(argv)
+    try:
+        limits = Limits.from_environ()
+    except LimitError as error:
+        sys.exit(f"flux-hub guard: {error}")
+    server_defaults(os.environ, limits)
+    import uvicorn
+
+    # One worker: the limits are counted in this process
+    uvicorn.run(make_app(limits), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
