@@ -19,15 +19,22 @@ runs `kubectl port-forward`; the hub does the same from Python with the kubernet
   the websocket with a close frame) is passed on as a clean close.
 - A port-forward refused with 404 (the broker pod was replaced) is tried once more on the pod
   a new discovery finds.
+- Nobody else can pose as it or use it: with port 0 the OS picks a free port; a fixed port
+  someone else holds is an error naming them (clients would send them their passwords). A
+  connection from a process of this machine is relayed only when its account is trusted
+  (see PortForwardRelay); others are closed before anything reaches the API server.
 """
 
+import errno
 import logging
+import os
 import select
 import socket
 import struct
 import threading
 
 from flux_hub.accounts.provisioner import ProvisioningError
+from flux_hub.restful import peer
 
 from .errors import PodNotFound
 from .execution import upgrade_refused
@@ -40,14 +47,30 @@ class PortForwardRelay:
 
     `target(refresh)` returns (pod name, port) to forward to; refresh=True asks for a new
     discovery (the pod found before is gone).
+
+    Trusted accounts: root, this process's own (the hub's, or the accounts service's) and
+    ``allowed_users`` (Unix user names or uids: e.g. the accounts that people's servers run
+    as on this machine). A connection from any other account of this machine is closed at
+    once. Connections from other machines (a relay listening on an address they reach) have
+    no account here and are relayed: flux-restful still asks them for a login.
     """
 
-    def __init__(self, api_client, namespace, target, *, address="127.0.0.1", port=0):
+    def __init__(
+        self, api_client, namespace, target, *, address="127.0.0.1", port=0, allowed_users=()
+    ):
         self.configuration = api_client.configuration
         self.namespace = namespace
         self.target = target
         self.address = address
         self.port = port
+        self.trusted = {0, os.getuid(), os.geteuid()}
+        for user in allowed_users:
+            uid = peer.uid_of(user)
+            if uid is None:
+                raise ProvisioningError(
+                    f"The port-forward relay cannot allow {user!r}: no such user"
+                )
+            self.trusted.add(uid)
         self._server = None
 
     @property
@@ -56,7 +79,17 @@ class PortForwardRelay:
         return f"http://{host}:{self.port}"
 
     def start(self):
-        self._server = socket.create_server((self.address, self.port))
+        try:
+            self._server = socket.create_server((self.address, self.port))
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+            uid = peer.holder(self.address, self.port)
+            who = f"held by {peer.describe(uid)}" if uid is not None else "in use"
+            raise ProvisioningError(
+                f"The port-forward relay cannot listen on {self.address}:{self.port}: it is "
+                f"{who}. Stop that program, or set port_forward_port to 0 (any free port)."
+            ) from None
         self.port = self._server.getsockname()[1]
         threading.Thread(target=self._accept, name=f"port-forward {self.url}", daemon=True).start()
         log.info("flux-restful reached through a Kubernetes port-forward at %s", self.url)
@@ -74,7 +107,25 @@ class PortForwardRelay:
                 conn, _ = server.accept()
             except OSError:  # closed
                 return
+            if self._refused(conn):
+                conn.close()
+                continue
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _refused(self, conn):
+        """Whether ``conn`` comes from an account of this machine that is not trusted."""
+        try:
+            uid = peer.client_owner(conn)
+            local = peer.is_loopback(conn.getpeername()[0])
+        except OSError:  # already gone
+            return True
+        if uid is None and not local:
+            return False  # another machine's
+        if uid in self.trusted:
+            return False
+        who = peer.describe(uid) if uid is not None else "a process that is gone"
+        log.warning("The port-forward relay at %s refused a connection from %s", self.url, who)
+        return True
 
     def _serve(self, conn):
         try:

@@ -178,7 +178,21 @@ class KubernetesProvisioner(DBScriptProvisioner):
         min=0,
         max=65535,
         config=True,
-        help="""Local port of the port-forward relay (0: any free port).""",
+        help="""Local port of the port-forward relay (0: any free port).
+
+        A fixed port that another account holds when the hub starts is an error naming it.
+        """,
+    )
+
+    port_forward_allowed_users = List(
+        Unicode(),
+        config=True,
+        help="""Unix accounts (names or uids) of this machine that may connect to the relay.
+
+        Root and the hub's own account always may; a connection from any other account of
+        this machine is closed before it reaches the API server. List here the accounts
+        people's servers run as when they use the relay (LocalProcessSpawner, SudoSpawner).
+        """,
     )
 
     @default("cluster_url")
@@ -247,6 +261,7 @@ class KubernetesProvisioner(DBScriptProvisioner):
                 self._forward_target,
                 address=self.port_forward_address,
                 port=self.port_forward_port,
+                allowed_users=self.port_forward_allowed_users,
             ).start()
         return self._relay
 

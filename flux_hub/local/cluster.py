@@ -29,6 +29,7 @@ import requests
 from flux_hub.provision import DBScriptRunError, run_dbscript
 from flux_hub.provision.dbscript import check_name
 from flux_hub.redact import redact
+from flux_hub.restful import peer
 
 from . import procs
 
@@ -301,6 +302,23 @@ def _bind(host, port):
         return s.getsockname()[1]
 
 
+def _port_taken(host, port, uid=None):
+    """Why flux-restful cannot listen at host:port: who holds it (``uid``, else asked of the
+    kernel) and what to do. Clients refuse to send anything to another account there."""
+    uid = peer.holder(host, port) if uid is None else uid
+    if uid is None:
+        who = "is in use"
+    elif uid == os.geteuid():
+        who = f"is held by another program of this cluster's account, {peer.describe(uid)}"
+    else:
+        who = f"is held by {peer.describe(uid)}, another account"
+    return (
+        f"{host}:{port} {who}, so flux-restful cannot listen there and the cluster is not "
+        f"started. Stop that program (`ss -ltnp 'sport = :{port}'` shows it as root), then "
+        "start the cluster again; clients send no password to it meanwhile."
+    )
+
+
 class LocalCluster:
     """flux-restful on 127.0.0.1 with a shared secret, a superuser and seeded users.
 
@@ -438,7 +456,7 @@ class LocalCluster:
             self._load()
             port = _bind(self.host, self.port)
             if port is None:
-                raise LocalClusterError(f"{self.host}:{self.port} is already in use")
+                raise LocalClusterError(_port_taken(self.host, self.port))
             self.port = port  # a port picked for 0 is kept for restarts
             wanted = [(self.admin_user, True)]
             wanted += [(user, False) for user in self.users if user != self.admin_user]
@@ -703,8 +721,6 @@ class LocalCluster:
             self.host,
             "--port",
             str(self.port),
-            "--workers",
-            "1",
         ]
 
     def _launch(self):
@@ -934,9 +950,17 @@ class LocalCluster:
         return out.stdout.strip() if out.returncode == 0 else None
 
     def _wait_ready(self, timeout, log_offset):
+        """Wait until this cluster's own server listens at host:port and answers there.
+
+        The port may be taken between start()'s check and the server's bind: whoever listens
+        there instead is named, and nothing is asked of it.
+        """
         deadline = time.monotonic() + timeout
         with requests.Session() as session:
             while True:
+                holder = self._port_holder()
+                if holder is not None and holder is not True:
+                    raise LocalClusterError(_port_taken(self.host, self.port, holder))
                 status = self._proc.poll()
                 if status is not None:
                     raise LocalClusterError(
@@ -945,8 +969,9 @@ class LocalCluster:
                     )
                 try:
                     # The legacy server has no /v1/auth: its 404 is its answer
-                    answer = session.get(f"{self.url}/v1/auth", timeout=5).status_code
-                    if answer == (404 if self.legacy else 200):
+                    if holder and session.get(f"{self.url}/v1/auth", timeout=5).status_code == (
+                        404 if self.legacy else 200
+                    ):
                         log.info("flux-restful is up at %s (%s)", self.url, self.mode)
                         return
                 except requests.RequestException:
@@ -957,6 +982,24 @@ class LocalCluster:
                         f"{self._log_tail(log_offset)}"
                     )
                 time.sleep(0.1)
+
+    def _port_holder(self):
+        """None while nothing listens at the cluster's address, True when only its own server
+        does (a socket open in a process it started), else the uid of the other listener."""
+        found = peer.listening(self.host, self.port)
+        if not found:
+            return None
+        ours = set()
+        for each in [self._proc.pid, *procs.descendants(self._proc.pid)]:
+            try:
+                for fd in os.listdir(f"/proc/{each}/fd"):
+                    ours.add(os.readlink(f"/proc/{each}/fd/{fd}"))
+            except OSError:  # gone meanwhile
+                continue
+        for uid, inode in found:
+            if f"socket:[{inode}]" not in ours:
+                return uid
+        return True
 
     def _log_tail(self, offset, lines=30):
         try:

@@ -1,10 +1,12 @@
 """The asynchronous flux-restful client: the protocol core driven over tornado's HTTP client."""
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator
 
 from tornado import httputil
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpclient import HTTPRequest
+from tornado.ioloop import IOLoop
 from tornado.iostream import StreamClosedError
 from tornado.simple_httpclient import (
     HTTPStreamClosedError,
@@ -13,6 +15,7 @@ from tornado.simple_httpclient import (
 )
 from tornado.tcpclient import TCPClient
 
+from . import peer
 from .protocol import (
     ConnectionFailed,
     Login,
@@ -29,6 +32,7 @@ class AsyncFluxRestfulClient:
 
     ``stream_output`` is an async iterator: ``async for chunk in client.stream_output(id)``;
     closing it early (``aclose()``, or ``contextlib.aclosing``) drops the connection at once.
+    Its connections are checked as FluxRestfulClient's are (flux_hub.restful.peer).
     """
 
     def __init__(self, host=None, user=None, token=None, secret_key=None, *, timeout=30.0):
@@ -175,7 +179,7 @@ class AsyncFluxRestfulClient:
         body = request.body
         if body is None and request.method == "POST":
             body = b""  # tornado insists on a body for POST
-        fetch = AsyncHTTPClient().fetch(
+        fetch = _http_client().fetch(
             HTTPRequest(
                 url,
                 method=request.method,
@@ -267,7 +271,21 @@ class _Stream:
         self._client.close()
 
 
-class _TrackingTCPClient(TCPClient):
+class _CheckedTCPClient(TCPClient):
+    """Asks who accepted each connection (peer.check_server) before the HTTP client sends
+    anything on it (with TLS, after the handshake, which carries no credentials)."""
+
+    async def connect(self, *args, **kwargs):
+        stream = await super().connect(*args, **kwargs)
+        try:
+            peer.check_server(stream.socket)
+        except peer.PeerRefused:
+            stream.close()
+            raise
+        return stream
+
+
+class _TrackingTCPClient(_CheckedTCPClient):
     def __init__(self, resolver=None):
         super().__init__(resolver)
         self.streams = []
@@ -278,8 +296,23 @@ class _TrackingTCPClient(TCPClient):
         return stream
 
 
+# One HTTP client per event loop, as tornado's AsyncHTTPClient() keeps, with checked connections
+_clients = weakref.WeakKeyDictionary()
+
+
+def _http_client():
+    loop = IOLoop.current()
+    client = _clients.get(loop)
+    if client is None:
+        client = _clients[loop] = SimpleAsyncHTTPClient(force_instance=True)
+        client.tcp_client = _CheckedTCPClient(resolver=client.resolver)
+    return client
+
+
 def _failure(error):
     """Classify a tornado fetch error for the protocol core."""
+    if isinstance(error, peer.PeerRefused):
+        return ConnectionFailed("other", str(error))
     if isinstance(error, HTTPTimeoutError | asyncio.TimeoutError):
         return ConnectionFailed("timeout", "no answer in time")
     if isinstance(error, ConnectionRefusedError):

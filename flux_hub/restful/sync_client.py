@@ -5,8 +5,12 @@ import time
 from collections.abc import Iterator
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ProtocolError
 
+from . import peer
 from .protocol import (
     ConnectionFailed,
     Login,
@@ -24,12 +28,16 @@ class FluxRestfulClient:
     Arguments left out come from the environment flux-restful-cli reads: FLUX_RESTFUL_HOST
     (default http://127.0.0.1:5000), FLUX_USER, FLUX_TOKEN (the password) and FLUX_SECRET_KEY.
     The token is fetched on first use and renewed once when the server refuses it.
+    A server on this machine gets nothing unless a trusted account holds its port (see
+    flux_hub.restful.peer); ClusterUnavailable says who holds it otherwise.
     """
 
     def __init__(self, host=None, user=None, token=None, secret_key=None, *, timeout=30.0):
         self._core = Protocol(host, user, token, secret_key)
         self.timeout = timeout
         self._session = requests.Session()
+        for scheme in ("http://", "https://"):
+            self._session.mount(scheme, _CheckedAdapter())
         self._login_lock = threading.Lock()
 
     host = property(lambda self: self._core.host)
@@ -185,6 +193,8 @@ class FluxRestfulClient:
             )
         except requests.RequestException as e:
             raise _failure(e) from e
+        except peer.PeerRefused as e:
+            raise ConnectionFailed("other", str(e)) from None
         if request.stream and 200 <= answer.status_code < 300:
             return Response(answer.status_code, stream=answer)
         try:
@@ -193,6 +203,39 @@ class FluxRestfulClient:
             raise _failure(e) from e
         finally:
             answer.close()
+
+
+class _CheckedConnection(HTTPConnection):
+    """Asks who accepted the connection (peer.check_server) before a byte is sent."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        try:
+            peer.check_server(sock)
+        except peer.PeerRefused:
+            sock.close()
+            raise
+        return sock
+
+
+class _CheckedHTTPSConnection(HTTPSConnection, _CheckedConnection):
+    pass
+
+
+class _CheckedPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedConnection
+
+
+class _CheckedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+class _CheckedAdapter(HTTPAdapter):
+    """requests' adapter, its connections checked; PeerRefused comes through unwrapped."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedPool, "https": _CheckedHTTPSPool}
 
 
 def _failure(error):
