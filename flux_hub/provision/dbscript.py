@@ -26,15 +26,27 @@ existing user keeps its superuser flag; the result reports it. An existing activ
 reset_password costs no bcrypt hash. deactivate: "deactivated" or "missing". A failed op gives
 {"status": "error", "error": "..."}; each op commits on its own, so it loses nothing that
 succeeded. A malformed request gives {"error": "..."} and exit status 2.
+
+Tokens: a password set on an existing user ("password-set", or "reactivated" with a new one)
+and a deactivation record, in the same transaction, a "not before" time for that name in
+flux-hub's own table NOT_BEFORE_TABLE of the same database: flux-hub's guard in front of
+flux-restful (flux_hub/guard) refuses the tokens issued before it, which would otherwise hold
+for their whole life (10 h). Token times are whole seconds, so the time is the next whole
+second, and the script returns only once it has come: a token issued with the new password
+(after the script) is never refused, one issued with the old one always is.
 """
 
 import contextlib
 import functools
 import json
+import math
 import sys
+import time
 
 MAX_NAME = 255
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit, which flux_restful enforces
+# Read by flux_hub/guard/tokens.py (this script must not import flux_hub: the same name there)
+NOT_BEFORE_TABLE = "flux_hub_token_not_before"
 
 
 class OpError(ValueError):
@@ -73,7 +85,29 @@ def _flag(op, key):
     return value
 
 
-def ensure(db, models, hash_password, op, add_user=None):
+def _not_before(db, name):
+    """Record that ``name``'s tokens issued before now no longer count (see the top); in the
+    op's own transaction. Returns the time recorded."""
+    from sqlalchemy import text
+
+    when = math.floor(time.time()) + 1
+    db.execute(
+        text(
+            f"CREATE TABLE IF NOT EXISTS {NOT_BEFORE_TABLE} "
+            "(user_name TEXT PRIMARY KEY NOT NULL, not_before INTEGER NOT NULL)"
+        )
+    )
+    db.execute(
+        text(
+            f"INSERT INTO {NOT_BEFORE_TABLE} (user_name, not_before) VALUES (:name, :when) "
+            "ON CONFLICT (user_name) DO UPDATE SET not_before = excluded.not_before"
+        ),
+        {"name": name, "when": when},
+    )
+    return when
+
+
+def ensure(db, models, hash_password, op, add_user=None, not_before=None):
     """``add_user``: the legacy server's own ``init_db.add_user`` (what its ``init_db.py
     add-user`` runs), which then writes new rows; it strips the password, so one with
     surrounding spaces is written here instead."""
@@ -106,6 +140,8 @@ def ensure(db, models, hash_password, op, add_user=None):
         if not user.is_active:
             user.is_active = True
             status = "reactivated"
+        if reset and not_before is not None:
+            not_before(db, name)
     db.commit()
     return {"status": status, "superuser": bool(user.is_superuser)}
 
@@ -119,13 +155,15 @@ def _refuse_superuser(user, superuser, action):
         )
 
 
-def deactivate(db, models, hash_password, op):
+def deactivate(db, models, hash_password, op, not_before=None):
     name = _name(op)
     user = db.query(models.User).filter(models.User.user_name == name).first()
     if user is None:
         return {"status": "missing"}
     _refuse_superuser(user, _flag(op, "superuser"), "deactivate")
     user.is_active = False
+    if not_before is not None:
+        not_before(db, name)
     db.commit()
     return {"status": "deactivated"}
 
@@ -165,6 +203,15 @@ def run(ops, package="flux_restful"):
 
     Base.metadata.create_all(bind=engine)
     handlers = dict(OPS)
+    recorded = []
+    if package == "flux_restful":
+        # flux-restful 1.1 only: the legacy server (app) has no guard in front of it
+
+        def record(db, name):
+            recorded.append(_not_before(db, name))
+
+        for kind in ("ensure", "deactivate"):
+            handlers[kind] = functools.partial(OPS[kind], not_before=record)
     if package == "app":
         # Its init_db prints its folder on import: stdout is this script's answer
         with contextlib.redirect_stdout(sys.stderr):
@@ -190,6 +237,9 @@ def run(ops, package="flux_restful"):
         finally:
             db.close()
         results.append(result)
+    if recorded:
+        # Return once the recorded second has come (see the top): at most a second
+        time.sleep(max(0.0, max(recorded) - time.time()))
     return results
 
 
