@@ -201,8 +201,15 @@ def test_existing_accounts_keep_their_password_when_people_log_in_with_it(tmp_pa
     credentials_mode.remember_password("erin", "erin", known)
     assert credentials_mode.credentials("erin")["FLUX_TOKEN"] == known
 
+    # Provisioned accounts (flux-hub sets the passwords): an account flux-hub did not make
+    # is not taken over ...
     provisioned = make_accounts(tmp_path / "third", server)
     (outcome,) = provisioned.ensure(["erin"])
+    assert outcome.status == "error" and "was not made by flux-hub" in outcome.error
+    assert _hashes(server)["erin"] == hashes["erin"]
+    # ... unless an admin adopts it
+    adopting = make_accounts(tmp_path / "fourth", server, adopt_accounts={"erin"})
+    (outcome,) = adopting.ensure(["erin"])
     assert outcome.status == "password-set"
     assert _hashes(server)["erin"] != hashes["erin"]
 

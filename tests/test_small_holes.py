@@ -15,10 +15,13 @@ from contextlib import contextmanager
 
 import pytest
 from jupyterhub.crypto import CryptKeeper
+from tornado import web
 from traitlets.config import Config
 
+from flux_hub.accounts import FluxAccounts, LocalProvisioner
 from flux_hub.accounts.store import ACTIVE, CredentialStore, Record
-from flux_hub.hub import FluxAuthenticator
+from flux_hub.hub import FluxAuthenticator, with_flux_accounts
+from flux_hub.restful import AuthenticationFailed, FluxRestfulClient
 
 CRYPT_KEY = "ef" * 32
 
@@ -126,3 +129,85 @@ def test_a_store_left_readable_is_made_private_before_it_is_written(tmp_path, um
         files = store_files(path)
     assert "accounts.sqlite-shm" in files
     assert set(files.values()) == {"0o600"}, files
+
+
+# -- 1. accounts flux-hub did not make ---------------------------------------------------------
+
+
+def provisioned_auth(tmp_path, cluster, **accounts_config):
+    c = config_for(tmp_path, cluster)
+    c.SharedPasswordAuthenticator.user_password = "shared-secret-pw"
+    c.Authenticator.allow_all = True
+    for name, value in accounts_config.items():
+        setattr(c.FluxAccounts, name, value)
+    return with_flux_accounts("shared-password")(config=c)
+
+
+def someone_elses_account(tmp_path, cluster):
+    """An account on the cluster made by someone else (here another accounts store: to the
+    hub under test it is as foreign as one made with flux-restful add-user), with a job."""
+    other = FluxAccounts(
+        store_path=str(tmp_path / "someone-else.sqlite"),
+        provisioner=LocalProvisioner(server_dir=str(cluster.state_dir)),
+    )
+    name = unique("owner")
+    (made,) = other.ensure([name])
+    assert made.status == "created"
+    client = FluxRestfulClient(cluster.url, name, made.password, cluster.secret_key)
+    job = client.submit("true")
+    client.close()
+    return other, name, made.password, job
+
+
+def their_jobs(cluster, name, password):
+    client = FluxRestfulClient(cluster.url, name, password, cluster.secret_key)
+    try:
+        return [job["id"] for job in client.jobs()]
+    finally:
+        client.close()
+
+
+def test_an_account_flux_hub_did_not_make_is_refused_and_left_as_it_is(tmp_path, cluster):
+    _, name, password, job = someone_elses_account(tmp_path, cluster)
+    auth = provisioned_auth(tmp_path, cluster)
+    # the person logs in (the shared password is right) ...
+    assert login(auth, name, "shared-secret-pw")["name"] == name
+    # ... and JupyterHub's add_user for the new hub user fails with a page that says why
+    with pytest.raises(web.HTTPError) as refused:
+        asyncio.run(auth.add_user(FakeUser(name)))
+    assert refused.value.status_code == 403
+    assert refused.value.jupyterhub_message == (
+        f"could not provision a Flux account for {name}: account {name!r} exists on the "
+        f"cluster and was not made by flux-hub; an admin must remove it from the cluster, or "
+        f"let flux-hub adopt it for hub user {name!r} (its password is replaced and its jobs "
+        f"become theirs) with c.FluxAccounts.adopt_accounts = {{{name!r}}}"
+    )
+    # nothing changed: its owner still logs in and has their job; flux-hub keeps nothing
+    assert job in their_jobs(cluster, name, password)
+    assert auth.accounts.record(name) is None
+    # deleting the hub user leaves the account alone too
+    asyncio.run(auth.delete_user(FakeUser(name)))
+    assert job in their_jobs(cluster, name, password)
+
+
+def test_a_deactivated_account_flux_hub_did_not_make_stays_deactivated(tmp_path, cluster):
+    other, name, password, _ = someone_elses_account(tmp_path, cluster)
+    other.deactivate([name], cancel_jobs=False)
+    auth = provisioned_auth(tmp_path, cluster)
+    with pytest.raises(web.HTTPError, match="was not made by flux-hub"):
+        asyncio.run(auth.add_user(FakeUser(name)))
+    listed = {a.name: a for a in auth.accounts.provisioner.list()}
+    assert listed[name].active is False
+    with pytest.raises(AuthenticationFailed):
+        their_jobs(cluster, name, password)
+
+
+def test_an_admin_adopts_an_account_flux_hub_did_not_make(tmp_path, cluster):
+    _, name, password, job = someone_elses_account(tmp_path, cluster)
+    auth = provisioned_auth(tmp_path, cluster, adopt_accounts={name})
+    asyncio.run(auth.add_user(FakeUser(name)))
+    env = auth.accounts.credentials(name)
+    assert env["FLUX_USER"] == name and env["FLUX_TOKEN"] != password
+    assert job in their_jobs(cluster, name, env["FLUX_TOKEN"])  # the hub user's now
+    with pytest.raises(AuthenticationFailed):
+        their_jobs(cluster, name, password)

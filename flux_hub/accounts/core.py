@@ -25,6 +25,12 @@ from .store import ACTIVE, DEACTIVATED, FAILED, CredentialStore, Record
 MISSING = AccountState.MISSING
 
 
+def _made_by_flux_hub(record):
+    """Whether flux-hub made (or adopted) the record's account: it was active once. A record of
+    a failed first attempt is not enough."""
+    return record is not None and record.provisioned_at is not None
+
+
 def new_password():
     """A strong random password (192 bits, URL-safe, well under bcrypt's 72-byte limit)."""
     return secrets.token_urlsafe(24)
@@ -40,6 +46,8 @@ class Outcome:
     status: Status
     error: str | None = None
     password: str | None = field(default=None, repr=False)
+    # The account exists on the cluster and flux-hub did not make it: refused, nothing changed.
+    not_ours: bool = False
 
     def __post_init__(self):
         self.status = Status(self.status)
@@ -125,6 +133,20 @@ class FluxAccounts(LoggingConfigurable):
         """,
     )
 
+    adopt_accounts = Set(
+        Unicode(),
+        config=True,
+        help="""Accounts that exist on the cluster, were not made by flux-hub, and that it may
+        take over: the hub user they map to gets the account, flux-hub sets a new password
+        (whoever used it before can no longer log in) and its jobs become that person's.
+
+        Without this, flux-hub refuses such an account when it provisions accounts itself
+        (not with FluxAuthenticator, whose people prove they own their account by logging in
+        with its password): the login or the admin's add-user fails with "account NAME exists
+        on the cluster and was not made by flux-hub", and nothing on the cluster changes.
+        """,
+    )
+
     cancel_jobs_on_deactivate = Bool(
         True,
         config=True,
@@ -191,13 +213,20 @@ class FluxAccounts(LoggingConfigurable):
         except ProvisioningError as e:
             results, failure = [None] * len(ops), str(e)
         now = time.time()
-        changed = []
+        changed, undo = [], []
         for plan, op, result in zip(plans, ops, results, strict=True):
+            hub_user, record, _ = plan
+            if self._found_foreign(op, record, result):
+                outcomes[hub_user] = self._not_ours(hub_user, op.name)
+                if result.status == Status.REACTIVATED:
+                    undo.append(op.name)
+                continue
             record, outcome = self._settle(plan, op, result, failure, now)
             outcomes[outcome.hub_user] = outcome
             if record is not None:
                 changed.append(record)
         self.store.save(changed)
+        self._deactivate_again(undo)
         self._log(outcomes.values())
         return [outcomes[u] for u in dict.fromkeys(hub_users)]
 
@@ -231,6 +260,10 @@ class FluxAccounts(LoggingConfigurable):
             known = None if rotate else self.store.password(record)
             if known:
                 op = EnsureOp(account, known, reset_password=True)
+            elif self._may_be_foreign(account, record):
+                # Created with this password if it does not exist; an existing account is
+                # left as it is (see _settle) and refused.
+                op = EnsureOp(account, new_password(), reset_password=False)
             else:
                 # Keep a pre-existing account's password only when flux-hub never managed it
                 # and its owner logs in with it.
@@ -240,6 +273,48 @@ class FluxAccounts(LoggingConfigurable):
             plans.append((hub_user, record, known))
             owners[account] = hub_user
         return ops, plans
+
+    def _may_be_foreign(self, account, record):
+        """Whether provisioning must first find out if ``account`` is someone else's: flux-hub
+        sets passwords itself, has never made this account, and no admin adopted it."""
+        return (
+            not self.login_with_account_password
+            and not self.provisioner.waits_for_cluster  # a person's own cluster: theirs
+            and not _made_by_flux_hub(record)
+            and account not in self.adopt_accounts
+        )
+
+    def _not_ours(self, hub_user, account):
+        return Outcome(
+            hub_user,
+            account,
+            Status.ERROR,
+            f"account {account!r} exists on the cluster and was not made by flux-hub; an admin "
+            f"must remove it from the cluster, or let flux-hub adopt it for hub user "
+            f"{hub_user!r} (its password is replaced and its jobs become theirs) with "
+            f"c.FluxAccounts.adopt_accounts = {{{account!r}}}",
+            not_ours=True,
+        )
+
+    def _found_foreign(self, op, record, result):
+        """Whether a probe (an op of _may_be_foreign) found an account that existed already."""
+        return (
+            result is not None
+            and result.ok
+            and not result.superuser  # refused as a superuser by _settle
+            and not op.reset_password
+            and result.status != Status.CREATED
+            and self._may_be_foreign(op.name, record)
+        )
+
+    def _deactivate_again(self, names):
+        """The probe made these deactivated accounts (not flux-hub's) active: undo that."""
+        if not names:
+            return
+        try:
+            self.provisioner.deactivate(names)
+        except ProvisioningError as e:
+            self.log.error("Could not deactivate %s again: %s", ", ".join(names), e)
 
     def _settle(self, plan, op, result, failure, now):
         """One op's result: (the Record to save or None, the Outcome)."""
@@ -289,7 +364,9 @@ class FluxAccounts(LoggingConfigurable):
 
     def _log(self, outcomes):
         for outcome in outcomes:
-            if not outcome.status.quiet:
+            if outcome.not_ours:
+                self.log.warning("Hub user %s: %s", outcome.hub_user, outcome.error)
+            elif not outcome.status.quiet:
                 self.log.info(
                     "Flux account %s for hub user %s: %s%s",
                     outcome.account,
@@ -319,6 +396,10 @@ class FluxAccounts(LoggingConfigurable):
                 account = record.account if record else self.account_for(hub_user)
             except ValueError as e:
                 outcomes[hub_user] = Outcome(hub_user, None, Status.ERROR, str(e))
+                continue
+            if self._may_be_foreign(account, record):
+                # flux-hub never made this account: whatever it is, it is not flux-hub's to end
+                outcomes[hub_user] = Outcome(hub_user, account, Status.UNCHANGED)
                 continue
             targets.append((hub_user, account, record))
             if cancel_jobs and record and record.state == ACTIVE:

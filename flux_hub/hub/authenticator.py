@@ -33,6 +33,21 @@ from flux_hub.config_checks import refuse
 from flux_hub.restful import LEGACY_WARNING
 
 
+class AccountNotOurs(web.HTTPError, ValueError):
+    """add_user refused an account that exists on the cluster and that flux-hub did not make.
+
+    A 403 whose message the person sees on the hub's error page at login, and the admin in the
+    admin page's answer and the hub's log.
+    """
+
+    def __init__(self, message):
+        super().__init__(403, "%s", message)
+        self.jupyterhub_message = message
+
+    def __str__(self):
+        return self.jupyterhub_message
+
+
 class FluxAccountsMixin(Authenticator):
     """Gives every hub user a MiniCluster account. Mix in before another Authenticator:
 
@@ -168,6 +183,8 @@ class FluxAccountsMixin(Authenticator):
                 and _current(accounts, other, records.get(other)) is False
             ]
         (outcome,) = await self._ensure([name], also)
+        if outcome.not_ours:
+            raise AccountNotOurs(f"could not provision a Flux account for {name}: {outcome.error}")
         if not outcome.ok:
             raise ValueError(f"could not provision a Flux account for {name}: {outcome.error}")
 
