@@ -69,6 +69,13 @@ SUBMIT_FIELDS = (
 )
 WHOLE_NUMBERS = ("num_tasks", "cores_per_task", "gpus_per_task", "num_nodes", "runtime")
 FLAGS = ("exclusive", "is_launcher")
+# is_launcher=true makes flux-restful run the command (nextflow, snakemake) inside its own
+# process, found on the PATH the request supplies: as root on a multi-user server. Never sent.
+LAUNCHERS_OFF = (
+    "'is_launcher' is refused: launchers (nextflow, snakemake) are turned off, because "
+    "flux-restful would run them inside its server process, with the server's privileges, "
+    "not as you; submit the workflow tool as an ordinary job instead"
+)
 
 
 @dataclass
@@ -375,8 +382,8 @@ class Protocol:
     # -- operations ----------------------------------------------------------------------------
 
     def submit(self, command, envars=None, **fields):
-        """Submit a job (checked first by check_submission) -> its id (int; "MANY" for a
-        launcher)."""
+        """Submit a job (checked first by check_submission, which refuses launchers) -> its
+        id (int)."""
         params, environ = check_submission(command, {**fields, "envars": envars})
         request = Request("POST", "/v1/jobs/submit", params)
         if environ is not None:
@@ -386,8 +393,9 @@ class Protocol:
         jobid = data.get("id") if isinstance(data, dict) else None
         if jobid is None:
             raise FluxRestfulError(f"Submitting the job to {self.host} gave no job id")
-        # A launcher job (is_launcher) has no single id: the server answers "MANY".
-        return int(jobid) if str(jobid).isdigit() else jobid
+        if not str(jobid).isdigit():  # "MANY": a launcher's answer, never asked for here
+            raise FluxRestfulError(f"Submitting the job to {self.host} gave no job id: {jobid!r}")
+        return int(jobid)
 
     def is_legacy(self):
         """Whether the server is the legacy flux-restful-api; asked once (GET /v1/auth)."""
@@ -564,8 +572,11 @@ def check_submission(command, fields):
 
     text = check(command_text, command)
     params.append(("command", text))
+    launcher = fields.get("is_launcher")
+    if launcher is not None and launcher is not False:
+        reasons.append(LAUNCHERS_OFF)
     for name in SUBMIT_FIELDS:
-        if fields.get(name) is not None:
+        if name != "is_launcher" and fields.get(name) is not None:
             params.append((name, check(query_value, name, fields[name])))
     if fields.get("envars") is not None:
         environ = check(environment, fields["envars"])
