@@ -73,7 +73,11 @@ class AsyncFluxRestfulClient:
         envars=None,
         is_launcher=None,
     ) -> int:
-        """Submit a job; returns its id. ``command`` is a string or a list of words."""
+        """Submit a job; returns its id. ``command`` is a string or a list of words.
+
+        ``is_launcher=True`` is refused with InvalidRequest before anything is sent: flux-restful
+        would run a launcher inside its own process, with the server's privileges.
+        """
         return await self._run(
             self._core.submit(
                 command,
