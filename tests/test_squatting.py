@@ -1,0 +1,167 @@
+"""Nobody can pose as the local cluster: bob holds its port while it is down (issue 24, point 3).
+
+The real multi-user local cluster as root (both lanes), alice and bob its people. With the
+cluster stopped (a hub restart, a crash), bob runs a listener on its port as his own Unix
+account, recording every byte it receives. The cluster then refuses to start and names him;
+alice's logins (handshake and form, sync and async client) fail with ClusterUnavailable naming
+him, and his listener receives nothing at all. Once he is gone the cluster starts again.
+"""
+
+import asyncio
+import os
+import pwd
+import subprocess
+import sys
+import time
+
+import pytest
+
+import flux_hub.local.cluster as cluster_module
+from flux_hub.local import LocalCluster, LocalClusterError
+from flux_hub.restful import AsyncFluxRestfulClient, ClusterUnavailable, FluxRestfulClient, peer
+
+pytestmark = pytest.mark.timeout(600)
+
+# Bob's listener: holds the port and prints, per connection, the hex of every byte it received.
+# (The system Python: the project's venv may be in a folder bob cannot enter.)
+LISTENER = """
+import socket, sys, threading
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", int(sys.argv[1])))
+server.listen(64)
+print("listening", flush=True)
+def record(conn):
+    conn.settimeout(10)
+    data = b""
+    try:
+        while chunk := conn.recv(65536):
+            data += chunk
+    except OSError:
+        pass
+    print("connection " + data.hex(), flush=True)
+while True:
+    conn, _ = server.accept()
+    threading.Thread(target=record, args=(conn,), daemon=True).start()
+"""
+
+
+class Listener:
+    """Bob's program on a port, run as his Unix account."""
+
+    def __init__(self, port, account):
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", "-c", LISTENER, str(port)],
+            user=account.pw_uid,
+            group=account.pw_gid,
+            extra_groups=[],
+            cwd="/",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        line = self.proc.stdout.readline()
+        assert line == b"listening\n", line + self.proc.stderr.read()
+
+    def received(self):
+        """Stop it; [bytes received] per connection it accepted."""
+        time.sleep(0.5)  # let its threads print what came last
+        self.proc.terminate()
+        out, _ = self.proc.communicate(timeout=30)
+        lines = out.decode().splitlines()
+        return [bytes.fromhex(line.removeprefix("connection ")) for line in lines]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    assert os.geteuid() == 0, "bob must be a Unix account of his own: the cluster runs as root"
+    cluster = LocalCluster(
+        tmp_path_factory.mktemp("squatting") / "cluster", users=["alice", "bob"], multi_user=True
+    )
+    cluster.start(timeout=120)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def bob():
+    return pwd.getpwnam("bob")  # made by the multi-user cluster, as the hub makes it
+
+
+def clients(cluster, secret_key):
+    password = cluster.passwords["alice"]
+    sync = FluxRestfulClient(cluster.url, "alice", password, secret_key, timeout=10)
+    return sync, AsyncFluxRestfulClient(cluster.url, "alice", password, secret_key, timeout=10)
+
+
+def test_logins_pass_the_check_when_the_cluster_holds_its_port(cluster):
+    assert peer.holder(cluster.host, cluster.port) == 0  # the multi-user server runs as root
+    for secret_key in (cluster.secret_key, None):  # the token handshake, then the form
+        sync, asynchronous = clients(cluster, secret_key)
+        with sync:
+            assert sync.login() and sync.jobs() == []
+        assert asyncio.run(asynchronous.login())
+        assert asyncio.run(asynchronous.jobs()) == []
+
+
+def test_the_squatter_gets_no_password_and_the_cluster_names_him(cluster, bob, monkeypatch):
+    cluster.stop()
+    who = f"bob (uid {bob.pw_uid})"
+    listener = Listener(cluster.port, bob)
+    try:
+        # The cluster cannot start, and says who holds its port
+        with pytest.raises(LocalClusterError) as refused:
+            cluster.start(timeout=60)
+        assert f"127.0.0.1:{cluster.port} is held by {who}, another account" in str(refused.value)
+        assert not cluster.running
+
+        # The same when the port is taken after start()'s check, before the server's bind:
+        # the readiness probe names him instead of asking his listener anything
+        monkeypatch.setattr(cluster_module, "_bind", lambda host, port: port)
+        with pytest.raises(LocalClusterError) as raced:
+            cluster.start(timeout=60)
+        assert f"is held by {who}, another account" in str(raced.value)
+        assert not cluster.running
+        monkeypatch.undo()
+
+        # The hub's cluster service (its standard error is the hub's log) says it in one line
+        service = subprocess.run(
+            [sys.executable, "-m", "flux_hub.hub.local", f"--state-dir={cluster.state_dir}"]
+            + [f"--port={cluster.port}", f"--mode={cluster.mode}", "--multi-user"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert service.returncode == 1
+        assert service.stderr.strip().splitlines() == [
+            f"flux-hub: 127.0.0.1:{cluster.port} is held by {who}, another account, so "
+            "flux-restful cannot listen there and the cluster is not started. Stop that "
+            f"program (`ss -ltnp 'sport = :{cluster.port}'` shows it as root), then start the "
+            "cluster again; clients send no password to it meanwhile."
+        ]
+
+        # alice's logins, sync and async, handshake and form: refused before a byte is sent
+        for secret_key in (cluster.secret_key, None):
+            sync, asynchronous = clients(cluster, secret_key)
+            with sync, pytest.raises(ClusterUnavailable) as failed:
+                sync.jobs()
+            with pytest.raises(ClusterUnavailable) as async_failed:
+                asyncio.run(asynchronous.jobs())
+            for error in (failed.value, async_failed.value):
+                assert error.url == cluster.url
+                assert f"{cluster.url}: 127.0.0.1:{cluster.port} is held by {who}" in str(error)
+                assert "nothing was sent to it" in str(error)
+    finally:
+        received = listener.received()
+    # His listener saw alice's four attempts connect, and not one byte from them
+    assert len(received) == 4, received
+    everything = b"".join(received)
+    password = cluster.passwords["alice"].encode()
+    assert password not in everything and b"alice" not in everything and b"eyJ" not in everything
+    assert everything == b""
+
+    # Once he is gone the cluster starts again, and alice logs in
+    cluster.start(timeout=120)
+    sync, asynchronous = clients(cluster, cluster.secret_key)
+    with sync:
+        assert sync.jobs() == []
+    assert asyncio.run(asynchronous.jobs()) == []
