@@ -7,6 +7,9 @@ portforward requests: the query parameters Kubernetes' OpenAPI v3 spec declares 
 """
 
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ import yaml
 
 from flux_hub.kubernetes.api import load_api_client
 from flux_hub.kubernetes.execution import PodExec
+from flux_hub.kubernetes.percluster.manifest import minicluster_manifest
 
 from . import schema_check
 from .conftest import NAMESPACE
@@ -251,3 +255,66 @@ def test_fake_server_reports_an_exec_request_a_real_one_would_not_decode(make_mi
     )
     assert kube.schema_problems == ["pods/exec: stdout='yes' is not a boolean"]
     kube.schema_problems.clear()  # what this test meant to find; the fixture checks the rest
+
+
+# -- launchers off wherever flux-hub ships flux-restful ------------------------------------
+
+
+def _shipped_restful_containers():
+    """(where, container) of every flux-restful server flux-hub ships: the example
+    MiniClusters' sidecars and the MiniCluster it makes for each person."""
+    per_person = minicluster_manifest(
+        name="flux-alice",
+        namespace="flux-users",
+        hub="jhub",
+        account="alice",
+        secret_uid="0f6e9d3c-0000-4000-8000-000000000001",
+        size=2,
+        image="rockylinux:9",
+        restful_image="rockylinux:9",
+        node_selector={},
+        service_name="flux-service",
+        port=5000,
+    )
+    assert schema_check.problems(per_person) == []
+    documents = [(path.name, doc) for path in MANIFESTS for doc in schema_check.manifests(path)]
+    documents.append(("flux_hub.kubernetes.percluster.manifest", per_person))
+    found = []
+    for where, doc in documents:
+        if doc.get("kind") != "MiniCluster":
+            continue
+        for container in doc["spec"]["containers"]:
+            if "flux-restful serve" in yaml.safe_dump(container):
+                found.append((f"{where}: container {container.get('name')}", container))
+    return found
+
+
+def test_every_shipped_flux_restful_has_no_launchers():
+    """flux-restful runs a launcher inside its own process: KNOWN_LAUNCHERS=[] turns them off,
+    and flux-restful's own settings read it as no launcher at all."""
+    found = _shipped_restful_containers()
+    assert [where for where, _ in found] == [
+        "minicluster.yaml: container flux-restful",
+        "flux_hub.kubernetes.percluster.manifest: container flux-restful",
+    ]
+    for where, container in found:
+        assert container["environment"].get("KNOWN_LAUNCHERS") == "[]", where
+        # The server's command keeps the container's environment (nothing unsets it)
+        assert "KNOWN_LAUNCHERS" not in container["commands"]["post"], where
+    read = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json; from flux_restful.core.config import settings; "
+            "print(json.dumps(settings.known_launchers))",
+        ],
+        env={
+            "PATH": os.environ["PATH"],
+            "FLUX_TOKEN_SIGNING_KEY": "x" * 64,
+            "KNOWN_LAUNCHERS": found[0][1]["environment"]["KNOWN_LAUNCHERS"],
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (read.returncode, read.stdout) == (0, "[]\n"), read.stderr

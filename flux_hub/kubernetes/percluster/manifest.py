@@ -60,6 +60,9 @@ def minicluster_manifest(
                     "FLUX_AUTH_BACKEND": "shared-secret",
                     "FLUX_SERVER_MODE": "single-user",
                     "FLUX_NUMBER_NODES": str(size),
+                    # No launchers (examples/kubernetes/README.md): flux-restful would run them
+                    # inside its own process, found on the PATH the request supplies.
+                    "KNOWN_LAUNCHERS": "[]",
                 },
                 "secrets": {key: {"name": name, "key": key} for key in SECRET_KEYS},
                 "commands": {"post": serve_command(port)},
