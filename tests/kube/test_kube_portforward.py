@@ -8,10 +8,13 @@ while the connection drops.
 
 import dataclasses
 import logging
+import os
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -21,6 +24,8 @@ from kubernetes.stream import portforward
 from traitlets.config import Config
 
 from flux_hub.accounts import FluxAccounts
+from flux_hub.accounts.provisioner import ProvisioningError
+from flux_hub.accounts.system import ensure as ensure_account
 from flux_hub.hub.accounts_service import free_port
 from flux_hub.kubernetes import KubernetesProvisioner
 from flux_hub.kubernetes.api import load_api_client
@@ -378,3 +383,104 @@ def test_the_outside_hub_example_config_works(
     finally:
         provisioner.relay.close()
         CryptKeeper.clear_instance()
+
+
+# -- nobody else can use the relay or pose as it (issue 24, point 3) ---------------------------
+
+# A raw HTTP request from a process of another Unix account; prints what came back (hex).
+_AS_ACCOUNT = """
+import socket, sys
+conn = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+request = f"GET /from-{sys.argv[2]} HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n"
+conn.sendall(request.encode())
+answer = b""
+try:
+    while chunk := conn.recv(65536):
+        answer += chunk
+except ConnectionResetError:
+    pass
+print(answer.hex())
+"""
+
+
+def _get_as(account, port):
+    done = subprocess.run(
+        ["/usr/bin/python3", "-c", _AS_ACCOUNT, str(port), account.pw_name],
+        user=account.pw_uid,
+        group=account.pw_gid,
+        extra_groups=[],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return bytes.fromhex(done.stdout.strip())
+
+
+@pytest.fixture(scope="module")
+def bob_account():
+    assert os.geteuid() == 0, "bob must be a Unix account of his own"
+    return ensure_account("bob")
+
+
+def test_the_relay_serves_only_trusted_accounts(forwarded, kube, bob_account, caplog):
+    cluster, provisioner = forwarded
+    port = urlsplit(provisioner.cluster_url).port
+    with caplog.at_level(logging.WARNING, "flux_hub.kubernetes.portforward"):
+        assert _get_as(bob_account, port) == b""  # closed unanswered
+    assert kube.port_forwards == []  # nothing reached the API server
+    assert (
+        f"The port-forward relay at {provisioner.cluster_url} refused a connection from "
+        f"bob (uid {bob_account.pw_uid})"
+    ) in caplog.text
+    # The hub's own account (root here) passes
+    assert requests.get(f"{provisioner.cluster_url}/from-root", timeout=10).text == (
+        "hello /from-root\n"
+    )
+    assert len(kube.port_forwards) == 1
+
+    # An account the admin allows passes too
+    allowed = cluster.provisioner(port_forward=True, port_forward_allowed_users=["bob"])
+    try:
+        answer = _get_as(bob_account, urlsplit(allowed.cluster_url).port)
+        assert answer.startswith(b"HTTP/1.") and answer.endswith(b"hello /from-bob\n")
+    finally:
+        allowed.relay.close()
+
+
+def test_a_fixed_relay_port_held_by_another_account_is_refused(make_minicluster, bob_account):
+    cluster = make_minicluster()
+    port = free_port()
+    squatter = subprocess.Popen(
+        ["/usr/bin/python3", "-c", _SQUAT, str(port)],
+        user=bob_account.pw_uid,
+        group=bob_account.pw_gid,
+        extra_groups=[],
+        cwd="/",
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert squatter.stdout.readline() == b"listening\n"
+        # A fixed port is listened on from the provisioner's start
+        with pytest.raises(ProvisioningError) as refused:
+            cluster.provisioner(port_forward=True, port_forward_port=port)
+        assert str(refused.value) == (
+            f"The port-forward relay cannot listen on 127.0.0.1:{port}: it is held by bob "
+            f"(uid {bob_account.pw_uid}). Stop that program, or set port_forward_port to 0 "
+            "(any free port)."
+        )
+    finally:
+        squatter.kill()
+        squatter.wait()
+
+
+_SQUAT = """
+import socket, sys, time
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", int(sys.argv[1])))
+server.listen(8)
+print("listening", flush=True)
+time.sleep(120)
+"""
