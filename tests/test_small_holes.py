@@ -8,10 +8,15 @@ rundir closed to accounts outside flux-hub's people.
 """
 
 import asyncio
+import logging
 import os
+import pwd
+import shutil
 import sqlite3
+import subprocess
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from jupyterhub.crypto import CryptKeeper
@@ -211,3 +216,79 @@ def test_an_admin_adopts_an_account_flux_hub_did_not_make(tmp_path, cluster):
     assert job in their_jobs(cluster, name, env["FLUX_TOKEN"])  # the hub user's now
     with pytest.raises(AuthenticationFailed):
         their_jobs(cluster, name, password)
+
+
+# -- 3. a deleted person's Unix account --------------------------------------------------------
+
+
+@pytest.fixture
+def crontab_spool():
+    """Debian cron's spool (cron itself need not be installed: the file is what it runs)."""
+    spool = Path("/var/spool/cron/crontabs")
+    made = not spool.exists()
+    spool.mkdir(mode=0o730, parents=True, exist_ok=True)
+    yield spool
+    if made:
+        shutil.rmtree(spool.parent)
+
+
+def as_root_su(name, command):
+    """What `su NAME -c COMMAND` run by root gives: PAM's account check and the login shell
+    decide (sshd and cron ask PAM's account check the same way)."""
+    return subprocess.run(["su", name, "-c", command], capture_output=True, text=True, timeout=30)
+
+
+def test_a_deleted_persons_unix_account_is_locked_and_a_namesake_gets_a_fresh_home(
+    tmp_path, crontab_spool, caplog
+):
+    assert os.geteuid() == 0, "this test makes and retires real Unix accounts: it needs root"
+    homes = tmp_path / "home"
+    homes.mkdir()
+    accounts = FluxAccounts(
+        store_path=str(tmp_path / "accounts.sqlite"),
+        provisioner=LocalProvisioner(
+            server_dir=str(tmp_path / "server"), system_accounts=True, home_root=str(homes)
+        ),
+    )
+    name = unique("gone")
+    try:
+        (made,) = accounts.ensure([name])
+        assert made.status == "created"
+        person = pwd.getpwnam(name)
+        assert as_root_su(name, "id -un").stdout.strip() == name
+        # what they leave behind: a file, a crontab, a process in the background
+        secret = homes / name / "notes.txt"
+        secret.write_text("mine")
+        os.chown(secret, person.pw_uid, person.pw_gid)
+        (crontab_spool / name).write_text("* * * * * touch ~/still-here\n")
+        background = subprocess.Popen(["sleep", "300"], user=person.pw_uid, group=person.pw_gid)
+
+        (gone,) = accounts.deactivate([name], forget=True)
+        assert gone.status == "deactivated"
+        locked = pwd.getpwnam(name)
+        assert locked.pw_shell == "/usr/sbin/nologin"
+        assert (
+            subprocess.run(["passwd", "-S", name], capture_output=True, text=True).stdout.split()[1]
+            == "L"
+        )
+        refused = as_root_su(name, "id -un")
+        assert refused.returncode != 0 and "account has expired" in refused.stderr
+        assert not (crontab_spool / name).exists()
+        assert background.wait(timeout=10) == -9
+        assert secret.read_text() == "mine"  # files stay, for an admin
+
+        # the name comes back for someone new: the old home is not theirs
+        caplog.set_level(logging.WARNING)
+        (again,) = accounts.ensure([name])
+        assert again.ok, again.error
+        assert as_root_su(name, "id -un").stdout.strip() == name
+        fresh = homes / name
+        assert not (fresh / "notes.txt").exists()
+        assert (fresh.stat().st_uid, oct(fresh.stat().st_mode & 0o777)) == (person.pw_uid, "0o700")
+        removed = homes / ".flux-hub-removed"
+        (kept,) = removed.iterdir()
+        assert kept.name.startswith(f"{name}-") and (kept / "notes.txt").read_text() == "mine"
+        assert (removed.stat().st_uid, oct(removed.stat().st_mode & 0o777)) == (0, "0o700")
+        assert f"belonged to a deleted user named {name}; moved to {kept}" in caplog.text
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)

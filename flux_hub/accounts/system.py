@@ -4,8 +4,14 @@ When the hub runs as root on one machine (the local MiniCluster), every account 
 valid POSIX name that is never a system account's, see ``naming``) gets a Unix account of the
 same name with a private home (0700): the person's JupyterLab server runs as it and so does each
 of their Flux jobs. A Unix account flux-hub makes carries ``COMMENT`` in its GECOS field; a name
-that is already taken by an account flux-hub did not make is refused, never taken over. Deleting
-a hub user leaves the Unix account and its files (as JupyterHub's LocalAuthenticator does).
+that is already taken by an account flux-hub did not make is refused, never taken over.
+
+Deleting a hub user retires its Unix account (``retire``): locked, expired, with no login shell,
+its crontab removed and its processes ended, so nothing of it runs or logs in again (sshd, su and
+cron all refuse an expired account through PAM's account check, and a locked password without
+PAM); its files stay where they are for an admin. A person added later under the same name does
+not get them: the old home is moved to ``<home_root>/.flux-hub-removed/NAME-TIME`` (0700 root)
+and they start with a fresh one, and the hub's log says so.
 """
 
 import os
@@ -13,10 +19,17 @@ import pwd
 import shutil
 import signal
 import subprocess
+import time
+
+from traitlets.log import get_logger
 
 from .naming import SYSTEM_NAMES, is_account_name
 
 COMMENT = "flux-hub account"
+REMOVED = "(removed)"  # in the GECOS field of a retired account
+REMOVED_DIR = ".flux-hub-removed"  # under the home root: the homes of deleted people, root only
+NOLOGIN = "/usr/sbin/nologin"
+CRON_SPOOLS = ("/var/spool/cron/crontabs", "/var/spool/cron")  # Debian's, then others'
 MIN_UID = 1000  # below: the system's own accounts (flux-restful's FLUX_MIN_UID, flux-imp's rule)
 
 
@@ -50,9 +63,18 @@ def ensure(name, home_root="/home"):
     if not is_account_name(name) or name in SYSTEM_NAMES:
         raise SystemAccountError(f"{name!r} cannot be a Unix account name here")
     record = lookup(name)
+    if record is not None and REMOVED in record.pw_gecos:
+        # A deleted person's account, given to a new one: everything but the name is new
+        _move_aside(record.pw_dir, name)
+        _usermod(name, "--expiredate", "", "--shell", "/bin/bash", "--password", "!")
+        _usermod(name, "--comment", f"{COMMENT} {name}")
+        record = pwd.getpwnam(name)
+        _fresh_home(record)
     if record is None:
         useradd = shutil.which("useradd") or "/usr/sbin/useradd"
         home = os.path.join(home_root, name)
+        if os.path.lexists(home):
+            _move_aside(home, name)  # left by an account removed outside flux-hub
         done = subprocess.run(
             [useradd, "--create-home", "--home-dir", home, "--user-group"]
             + ["--shell", "/bin/bash", "--comment", f"{COMMENT} {name}", name],
@@ -65,6 +87,53 @@ def ensure(name, home_root="/home"):
         record = pwd.getpwnam(name)
     _private_home(record)
     return record
+
+
+def _usermod(name, *args):
+    usermod = shutil.which("usermod") or "/usr/sbin/usermod"
+    done = subprocess.run([usermod, *args, name], capture_output=True, text=True)
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        raise SystemAccountError(f"usermod {name} failed: {reason}")
+
+
+def _move_aside(home, name):
+    """Move a deleted person's home where only root can reach it -> where it went."""
+    if not os.path.lexists(home):
+        return None
+    removed = os.path.join(os.path.dirname(os.path.normpath(home)), REMOVED_DIR)
+    os.makedirs(removed, mode=0o700, exist_ok=True)
+    os.chown(removed, 0, 0)
+    os.chmod(removed, 0o700)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = os.path.join(removed, f"{name}-{stamp}")
+    count = 1
+    while os.path.lexists(target):
+        count += 1
+        target = os.path.join(removed, f"{name}-{stamp}-{count}")
+    os.rename(home, target)
+    get_logger().warning(
+        "flux-hub: %s belonged to a deleted user named %s; moved to %s (root only), and the "
+        "new %s gets a fresh home",
+        home,
+        name,
+        target,
+        name,
+    )
+    return target
+
+
+def _fresh_home(record):
+    """A new home with the system's skeleton files, owned by the account, 0700."""
+    home = record.pw_dir
+    if os.path.isdir("/etc/skel"):
+        shutil.copytree("/etc/skel", home, symlinks=True)
+    else:
+        os.makedirs(home)
+    for folder, dirs, files in os.walk(home):
+        for entry in [folder, *(os.path.join(folder, f) for f in dirs + files)]:
+            os.lchown(entry, record.pw_uid, record.pw_gid)
+    os.chmod(home, 0o700)
 
 
 def _private_home(record):
@@ -88,6 +157,30 @@ def ensure_all(names, home_root="/home"):
         except (SystemAccountError, OSError) as error:
             failed[name] = str(error)
     return made, failed
+
+
+def retire(name):
+    """The hub user of flux-hub's Unix account ``name`` is deleted: lock the account -> how many
+    of its processes were ended.
+
+    Locked password, expired, login shell nologin, crontab removed, every process killed; its
+    files stay. ``ensure`` of the same name later gives a new person a fresh home.
+    """
+    try:
+        record = lookup(name)
+    except SystemAccountError:
+        return 0
+    if record is None:
+        return 0
+    # expiry day 1 (1970-01-02): PAM's account check refuses it (sshd, su, cron)
+    _usermod(name, "--lock", "--expiredate", "1", "--shell", NOLOGIN)
+    _usermod(name, "--comment", f"{COMMENT} {name} {REMOVED}")
+    for spool in CRON_SPOOLS:
+        try:
+            os.unlink(os.path.join(spool, name))
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            pass
+    return end_processes(name)
 
 
 def end_processes(name):
