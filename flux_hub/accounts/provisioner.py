@@ -396,14 +396,19 @@ class LocalProvisioner(DBScriptProvisioner):
         return ensure_all(names, self.home_root)[1]
 
     def forget_host_accounts(self, names):
-        """With system_accounts: end the processes the accounts left running."""
+        """With system_accounts: retire the Unix accounts (locked, expired, no login shell, no
+        crontab) and end the processes they left running."""
         if not self.system_accounts:
             return
-        from .system import end_processes
+        from .system import SystemAccountError, retire
 
         for name in names:
-            if end_processes(name):
-                self.log.info("Ended the processes %s left running", name)
+            try:
+                ended = retire(name)
+            except SystemAccountError as e:
+                self.log.error("Could not lock the Unix account %s: %s", name, e)
+                continue
+            self.log.info("Locked the Unix account %s; ended %d processes", name, ended)
 
     @default("superusers")
     def _superusers_default(self):
