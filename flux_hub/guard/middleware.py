@@ -50,20 +50,20 @@ def _refuse_submit(status, *errors):
 class Guard:
     """``Guard(flux_restful.main.app, limits, signing_key, db_path, multi_user)``.
 
-    ``active_jobs(person, multi_user)`` (blocking, run in a thread): the ids of the jobs not yet
-    inactive, of that person (multi-user: they run as the person's uid) or of everyone.
+    ``list_jobs(person, since)`` (blocking, run in a thread): {job id: whether it is active}
+    of the jobs of ``person``'s uid (None: everyone's) that are active or ended after ``since``.
     """
 
-    def __init__(self, app, limits=None, *, signing_key, db_path, multi_user, active_jobs=None):
+    def __init__(self, app, limits=None, *, signing_key, db_path, multi_user, list_jobs=None):
         self.app = app
         self.limits = limits or Limits()
         self.signing_key = signing_key
         self.not_before = NotBefore(db_path)
         self.multi_user = multi_user
-        self.active_jobs = active_jobs or flux_active_jobs
+        self.list_jobs = list_jobs or flux_list_jobs
         self.streams = collections.Counter()
         self.streams_open = 0
-        self.submitted = collections.defaultdict(dict)  # person -> {job id: monotonic time}
+        self.submitted = collections.defaultdict(dict)  # person -> {job id: time.time()}
         self.submit_locks = collections.defaultdict(asyncio.Lock)
         self._threads_sized = False
 
@@ -252,20 +252,29 @@ class Guard:
             if status == 200:
                 jobid = job_id(body)
                 if jobid is not None:
-                    self.submitted[person][jobid] = time.monotonic()
+                    self.submitted[person][jobid] = time.time()
 
     def _count_active(self, person):
-        """How many of the person's jobs are not yet inactive (one job-list RPC). Forgets the
-        recorded ids that have ended."""
-        active = self.active_jobs(person if self.multi_user else None)
+        """How many of the person's jobs are not yet inactive, with one job-list RPC.
+
+        Multi-user: the jobs that run as their uid. Single-user (every job runs as the server's
+        uid): the ids they submitted through the guard. A job submitted a moment ago may not
+        be listed yet: one recorded here and not listed counts while it is FRESH_SECONDS
+        young; the listing holds the jobs that ended in twice that time, so one that ended is
+        never taken for one not yet listed. Forgets the recorded ids that have ended.
+        """
+        now = time.time()
+        listed = self.list_jobs(person if self.multi_user else None, now - 2 * FRESH_SECONDS)
         mine = self.submitted[person]
-        now = time.monotonic()
-        fresh = {j for j, when in mine.items() if j not in active and now - when < FRESH_SECONDS}
-        for jobid in [j for j in mine if j not in active and j not in fresh]:
-            del mine[jobid]
+        unlisted = {j for j in mine if j not in listed}
+        fresh = {j for j in unlisted if now - mine[j] < FRESH_SECONDS}
+        for jobid in list(mine):
+            if (jobid in listed and not listed[jobid]) or (jobid in unlisted - fresh):
+                del mine[jobid]
         if self.multi_user:
-            return len(active) + len(fresh)  # every job of theirs, submitted here or not
-        return len(mine)  # those still active or too new to be listed yet
+            # every job of theirs, submitted here or not
+            return sum(1 for active in listed.values() if active) + len(fresh)
+        return len(mine)  # those still active, or too new to be listed
 
     async def _forward_capturing(self, scope, receive, send):
         status, chunks = None, []
@@ -347,9 +356,10 @@ def _form_job_id(body):
     return int(match.group(1)) if match else None
 
 
-def flux_active_jobs(person):
-    """The ids of the jobs not yet inactive, of ``person``'s uid, or of everyone when None: one
-    job-list RPC over the calling thread's handle (flux-restful's own, real or simulated)."""
+def flux_list_jobs(person, since):
+    """{job id: whether it is active} of the jobs of ``person``'s uid (None: everyone's) that
+    are active or ended after ``since`` (a time.time()): one job-list RPC over the calling
+    thread's handle (flux-restful's own, real or simulated)."""
     import pwd
 
     import flux.constants
@@ -361,12 +371,9 @@ def flux_active_jobs(person):
         try:
             userid = pwd.getpwnam(person).pw_uid
         except KeyError:
-            return set()  # no such account: flux-restful refuses the submit itself
+            return {}  # no such account: flux-restful refuses the submit itself
     rpc = flux.job.job_list(
-        get_handle(),
-        max_entries=0,
-        attrs=[],
-        userid=userid,
-        states=flux.constants.FLUX_JOB_STATE_ACTIVE,
+        get_handle(), max_entries=0, attrs=["state"], userid=userid, since=since
     )
-    return {int(job["id"]) for job in rpc.get_jobs()}
+    inactive = flux.constants.FLUX_JOB_STATE_INACTIVE
+    return {int(job["id"]): job["state"] != inactive for job in rpc.get_jobs()}

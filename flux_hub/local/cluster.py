@@ -344,6 +344,7 @@ class LocalCluster:
         multi_user=False,
         home_root="/home",
         legacy=False,
+        limits=None,
     ):
         for label, value in (("nodes", nodes), ("cores_per_node", cores_per_node)):
             if not isinstance(value, int) or value < 1:
@@ -364,6 +365,11 @@ class LocalCluster:
         self.log_path = self.state_dir / LOG_FILE
         self.new_passwords = {}  # users that got a password at the last start(), for printing
         self._server_env = dict(server_env or {})
+        from flux_hub.guard.limits import Limits
+
+        # Per-person limits (a dict of some of Limits' fields; a bad one is a ValueError),
+        # enforced by flux-hub's guard in front of flux-restful
+        self.limits = Limits.from_mapping(limits)
         self.multi_user = bool(multi_user)
         self.home_root = home_root
         self._state_path = self.state_dir / STATE_FILE
@@ -681,6 +687,10 @@ class LocalCluster:
             # (flux-restful itself stays in single-user mode: it submits through the bindings)
             **({"FLUX_SIM_MULTIUSER": "1"} if self.multi_user and not self._flux else {}),
             PYTHONUNBUFFERED="1",
+            # flux-restful's own setting: its launcher refuses every program (the guard
+            # refuses is_launcher before it; this is the second wall)
+            KNOWN_LAUNCHERS="[]",
+            **self.limits.environ(),
         )
         if self._instance_dir is not None:
             # Multi-user real Flux: as root, outside `flux start`; it submits each job as its
@@ -712,11 +722,12 @@ class LocalCluster:
                 "--port",
                 str(self.port),
             ]
+        # flux-restful's own app behind flux-hub's guard (flux_hub/guard): no launchers,
+        # per-person limits, tokens of rotated passwords refused; one worker
         return [
             sys.executable,
             "-m",
-            "flux_restful.cli",
-            "serve",
+            "flux_hub.guard",
             "--host",
             self.host,
             "--port",
@@ -726,7 +737,7 @@ class LocalCluster:
     def _launch(self):
         if self.legacy:
             return self._launch_legacy()
-        server = self._server_command()  # python -m flux_restful.cli serve ...
+        server = self._server_command()  # python -m flux_hub.guard --host ... --port ...
         if self.mode == "flux" and self.multi_user:
             problem = check_bindings(self._flux)
             if problem:
@@ -758,7 +769,7 @@ class LocalCluster:
                 str(self.nodes),
                 "--cores-per-node",
                 str(self.cores_per_node),
-                *server[3:],  # flux-restful's own arguments
+                *server[3:],  # the guard's own arguments
             ]
             how = f"the simulated Flux instance ({self.nodes} nodes x {self.cores_per_node} cores)"
         return self._popen(argv, f"starting flux-restful at {self.url} under {how}")
