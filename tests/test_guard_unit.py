@@ -1,0 +1,204 @@
+"""The guard's settings and its token check, without a server (tests/test_guard.py has the rest)."""
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from jose import jwt
+
+from flux_hub.guard.limits import LimitError, Limits, format_size, parse_size
+from flux_hub.guard.tokens import NOT_BEFORE_TABLE, NotBefore, token_claims
+from flux_hub.local.cluster import LocalCluster
+from flux_hub.provision import dbscript
+
+
+def test_defaults_are_safe_and_the_threads_outnumber_the_streams():
+    limits = Limits()
+    assert limits.streams_per_user == 4
+    assert limits.streams_total == 24
+    assert limits.active_jobs_per_user == 100
+    assert limits.output_limit == 10 * 1024**2
+    assert limits.max_body == 1024**2 and limits.max_query == 8192
+    assert limits.threads == limits.streams_total + limits.spare_threads == 40
+    assert Limits.from_environ({}) == limits
+    assert Limits.from_mapping(None) == limits
+
+
+def test_limits_are_read_from_the_environment_and_given_back_the_same():
+    environ = {
+        "FLUX_HUB_LIMIT_STREAMS_PER_USER": "2",
+        "FLUX_HUB_LIMIT_OUTPUT_LIMIT": "64K",
+        "FLUX_HUB_LIMIT_MAX_BODY": " 2M ",
+        "FLUX_HUB_LIMIT_ACTIVE_JOBS_PER_USER": "",
+    }
+    limits = Limits.from_environ(environ)
+    assert limits.streams_per_user == 2
+    assert limits.output_limit == 65536
+    assert limits.max_body == 2 * 1024**2
+    assert limits.active_jobs_per_user == 100  # empty: the default
+    assert Limits.from_environ(limits.environ()) == limits
+    assert Limits.from_mapping({"output_limit": "1M", "streams_total": 8}).output_limit == 1024**2
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"FLUX_HUB_LIMIT_STREAMS_TOTAL": "many"},
+            "FLUX_HUB_LIMIT_STREAMS_TOTAL (open output streams in all) must be a whole "
+            "number, not 'many'",
+        ),
+        (
+            {"FLUX_HUB_LIMIT_OUTPUT_LIMIT": "1.5G"},
+            "FLUX_HUB_LIMIT_OUTPUT_LIMIT (bytes of output per job) must be a whole number or "
+            "a size like 10M, not '1.5G'",
+        ),
+        (
+            {"FLUX_HUB_LIMIT_ACTIVE_JOBS_PER_USER": "0"},
+            "the limit active_jobs_per_user (FLUX_HUB_LIMIT_ACTIVE_JOBS_PER_USER, active jobs "
+            "per person) must be a whole number of at least 1, not 0",
+        ),
+        (
+            {"FLUX_HUB_LIMIT_SPARE_THREADS": "1"},
+            "the limit spare_threads (FLUX_HUB_LIMIT_SPARE_THREADS, server threads kept for "
+            "other requests) must be a whole number of at least 4, not 1",
+        ),
+        (
+            {"FLUX_HUB_LIMIT_STREAMS_PER_USER": "30"},
+            "the limit streams_per_user (30) cannot be above streams_total (24)",
+        ),
+    ],
+)
+def test_bad_settings_are_refused_with_a_sentence_that_names_them(environ, message):
+    with pytest.raises(LimitError) as caught:
+        Limits.from_environ(environ)
+    assert str(caught.value) == message
+
+
+def test_local_cluster_refuses_bad_limits_before_it_starts(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown limit streams: the limits are streams_per_"):
+        LocalCluster(tmp_path, limits={"streams": 3})
+    with pytest.raises(ValueError, match=r"must be a whole number of at least 1, not -1"):
+        LocalCluster(tmp_path, limits={"active_jobs_per_user": -1})
+    with pytest.raises(ValueError, match=r"limits must be a dict of limits, not int"):
+        LocalCluster(tmp_path, limits=3)
+
+
+def test_the_guard_command_says_in_one_line_what_setting_is_wrong():
+    env = dict(os.environ, FLUX_HUB_LIMIT_MAX_QUERY="lots")
+    done = subprocess.run(
+        [sys.executable, "-m", "flux_hub.guard", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "flux-hub guard: FLUX_HUB_LIMIT_MAX_QUERY (bytes of a query string) must be a whole "
+        "number, not 'lots'"
+    ]
+
+
+def test_sizes_are_read_as_flux_reads_them_or_not_at_all():
+    assert parse_size("10M") == 10 * 1024**2
+    assert parse_size("64k") == parse_size("64K") == 65536
+    assert parse_size("4096") == 4096
+    # Flux reads these too (larger, or in another base): refused here, never read smaller
+    for text in ("1T", "1.5G", "0x100000", "1e9", "10MB", " 10M", "-1", ""):
+        assert parse_size(text) is None, text
+    assert format_size(10 * 1024**2) == "10M" and format_size(1000) == "1000"
+
+
+def token(key, sub, iat):
+    return jwt.encode({"sub": sub, "iat": iat, "exp": iat + 3600}, key, algorithm="HS256")
+
+
+def test_tokens_are_read_as_flux_restful_signs_them():
+    now = int(time.time())
+    claims = token_claims(token("k" * 32, "bob", now), "k" * 32)
+    assert claims["sub"] == "bob" and claims["iat"] == now
+    assert token_claims(token("other", "bob", now), "k" * 32) is None
+    assert token_claims("not a token", "k" * 32) is None
+    assert token_claims(token("k" * 32, "bob", now - 7200), "k" * 32) is None  # expired
+
+
+def test_a_password_change_through_the_db_script_refuses_older_tokens_only(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "flux-restful.db"
+    not_before = NotBefore(db)
+    assert not not_before.revoked({"sub": "alice", "iat": 0})  # no database yet
+    ops = [{"op": "ensure", "name": "alice", "password": "first"}]
+    ops.append({"op": "ensure", "name": "bob", "password": "first"})
+    run = subprocess.run(
+        [sys.executable, dbscript.__file__],
+        input=json.dumps({"ops": ops}),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert not not_before.revoked({"sub": "alice", "iat": 0})  # a new user: nothing recorded
+    before = time.time()
+    ops = [{"op": "ensure", "name": "alice", "password": "second", "reset_password": True}]
+    run = subprocess.run(
+        [sys.executable, dbscript.__file__],
+        input=json.dumps({"ops": ops}),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    after = time.time()
+    assert json.loads(run.stdout)["results"][0]["status"] == "password-set", run.stderr
+    # the tokens of every second up to the change are refused; those issued once the script
+    # has returned are not
+    assert not_before.revoked({"sub": "alice", "iat": int(before)})
+    assert not not_before.revoked({"sub": "alice", "iat": int(after)})
+    assert not not_before.revoked({"sub": "bob", "iat": int(before)})
+    assert after - before < 3
+    with sqlite3.connect(db) as conn:
+        [(when,)] = conn.execute(f"SELECT not_before FROM {NOT_BEFORE_TABLE}").fetchall()
+    assert int(before) < when <= after
+    # removing a user refuses their tokens too
+    ops = [{"op": "deactivate", "name": "bob"}]
+    run = subprocess.run(
+        [sys.executable, dbscript.__file__],
+        input=json.dumps({"ops": ops}),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert json.loads(run.stdout)["results"][0]["status"] == "deactivated"
+    assert not_before.revoked({"sub": "bob", "iat": int(after)})
+
+
+def test_the_token_check_costs_well_under_a_millisecond(tmp_path):
+    db = tmp_path / "flux-restful.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            f"CREATE TABLE {NOT_BEFORE_TABLE} (user_name TEXT PRIMARY KEY, not_before INT)"
+        )
+        conn.executemany(
+            f"INSERT INTO {NOT_BEFORE_TABLE} VALUES (?, ?)",
+            [(f"user{i}", 1000) for i in range(500)],
+        )
+    not_before = NotBefore(db)
+    claims = {"sub": "user7", "iat": 999}
+    assert not_before.revoked(claims)
+    count = 2000
+    started = time.perf_counter()
+    for _ in range(count):
+        not_before.revoked(claims)
+    each = (time.perf_counter() - started) / count
+    assert each < 0.0002, f"{each * 1e6:.1f} µs a check"
+    # a change to the database is seen at the next check
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"UPDATE {NOT_BEFORE_TABLE} SET not_before = 1 WHERE user_name = 'user7'")
+    assert not not_before.revoked(claims)
