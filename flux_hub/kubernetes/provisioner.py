@@ -301,6 +301,24 @@ class KubernetesProvisioner(DBScriptProvisioner):
         except (KubernetesError, ProvisioningError):
             return None
 
+    def server_endpoint(self, account):
+        """As for any cluster, but without the secret key when the MiniCluster runs the legacy
+        server (or it cannot be told now): that key signs every access token there, so a
+        person holding it could act as anyone. People's clients log in with the password
+        form instead, which both servers take."""
+        url, secret_key = super().server_endpoint(account)
+        if secret_key and self._legacy_or_unknown():
+            return url, ""
+        return url, secret_key
+
+    def _legacy_or_unknown(self):
+        if self.layout:
+            return self.layout == "legacy"
+        try:
+            return self.runner.info.layout == "legacy"
+        except (KubernetesError, ProvisioningError):
+            return True
+
     def describe(self):
         """The MiniCluster and its namespace, for messages."""
         return f"MiniCluster {self.minicluster} in namespace {self.namespace}"
