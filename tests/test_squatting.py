@@ -3,13 +3,15 @@
 The real multi-user local cluster as root (both lanes), alice and bob its people. With the
 cluster stopped (a hub restart, a crash), bob runs a listener on its port as his own Unix
 account, recording every byte it receives. The cluster then refuses to start and names him;
-alice's logins (handshake and form, sync and async client) fail with ClusterUnavailable naming
-him, and his listener receives nothing at all. Once he is gone the cluster starts again.
+alice's logins (handshake and form, sync and async client; by the kernel's sock_diag look-up
+and by its socket tables) fail with ClusterUnavailable naming him, and his listener receives
+nothing at all. Once he is gone the cluster starts again.
 """
 
 import asyncio
 import os
 import pwd
+import re
 import subprocess
 import sys
 import time
@@ -150,10 +152,21 @@ def test_the_squatter_gets_no_password_and_the_cluster_names_him(cluster, bob, m
                 assert error.url == cluster.url
                 assert f"{cluster.url}: 127.0.0.1:{cluster.port} is held by {who}" in str(error)
                 assert "nothing was sent to it" in str(error)
+
+        # Where the kernel's sock_diag look-up is not available, its socket tables say the same
+        def no_sock_diag(*args):
+            raise OSError("no sock_diag")
+
+        monkeypatch.setattr(peer, "_diag_owner", no_sock_diag)
+        with pytest.raises(
+            ClusterUnavailable, match=re.escape(f"is held by {who}, not by an account")
+        ):
+            clients(cluster, cluster.secret_key)[0].jobs()
+        monkeypatch.undo()
     finally:
         received = listener.received()
-    # His listener saw alice's four attempts connect, and not one byte from them
-    assert len(received) == 4, received
+    # His listener saw alice's five attempts connect, and not one byte from them
+    assert len(received) == 5, received
     everything = b"".join(received)
     password = cluster.passwords["alice"].encode()
     assert password not in everything and b"alice" not in everything and b"eyJ" not in everything
