@@ -2,6 +2,7 @@
 
 import json
 import os
+import pwd
 import re
 import signal
 import socket
@@ -158,8 +159,14 @@ def test_start_failure_shows_the_log_without_secrets(tmp_path):
 
 
 def test_port_in_use(cluster, tmp_path):
-    with pytest.raises(LocalClusterError, match="already in use"):
+    # (another account holding it: tests/test_squatting.py)
+    with pytest.raises(LocalClusterError) as caught:
         LocalCluster(tmp_path / "other", port=cluster.port).start()
+    holder = f"{pwd.getpwuid(os.geteuid()).pw_name} (uid {os.geteuid()})"
+    assert str(caught.value).startswith(
+        f"127.0.0.1:{cluster.port} is held by another program of this cluster's account, "
+        f"{holder}, so flux-restful cannot listen there"
+    )
 
 
 def test_bad_arguments(tmp_path, monkeypatch):
