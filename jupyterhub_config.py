@@ -6,8 +6,9 @@
 # first start creates the seeded users' accounts and prints their passwords seed-style,
 #     Adding 'alice' with password '...'
 # on the terminal it was started from (never into the log); without a terminal (a service,
-# `> hub.log`) they go to .flux-hub/new-passwords.txt (mode 0600). Admins also find them on
-# the "flux-accounts" service page (Services menu).
+# `> hub.log`) they go to .flux-hub/new-passwords.txt (mode 0600), where each line stays only
+# until its person first logs in. Admins also find them on the "flux-accounts" service page
+# (Services menu).
 #
 # Everything this hub keeps (its database, the cluster's database, keys and port, the
 # accounts store, the crypt key, users' home directories) is in .flux-hub/ next to this file,
@@ -43,6 +44,7 @@ configure_local_cluster(c, STATE, nodes=2, cores_per_node=4, legacy=SERVER == "l
 # People log in with their MiniCluster account (the seed's way); the seeded users are hub
 # users from the start, so their accounts are created (and announced) when the hub starts.
 c.JupyterHub.authenticator_class = "flux"
+# Only they and the users an admin adds may log in (not every account on the cluster).
 c.Authenticator.allowed_users = set(USERS)
 c.Authenticator.admin_users = {ADMIN}
 c.FluxAuthenticator.announce_passwords_to = ["/dev/tty", str(STATE / "new-passwords.txt")]

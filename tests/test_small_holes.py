@@ -292,3 +292,40 @@ def test_a_deleted_persons_unix_account_is_locked_and_a_namesake_gets_a_fresh_ho
         assert f"belonged to a deleted user named {name}; moved to {kept}" in caplog.text
     finally:
         subprocess.run(["userdel", name], capture_output=True)
+
+
+# -- 7. new-passwords.txt ----------------------------------------------------------------------
+
+
+def test_an_announced_password_leaves_the_file_once_its_person_logs_in(tmp_path, cluster):
+    c = config_for(tmp_path, cluster)
+    announced = tmp_path / "new-passwords.txt"
+    c.FluxAuthenticator.announce_passwords_to = [str(announced)]
+    auth = FluxAuthenticator(config=c)
+    first, second = unique("new"), unique("newer")
+    asyncio.run(auth.add_user(FakeUser(first)))
+    asyncio.run(auth.add_user(FakeUser(second)))
+    passwords = {n: auth.accounts.credentials(n)["FLUX_TOKEN"] for n in (first, second)}
+    lines = {n: f"Adding '{n}' with password '{p}'\n" for n, p in passwords.items()}
+    assert announced.read_text() == lines[first] + lines[second]
+
+    assert login(auth, first, "wrong") is None
+    assert announced.read_text() == lines[first] + lines[second]  # a failed login: kept
+    assert login(auth, first, passwords[first])["name"] == first
+    assert announced.read_text() == lines[second]
+    assert oct(announced.stat().st_mode & 0o777) == "0o600"
+    # the last one: the file goes
+    assert login(auth, second, passwords[second])["name"] == second
+    assert not announced.exists()
+
+
+def test_a_deleted_persons_unused_password_leaves_the_file(tmp_path, cluster):
+    c = config_for(tmp_path, cluster)
+    announced = tmp_path / "new-passwords.txt"
+    c.FluxAuthenticator.announce_passwords_to = [str(announced)]
+    auth = FluxAuthenticator(config=c)
+    name = unique("never")
+    asyncio.run(auth.add_user(FakeUser(name)))
+    assert announced.read_text().startswith(f"Adding '{name}' with password '")
+    asyncio.run(auth.delete_user(FakeUser(name)))
+    assert not announced.exists()

@@ -15,6 +15,9 @@ FLUX_SECRET_KEY, the environment flux-restful-cli and the flux_hub notebook API 
 
 import asyncio
 import os
+import stat
+import tempfile
+import threading
 
 from jupyterhub.auth import Authenticator
 from jupyterhub.utils import maybe_future
@@ -325,6 +328,10 @@ class FluxAuthenticator(FluxAccountsMixin, Authenticator):
         opened for appending: e.g. ``["/dev/tty", "/srv/flux-hub/new-passwords.txt"]`` prints
         on the terminal the hub was started from, and otherwise into a file created mode
         0600. Never to the log. Empty (default): admins read them on the accounts page.
+
+        A file keeps each line only until that person first logs in (or is deleted): the
+        line is then removed, and the file with its last line. A password nobody has used
+        yet stays there; admins can also read it on the accounts page.
         """,
     )
 
@@ -382,16 +389,55 @@ class FluxAuthenticator(FluxAccountsMixin, Authenticator):
         finally:
             await client.close()
         await asyncio.to_thread(self.accounts.remember_password, name, account, password)
+        await asyncio.to_thread(self._unannounce, account)
         return {"name": name}
+
+    async def delete_user(self, user):
+        await super().delete_user(user)
+        try:
+            account = self.accounts.account_for(user.name)
+        except ValueError:
+            return
+        await asyncio.to_thread(self._unannounce, account)
 
     def _provision(self, names):
         outcomes = self.accounts.ensure(names)
         self._announce([o for o in outcomes if o.password])
         return outcomes
 
+    _announced_lock = threading.Lock()  # the file's lines are rewritten in threads
+
+    def _unannounce(self, account):
+        """Remove ``account``'s lines from the files passwords were announced to (once its
+        person has logged in, the password is theirs: no copy stays in a file)."""
+        start = f"Adding '{account}' with password '"
+        with self._announced_lock:
+            for path in self.announce_passwords_to:
+                try:
+                    if not stat.S_ISREG(os.stat(path).st_mode):
+                        continue  # a terminal
+                    with open(path) as f:
+                        lines = f.readlines()
+                except OSError:
+                    continue
+                kept = [line for line in lines if not line.startswith(start)]
+                if len(kept) == len(lines):
+                    continue
+                try:
+                    if kept:
+                        _rewrite_private(path, "".join(kept))
+                    else:
+                        os.unlink(path)
+                except OSError as e:
+                    self.log.warning("Could not remove a used password from %s: %s", path, e)
+
     def _announce(self, outcomes):
         if not outcomes or not self.announce_passwords_to:
             return
+        with self._announced_lock:
+            self._announce_locked(outcomes)
+
+    def _announce_locked(self, outcomes):
         lines = "".join(f"Adding '{o.account}' with password '{o.password}'\n" for o in outcomes)
         for path in self.announce_passwords_to:
             try:
@@ -405,6 +451,19 @@ class FluxAuthenticator(FluxAccountsMixin, Authenticator):
         self.log.warning(
             "Could not print new Flux account passwords to any of %s", self.announce_passwords_to
         )
+
+
+def _rewrite_private(path, text):
+    """Replace ``path``'s content in one step (a new 0600 file renamed over it)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".flux-hub-")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def with_flux_accounts(authenticator_class):
