@@ -153,6 +153,17 @@ def test_the_squatter_gets_no_password_and_the_cluster_names_him(cluster, bob, m
                 assert f"{cluster.url}: 127.0.0.1:{cluster.port} is held by {who}" in str(error)
                 assert "nothing was sent to it" in str(error)
 
+        # Output streams (their own connections) are refused the same way
+        with pytest.raises(ClusterUnavailable, match=re.escape(f"is held by {who}")):
+            next(FluxRestfulClient(cluster.url).stream_output(1))
+
+        async def stream():
+            async for _ in AsyncFluxRestfulClient(cluster.url).stream_output(1):
+                pass
+
+        with pytest.raises(ClusterUnavailable, match=re.escape(f"is held by {who}")):
+            asyncio.run(stream())
+
         # Where the kernel's sock_diag look-up is not available, its socket tables say the same
         def no_sock_diag(*args):
             raise OSError("no sock_diag")
@@ -165,8 +176,8 @@ def test_the_squatter_gets_no_password_and_the_cluster_names_him(cluster, bob, m
         monkeypatch.undo()
     finally:
         received = listener.received()
-    # His listener saw alice's five attempts connect, and not one byte from them
-    assert len(received) == 5, received
+    # His listener saw the seven attempts connect, and not one byte from them
+    assert len(received) == 7, received
     everything = b"".join(received)
     password = cluster.passwords["alice"].encode()
     assert password not in everything and b"alice" not in everything and b"eyJ" not in everything

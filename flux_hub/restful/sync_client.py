@@ -239,7 +239,17 @@ class _CheckedAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args, **kwargs):
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedPool, "https": _CheckedHTTPSPool}
+        self.poolmanager.pool_classes_by_scheme = _CHECKED_POOLS
+
+    def proxy_manager_for(self, proxy, **kwargs):
+        # Through an HTTP proxy ($HTTP_PROXY) the connection, and so the check, is the proxy's
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if proxy.lower().startswith(("http://", "https://")):
+            manager.pool_classes_by_scheme = _CHECKED_POOLS
+        return manager
+
+
+_CHECKED_POOLS = {"http": _CheckedPool, "https": _CheckedHTTPSPool}
 
 
 def _failure(error):
