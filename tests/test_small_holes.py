@@ -8,6 +8,7 @@ rundir closed to accounts outside flux-hub's people.
 """
 
 import asyncio
+import grp
 import logging
 import os
 import pwd
@@ -20,12 +21,15 @@ from pathlib import Path
 
 import pytest
 from jupyterhub.crypto import CryptKeeper
+from lanes import FLUX, REAL_FLUX
+from local_support import Api
 from tornado import web
 from traitlets.config import Config
 
 from flux_hub.accounts import FluxAccounts, LocalProvisioner
 from flux_hub.accounts.store import ACTIVE, CredentialStore, Record
 from flux_hub.hub import FluxAuthenticator, with_flux_accounts
+from flux_hub.local import LocalCluster
 from flux_hub.restful import AuthenticationFailed, FluxRestfulClient
 
 CRYPT_KEY = "ef" * 32
@@ -274,6 +278,7 @@ def test_a_deleted_persons_unix_account_is_locked_and_a_namesake_gets_a_fresh_ho
         refused = as_root_su(name, "id -un")
         assert refused.returncode != 0 and "account has expired" in refused.stderr
         assert not (crontab_spool / name).exists()
+        assert name not in grp.getgrnam("flux-hub-users").gr_mem  # no way into the instance
         assert background.wait(timeout=10) == -9
         assert secret.read_text() == "mine"  # files stay, for an admin
 
@@ -282,6 +287,7 @@ def test_a_deleted_persons_unix_account_is_locked_and_a_namesake_gets_a_fresh_ho
         (again,) = accounts.ensure([name])
         assert again.ok, again.error
         assert as_root_su(name, "id -un").stdout.strip() == name
+        assert name in grp.getgrnam("flux-hub-users").gr_mem
         fresh = homes / name
         assert not (fresh / "notes.txt").exists()
         assert (fresh.stat().st_uid, oct(fresh.stat().st_mode & 0o777)) == (person.pw_uid, "0o700")
@@ -329,3 +335,56 @@ def test_a_deleted_persons_unused_password_leaves_the_file(tmp_path, cluster):
     assert announced.read_text().startswith(f"Adding '{name}' with password '")
     asyncio.run(auth.delete_user(FakeUser(name)))
     assert not announced.exists()
+
+
+# -- 5. the real instance's rundir -------------------------------------------------------------
+
+
+@pytest.fixture
+def outsider():
+    """A Unix account of this machine that is none of flux-hub's people."""
+    name = unique("outsider")
+    subprocess.run(["useradd", "--user-group", "--shell", "/bin/sh", name], check=True)
+    yield pwd.getpwnam(name)
+    subprocess.run(["userdel", name], capture_output=True)
+
+
+def flux_as(record, rundir, *args):
+    """`flux ARGS` run by ``record``'s account (with its groups) against the instance."""
+    return subprocess.run(
+        [FLUX, *args],
+        env={"FLUX_URI": f"local://{rundir}/local-0", "PATH": os.environ["PATH"], "HOME": "/"},
+        cwd="/",
+        user=record.pw_uid,
+        group=record.pw_gid,
+        extra_groups=os.getgrouplist(record.pw_name, record.pw_gid),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.skipif(
+    not REAL_FLUX,
+    reason="real Flux only: the simulated instance has no broker socket, so no rundir to close",
+)
+def test_only_flux_hubs_people_reach_the_multi_user_instance(tmp_path, outsider):
+    assert os.geteuid() == 0, "a multi-user instance and a second Unix account need root"
+    cluster = LocalCluster(tmp_path / "cluster", users=["alice"], multi_user=True, nodes=2)
+    cluster.start(timeout=120)
+    try:
+        rundir = Path(cluster._rundir)
+        info = rundir.stat()
+        assert oct(info.st_mode & 0o777) == "0o750"
+        assert grp.getgrgid(info.st_gid).gr_name == "flux-hub-users"
+        # alice's jobs still run as alice, on both brokers
+        alice = Api(cluster.url, "alice", cluster.passwords["alice"])
+        done, output = alice.run("id -un", num_nodes=2, num_tasks=2)
+        assert done["returncode"] == 0 and output.split() == ["alice", "alice"]
+        # her account may talk to the instance (what her job shells and the server's helpers
+        # run as her do); an account outside flux-hub's people may not
+        assert flux_as(pwd.getpwnam("alice"), rundir, "jobs", "-a").returncode == 0
+        refused = flux_as(outsider, rundir, "jobs", "-a")
+        assert refused.returncode != 0 and "Permission denied" in refused.stderr, refused
+    finally:
+        cluster.stop()

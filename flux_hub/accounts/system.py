@@ -14,6 +14,7 @@ not get them: the old home is moved to ``<home_root>/.flux-hub-removed/NAME-TIME
 and they start with a fresh one, and the hub's log says so.
 """
 
+import grp
 import os
 import pwd
 import shutil
@@ -29,6 +30,10 @@ COMMENT = "flux-hub account"
 REMOVED = "(removed)"  # in the GECOS field of a retired account
 REMOVED_DIR = ".flux-hub-removed"  # under the home root: the homes of deleted people, root only
 NOLOGIN = "/usr/sbin/nologin"
+# Every person's account is in it (and no one else's): on multi-user real Flux the instance's
+# rundir is open to this group only, so that their job shells reach the brokers and nobody
+# else on the machine can talk to the instance.
+PEOPLE_GROUP = "flux-hub-users"
 CRON_SPOOLS = ("/var/spool/cron/crontabs", "/var/spool/cron")  # Debian's, then others'
 MIN_UID = 1000  # below: the system's own accounts (flux-restful's FLUX_MIN_UID, flux-imp's rule)
 
@@ -86,7 +91,39 @@ def ensure(name, home_root="/home"):
             raise SystemAccountError(f"useradd {name} failed: {reason}")
         record = pwd.getpwnam(name)
     _private_home(record)
+    _join_people_group(name)
     return record
+
+
+def ensure_people_group():
+    """The gid of PEOPLE_GROUP, made if missing, with every current flux-hub account in it
+    (accounts made before the group existed join it here)."""
+    if PEOPLE_GROUP not in {group.gr_name for group in grp.getgrall()}:
+        groupadd = shutil.which("groupadd") or "/usr/sbin/groupadd"
+        done = subprocess.run([groupadd, "--system", PEOPLE_GROUP], capture_output=True, text=True)
+        if done.returncode != 0 and "already exists" not in done.stderr:
+            reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+            raise SystemAccountError(f"groupadd {PEOPLE_GROUP} failed: {reason}")
+    group = grp.getgrnam(PEOPLE_GROUP)
+    for record in pwd.getpwall():
+        if (
+            record.pw_gecos.startswith(COMMENT)
+            and REMOVED not in record.pw_gecos
+            and record.pw_uid >= MIN_UID
+            and record.pw_name not in group.gr_mem
+        ):
+            _usermod(record.pw_name, "--append", "--groups", PEOPLE_GROUP)
+    return group.gr_gid
+
+
+def _join_people_group(name):
+    try:
+        members = grp.getgrnam(PEOPLE_GROUP).gr_mem
+    except KeyError:
+        ensure_people_group()  # makes it, and adds name with the others
+        return
+    if name not in members:
+        _usermod(name, "--append", "--groups", PEOPLE_GROUP)
 
 
 def _usermod(name, *args):
@@ -175,12 +212,25 @@ def retire(name):
     # expiry day 1 (1970-01-02): PAM's account check refuses it (sshd, su, cron)
     _usermod(name, "--lock", "--expiredate", "1", "--shell", NOLOGIN)
     _usermod(name, "--comment", f"{COMMENT} {name} {REMOVED}")
+    _leave_people_group(name)
     for spool in CRON_SPOOLS:
         try:
             os.unlink(os.path.join(spool, name))
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             pass
     return end_processes(name)
+
+
+def _leave_people_group(name):
+    try:
+        members = grp.getgrnam(PEOPLE_GROUP).gr_mem
+    except KeyError:
+        return
+    if name in members:
+        gpasswd = shutil.which("gpasswd") or "/usr/bin/gpasswd"
+        done = subprocess.run([gpasswd, "--delete", name, PEOPLE_GROUP], capture_output=True)
+        if done.returncode != 0:
+            raise SystemAccountError(f"gpasswd --delete {name} {PEOPLE_GROUP} failed")
 
 
 def end_processes(name):
