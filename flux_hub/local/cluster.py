@@ -840,17 +840,24 @@ class LocalCluster:
         configuration (readable by all: the job shells of every user read the initrc) and a
         private (0700) statedir for the content store, which holds every job's output in
         files Flux makes 0644. Removed at stop(). `flux start --test-size` makes a rundir of
-        its own (mode 0700); the initial program opens it to all (0755), so that the server
-        and every user's `flux` reach its socket, and names it in the statedir's ``ready``
-        file.
+        its own (mode 0700), which the initial program names in the statedir's ``ready`` file;
+        it is then opened to the group of flux-hub's people only (0750 flux:flux-hub-users):
+        their job shells (started as them by the IMP) and the helpers flux-restful runs as
+        them reach the brokers' sockets, root (the server) does anyway, and no other account
+        on this machine can talk to the instance.
         """
-        from flux_hub.accounts.system import SystemAccountError, ensure_service_account
+        from flux_hub.accounts.system import (
+            SystemAccountError,
+            ensure_people_group,
+            ensure_service_account,
+        )
 
         ensure_munged()
         try:
             owner = ensure_service_account(
                 INSTANCE_OWNER, INSTANCE_OWNER_HOME, "Flux instance owner (flux-hub)"
             )
+            people = ensure_people_group()
         except SystemAccountError as error:
             raise LocalClusterError(str(error)) from None
         # In a temporary folder others can reach ($TMPDIR may be a private one)
@@ -869,7 +876,7 @@ class LocalCluster:
             f"--setattr=statedir={state}",
             "sh",
             "-c",
-            'run="$(flux getattr rundir)" && chmod 0755 "$run" && echo "$run" >"$0.tmp" && '
+            'run="$(flux getattr rundir)" && echo "$run" >"$0.tmp" && '
             'mv "$0.tmp" "$0" && exec sleep infinity',
             str(ready),
         ]
@@ -898,6 +905,8 @@ class LocalCluster:
                 )
             time.sleep(0.1)
         self._rundir = ready.read_text().strip()
+        os.chown(self._rundir, -1, people)
+        os.chmod(self._rundir, 0o750)
         return offset
 
     def _flux_start(self, config):
