@@ -5,20 +5,24 @@ cluster stopped (a hub restart, a crash), bob runs a listener on its port as his
 account, recording every byte it receives. The cluster then refuses to start and names him;
 alice's logins (handshake and form, sync and async client; by the kernel's sock_diag look-up
 and by its socket tables) fail with ClusterUnavailable naming him, and his listener receives
-nothing at all. Once he is gone the cluster starts again.
+nothing at all. Once he is gone the cluster starts again. And the same through the real hub
+(jupyterhub_config.py as root): its log says why the cluster cannot start, alice's login page
+says why she cannot log in, and bob receives nothing.
 """
 
 import asyncio
 import os
-import pwd
 import re
 import subprocess
 import sys
 import time
 
 import pytest
+import requests
+from e2e.hubprocess import TOP_CONFIG, HubProcess, free_port
 
 import flux_hub.local.cluster as cluster_module
+from flux_hub.accounts.system import ensure as ensure_account
 from flux_hub.local import LocalCluster, LocalClusterError
 from flux_hub.restful import AsyncFluxRestfulClient, ClusterUnavailable, FluxRestfulClient, peer
 
@@ -86,7 +90,7 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture
 def bob():
-    return pwd.getpwnam("bob")  # made by the multi-user cluster, as the hub makes it
+    return ensure_account("bob")  # as the multi-user cluster and the hub make it
 
 
 def clients(cluster, secret_key):
@@ -189,3 +193,45 @@ def test_the_squatter_gets_no_password_and_the_cluster_names_him(cluster, bob, m
     with sync:
         assert sync.jobs() == []
     assert asyncio.run(asynchronous.jobs()) == []
+
+
+def hub_answers(hub):
+    try:
+        return requests.get(f"{hub.url}/hub/api/", timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def test_the_hub_says_why_and_sends_the_squatter_nothing(tmp_path, bob):
+    port = free_port()
+    listener = Listener(port, bob)
+    who = f"bob (uid {bob.pw_uid})"
+    hub = HubProcess(TOP_CONFIG, tmp_path / "hub", env={"FLUX_HUB_CLUSTER_PORT": str(port)})
+    hub._ready = lambda: hub_answers(hub)  # up as far as it can be: its cluster cannot start
+    try:
+        hub.start()
+        why = (
+            f"flux-hub: 127.0.0.1:{port} is held by {who}, another account, so flux-restful "
+            "cannot listen there and the cluster is not started."
+        )
+        deadline = time.monotonic() + 120
+        while why not in hub.log_text():
+            assert time.monotonic() < deadline, hub.tail()
+            time.sleep(0.5)
+        # alice (seeded, her password announced) cannot log in, and is told why
+        password = hub.announced_passwords()["alice"]
+        session = requests.Session()
+        session.get(f"{hub.url}/hub/login", timeout=30).raise_for_status()
+        page = session.post(
+            f"{hub.url}/hub/login",
+            data={"username": "alice", "password": password, "_xsrf": session.cookies["_xsrf"]},
+            timeout=60,
+            allow_redirects=False,
+        )
+        assert page.status_code == 503
+        assert f"127.0.0.1:{port} is held by {who}, not by an account" in page.text
+    finally:
+        hub.stop()
+        received = listener.received()
+    assert received and set(received) == {b""}, received  # her login connected, sent nothing
+    assert password.encode() not in hub.log_path.read_bytes()
