@@ -34,6 +34,30 @@ def server_defaults(environ, limits):
     environ["FLUX_OPTION_FLAGS"] = shlex.join(f"{k}={v}" for k, v in flags.items())
 
 
+def size_database_pool(limits):
+    """Give flux-restful's database sessions a connection pool as large as the thread pool.
+
+    Every authenticated request holds a database session (and, once it has checked the token, a
+    connection) until its response ends: an output stream holds one for as long as it is open.
+    SQLAlchemy's default pool (5, and 10 more) would let 15 open streams make every other
+    request wait 30 s for a connection and then fail with 500. The sessions of
+    flux_restful.routers.depends.get_db are made by flux_restful.db.session.SessionLocal:
+    bound here to an engine on the same database with room for every stream and every thread.
+    """
+    from flux_restful.core.config import settings
+    from flux_restful.db import session
+    from sqlalchemy import create_engine
+
+    engine = create_engine(
+        settings.db_file,
+        connect_args={"check_same_thread": False},
+        pool_size=limits.threads,
+        max_overflow=limits.threads,
+    )
+    session.SessionLocal.configure(bind=engine)
+    return engine
+
+
 def make_app(limits):
     """flux-restful's app (imported now: it checks its settings and Flux) inside the guard."""
     from flux_restful.core.config import settings
@@ -41,6 +65,8 @@ def make_app(limits):
     from flux_restful.main import app
 
     from .middleware import Guard
+
+    size_database_pool(limits)
 
     if not settings.known_launchers == []:
         sys.exit("flux-hub guard: flux-restful did not take KNOWN_LAUNCHERS=[]; not serving")
