@@ -1,9 +1,12 @@
 """The job shell of the simulated instance: runs one job's tasks as local processes.
 
 Each task gets its own session (so its own process group, which signals reach as a whole),
-the jobspec's environment and working directory. Its stdout and stderr are read line by line
-into the job's guest.output eventlog. The shell enforces the job's expiration (SIGALRM, then
-SIGKILL after the kill timeout) and kills the tasks when the job manager says so.
+the jobspec's environment and working directory. In multi-user mode each task becomes the job's
+owner first and then enters the working directory, as real Flux's job shell does once the IMP
+has made it the owner: the directory is reached with the owner's permissions only. Its stdout
+and stderr are read line by line into the job's guest.output eventlog. The shell enforces the
+job's expiration (SIGALRM, then SIGKILL after the kill timeout) and kills the tasks when the job
+manager says so.
 """
 
 import base64
@@ -42,25 +45,37 @@ def _killpg(pgid, signum):
         pass
 
 
-def _may_enter(path, owner):
-    """Whether the account may make path its working directory (search on every folder)."""
-    groups = set(os.getgrouplist(owner.pw_name, owner.pw_gid))
-    folder = os.path.realpath(path)
-    parts = [folder]
-    while folder != "/":
-        folder = os.path.dirname(folder)
-        parts.append(folder)
-    for part in parts:
-        info = os.stat(part)
-        if info.st_uid == owner.pw_uid:
-            bit = stat.S_IXUSR
-        elif info.st_gid in groups:
-            bit = stat.S_IXGRP
-        else:
-            bit = stat.S_IXOTH
-        if not info.st_mode & bit:
-            return False
-    return True
+class _EnterAsOwner:
+    """A task's ``preexec_fn``: enter the working directory once it is the owner.
+
+    CPython's child (Modules/_posixsubprocess.c, child_exec) does ``chdir(cwd)`` for ``cwd=``
+    *before* setgroups/setregid/setreuid, as root, following whatever symlinks the path holds
+    at that moment; ``preexec_fn`` runs *after* them. So the directory is entered here, with
+    the owner's permissions only. One it may not enter leaves the task in /tmp, and its errno
+    goes to the shell through a pipe (read by ``failure()``). Kept to a chdir and a write: it
+    runs in a forked child of a threaded process.
+    """
+
+    def __init__(self, path):
+        self._path = os.fsencode(path)
+        self._read, self._write = os.pipe()  # close-on-exec: gone from the task at its exec
+
+    def __call__(self):
+        try:
+            os.chdir(self._path)
+        except OSError as error:
+            os.write(self._write, b"%d" % (error.errno or errno.EACCES))
+            os.chdir(b"/tmp")
+
+    def failure(self):
+        """The errno of a chdir that failed in the task (None if it entered); call once,
+        after Popen returned or raised."""
+        os.close(self._write)
+        try:
+            text = os.read(self._read, 32)
+        finally:
+            os.close(self._read)
+        return int(text) if text else None
 
 
 class JobShell(threading.Thread):
@@ -100,6 +115,8 @@ class JobShell(threading.Thread):
         self._killed = False
         self._timed_out = False
         self._bytes = {"stdout": 0, "stderr": 0}
+        self._task_cwd = None  # where each task starts (as its owner in multi-user mode)
+        self._cwd_logged = False
 
     # -- called by the broker (its lock held) ---------------------------------------------
     def terminate(self, exception_type):
@@ -145,12 +162,12 @@ class JobShell(threading.Thread):
                 3, f"Invalid KVS output.limit={self._limit_text}, using {DEFAULT_OUTPUT_LIMIT}"
             )
             self._limit_text, self._limit = DEFAULT_OUTPUT_LIMIT, _parse_size(DEFAULT_OUTPUT_LIMIT)
-        cwd = self._working_directory()
+        self._task_cwd = self._working_directory()
         local_ids = {}
         for taskid in range(self._ntasks):
             rank = self._slots[taskid % len(self._slots)]
             local_ids[rank] = local_ids.get(rank, -1) + 1
-            if not self._spawn(taskid, local_ids[rank], cwd):
+            if not self._spawn(taskid, local_ids[rank]):
                 break
         self._wait()
         with self._cv:
@@ -166,14 +183,19 @@ class JobShell(threading.Thread):
         # or one the job's owner may not enter, is logged and replaced
         if self._cwd is None:
             return "/" if self._multiuser else os.getcwd()
+        if self._owner is not None:
+            # Tried by each task once it is the owner (_EnterAsOwner): nothing is looked up
+            # here as root, so nothing can change between a check and the task's chdir
+            return self._cwd
         try:
             error = None if stat.S_ISDIR(os.stat(self._cwd).st_mode) else errno.ENOTDIR
-            if error is None and self._owner is not None and not _may_enter(self._cwd, self._owner):
-                error = errno.EACCES
         except OSError as e:
             error = e.errno
         if error is None:
             return self._cwd
+        return self._not_entered(error)
+
+    def _not_entered(self, error):
         self._log(
             3,
             f"host {self._hostnames[self._rank0]}: Could not change dir to {self._cwd}: "
@@ -181,7 +203,7 @@ class JobShell(threading.Thread):
         )
         return "/tmp"
 
-    def _spawn(self, taskid, local_id, cwd):
+    def _spawn(self, taskid, local_id):
         """Start one task; False if it could not start (the job then fails)."""
         with self._cv:
             if self._signal is not None:  # killed before all tasks started
@@ -202,14 +224,16 @@ class JobShell(threading.Thread):
             self._broker.shell_exception(self._job, "exec", note)
             return False
         env = dict(self._environment)
-        as_owner = {}
+        as_owner, enter = {"cwd": self._task_cwd}, None
         if self._owner is not None:
             owner = self._owner
             env.update(HOME=owner.pw_dir, USER=owner.pw_name, LOGNAME=owner.pw_name)
+            enter = _EnterAsOwner(self._task_cwd)
             as_owner = {
                 "user": owner.pw_uid,
                 "group": owner.pw_gid,
                 "extra_groups": os.getgrouplist(owner.pw_name, owner.pw_gid),
+                "preexec_fn": enter,
             }
         env.update(
             FLUX_JOB_ID=self._f58,
@@ -221,7 +245,6 @@ class JobShell(threading.Thread):
         try:
             proc = subprocess.Popen(
                 self._command,
-                cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -229,7 +252,8 @@ class JobShell(threading.Thread):
                 start_new_session=True,
                 **as_owner,
             )
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, subprocess.SubprocessError) as error:
+            self._entered(enter)
             number = getattr(error, "errno", None)
             # bash's codes, as the job shell uses them
             code = {errno.EPERM: 126, errno.EACCES: 126, errno.ENOENT: 127}.get(number, 1)
@@ -242,6 +266,7 @@ class JobShell(threading.Thread):
                 self._codes.append(code)
             self._broker.shell_exception(self._job, "exec", note)
             return False
+        self._entered(enter)
         with self._cv:
             self._procs.append(proc)
             self._remaining += 1
@@ -249,6 +274,14 @@ class JobShell(threading.Thread):
                 _killpg(proc.pid, self._signal)
         threading.Thread(target=self._task, args=(proc, taskid), daemon=True).start()
         return True
+
+    def _entered(self, enter):
+        """After a task's start: a working directory its owner could not enter is logged, once
+        a job (real Flux's shell enters it once; here each task does, as its owner)."""
+        error = enter.failure() if enter is not None else None
+        if error is not None and not self._cwd_logged:
+            self._cwd_logged = True
+            self._not_entered(error)
 
     def _wait(self):
         """Wait for every task, enforcing the expiration and the kill timeout meanwhile."""
