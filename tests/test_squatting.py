@@ -13,6 +13,7 @@ says why she cannot log in, and bob receives nothing.
 import asyncio
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -32,9 +33,12 @@ pytestmark = pytest.mark.timeout(600)
 # (The system Python: the project's venv may be in a folder bob cannot enter.)
 LISTENER = """
 import socket, sys, threading
-server = socket.socket()
+host = sys.argv[2]
+server = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind(("127.0.0.1", int(sys.argv[1])))
+if ":" in host:
+    server.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # IPv4 too
+server.bind((host, int(sys.argv[1])))
 server.listen(64)
 print("listening", flush=True)
 def record(conn):
@@ -55,9 +59,9 @@ while True:
 class Listener:
     """Bob's program on a port, run as his Unix account."""
 
-    def __init__(self, port, account):
+    def __init__(self, port, account, host="127.0.0.1"):
         self.proc = subprocess.Popen(
-            ["/usr/bin/python3", "-c", LISTENER, str(port)],
+            ["/usr/bin/python3", "-c", LISTENER, str(port), host],
             user=account.pw_uid,
             group=account.pw_gid,
             extra_groups=[],
@@ -169,9 +173,6 @@ def test_the_squatter_gets_no_password_and_the_cluster_names_him(cluster, bob, m
             asyncio.run(stream())
 
         # Where the kernel's sock_diag look-up is not available, its socket tables say the same
-        def no_sock_diag(*args):
-            raise OSError("no sock_diag")
-
         monkeypatch.setattr(peer, "_diag_owner", no_sock_diag)
         with pytest.raises(
             ClusterUnavailable, match=re.escape(f"is held by {who}, not by an account")
@@ -193,6 +194,41 @@ def test_the_squatter_gets_no_password_and_the_cluster_names_him(cluster, bob, m
     with sync:
         assert sync.jobs() == []
     assert asyncio.run(asynchronous.jobs()) == []
+
+
+def own_address():
+    """This machine's address on its default route (None without one)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.254", 9))  # no packet is sent
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_a_squatter_on_every_address_is_found_for_ipv4_and_ipv6(bob, monkeypatch):
+    """bob's dual-stack listener on [::] answers 127.0.0.1, [::1] and this machine's own
+    address: each is refused naming him (by sock_diag and by the socket tables)."""
+    port = free_port()
+    listener = Listener(port, bob, host="::")
+    assert own_address(), "this test needs an address besides loopback"
+    hosts = ["127.0.0.1", "[::1]", own_address()]
+    expected = re.escape(f"is held by bob (uid {bob.pw_uid}), not by an account")
+    try:
+        for tables_only in (False, True):
+            if tables_only:
+                monkeypatch.setattr(peer, "_diag_owner", no_sock_diag)
+            for host in hosts:
+                with pytest.raises(ClusterUnavailable, match=expected):
+                    FluxRestfulClient(f"http://{host}:{port}", "alice", "pw", "k" * 32).login()
+    finally:
+        received = listener.received()
+    assert received == [b""] * (2 * len(hosts))
+
+
+def no_sock_diag(*args):
+    raise OSError("no sock_diag here")
 
 
 def hub_answers(hub):

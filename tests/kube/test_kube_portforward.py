@@ -9,6 +9,7 @@ while the connection drops.
 import dataclasses
 import logging
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -390,7 +391,7 @@ def test_the_outside_hub_example_config_works(
 # A raw HTTP request from a process of another Unix account; prints what came back (hex).
 _AS_ACCOUNT = """
 import socket, sys
-conn = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+conn = socket.create_connection((sys.argv[3], int(sys.argv[1])), timeout=20)
 request = f"GET /from-{sys.argv[2]} HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n"
 conn.sendall(request.encode())
 answer = b""
@@ -403,9 +404,9 @@ print(answer.hex())
 """
 
 
-def _get_as(account, port):
+def _get_as(account, port, host="127.0.0.1"):
     done = subprocess.run(
-        ["/usr/bin/python3", "-c", _AS_ACCOUNT, str(port), account.pw_name],
+        ["/usr/bin/python3", "-c", _AS_ACCOUNT, str(port), account.pw_name, host],
         user=account.pw_uid,
         group=account.pw_gid,
         extra_groups=[],
@@ -447,6 +448,27 @@ def test_the_relay_serves_only_trusted_accounts(forwarded, kube, bob_account, ca
         assert answer.startswith(b"HTTP/1.") and answer.endswith(b"hello /from-bob\n")
     finally:
         allowed.relay.close()
+
+
+def test_a_relay_open_to_other_machines_still_refuses_local_accounts(
+    make_minicluster, kube, pod_server, bob_account
+):
+    """Listening on every address (for servers on other machines), a connection from bob on
+    this machine, to its own address, is still his, and refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.254", 9))  # no packet is sent; the address of the default route
+        address = probe.getsockname()[0]
+    assert not address.startswith("127."), "this test needs an address besides loopback"
+    cluster = make_minicluster()
+    kube.expose(NAMESPACE, cluster.pods[0].name, 5000, pod_server)
+    provisioner = cluster.provisioner(port_forward=True, port_forward_address="0.0.0.0")
+    try:
+        port = urlsplit(provisioner.cluster_url).port
+        assert _get_as(bob_account, port, address) == b""
+        assert kube.port_forwards == []
+        assert requests.get(f"http://{address}:{port}/root", timeout=10).text == "hello /root\n"
+    finally:
+        provisioner.relay.close()
 
 
 def test_a_fixed_relay_port_held_by_another_account_is_refused(make_minicluster, bob_account):
