@@ -227,3 +227,24 @@ def test_a_stock_flux_restful_with_no_known_launchers_runs_none_of_bobs(stock, t
         assert not (markers / "client").exists()
     finally:
         as_bob('rm -f "$HOME/bin/nextflow"; rmdir "$HOME/bin" 2>/dev/null; true')
+
+
+def test_the_local_legacy_server_runs_no_launcher(legacy_cluster, tmp_path):
+    """The legacy flux-restful-api (0.2) has the same launcher (app/library/launcher.py: the
+    server's whole environment, its secret key included, plus the request's PATH) and the same
+    setting; the local cluster starts it with KNOWN_LAUNCHERS=[]. Its answer names nextflow,
+    which its default list allows: only the setting gives that answer."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    marker = tmp_path / "marker"
+    (folder / "nextflow").write_text(f'#!/bin/sh\nid -u > "{marker}"\n')
+    (folder / "nextflow").chmod(0o755)
+    answer = api(legacy_cluster, "alice").post(
+        "/v1/jobs/submit",
+        params={"command": "nextflow", "is_launcher": "true"},
+        json={"PATH": f"{folder}:/usr/bin:/bin"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["Message"] == "nextflow is not a known launcher. ", answer.text
+    time.sleep(2)
+    assert not marker.exists()

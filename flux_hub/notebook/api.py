@@ -83,7 +83,8 @@ class FluxCluster:
 
         ``command`` is a command line or a list of words. ``runtime`` is a time limit (seconds or
         "30s", "5m", "1h"); the other keywords are flux-restful's: num_tasks, cores_per_task,
-        gpus_per_task, num_nodes, exclusive, option_flags, workdir, envars.
+        gpus_per_task, num_nodes, exclusive, option_flags, workdir, envars. ``is_launcher=True``
+        is refused (InvalidRequest): flux-restful would run a launcher inside its own process.
         """
         if name is not None:
             name = check_name(name)

@@ -122,7 +122,8 @@ def bad_environment(envars):
 def surely_invalid(body, api="http"):
     """True when the documented rules (restful.protocol.check_submission, one copy for every
     caller) say the submission must be refused. ``api``: "http" (the extension's JSON API,
-    which also refuses unknown fields and is_launcher) or "notebook" (runtime may be "5m")."""
+    which also refuses unknown fields and any is_launcher) or "notebook" (runtime may be "5m";
+    is_launcher other than None or False is refused: launchers are off)."""
     command = body.get("command")
     if isinstance(command, str):
         try:
@@ -152,6 +153,9 @@ def surely_invalid(body, api="http"):
     if workdir is not None and not (isinstance(workdir, str) and workdir.strip()):
         return True
     if body.get("envars") is not None and bad_environment(body["envars"]):
+        return True
+    launcher = body.get("is_launcher")
+    if launcher is not None and launcher is not False:
         return True
     return api == "http" and bool({"unknown", "is_launcher"} & set(body))
 
@@ -331,7 +335,7 @@ def notebook(creds, tmp_path_factory):
 
 notebook_fields = st.fixed_dictionaries(
     {},
-    optional={k: v for k, v in FIELDS.items() if k not in ("command", "is_launcher")},
+    optional={k: v for k, v in FIELDS.items() if k != "command"},
 )
 
 
