@@ -40,11 +40,10 @@ class PeerRefused(Exception):
     """The connection reached a socket of an account that is not trusted; nothing was sent."""
 
 
-def trusted_uids(extra=()):
-    """Root, this process's real and effective uids, $FLUX_HUB_TRUSTED_USERS and ``extra``
-    (names or uids)."""
+def trusted_uids():
+    """Root, this process's real and effective uids, and those of $FLUX_HUB_TRUSTED_USERS."""
     uids = {0, os.getuid(), os.geteuid()}
-    for entry in [*re.split(r"[\s,]+", os.environ.get(TRUSTED_ENV, "")), *extra]:
+    for entry in re.split(r"[\s,]+", os.environ.get(TRUSTED_ENV, "")):
         uid = uid_of(entry)
         if uid is not None:
             uids.add(uid)
@@ -72,7 +71,7 @@ def describe(uid):
         return f"uid {uid}"
 
 
-def check_server(sock, trusted=None):
+def check_server(sock):
     """Raise PeerRefused unless the server end of connected ``sock`` is a trusted account's
     socket (or on another machine, where the kernel cannot say). Nothing is read or sent."""
     if sys.platform != "linux":
@@ -86,7 +85,7 @@ def check_server(sock, trusted=None):
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if uid is None:
         raise PeerRefused(f"cannot tell which account answers at {where}; nothing was sent to it")
-    if uid not in (trusted_uids() if trusted is None else trusted):
+    if uid not in trusted_uids():
         raise PeerRefused(
             f"{where} is held by {describe(uid)}, not by an account this client trusts; "
             "nothing was sent to it. The cluster may be down and its port taken: ask the "
@@ -131,6 +130,8 @@ def _diag_owner(local, remote):
         if code == errno.ENOENT:
             return None
         raise OSError(code, os.strerror(code))
+    if kind != SOCK_DIAG_BY_FAMILY or len(answer) < 16 + 72:
+        raise OSError(errno.EPROTO, "unexpected sock_diag answer")
     # inet_diag_msg: family, state, timer, retrans, its sockid (48), expires, rqueue, wqueue,
     # uid, inode
     state = answer[17]
