@@ -275,12 +275,15 @@ class HubProcess:
         )
 
     def announced_passwords(self):
-        """{account: password} printed seed-style to the state directory's file."""
+        """{account: password} printed seed-style to the state directory's file, including
+        those read before: the hub removes each line at its person's first login."""
+        announced = self.__dict__.setdefault("_announced", {})
         path = self.state / "new-passwords.txt"
-        if not path.exists():
-            return {}
-        pattern = re.compile(r"^Adding '([^']+)' with password '([^']+)'$")
-        return dict(pattern.match(line).groups() for line in path.read_text().splitlines())
+        if path.exists():
+            pattern = re.compile(r"^Adding '([^']+)' with password '([^']+)'$")
+            lines = path.read_text().splitlines()
+            announced.update(pattern.match(line).groups() for line in lines)
+        return dict(announced)
 
     def cluster_secrets(self):
         """The local cluster's keys and superuser password (from its 0600 state file)."""
