@@ -154,6 +154,10 @@ def test_the_hub_keeps_its_secrets_to_itself(hub, people):
         "cluster/flux-hub-local.json",
         "cluster/flux-restful.db",
     ):
+        if path == "new-passwords.txt" and not (state / path).exists():
+            # each line goes at its person's first login: everyone here has logged in
+            assert set(hub.announced_passwords()) == set(people)
+            continue
         info = os.stat(state / path)
         assert (info.st_uid, info.st_mode & 0o077) == (0, 0), f"{path}: {oct(info.st_mode)}"
 
