@@ -202,3 +202,123 @@ def test_the_token_check_costs_well_under_a_millisecond(tmp_path):
     with sqlite3.connect(db) as conn:
         conn.execute(f"UPDATE {NOT_BEFORE_TABLE} SET not_before = 1 WHERE user_name = 'user7'")
     assert not not_before.revoked(claims)
+
+
+# -- the middleware around a stand-in app (what it passes on, what it keeps) -----------------
+KEY = "s" * 64
+
+
+def guarded(tmp_path, listed=None, **limits):
+    """A Guard around an app that answers what it was given (and a job id for submits)."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse, JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from flux_hub.guard.middleware import Guard
+
+    ids = iter(range(1000, 2000))
+
+    async def submit(request):
+        return JSONResponse({"Message": "Job submit.", "id": next(ids), "query": request.url.query})
+
+    async def form(request):
+        return HTMLResponse(f"<a target='_blank' href='/job/{next(ids)}'>x</a>")
+
+    async def threads(request):
+        import anyio
+
+        return JSONResponse(anyio.to_thread.current_default_thread_limiter().total_tokens)
+
+    app = Starlette(
+        routes=[
+            Route("/v1/jobs/submit", submit, methods=["POST"]),
+            Route("/jobs/submit", form, methods=["POST"]),
+            Route("/v1/threads", threads),
+        ]
+    )
+    guard = Guard(
+        app,
+        Limits(**limits),
+        signing_key=KEY,
+        db_path=tmp_path / "flux-restful.db",
+        multi_user=False,
+        list_jobs=lambda person, since: dict(listed or {}),
+    )
+    return guard, TestClient(guard)
+
+
+def bearer(sub, iat=None):
+    iat = int(time.time()) if iat is None else iat
+    return {"Authorization": f"Bearer {token(KEY, sub, iat)}"}
+
+
+def test_the_thread_pool_is_sized_above_the_streams(tmp_path):
+    _, client = guarded(tmp_path, streams_total=30, spare_threads=10)
+    assert client.get("/v1/threads").json() == 40
+
+
+def test_a_submit_without_output_limit_gets_the_cap_and_keeps_its_other_flags(tmp_path):
+    _, client = guarded(tmp_path, output_limit=2 * 1024**2)
+    answer = client.post(
+        "/v1/jobs/submit",
+        params={"command": "true", "option_flags": "cpu-affinity=off"},
+        headers=bearer("bob"),
+    )
+    assert answer.status_code == 200
+    assert "option_flags=cpu-affinity%3Doff%2Coutput.limit%3D2M" in answer.json()["query"]
+    answer = client.post("/v1/jobs/submit", params={"command": "true"}, headers=bearer("bob"))
+    assert answer.json()["query"].endswith("option_flags=output.limit%3D2M")
+
+
+def test_single_user_jobs_count_from_the_ids_the_guard_saw(tmp_path):
+    guard, client = guarded(tmp_path, active_jobs_per_user=2)
+    for _ in range(2):  # not listed yet: they count while they are new
+        assert client.post("/v1/jobs/submit?command=x", headers=bearer("bob")).status_code == 200
+    refused = client.post("/v1/jobs/submit?command=x", headers=bearer("bob"))
+    assert refused.status_code == 429
+    assert "bob has 2 active jobs" in refused.json()["Errors"][0]
+    assert client.post("/v1/jobs/submit?command=x", headers=bearer("alice")).status_code == 200
+    # job-list now shows bob's two as ended: he may submit again
+    guard.list_jobs = lambda person, since: {1000: False, 1001: False}
+    assert client.post("/v1/jobs/submit?command=x", headers=bearer("bob")).status_code == 200
+
+
+def test_form_posts_under_made_up_names_leave_nothing_behind(tmp_path):
+    import base64
+
+    guard, client = guarded(tmp_path)
+    guard.app = lambda scope, receive, send: _status(401)(scope, receive, send)
+    for i in range(50):
+        basic = base64.b64encode(f"nobody{i}:wrong".encode()).decode()
+        answer = client.post(
+            "/jobs/submit", data={"command": "true"}, headers={"Authorization": f"Basic {basic}"}
+        )
+        assert answer.status_code == 401
+    assert not guard.submitted and not guard.submit_locks and not guard.submitting
+
+
+def _status(code):
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"detail": "Not authenticated"}, status_code=code)
+
+
+def test_a_token_older_than_the_last_password_change_gets_401(tmp_path):
+    _, client = guarded(tmp_path)
+    with sqlite3.connect(tmp_path / "flux-restful.db") as conn:
+        conn.execute(
+            f"CREATE TABLE {NOT_BEFORE_TABLE} (user_name TEXT PRIMARY KEY, not_before INT)"
+        )
+        conn.execute(f"INSERT INTO {NOT_BEFORE_TABLE} VALUES ('bob', ?)", (int(time.time()),))
+    old = client.post("/v1/jobs/submit?command=x", headers=bearer("bob", int(time.time()) - 60))
+    assert old.status_code == 401
+    assert old.json() == {"detail": "Could not validate credentials"}
+    assert old.headers["www-authenticate"] == "Bearer"
+    assert client.post("/v1/jobs/submit?command=x", headers=bearer("bob")).status_code == 200
+    assert (
+        client.post(
+            "/v1/jobs/submit?command=x", headers=bearer("alice", int(time.time()) - 60)
+        ).status_code
+        == 200
+    )

@@ -65,6 +65,7 @@ class Guard:
         self.streams_open = 0
         self.submitted = collections.defaultdict(dict)  # person -> {job id: time.time()}
         self.submit_locks = collections.defaultdict(asyncio.Lock)
+        self.submitting = collections.Counter()
         self._threads_sized = False
 
     # -- ASGI ----------------------------------------------------------------------------
@@ -230,6 +231,20 @@ class Guard:
     async def _submit(self, scope, receive, send, person, job_id):
         if person is None:
             return await self.app(scope, receive, send)  # flux-restful answers 401
+        # A name is kept only while it has a submit under way or jobs recorded (form posts
+        # with HTTP Basic name whoever they like)
+        self.submitting[person] += 1
+        try:
+            return await self._submit_counted(scope, receive, send, person, job_id)
+        finally:
+            self.submitting[person] -= 1
+            if not self.submitting[person]:
+                del self.submitting[person]
+                if not self.submitted.get(person):
+                    self.submitted.pop(person, None)
+                    self.submit_locks.pop(person, None)
+
+    async def _submit_counted(self, scope, receive, send, person, job_id):
         limit = self.limits.active_jobs_per_user
         async with self.submit_locks[person]:
             try:
