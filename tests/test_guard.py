@@ -8,6 +8,7 @@ one is reached in a few requests. Every attempt is raw HTTP with bob's own token
 import json
 import os
 import pwd
+import re
 import subprocess
 import sys
 import time
@@ -316,3 +317,39 @@ def test_a_password_change_kills_the_old_token_and_a_new_login_works(cluster, bo
     finally:
         set_password(cluster, "alice", cluster.passwords["alice"])
     assert login(cluster, "alice").get("/v1/jobs").status_code == 200
+
+
+def post_form(cluster, api, **fields):
+    return requests.post(
+        f"{cluster.url}/jobs/submit",
+        data={**fields, "csrf_token": "c" * 43},
+        cookies={"csrftoken": "c" * 43},
+        headers={"Authorization": f"Bearer {api.token}"},
+        timeout=60,
+    )
+
+
+def test_the_web_forms_jobs_have_the_same_output_cap_and_count(cluster, bob):
+    refused = post_form(cluster, bob, command="true", option_flags="-ooutput.limit=1G")
+    assert refused.status_code == 400
+    assert "above this server's limit of 64K" in refused.json()["Errors"][0]
+    # a form job asking nothing gets the cap (the server's default option flags)
+    made = post_form(cluster, bob, command="sh -c 'yes aaaaaaaaa | head -c 1000000'")
+    assert made.status_code == 200, made.text
+    [jobid] = re.findall(r"href='/job/([^']+)'", made.text)
+    bob.wait(jobid)
+    written = "".join(bob.output(jobid)).count("a")
+    assert CAP // 2 < written <= CAP, written
+    # form jobs count towards bob's active jobs as the API's do
+    limit = LIMITS["active_jobs_per_user"]
+    jobs = []
+    try:
+        for _ in range(limit):
+            made = post_form(cluster, bob, command="sleep 300")
+            assert made.status_code == 200, made.text
+            jobs += re.findall(r"href='/job/([^']+)'", made.text)
+        assert len(jobs) == limit
+        assert post_form(cluster, bob, command="sleep 300").status_code == 429
+        assert bob.post("/v1/jobs/submit", params={"command": "true"}).status_code == 429
+    finally:
+        cancel_all(bob, jobs)

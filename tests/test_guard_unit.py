@@ -322,3 +322,18 @@ def test_a_token_older_than_the_last_password_change_gets_401(tmp_path):
         ).status_code
         == 200
     )
+
+
+def test_the_servers_own_defaults_turn_launchers_off_and_hold_the_output_cap():
+    from flux_hub.guard.serve import server_defaults
+
+    limits = Limits(output_limit=10 * 1024**2)
+    for given, expected in (
+        ("", "output.limit=10M"),
+        ("-ooutput.limit=1G -ocpu-affinity=off", "output.limit=10M cpu-affinity=off"),
+        ("output.limit=1M", "output.limit=1M"),
+        ("output.limit=0x7fffffff", "output.limit=10M"),
+    ):
+        environ = {"FLUX_OPTION_FLAGS": given, "KNOWN_LAUNCHERS": '["nextflow"]'}
+        server_defaults(environ, limits)
+        assert environ == {"FLUX_OPTION_FLAGS": expected, "KNOWN_LAUNCHERS": "[]"}, given

@@ -36,7 +36,8 @@ FRESH_SECONDS = 10.0
 SUBMIT_API = "/v1/jobs/submit"
 SUBMIT_FORM = "/jobs/submit"
 STREAM = re.compile(r"/v1/jobs/[^/]+/output/stream/?")
-FORM_JOB_ID = re.compile(rb"href='/job/(\d+)'")
+# The form's answer links the new job by its id as flux.job.JobID prints it (F58)
+FORM_JOB_ID = re.compile(rb"href='/job/([^'<>\s]{1,64})'")
 
 
 def _answer(status, content, headers=None):
@@ -368,7 +369,14 @@ def _json_job_id(body):
 
 def _form_job_id(body):
     match = FORM_JOB_ID.search(body)
-    return int(match.group(1)) if match else None
+    if not match:
+        return None
+    from flux.job import JobID  # the server's own bindings, real or simulated
+
+    try:
+        return int(JobID(match.group(1).decode("utf-8")))
+    except Exception:
+        return None
 
 
 def flux_list_jobs(person, since):

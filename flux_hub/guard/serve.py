@@ -15,7 +15,7 @@ import os
 import shlex
 import sys
 
-from .limits import LimitError, Limits, format_size
+from .limits import LimitError, Limits, format_size, parse_size
 
 DB_PREFIX = "sqlite:///"
 
@@ -30,7 +30,10 @@ def server_defaults(environ, limits):
         option, equals, value = flag.partition("=")
         if equals:
             flags[option.removeprefix("-o")] = value
-    flags["output.limit"] = format_size(limits.output_limit)
+    # An admin's own default is kept when it is within the cap
+    size = parse_size(flags.get("output.limit", ""))
+    if size is None or not 0 < size <= limits.output_limit:
+        flags["output.limit"] = format_size(limits.output_limit)
     environ["FLUX_OPTION_FLAGS"] = shlex.join(f"{k}={v}" for k, v in flags.items())
 
 
