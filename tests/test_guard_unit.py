@@ -337,3 +337,49 @@ def test_the_servers_own_defaults_turn_launchers_off_and_hold_the_output_cap():
         environ = {"FLUX_OPTION_FLAGS": given, "KNOWN_LAUNCHERS": '["nextflow"]'}
         server_defaults(environ, limits)
         assert environ == {"FLUX_OPTION_FLAGS": expected, "KNOWN_LAUNCHERS": "[]"}, given
+
+
+def test_one_persons_many_requests_wait_their_turn_not_the_others_threads(tmp_path):
+    """bob fires 20 slow requests at once at a server of 5 threads: they all get answers, two
+    at a time, and alice's request, sent after his, is answered in the time of one."""
+    import asyncio
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from flux_hub.guard.middleware import Guard
+
+    def slow(request):  # a sync endpoint: it runs in the thread pool, as flux-restful's do
+        time.sleep(0.3)
+        return PlainTextResponse("done")
+
+    limits = Limits(streams_per_user=1, streams_total=1, spare_threads=4, requests_per_user=2)
+    guard = Guard(
+        Starlette(routes=[Route("/v1/jobs/1", slow)]),
+        limits,
+        signing_key=KEY,
+        db_path=tmp_path / "flux-restful.db",
+        multi_user=False,
+    )
+
+    async def main():
+        transport = httpx.ASGITransport(app=guard)
+        async with httpx.AsyncClient(transport=transport, base_url="http://guard") as client:
+            bobs = [
+                asyncio.create_task(client.get("/v1/jobs/1", headers=bearer("bob")))
+                for _ in range(20)
+            ]
+            await asyncio.sleep(0.1)
+            started = time.monotonic()
+            alice = await client.get("/v1/jobs/1", headers=bearer("alice"))
+            took = time.monotonic() - started
+            answers = await asyncio.gather(*bobs)
+        return alice, took, answers
+
+    alice, took, answers = asyncio.run(main())
+    assert alice.status_code == 200
+    assert took < 0.9, f"alice waited {took:.2f} s behind bob's requests"
+    assert [a.status_code for a in answers] == [200] * 20
+    assert not guard.turns

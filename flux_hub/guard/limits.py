@@ -48,6 +48,8 @@ class Limits:
     - ``spare_threads``: server threads kept for everything that is not a stream: the
       thread pool is ``streams_total + spare_threads``, so streams never take the threads the
       other requests need.
+    - ``requests_per_user``: requests of one person the server works on at once (streams
+      apart); the rest of theirs wait their turn, so one person cannot take every thread.
     - ``active_jobs_per_user``: jobs of one person not yet inactive; a submit beyond it is 429.
     - ``output_limit``: bytes a job's output may reach (Flux's ``output.limit``, which truncates
       it); a request asking for more is 400, one asking nothing gets this.
@@ -58,6 +60,7 @@ class Limits:
     streams_per_user: int = 4
     streams_total: int = 24
     spare_threads: int = 16
+    requests_per_user: int = 8
     active_jobs_per_user: int = 100
     output_limit: int = 10 * 1024**2
     max_body: int = 1024**2
@@ -68,6 +71,7 @@ class Limits:
         "streams_per_user": ("STREAMS_PER_USER", 1, "open output streams per person"),
         "streams_total": ("STREAMS_TOTAL", 1, "open output streams in all"),
         "spare_threads": ("SPARE_THREADS", 4, "server threads kept for other requests"),
+        "requests_per_user": ("REQUESTS_PER_USER", 1, "requests per person at once"),
         "active_jobs_per_user": ("ACTIVE_JOBS_PER_USER", 1, "active jobs per person"),
         "output_limit": ("OUTPUT_LIMIT", 1024, "bytes of output per job"),
         "max_body": ("MAX_BODY", 1024, "bytes of a request body"),
@@ -86,6 +90,11 @@ class Limits:
             raise LimitError(
                 f"the limit streams_per_user ({self.streams_per_user}) cannot be above "
                 f"streams_total ({self.streams_total})"
+            )
+        if self.requests_per_user >= self.spare_threads:
+            raise LimitError(
+                f"the limit requests_per_user ({self.requests_per_user}) must be below "
+                f"spare_threads ({self.spare_threads}): one person must not take every thread"
             )
 
     @property

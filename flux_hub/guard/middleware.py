@@ -67,6 +67,7 @@ class Guard:
         self.submitted = collections.defaultdict(dict)  # person -> {job id: time.time()}
         self.submit_locks = collections.defaultdict(asyncio.Lock)
         self.submitting = collections.Counter()
+        self.turns = {}  # person -> [Semaphore(requests_per_user), requests using it]
         self._threads_sized = False
 
     # -- ASGI ----------------------------------------------------------------------------
@@ -90,12 +91,30 @@ class Guard:
             )
             return await answer(scope, receive, send)
         path, method = scope["path"], scope["method"]
+        if method == "GET" and claims is not None and STREAM.fullmatch(path):
+            return await self._stream(scope, receive, send, person)
+        if claims is None:
+            return await self._route(scope, receive, send, person, claims, body)
+        # One person's requests take turns among requests_per_user places: the rest of theirs
+        # wait here, on the event loop, not for the server's threads the others need
+        turns = self.turns.get(person)
+        if turns is None:
+            turns = self.turns[person] = [asyncio.Semaphore(self.limits.requests_per_user), 0]
+        turns[1] += 1
+        try:
+            async with turns[0]:
+                return await self._route(scope, receive, send, person, claims, body)
+        finally:
+            turns[1] -= 1
+            if not turns[1]:
+                del self.turns[person]
+
+    async def _route(self, scope, receive, send, person, claims, body):
+        path, method = scope["path"], scope["method"]
         if method == "POST" and path.rstrip("/") == SUBMIT_API:
             return await self._submit_api(scope, receive, send, person if claims else None)
         if method == "POST" and path.rstrip("/") == SUBMIT_FORM:
             return await self._submit_form(scope, receive, send, person, body)
-        if method == "GET" and claims is not None and STREAM.fullmatch(path):
-            return await self._stream(scope, receive, send, person)
         return await self.app(scope, receive, send)
 
     # -- who -----------------------------------------------------------------------------
