@@ -8,6 +8,7 @@ It answers, before flux-restful sees the request, in flux-restful's own shapes:
 - a person's active jobs or open output streams at their limit, or all streams at the
   server's: 429;
 - a body or query string above its limit: 413 / 414;
+- a person's requests beyond requests_per_user at once wait their turn (no answer needed);
 - a token issued before its holder's password last changed: 401, as for an expired token.
 
 The person is the ``sub`` of flux-restful's own access token, verified with its signing key; a
