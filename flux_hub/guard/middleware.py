@@ -54,9 +54,21 @@ class Guard:
 
     ``list_jobs(person, since)`` (blocking, run in a thread): {job id: whether it is active}
     of the jobs of ``person``'s uid (None: everyone's) that are active or ended after ``since``.
+    ``own_jobs``: an OwnJobs (flux_hub.guard.listing) that learns whose each job submitted here
+    is, in single-user mode, for the listings.
     """
 
-    def __init__(self, app, limits=None, *, signing_key, db_path, multi_user, list_jobs=None):
+    def __init__(
+        self,
+        app,
+        limits=None,
+        *,
+        signing_key,
+        db_path,
+        multi_user,
+        list_jobs=None,
+        own_jobs=None,
+    ):
         self.app = app
         self.limits = limits or Limits()
         self.signing_key = signing_key
@@ -66,6 +78,7 @@ class Guard:
         self.streams = collections.Counter()
         self.streams_open = 0
         self.submitted = collections.defaultdict(dict)  # person -> {job id: time.time()}
+        self.own_jobs = own_jobs
         self.submit_locks = collections.defaultdict(asyncio.Lock)
         self.submitting = collections.Counter()
         self.turns = {}  # person -> [Semaphore(requests_per_user), requests using it]
@@ -289,6 +302,8 @@ class Guard:
                 jobid = job_id(body)
                 if jobid is not None:
                     self.submitted[person][jobid] = time.time()
+                    if self.own_jobs is not None and not self.multi_user:
+                        self.own_jobs.add(person, jobid)
 
     def _count_active(self, person):
         """How many of the person's jobs are not yet inactive, with one job-list RPC.

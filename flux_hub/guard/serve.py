@@ -67,9 +67,16 @@ def make_app(limits):
     from flux_restful.library.flux import multi_user
     from flux_restful.main import app
 
+    from . import listing
     from .middleware import Guard
 
     size_database_pool(limits)
+
+    own_jobs = None
+    if not multi_user():
+        # Each person's listing is made of their own jobs, whatever the others submit
+        own_jobs = listing.OwnJobs()
+        listing.install(own_jobs)
 
     if not settings.known_launchers == []:
         sys.exit("flux-hub guard: flux-restful did not take KNOWN_LAUNCHERS=[]; not serving")
@@ -83,6 +90,7 @@ def make_app(limits):
         signing_key=settings.token_signing_key,
         db_path=db_path,
         multi_user=multi_user(),
+        own_jobs=own_jobs,
     )
 
 
