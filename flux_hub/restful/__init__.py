@@ -11,6 +11,7 @@ from .errors import (
     FluxRestfulError,
     InvalidRequest,
     JobNotFound,
+    LimitReached,
     PermissionDenied,
 )
 from .protocol import LEGACY_WARNING
@@ -25,5 +26,6 @@ __all__ = [
     "InvalidRequest",
     "JobNotFound",
     "LEGACY_WARNING",
+    "LimitReached",
     "PermissionDenied",
 ]

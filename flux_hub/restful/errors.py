@@ -40,6 +40,11 @@ class InvalidRequest(FluxRestfulError):
     """The request was refused as invalid; ``reasons`` says why."""
 
 
+class LimitReached(FluxRestfulError):
+    """The server refused the request because one of its per-person limits is reached (HTTP
+    429: too many open output streams or active jobs); ``reasons`` says which, and what to do."""
+
+
 class ClusterUnavailable(FluxRestfulError):
     """The server could not be reached or could not answer; ``url`` is the server's address."""
 

@@ -40,6 +40,7 @@ from .errors import (
     FluxRestfulError,
     InvalidRequest,
     JobNotFound,
+    LimitReached,
     PermissionDenied,
 )
 
@@ -358,8 +359,10 @@ class Protocol:
             return AuthenticationFailed(
                 f"The account {self.user!r} on {self.host} is inactive", status, reasons
             )
-        if status in (400, 422):
+        if status in (400, 413, 414, 422):
             return InvalidRequest(f"{doing} failed: {detail}", status, reasons)
+        if status == 429:
+            return LimitReached(f"{doing} was refused: {detail}", status, reasons)
         if status == 403:
             return PermissionDenied(f"{doing} was refused: {detail}", status, reasons)
         if status == 404 and jobid is not None:

@@ -14,6 +14,7 @@ from flux_hub.restful import (
     FluxRestfulError,
     InvalidRequest,
     JobNotFound,
+    LimitReached,
     PermissionDenied,
 )
 from flux_hub.serverextension.jobs import NotConfigured
@@ -36,6 +37,7 @@ STATUS_OF = (
     (AuthenticationFailed, 401),
     (PermissionDenied, 403),
     (JobNotFound, 404),
+    (LimitReached, 429),
     (ClusterUnavailable, 503),
     (NotConfigured, 503),
     # The cluster answered something this API cannot make sense of.

@@ -48,6 +48,7 @@ from flux_hub.restful import (
     ClusterUnavailable,
     FluxRestfulError,
     JobNotFound,
+    LimitReached,
     PermissionDenied,
 )
 
@@ -60,6 +61,9 @@ _PENDING = {"NEW", "DEPEND", "PRIORITY", "SCHED"}
 _RECORDS_PER_LOOKUP = 25
 # More new jobs than this in the plain listing since the last one: read the complete listing.
 _MOST_NEW = 50
+
+# How often a job's output is read when the cluster refuses one more stream of the person's
+OUTPUT_POLL_SECONDS = 2.0
 
 # Compact, as flux-restful answers; a decoded JSON document cannot hold a cycle.
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
@@ -403,14 +407,40 @@ class JobsService:
         return await self.client.output(job_id)
 
     async def stream(self, job_id):
-        """Output chunks as the job writes them; closing this closes the upstream request."""
+        """Output chunks as the job writes them; closing this closes the upstream request.
+
+        When the cluster refuses this person one more output stream (its per-person limit:
+        other tabs, notebooks or terminals of theirs hold the rest), the output is followed by
+        reading it every ``OUTPUT_POLL_SECONDS`` instead, until the job ends."""
         self.open_streams += 1
         try:
-            async with aclosing(self.client.stream_output(job_id)) as chunks:
+            try:
+                async with aclosing(self.client.stream_output(job_id)) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
+                return
+            except LimitReached as refusal:
+                self.log.info(
+                    "flux-hub: %s; following job %s by reading it instead", refusal, job_id
+                )
+            async with aclosing(self._poll_output(job_id)) as chunks:
                 async for chunk in chunks:
                     yield chunk
         finally:
             self.open_streams -= 1
+
+    async def _poll_output(self, job_id):
+        """The output as it grows, read whole every OUTPUT_POLL_SECONDS until the job ends."""
+        sent = 0
+        while True:
+            ended = _is_finished(await self.client.job(job_id))
+            text = "".join(await self.client.output(job_id))
+            if len(text) > sent:
+                yield text[sent:]
+                sent = len(text)
+            if ended:
+                return
+            await asyncio.sleep(OUTPUT_POLL_SECONDS)
 
     async def cancel(self, job_id):
         """Cancel the job; returns flux-restful's message."""
