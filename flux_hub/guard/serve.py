@@ -61,6 +61,27 @@ def size_database_pool(limits):
     return engine
 
 
+def keep_form_defaults_apart():
+    """Each web-form job gets the server's default option flags plus its own, and nothing else.
+
+    flux-restful 1.1.0's ``SubmitForm.get_option_flags`` updates the server-wide defaults
+    (``settings.option_flags``, from FLUX_OPTION_FLAGS) in place with each post's flags: one
+    person's ``output.limit=1K`` or any other shell option became every later form job's,
+    everyone's. Here each post works on a copy.
+    """
+    from flux_restful import forms
+    from flux_restful.core import config
+
+    def get_option_flags(self):
+        flags = dict(config.settings.option_flags)
+        option_flags = getattr(self, "option_flags", None)
+        if option_flags not in (None, ""):
+            flags.update(config.parse_option_flags(option_flags))
+        return flags
+
+    forms.SubmitForm.get_option_flags = get_option_flags
+
+
 def make_app(limits):
     """flux-restful's app (imported now: it checks its settings and Flux) inside the guard."""
     from flux_restful.core.config import settings
@@ -71,6 +92,7 @@ def make_app(limits):
     from .middleware import Guard
 
     size_database_pool(limits)
+    keep_form_defaults_apart()
 
     own_jobs = None
     if not multi_user():
