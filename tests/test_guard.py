@@ -355,9 +355,10 @@ def test_the_web_forms_jobs_have_the_same_output_cap_and_count(cluster, bob):
         cancel_all(bob, jobs)
 
 
-def test_one_persons_form_flags_do_not_become_everyones(cluster, alice, bob):
+def test_one_persons_form_flags_do_not_become_everyones(cluster, bob):
     """flux-restful's web form wrote each post's option flags into the server's defaults: alice's
     small output.limit became the limit of bob's later form jobs. Each post has its own now."""
+    alice = login(cluster, "alice")  # (a password change above ends the fixture's token)
     small = post_form(cluster, alice, command="true", option_flags="-ooutput.limit=1K")
     assert small.status_code == 200, small.text
     made = post_form(cluster, bob, command="sh -c 'yes aaaaaaaaa | head -c 8000'")
