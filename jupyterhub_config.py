@@ -39,6 +39,8 @@ ensure_crypt_key(STATE)
 SERVER = os.environ.get("FLUX_HUB_CLUSTER_SERVER", "flux-restful")
 if SERVER not in ("flux-restful", "legacy"):
     raise ValueError(f"FLUX_HUB_CLUSTER_SERVER must be flux-restful or legacy, not {SERVER!r}")
+# Per-person limits of the guard in front of flux-restful (README, "The guard") take their
+# defaults here; e.g. limits={"streams_per_user": 8, "active_jobs_per_user": 500} changes two.
 configure_local_cluster(c, STATE, nodes=2, cores_per_node=4, legacy=SERVER == "legacy")
 
 # People log in with their MiniCluster account (the seed's way); the seeded users are hub

@@ -47,3 +47,25 @@ def test_a_port_from_the_environment_and_no_multi_user_when_told(tmp_path, monke
 def test_the_legacy_server_cannot_run_jobs_as_their_owners(tmp_path):
     with pytest.raises(ValueError, match="cannot run jobs as their owners"):
         configure_local_cluster(Config(), tmp_path, legacy=True, multi_user=True)
+
+
+def test_the_guards_limits_reach_the_cluster_service(tmp_path):
+    """An admin's limits (jupyterhub_config.py) go to the service that runs the cluster, whose
+    guard gets them; a bad one stops the hub's start with the reason."""
+    import json
+
+    from flux_hub.local import LocalCluster
+
+    c = Config()
+    configure_local_cluster(c, tmp_path, limits={"streams_per_user": 8})
+    [service] = c.JupyterHub.services
+    [given] = [arg for arg in service["command"] if arg.startswith("--limits=")]
+    limits = json.loads(given.partition("=")[2])
+    assert limits["streams_per_user"] == 8 and limits["active_jobs_per_user"] == 100
+    # what the service makes of it (flux_hub.hub.local.main)
+    cluster = LocalCluster(tmp_path / "cluster", limits=limits)
+    environment = cluster._server_environment()
+    assert environment["FLUX_HUB_LIMIT_STREAMS_PER_USER"] == "8"
+    assert environment["FLUX_HUB_LIMIT_ACTIVE_JOBS_PER_USER"] == "100"
+    with pytest.raises(ValueError, match="unknown limit streams: the limits are"):
+        configure_local_cluster(Config(), tmp_path, limits={"streams": 8})

@@ -13,6 +13,8 @@ superuser's password stays in the cluster's 0600 state file.
 """
 
 import argparse
+import dataclasses
+import json
 import os
 import secrets
 import signal
@@ -57,6 +59,7 @@ def configure_local_cluster(
     name="flux-cluster",
     multi_user=None,
     legacy=False,
+    limits=None,
 ):
     """Run a local MiniCluster with the hub and provision accounts into it.
 
@@ -65,7 +68,10 @@ def configure_local_cluster(
     and each job runs as it (default: when the hub runs as root and the instance can run jobs
     as their owners, see ``multi_user_possible``). ``legacy``: run the legacy
     flux-restful-api (the seed's server) instead of flux-restful 1.1; it keeps no user apart
-    from another, and the hub's log says so. Returns the cluster's URL.
+    from another, and the hub's log says so. ``limits``: the per-person limits of the guard in
+    front of flux-restful (a dict of some of ``flux_hub.guard.limits.Limits``' fields, e.g.
+    ``{"streams_per_user": 8, "active_jobs_per_user": 500}``; the others keep their defaults).
+    A bad one stops the hub's start with the reason. Returns the cluster's URL.
     """
     from flux_hub.local import LocalCluster
 
@@ -79,6 +85,7 @@ def configure_local_cluster(
         cores_per_node=cores_per_node,
         admin_user=admin,
         legacy=legacy,
+        limits=limits,
     )
     cluster.secret_key  # noqa: B018 (creates the cluster's keys now, for LocalProvisioner)
     if legacy:
@@ -111,6 +118,7 @@ def configure_local_cluster(
             f"--mode={cluster.mode}",
             *(["--multi-user"] if multi_user else []),
             *(["--legacy"] if legacy else []),
+            f"--limits={json.dumps(dataclasses.asdict(cluster.limits))}",
         ],
     }
     others = [s for s in c.JupyterHub.get("services", []) if s.get("name") != name]
@@ -208,6 +216,7 @@ def main(argv=None):
     parser.add_argument("--mode", choices=["flux", "simulated"], default=None)
     parser.add_argument("--multi-user", action="store_true")
     parser.add_argument("--legacy", action="store_true", help="the legacy flux-restful-api")
+    parser.add_argument("--limits", type=json.loads, default=None, help="the guard's, as JSON")
     args = parser.parse_args(argv)
 
     def stop(signum, frame):
@@ -226,6 +235,7 @@ def main(argv=None):
         simulate=None if args.mode is None else args.mode == "simulated",
         multi_user=args.multi_user,
         legacy=args.legacy,
+        limits=args.limits,
     )
 
     def announce(cluster):
