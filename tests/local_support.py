@@ -1,5 +1,7 @@
 """Talk to a local MiniCluster over HTTP with plain requests (independent of flux_hub.restful)."""
 
+import pwd
+import subprocess
 import time
 
 import requests
@@ -69,3 +71,22 @@ def f58(number):
         digits = alphabet[remainder] + digits
         if not number:
             return digits
+
+
+def as_account(name, argv, *, path=("/usr/bin", "/bin"), timeout=60, **kwargs):
+    """Run ``argv`` as Unix account ``name`` (a real second user, as an attacker with a
+    terminal is): its uid and gid, no other groups, in its home, with a bare environment whose
+    PATH is ``path``. A string is run by sh. Needs root."""
+    account = pwd.getpwnam(name)
+    if isinstance(argv, str):
+        argv = ["sh", "-c", argv]
+    return subprocess.run(
+        argv,
+        user=account.pw_uid,
+        group=account.pw_gid,
+        extra_groups=[],
+        env={"HOME": account.pw_dir, "PATH": ":".join(path)},
+        cwd=account.pw_dir,
+        timeout=timeout,
+        **kwargs,
+    )

@@ -25,7 +25,7 @@ from collections import Counter
 
 import pytest
 from lanes import FLUX, REAL_FLUX
-from local_support import api
+from local_support import api, as_account
 
 from flux_hub.local import LocalCluster
 
@@ -54,18 +54,7 @@ TASK = 'echo "${FLUX_JOB_CC:-$FLUX_TASK_RANK} $(pwd -P) $(cat secret 2>&1 | head
 
 
 def as_user(name, command, **kwargs):
-    account = pwd.getpwnam(name)
-    return subprocess.run(
-        ["sh", "-c", command],
-        user=account.pw_uid,
-        group=account.pw_gid,
-        extra_groups=[],
-        env={"HOME": account.pw_dir, "PATH": "/usr/bin:/bin"},
-        cwd=account.pw_dir,
-        check=True,
-        timeout=60,
-        **kwargs,
-    )
+    return as_account(name, command, check=True, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 from lanes import REAL_FLUX
-from local_support import Api
+from local_support import Api, as_account
 
 from flux_hub.local.cluster import LocalCluster, multi_user_problem
 from flux_hub.provision import run_dbscript
@@ -74,20 +74,9 @@ def cancel_all(api, jobids):
 
 
 def as_bob(argv, **kwargs):
-    bob = pwd.getpwnam("bob")
-    env = {"PATH": f"{bob.pw_dir}/bin:/usr/bin:/bin", "HOME": bob.pw_dir}
-    return subprocess.run(
-        argv,
-        user=bob.pw_uid,
-        group=bob.pw_gid,
-        extra_groups=[],
-        env=env,
-        cwd=bob.pw_dir,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        **kwargs,
-    )
+    bin_dir = f"{pwd.getpwnam('bob').pw_dir}/bin"
+    path = (bin_dir, "/usr/bin", "/bin")
+    return as_account("bob", argv, path=path, capture_output=True, text=True, **kwargs)
 
 
 @pytest.fixture(scope="module")

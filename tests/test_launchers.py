@@ -12,15 +12,13 @@ as root.
 
 import asyncio
 import os
-import pwd
 import socket
-import subprocess
 import sys
 import time
 
 import pytest
 from lanes import REAL_FLUX
-from local_support import api
+from local_support import api, as_account
 
 from flux_hub.local import LocalCluster
 from flux_hub.notebook import connect
@@ -164,17 +162,7 @@ def server_process(cluster):
 
 
 def as_bob(command):
-    bob = pwd.getpwnam("bob")
-    return subprocess.run(
-        ["sh", "-c", command],
-        user=bob.pw_uid,
-        group=bob.pw_gid,
-        extra_groups=[],
-        env={"HOME": bob.pw_dir, "PATH": "/usr/bin:/bin"},
-        cwd=bob.pw_dir,
-        check=True,
-        timeout=30,
-    )
+    return as_account("bob", command, check=True, timeout=30)
 
 
 def test_a_stock_flux_restful_with_no_known_launchers_runs_none_of_bobs(stock, tmp_path):
