@@ -1,23 +1,26 @@
-"""The guard's per-person limits as a person's panel meets them, on one single-user cluster.
+"""The guard's per-person limits as a person's panel meets them, on one multi-user cluster.
 
-A flood of bob's jobs leaves alice's in her panel (flux-restful's single-user mode).
-
-flux-restful 1.1.0 lists a person's jobs by walking the newest 1,000 of everyone's (every job
-runs as the server's uid in that mode): 1,000 quick jobs of bob's push a finished job of
-alice's out of her listing. flux-hub's guard knows whose each job is (it sees every submit)
-and lists each person's own. The cluster here is single-user, as the local cluster is over the
-simulation and on real Flux when the hub is not root.
+A flood of bob's jobs leaves alice's in her panel. flux-restful 1.1.0 in single-user mode lists
+a person's jobs by walking the newest 1,000 of everyone's (every job runs as the server's uid):
+1,000 quick jobs of bob's pushed a finished job of alice's out of her listing. flux-hub's guard
+knows whose each job is (it sees every submit) and lists each person's own. alice and bob are
+real Unix accounts and their jobs run as them. Over the simulation flux-restful itself stays in
+single-user mode, which is the case the guard mends. On real Flux it is in multi-user mode,
+whose listing is the caller's uid's. There bob floods the way a Flux user would, with
+``flux submit --cc`` from a job of his.
 
 Live output past the stream limit: when alice's other tabs or notebooks hold all the output
 streams the cluster gives one person, her panel's live output still comes, read every few
 seconds instead of streamed.
 """
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from lanes import FLUX, REAL_FLUX
 from local_support import api as rest_api
 from serverext_support import JobList, server_config
 
@@ -35,11 +38,13 @@ LIMITS = {"active_jobs_per_user": 5000, "streams_per_user": 1}
 
 @pytest.fixture(scope="module")
 def flood_cluster(tmp_path_factory):
+    assert os.geteuid() == 0, "a multi-user cluster runs jobs as their owners: it needs root"
     cluster = LocalCluster(
         tmp_path_factory.mktemp("flood"),
         users=("alice", "bob"),
         nodes=2,
         cores_per_node=4,
+        multi_user=True,
         limits=LIMITS,
     ).start(timeout=120)
     yield cluster
@@ -55,25 +60,39 @@ def flooded(flood_cluster):
     running = alice.submit("sleep 600")
     alice.wait(running, "RUN")
 
-    def flood(count):
-        client = rest_api(flood_cluster, "bob")
-        return [client.submit("true") for _ in range(count)]
-
     started = time.monotonic()
-    with ThreadPoolExecutor(2) as pool:
-        bobs = [j for ids in pool.map(flood, [FLOOD // 2, FLOOD - FLOOD // 2]) for j in ids]
+    if REAL_FLUX:
+        # bob's one job submits his FLOOD quick ones straight to the instance
+        command = f"{FLUX} submit --cc=1-{FLOOD} --quiet --wait true"
+        submitter = bob.submit(command, runtime=300)
+        assert bob.wait(submitter, timeout=300)["result"] == "COMPLETED", bob.output(submitter)
+        # (his plain listing, of his uid's jobs, holds the newest 1,000 of them)
+        bobs = [job["id"] for job in bob.get("/v1/jobs").json()["jobs"]]
+        bobs.remove(submitter)
+        assert len(bobs) == 999
+    else:
+
+        def flood(count):
+            client = rest_api(flood_cluster, "bob")
+            return [client.submit("true") for _ in range(count)]
+
+        with ThreadPoolExecutor(2) as pool:
+            halves = pool.map(flood, [FLOOD // 2, FLOOD - FLOOD // 2])
+            bobs = [jobid for ids in halves for jobid in ids]
+        assert len(bobs) == FLOOD
     deadline = time.monotonic() + 300
-    while True:  # until every job of bob's has ended (alice's sleep is the one active job)
+    while True:  # until every job of bob's has ended
         listed = bob.get("/v1/jobs").json()["jobs"]
-        if [job["id"] for job in listed if job["state"] != INACTIVE] == [running]:
+        if not [job["id"] for job in listed if job["state"] != INACTIVE and job["id"] in bobs]:
             break
         assert time.monotonic() < deadline, "bob's jobs did not end"
         time.sleep(0.5)
-    print(f"bob submitted {len(bobs)} jobs in {time.monotonic() - started:.1f} s")
-    # The attack worked: Flux's newest 1,000 (what flux-restful's listing walks) hold no
-    # finished job of alice's any more
-    window = {job["id"] for job in bob.get("/v1/jobs").json()["jobs"]}
-    assert len(window) == 1000 and finished not in window
+    print(f"bob's {FLOOD} jobs ran in {time.monotonic() - started:.1f} s")
+    if not REAL_FLUX:
+        # The attack worked: Flux's newest 1,000 (what single-user flux-restful's listing
+        # walks, and bob's plain listing shows) hold no finished job of alice's any more
+        window = {job["id"] for job in bob.get("/v1/jobs").json()["jobs"]}
+        assert len(window) == 1000 and finished not in window
     yield {"finished": finished, "running": running, "bobs": set(bobs)}
     alice.post(f"/v1/jobs/{running}/cancel")
 
@@ -97,7 +116,9 @@ def test_alices_listing_still_holds_her_jobs_and_none_of_bobs(flood_cluster, flo
 
 @pytest.fixture
 def jp_server_config(flood_cluster):
-    return server_config(flood_cluster, "alice")
+    # As the hub tells each server (FLUX_SERVER_MODE): multi-user on real Flux only
+    mode = "multi-user" if REAL_FLUX else "single-user"
+    return server_config(flood_cluster, "alice", server_mode=mode)
 
 
 async def test_alices_panel_shows_her_jobs_behind_bobs_flood(api, flooded):
