@@ -284,7 +284,8 @@ def _shipped_restful_containers():
         if doc.get("kind") != "MiniCluster":
             continue
         for container in doc["spec"]["containers"]:
-            if "flux-restful serve" in yaml.safe_dump(container):
+            text = yaml.safe_dump(container)
+            if "flux-restful serve" in text or "flux_hub.guard" in text:
                 found.append((f"{where}: container {container.get('name')}", container))
     return found
 
@@ -318,3 +319,48 @@ def test_every_shipped_flux_restful_has_no_launchers():
         timeout=60,
     )
     assert (read.returncode, read.stdout) == (0, "[]\n"), read.stderr
+
+
+def test_the_shared_example_serves_behind_the_guard_from_its_image():
+    """The shared MiniCluster (many people on one flux-restful) runs flux-hub's guard: its
+    image holds flux-hub's wheel (Dockerfile.flux-restful), the sidecar installs it without
+    dependencies next to flux-restful and serves with it; its limits are the guard's."""
+    from flux_hub.guard.limits import PREFIX, Limits
+
+    [(_, container)] = [
+        found for found in _shipped_restful_containers() if found[0].startswith("minicluster")
+    ]
+    post = container["commands"]["post"]
+    assert "pip install --no-deps /opt/flux-hub/flux_hub-*.whl" in post
+    [serve] = [line.strip() for line in post.splitlines() if line.strip().startswith("exec ")]
+    port = container["ports"][0]
+    assert (
+        serve
+        == f"exec /mnt/flux/view/bin/python3.11 -m flux_hub.guard --host 0.0.0.0 --port {port}"
+    )
+    dockerfile = (EXAMPLES / "Dockerfile.flux-restful").read_text()
+    assert "COPY dist/ /opt/flux-hub/" in dockerfile
+    assert container["image"].startswith("registry.example.org/flux-hub/flux-restful:")
+    limits = {k: v for k, v in container["environment"].items() if k.startswith(PREFIX)}
+    assert limits, "the example shows the guard's limits"
+    parsed = Limits.from_environ(limits)
+    assert parsed.streams_per_user == int(limits[PREFIX + "STREAMS_PER_USER"])
+
+
+def test_the_guard_runs_on_flux_restfuls_dependencies_alone():
+    """The sidecar installs flux-hub with --no-deps: the guard must import with none of
+    flux-hub's own dependencies (tornado, traitlets, requests, pyjwt, jupyter_server)."""
+    blocked = ("tornado", "traitlets", "requests", "jwt", "jupyter_server", "jupyterhub")
+    probe = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] in {blocked!r}:\n"
+        "            raise ImportError(f'{name} is not in the sidecar')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import flux_hub.guard.serve, flux_hub.guard.middleware, flux_hub.guard.listing\n"
+        "import flux_hub.guard.tokens, flux_hub.guard.limits\n"
+        "print('ok')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout) == (0, "ok\n"), run.stderr
