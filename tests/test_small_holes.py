@@ -199,6 +199,30 @@ def test_an_account_flux_hub_did_not_make_is_refused_and_left_as_it_is(tmp_path,
     assert job in their_jobs(cluster, name, password)
 
 
+def test_a_refused_account_leaves_no_usable_unix_account(tmp_path, cluster):
+    """With a Unix account per person (multi-user), the refusal leaves none that works: the
+    one made before the cluster's account was found is locked, and its home left empty."""
+    assert os.geteuid() == 0, "this test makes real Unix accounts: it needs root"
+    _, name, password, job = someone_elses_account(tmp_path, cluster)
+    homes = tmp_path / "home"
+    homes.mkdir()
+    accounts = FluxAccounts(
+        store_path=str(tmp_path / "accounts.sqlite"),
+        provisioner=LocalProvisioner(
+            server_dir=str(cluster.state_dir), system_accounts=True, home_root=str(homes)
+        ),
+    )
+    try:
+        (outcome,) = accounts.ensure([name])
+        assert outcome.status == "error" and "was not made by flux-hub" in outcome.error
+        status = subprocess.run(["passwd", "-S", name], capture_output=True, text=True)
+        assert status.stdout.split()[1] == "L", status.stdout  # locked
+        assert pwd.getpwnam(name).pw_shell.endswith("nologin")
+        assert job in their_jobs(cluster, name, password)
+    finally:
+        subprocess.run(["userdel", name], capture_output=True)
+
+
 def test_a_deactivated_account_flux_hub_did_not_make_stays_deactivated(tmp_path, cluster):
     other, name, password, _ = someone_elses_account(tmp_path, cluster)
     other.deactivate([name], cancel_jobs=False)

@@ -227,6 +227,10 @@ class FluxAccounts(LoggingConfigurable):
                 changed.append(record)
         self.store.save(changed)
         self._deactivate_again(undo)
+        # The probe made their Unix accounts before it found the cluster's: none may be used
+        refused = [o.account for o in outcomes.values() if o.not_ours]
+        if refused:
+            self.provisioner.forget_host_accounts(refused)
         self._log(outcomes.values())
         return [outcomes[u] for u in dict.fromkeys(hub_users)]
 
