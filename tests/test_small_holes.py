@@ -289,6 +289,10 @@ def test_a_deleted_persons_unix_account_is_locked_and_a_namesake_gets_a_fresh_ho
         secret.write_text("mine")
         os.chown(secret, person.pw_uid, person.pw_gid)
         (crontab_spool / name).write_text("* * * * * touch ~/still-here\n")
+        leftover = Path("/tmp") / f"{name}-left-behind"  # outside the home
+        leftover.write_text("theirs")
+        os.chown(leftover, person.pw_uid, person.pw_gid)
+        leftover.chmod(0o600)
         background = subprocess.Popen(["sleep", "300"], user=person.pw_uid, group=person.pw_gid)
 
         (gone,) = accounts.deactivate([name], forget=True)
@@ -314,7 +318,15 @@ def test_a_deleted_persons_unix_account_is_locked_and_a_namesake_gets_a_fresh_ho
         assert name in grp.getgrnam("flux-hub-users").gr_mem
         fresh = homes / name
         assert not (fresh / "notes.txt").exists()
-        assert (fresh.stat().st_uid, oct(fresh.stat().st_mode & 0o777)) == (person.pw_uid, "0o700")
+        namesake = pwd.getpwnam(name)
+        mode = oct(fresh.stat().st_mode & 0o777)
+        assert (fresh.stat().st_uid, mode) == (namesake.pw_uid, "0o700")
+        # a new uid: what the deleted person left outside the home is not the namesake's
+        assert leftover.stat().st_uid == person.pw_uid != namesake.pw_uid
+        assert as_root_su(name, f"cat {leftover}").stdout != "theirs"
+        archived = pwd.getpwuid(person.pw_uid)
+        assert archived.pw_name == f"_fhgone{person.pw_uid}"
+        assert archived.pw_shell.endswith("nologin")
         removed = homes / ".flux-hub-removed"
         (kept,) = removed.iterdir()
         assert kept.name.startswith(f"{name}-") and (kept / "notes.txt").read_text() == "mine"
@@ -322,6 +334,9 @@ def test_a_deleted_persons_unix_account_is_locked_and_a_namesake_gets_a_fresh_ho
         assert f"belonged to a deleted user named {name}; moved to {kept}" in caplog.text
     finally:
         subprocess.run(["userdel", name], capture_output=True)
+        subprocess.run(["userdel", f"_fhgone{person.pw_uid}"], capture_output=True)
+        subprocess.run(["groupdel", f"_fhgone{person.pw_uid}"], capture_output=True)
+        Path("/tmp", f"{name}-left-behind").unlink(missing_ok=True)
 
 
 # -- 7. new-passwords.txt ----------------------------------------------------------------------

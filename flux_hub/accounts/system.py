@@ -69,12 +69,10 @@ def ensure(name, home_root="/home"):
         raise SystemAccountError(f"{name!r} cannot be a Unix account name here")
     record = lookup(name)
     if record is not None and REMOVED in record.pw_gecos:
-        # A deleted person's account, given to a new one: everything but the name is new
-        _move_aside(record.pw_dir, name)
-        _usermod(name, "--expiredate", "", "--shell", "/bin/bash", "--password", "!")
-        _usermod(name, "--comment", f"{COMMENT} {name}")
-        record = pwd.getpwnam(name)
-        _fresh_home(record)
+        # A deleted person's name, for a new one: everything but the name is new, the uid
+        # too (files the deleted person left outside the home, in /tmp say, stay theirs)
+        _archive(record)
+        record = None
     if record is None:
         useradd = shutil.which("useradd") or "/usr/sbin/useradd"
         home = os.path.join(home_root, name)
@@ -158,6 +156,25 @@ def _move_aside(home, name):
         name,
     )
     return target
+
+
+def _archive(record):
+    """Keep a deleted person's locked account under another name (``_fhgone<uid>``), with their
+    group and moved-aside home: their uid stays taken, so nobody new is given it."""
+    name, uid = record.pw_name, record.pw_uid
+    archived = f"_fhgone{uid}"
+    aside = _move_aside(record.pw_dir, name) or record.pw_dir
+    _usermod(name, "--login", archived, "--home", aside)
+    try:
+        group = grp.getgrgid(record.pw_gid).gr_name
+    except KeyError:
+        group = None
+    if group == name:
+        groupmod = shutil.which("groupmod") or "/usr/sbin/groupmod"
+        done = subprocess.run([groupmod, "--new-name", archived, name], capture_output=True)
+        if done.returncode != 0:
+            raise SystemAccountError(f"groupmod --new-name {archived} {name} failed")
+    return archived
 
 
 def _fresh_home(record):
