@@ -383,3 +383,46 @@ def test_one_persons_many_requests_wait_their_turn_not_the_others_threads(tmp_pa
     assert took < 0.9, f"alice waited {took:.2f} s behind bob's requests"
     assert [a.status_code for a in answers] == [200] * 20
     assert not guard.turns
+
+
+def test_a_persons_listing_is_their_own_jobs_newest_first_and_at_most_1000(monkeypatch):
+    """flux_hub.guard.listing around a stand-in of flux-restful's library: job-list's window
+    order for the person's jobs in it, then theirs pushed out of it, newest first; another
+    person's recorded job is never looked at; a job Flux forgot is forgotten; 1,000 at most."""
+    import types
+
+    from flux_hub.guard import listing
+
+    window = [109, 108, 107, 106, 55]  # Flux's order: bob's 109-106, an unknown 55
+    looked_at = []
+
+    def get_job(jobid, user=None):
+        looked_at.append(jobid)
+        if jobid == 55:
+            raise PermissionError("not alice's")  # flux-restful's JobAccessDenied
+        return None if jobid == 3 else {"id": jobid}
+
+    flux_cli = types.SimpleNamespace(
+        list_jobs_detailed=lambda **kw: "flux-restful's own",
+        user_name=lambda user: user,
+        multi_user=lambda: False,
+        list_jobs=lambda user=None: types.SimpleNamespace(
+            get_jobs=lambda: [{"id": j} for j in window]
+        ),
+        get_job=get_job,
+        query_job=lambda info, query: True,
+    )
+    own = listing.OwnJobs()
+    for jobid in (1, 2, 3, 108):
+        own.add("alice", jobid)
+    for jobid in (109, 107, 106):
+        own.add("bob", jobid)
+    listed = listing.install(own, flux_cli)
+
+    assert list(listed(user="alice")) == [108, 2, 1]
+    assert looked_at == [108, 55, 3, 2, 1]  # none of bob's; 3 is gone from Flux
+    assert own.snapshot("alice")[0] == {1, 2, 108}
+    assert list(listed(user="alice", limit=2)) == [108, 2]
+    assert flux_cli.list_jobs_detailed(user=None) == "flux-restful's own"  # anonymous
+    monkeypatch.setattr(listing, "MOST_LISTED", 2)
+    assert list(listed(user="alice")) == [108, 2]

@@ -8,13 +8,18 @@ listing (and out of her panel), and each of her listings pays for all of his job
 
 The guard sees every submit in that mode (a tenant has no other way to Flux), so it knows
 whose each job is. Here the listing becomes: the person's own jobs among those job-list gives,
-in its order; then their own jobs it no longer gives (pushed out by others), newest first;
+in its order; then their own jobs it no longer gives (pushed out by others), newest first,
+up to 1,000 in all;
 jobs the guard did not see submitted (made before it started, say) are asked about as
 flux-restful asks. Another person's job costs nothing: it is not looked at. Multi-user mode
 (job-list lists the person's uid only) and superusers keep flux-restful's own listing.
 """
 
 import threading
+
+# A person's listing holds at most this many of their jobs, as Flux's job-list gives at most
+# 1,000: their own newest, not everyone's
+MOST_LISTED = 1000
 
 
 class OwnJobs:
@@ -63,9 +68,10 @@ def install(own_jobs, flux_cli=None):
         # person's own that it no longer lists, newest first (Flux ids grow with time)
         order = [jobid for jobid in window if jobid in mine or jobid not in owners]
         order += sorted(mine - in_window, reverse=True)
+        most = MOST_LISTED if limit is None else min(limit, MOST_LISTED)
         jobs = {}
         for jobid in order:
-            if limit is not None and len(jobs) >= limit:
+            if len(jobs) >= most:
                 break
             try:
                 info = flux_cli.get_job(jobid, user=user)
