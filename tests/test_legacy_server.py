@@ -42,6 +42,25 @@ def test_its_db_holds_bcrypt_rows_written_by_its_own_init_db(legacy_cluster):
     assert len(versions) == 1 and "Create intital tables" in versions[0].read_text()
 
 
+def test_a_password_that_starts_with_a_dash_is_added_as_it_is(legacy_cluster):
+    """token_urlsafe gives one password in 64 a leading "-": init_db.py's argparse took it for
+    an option, and the seeding failed ("the following arguments are required: password")."""
+    from flux_hub.local import legacy
+
+    password = "-starts-with-a-dash"
+    legacy.add_users(
+        legacy_cluster.legacy_python,
+        legacy_cluster.server_dir,
+        legacy_cluster._server_environment(),
+        {"dashed": password},
+    )
+    with sqlite3.connect(legacy_cluster.db_path) as db:
+        [(hashed,)] = db.execute(
+            "SELECT hashed_password FROM user WHERE user_name = 'dashed'"
+        ).fetchall()
+    assert bcrypt.checkpw(password.encode(), hashed.encode())
+
+
 def test_the_client_tells_the_servers_apart(legacy_client_for, client_for):
     assert legacy_client_for("alice").is_legacy() is True
     assert client_for("alice").is_legacy() is False

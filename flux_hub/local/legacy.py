@@ -202,11 +202,12 @@ def prepare(dest, env, admin, admin_password, users, log=None):
 
 # `app/db/init_db.py add-user NAME PASS` for each user, each run as its own __main__, in one
 # process (its imports take seconds), with the passwords read from stdin rather than put on a
-# command line every user can read in /proc.
+# command line every user can read in /proc. `--` ends its options: a password may start with
+# "-" (one in 64 of token_urlsafe's do), which argparse would take for an option.
 _ADD_USERS = (
     "import json, runpy, sys\n"
     "for name, password in json.load(sys.stdin).items():\n"
-    "    sys.argv = ['app/db/init_db.py', 'add-user', name, password]\n"
+    "    sys.argv = ['app/db/init_db.py', 'add-user', '--', name, password]\n"
     "    runpy.run_path('app/db/init_db.py', run_name='__main__')\n"
 )
 
