@@ -97,11 +97,7 @@ def ensure_people_group():
     """The gid of PEOPLE_GROUP, made if missing, with every current flux-hub account in it
     (accounts made before the group existed join it here)."""
     if PEOPLE_GROUP not in {group.gr_name for group in grp.getgrall()}:
-        groupadd = shutil.which("groupadd") or "/usr/sbin/groupadd"
-        done = subprocess.run([groupadd, "--system", PEOPLE_GROUP], capture_output=True, text=True)
-        if done.returncode != 0 and "already exists" not in done.stderr:
-            reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-            raise SystemAccountError(f"groupadd {PEOPLE_GROUP} failed: {reason}")
+        _tool("groupadd", "--system", PEOPLE_GROUP, ok="already exists")
     group = grp.getgrnam(PEOPLE_GROUP)
     for record in pwd.getpwall():
         if (
@@ -124,12 +120,18 @@ def _join_people_group(name):
         _usermod(name, "--append", "--groups", PEOPLE_GROUP)
 
 
-def _usermod(name, *args):
-    usermod = shutil.which("usermod") or "/usr/sbin/usermod"
-    done = subprocess.run([usermod, *args, name], capture_output=True, text=True)
-    if done.returncode != 0:
+def _tool(tool, *args, ok=None):
+    """Run a shadow tool (usermod, groupadd, ...) from /usr/sbin or PATH; SystemAccountError
+    with its last line of stderr when it fails (unless ``ok`` is in that stderr)."""
+    path = shutil.which(tool) or f"/usr/sbin/{tool}"
+    done = subprocess.run([path, *args], capture_output=True, text=True)
+    if done.returncode != 0 and not (ok and ok in done.stderr):
         reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-        raise SystemAccountError(f"usermod {name} failed: {reason}")
+        raise SystemAccountError(f"{tool} {args[-1]} failed: {reason}")
+
+
+def _usermod(name, *args):
+    _tool("usermod", *args, name)
 
 
 def _move_aside(home, name):
@@ -170,24 +172,8 @@ def _archive(record):
     except KeyError:
         group = None
     if group == name:
-        groupmod = shutil.which("groupmod") or "/usr/sbin/groupmod"
-        done = subprocess.run([groupmod, "--new-name", archived, name], capture_output=True)
-        if done.returncode != 0:
-            raise SystemAccountError(f"groupmod --new-name {archived} {name} failed")
+        _tool("groupmod", "--new-name", archived, name)
     return archived
-
-
-def _fresh_home(record):
-    """A new home with the system's skeleton files, owned by the account, 0700."""
-    home = record.pw_dir
-    if os.path.isdir("/etc/skel"):
-        shutil.copytree("/etc/skel", home, symlinks=True)
-    else:
-        os.makedirs(home)
-    for folder, dirs, files in os.walk(home):
-        for entry in [folder, *(os.path.join(folder, f) for f in dirs + files)]:
-            os.lchown(entry, record.pw_uid, record.pw_gid)
-    os.chmod(home, 0o700)
 
 
 def _private_home(record):
@@ -244,10 +230,7 @@ def _leave_people_group(name):
     except KeyError:
         return
     if name in members:
-        gpasswd = shutil.which("gpasswd") or "/usr/bin/gpasswd"
-        done = subprocess.run([gpasswd, "--delete", name, PEOPLE_GROUP], capture_output=True)
-        if done.returncode != 0:
-            raise SystemAccountError(f"gpasswd --delete {name} {PEOPLE_GROUP} failed")
+        _tool("gpasswd", "--delete", name, PEOPLE_GROUP)
 
 
 def end_processes(name):
