@@ -41,6 +41,7 @@ if ":" in host:
 server.bind((host, int(sys.argv[1])))
 server.listen(64)
 print("listening", flush=True)
+printing = threading.Lock()  # one whole line at a time: threads' lines must not interleave
 def record(conn):
     conn.settimeout(10)
     data = b""
@@ -49,7 +50,9 @@ def record(conn):
             data += chunk
     except OSError:
         pass
-    print("connection " + data.hex(), flush=True)
+    with printing:
+        sys.stdout.write("connection " + data.hex() + "\\n")
+        sys.stdout.flush()
 while True:
     conn, _ = server.accept()
     threading.Thread(target=record, args=(conn,), daemon=True).start()
