@@ -9,6 +9,12 @@ What is real and what is not:
 - not real: the pods are records in the fake API server; the server listens on 127.0.0.1 at a
   port of its own, so the hub is told the URL with ``url_for`` (a cluster's DNS name does not
   resolve here); ``start_servers=False`` makes pods without starting any server (the bench).
+- the pods' files: the broker's processes (flux-restful, the Flux instance and every job) run in
+  a mount namespace of their own (tests/kube/podns.py) with the MiniCluster's volumes
+  (``spec.containers[].volumes``: a claim is a folder of the fake API server's, ``claim_dir``;
+  hostPath and emptyDir too) bind-mounted at their paths, and the fake API server's folder of
+  claims hidden: a lab-side path of those files does not exist in the pod, and a mount path
+  (e.g. /shared) is an empty folder outside it. ``mount_namespaces=False`` turns that off.
 
 Like the operator, it works in the background: pods appear Pending, and become Running and ready
 once the broker's flux-restful answers.
@@ -18,6 +24,7 @@ import json
 import shutil
 import sys
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
@@ -26,6 +33,7 @@ from flux_hub.local import LocalCluster
 from flux_hub.local.cluster import STATE_FILE
 
 from .containers import FakePod
+from .podns import PodCluster, claim_dir, claims_root
 
 WORKDIR = "/srv/flux-restful"
 # The operator's flux view, where the sidecar installed flux-restful: this venv stands for it
@@ -34,7 +42,16 @@ FLUX_VIEW = "/mnt/flux/view"
 
 
 class FakeFluxOperator:
-    def __init__(self, api, workdir, *, start_servers=True, nodes_cap=None, workers=4):
+    def __init__(
+        self,
+        api,
+        workdir,
+        *,
+        start_servers=True,
+        nodes_cap=None,
+        workers=4,
+        mount_namespaces=True,
+    ):
         self.api = api
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -45,6 +62,9 @@ class FakeFluxOperator:
         self.urls_file = self.workdir / "urls.json"
         self.seen = []  # (event, name) in the order the operator heard of them
         self.errors = {}  # name -> why its server could not start
+        self.mount_namespaces = mount_namespaces
+        self.volumes = {}  # (ns, name) -> {mount path: local folder} of its pods
+        self.start_seconds = []  # (name, seconds) each server took to start, namespace and all
         self._lock = threading.Lock()
         self._last = {}  # (ns, name) -> the future of its latest event
         # Cleared: servers wait to start (pods stay Pending) until it is set again.
@@ -100,6 +120,8 @@ class FakeFluxOperator:
         restful_dir = self.workdir / ns / name
         restful_dir.mkdir(parents=True, exist_ok=True)
         labels = (spec.get("pod") or {}).get("labels") or {}
+        mounts = self._volumes(ns, containers, restful_dir)
+        self.volumes[(ns, name)] = {target: source for source, target, _ in mounts}
         pods = self._make_pods(ns, name, size, containers, restful_dir, labels)
         if restful is None or not self.start_servers:
             for pod in pods:
@@ -112,7 +134,9 @@ class FakeFluxOperator:
                 keys[env] = value
         self.gate.wait()
         try:
-            cluster = self._start_server(restful_dir, keys, size)
+            started = time.perf_counter()
+            cluster = self._start_server(restful_dir, keys, size, mounts)
+            self.start_seconds.append((name, time.perf_counter() - started))
         except Exception as e:  # the pod would crash-loop; the hub sees it never gets ready
             self.errors[name] = str(e)
             for pod in pods:
@@ -128,7 +152,29 @@ class FakeFluxOperator:
         for pod in pods:
             pod.phase = "Running"
 
-    def _start_server(self, restful_dir, keys, size):
+    def _volumes(self, ns, containers, restful_dir):
+        """[(local folder, mount path, read only)] of the pods' volumes: every container's
+        (the runFlux container's first, where jobs run; one folder per mount path)."""
+        mounts = {}
+        ordered = sorted(containers, key=lambda c: not c.get("runFlux"))
+        for spec in ordered:
+            for vname, volume in (spec.get("volumes") or {}).items():
+                target = volume.get("path")
+                if not target or target in mounts:
+                    continue
+                if volume.get("claimName"):
+                    source = claim_dir(self.api, ns, volume["claimName"])
+                elif volume.get("hostPath"):
+                    source = Path(volume["hostPath"])
+                elif volume.get("emptyDir"):
+                    source = restful_dir / "emptydir" / vname
+                    source.mkdir(parents=True, exist_ok=True)
+                else:  # config maps, secrets, CSI: not modelled
+                    continue
+                mounts[target] = (str(source), target, bool(volume.get("readOnly")))
+        return list(mounts.values())
+
+    def _start_server(self, restful_dir, keys, size, mounts=()):
         state = restful_dir / STATE_FILE
         admin = keys.get("FLUX_USER") or "fluxuser"
         if not state.exists():
@@ -143,7 +189,17 @@ class FakeFluxOperator:
             )
             state.chmod(0o600)
         nodes = min(size, self.nodes_cap) if self.nodes_cap else size
-        cluster = LocalCluster(restful_dir, admin_user=admin, nodes=nodes, cores_per_node=2)
+        if not self.mount_namespaces:
+            cluster = LocalCluster(restful_dir, admin_user=admin, nodes=nodes, cores_per_node=2)
+        else:
+            cluster = PodCluster(
+                restful_dir,
+                admin_user=admin,
+                nodes=nodes,
+                cores_per_node=2,
+                mounts=mounts,
+                hidden=[claims_root(self.api)],
+            )
         return cluster.start(timeout=120)
 
     def _make_pods(self, ns, name, size, containers, restful_dir, labels, service="flux-service"):
@@ -153,9 +209,10 @@ class FakeFluxOperator:
             made = []
             for number, spec in enumerate(containers):
                 cname = spec.get("name") or (name if number == 0 else f"{name}-{number}")
-                mounts = {}
+                # An exec sees the volumes where the pod's processes do
+                mounts = dict(self.volumes.get((ns, name), {}))
                 if index == 0 and cname == "flux-restful":
-                    mounts = {WORKDIR: str(restful_dir), FLUX_VIEW: sys.prefix}
+                    mounts.update({WORKDIR: str(restful_dir), FLUX_VIEW: sys.prefix})
                 made.append(
                     self.api.add_container(
                         ns,

@@ -132,3 +132,36 @@ def add_minicluster(
             )
         )
     return pods
+
+
+def operator_minicluster(namespace, name, *, size=2, volumes=None, multi_user=False):
+    """A v1alpha2 MiniCluster's body as an admin applies it (no status): the runFlux container
+    and the flux-restful sidecar with its keys from Secret "flux-restful", both mounting
+    ``volumes`` (the operator's containers[].volumes: {name: {path, claimName}})."""
+    keys = ("FLUX_SECRET_KEY", "FLUX_TOKEN_SIGNING_KEY", "FLUX_USER", "FLUX_TOKEN")
+    flux = {"name": "flux", "image": "rockylinux:9", "runFlux": True}
+    restful = {
+        "name": "flux-restful",
+        "image": "registry.example.org/flux-hub/flux-restful:0.1.0",
+        "workingDir": "/srv/flux-restful",
+        "ports": [5000],
+        "environment": {
+            "FLUX_AUTH_BACKEND": "shared-secret",
+            "FLUX_SERVER_MODE": "multi-user" if multi_user else "single-user",
+        },
+        "secrets": {key: {"name": "flux-restful", "key": key} for key in keys},
+    }
+    if volumes:
+        flux["volumes"] = dict(volumes)
+        restful["volumes"] = dict(volumes)
+    return {
+        "apiVersion": "flux-framework.org/v1alpha2",
+        "kind": "MiniCluster",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "size": size,
+            "interactive": True,
+            "network": {"headlessName": "flux-service"},
+            "containers": [flux, restful],
+        },
+    }
