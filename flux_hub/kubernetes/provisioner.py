@@ -7,12 +7,17 @@
 Everything else (broker pod, flux-restful container, working directory, URL, keys, multi-user
 mode) is discovered from the Kubernetes API and can be overridden here. A hub outside the
 cluster reaches flux-restful through the API server's port-forward (see `port_forward`).
+
+With a volume the lab pods and the MiniCluster share (`shared_paths`), each person's server is
+told how their lab's paths map to the cluster's (FLUX_HUB_PATHS), and in multi-user mode their
+account's home is their folder on it and their lab pod runs as its uid (`home_template`,
+`spawner_overrides`): examples/kubernetes/README.md, "Your files on the cluster".
 """
 
 import os
 from urllib.parse import urlsplit
 
-from traitlets import Bool, Enum, Float, Int, List, Unicode, default, validate
+from traitlets import Bool, Dict, Enum, Float, Int, List, TraitError, Unicode, default, validate
 
 from flux_hub.accounts.provisioner import DBScriptProvisioner, ProvisioningError
 from flux_hub.config_checks import absolute_path, kubernetes_names, not_empty, positive_seconds
@@ -195,6 +200,60 @@ class KubernetesProvisioner(DBScriptProvisioner):
         """,
     )
 
+    shared_paths = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        config=True,
+        help="""Folders a person's JupyterLab and the MiniCluster's pods share: {lab path:
+        cluster path}, e.g. {"/home/jovyan": "/shared/home/{account}"}. The first pair is the
+        person's own folder. `{account}` (the cluster account) and `{username}` (the hub user)
+        are filled in per person, and the result goes to the person's server as
+        FLUX_HUB_PATHS, which every front-end uses to send the cluster's path of a lab file.
+
+        Empty (the default): nothing is shared (FLUX_HUB_PATHS=""), so a submit that names a
+        lab file or folder is refused saying so. See examples/kubernetes/README.md, "Your files
+        on the cluster".
+        """,
+    )
+
+    home_template = Unicode(
+        config=True,
+        help="""Multi-user mode: the home of each person's Linux account in the MiniCluster,
+        PARENT/{account} on the volume every pod mounts, e.g. "/shared/home/{account}". The
+        broker makes it (mode 0700, the account's uid), the other pods point at it, and the
+        person's lab pod runs as that uid (spawner_overrides), so lab and jobs are one owner.
+
+        Default: the cluster side of the first pair of shared_paths when it ends in
+        /{account}, else "" (a home of its own in each container, /home/NAME).
+        """,
+    )
+
+    @default("home_template")
+    def _home_template_default(self):
+        first = next(iter(self.shared_paths.values()), "")
+        return first if first.endswith("/{account}") else ""
+
+    @validate("shared_paths")
+    def _valid_shared_paths(self, proposal):
+        for lab, cluster in proposal.value.items():
+            if not lab.startswith("/") or not cluster.startswith("/"):
+                raise TraitError(
+                    f"KubernetesProvisioner.shared_paths: {lab!r}: {cluster!r} must be two "
+                    "absolute paths (the lab's folder and the same folder on the cluster)."
+                )
+        return proposal.value
+
+    @validate("home_template")
+    def _valid_home_template(self, proposal):
+        value = proposal.value
+        parent, _, last = value.rpartition("/")
+        if value and (last != "{account}" or not parent.startswith("/") or "{" in parent):
+            raise TraitError(
+                f"KubernetesProvisioner.home_template must be an absolute folder followed by "
+                f"/{{account}}, e.g. /shared/home/{{account}}; got {value!r}."
+            )
+        return value
+
     @default("cluster_url")
     def _cluster_url_default(self):
         if os.environ.get("FLUX_RESTFUL_HOST"):
@@ -288,7 +347,12 @@ class KubernetesProvisioner(DBScriptProvisioner):
                 user_containers=self.user_containers,
                 secret_name=self.secret_name or None,
             )
-            self._runner = MiniClusterRunner(locator, python=self.python, timeout=self.timeout)
+            self._runner = MiniClusterRunner(
+                locator,
+                python=self.python,
+                timeout=self.timeout,
+                home_template=self.home_template,
+            )
         return self._runner
 
     def server_mode(self, account):
@@ -348,6 +412,38 @@ class KubernetesProvisioner(DBScriptProvisioner):
         if not info.multi_user or not names:
             return {}
         return self.runner.ensure_linux_users(list(names), info)
+
+    def lab_environment(self, account, hub_user):
+        """FLUX_HUB_PATHS for the person's server: shared_paths filled in for them ("" when
+        nothing is shared: their server then says so instead of sending lab paths)."""
+        if not self.shared_paths:
+            return {"FLUX_HUB_PATHS": ""}
+        from flux_hub.paths import render
+
+        return {"FLUX_HUB_PATHS": render(self.shared_paths, account=account, username=hub_user)}
+
+    def spawner_overrides(self, account, hub_user):
+        """Multi-user mode with homes on the shared volume: the person's lab pod runs as their
+        account's uid and gid, the owner of their folder there and of their jobs' files. No
+        fsGroup: on volumes that honour it the kubelet would give every file of the volume to
+        that group (group-readable), which would open everyone's folder to everyone."""
+        if not self.home_template or self.server_mode(account) != "multi-user":
+            return {}
+        runner = self.runner
+        info = runner.discover()
+        ids = runner.linux_ids(account, info)
+        if ids is None:
+            # Not on the broker (a replaced pod): make it again everywhere, then ask again.
+            errors = runner.ensure_linux_users([account], info) if info.multi_user else {}
+            ids = None if errors else runner.linux_ids(account, info)
+            if ids is None:
+                why = errors.get(account) or "it does not exist on the broker pod"
+                raise ProvisioningError(
+                    f"The Linux account {account} of {self.describe()} cannot be used for "
+                    f"the server's uid: {why}"
+                )
+        uid, gid = ids
+        return {"uid": uid, "gid": gid, "fs_gid": None}
 
     def _credentials(self):
         if self._keys is not None:

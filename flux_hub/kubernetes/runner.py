@@ -9,6 +9,11 @@
   idempotently (`useradd -m NAME` unless NAME exists), one exec per container per batch. The
   broker's flux-restful container goes first; the others get the same uid (`useradd -u`),
   since Flux runs a job as a uid on whichever node it lands.
+- With a shared volume (`home_template`, e.g. /shared/home/{account}) the account's home is its
+  folder there: the broker makes it (`useradd -m -d HOME`, mode 0700, owned by the account's
+  uid), the others only point at it (`-M -d HOME`). A folder kept from before (a replaced
+  broker pod starts with no accounts) gives its owner's uid back to its account, and a new
+  account's uid is above every folder owner's, so nobody is ever handed another's files.
 """
 
 import importlib.util
@@ -36,7 +41,11 @@ sys.stdin = io.StringIO(job["request"])
 exec(compile(job["source"], "flux-hub-dbscript", "exec"), {"__name__": "__main__"})
 """
 
-# argv: NAME:UID ... (UID empty: let useradd choose). Prints "ok NAME UID" or
+# argv: [HOME_TEMPLATE] NAME:UID ... (UID empty: let useradd choose; the broker's batch).
+# HOME_TEMPLATE: absolute, PARENT/{account}, the homes on a volume every container shares: the
+# broker's batch makes NAME's folder PARENT/NAME (0700) with the uid of that folder's owner if it
+# is there already, else a uid above every folder owner's (UID_MIN); the other containers' batches
+# (UIDs given) only point at it (-M). Prints "ok NAME UID" or
 # "failed NAME MESSAGE" per name; names are separate argv words, never part of the script.
 # As on one machine (flux_hub/accounts/system.py): an account flux-hub makes carries "flux-hub
 # account" in its GECOS field and a private home (0700); an existing account of the name that
@@ -45,6 +54,9 @@ exec(compile(job["source"], "flux-hub-dbscript", "exec"), {"__name__": "__main__
 # `useradd -m` runs only for the missing ones, so a batch of existing accounts (every hub
 # start) costs two processes per container whatever its size.
 USERADD = """\
+template=
+case "$1" in /*) template=$1; shift ;; esac
+parent=${template%/*}
 getent passwd | awk -F: -v want="$*" '
   { uid[$1] = $3; gecos[$1] = $5 }
   END {
@@ -63,14 +75,30 @@ getent passwd | awk -F: -v want="$*" '
     continue
   fi
   name=${spec%:*}; uid=${spec##*:}
-  if err=$(useradd -m -K HOME_MODE=0700 -c "flux-hub account $name" ${uid:+-u "$uid"} \\
-      "$name" 2>&1); then
+  set -- -m -K HOME_MODE=0700
+  if [ -n "$template" ] && [ -n "$uid" ]; then
+    set -- -M -d "$parent/$name"
+  elif [ -n "$template" ]; then
+    owner=$(stat -c %u "$parent/$name" 2>/dev/null)
+    if [ -n "$owner" ] && [ "$owner" -ge 1000 ]; then
+      uid=$owner
+    else
+      floor=$(stat -c %u "$parent"/* 2>/dev/null | awk 'BEGIN { m = 1000 }
+        $1 >= m && $1 < 60000 { m = $1 + 1 } END { print m }')
+      set -- "$@" -K UID_MIN="$floor"
+    fi
+    set -- "$@" -d "$parent/$name"
+  fi
+  if err=$(useradd "$@" -c "flux-hub account $name" ${uid:+-u "$uid"} "$name" 2>&1); then
     printf 'ok %s %s\\n' "$name" "${uid:-$(id -u "$name")}"
   else
     printf 'failed %s %s\\n' "$name" "$(printf '%s' "$err" | tr '\\n' ' ')"
   fi
 done
 """
+
+# argv: NAME. Prints "UID GID" of a Linux account (exit status 1 when it does not exist).
+ID_SCRIPT = 'uid=$(id -u "$1") && gid=$(id -g "$1") && echo "$uid $gid"'
 
 LINUX_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
@@ -83,10 +111,11 @@ def dbscript_source():
 class MiniClusterRunner:
     """Runs account batches in one MiniCluster found by a MiniClusterLocator."""
 
-    def __init__(self, locator, *, python="python3", timeout=600.0, parallel=4):
+    def __init__(self, locator, *, python="python3", timeout=600.0, parallel=4, home_template=""):
         self.locator = locator
         self.python = python
         self.parallel = parallel
+        self.home_template = home_template  # "" or PARENT/{account} on the shared volume
         self.exec = PodExec(locator.core.api_client, locator.namespace, timeout=timeout)
         self._info = None
 
@@ -140,6 +169,21 @@ class MiniClusterRunner:
                             errors[name] = f"useradd failed in pod {pod} ({container}): {error}"
         return errors
 
+    def linux_ids(self, name, info=None):
+        """(uid, gid) of the Linux account `name` where the broker's batch makes it (multi-user
+        mode), or None when it is not there (a replaced pod that has not got it back yet)."""
+        info = info or self.info
+        if not info.user_targets:
+            return None
+        pod, container = info.user_targets[0]
+        result = self.exec.run(
+            pod, container, ["sh", "-c", ID_SCRIPT, "flux-hub-id", name], check=False
+        )
+        words = result.stdout.split()
+        if result.exit_code != 0 or len(words) != 2 or not all(w.isdigit() for w in words):
+            return None
+        return int(words[0]), int(words[1])
+
     def _run_dbscript(self, info, request):
         self.locator.require_ready(info.broker_pod, info.restful_container)
         job = {
@@ -170,7 +214,9 @@ class MiniClusterRunner:
         result = self.exec.run(
             pod,
             container,
-            ["sh", "-c", USERADD, "flux-hub-useradd"] + [f"{n}:{uid}" for n, uid in specs],
+            ["sh", "-c", USERADD, "flux-hub-useradd"]
+            + ([self.home_template] if self.home_template else [])
+            + [f"{n}:{uid}" for n, uid in specs],
         )
         answers = {}
         for line in result.stdout.splitlines():

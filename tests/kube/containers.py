@@ -113,11 +113,14 @@ class FakePod:
 # Stand-ins for id, getent and useradd working on $FAKE_CONTAINER_ROOT/etc/passwd and home/
 # (never on this machine's). Shell builtins only, so each costs what the real binary costs.
 ID_TOOL = r"""#!/bin/sh
-if [ "$1" != "-u" ] || [ -z "$2" ]; then
-  echo "id (container stand-in): only 'id -u NAME' is supported" >&2; exit 2
+if [ "$1" != "-u" ] && [ "$1" != "-g" ] || [ -z "$2" ]; then
+  echo "id (container stand-in): only 'id -u NAME' and 'id -g NAME' are supported" >&2; exit 2
 fi
-while IFS=: read -r user _ uid _; do
-  if [ "$user" = "$2" ]; then echo "$uid"; exit 0; fi
+while IFS=: read -r user _ uid gid _; do
+  if [ "$user" = "$2" ]; then
+    if [ "$1" = -u ]; then echo "$uid"; else echo "$gid"; fi
+    exit 0
+  fi
 done < "$FAKE_CONTAINER_ROOT/etc/passwd"
 echo "id: '$2': no such user" >&2
 exit 1
@@ -130,15 +133,26 @@ fi
 exec cat "$FAKE_CONTAINER_ROOT/etc/passwd"
 """
 
+# useradd: -m/-M, -d HOME (a path the exec mapped to a mount's folder, as the real one sees the
+# volume; else under the container's root), -u, -c, -K HOME_MODE= and -K UID_MIN=. A home it
+# makes is owned by the new uid when this runs as root (as useradd's is); an existing one is
+# left as it is, with useradd's warning.
 USERADD_TOOL = r"""#!/bin/sh
-home=; uid=; comment=; mode=
+home=; uid=; comment=; mode=; dir=; floor=1000
 while [ $# -gt 1 ]; do
   case "$1" in
     -m|--create-home) home=1; shift ;;
+    -M|--no-create-home) home=; shift ;;
     -u|--uid) uid=$2; shift 2 ;;
     -c|--comment) comment=$2; shift 2 ;;
-    -K|--key) case "$2" in HOME_MODE=*) mode=${2#HOME_MODE=} ;; esac; shift 2 ;;
-    -s|--shell|-g|-d) shift 2 ;;
+    -d|--home-dir) dir=$2; shift 2 ;;
+    -K|--key)
+      case "$2" in
+        HOME_MODE=*) mode=${2#HOME_MODE=} ;;
+        UID_MIN=*) floor=${2#UID_MIN=} ;;
+      esac
+      shift 2 ;;
+    -s|--shell|-g) shift 2 ;;
     *) shift ;;
   esac
 done
@@ -155,7 +169,7 @@ case "$name" in
   ''|[!a-z_]*|*[!a-z0-9_-]*)
     echo "useradd: invalid user name '$name': use --badname to ignore" >&2; exit 3 ;;
 esac
-highest=999
+highest=$((floor - 1))
 while IFS=: read -r user _ used _; do
   if [ "$user" = "$name" ]; then echo "useradd: user '$name' already exists" >&2; exit 9; fi
   if [ -n "$uid" ] && [ "$used" = "$uid" ]; then
@@ -166,10 +180,22 @@ while IFS=: read -r user _ used _; do
   fi
 done < "$passwd"
 uid=${uid:-$((highest + 1))}
-echo "$name:x:$uid:$uid:$comment:/home/$name:/bin/sh" >> "$passwd"
+work=${root%/*/*/*/*}  # the fake API server's folder: roots/NS/POD/CONTAINER below it
+case "$dir" in
+  '') dir=/home/$name; local=$root/home/$name ;;
+  "$work"/*) local=$dir ;;
+  *) local=$root$dir ;;
+esac
+echo "$name:x:$uid:$uid:$comment:$dir:/bin/sh" >> "$passwd"
 if [ -n "$home" ]; then
-  mkdir -p "$root/home/$name"
-  if [ -n "$mode" ]; then chmod "$mode" "$root/home/$name"; fi
+  if [ -e "$local" ]; then
+    echo "useradd: warning: the home directory $dir already exists." >&2
+    echo "useradd: Not copying any file from skel directory into it." >&2
+  else
+    mkdir -p "$local"
+    if [ -n "$mode" ]; then chmod "$mode" "$local"; fi
+    if [ "$(/usr/bin/id -u)" = 0 ]; then chown "$uid:$uid" "$local"; fi
+  fi
 fi
 """
 

@@ -112,7 +112,12 @@ def test_multi_user_mode_adds_the_linux_account_on_every_pod(make_minicluster):
     # One exec for the DB plus one per container for the whole batch.
     assert len(cluster.api.exec_calls) == 1 + 3 * 2
     useradd = [argv for argv in cluster.exec_argv() if argv[0] == "sh"]
-    assert len(useradd) == 6 and all("useradd -m" in argv[2] for argv in useradd)
+    assert len(useradd) == 6 and all("useradd " in argv[2] for argv in useradd)
+    # no shared volume configured: the script gets no home template, each home is its own
+    alice_uid, bob_uid = next(iter(uids))
+    assert [argv[4:] for argv in useradd] == [["alice:", "bob:"]] + [
+        [f"alice:{alice_uid}", f"bob:{bob_uid}"]
+    ] * 5
     # and each person's server is told the cluster is multi-user (its listing is their own)
     assert provisioner.server_mode("alice") == "multi-user"
 

@@ -38,7 +38,7 @@ def _documents():
 
 def test_examples_are_found():
     # The parametrized tests below would pass vacuously on an empty directory.
-    assert {p.name for p in MANIFESTS} >= {"minicluster.yaml", "rbac.yaml"}
+    assert {p.name for p in MANIFESTS} >= {"minicluster.yaml", "rbac.yaml", "shared-storage.yaml"}
     assert {p.name for p in VALUES} >= {"z2jh-values.yaml"}
 
 
@@ -138,6 +138,69 @@ def test_wrong_values_fail_the_chart_schema():
         p.startswith("singleuser: ") and "'defaultURL' was unexpected" in p for p in found
     ), found
     assert "hub.networkPolicy.egress: {'to': []} is not of type 'array'" in found
+
+
+def test_wrong_shared_storage_fails_kubernetes_schema():
+    claim = _example("shared-storage.yaml", "PersistentVolumeClaim")
+    claim["spec"]["accessModes"] = "ReadWriteMany"  # must be a list
+    claim["spec"]["claimName"] = "flux-hub-shared"  # a pod's field, not a claim's
+    found = schema_check.problems(claim)
+    for version in schema_check.KUBE_VERSIONS:
+        assert any(
+            p.startswith(f"Kubernetes {version}: spec.accessModes: 'ReadWriteMany' is not of")
+            for p in found
+        ), found
+    assert any("'claimName' was unexpected" in p for p in found), found
+
+
+def test_the_shared_storage_example_fits_together():
+    """One file system for the MiniCluster's pods and the lab pods: the claim each side mounts
+    exists in its namespace, ReadWriteMany, bound to volumes of the same export; every
+    MiniCluster container mounts it where shared_paths says the cluster sees the person's
+    folder; the lab mounts that folder at the lab side of shared_paths, and a job without a
+    working directory starts there."""
+    from flux_hub.kubernetes import KubernetesProvisioner
+
+    docs = list(schema_check.manifests(EXAMPLES / "shared-storage.yaml"))
+    claims = {
+        (d["metadata"]["namespace"], d["metadata"]["name"]): d
+        for d in docs
+        if d["kind"] == "PersistentVolumeClaim"
+    }
+    volumes = {d["metadata"]["name"]: d for d in docs if d["kind"] == "PersistentVolume"}
+    mc = _example("minicluster.yaml", "MiniCluster")
+    values = yaml.safe_load((EXAMPLES / "z2jh-values.yaml").read_text())
+    provisioner_config = values["hub"]["config"]["KubernetesProvisioner"]
+    storage = values["singleuser"]["storage"]
+
+    mounts = {
+        (v["claimName"], v["path"]) for c in mc["spec"]["containers"] for v in c["volumes"].values()
+    }
+    assert len(mounts) == 1 and all("volumes" in c for c in mc["spec"]["containers"])
+    [(claim, path)] = mounts
+    lab_claim = ("jhub", storage["static"]["pvcName"])
+    exports = set()
+    for key in ((mc["metadata"]["namespace"], claim), lab_claim):
+        spec = claims[key]["spec"]
+        assert spec["accessModes"] == ["ReadWriteMany"]
+        volume = volumes[spec["volumeName"]]["spec"]
+        assert volume["claimRef"] == {"namespace": key[0], "name": key[1]}
+        exports.add((volume["nfs"]["server"], volume["nfs"]["path"]))
+    assert len(exports) == 1  # both volumes are one file system
+
+    provisioner = KubernetesProvisioner(**provisioner_config)
+    [(lab, cluster)] = provisioner.shared_paths.items()
+    assert storage["type"] == "static" and storage["homeMountPath"] == lab
+    # the lab's subPath (KubeSpawner fills {username}) is the cluster's folder under the mount
+    assert f"{path}/{storage['static']['subPath']}" == cluster.replace("{account}", "{username}")
+    assert provisioner.home_template == cluster
+    assert provisioner.lab_environment("alice", "alice") == {
+        "FLUX_HUB_PATHS": f"{lab}={path}/home/alice"
+    }
+    [restful] = [c for c in mc["spec"]["containers"] if c.get("name") == "flux-restful"]
+    template = restful["environment"]["FLUX_HUB_HOME_TEMPLATE"]
+    assert template.replace("{user}", "{account}") == cluster
+    assert values["singleuser"]["fsGid"] is None
 
 
 def test_helm_merge_is_helms():

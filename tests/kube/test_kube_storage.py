@@ -1,0 +1,213 @@
+"""The shared MiniCluster's volume: each person's home is their folder on it, with one uid.
+
+Every container of the fake MiniCluster mounts one folder at /shared (the operator's
+containers[].volumes with claimName); the account script's exec maps paths under it as a bind
+mount would. What is checked is what a person relies on: their folder exists on the volume,
+is theirs alone (0700, their uid), has the same owner on every pod, and their lab pod is told
+to run as that uid; a MiniCluster made again over the same volume gives each folder back to
+its owner and never hands one to somebody else.
+"""
+
+import os
+
+import pytest
+from traitlets import TraitError
+
+from flux_hub.accounts import EnsureOp, ProvisioningError
+
+SHARED = {"/home/jovyan": "/shared/home/{account}"}
+BASE_PASSWD = "root:x:0:0:root:/root:/bin/bash\nflux:x:1000:1000::/home/flux:/bin/bash\n"
+
+
+def _with_volume(cluster, kube):
+    """Mount one folder of the fake API server at /shared in every container (the claim)."""
+    volume = kube.workdir / "volumes" / cluster.namespace / "flux-hub-shared"
+    volume.mkdir(parents=True, exist_ok=True)
+    for pod in cluster.pods:
+        for container in pod.containers.values():
+            container.mounts["/shared"] = str(volume)
+    return volume
+
+
+def _passwd(container, name):
+    """(uid, gid, home) of `name` in the container's etc/passwd."""
+    for line in container.passwd.read_text().splitlines():
+        parts = line.split(":")
+        if parts[0] == name:
+            return int(parts[2]), int(parts[3]), parts[5]
+    raise KeyError(name)
+
+
+def _containers(cluster):
+    return [c for pod in cluster.pods for c in pod.containers.values()]
+
+
+def _mode_and_owner(path):
+    st = path.stat()
+    return st.st_mode & 0o777, st.st_uid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the folder's owner is set as root sets it")
+def test_each_home_is_a_private_folder_on_the_volume_with_one_uid_everywhere(
+    make_minicluster, kube
+):
+    cluster = make_minicluster("flux-sample", size=3, multi_user=True)
+    volume = _with_volume(cluster, kube)
+    provisioner = cluster.provisioner(shared_paths=SHARED)
+    assert provisioner.home_template == "/shared/home/{account}"  # from shared_paths
+
+    results = provisioner.ensure([EnsureOp("alice", "pw-a"), EnsureOp("bob", "pw-b")])
+
+    assert [r.status for r in results] == ["created", "created"]
+    broker = cluster.pods[0].containers["flux-restful"]
+    alice_uid, alice_gid, _ = _passwd(broker, "alice")
+    bob_uid, _, _ = _passwd(broker, "bob")
+    assert alice_uid != bob_uid
+    # one folder each on the volume, theirs alone
+    assert sorted(p.name for p in (volume / "home").iterdir()) == ["alice", "bob"]
+    assert _mode_and_owner(volume / "home" / "alice") == (0o700, alice_uid)
+    assert _mode_and_owner(volume / "home" / "bob") == (0o700, bob_uid)
+    for container in _containers(cluster):
+        # the same uid and the same home (the volume's folder) in every container; no home of
+        # its own in any container
+        assert _passwd(container, "alice") == (
+            alice_uid,
+            alice_gid,
+            container.local("/shared/home/alice"),
+        )
+        assert _passwd(container, "bob")[0] == bob_uid
+        assert not (container.root / "home" / "alice").exists()
+    # the broker made the folders; the others only pointed at them
+    useradd = [argv for argv in cluster.exec_argv() if argv[0] == "sh" and "useradd" in argv[2]]
+    assert [argv[4] for argv in useradd] == ["/shared/home/{account}"] * 6
+
+    # the lab pod runs as that uid, no fsGroup; its server gets the path map
+    assert provisioner.spawner_overrides("alice", "alice") == {
+        "uid": alice_uid,
+        "gid": alice_gid,
+        "fs_gid": None,
+    }
+    assert provisioner.lab_environment("alice", "alice") == {
+        "FLUX_HUB_PATHS": "/home/jovyan=/shared/home/alice"
+    }
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the folder's owner is set as root sets it")
+def test_a_minicluster_made_again_over_the_volume_gives_each_folder_back_to_its_owner(
+    make_minicluster, kube
+):
+    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
+    volume = _with_volume(cluster, kube)
+    provisioner = cluster.provisioner(shared_paths=SHARED)
+    provisioner.ensure([EnsureOp("alice", "pw-a"), EnsureOp("bob", "pw-b")])
+    broker = cluster.pods[0].containers["flux-restful"]
+    before = {name: _passwd(broker, name)[0] for name in ("alice", "bob")}
+    (volume / "home" / "alice" / "results.txt").write_text("alice's\n")
+    # The MiniCluster is deleted and applied again: new pods, no accounts, the same volume.
+    for container in _containers(cluster):
+        container.passwd.write_text(BASE_PASSWD)
+
+    # a newcomer first, then the two in the other order: uids in order of arrival would give
+    # carol alice's old uid and with it alice's folder
+    assert provisioner.ensure_host_accounts(["carol", "bob", "alice"]) == {}
+
+    after = {name: _passwd(broker, name)[0] for name in ("alice", "bob", "carol")}
+    assert {n: after[n] for n in before} == before
+    assert after["carol"] > max(before.values())
+    assert _mode_and_owner(volume / "home" / "carol") == (0o700, after["carol"])
+    assert _mode_and_owner(volume / "home" / "alice") == (0o700, before["alice"])
+    assert (volume / "home" / "alice" / "results.txt").read_text() == "alice's\n"
+    for container in _containers(cluster):
+        assert {n: _passwd(container, n)[0] for n in after} == after
+
+
+def test_a_lab_pod_started_after_its_pods_were_replaced_gets_the_account_back(
+    make_minicluster, kube
+):
+    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
+    _with_volume(cluster, kube)
+    provisioner = cluster.provisioner(shared_paths=SHARED)
+    provisioner.ensure([EnsureOp("alice", "pw-a")])
+    uid = _passwd(cluster.pods[0].containers["flux-restful"], "alice")[0]
+    for container in _containers(cluster):
+        container.passwd.write_text(BASE_PASSWD)
+
+    overrides = provisioner.spawner_overrides("alice", "alice")
+
+    assert overrides["uid"] == uid  # its folder's owner, on every pod again
+    for container in _containers(cluster):
+        assert _passwd(container, "alice")[0] == uid
+
+
+def test_a_lab_pod_is_not_started_as_a_uid_that_could_not_be_made(make_minicluster, kube):
+    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
+    _with_volume(cluster, kube)
+    provisioner = cluster.provisioner(shared_paths=SHARED)
+    kube.fail_useradd(cluster.pods[0].name, "flux-restful", "alice")
+
+    with pytest.raises(ProvisioningError, match="Linux account alice .*cannot lock"):
+        provisioner.spawner_overrides("alice", "alice")
+
+
+def test_without_a_shared_volume_nothing_is_shared_and_no_uid_is_set(make_minicluster, kube):
+    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
+    provisioner = cluster.provisioner()
+    provisioner.ensure([EnsureOp("alice", "pw-a")])
+    calls = len(kube.exec_calls)
+
+    assert provisioner.lab_environment("alice", "alice") == {"FLUX_HUB_PATHS": ""}
+    assert provisioner.spawner_overrides("alice", "alice") == {}
+    assert len(kube.exec_calls) == calls
+    # the homes stay each container's own, as before
+    assert (cluster.pods[1].containers["flux"].root / "home" / "alice").is_dir()
+
+
+def test_a_single_user_minicluster_runs_no_lab_as_an_account(make_minicluster, kube):
+    cluster = make_minicluster("flux-sample", size=2, multi_user=False)
+    _with_volume(cluster, kube)
+    provisioner = cluster.provisioner(shared_paths=SHARED)
+
+    # every job runs as the server's user: there is no account uid to run the lab as
+    assert provisioner.spawner_overrides("alice", "alice") == {}
+    assert provisioner.lab_environment("alice", "alice") == {
+        "FLUX_HUB_PATHS": "/home/jovyan=/shared/home/alice"
+    }
+
+
+def test_paths_are_filled_in_per_person():
+    from flux_hub.kubernetes import KubernetesProvisioner
+
+    provisioner = KubernetesProvisioner(
+        minicluster="x",
+        shared_paths={"/home/jovyan": "/shared/home/{account}", "/data": "/shared/data"},
+    )
+    assert provisioner.lab_environment("alice--x2", "alice.smith@example.org") == {
+        "FLUX_HUB_PATHS": "/home/jovyan=/shared/home/alice--x2;/data=/shared/data"
+    }
+
+
+@pytest.mark.parametrize(
+    "traits, message",
+    [
+        ({"home_template": "shared/home/{account}"}, "absolute folder followed by /{account}"),
+        ({"home_template": "/shared/{account}/home"}, "absolute folder followed by /{account}"),
+        ({"home_template": "/shared/{username}/{account}"}, "followed by /{account}"),
+        ({"shared_paths": {"home/jovyan": "/shared/home/{account}"}}, "two absolute paths"),
+    ],
+)
+def test_a_home_or_path_that_cannot_work_is_refused(traits, message):
+    from flux_hub.kubernetes import KubernetesProvisioner
+
+    with pytest.raises(TraitError, match=message.replace("{", r"\{").replace("}", r"\}")):
+        KubernetesProvisioner(minicluster="x", **traits)
+
+
+def test_no_home_on_the_volume_unless_the_first_path_is_per_account():
+    from flux_hub.kubernetes import KubernetesProvisioner
+
+    shared_only = KubernetesProvisioner(minicluster="x", shared_paths={"/data": "/shared/data"})
+    assert shared_only.home_template == ""
+    pinned = KubernetesProvisioner(
+        minicluster="x", shared_paths=SHARED, home_template="/nfs/people/{account}"
+    )
+    assert pinned.home_template == "/nfs/people/{account}"
