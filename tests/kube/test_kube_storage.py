@@ -9,6 +9,7 @@ its owner and never hands one to somebody else.
 """
 
 import os
+from pathlib import Path
 
 import pytest
 from traitlets import TraitError
@@ -211,3 +212,75 @@ def test_no_home_on_the_volume_unless_the_first_path_is_per_account():
         minicluster="x", shared_paths=SHARED, home_template="/nfs/people/{account}"
     )
     assert pinned.home_template == "/nfs/people/{account}"
+
+
+@pytest.fixture
+def real_names():
+    """Unix accounts of this machine made by the account script itself (removed after)."""
+    import subprocess
+
+    names = ["fhks-alice", "fhks-bob", "fhks-carol"]
+    yield names
+    for name in names:
+        subprocess.run(["userdel", name], capture_output=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="makes Unix accounts with the real useradd")
+def test_the_account_script_with_the_real_shadow_tools(real_names, tmp_path_factory):
+    """The script as a broker pod runs it, with this machine's useradd, stat and id (Debian's
+    shadow 4.13): the homes, their owners and modes, the uids kept over a cluster made again;
+    then the kernel's answer to the scheme: the lab (the account's uid) and the account's jobs
+    share the folder, another account's job cannot even list it."""
+    import subprocess
+    import tempfile
+
+    from flux_hub.kubernetes.runner import USERADD
+
+    alice, bob, carol = real_names
+    volume = tempfile.mkdtemp(prefix="fhks-volume-", dir="/tmp")  # 0755 to the root
+    os.chmod(volume, 0o755)
+
+    def script(*specs):
+        run = subprocess.run(
+            ["sh", "-c", USERADD, "flux-hub-useradd", f"{volume}/home/{{account}}", *specs],
+            capture_output=True,
+            text=True,
+        )
+        return dict(line.split(" ", 2)[1:] for line in run.stdout.splitlines())
+
+    def as_uid(uid, gid, command):
+        return subprocess.run(
+            ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "sh", "-c", command],
+            capture_output=True,
+            text=True,
+            cwd="/",
+        )
+
+    try:
+        made = script(f"{alice}:", f"{bob}:")
+        uids = {n: int(u) for n, u in made.items()}
+        home = f"{volume}/home/{alice}"
+        assert _mode_and_owner(Path(home)) == (0o700, uids[alice])
+        # a follower's batch only points at the folder
+        subprocess.run(["userdel", alice], check=True)
+        assert script(f"{alice}:{uids[alice]}") == {alice: str(uids[alice])}
+        assert subprocess.run(["getent", "passwd", alice], capture_output=True, text=True).stdout
+        # made again: accounts gone, folders kept; a newcomer first
+        subprocess.run(["userdel", alice], check=True)
+        subprocess.run(["userdel", bob], check=True)
+        again = {n: int(u) for n, u in script(f"{carol}:", f"{bob}:", f"{alice}:").items()}
+        assert {n: again[n] for n in uids} == uids
+        assert again[carol] > max(uids.values())
+
+        gid = {n: os.stat(f"{volume}/home/{n}").st_gid for n in again}
+        lab = as_uid(uids[alice], gid[alice], f"cd {home} && printf 'a,1\\n' > data.csv")
+        assert lab.returncode == 0, lab.stderr
+        job = as_uid(uids[alice], gid[alice], f"cd {home} && wc -l < data.csv > result.txt")
+        assert job.returncode == 0, job.stderr
+        back = as_uid(uids[alice], gid[alice], f"cat {home}/result.txt && rm {home}/result.txt")
+        assert (back.returncode, back.stdout.strip()) == (0, "1")
+        bobs_job = as_uid(uids[bob], gid[bob], f"ls {home}; cat {home}/data.csv")
+        assert bobs_job.returncode != 0 and "Permission denied" in bobs_job.stderr
+        assert "a,1" not in bobs_job.stdout
+    finally:
+        subprocess.run(["rm", "-rf", volume])
