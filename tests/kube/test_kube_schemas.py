@@ -203,6 +203,33 @@ def test_the_shared_storage_example_fits_together():
     assert values["singleuser"]["fsGid"] is None
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the folder is given to jovyan (chown)")
+def test_the_lab_init_container_makes_a_single_user_folder_and_leaves_an_account_s_alone(
+    tmp_path,
+):
+    """Its command as KubeSpawner fills it in ({username}, str.format: no other braces), run by
+    this machine's sh against a folder standing for the volume's root: jovyan's folder, 0700,
+    when missing; a folder flux-hub made for an account (multi-user) stays as it is."""
+    values = yaml.safe_load((EXAMPLES / "z2jh-values.yaml").read_text())
+    [init] = values["singleuser"]["initContainers"]
+    [mount] = init["volumeMounts"]
+    assert mount["name"] == "home" and "subPath" not in mount  # the chart's static volume
+    volume = tmp_path / "volume"
+    volume.mkdir()
+
+    def run(username):
+        argv = [a.format(username=username) for a in init["command"]]
+        argv[-1] = argv[-1].replace(mount["mountPath"], str(volume))
+        subprocess.run(argv, check=True, timeout=30)
+        st = (volume / "home" / username).stat()
+        return st.st_mode & 0o777, st.st_uid, st.st_gid
+
+    assert run("alice") == (0o700, 1000, 100)
+    (volume / "home" / "bob").mkdir(mode=0o700)
+    os.chown(volume / "home" / "bob", 1234, 1234)  # made by useradd for bob's account
+    assert run("bob") == (0o700, 1234, 1234)
+
+
 def test_helm_merge_is_helms():
     defaults = {"hub": {"image": {"name": "a", "tag": "1"}, "extraEnv": {}}, "debug": {"x": 1}}
     merged = schema_check.helm_merge(defaults, {"hub": {"image": {"tag": "2"}}, "debug": None})
