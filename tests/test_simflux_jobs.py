@@ -24,6 +24,8 @@ COMPLETED_KEYS = set(
     state name ntasks ncores duration nnodes ranks nodelist success exception_occurred result
     expiration annotations waitstatus returncode runtime exception
     """.split()
+    # flux-hub's guard gives a job submitted without a working directory the person's folder
+    + ["cwd"]
 )
 EXCEPTION_KEYS = {"exception_type", "exception_severity", "exception_note"}
 TIMES = ("t_submit", "t_depend", "t_priority", "t_sched", "t_run", "t_cleanup", "t_inactive")
@@ -143,8 +145,10 @@ def test_num_tasks_run_as_separate_processes(alice):
 def test_workdir(alice, cluster, tmp_path):
     info, text = alice.run("pwd", workdir=str(tmp_path))
     assert (info["result"], text) == ("COMPLETED", f"{tmp_path}\n")
-    _, text = alice.run("pwd")  # no workdir: the instance's, where flux-restful was started
-    assert text == f"{cluster.state_dir}\n"
+    # no workdir: the person's own folder, which flux-hub's guard fills in (it was the
+    # instance's, where flux-restful was started: tests/test_guard_workdir.py)
+    _, text = alice.run("pwd")
+    assert text == f"{cluster.state_dir}/homes/alice\n"
 
 
 def test_job_environment_is_the_jobspec_environment(alice, cluster):

@@ -9,7 +9,9 @@ It answers, before flux-restful sees the request, in flux-restful's own shapes:
   server's: 429;
 - a body or query string above its limit: 413 / 414;
 - a person's requests beyond requests_per_user at once wait their turn (no answer needed);
-- a token issued before its holder's password last changed: 401, as for an expired token.
+- a token issued before its holder's password last changed: 401, as for an expired token;
+- a submit without a working directory gets the person's own folder (workdir.Homes), or 400
+  when it cannot be had.
 
 The person is the ``sub`` of flux-restful's own access token, verified with its signing key; a
 request without a verifiable token goes through untouched (flux-restful answers it).
@@ -29,6 +31,7 @@ from starlette.responses import JSONResponse
 
 from .limits import PREFIX, Limits, format_size, parse_size
 from .tokens import NotBefore, token_claims
+from .workdir import HomeError, Homes
 
 # Values FastAPI reads as false for a bool query parameter (pydantic's); anything else is refused
 FALSE = {"", "0", "false", "f", "no", "n", "off"}
@@ -50,12 +53,15 @@ def _refuse_submit(status, *errors):
 
 
 class Guard:
-    """``Guard(flux_restful.main.app, limits, signing_key, db_path, multi_user)``.
+    """``Guard(flux_restful.main.app, limits, signing_key, db_path, multi_user, homes)``.
 
     ``list_jobs(person, since)`` (blocking, run in a thread): {job id: whether it is active}
     of the jobs of ``person``'s uid (None: everyone's) that are active or ended after ``since``.
     ``own_jobs``: an OwnJobs (flux_hub.guard.listing) that learns whose each job submitted here
-    is, in single-user mode, for the listings.
+    is, in single-user mode, for the listings. ``homes``: a workdir.Homes, the folder a job
+    submitted without a working directory starts in (None: none filled in).
+    ``check_password(name, password)`` (blocking): the user name flux-restful knows by these
+    HTTP Basic credentials, or None (the web form's posts may log in so).
     """
 
     def __init__(
@@ -68,6 +74,8 @@ class Guard:
         multi_user,
         list_jobs=None,
         own_jobs=None,
+        homes=None,
+        check_password=None,
     ):
         self.app = app
         self.limits = limits or Limits()
@@ -79,6 +87,8 @@ class Guard:
         self.streams_open = 0
         self.submitted = collections.defaultdict(dict)  # person -> {job id: time.time()}
         self.own_jobs = own_jobs
+        self.homes = homes if homes is not None else Homes(as_accounts=False)
+        self.check_password = check_password or flux_check_password
         self.submit_locks = collections.defaultdict(asyncio.Lock)
         self.submitting = collections.Counter()
         self.turns = {}  # person -> [Semaphore(requests_per_user), requests using it]
@@ -128,7 +138,7 @@ class Guard:
         if method == "POST" and path.rstrip("/") == SUBMIT_API:
             return await self._submit_api(scope, receive, send, person if claims else None)
         if method == "POST" and path.rstrip("/") == SUBMIT_FORM:
-            return await self._submit_form(scope, receive, send, person, body)
+            return await self._submit_form(scope, receive, send, person, claims, body)
         return await self.app(scope, receive, send)
 
     # -- who -----------------------------------------------------------------------------
@@ -203,14 +213,34 @@ class Guard:
         refusal = self._output_refusal(option_flags)
         if refusal:
             return await refusal(scope, receive, send)
+        changed = False
         if "output.limit" not in option_flags:
             cap = f"output.limit={format_size(self.limits.output_limit)}"
-            kept = [(k, v) for k, v in params if k != "option_flags"]
-            kept.append(("option_flags", f"{flags[-1]},{cap}" if flags and flags[-1] else cap))
-            scope = dict(scope, query_string=urlencode(kept).encode("latin-1"))
+            params = [(k, v) for k, v in params if k != "option_flags"]
+            params.append(("option_flags", f"{flags[-1]},{cap}" if flags and flags[-1] else cap))
+            changed = True
+        # flux-restful reads the last workdir
+        workdirs = [v for k, v in params if k == "workdir"]
+        if person is not None and (not workdirs or not workdirs[-1].strip()):
+            try:
+                folder = await self._home(person)
+            except HomeError as error:
+                return await _refuse_submit(400, str(error))(scope, receive, send)
+            if folder is not None:
+                params = [(k, v) for k, v in params if k != "workdir"]
+                params.append(("workdir", folder))
+                changed = True
+        if changed:
+            scope = dict(scope, query_string=urlencode(params).encode("latin-1"))
         return await self._submit(scope, receive, send, person, _json_job_id)
 
-    async def _submit_form(self, scope, receive, send, person, body):
+    async def _home(self, person):
+        """The person's folder for a job without a working directory (None: none); HomeError."""
+        if not self.homes.active:
+            return None
+        return await anyio.to_thread.run_sync(self.homes.folder, person)
+
+    async def _submit_form(self, scope, receive, send, person, claims, body):
         from flux_restful.core.config import parse_option_flags
 
         try:
@@ -230,8 +260,51 @@ class Guard:
             refusal = self._output_refusal(option_flags)
             if refusal:
                 return await refusal(scope, receive, send)
+        workdir = form.get("workdir")  # the last, as flux-restful reads it
+        if self.homes.active and not (isinstance(workdir, str) and workdir.strip()):
+            # Only a person flux-restful will know: a folder is made for no made-up name
+            owner = person if claims is not None else await self._basic_user(scope)
+            if owner is not None:
+                try:
+                    folder = await self._home(owner)
+                except HomeError as error:
+                    return await _refuse_submit(400, str(error))(scope, receive, send)
+                if folder is not None:
+                    fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+                    fields = [(k, v) for k, v in fields if k != "workdir"]
+                    fields.append(("workdir", folder))
+                    body = urlencode(fields).encode("utf-8")
+                    headers = [
+                        (k, v)
+                        for k, v in scope["headers"]
+                        if k.lower() not in (b"content-type", b"content-length")
+                    ]
+                    headers += [
+                        (b"content-type", b"application/x-www-form-urlencoded"),
+                        (b"content-length", str(len(body)).encode("latin-1")),
+                    ]
+                    scope = dict(scope, headers=headers)
+                    await receive()  # the body read already, given again below as rewritten
+                    receive = _replay(body, receive)
         # Without one, the form's job gets the server's FLUX_OPTION_FLAGS, which hold the cap
         return await self._submit(scope, receive, send, person, _form_job_id)
+
+    async def _basic_user(self, scope):
+        """The user flux-restful knows by the request's HTTP Basic credentials, or None."""
+        scheme, _, credentials = Request(scope).headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            text = base64.b64decode(credentials.strip(), validate=True).decode()
+        except ValueError:
+            return None
+        name, _, password = text.partition(":")
+        if not name or not password:
+            return None
+        try:
+            return await anyio.to_thread.run_sync(self.check_password, name, password)
+        except Exception:
+            return None  # flux-restful answers the request itself
 
     def _launcher_refusal(self, values):
         if all(str(v).strip().lower() in FALSE for v in values):
@@ -412,6 +485,24 @@ def _form_job_id(body):
         return int(JobID(match.group(1).decode("utf-8")))
     except Exception:
         return None
+
+
+def flux_check_password(name, password):
+    """The name flux-restful's own auth backend knows by this password, or None."""
+    from flux_restful.auth import get_backend
+    from flux_restful.db.session import SessionLocal
+
+    backend = get_backend()
+    if not backend.supports_password:
+        return None
+    db = SessionLocal()
+    try:
+        principal = backend.authenticate(db, name, password)
+    finally:
+        db.close()
+    if principal is None or not principal.is_active:
+        return None
+    return principal.user_name
 
 
 def flux_list_jobs(person, since):

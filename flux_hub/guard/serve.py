@@ -8,6 +8,10 @@ environment:
   second wall behind the guard's refusal of ``is_launcher``;
 - ``output.limit`` in ``FLUX_OPTION_FLAGS`` (the defaults of the web form's jobs) at most the
   cap, so a form job that asks nothing gets the cap too.
+
+``FLUX_HUB_HOME_TEMPLATE`` (e.g. ``/shared/home/{user}``) is the folder a job submitted without
+a working directory starts in (flux_hub.guard.workdir); unset, a multi-user server uses each
+account's home.
 """
 
 import argparse
@@ -16,6 +20,7 @@ import shlex
 import sys
 
 from .limits import LimitError, Limits, format_size, parse_size
+from .workdir import TEMPLATE_ENV, TemplateError, check_template
 
 DB_PREFIX = "sqlite:///"
 
@@ -82,6 +87,14 @@ def keep_form_defaults_apart():
     forms.SubmitForm.get_option_flags = get_option_flags
 
 
+def jobs_run_as_accounts(multi_user):
+    """Whether each job runs as its submitter's Unix account: flux-restful's multi-user mode,
+    or the simulated instance run as root with FLUX_SIM_MULTIUSER=1 (flux-restful itself is
+    single-user there; the simulation runs the jobs as their owners, see flux_hub/local)."""
+    simulated = os.environ.get("FLUX_SIM_MULTIUSER") == "1" and os.geteuid() == 0
+    return bool(multi_user) or simulated
+
+
 def make_app(limits):
     """flux-restful's app (imported now: it checks its settings and Flux) inside the guard."""
     from flux_restful.core.config import settings
@@ -90,6 +103,7 @@ def make_app(limits):
 
     from . import listing
     from .middleware import Guard
+    from .workdir import Homes
 
     size_database_pool(limits)
     keep_form_defaults_apart()
@@ -113,6 +127,7 @@ def make_app(limits):
         db_path=db_path,
         multi_user=multi_user(),
         own_jobs=own_jobs,
+        homes=Homes.from_environ(os.environ, as_accounts=jobs_run_as_accounts(multi_user())),
     )
 
 
@@ -125,6 +140,10 @@ def main(argv=None):
     try:
         limits = Limits.from_environ()
     except LimitError as error:
+        sys.exit(f"flux-hub guard: {error}")
+    try:
+        check_template(os.environ.get(TEMPLATE_ENV))
+    except TemplateError as error:
         sys.exit(f"flux-hub guard: {error}")
     server_defaults(os.environ, limits)
     import uvicorn

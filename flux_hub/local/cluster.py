@@ -43,6 +43,9 @@ STOP_GRACE = {"simulated": 5.0, "flux": 20.0}  # seconds before the server is ki
 GONE_WAIT = 15.0  # seconds for the rest of the instance (brokers, jobs) to go once it has exited
 SIMULATE_ENV = "FLUX_HUB_SIMULATE"  # "1": the simulated instance; "0": real Flux or an error
 FLUX_CONFIG_DIR = "flux-config"
+# Single-user: each person's own folder, state_dir/homes/<user>, where a job submitted without a
+# working directory starts (the guard makes it, 0700); multi-user: the account's home
+HOMES_DIR = "homes"
 # Multi-user real Flux: the instance runs as this system account, and flux-security's IMP (setuid
 # root) starts each job as its submitter once its configuration allows it (scripts/build-flux-core)
 INSTANCE_OWNER = "flux"
@@ -692,6 +695,10 @@ class LocalCluster:
             KNOWN_LAUNCHERS="[]",
             **self.limits.environ(),
         )
+        if not self.multi_user and not self.legacy:
+            from flux_hub.guard.workdir import FIELD, TEMPLATE_ENV
+
+            env[TEMPLATE_ENV] = str(self.state_dir / HOMES_DIR / FIELD)
         if self._instance_dir is not None:
             # Multi-user real Flux: as root, outside `flux start`; it submits each job as its
             # user with `flux python` (this flux first on PATH)
