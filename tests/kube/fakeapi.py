@@ -11,6 +11,15 @@ the way the real one does, and the real `kubernetes` client talks to it:
   PATCH .../secrets/{name} (application/merge-patch+json of data and stringData)
 - POST/GET(labelSelector) /apis/flux-framework.org/{version}/namespaces/{ns}/miniclusters,
   DELETE .../miniclusters/{name}; `watchers` hear of each create and delete (fake_operator.py)
+- POST/GET(labelSelector) /api/v1/namespaces/{ns}/persistentvolumeclaims, GET and DELETE
+  .../persistentvolumeclaims/{name}: a claim made through the API is checked as the API server
+  validates one (422 without access modes or a storage request), defaulted (volumeMode,
+  the pvc-protection finalizer) and bound at once to a volume of its own, a folder
+  (tests/kube/podns.py claim_dir) that goes with the claim, as a dynamically provisioned
+  volume's does; `add_claim` puts one there as an admin would (its folder stays). A deleted
+  claim that a MiniCluster still mounts stays, Terminating (deletionTimestamp), until that
+  MiniCluster is gone: the pvc-protection finalizer. Deleting a Secret deletes what names it in
+  its ownerReferences (MiniClusters, claims), as Kubernetes' garbage collector does.
 - GET  /api/v1/namespaces/{ns}/pods/{name}/exec?command=..&container=..   websocket upgrade,
   channel protocol v5.channel.k8s.io / v4.channel.k8s.io (stdin 0, stdout 1, stderr 2, v1 Status
   on 3; v5's close frame 255 ends stdin).
@@ -44,6 +53,7 @@ import asyncio
 import base64
 import json
 import os
+import shutil
 import sys
 import threading
 import time
@@ -156,6 +166,9 @@ class FakeKubeAPI:
         self.requests = []  # [(method, path)]
         self.running = set()  # commands of exec calls, while they run
         self.secret_meta = {}  # (ns, name) -> metadata of Secrets made through the API
+        self.claims = {}  # (ns, name) -> PersistentVolumeClaim (dict)
+        self.dynamic_claims = set()  # (ns, name) of claims made through the API
+        self.bind_claims = True  # False: new claims stay Pending (no volume for them yet)
         self.watchers = []  # callables(event, version, ns, name, body): a fake operator
         self.tools = self.workdir / "container-tools"
         self.tools.mkdir(parents=True, exist_ok=True)
@@ -188,6 +201,64 @@ class FakeKubeAPI:
     def add_object(self, version, ns, name, body):
         self.namespaces.add(ns)
         self.objects[(version, ns, name)] = body
+
+    def add_claim(self, ns, name, *, access_modes=("ReadWriteMany",), size="10Gi", labels=None):
+        """A PersistentVolumeClaim someone else made (bound; its folder is not removed with it)."""
+        self.namespaces.add(ns)
+        body = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": name, **({"labels": dict(labels)} if labels else {})},
+            "spec": {
+                "accessModes": list(access_modes),
+                "resources": {"requests": {"storage": size}},
+            },
+        }
+        self.claims[(ns, name)] = _claim_made(body, ns, bind=True)
+        return self.claims[(ns, name)]
+
+    def claim_mounted(self, ns, name):
+        """Whether a MiniCluster in ``ns`` mounts claim ``name`` (its pods would use it)."""
+        for (_, ons, _), body in self.objects.items():
+            for container in (body.get("spec") or {}).get("containers") or ():
+                for volume in (container.get("volumes") or {}).values():
+                    if ons == ns and volume.get("claimName") == name:
+                        return True
+        return False
+
+    def release_claims(self, ns):
+        """Finish deleting the Terminating claims of ``ns`` that nothing mounts any more."""
+        for (cns, name), body in list(self.claims.items()):
+            terminating = body["metadata"].get("deletionTimestamp")
+            if cns == ns and terminating and not self.claim_mounted(ns, name):
+                self._remove_claim(ns, name)
+
+    def _remove_claim(self, ns, name):
+        self.claims.pop((ns, name), None)
+        if (ns, name) in self.dynamic_claims:
+            self.dynamic_claims.discard((ns, name))
+            from .podns import claims_root
+
+            shutil.rmtree(claims_root(self) / ns / name, ignore_errors=True)
+
+    def collect_garbage(self, ns, owner_uid):
+        """Kubernetes' garbage collector after an owner is deleted: what names ``owner_uid``
+        in its ownerReferences goes too (MiniClusters, claims)."""
+        if not owner_uid:
+            return
+
+        def owned(meta):
+            return any(r.get("uid") == owner_uid for r in (meta or {}).get("ownerReferences") or ())
+
+        for key, body in list(self.objects.items()):
+            if key[1] == ns and owned(body.get("metadata")):
+                self.objects.pop(key, None)
+                for watcher in self.watchers:
+                    watcher("DELETED", key[0], ns, key[2], body)
+        for (cns, name), claim in list(self.claims.items()):
+            if cns == ns and owned(claim.get("metadata")):
+                self._remove_claim(ns, name)
+        self.release_claims(ns)
 
     def forbid(self, verb, resource):
         self.forbidden.add((verb, resource))
@@ -319,6 +390,8 @@ class FakeKubeAPI:
                     {"api": self},
                 ),
                 (ns + r"/secrets", SecretsHandler, {"api": self}),
+                (ns + r"/persistentvolumeclaims/([^/]+)", ClaimHandler, {"api": self}),
+                (ns + r"/persistentvolumeclaims", ClaimsHandler, {"api": self}),
                 (
                     r"/apis/flux-framework\.org/([^/]+)/namespaces/([^/]+)/miniclusters",
                     MiniClustersHandler,
@@ -695,7 +768,8 @@ def _secret_delete(self, ns, name):
         return
     if self.api.secrets.pop((ns, name), None) is None:
         return self.send(404, status_body(404, "NotFound", f'secrets "{name}" not found'))
-    self.api.secret_meta.pop((ns, name), None)
+    meta = self.api.secret_meta.pop((ns, name), None) or {}
+    self.api.collect_garbage(ns, meta.get("uid"))
     self.send(200, {"kind": "Status", "apiVersion": "v1", "status": "Success", "metadata": {}})
 
 
@@ -779,7 +853,128 @@ def _minicluster_delete(self, version, ns, name):
         )
     for watcher in self.api.watchers:
         watcher("DELETED", version, ns, name, body)
+    self.api.release_claims(ns)  # its pods are gone: the claims they held can go
     self.send(200, body)
 
 
 MiniClusterHandler.delete = _minicluster_delete
+
+
+# -- PersistentVolumeClaims (a person's files on their own MiniCluster) ----------------------
+
+
+def _claim_made(body, ns, *, bind):
+    """A claim as the API server stores it: defaulted, and bound to a volume when ``bind``."""
+    claim = json.loads(json.dumps(body))
+    claim["metadata"] = _object_meta(claim.get("metadata"), ns)
+    claim["metadata"].setdefault("finalizers", ["kubernetes.io/pvc-protection"])
+    spec = claim.setdefault("spec", {})
+    spec.setdefault("volumeMode", "Filesystem")
+    claim["status"] = {"phase": "Pending"}
+    if bind:
+        spec["volumeName"] = "pvc-" + claim["metadata"]["uid"]
+        claim["status"] = {
+            "phase": "Bound",
+            "accessModes": list(spec.get("accessModes") or ()),
+            "capacity": {"storage": spec["resources"]["requests"]["storage"]},
+        }
+    return claim
+
+
+def _claim_invalid(body):
+    """The API server's validation of a new claim: [(field, message)] of what it refuses."""
+    spec = body.get("spec") or {}
+    found = []
+    if not spec.get("accessModes"):
+        found.append(("spec.accessModes", "Required value: at least 1 access mode is required"))
+    if not ((spec.get("resources") or {}).get("requests") or {}).get("storage"):
+        found.append(("spec.resources[storage]", "Required value"))
+    return found
+
+
+class ClaimsHandler(_Handler):
+    """POST (create; 409 if taken, 422 if invalid) and GET with labelSelector of claims."""
+
+    def get(self, ns):
+        if not self.check("list", "persistentvolumeclaims", "", ns):
+            return
+        selector = self.get_argument("labelSelector", "")
+        items = [
+            body
+            for (cns, _), body in sorted(self.api.claims.items())
+            if cns == ns and _selector_matches(selector, body["metadata"].get("labels") or {})
+        ]
+        self.send(
+            200,
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaimList",
+                "metadata": {"resourceVersion": "1"},
+                "items": items,
+            },
+        )
+
+    def post(self, ns):
+        body = json.loads(self.request.body or b"{}")
+        name = (body.get("metadata") or {}).get("name", "")
+        if not self.check("create", "persistentvolumeclaims", name, ns):
+            return
+        if (ns, name) in self.api.claims:
+            return self.send(
+                409,
+                status_body(
+                    409, "AlreadyExists", f'persistentvolumeclaims "{name}" already exists'
+                ),
+            )
+        invalid = _claim_invalid(body)
+        if invalid:
+            listed = ", ".join(f"{field}: {message}" for field, message in invalid)
+            return self.send(
+                422,
+                status_body(
+                    422,
+                    "Invalid",
+                    f'PersistentVolumeClaim "{name}" is invalid: '
+                    + (listed if len(invalid) == 1 else f"[{listed}]"),
+                    {
+                        "name": name,
+                        "kind": "PersistentVolumeClaim",
+                        "causes": [
+                            {"reason": "FieldValueRequired", "message": m, "field": f}
+                            for f, m in invalid
+                        ],
+                    },
+                ),
+            )
+        self.api.namespaces.add(ns)
+        claim = _claim_made(body, ns, bind=self.api.bind_claims)
+        self.api.claims[(ns, name)] = claim
+        self.api.dynamic_claims.add((ns, name))
+        self.send(201, claim)
+
+
+class ClaimHandler(_Handler):
+    def _missing(self, name):
+        self.send(404, status_body(404, "NotFound", f'persistentvolumeclaims "{name}" not found'))
+
+    def get(self, ns, name):
+        if not self.check("get", "persistentvolumeclaims", name, ns):
+            return
+        claim = self.api.claims.get((ns, name))
+        if claim is None:
+            return self._missing(name)
+        self.send(200, claim)
+
+    def delete(self, ns, name):
+        if not self.check("delete", "persistentvolumeclaims", name, ns):
+            return
+        claim = self.api.claims.get((ns, name))
+        if claim is None:
+            return self._missing(name)
+        if self.api.claim_mounted(ns, name):
+            # pvc-protection: Terminating until no pod uses it
+            claim["metadata"].setdefault("deletionTimestamp", now())
+            claim["metadata"].setdefault("deletionGracePeriodSeconds", 0)
+        else:
+            self.api._remove_claim(ns, name)
+        self.send(200, claim)

@@ -453,8 +453,10 @@ def test_rotating_a_credential_changes_it_on_the_running_cluster(make_accounts, 
 
 
 def test_the_example_role_is_enough_for_everything_the_hub_does(make_accounts, kube):
-    kube.apply_rbac(schema_check.manifests(RBAC_PER_USER))  # Role and binding in flux-users
-    accounts = make_accounts(namespace="flux-users")
+    docs = schema_check.manifests(RBAC_PER_USER)
+    (namespace,) = {d["metadata"]["namespace"] for d in docs}  # the hub's: jhub
+    kube.apply_rbac(docs)
+    accounts = make_accounts(namespace=namespace)
 
     assert [o.status for o in accounts.ensure(["alice"])] == ["created"]
     ready_env(accounts, "alice")
@@ -463,7 +465,7 @@ def test_the_example_role_is_enough_for_everything_the_hub_does(make_accounts, k
     with client(accounts.credentials("alice")) as own:
         own.submit("sleep 300")
     assert [o.status for o in accounts.deactivate(["alice"])] == ["deactivated"]  # jobs cancelled
-    assert ("v1alpha2", "flux-users", "flux-alice") not in kube.objects
+    assert ("v1alpha2", namespace, "flux-alice") not in kube.objects
 
     # The Role grants nothing in another namespace.
     elsewhere = make_accounts(store="elsewhere.sqlite", namespace=NAMESPACE)

@@ -147,3 +147,47 @@ def test_exec_status_channel_as_the_kubernetes_client_reads_it(make_minicluster)
         'exec: "no-such-tool": executable file not found in $PATH: unknown'
     )
     assert schema_check.problems({"kind": "Status", "apiVersion": "v1", **status}) == []
+
+
+# -- one MiniCluster per person: examples/kubernetes/rbac-per-user.yaml ---------------------
+
+RBAC_PER_USER = RBAC.parent / "rbac-per-user.yaml"
+
+
+@pytest.mark.parametrize("with_claims_rule", [True, False])
+def test_the_per_person_role_covers_each_persons_claim(kube, tmp_path, with_claims_rule):
+    """Each person's files (storage_class): the hub gets and makes their claim before their
+    cluster; without the Role's rule for claims it is refused, says which, and leaves nothing."""
+    from flux_hub.kubernetes.percluster import MiniClusterPerUserProvisioner
+
+    docs = copy.deepcopy(schema_check.manifests(RBAC_PER_USER))
+    (namespace,) = {d["metadata"]["namespace"] for d in docs}
+    if not with_claims_rule:
+        role = next(d for d in docs if d["kind"] == "Role")
+        role["rules"] = [r for r in role["rules"] if "persistentvolumeclaims" not in r["resources"]]
+    kube.apply_rbac(docs)
+    provisioner = MiniClusterPerUserProvisioner(
+        namespace=namespace,
+        kubeconfig=kube.kubeconfig(tmp_path / "kubeconfig", namespace),
+        settings_path=str(tmp_path / "settings.sqlite"),
+        storage_class="nfs-client",
+    )
+
+    (result,) = provisioner.ensure([EnsureOp("alice", "pw-alice")])
+
+    if with_claims_rule:
+        assert result.status == "created"
+        assert (namespace, "flux-alice-files") in kube.claims
+        assert [r.status for r in provisioner.deactivate(["alice"])] == ["deactivated"]
+        provisioner.forget_host_accounts(["alice"])
+        assert kube.claims == {}
+        return
+    assert result.status == "error"
+    assert result.error.startswith(
+        f"Kubernetes refused to get PersistentVolumeClaim flux-alice-files in namespace "
+        f'{namespace}: persistentvolumeclaims "flux-alice-files" is forbidden: User '
+        f'"{SERVICE_ACCOUNT}" cannot get resource "persistentvolumeclaims" in API group "" in '
+        f'the namespace "{namespace}".'
+    )
+    assert (namespace, "flux-alice") not in kube.secrets  # the Secret made first is gone
+    assert not kube.objects and not kube.claims

@@ -9,7 +9,14 @@ in single-user mode, whose superuser is the person's account name. Per cluster, 
   (the person's password), made first; the sidecar reads its keys from it;
 - the MiniCluster ``<cluster>``, labelled ``app.kubernetes.io/managed-by=flux-hub``,
   ``flux-hub/hub=<hub_id>`` and ``flux-hub/account=<account>``, with an owner reference to that
-  Secret (so deleting the Secret lets Kubernetes' garbage collector remove the cluster too).
+  Secret (so deleting the Secret lets Kubernetes' garbage collector remove the cluster too);
+- with ``storage_class`` set, a ReadWriteMany PersistentVolumeClaim of the person's files
+  (``storage``), labelled the same but owned by nothing: it outlives idle removal and
+  re-creation of the cluster and is deleted with the hub user. Or, with ``storage_claim``
+  alone, an existing claim per person that flux-hub only mounts. Either is mounted in every
+  container of the cluster and in the person's JupyterLab pod (``spawner_overrides``), whose
+  server is told the mapping of lab paths to cluster paths (``lab_environment``:
+  FLUX_HUB_PATHS).
 
 ``<cluster>`` is the name prefix plus the account, or plus a readable stem and a hash when the
 account is not a valid Kubernetes name (``names``). A MiniCluster counts as this hub's only with
@@ -21,7 +28,8 @@ one. Per-user size, image and node selector (the accounts service's admin page) 
 the accounts store's sqlite file and apply when a cluster is next created.
 
 Modules: ``names`` (what things are called, and which are flux-hub's), ``settings`` (per-person
-settings and their store), ``manifest`` (the MiniCluster made), ``provisioner`` (create, adopt,
+settings and their store), ``manifest`` (the MiniCluster made), ``storage`` (the claim of the
+person's files and its mounts), ``provisioner`` (create, adopt,
 wait, remove, rotate), ``password`` (a new password on a running cluster), ``idle``
 (which clusters the accounts service removes).
 """

@@ -2,6 +2,7 @@
 
 from ..discovery import GROUP
 from .names import owned_annotations, owned_labels
+from .storage import cluster_volumes
 
 VERSION = "v1alpha2"
 RESTFUL_CONTAINER = "flux-restful"
@@ -42,9 +43,12 @@ def minicluster_manifest(
     node_selector,
     service_name,
     port,
+    storage=None,
 ):
     """The MiniCluster hub ``hub`` makes for ``account``: labelled, owner-referenced to its
-    Secret ``name``."""
+    Secret ``name``. ``storage``: (claim name, mount path) of the person's files, mounted in
+    every container; the Flux container starts there, so a job given no working directory
+    starts in the person's folder."""
     spec = {
         "size": size,
         "interactive": True,
@@ -69,6 +73,11 @@ def minicluster_manifest(
             },
         ],
     }
+    if storage is not None:
+        claim, mount = storage
+        spec["containers"][0]["workingDir"] = mount
+        for container in spec["containers"]:
+            container["volumes"] = cluster_volumes(claim, mount)
     # The pods carry the labels too, so network policies can select every person's pods.
     spec["pod"] = {"labels": owned_labels(hub, account)}
     if node_selector:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from traitlets import Callable, Dict, Float, Int, TraitError, Unicode, default, validate
 
+from flux_hub import paths
 from flux_hub.accounts.provisioner import (
     ClusterAccount,
     OpResult,
@@ -38,6 +39,19 @@ from .settings import (
     ClusterState,
     SettingsStore,
     check_node_selector,
+)
+from .storage import (
+    DEFAULT_CLAIM,
+    DNS_SUBDOMAIN,
+    QUANTITY,
+    RWX,
+    access_modes,
+    claim_body,
+    claim_ours,
+    fill,
+    lab_overrides,
+    phase,
+    template_fields,
 )
 
 
@@ -201,6 +215,142 @@ class MiniClusterPerUserProvisioner(Provisioner):
         help="""Seconds a credential rotation's pods/exec into a person's cluster may take.""",
     )
 
+    # -- a person's files (see .storage) ------------------------------------------------------
+    storage_class = Unicode(
+        "",
+        config=True,
+        help="""StorageClass of the claim flux-hub makes for each person's files: a class
+        that provides ReadWriteMany volumes (NFS, CephFS, Filestore, EFS, ...), since the
+        person's lab pod and their cluster's pods mount it at once, on any nodes. flux-hub
+        makes the claim (storage_claim, storage_size) before the person's MiniCluster,
+        labelled like it but not owned by it: it stays when the cluster is removed (idle,
+        deactivated) and the next cluster mounts it again; it is deleted when the hub user is
+        deleted. Empty (the default): flux-hub makes no claim; see storage_claim for using
+        claims that exist, and with neither the cluster shares no files with the lab
+        (FLUX_HUB_PATHS="").""",
+    )
+
+    storage_size = Unicode(
+        "10Gi",
+        config=True,
+        help="""Size asked for each person's claim when flux-hub makes it (a Kubernetes
+        quantity, e.g. 10Gi). Changing it later changes no claim that exists.""",
+    )
+
+    @validate("storage_class")
+    def _check_storage_class(self, proposal):
+        if proposal.value and not DNS_SUBDOMAIN.fullmatch(proposal.value):
+            raise refuse(self, proposal, "be the name of a StorageClass (or empty)")
+        return proposal.value
+
+    @validate("storage_size")
+    def _check_storage_size(self, proposal):
+        if not QUANTITY.fullmatch(proposal.value):
+            raise refuse(self, proposal, "be a Kubernetes quantity such as 10Gi")
+        return proposal.value
+
+    storage_claim = Unicode(
+        "",
+        config=True,
+        help="""Name of each person's claim; fields {name} (their MiniCluster's name, always
+        a valid name) and {account}. With storage_class set: the name of the claim flux-hub
+        makes (empty: "{name}-files"); a claim of that name flux-hub did not make is never
+        used. With storage_class empty: a claim someone else made per person (e.g. by an
+        admin on the group's NFS home folders), which must exist and be ReadWriteMany before
+        the person's cluster is made; flux-hub mounts it and never creates, changes or
+        deletes it. Zero to JupyterHub's own home claims (claim-{username}) are made only
+        when the person's server first starts, after their cluster: let flux-hub make the
+        claim instead. Both empty (the default): no storage.""",
+    )
+
+    @validate("storage_claim")
+    def _check_storage_claim(self, proposal):
+        try:
+            extra = template_fields(proposal.value) - {"name", "account"}
+        except ValueError:
+            extra = {"?"}
+        if extra:
+            raise refuse(self, proposal, "use only the fields {name} and {account}")
+        return proposal.value
+
+    storage_mount = Unicode(
+        "/home/{account}",
+        config=True,
+        help="""Where each person's claim is mounted in every container of their MiniCluster
+        (the cluster path of their files; field {account}). The Flux container starts there,
+        so a job given no working directory runs in the person's folder.""",
+    )
+
+    lab_mount = Unicode(
+        "/home/jovyan",
+        config=True,
+        help="""Where the same claim is mounted in the person's JupyterLab pod (fields
+        {account}, {username}): the lab path of their files. flux-hub hands KubeSpawner the
+        volume and its mount (spawner_overrides), and the person's server FLUX_HUB_PATHS
+        ("<lab_mount>=<storage_mount>"), so a lab path is sent to the cluster as its cluster
+        path. A claim is mounted only by pods in its own namespace: KubeSpawner must make the
+        lab pods in this provisioner's namespace. Turn off Zero to JupyterHub's own home
+        volume at the same path (singleuser.storage.type: none).""",
+    )
+
+    @validate("storage_mount", "lab_mount")
+    def _check_mount(self, proposal):
+        fields = {"account"} if proposal.trait.name == "storage_mount" else {"account", "username"}
+        try:
+            ok = template_fields(proposal.value) <= fields and proposal.value.startswith("/")
+            if ok:
+                paths.render({proposal.value: "/x"}, account="a", username="u")
+        except ValueError:
+            ok = False
+        if not ok:
+            named = " and ".join("{" + f + "}" for f in sorted(fields))
+            raise refuse(self, proposal, f"be an absolute path with at most the fields {named}")
+        return proposal.value
+
+    @property
+    def has_storage(self):
+        """Whether each person's cluster mounts a claim of their files."""
+        return bool(self.storage_class or self.storage_claim)
+
+    @property
+    def makes_claims(self):
+        """Whether flux-hub makes (and deletes) the claims, rather than using existing ones."""
+        return bool(self.storage_class)
+
+    def claim_name(self, account):
+        """The name of ``account``'s claim (None without storage). ProvisioningError when the
+        template gives a name Kubernetes refuses."""
+        if not self.has_storage:
+            return None
+        name = fill(
+            self.storage_claim or DEFAULT_CLAIM, name=self.cluster_name(account), account=account
+        )
+        if not DNS_SUBDOMAIN.fullmatch(name):
+            raise ProvisioningError(
+                f"MiniClusterPerUserProvisioner.storage_claim gives {name!r} for {account}, "
+                "which is not a valid claim name (lower case letters, digits, '-' and '.'); "
+                "use {name}, which always is"
+            )
+        return name
+
+    def cluster_mount(self, account):
+        return fill(self.storage_mount, account=account)
+
+    def lab_environment(self, account, hub_user):
+        """FLUX_HUB_PATHS for the person's server: their lab folder and where their cluster
+        sees it; "" (nothing shared) without storage."""
+        if not self.has_storage:
+            return {paths.ENV: ""}
+        templates = {self.lab_mount: self.storage_mount}
+        return {paths.ENV: paths.render(templates, account=account, username=hub_user)}
+
+    def spawner_overrides(self, account, hub_user):
+        """KubeSpawner's ``volumes`` and ``volume_mounts``: the person's claim at lab_mount."""
+        if not self.has_storage:
+            return {}
+        lab = fill(self.lab_mount, account=account, username=hub_user)
+        return lab_overrides(self.claim_name(account), lab)
+
     @default("superusers")
     def _superusers_default(self):
         return []  # each person is the superuser of their own cluster only
@@ -283,10 +433,16 @@ class MiniClusterPerUserProvisioner(Provisioner):
             self._patch_password(name, op.password)
             secret = self._get_secret(name)
         password = self._secret_values(secret).get("FLUX_TOKEN")
+        made_claim = None
         try:
-            self._create_cluster(name, account, secret)
+            storage, made_claim = self._ensure_claim(account)
+            self._create_cluster(name, account, secret, storage)
         except Exception:
-            if made_secret:  # no half-made cluster: the Secret goes with the failed create
+            # No half-made cluster: what this call made goes with the failed create (a claim
+            # made now holds no files yet; one made before is kept).
+            if made_claim:
+                self._delete_claim(made_claim)
+            if made_secret:
                 self._delete_secret(name)
             raise
         self.log.info("Created MiniCluster %s in namespace %s", name, self.namespace)
@@ -391,15 +547,130 @@ class MiniClusterPerUserProvisioner(Provisioner):
         ):
             self.apis[0].delete_namespaced_secret(name, self.namespace)
 
-    def _create_cluster(self, name, account, secret):
-        body = self.manifest(name, account, secret.metadata.uid, self.settings(account))
+    # -- the person's claim (see .storage) ------------------------------------------------
+    def _get_claim(self, name):
+        with api_errors(
+            f"get PersistentVolumeClaim {name} in namespace {self.namespace}",
+            not_found=lambda m: None,
+        ):
+            return self.apis[0].read_namespaced_persistent_volume_claim(name, self.namespace)
+        return None
+
+    def _ensure_claim(self, account):
+        """The person's claim, made if flux-hub makes claims and it is not there yet ->
+        ((claim, cluster mount) or None without storage, the name of a claim made now or
+        None). ProvisioningError for a claim that cannot be used, saying why."""
+        claim = self.claim_name(account)
+        if claim is None:
+            return None, None
+        where = f"PersistentVolumeClaim {claim} in namespace {self.namespace}"
+        found = self._get_claim(claim)
+        made = None
+        if not self.makes_claims:
+            if found is None:
+                raise ProvisioningError(
+                    f"{where} does not exist. MiniClusterPerUserProvisioner.storage_claim names "
+                    "claims flux-hub does not make (storage_class is empty): make it first, or "
+                    "set storage_class and flux-hub makes one per person."
+                )
+        elif found is None:
+            self._create_claim(claim, account)
+            made = claim
+        elif not claim_ours(found, self.hub_id, account):
+            raise ProvisioningError(self._foreign_claim(where, found))
+        if found is not None and found.metadata.deletion_timestamp:
+            raise ProvisioningError(
+                f"{where} is still being deleted (Kubernetes removes it once no pod uses it); "
+                "try again when it is gone."
+            )
+        if found is not None and RWX not in access_modes(found):
+            modes = ", ".join(access_modes(found)) or "no access mode"
+            raise ProvisioningError(
+                f"{where} is {modes}, not {RWX}: the person's lab pod and every pod of their "
+                "cluster mount it at once, on any nodes."
+            )
+        return (claim, self.cluster_mount(account)), made
+
+    def _foreign_claim(self, where, claim):
+        other = other_hub(claim.metadata, self.hub_id)
+        if other:
+            return (
+                f"{where} belongs to another hub (flux-hub/hub={other}; this hub is "
+                f"{self.hub_id}); this hub never uses it. Hubs sharing a namespace need "
+                "different MiniClusterPerUserProvisioner.name_prefix values."
+            )
+        return (
+            f"{where} exists and this hub did not make it; flux-hub never uses or deletes it. "
+            "Remove or rename it, or leave MiniClusterPerUserProvisioner.storage_class empty to "
+            "mount existing claims as they are."
+        )
+
+    def _create_claim(self, claim, account):
+        body = claim_body(
+            claim,
+            self.namespace,
+            hub=self.hub_id,
+            account=account,
+            storage_class=self.storage_class,
+            size=self.storage_size,
+        )
+        with api_errors(f"create PersistentVolumeClaim {claim} in namespace {self.namespace}"):
+            self.apis[0].create_namespaced_persistent_volume_claim(self.namespace, body)
+        self.log.info("Created PersistentVolumeClaim %s in namespace %s", claim, self.namespace)
+
+    def _delete_claim(self, claim):
+        with api_errors(
+            f"delete PersistentVolumeClaim {claim} in namespace {self.namespace}",
+            not_found=lambda m: None,
+        ):
+            self.apis[0].delete_namespaced_persistent_volume_claim(claim, self.namespace)
+
+    def forget_host_accounts(self, names):
+        """The hub users are deleted: their claims go too, if flux-hub made them (an existing
+        claim, or one without this hub's labels, is left alone). Their clusters are gone
+        already (deactivate)."""
+        if not self.makes_claims:
+            return
+        for account in names:
+            try:
+                claim = self.claim_name(account)
+                found = self._get_claim(claim)
+                if found is None:
+                    continue
+                if not claim_ours(found, self.hub_id, account):
+                    self.log.warning(
+                        "Leaving PersistentVolumeClaim %s alone: this hub did not make it", claim
+                    )
+                    continue
+                self._delete_claim(claim)
+                self.log.info(
+                    "Deleted PersistentVolumeClaim %s in namespace %s (%s's files)",
+                    claim,
+                    self.namespace,
+                    account,
+                )
+            except (KubernetesError, ProvisioningError) as e:
+                self.log.error("The files of %s were not deleted: %s", account, e)
+
+    def _claim_wait(self, account):
+        """What the person's claim is waiting for, or None when it is bound."""
+        claim = self.claim_name(account)
+        found = self._get_claim(claim)
+        if found is None:
+            return f"PersistentVolumeClaim {claim} does not exist"
+        state = phase(found)
+        return None if state == "Bound" else f"PersistentVolumeClaim {claim} is {state}"
+
+    def _create_cluster(self, name, account, secret, storage=None):
+        body = self.manifest(name, account, secret.metadata.uid, self.settings(account), storage)
         with api_errors(f"create MiniCluster {name} in namespace {self.namespace}"):
             self.apis[1].create_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, "miniclusters", body
             )
 
-    def manifest(self, name, account, secret_uid, settings):
-        """The MiniCluster flux-hub makes for ``account`` (see examples/kubernetes)."""
+    def manifest(self, name, account, secret_uid, settings, storage=None):
+        """The MiniCluster flux-hub makes for ``account`` (see examples/kubernetes);
+        ``storage``: (claim, mount path) of the person's files."""
         return minicluster_manifest(
             name=name,
             namespace=self.namespace,
@@ -414,6 +685,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
             ),
             service_name=self.service_name,
             port=self.port,
+            storage=storage,
         )
 
     def deactivate(self, names):
@@ -515,6 +787,13 @@ class MiniClusterPerUserProvisioner(Provisioner):
                 state.message or f"MiniCluster {name} in namespace {self.namespace} is gone."
             )
         message = f"Your Flux MiniCluster {name}: {state.pods_running} of {state.size} pods running"
+        if state.state != "running" and self.has_storage:
+            try:
+                waiting = self._claim_wait(account)
+            except KubernetesError:
+                waiting = None
+            if waiting:
+                message += f", waiting for your files ({waiting})"
         if state.state == "running":
             url, key = self.endpoint(account)
             client = FluxRestfulClient(url, account, password, key or None, timeout=10)
