@@ -284,3 +284,61 @@ def test_the_account_script_with_the_real_shadow_tools(real_names, tmp_path_fact
         assert "a,1" not in bobs_job.stdout
     finally:
         subprocess.run(["rm", "-rf", volume])
+
+
+class _User:
+    """What the hub hands an authenticator: a name, and auth_state it keeps."""
+
+    def __init__(self, name):
+        self.name = name
+        self.saved = None
+
+    async def get_auth_state(self):
+        return self.saved
+
+    async def save_auth_state(self, state):
+        self.saved = state
+
+
+@pytest.mark.asyncio
+async def test_the_hub_spawns_the_lab_as_the_account_with_its_paths(
+    make_minicluster, kube, tmp_path, monkeypatch
+):
+    """Through the authenticator, as a spawn goes: the account is made (its home on the
+    volume), then the lab pod's settings are KubeSpawner's uid/gid of that account, no fsGroup,
+    and its server's environment maps the lab's home to the account's folder."""
+    from jupyterhub.crypto import CryptKeeper
+    from traitlets import Dict, HasTraits, Int
+
+    from flux_hub.accounts import FluxAccounts
+    from flux_hub.hub import FluxAuthenticator
+
+    class KubeSpawnerLike(HasTraits):
+        environment = Dict()
+        uid = Int(1000, allow_none=True)  # z2jh's singleuser.uid
+        gid = Int(None, allow_none=True)
+        fs_gid = Int(100, allow_none=True)  # z2jh's singleuser.fsGid
+
+    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", "cd" * 32)
+    CryptKeeper.clear_instance()
+    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
+    _with_volume(cluster, kube)
+    provisioner = cluster.provisioner(
+        shared_paths=SHARED, cluster_url="http://flux-sample-0.flux-service.invalid:5000"
+    )
+    accounts = FluxAccounts(store_path=str(tmp_path / "accounts.sqlite"), provisioner=provisioner)
+    auth = FluxAuthenticator(accounts=accounts)
+    try:
+        user = _User("alice")
+        await auth.add_user(user)
+        spawner = KubeSpawnerLike()
+        await auth.pre_spawn_start(user, spawner)
+    finally:
+        CryptKeeper.clear_instance()
+
+    uid, gid, _ = _passwd(cluster.pods[0].containers["flux-restful"], "alice")
+    assert (spawner.uid, spawner.gid, spawner.fs_gid) == (uid, gid, None)
+    assert uid != 1000
+    assert spawner.environment["FLUX_HUB_PATHS"] == "/home/jovyan=/shared/home/alice"
+    assert spawner.environment["FLUX_USER"] == "alice"
+    assert spawner.environment["FLUX_SERVER_MODE"] == "multi-user"
