@@ -16,6 +16,8 @@ from urllib.parse import quote
 import requests
 from e2e.hubprocess import SERVICE, HubProcess
 
+from .podns import lab_argv
+
 NAMESPACE = "flux-operator"
 CRYPT_KEY = "ef" * 32
 TOKEN = "per-user-cluster-test-token-0123456789"
@@ -26,7 +28,7 @@ import json
 from flux_hub.hub.authenticator import with_flux_accounts
 c.JupyterHub.authenticator_class = with_flux_accounts("dummy")
 c.JupyterHub.spawner_class = "simple"
-c.Spawner.cmd = [{python!r}, {envserver!r}]
+c.Spawner.cmd = {cmd!r}
 c.Spawner.environment = {{"FAKE_ENV_OUT": {envs!r}}}
 c.Spawner.start_timeout = 300
 c.JupyterHub.db_url = "sqlite:///{state}/jupyterhub.sqlite"
@@ -69,19 +71,21 @@ add_accounts_service(c, __file__)
 
 class PerUserHub(HubProcess):
     """The hub of CONFIG; ``admin``: with that admin user and the accounts service; ``extra``:
-    more config lines (after the service's)."""
+    more config lines (after the service's); ``lab_binds``: {lab path: folder} each person's
+    server sees in a mount namespace of its own, as a lab pod mounts its volumes ({user} in a
+    folder: the hub user; podns.lab_argv)."""
 
-    def __init__(self, workdir, kube, operator, admin=None, extra=""):
+    def __init__(self, workdir, kube, operator, admin=None, extra="", lab_binds=None):
         workdir = Path(workdir)
         state = workdir / "state"
         state.mkdir(parents=True, exist_ok=True)
         self.envs = workdir / "envs"
         self.envs.mkdir(exist_ok=True)
         config = workdir / "jupyterhub_config.py"
+        server = [sys.executable, str(ENVSERVER)]
         config.write_text(
             CONFIG.format(
-                python=sys.executable,
-                envserver=str(ENVSERVER),
+                cmd=lab_argv(lab_binds, server) if lab_binds else server,
                 envs=str(self.envs),
                 state=str(state),
                 namespace=NAMESPACE,
