@@ -442,7 +442,16 @@ class KubernetesProvisioner(DBScriptProvisioner):
                     f"The Linux account {account} of {self.describe()} cannot be used for "
                     f"the server's uid: {why}"
                 )
-        uid, gid = ids
+        uid, gid, owner = ids
+        if owner != uid:
+            # Not the account's (e.g. jovyan's, from a single-user setup): its lab could not
+            # write its own home. Say so rather than start it.
+            home = self.home_template.replace("{account}", account)
+            raise ProvisioningError(
+                f"{home} on the shared volume of {self.describe()} belongs to uid {owner}, not "
+                f"to the account {account} (uid {uid}): give it to the account "
+                f"(chown -R {uid}:{gid} {home}) and start again."
+            )
         return {"uid": uid, "gid": gid, "fs_gid": None}
 
     def _credentials(self):

@@ -97,8 +97,15 @@ getent passwd | awk -F: -v want="$*" '
 done
 """
 
-# argv: NAME. Prints "UID GID" of a Linux account (exit status 1 when it does not exist).
-ID_SCRIPT = 'uid=$(id -u "$1") && gid=$(id -g "$1") && echo "$uid $gid"'
+# argv: NAME [HOME]. Prints "UID GID" of a Linux account (exit status 1 when it does not exist)
+# and, with HOME (its folder on the shared volume), that folder's owner's uid, after making it
+# (0700, the account's) when it is missing: an account made before the volume was configured.
+ID_SCRIPT = """\
+uid=$(id -u "$1") && gid=$(id -g "$1") || exit 1
+if [ -z "$2" ]; then echo "$uid $gid"; exit 0; fi
+if [ ! -e "$2" ]; then mkdir -p "$2" && chmod 0700 "$2" && chown "$uid:$gid" "$2"; fi
+echo "$uid $gid $(stat -c %u "$2")"
+"""
 
 LINUX_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
@@ -170,19 +177,27 @@ class MiniClusterRunner:
         return errors
 
     def linux_ids(self, name, info=None):
-        """(uid, gid) of the Linux account `name` where the broker's batch makes it (multi-user
-        mode), or None when it is not there (a replaced pod that has not got it back yet)."""
+        """(uid, gid, owner) of the Linux account `name` where the broker's batch makes it
+        (multi-user mode); owner: the uid owning its folder on the shared volume (home_template;
+        made if missing), else None. None when the account is not there (a replaced pod that
+        has not got it back yet)."""
         info = info or self.info
         if not info.user_targets:
             return None
         pod, container = info.user_targets[0]
+        home = [self.home_template.replace("{account}", name)] if self.home_template else []
         result = self.exec.run(
-            pod, container, ["sh", "-c", ID_SCRIPT, "flux-hub-id", name], check=False
+            pod, container, ["sh", "-c", ID_SCRIPT, "flux-hub-id", name, *home], check=False
         )
         words = result.stdout.split()
-        if result.exit_code != 0 or len(words) != 2 or not all(w.isdigit() for w in words):
+        if (
+            result.exit_code != 0
+            or len(words) != 2 + len(home)
+            or not all(w.isdigit() for w in words)
+        ):
             return None
-        return int(words[0]), int(words[1])
+        uid, gid, *owner = map(int, words)
+        return uid, gid, (owner[0] if owner else None)
 
     def _run_dbscript(self, info, request):
         self.locator.require_ready(info.broker_pod, info.restful_container)

@@ -122,6 +122,7 @@ def test_a_minicluster_made_again_over_the_volume_gives_each_folder_back_to_its_
         assert {n: _passwd(container, n)[0] for n in after} == after
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the folder's owner is set as root sets it")
 def test_a_lab_pod_started_after_its_pods_were_replaced_gets_the_account_back(
     make_minicluster, kube
 ):
@@ -138,6 +139,42 @@ def test_a_lab_pod_started_after_its_pods_were_replaced_gets_the_account_back(
     assert overrides["uid"] == uid  # its folder's owner, on every pod again
     for container in _containers(cluster):
         assert _passwd(container, "alice")[0] == uid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the folder's owner is set as root sets it")
+def test_an_account_made_before_the_volume_gets_its_folder_at_its_spawn(make_minicluster, kube):
+    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
+    cluster.provisioner().ensure([EnsureOp("alice", "pw-a")])  # no volume configured yet
+    volume = _with_volume(cluster, kube)
+    provisioner = cluster.provisioner(shared_paths=SHARED)
+
+    overrides = provisioner.spawner_overrides("alice", "alice")
+
+    uid, gid, _ = _passwd(cluster.pods[0].containers["flux-restful"], "alice")
+    assert (overrides["uid"], overrides["gid"]) == (uid, gid)
+    assert _mode_and_owner(volume / "home" / "alice") == (0o700, uid)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the folder's owner is set as root sets it")
+def test_a_folder_that_is_not_the_accounts_stops_the_spawn_saying_so(make_minicluster, kube):
+    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
+    volume = _with_volume(cluster, kube)
+    # jovyan's folder, from the days the MiniCluster was single-user
+    (volume / "home" / "alice").mkdir(parents=True, mode=0o700)
+    os.chown(volume / "home" / "alice", 1000, 100)
+    cluster.provisioner().ensure([EnsureOp("alice", "pw-a")])
+    provisioner = cluster.provisioner(shared_paths=SHARED)
+    uid, gid, _ = _passwd(cluster.pods[0].containers["flux-restful"], "alice")
+
+    with pytest.raises(ProvisioningError) as refused:
+        provisioner.spawner_overrides("alice", "alice")
+
+    assert str(refused.value) == (
+        "/shared/home/alice on the shared volume of MiniCluster flux-sample in namespace "
+        f"flux-operator belongs to uid 1000, not to the account alice (uid {uid}): give it to "
+        f"the account (chown -R {uid}:{gid} /shared/home/alice) and start again."
+    )
+    assert _mode_and_owner(volume / "home" / "alice") == (0o700, 1000)  # left as it was
 
 
 def test_a_lab_pod_is_not_started_as_a_uid_that_could_not_be_made(make_minicluster, kube):
@@ -300,6 +337,7 @@ class _User:
         self.saved = state
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the folder's owner is set as root sets it")
 @pytest.mark.asyncio
 async def test_the_hub_spawns_the_lab_as_the_account_with_its_paths(
     make_minicluster, kube, tmp_path, monkeypatch
