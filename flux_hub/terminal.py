@@ -4,6 +4,10 @@ In a JupyterLab terminal of a hub-spawned server these read the environment the 
 (``FLUX_RESTFUL_HOST``, ``FLUX_USER``, ``FLUX_TOKEN``, ``FLUX_SECRET_KEY``) and talk to the
 cluster's flux-restful API as that user; names given to jobs show in the JupyterLab panel too.
 
+A job's working directory is the current directory, or ``--cwd DIR``, as the terminal sees
+it; the cluster gets its own path of it (flux_hub/paths.py, from ``FLUX_HUB_PATHS``), and
+``flux-hub job`` shows it the terminal's way again.
+
 Exit status, for scripts: 0 when the command did what was asked (``submit --wait``: the job's own
 exit code, as ``flux run`` exits); 1 when the cluster refused or could not be reached, or a job
 is not there; 2 for a command line that cannot be run (a usage error). Errors are one line on
@@ -48,7 +52,11 @@ def add_parsers(commands):
         "-t", "--time-limit", metavar="TIME", help="time limit: seconds, or 30s, 5m, 1h, 1h30m"
     )
     submit.add_argument("--name", help="a name for the job (shown in the panel too)")
-    submit.add_argument("--cwd", metavar="DIR", help="working directory on the cluster")
+    submit.add_argument(
+        "--cwd",
+        metavar="DIR",
+        help="working directory, as this terminal sees it (default: the current directory)",
+    )
     submit.add_argument(
         "--env",
         action="append",
@@ -138,7 +146,6 @@ def submit_job(cluster, args):
         ("num_tasks", args.ntasks),
         ("cores_per_task", args.cores_per_task),
         ("gpus_per_task", args.gpus_per_task),
-        ("workdir", args.cwd),
     ):
         if value is not None:
             fields[key] = value
@@ -151,8 +158,8 @@ def submit_job(cluster, args):
             envars[name] = value
         fields["envars"] = envars
     try:
-        job = cluster.submit(command, name=args.name, runtime=args.time_limit, **fields)
-    except ValueError as error:  # a name or time limit that cannot be used
+        job = cluster._submit(command, args.name, args.time_limit, args.cwd, fields, "--cwd")
+    except ValueError as error:  # a name, time limit or folder (PathNotShared) that cannot be used
         raise CommandError(str(error), USAGE) from None
     if not args.wait:
         print(job.f58, flush=True)
@@ -201,6 +208,9 @@ def show_job(cluster, args):
         ("cores", info.get("ncores", "")),
         ("runtime", row["runtime"]),
     ]
+    if job.workdir:
+        lab = job.lab_workdir
+        lines.append(("workdir", lab if lab is not None else f"{job.workdir} (on the cluster)"))
     if exception.get("occurred"):
         lines.append(("exception", f"{exception.get('type')}: {exception.get('note')}"))
     width = max(len(key) for key, _ in lines)

@@ -491,7 +491,7 @@ class FluxAccounts(LoggingConfigurable):
         mode = self.provisioner.server_mode(record.account)
         if mode:
             env["FLUX_SERVER_MODE"] = mode
-        return env
+        return {**self.provisioner.lab_environment(record.account, hub_user), **env}
 
     def overview(self, hub_users):
         """Each hub user's account and its state as the cluster sees it now (one list call)."""

@@ -191,6 +191,19 @@ class Provisioner(LoggingConfigurable):
         single-user server; None when not known."""
         return self.flux_server_mode or None
 
+    def lab_environment(self, account, hub_user):
+        """More environment for ``account``'s single-user server (and so its kernels and
+        terminals), merged into FluxAccounts.credentials(): on Kubernetes ``FLUX_HUB_PATHS``,
+        how the lab's paths map to the cluster's (flux_hub/paths.py). Nothing by default: on
+        one machine both see one filesystem."""
+        return {}
+
+    def spawner_overrides(self, account, hub_user):
+        """Spawner trait values for ``account``'s single-user server ({trait: value}), set by
+        the authenticator before it starts, on a spawner that has that trait (KubeSpawner's
+        ``uid``, ``volumes``, ``volume_mounts``). Nothing by default."""
+        return {}
+
     # Whether a spawn must wait for the account's own cluster. Such a provisioner also has
     # ``async wait_ready(account, password, report)`` (MiniClusterPerUserProvisioner). The
     # shared cluster is expected to be up: nothing to wait for.

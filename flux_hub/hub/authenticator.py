@@ -228,10 +228,22 @@ class FluxAccountsMixin(Authenticator):
             # and flux-hub's panel tells the user their account does not work.
             self.log.warning("No working Flux credentials for %s (%s)", name, record.state)
             env = {
+                **accounts.provisioner.lab_environment(record.account, name),
                 "FLUX_RESTFUL_HOST": accounts.provisioner.user_cluster_url,
                 "FLUX_USER": record.account,
             }
         spawner.environment = {**spawner.environment, **env}
+        # What the provisioner needs of the server itself (on Kubernetes: its uid, the shared
+        # volume), for a spawner that has such a setting.
+        overrides = await asyncio.to_thread(
+            accounts.provisioner.spawner_overrides, record.account, name
+        )
+        has_trait = getattr(spawner, "has_trait", lambda trait: False)
+        for trait, value in overrides.items():
+            if has_trait(trait):
+                setattr(spawner, trait, value)
+            else:
+                self.log.debug("%s has no %s: not set for %s", type(spawner).__name__, trait, name)
 
     async def _wait_for_cluster(self, spawner, account, password):
         """Hold the spawn until the person's own cluster answers, telling them on the spawn

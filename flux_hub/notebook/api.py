@@ -9,6 +9,10 @@
 Names given here are kept in the job-name file the JupyterLab panel reads, so a job submitted from
 a notebook shows up there under its name; every job's id goes into the journal the panel follows
 (flux_hub/journal.py), so it shows up there at the next refresh.
+
+A job's working directory is given as the notebook sees it (``workdir="analysis"``, relative to
+the kernel's current directory, which is also the default) and sent as the cluster sees it
+(flux_hub/paths.py, from ``FLUX_HUB_PATHS``); ``job.lab_workdir`` shows it the lab's way again.
 """
 
 import html
@@ -20,6 +24,7 @@ from datetime import datetime
 from flux_hub import jobid
 from flux_hub.jobnames import JobNames, check_name
 from flux_hub.journal import SubmittedJobs, journal_path
+from flux_hub.paths import PathMap
 from flux_hub.restful import ClusterUnavailable, FluxRestfulClient
 
 _DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([smhd]?)")
@@ -39,14 +44,20 @@ def parse_duration(value):
     return int(-(-seconds // 1))
 
 
-def connect(host=None, user=None, token=None, secret_key=None, *, timeout=30.0, names_path=None):
+def connect(
+    host=None, user=None, token=None, secret_key=None, *, timeout=30.0, names_path=None, paths=None
+):
     """Connect to the Flux cluster; arguments left out come from the environment the hub sets.
 
-    The connection made last is also the one the %%flux magic uses.
+    ``paths``: how the kernel's paths map to the cluster's (a flux_hub.paths.PathMap, or its
+    ``FLUX_HUB_PATHS`` text); default: $FLUX_HUB_PATHS. The connection made last is also the
+    one the %%flux magic uses.
     """
     global _current
+    if isinstance(paths, str):
+        paths = PathMap.parse(paths)
     client = FluxRestfulClient(host, user, token, secret_key, timeout=timeout)
-    _current = FluxCluster(client, JobNames(names_path))
+    _current = FluxCluster(client, JobNames(names_path), paths)
     return _current
 
 
@@ -58,9 +69,18 @@ def current():
 class FluxCluster:
     """One user's connection to the cluster (see connect())."""
 
-    def __init__(self, client, names):
+    def __init__(self, client, names, paths=None):
         self.client = client
         self.names = names
+        self._paths = paths
+
+    @property
+    def paths(self):
+        """How this kernel's paths map to the cluster's (flux_hub.paths.PathMap); read from
+        $FLUX_HUB_PATHS when first needed."""
+        if self._paths is None:
+            self._paths = PathMap.from_env()
+        return self._paths
 
     user = property(lambda self: self.client.user)
     host = property(lambda self: self.client.host)
@@ -78,18 +98,31 @@ class FluxCluster:
         """Close the connection to flux-restful."""
         self.client.close()
 
-    def submit(self, command, *, name=None, runtime=None, **fields):
+    def submit(self, command, *, name=None, runtime=None, workdir=None, **fields):
         """Submit a job; returns a Job.
 
         ``command`` is a command line or a list of words. ``runtime`` is a time limit (seconds or
-        "30s", "5m", "1h"); the other keywords are flux-restful's: num_tasks, cores_per_task,
-        gpus_per_task, num_nodes, exclusive, option_flags, workdir, envars. ``is_launcher=True``
-        is refused (InvalidRequest): flux-restful would run a launcher inside its own process.
+        "30s", "5m", "1h"). ``workdir`` is the job's working directory as this kernel sees it
+        (relative to the current directory; default: the current directory), sent as the
+        cluster sees it; a folder the cluster cannot see is refused before anything is
+        submitted (flux_hub.paths.PathNotShared, a ValueError). With no shared storage at all
+        and no ``workdir``, the job starts in the person's folder on the cluster. The other
+        keywords are flux-restful's: num_tasks, cores_per_task, gpus_per_task, num_nodes,
+        exclusive, option_flags, envars. ``is_launcher=True`` is refused (InvalidRequest):
+        flux-restful would run a launcher inside its own process.
         """
+        return self._submit(command, name, runtime, workdir, fields, "workdir=")
+
+    def _submit(self, command, name, runtime, workdir, fields, option):
+        """submit(), with ``option`` the way the person names the working directory (for the
+        message when the current directory cannot be used)."""
         if name is not None:
             name = check_name(name)
         if runtime is not None:
             fields["runtime"] = parse_duration(runtime)
+        workdir = self.paths.workdir(workdir, option=option)
+        if workdir is not None:
+            fields["workdir"] = workdir
         job_id = self.client.submit(command, **fields)
         # The panel follows the jobs it knows one by one: tell it about this one.
         try:
@@ -151,6 +184,16 @@ class Job:
         """Read the job's details again now; returns them."""
         self._info = self.cluster.client.job(self.id)
         return self._info
+
+    @property
+    def workdir(self):
+        """The job's working directory as the cluster sees it ("" when Flux does not say)."""
+        return (self._info or self.info).get("cwd") or ""
+
+    @property
+    def lab_workdir(self):
+        """The job's working directory as this kernel sees it; None if it cannot see it."""
+        return self.cluster.paths.to_lab(self.workdir) if self.workdir else None
 
     @property
     def name(self):

@@ -7,6 +7,10 @@
 The job may run on another machine than the kernel, so the script travels inside the command
 (``bash -c SCRIPT``), not as a file. Without --wait the cell shows the job at once and the kernel is
 free; ``_`` (or ``job = _``) is the Job for waiting, output and cancelling later.
+
+The job starts in the kernel's current directory as the cluster sees it (flux_hub/paths.py), or
+in ``--cwd DIR`` (a path as the notebook sees it, relative to the current directory). With no
+shared storage the job starts in the person's own folder on the cluster.
 """
 
 import sys
@@ -33,7 +37,10 @@ class FluxMagics(Magics):
     @argument("-c", "--cores-per-task", type=int, help="cores for each task")
     @argument("-t", "--time", help="time limit, e.g. 30s, 5m, 1h (default: none)")
     @argument("--name", help="a name for the job, shown here and in the Flux panel")
-    @argument("--cwd", help="working directory of the job on the cluster")
+    @argument(
+        "--cwd",
+        help="working directory of the job, as the notebook sees it (default: the current one)",
+    )
     @argument("--wait", action="store_true", help="follow the output until the job ends")
     @cell_magic
     def flux(self, line, cell):
@@ -45,16 +52,17 @@ class FluxMagics(Magics):
             "num_nodes": args.nodes,
             "num_tasks": args.tasks,
             "cores_per_task": args.cores_per_task,
-            "workdir": args.cwd,
         }
         try:
             runtime = None if args.time is None else api.parse_duration(args.time)
             cluster = api.current()
-            job = cluster.submit(
+            job = cluster._submit(
                 ["bash", "-c", cell],
-                name=args.name,
-                runtime=runtime,
-                **{k: v for k, v in fields.items() if v is not None},
+                args.name,
+                runtime,
+                args.cwd,
+                {k: v for k, v in fields.items() if v is not None},
+                "--cwd",
             )
         except (ValueError, FluxRestfulError) as error:
             raise FluxCellError(str(error)) from None

@@ -15,12 +15,13 @@ from flux_hub.serverextension.jobs import JobsService
 def _load_jupyter_server_extension(serverapp):
     try:
         settings = FluxHub(parent=serverapp)
+        service = JobsService(settings, serverapp.log, serverapp.root_dir)  # reads the settings
     except TraitError as error:
         # Refused at start, in one line that names the setting (the panel then has no API)
         serverapp.log.error("flux-hub: not started, its configuration is wrong: %s", error)
         raise
     web_app = serverapp.web_app
-    web_app.settings["flux_hub"] = JobsService(settings, serverapp.log)
+    web_app.settings["flux_hub"] = service
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
     serverapp.log.info(
         "flux-hub: jobs of %s on %s", settings.user or "(no account configured)", settings.host

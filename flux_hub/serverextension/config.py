@@ -2,14 +2,25 @@
 
 import os
 
-from traitlets import Enum, Float, Int, Unicode, default, validate
+from traitlets import Enum, Float, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from flux_hub.config_checks import flux_restful_url, not_empty, user_names
 from flux_hub.jobnames import default_path
+from flux_hub.paths import ENV as PATHS_ENV
+from flux_hub.paths import PathMap
 
 # flux-restful's FLUX_SERVER_MODE values
 SERVER_MODES = ("single-user", "multi-user")
+
+
+def _path_map(text):
+    """``text`` if it is a FLUX_HUB_PATHS value (or None); TraitError in one line if not."""
+    try:
+        PathMap.parse(text)
+    except ValueError as error:
+        raise TraitError(f"FluxHub.paths (or ${PATHS_ENV}): {error}") from None
+    return text
 
 
 class FluxHub(Configurable):
@@ -150,6 +161,28 @@ class FluxHub(Configurable):
         config=True,
         help="At most this many requests to flux-restful at once while refreshing the job list.",
     )
+
+    paths = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="""How this server's paths map to the Flux cluster's: "LAB=CLUSTER;LAB2=CLUSTER2"
+        (absolute folders, the person's own first), "" when the cluster sees none of this
+        server's files, None (unset) when both see one filesystem. A job's working directory
+        from the panel is sent the cluster's way; a folder the cluster cannot see is refused
+        (400) before anything is submitted. See flux_hub/paths.py.
+
+        Default: $FLUX_HUB_PATHS (the hub sets it on Kubernetes).
+        """,
+    )
+
+    @default("paths")
+    def _paths_default(self):
+        return _path_map(os.environ.get(PATHS_ENV))
+
+    @validate("paths")
+    def _valid_paths(self, proposal):
+        return _path_map(proposal.value)
 
     job_names_path = Unicode(
         config=True,

@@ -1,7 +1,9 @@
 """The one place where errors become HTTP answers of the flux-hub API.
 
 Every answer that is not a success is JSON ``{"message": str, "reasons": [str]}`` with a status
-saying whose problem it is. Messages are sentences a person can act on; no traceback ever.
+saying whose problem it is; a refusal about one field of a submitted job adds ``"field"`` (e.g.
+``"workdir"`` for a folder the cluster cannot see). Messages are sentences a person can act on;
+no traceback ever.
 """
 
 from http.client import responses
@@ -23,11 +25,12 @@ from flux_hub.serverextension.jobs import NotConfigured
 class BadRequest(web.HTTPError):
     """Input this API refuses before asking the cluster."""
 
-    def __init__(self, message, reasons=()):
+    def __init__(self, message, reasons=(), field=None):
         # The message goes in args, so a "%" in it cannot break tornado's log formatting.
         super().__init__(400, "%s", message)
         self.message = message
         self.reasons = list(reasons)
+        self.field = field
 
 
 # Most specific first: ClusterUnavailable and the others are FluxRestfulErrors too.

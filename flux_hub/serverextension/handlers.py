@@ -11,6 +11,7 @@ from tornado.iostream import StreamClosedError
 
 from flux_hub import jobid
 from flux_hub.jobnames import check_name
+from flux_hub.paths import PathNotShared
 from flux_hub.restful import FluxRestfulError, InvalidRequest
 from flux_hub.restful.protocol import SUBMIT_FIELDS, check_submission
 from flux_hub.serverextension.errors import BadRequest, describe, expected
@@ -50,6 +51,13 @@ def parse_submission(body):
     if reasons:
         raise BadRequest("The job was not submitted: its description is not valid.", reasons)
     return {"command": command, **fields}, name
+
+
+def _sentence(text):
+    """A message as the API's other sentences: a capital first letter, a full stop."""
+    if text[:1].isalpha():
+        text = text[0].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
 
 
 def parse_job_id(text):
@@ -92,7 +100,10 @@ class FluxHubHandler(APIHandler):
         error = (kwargs.get("exc_info") or (None, None, None))[1]
         status, message, reasons = describe(error, status_code)
         self.set_status(status)
-        self.finish(json.dumps({"message": message, "reasons": reasons}))
+        answer = {"message": message, "reasons": reasons}
+        if getattr(error, "field", None) and isinstance(error, BadRequest):
+            answer["field"] = error.field
+        self.finish(json.dumps(answer))
 
 
 class ClusterHandler(FluxHubHandler):
@@ -122,8 +133,15 @@ class JobsHandler(FluxHubHandler):
 
     @web.authenticated
     async def post(self):
-        """Submit the JSON body's job (see parse_submission); 201 {"id": job id}."""
+        """Submit the JSON body's job (see parse_submission); 201 {"id": job id}. Its
+        ``workdir`` is a path of this server's, sent the cluster's way; 400 (``field``
+        "workdir") for a folder the cluster cannot see, before anything is submitted."""
         fields, name = parse_submission(self.request.body)
+        if "workdir" in fields:
+            try:
+                fields["workdir"] = self.service.cluster_workdir(fields["workdir"])
+            except PathNotShared as error:
+                raise BadRequest(_sentence(str(error)), field="workdir") from None
         job_id = await self.service.submit(name=name, **fields)
         self.set_status(201)
         self.finish(json.dumps({"id": job_id}))
@@ -134,8 +152,10 @@ class JobHandler(FluxHubHandler):
 
     @web.authenticated
     async def get(self, job_id):
-        """The job as JSON (flux-restful's record, with its flux-hub name)."""
-        self.finish(json.dumps(await self.service.job(parse_job_id(job_id))))
+        """The job as JSON: flux-restful's record, with its flux-hub name, and where it runs
+        as this server sees it (``lab_workdir``, ``browser_path``: JobsService.where)."""
+        job = await self.service.job(parse_job_id(job_id))
+        self.finish(json.dumps({**job, **self.service.where(job)}))
 
 
 class JobOutputHandler(FluxHubHandler):

@@ -36,12 +36,14 @@ its way.
 import asyncio
 import heapq
 import json
+import os
 import secrets
 import time
 from contextlib import aclosing
 
 from flux_hub.jobnames import JobNames
 from flux_hub.journal import SubmittedJobs, journal_path
+from flux_hub.paths import PathMap, within
 from flux_hub.restful import (
     LEGACY_WARNING,
     AsyncFluxRestfulClient,
@@ -110,9 +112,12 @@ class _Listed:
 class JobsService:
     """One user's view of the cluster, shared by every request of their server."""
 
-    def __init__(self, settings, log):
+    def __init__(self, settings, log, root_dir=None):
         self.settings = settings
         self.log = log
+        # How this server's paths map to the cluster's, and the file browser's root folder
+        self.paths = PathMap.parse(settings.paths)
+        self.root_dir = os.path.abspath(os.path.expanduser(root_dir)) if root_dir else None
         self.names = JobNames(settings.job_names_path)
         # Jobs submitted from kernels; those before now are in the first complete listing.
         self.journal = SubmittedJobs(journal_path(settings.job_names_path)).skip_to_end()
@@ -386,6 +391,22 @@ class JobsService:
         if job is None:
             job = await self.client.job(job_id)
         return self._named(job, self.names.all())
+
+    def cluster_workdir(self, workdir):
+        """The cluster's path of a working directory the panel sent (a path of this server's:
+        absolute, or relative to the file browser's root). PathNotShared (NoSharedStorage) for a
+        folder the cluster cannot see."""
+        return self.paths.workdir(workdir, cwd=self.root_dir or os.getcwd(), option="workdir")
+
+    def where(self, job):
+        """Where the job runs, for the job's detail: ``lab_workdir``, its working directory as
+        this server sees it (None if it cannot, or Flux does not say), and ``browser_path``,
+        that folder relative to the file browser's root ("" for the root itself; None if it is
+        not under it)."""
+        cwd = job.get("cwd")
+        lab = self.paths.to_lab(cwd) if cwd else None
+        browser = within(lab, self.root_dir) if lab and self.root_dir else None
+        return {"lab_workdir": lab, "browser_path": browser}
 
     async def submit(self, command, name=None, **fields):
         """Submit a job and keep its ``name``; returns its id. The next refresh follows it."""
