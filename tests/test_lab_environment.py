@@ -42,6 +42,17 @@ class KubeLikeSpawner(HasTraits):
     environment = Dict()
     uid = Int(None, allow_none=True)
     volumes = List()
+    volume_mounts = List()
+
+
+class MountingProvisioner(LocalProvisioner):
+    """As the per-person provisioner: the person's claim at the lab's home."""
+
+    def spawner_overrides(self, account, hub_user):
+        return {
+            "volumes": [{"name": "flux-hub-files", "persistentVolumeClaim": {"claimName": "c"}}],
+            "volume_mounts": [{"name": "flux-hub-files", "mountPath": "/home/jovyan"}],
+        }
 
 
 @pytest.mark.asyncio
@@ -73,3 +84,28 @@ def test_the_base_provisioner_adds_nothing(tmp_path):
     provisioner = LocalProvisioner(server_dir=str(tmp_path))
     assert provisioner.lab_environment("alice", "alice") == {}
     assert provisioner.spawner_overrides("alice", "alice") == {}
+
+
+@pytest.mark.asyncio
+async def test_the_deployments_own_volumes_stay_beside_flux_hubs(tmp_path, cluster):
+    """z2jh's extraVolumes (a dataset, a scratch folder) are kept; a mount flux-hub puts at the
+    same path (z2jh's own home) is replaced, not doubled (Kubernetes refuses two mounts at one
+    path)."""
+    c = config_for(tmp_path, cluster.state_dir, cluster.url, cluster.secret_key)
+    c.FluxAccounts.provisioner_class = MountingProvisioner
+    auth = FluxAuthenticator(config=c)
+    user = FakeUser(unique("mounts"))
+    await auth.add_user(user)
+    spawner = KubeLikeSpawner(
+        volumes=[{"name": "datasets", "nfs": {"server": "nfs", "path": "/data"}}],
+        volume_mounts=[
+            {"name": "datasets", "mountPath": "/data"},
+            {"name": "home", "mountPath": "/home/jovyan"},
+        ],
+    )
+    await auth.pre_spawn_start(user, spawner)
+    assert [v["name"] for v in spawner.volumes] == ["datasets", "flux-hub-files"]
+    assert [(m["name"], m["mountPath"]) for m in spawner.volume_mounts] == [
+        ("datasets", "/data"),
+        ("flux-hub-files", "/home/jovyan"),
+    ]

@@ -241,7 +241,7 @@ class FluxAccountsMixin(Authenticator):
         has_trait = getattr(spawner, "has_trait", lambda trait: False)
         for trait, value in overrides.items():
             if has_trait(trait):
-                setattr(spawner, trait, value)
+                setattr(spawner, trait, _merged(getattr(spawner, trait, None), value))
             else:
                 self.log.debug("%s has no %s: not set for %s", type(spawner).__name__, trait, name)
 
@@ -256,6 +256,25 @@ class FluxAccountsMixin(Authenticator):
             raise RuntimeError(f"Your Flux cluster is not ready: {e}") from None
         finally:
             progress.finish()
+
+
+def _merged(current, value):
+    """A list setting (KubeSpawner's volumes, volume_mounts) keeps what the deployment already
+    has (z2jh's extraVolumes, extraVolumeMounts) beside flux-hub's items, minus those flux-hub's
+    replace (same name, or same mountPath); anything else is flux-hub's value."""
+    if not (isinstance(value, list) and isinstance(current, (list, dict)) and current):
+        return value
+    items = list(current.values()) if isinstance(current, dict) else list(current)
+    names = {item.get("name") for item in value if isinstance(item, dict)} - {None}
+    paths = {item.get("mountPath") for item in value if isinstance(item, dict)} - {None}
+    kept = [
+        item
+        for item in items
+        if not (
+            isinstance(item, dict) and (item.get("name") in names or item.get("mountPath") in paths)
+        )
+    ]
+    return kept + value
 
 
 class _ClusterProgress:
