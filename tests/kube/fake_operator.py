@@ -15,6 +15,11 @@ What is real and what is not:
   hostPath and emptyDir too) bind-mounted at their paths, and the fake API server's folder of
   claims hidden: a lab-side path of those files does not exist in the pod, and a mount path
   (e.g. /shared) is an empty folder outside it. ``mount_namespaces=False`` turns that off.
+- multi-user (the sidecar's FLUX_SERVER_MODE=multi-user), on the simulated instance only: each
+  job runs as its owner's account of the pod, as the hub made it there (useradd through
+  pods/exec, the broker's flux-restful container's etc/passwd, bound at /etc/passwd in the
+  pod), never as an account of this machine. Real multi-user Flux needs the instance owner,
+  MUNGE and the IMP of this machine's accounts: such a pod does not get ready (``errors``).
 
 Like the operator, it works in the background: pods appear Pending, and become Running and ready
 once the broker's flux-restful answers.
@@ -30,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 from flux_hub.local import LocalCluster
-from flux_hub.local.cluster import STATE_FILE
+from flux_hub.local.cluster import STATE_FILE, LocalClusterError, choose_flux
 
 from .containers import FakePod
 from .podns import PodCluster, claim_dir, claims_root
@@ -123,6 +128,8 @@ class FakeFluxOperator:
         mounts = self._volumes(ns, containers, restful_dir)
         self.volumes[(ns, name)] = {target: source for source, target, _ in mounts}
         pods = self._make_pods(ns, name, size, containers, restful_dir, labels)
+        environment = (restful or {}).get("environment") or {}
+        multi_user = environment.get("FLUX_SERVER_MODE") == "multi-user"
         if restful is None or not self.start_servers:
             for pod in pods:
                 pod.phase = "Running"
@@ -134,8 +141,12 @@ class FakeFluxOperator:
                 keys[env] = value
         self.gate.wait()
         try:
+            if multi_user:
+                mounts = mounts + self._accounts_of(pods[0], restful_dir)
             started = time.perf_counter()
-            cluster = self._start_server(restful_dir, keys, size, mounts)
+            # flux-hub's own settings of the sidecar (FLUX_HUB_HOME_TEMPLATE, the guard's limits)
+            settings = {k: str(v) for k, v in environment.items() if k.startswith("FLUX_HUB_")}
+            cluster = self._start_server(restful_dir, keys, size, mounts, multi_user, settings)
             self.start_seconds.append((name, time.perf_counter() - started))
         except Exception as e:  # the pod would crash-loop; the hub sees it never gets ready
             self.errors[name] = str(e)
@@ -174,7 +185,31 @@ class FakeFluxOperator:
                 mounts[target] = (str(source), target, bool(volume.get("readOnly")))
         return list(mounts.values())
 
-    def _start_server(self, restful_dir, keys, size, mounts=()):
+    def _accounts_of(self, broker, restful_dir):
+        """The broker pod's accounts as its processes see them: the flux-restful container's
+        etc/passwd (where the hub's useradd writes) at /etc/passwd, and a group file of root's
+        (each account's group is its own gid)."""
+        if not self.mount_namespaces or choose_flux() is not None:
+            raise RuntimeError(
+                "the fake operator runs a multi-user MiniCluster on the simulated instance "
+                "only, in pod namespaces (real Flux would run its jobs as this machine's accounts)"
+            )
+        group = restful_dir / "etc-group"
+        group.write_text("root:x:0:\n")
+        passwd = broker.containers["flux-restful"].passwd
+        return [(str(passwd), "/etc/passwd", False), (str(group), "/etc/group", True)]
+
+    def _start_server(self, *args, **kwargs):
+        # The port LocalCluster picks is free when picked; another test's server (other
+        # accounts' too) may take it before flux-restful binds it: a pod would restart
+        for attempt in range(3):
+            try:
+                return self._start_once(*args, **kwargs)
+            except LocalClusterError as error:
+                if attempt == 2 or " is held by " not in str(error) and "in use" not in str(error):
+                    raise
+
+    def _start_once(self, restful_dir, keys, size, mounts=(), multi_user=False, server_env=None):
         state = restful_dir / STATE_FILE
         admin = keys.get("FLUX_USER") or "fluxuser"
         if not state.exists():
@@ -190,10 +225,14 @@ class FakeFluxOperator:
             state.chmod(0o600)
         nodes = min(size, self.nodes_cap) if self.nodes_cap else size
         if not self.mount_namespaces:
-            cluster = LocalCluster(restful_dir, admin_user=admin, nodes=nodes, cores_per_node=2)
+            cluster = LocalCluster(
+                restful_dir, admin_user=admin, nodes=nodes, cores_per_node=2, server_env=server_env
+            )
         else:
             cluster = PodCluster(
                 restful_dir,
+                multi_user=multi_user,
+                server_env=server_env,
                 admin_user=admin,
                 nodes=nodes,
                 cores_per_node=2,
@@ -213,11 +252,19 @@ class FakeFluxOperator:
                 mounts = dict(self.volumes.get((ns, name), {}))
                 if index == 0 and cname == "flux-restful":
                     mounts.update({WORKDIR: str(restful_dir), FLUX_VIEW: sys.prefix})
+                env = [
+                    {"name": k, "value": str(v)} for k, v in (spec.get("environment") or {}).items()
+                ]
+                env += [
+                    {"name": k, "valueFrom": {"secretKeyRef": {"name": r["name"], "key": r["key"]}}}
+                    for k, r in (spec.get("secrets") or {}).items()
+                ]
                 made.append(
                     self.api.add_container(
                         ns,
                         pod_name,
                         cname,
+                        env=env,
                         working_dir=spec.get("workingDir", ""),
                         ports=list(spec.get("ports") or ()),
                         mounts=mounts,

@@ -134,10 +134,13 @@ def add_minicluster(
     return pods
 
 
-def operator_minicluster(namespace, name, *, size=2, volumes=None, multi_user=False):
+def operator_minicluster(
+    namespace, name, *, size=2, volumes=None, multi_user=False, environment=None
+):
     """A v1alpha2 MiniCluster's body as an admin applies it (no status): the runFlux container
-    and the flux-restful sidecar with its keys from Secret "flux-restful", both mounting
-    ``volumes`` (the operator's containers[].volumes: {name: {path, claimName}})."""
+    and the flux-restful sidecar with its keys from Secret "flux-restful" and ``environment``
+    added to its own, both mounting ``volumes`` (the operator's containers[].volumes: {name:
+    {path, claimName}})."""
     keys = ("FLUX_SECRET_KEY", "FLUX_TOKEN_SIGNING_KEY", "FLUX_USER", "FLUX_TOKEN")
     flux = {"name": "flux", "image": "rockylinux:9", "runFlux": True}
     restful = {
@@ -148,6 +151,7 @@ def operator_minicluster(namespace, name, *, size=2, volumes=None, multi_user=Fa
         "environment": {
             "FLUX_AUTH_BACKEND": "shared-secret",
             "FLUX_SERVER_MODE": "multi-user" if multi_user else "single-user",
+            **(environment or {}),
         },
         "secrets": {key: {"name": "flux-restful", "key": key} for key in keys},
     }

@@ -132,8 +132,9 @@ class PodCluster(LocalCluster):
         if joined is not None:
             argv = enter_argv(joined, argv)
         else:
-            for _, target, _ in self.pod_mounts:
-                ensure_mount_point(target)
+            for source, target, _ in self.pod_mounts:
+                if os.path.isdir(source):
+                    ensure_mount_point(target)
             argv = unshare_argv(self.pod_mounts, self.pod_hidden, argv)
         if instance and not kwargs:
             kwargs["pass_fds"] = ()  # LocalCluster tells its instance by Popen's extra arguments

@@ -30,7 +30,15 @@ from .conftest import ADMIN_PASSWORD, ADMIN_USER, NAMESPACE, SECRET_KEY
 from .fake_operator import FakeFluxOperator
 from .miniclusters import operator_minicluster
 from .perclusterhub import PerUserHub
-from .podns import NSENTER, claim_dir, claims_root, lab_argv, mount_namespace, namespace_cost
+from .podns import (
+    NSENTER,
+    SETPRIV,
+    claim_dir,
+    claims_root,
+    lab_argv,
+    mount_namespace,
+    namespace_cost,
+)
 
 CLAIM = "flux-hub-shared"
 SHARED = "/shared"  # the volume's mount path in every MiniCluster pod
@@ -230,6 +238,125 @@ def test_a_notebook_in_the_lab_pod_submits_its_folder_and_reads_the_result(
     assert (claim / "home" / "alice" / "analysis" / "result.txt").exists()
     assert not Path(LAB_HOME).exists()
     assert not any(Path(SHARED).iterdir())
+
+
+LAB_MULTI_USER = """\
+import json, os, sys
+from pathlib import Path
+from flux_hub.notebook import connect
+
+home = Path.home()  # /home/jovyan: her folder of the volume, as her uid
+(home / "analysis").mkdir()
+(home / "data.csv").write_text("name,count\\na,1\\nb,2\\nc,4\\n")
+(home / "analysis" / "run.py").write_text(RUN_PY)
+os.chdir(home / "analysis")
+flux = connect()
+job = flux.submit("python3 run.py").wait(timeout=120)
+result = home / "analysis" / "result.txt"
+seen = {
+    "uid": os.getuid(),
+    "result": job.info["result"],
+    "output": job.output(),
+    "result.txt": result.read_text(),
+    "owner": result.stat().st_uid,
+    "mode": oct(home.stat().st_mode & 0o777),
+}
+result.unlink()  # the lab deletes what the job wrote
+seen["deleted"] = not result.exists()
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.simulator_only(
+    reason="the fake operator's multi-user pods run jobs as the pod's own accounts on the "
+    "simulated instance; real Flux would run them as this machine's"
+)
+def test_multi_user_the_lab_and_her_jobs_share_her_folder_and_others_cannot_read_it(
+    kube, operator, tmp_path
+):
+    """A multi-user shared MiniCluster (issue 25 points 3 and 5): the hub makes ines's and
+    omar's accounts in its pods (homes on the volume; neither exists on this machine); ines's
+    lab runs as her uid with her folder at /home/jovyan, writes the data and the script, her
+    job (as her uid) reads them and writes result.txt, which her lab reads and deletes;
+    omar's job cannot read her folder."""
+    kube.add_secret(
+        NAMESPACE,
+        "flux-restful",
+        {
+            "FLUX_SECRET_KEY": SECRET_KEY,
+            "FLUX_TOKEN_SIGNING_KEY": "signing-key",
+            "FLUX_USER": ADMIN_USER,
+            "FLUX_TOKEN": ADMIN_PASSWORD,
+        },
+    )
+    body = operator_minicluster(
+        NAMESPACE,
+        "flux-sample",
+        multi_user=True,
+        volumes={"shared": {"path": SHARED, "claimName": CLAIM}},
+        environment={"FLUX_HUB_HOME_TEMPLATE": "/shared/home/{user}"},
+    )
+    kubeconfig = kube.kubeconfig(tmp_path / "kubeconfig", NAMESPACE)
+    CustomObjectsApi(load_api_client(kubeconfig)).create_namespaced_custom_object(
+        "flux-framework.org", "v1alpha2", NAMESPACE, "miniclusters", body
+    )
+    operator.settle(timeout=180)
+    assert not operator.errors, operator.errors
+    cluster = operator.clusters[(NAMESPACE, "flux-sample")]
+    claim = claim_dir(kube, NAMESPACE, CLAIM)
+    provisioner = KubernetesProvisioner(
+        minicluster="flux-sample",
+        namespace=NAMESPACE,
+        kubeconfig=kubeconfig,
+        cluster_url=cluster.url,
+        timeout=120.0,
+        shared_paths={LAB_HOME: "/shared/home/{account}"},
+    )
+    passwords = {"ines": "ines-password-0123", "omar": "omar-password-0123"}
+    assert all(o.ok for o in provisioner.ensure([EnsureOp(n, p) for n, p in passwords.items()]))
+    broker = next(p for p in kube.pods.values() if p.name.startswith("flux-sample-0-"))
+    uids = broker.containers["flux-restful"].users()
+    assert uids["ines"] != uids["omar"] and os.stat(claim / "home" / "ines").st_uid == uids["ines"]
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": LAB_HOME,
+        "JUPYTERHUB_USER": "ines",
+        "FLUX_RESTFUL_HOST": cluster.url,
+        "FLUX_USER": "ines",
+        "FLUX_TOKEN": passwords["ines"],
+        "FLUX_SECRET_KEY": SECRET_KEY,
+        **provisioner.lab_environment("ines", "ines"),
+    }
+    script = LAB_MULTI_USER.replace("RUN_PY", repr(RUN_PY))
+    as_ines = [SETPRIV, f"--reuid={uids['ines']}", f"--regid={uids['ines']}", "--clear-groups"]
+    lab = subprocess.run(
+        lab_argv({LAB_HOME: claim / "home" / "{user}"}, [*as_ines, sys.executable, "-c", script]),
+        env=env,
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    with FluxRestfulClient(cluster.url, "omar", passwords["omar"], SECRET_KEY) as omar:
+        snoop = omar.submit(["cat", "/shared/home/ines/data.csv"])
+        snooped = wait_done(omar, snoop, timeout=120)
+        snoop_output = _output(omar, snoop)
+        own = omar.submit(["sh", "-c", "pwd; id -u"])  # no working directory given
+        wait_done(omar, own, timeout=120)
+        own_output = _output(omar, own)
+
+    assert lab.returncode == 0, lab.stderr
+    seen = json.loads(lab.stdout)
+    assert seen["uid"] == uids["ines"] and seen["mode"] == "0o700"
+    assert seen["result"] == "COMPLETED", seen
+    assert "cwd /shared/home/ines/analysis" in seen["output"]
+    assert seen["result.txt"] == "3 rows, total 7\n"
+    assert seen["owner"] == uids["ines"]  # the job ran as her account of the pod
+    assert seen["deleted"]
+    assert snooped["result"] == "FAILED", snooped
+    assert "cat: /shared/home/ines/data.csv: Permission denied" in snoop_output, snooped
+    # A job given no working directory starts in its owner's folder on the volume
+    assert own_output == f"/shared/home/omar\n{uids['omar']}\n"
 
 
 def envserver_pid(hub, name):
