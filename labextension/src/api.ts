@@ -40,6 +40,12 @@ export interface IJob {
   nodelist?: string;
   command?: string | string[];
   exception?: { occurred: boolean; type: string; note: string };
+  /** The working directory as the cluster sees it. */
+  cwd?: string;
+  /** The working directory as the lab sees it; null when it is not one of the lab's folders. */
+  lab_workdir?: string | null;
+  /** That folder relative to the Jupyter server's root, for the file browser; null when outside it. */
+  browser_path?: string | null;
   [key: string]: unknown;
 }
 

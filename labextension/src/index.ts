@@ -284,7 +284,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
           shell.activateById(existing.id);
           return;
         }
-        const content = new JobDetail({ model, id });
+        const content = new JobDetail({
+          model,
+          id,
+          openFolder: path =>
+            void commands.execute('filebrowser:go-to-path', { path })
+        });
         const widget = new MainAreaWidget({ content });
         widget.id = `flux-hub-job-${id}`;
         widget.title.icon = fluxIcon;

@@ -9,16 +9,25 @@ export const API_NAMESPACE = 'flux-hub/api';
  * An error answered by the flux-hub server extension.
  *
  * `message` is the server's sentence for a person; `reasons` are the cluster's
- * own explanations when it refused a request (e.g. "The server only has 2 nodes").
+ * own explanations when it refused a request (e.g. "The server only has 2 nodes");
+ * `field`, when the server names one, is the request field it refused
+ * (e.g. "workdir").
  */
 export class FluxHubError extends ServerConnection.ResponseError {
-  constructor(response: Response, message: string, reasons: string[] = []) {
+  constructor(
+    response: Response,
+    message: string,
+    reasons: string[] = [],
+    field: string | null = null
+  ) {
     super(response, message);
     this.name = 'FluxHubError';
     this.reasons = reasons;
+    this.field = field;
   }
 
   readonly reasons: string[];
+  readonly field: string | null;
 
   get status(): number {
     return this.response.status;
@@ -61,10 +70,12 @@ async function errorFrom(response: Response): Promise<FluxHubError> {
   const text = await response.text();
   let message = '';
   let reasons: string[] = [];
+  let field: string | null = null;
   try {
     const body = JSON.parse(text);
     message = typeof body.message === 'string' ? body.message : '';
     reasons = Array.isArray(body.reasons) ? body.reasons.map(String) : [];
+    field = typeof body.field === 'string' ? body.field : null;
   } catch {
     // Not JSON (a proxy's page, say): a short plain text is still worth showing.
     message = text.length < 300 ? text.trim() : '';
@@ -73,7 +84,7 @@ async function errorFrom(response: Response): Promise<FluxHubError> {
     message =
       `The server answered ${response.status} ${response.statusText}`.trim();
   }
-  return new FluxHubError(response, message, reasons);
+  return new FluxHubError(response, message, reasons, field);
 }
 
 /**

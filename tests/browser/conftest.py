@@ -4,7 +4,10 @@ These tests need Debian's chromium and the built extension. When either is missi
 with what to install; they never skip.
 """
 
+import shutil
+
 import pytest
+from e2e.hubprocess import TOP_CONFIG, HubProcess
 from lab_panel import Lab
 from lab_support import ARTIFACTS, LabServer, check_browser_setup, launch_browser
 from playwright.sync_api import sync_playwright
@@ -66,6 +69,16 @@ def lab_server(browser_setup, lab_cluster, tmp_path_factory):
     yield server
     server.stop()
     server.save_log("session")
+
+
+@pytest.fixture
+def hub(tmp_path):
+    """A real `jupyterhub` with the top-level jupyterhub_config.py: the one-machine hub."""
+    assert shutil.which("configurable-http-proxy"), "npm install -g configurable-http-proxy"
+    hub = HubProcess(TOP_CONFIG, tmp_path / "hub")
+    hub.start()
+    yield hub
+    hub.stop()
 
 
 @pytest.fixture(scope="package")

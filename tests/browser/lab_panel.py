@@ -14,6 +14,14 @@ from flux_hub.jobid import parse as parse_job_id
 SUBMITTED = re.compile(r"Submitted Flux job (\u0192[1-9A-HJ-NP-Za-km-z]+)\.")
 
 
+def log_in(page, hub, name, password, then=None):
+    """The hub's login form, filled in and sent as a person does."""
+    page.goto(f"{hub.url}/hub/login" + (f"?next={then}" if then else ""))
+    page.locator("#username_input").fill(name)
+    page.locator("#password_input").fill(password)
+    page.locator("#login_submit").click()
+
+
 class Lab:
     def __init__(self, page, server, workspace):
         self.page = page
@@ -171,3 +179,50 @@ class Lab:
         detail = self.detail(job_id)
         expect(detail).to_be_visible()
         return detail
+
+    # -- the file browser and notebooks --------------------------------------------------------
+
+    @property
+    def file_browser(self):
+        return self.page.locator("#filebrowser")
+
+    def show_files(self):
+        self.show_sidebar("filebrowser")
+        expect(self.file_browser).to_be_visible()
+        return self.file_browser
+
+    def file_item(self, name):
+        """An entry of the folder the file browser shows, by its exact name."""
+        return self.file_browser.locator(
+            ".jp-DirListing-item",
+            has=self.page.locator(
+                ".jp-DirListing-itemText", has_text=re.compile(f"^{re.escape(name)}$")
+            ),
+        )
+
+    def open_in_file_browser(self, name):
+        """Double-click an entry (a folder opens in the file browser, a file in the main area)."""
+        self.file_item(name).dblclick()
+
+    def go_home_in_file_browser(self):
+        self.file_browser.locator(".jp-BreadCrumbs-home").click()
+
+    def context_menu(self, item, label):
+        item.click(button="right")
+        self.page.locator(".lm-Menu-item", has_text=label).click()
+
+    def run_cell(self, notebook, index):
+        """Run one cell of a notebook as a person does: click into it, Shift+Enter."""
+        notebook.locator(".jp-Cell").nth(index).locator(".jp-InputArea-editor").click()
+        self.page.keyboard.press("Shift+Enter")
+        return notebook.locator(".jp-Cell").nth(index).locator(".jp-OutputArea-output")
+
+    def clear_notifications(self):
+        """Let the notifications in the corner close by themselves (those of jobs do, in
+        seconds), and answer No to JupyterLab's question about its news, which stays."""
+        toasts = self.page.locator(".Toastify__toast")
+        news = toasts.filter(has_text="Jupyter news")
+        expect(toasts.filter(has_not_text="Jupyter news")).to_have_count(0)
+        if news.count():
+            news.get_by_role("button", name="No", exact=True).click()
+        expect(toasts).to_have_count(0)

@@ -4,33 +4,15 @@ A real `jupyterhub` with the top-level jupyterhub_config.py (local MiniCluster, 
 credentials login, single-user servers with flux-hub), and chromium at /hub/login.
 """
 
-import shutil
 from types import SimpleNamespace
 
 import pytest
-from e2e.hubprocess import TOP_CONFIG, HubProcess, find_secrets
-from lab_panel import Lab
+from e2e.hubprocess import find_secrets
+from lab_panel import Lab, log_in
 from lab_support import ARTIFACTS
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.timeout(600)
-
-
-@pytest.fixture
-def hub(tmp_path):
-    assert shutil.which("configurable-http-proxy"), "npm install -g configurable-http-proxy"
-    hub = HubProcess(TOP_CONFIG, tmp_path / "hub")
-    hub.start()
-    yield hub
-    hub.stop()
-
-
-def log_in(page, hub, name, password, then=None):
-    """The hub's login form, filled in and sent as a person does."""
-    page.goto(f"{hub.url}/hub/login" + (f"?next={then}" if then else ""))
-    page.locator("#username_input").fill(name)
-    page.locator("#password_input").fill(password)
-    page.locator("#login_submit").click()
 
 
 def test_log_in_to_the_hub_then_submit_and_read_output(hub, browser):

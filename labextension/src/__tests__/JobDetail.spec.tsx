@@ -21,7 +21,11 @@ async function until(check: () => void, ms = 2000): Promise<void> {
   }
 }
 
-function setup(initial: IJob, output: string[] = []) {
+function setup(
+  initial: IJob,
+  output: string[] = [],
+  openFolder?: (path: string) => void
+) {
   const state = {
     job: initial,
     output,
@@ -53,7 +57,7 @@ function setup(initial: IJob, output: string[] = []) {
     })
   );
   const model = new JobsModel(api, { auto: false });
-  const widget = new JobDetail({ model, id: initial.id });
+  const widget = new JobDetail({ model, id: initial.id, openFolder });
   Widget.attach(widget, document.body);
   const text = () => widget.node.textContent ?? '';
   const outputText = () => widget.node.querySelector('pre')?.textContent ?? '';
@@ -89,6 +93,99 @@ describe('JobDetail', () => {
     expect(text()).toContain('urgency');
     expect(text()).not.toContain('Cancel job');
     expect(widget.following).toBe(false);
+    widget.dispose();
+  });
+
+  /** The summary's row for a label: its value cell. */
+  function summaryCell(widget: Widget, label: string): HTMLElement | null {
+    const rows = widget.node.querySelectorAll<HTMLTableRowElement>(
+      '[aria-label="Job summary"] tr'
+    );
+    const row = Array.from(rows).find(r => r.cells[0].textContent === label);
+    return row ? row.cells[1] : null;
+  }
+
+  it("shows the working directory as the lab's path, its link opening the folder", async () => {
+    const opened: string[] = [];
+    const done = job({
+      id: '21',
+      name: 'run.py',
+      command: ['python3', 'run.py'],
+      cwd: '/shared/home/alice/analysis',
+      lab_workdir: '/home/jovyan/analysis',
+      browser_path: 'analysis'
+    });
+    const { widget } = setup(done, [], path => opened.push(path));
+    await until(() =>
+      expect(summaryCell(widget, 'Working directory')).not.toBeNull()
+    );
+    const cell = summaryCell(widget, 'Working directory')!;
+    const link = cell.querySelector('a')!;
+    expect(link.textContent).toBe('/home/jovyan/analysis');
+    expect(link.getAttribute('title')).toBe(
+      'Show this folder in the file browser'
+    );
+    // A real link too (a new tab opens the folder), under the lab's base URL
+    expect(link.getAttribute('href')).toMatch(/\/lab\/tree\/analysis$/);
+    // Where the cluster ran it, in the cluster's own words
+    expect(cell.textContent).toBe(
+      '/home/jovyan/analysis (on the cluster: /shared/home/alice/analysis)'
+    );
+    link.click();
+    expect(opened).toEqual(['analysis']);
+    widget.dispose();
+  });
+
+  it('shows the lab path alone on one machine, and the raw one when the lab cannot see it', async () => {
+    const same = job({
+      id: '22',
+      cwd: '/home/alice/analysis',
+      lab_workdir: '/home/alice/analysis',
+      browser_path: 'analysis'
+    });
+    let { widget } = setup(same, [], () => undefined);
+    await until(() =>
+      expect(summaryCell(widget, 'Working directory')).not.toBeNull()
+    );
+    expect(summaryCell(widget, 'Working directory')!.textContent).toBe(
+      '/home/alice/analysis'
+    );
+    widget.dispose();
+    document.body.innerHTML = '';
+
+    // A folder of the cluster's that no lab folder maps to: no link, its raw path
+    const elsewhere = job({
+      id: '23',
+      cwd: '/scratch/run7',
+      lab_workdir: null,
+      browser_path: null
+    });
+    ({ widget } = setup(elsewhere, [], () => undefined));
+    await until(() =>
+      expect(summaryCell(widget, 'Working directory')).not.toBeNull()
+    );
+    let cell = summaryCell(widget, 'Working directory')!;
+    expect(cell.textContent).toBe('/scratch/run7');
+    expect(cell.querySelector('a')).toBeNull();
+    widget.dispose();
+    document.body.innerHTML = '';
+
+    // A lab folder outside the Jupyter server's root: the lab path, no link
+    const outside = job({
+      id: '24',
+      cwd: '/shared/home/alice/other',
+      lab_workdir: '/home/jovyan/other',
+      browser_path: null
+    });
+    ({ widget } = setup(outside, [], () => undefined));
+    await until(() =>
+      expect(summaryCell(widget, 'Working directory')).not.toBeNull()
+    );
+    cell = summaryCell(widget, 'Working directory')!;
+    expect(cell.querySelector('a')).toBeNull();
+    expect(cell.textContent).toBe(
+      '/home/jovyan/other (on the cluster: /shared/home/alice/other)'
+    );
     widget.dispose();
   });
 

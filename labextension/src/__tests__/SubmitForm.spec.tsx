@@ -1,10 +1,10 @@
 import * as React from 'react';
 import { act, fireEvent, render, screen } from '@testing-library/react';
 
-import { ISubmitRequest } from '../api';
+import { FluxHubAPI, ISubmitRequest } from '../api';
 import { EMPTY_VALUES, SubmitForm, validate } from '../components/SubmitForm';
 import { FluxHubError } from '../request';
-import { json } from './fakes';
+import { json, settingsWith } from './fakes';
 
 function fill(label: string | RegExp, value: string) {
   fireEvent.change(screen.getByLabelText(label), { target: { value } });
@@ -134,6 +134,100 @@ describe('SubmitForm', () => {
     expect(submitted).toEqual([]);
     expect((screen.getByLabelText('Command') as HTMLInputElement).value).toBe(
       'hostname'
+    );
+  });
+
+  it("shows the server's line for a folder the cluster cannot see at the Working directory, keeping everything typed", async () => {
+    const line =
+      '/tmp/scratch is not in a folder the Flux cluster can see: only /home/jovyan (there: /shared/home/alice).';
+    let refuse = true;
+    const { sent, submitted, press } = setup(async () => {
+      if (refuse) {
+        throw new FluxHubError(json(400, {}), line, [], 'workdir');
+      }
+      return '77';
+    });
+    fireEvent.click(screen.getByLabelText('A shell script (bash)'));
+    fill('Script (run with bash)', 'python3 run.py\nls');
+    fill('Name (optional)', 'analysis');
+    fill('Nodes', '1');
+    fill('Tasks', '2');
+    fill('Cores per task', '2');
+    fill('Time limit', '10m');
+    fill('Working directory', '/tmp/scratch');
+    fill(/Environment variables/, 'SEED=7');
+    fireEvent.click(screen.getByLabelText(/Exclusive/));
+    await press();
+
+    // The line itself, next to the field it is about, and the person taken there
+    const workdir = screen.getByLabelText(
+      'Working directory'
+    ) as HTMLInputElement;
+    expect(workdir.getAttribute('aria-invalid')).toBe('true');
+    const described = document.getElementById(
+      workdir.getAttribute('aria-describedby')!
+    )!;
+    expect(described.textContent).toBe(line);
+    expect(document.activeElement).toBe(workdir);
+    expect(screen.getByRole('alert').textContent).toBe(
+      'The job was not submitted. See Working directory above.'
+    );
+    expect(submitted).toEqual([]);
+    // Nothing typed is lost
+    const value = (label: string | RegExp) =>
+      (screen.getByLabelText(label) as HTMLInputElement).value;
+    expect(value('Script (run with bash)')).toBe('python3 run.py\nls');
+    expect(value('Name (optional)')).toBe('analysis');
+    expect(value('Nodes')).toBe('1');
+    expect(value('Tasks')).toBe('2');
+    expect(value('Cores per task')).toBe('2');
+    expect(value('Time limit')).toBe('10m');
+    expect(value('Working directory')).toBe('/tmp/scratch');
+    expect(value(/Environment variables/)).toBe('SEED=7');
+    expect(
+      (screen.getByLabelText(/Exclusive/) as HTMLInputElement).checked
+    ).toBe(true);
+
+    // Fixed, it goes through with everything else as it was
+    refuse = false;
+    fill('Working directory', '/home/jovyan/analysis');
+    await press();
+    expect(submitted).toEqual(['77']);
+    expect(sent[1]).toEqual({
+      ...sent[0],
+      workdir: '/home/jovyan/analysis'
+    });
+    expect(sent[1].command).toEqual(['bash', '-c', 'python3 run.py\nls']);
+    expect(workdir.getAttribute('aria-invalid')).toBeNull();
+  });
+
+  it('puts a refusal at the field the server names, as the server extension answers it', async () => {
+    const requests: string[] = [];
+    const api = new FluxHubAPI(
+      settingsWith(async request => {
+        requests.push(await request.text());
+        return json(400, {
+          message:
+            'The Flux cluster cannot see your files: no shared storage is configured.',
+          reasons: [],
+          field: 'workdir'
+        });
+      })
+    );
+    const { press } = setup(request => api.submit(request));
+    fill('Command', 'python3 run.py');
+    await press();
+    expect(JSON.parse(requests[0]).workdir).toBe('/home/alice/project');
+    const workdir = screen.getByLabelText('Working directory');
+    expect(workdir.getAttribute('aria-invalid')).toBe('true');
+    expect(
+      document.getElementById(workdir.getAttribute('aria-describedby')!)!
+        .textContent
+    ).toBe(
+      'The Flux cluster cannot see your files: no shared storage is configured.'
+    );
+    expect((screen.getByLabelText('Command') as HTMLInputElement).value).toBe(
+      'python3 run.py'
     );
   });
 

@@ -1,6 +1,7 @@
 import * as React from 'react';
 
 import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { ReactWidget } from '@jupyterlab/ui-components';
 
 import { IJob } from '../api';
@@ -29,6 +30,7 @@ export class JobDetail extends ReactWidget {
     super();
     this.model = options.model;
     this.jobId = options.id;
+    this._openFolder = options.openFolder ?? null;
     this.addClass('jp-FluxHub-detail');
     this.title.label = `Flux job ${formatF58(options.id)}`;
     this.title.closable = true;
@@ -101,6 +103,7 @@ export class JobDetail extends ReactWidget {
         error={this._error}
         notice={this._notice}
         onCancel={() => void this.cancel()}
+        onOpenFolder={this._openFolder ?? undefined}
       />
     );
   }
@@ -187,12 +190,15 @@ export class JobDetail extends ReactWidget {
   private _error: string | null = null;
   private _notice: string | null = null;
   private _abort: AbortController | null = null;
+  private _openFolder: ((path: string) => void) | null;
 }
 
 export namespace JobDetail {
   export interface IOptions {
     model: JobsModel;
     id: JobId;
+    /** Show a folder (a path relative to the server's root) in the file browser. */
+    openFolder?: (path: string) => void;
   }
 }
 
@@ -206,6 +212,8 @@ interface IJobDetailViewProps {
   error: string | null;
   notice: string | null;
   onCancel: () => void;
+  /** Show a folder (relative to the server's root) in the file browser. */
+  onOpenFolder?: (path: string) => void;
 }
 
 export function JobDetailView(props: IJobDetailViewProps): JSX.Element {
@@ -258,7 +266,7 @@ export function JobDetailView(props: IJobDetailViewProps): JSX.Element {
         </div>
       )}
       {job && <StartFailure job={job} />}
-      {job && <JobSummary job={job} />}
+      {job && <JobSummary job={job} onOpenFolder={props.onOpenFolder} />}
       <h3>
         Output{' '}
         <span className="jp-FluxHub-following" role="status">
@@ -374,10 +382,19 @@ const SUMMARY: [string, (job: IJob) => string][] = [
   ]
 ];
 
-function JobSummary(props: { job: IJob }): JSX.Element {
-  const summary = SUMMARY.map(([label, get]) => [label, get(props.job)]).filter(
-    ([, value]) => value !== ''
-  );
+function JobSummary(props: {
+  job: IJob;
+  onOpenFolder?: (path: string) => void;
+}): JSX.Element {
+  const summary: [string, React.ReactNode][] = SUMMARY.map(
+    ([label, get]) => [label, get(props.job)] as [string, string]
+  ).filter(([, value]) => value !== '');
+  const workdir = workingDirectory(props);
+  if (workdir) {
+    // Right after the command (first when there is none): where it ran
+    const command = summary.findIndex(([label]) => label === 'Command');
+    summary.splice(command + 1, 0, ['Working directory', workdir]);
+  }
   return (
     <table className="jp-FluxHub-summary" aria-label="Job summary">
       <tbody>
@@ -389,6 +406,65 @@ function JobSummary(props: { job: IJob }): JSX.Element {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/**
+ * Where the job ran, as the person's lab sees it, with a link that shows the
+ * folder in the file browser; the cluster's own path when the lab cannot see
+ * it (or the server does not say). Null when the record has neither.
+ */
+function workingDirectory(props: {
+  job: IJob;
+  onOpenFolder?: (path: string) => void;
+}): JSX.Element | null {
+  const { job, onOpenFolder } = props;
+  const cluster = typeof job.cwd === 'string' ? job.cwd : '';
+  const lab = typeof job.lab_workdir === 'string' ? job.lab_workdir : '';
+  const browserPath =
+    lab && typeof job.browser_path === 'string' ? job.browser_path : null;
+  if (!lab && !cluster) {
+    return null;
+  }
+  const elsewhere =
+    lab && cluster && cluster !== lab ? (
+      <span className="jp-FluxHub-clusterPath">
+        {' '}
+        (on the cluster: {cluster})
+      </span>
+    ) : null;
+  if (browserPath === null) {
+    return (
+      <>
+        {lab || cluster}
+        {elsewhere}
+      </>
+    );
+  }
+  // A real link (it opens the folder in a new tab too); a click shows the
+  // folder in this lab's file browser.
+  const href = URLExt.join(
+    PageConfig.getBaseUrl(),
+    'lab/tree',
+    URLExt.encodeParts(browserPath)
+  );
+  return (
+    <>
+      <a
+        href={href}
+        className="jp-FluxHub-folderLink"
+        title="Show this folder in the file browser"
+        onClick={event => {
+          if (onOpenFolder) {
+            event.preventDefault();
+            onOpenFolder(browserPath);
+          }
+        }}
+      >
+        {lab}
+      </a>
+      {elsewhere}
+    </>
   );
 }
 

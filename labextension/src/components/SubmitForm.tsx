@@ -142,6 +142,54 @@ export function validate(values: ISubmitValues): {
   return { request: Object.keys(errors).length ? null : request, errors };
 }
 
+/** The form's field for each field of the request the server may refuse. */
+const FIELD_OF: Record<string, keyof ISubmitValues> = {
+  command: 'command',
+  name: 'name',
+  num_nodes: 'nodes',
+  num_tasks: 'tasks',
+  cores_per_task: 'coresPerTask',
+  gpus_per_task: 'gpusPerTask',
+  runtime: 'timeLimit',
+  workdir: 'workdir',
+  envars: 'environment'
+};
+
+/** How the form names its fields in a sentence. */
+const LABELS: Record<keyof ISubmitValues, string> = {
+  kind: 'Run',
+  command: 'Command',
+  script: 'Script',
+  name: 'Name',
+  nodes: 'Nodes',
+  tasks: 'Tasks',
+  coresPerTask: 'Cores per task',
+  gpusPerTask: 'GPUs per task',
+  timeLimit: 'Time limit',
+  workdir: 'Working directory',
+  environment: 'Environment variables',
+  exclusive: 'Exclusive'
+};
+
+/**
+ * The form field a refusal is about (the server names it: "workdir" for a
+ * folder the Flux cluster cannot see), so its line shows next to that field.
+ * Null for a refusal of the job as a whole.
+ */
+export function refusedField(
+  error: unknown,
+  values: ISubmitValues
+): keyof ISubmitValues | null {
+  if (!(error instanceof FluxHubError) || error.status !== 400) {
+    return null;
+  }
+  const key = error.field ? FIELD_OF[error.field] : undefined;
+  if (!key) {
+    return null;
+  }
+  return key === 'command' && values.kind === 'script' ? 'script' : key;
+}
+
 export interface ISubmitFormProps {
   initial: ISubmitValues;
   submit: (request: ISubmitRequest) => Promise<JobId>;
@@ -191,10 +239,17 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       const id = await props.submit(request);
       props.onSubmitted(id);
     } catch (error) {
-      setRefusal({
-        message: describe(error),
-        reasons: error instanceof FluxHubError ? error.reasons : []
-      });
+      const reasons = error instanceof FluxHubError ? error.reasons : [];
+      const key = refusedField(error, values);
+      if (key) {
+        // The server's line next to the field it is about, and the person
+        // taken there; everything typed stays as it was.
+        setErrors({ [key]: describe(error) });
+        setRefusal({ message: `See ${LABELS[key]} above.`, reasons });
+        setRejected(n => n + 1);
+      } else {
+        setRefusal({ message: describe(error), reasons });
+      }
     } finally {
       setBusy(false);
     }
@@ -287,7 +342,9 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
         </>
       ) : (
         <div className="jp-FluxHub-field">
-          <label htmlFor="jp-FluxHub-submit-script">Script (run with bash)</label>
+          <label htmlFor="jp-FluxHub-submit-script">
+            Script (run with bash)
+          </label>
           <textarea
             id="jp-FluxHub-submit-script"
             name="script"
