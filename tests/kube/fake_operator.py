@@ -20,6 +20,9 @@ What is real and what is not:
   pods/exec, the broker's flux-restful container's etc/passwd, bound at /etc/passwd in the
   pod), never as an account of this machine. Real multi-user Flux needs the instance owner,
   MUNGE and the IMP of this machine's accounts: such a pod does not get ready (``errors``).
+  A home useradd made through an exec is recorded as the exec saw it (the claim's folder here,
+  hidden in the pod): give the sidecar FLUX_HUB_HOME_TEMPLATE (as the example does) for jobs
+  submitted without a working directory.
 
 Like the operator, it works in the background: pods appear Pending, and become Running and ready
 once the broker's flux-restful answers.
