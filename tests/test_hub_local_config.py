@@ -69,3 +69,26 @@ def test_the_guards_limits_reach_the_cluster_service(tmp_path):
     assert environment["FLUX_HUB_LIMIT_ACTIVE_JOBS_PER_USER"] == "100"
     with pytest.raises(ValueError, match="unknown limit streams: the limits are"):
         configure_local_cluster(Config(), tmp_path, limits={"streams": 8})
+
+
+def test_one_account_for_all_a_job_without_a_folder_starts_in_the_lab_home(tmp_path):
+    """With one Unix account for all, the guard's folder for a job sent without one is the
+    person's lab home (the spawner's home_dir_template), where their file browser sees it;
+    multi-user servers use the account's own home instead."""
+    from flux_hub.guard.workdir import TEMPLATE_ENV
+    from flux_hub.hub.local import configure_local_spawner, home_template
+    from flux_hub.local import LocalCluster
+
+    c = Config()
+    configure_local_cluster(c, tmp_path, multi_user=False)
+    configure_local_spawner(c, tmp_path)
+    [given] = [a for a in c.JupyterHub.services[0]["command"] if a.startswith("--homes=")]
+    homes = given.partition("=")[2]
+    lab_home = c.SimpleLocalProcessSpawner.home_dir_template.replace("{username}", "alice")
+    # what the service makes of it (flux_hub.hub.local.main)
+    cluster = LocalCluster(tmp_path / "cluster", server_env=home_template(homes))
+    template = cluster._server_environment()[TEMPLATE_ENV]
+    assert template.replace("{user}", "alice") == lab_home
+    multi = Config()
+    configure_local_cluster(multi, tmp_path, multi_user=True)
+    assert not [a for a in multi.JupyterHub.services[0]["command"] if a.startswith("--homes")]

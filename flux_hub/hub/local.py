@@ -25,6 +25,8 @@ from flux_hub.hub.accounts_service import free_port
 
 CRYPT_KEY_FILE = "jupyterhub-crypt-key"
 PORT_FILE = "cluster-port"
+# People's lab homes on a hub with one Unix account for all (state_dir/home/<hub user>)
+HOMES = "home"
 
 
 def _private_file(path, make):
@@ -119,11 +121,26 @@ def configure_local_cluster(
             *(["--multi-user"] if multi_user else []),
             *(["--legacy"] if legacy else []),
             f"--limits={json.dumps(dataclasses.asdict(cluster.limits))}",
+            # One Unix account for all: a job sent without a working directory starts in its
+            # person's lab home (configure_local_spawner's), where their file browser sees it
+            *([] if multi_user or legacy else [f"--homes={state_dir / HOMES}"]),
         ],
     }
     others = [s for s in c.JupyterHub.get("services", []) if s.get("name") != name]
     c.JupyterHub.services = [*others, service]
     return cluster.url
+
+
+def home_template(homes):
+    """The guard's FLUX_HUB_HOME_TEMPLATE for homes in folder ``homes`` ({} for None). The
+    guard fills in the Flux account, the spawner the hub user: one folder for every name
+    flux-hub keeps as it is (alice), two for an awkward one (Erin.Lee@x: its jobs sent
+    without a folder start in homes/<account> then)."""
+    if not homes:
+        return {}
+    from flux_hub.guard.workdir import FIELD, TEMPLATE_ENV
+
+    return {TEMPLATE_ENV: str(Path(homes) / FIELD)}
 
 
 def _cluster_port(state_dir, port):
@@ -187,7 +204,7 @@ def configure_local_spawner(c, state_dir):
         c.JupyterHub.spawner_class = "flux_hub.hub.spawner.FluxLocalProcessSpawner"
         return
     c.JupyterHub.spawner_class = "simple"
-    c.SimpleLocalProcessSpawner.home_dir_template = str(Path(state_dir) / "home" / "{username}")
+    c.SimpleLocalProcessSpawner.home_dir_template = str(Path(state_dir) / HOMES / "{username}")
     account = "root" if os.geteuid() == 0 else os.environ.get("USER") or str(os.geteuid())
     if os.geteuid() == 0:
         c.Spawner.args = ["--allow-root"]
@@ -217,6 +234,9 @@ def main(argv=None):
     parser.add_argument("--multi-user", action="store_true")
     parser.add_argument("--legacy", action="store_true", help="the legacy flux-restful-api")
     parser.add_argument("--limits", type=json.loads, default=None, help="the guard's, as JSON")
+    parser.add_argument(
+        "--homes", default=None, help="single-user: the folder of people's homes (the guard's)"
+    )
     args = parser.parse_args(argv)
 
     def stop(signum, frame):
@@ -236,6 +256,7 @@ def main(argv=None):
         multi_user=args.multi_user,
         legacy=args.legacy,
         limits=args.limits,
+        server_env=home_template(args.homes),
     )
 
     def announce(cluster):
