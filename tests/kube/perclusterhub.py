@@ -73,16 +73,17 @@ class PerUserHub(HubProcess):
     """The hub of CONFIG; ``admin``: with that admin user and the accounts service; ``extra``:
     more config lines (after the service's); ``lab_binds``: {lab path: folder} each person's
     server sees in a mount namespace of its own, as a lab pod mounts its volumes ({user} in a
-    folder: the hub user; podns.lab_argv)."""
+    folder: the hub user; podns.lab_argv); ``server``: the argv of each person's server
+    instead of envserver.py (e.g. jupyterhub.singleuser: a real JupyterLab)."""
 
-    def __init__(self, workdir, kube, operator, admin=None, extra="", lab_binds=None):
+    def __init__(self, workdir, kube, operator, admin=None, extra="", lab_binds=None, server=None):
         workdir = Path(workdir)
         state = workdir / "state"
         state.mkdir(parents=True, exist_ok=True)
         self.envs = workdir / "envs"
         self.envs.mkdir(exist_ok=True)
         config = workdir / "jupyterhub_config.py"
-        server = [sys.executable, str(ENVSERVER)]
+        server = list(server or [sys.executable, str(ENVSERVER)])
         config.write_text(
             CONFIG.format(
                 cmd=lab_argv(lab_binds, server) if lab_binds else server,
