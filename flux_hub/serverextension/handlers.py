@@ -11,7 +11,7 @@ from tornado.iostream import StreamClosedError
 
 from flux_hub import jobid
 from flux_hub.jobnames import check_name
-from flux_hub.paths import PathNotShared
+from flux_hub.paths import PathNotShared, within
 from flux_hub.restful import FluxRestfulError, InvalidRequest
 from flux_hub.restful.protocol import SUBMIT_FIELDS, check_submission
 from flux_hub.serverextension.errors import BadRequest, describe, expected
@@ -106,13 +106,34 @@ class FluxHubHandler(APIHandler):
         self.finish(json.dumps(answer))
 
 
+def shared_files(paths, root_dir):
+    """Which of this server's files the Flux cluster sees (``files`` of GET cluster), so the
+    panel offers only working directories a job can have: ``same_filesystem`` (FLUX_HUB_PATHS
+    unset: every path, ``folders`` null), ``shared`` (anything at all) and ``folders``, each
+    ``{"lab", "cluster", "browser"}``: the folder as this server and as the cluster see it, and
+    where the file browser shows it (relative to ``root_dir``; "" the whole file browser, null
+    when the file browser does not show it)."""
+    if paths.same_filesystem:
+        return {"shared": True, "same_filesystem": True, "folders": None}
+    folders = []
+    for lab, cluster in paths.pairs:
+        browser = None
+        if root_dir:
+            browser = "" if within(root_dir, lab) is not None else within(lab, root_dir)
+        folders.append({"lab": lab, "cluster": cluster, "browser": browser})
+    return {"shared": bool(folders), "same_filesystem": False, "folders": folders}
+
+
 class ClusterHandler(FluxHubHandler):
-    """GET cluster: the account, the cluster's URL and nodes, and whether it answers."""
+    """GET cluster: the account, the cluster's URL and nodes, whether it answers, and which of
+    this server's files it sees."""
 
     @web.authenticated
     async def get(self):
         """The cluster summary (never an error status: reachable false says why)."""
-        self.finish(json.dumps(await self.service.cluster()))
+        summary = await self.service.cluster()
+        summary["files"] = shared_files(self.service.paths, self.service.root_dir)
+        self.finish(json.dumps(summary))
 
 
 class JobsHandler(FluxHubHandler):

@@ -1,5 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
+import { IFilesInfo } from './files';
 import { JobId, jobIdOf } from './jobid';
 import { requestAPI, streamAPI } from './request';
 
@@ -14,6 +15,8 @@ export interface IClusterInfo {
   legacy?: boolean;
   /** What people must be told about this cluster (the legacy server's lack of isolation). */
   warning?: string | null;
+  /** Which of the person's files the cluster sees (FLUX_HUB_PATHS); see files.ts. */
+  files?: IFilesInfo;
 }
 
 /**

@@ -25,6 +25,7 @@ import { FluxHubAPI, IJob } from './api';
 import { JobDetail } from './components/JobDetail';
 import { JobsView } from './components/JobsView';
 import { EMPTY_VALUES, ISubmitValues } from './components/SubmitForm';
+import { browserShared, filesOf, IFilesInfo, scriptRefusal } from './files';
 import { fluxIcon } from './icons';
 import { formatF58, JobId, parseJobId } from './jobid';
 import { ALL_COLUMN_IDS, ColumnId, statusOf } from './jobs';
@@ -71,6 +72,15 @@ function serverPath(path: string): string {
   }
   // PathExt.join would drop the leading slash: it works on relative paths.
   return path ? `${root.replace(/\/+$/, '')}/${path}` : root;
+}
+
+/**
+ * The form's working directory when it opens on the file browser's folder
+ * `path`: that folder where the cluster sees it, else empty (the job then
+ * starts in the person's folder on the cluster).
+ */
+function defaultWorkdir(path: string, files: IFilesInfo | null): string {
+  return browserShared(path, files) ? serverPath(path) : '';
 }
 
 /**
@@ -132,11 +142,42 @@ const plugin: JupyterFrontEndPlugin<void> = {
       name: widget => String(widget.content.jobId)
     });
 
+    // Which of the person's files the cluster sees: fixed for the server's
+    // life (FLUX_HUB_PATHS), so asked once, and again only after a failure.
+    let files: Promise<IFilesInfo | null> | null = null;
+    const sharedFiles = (): Promise<IFilesInfo | null> => {
+      const known = filesOf(model.cluster);
+      if (known) {
+        return Promise.resolve(known);
+      }
+      if (!files) {
+        files = api.cluster().then(
+          summary => {
+            const info = filesOf(summary);
+            if (!info) {
+              files = null;
+            }
+            return info;
+          },
+          () => {
+            files = null;
+            return null; // unknown: the form as on one machine; the server checks
+          }
+        );
+      }
+      return files;
+    };
+    void sharedFiles();
+
     let submitPanel: MainAreaWidget<SubmitPanel> | null = null;
-    const openSubmitForm = (initial: ISubmitValues) => {
+    const openSubmitForm = (
+      initial: ISubmitValues,
+      files: IFilesInfo | null
+    ) => {
       submitPanel?.dispose();
       const content = new SubmitPanel({
         initial,
+        files,
         submit: request => api.submit(request),
         onSubmitted: id => {
           model.watch(id);
@@ -222,14 +263,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: args => (args.fromLauncher ? 'Flux Job' : 'Submit Flux Job…'),
       caption: 'Submit a job to the Flux cluster',
       icon: fluxIcon,
-      execute: args =>
-        openSubmitForm({
-          ...EMPTY_VALUES,
-          command: (args.command as string) ?? '',
-          name: (args.name as string) ?? '',
-          workdir:
-            (args.workdir as string) ?? serverPath(browser?.model.path ?? '')
-        })
+      execute: async args => {
+        const files = await sharedFiles();
+        openSubmitForm(
+          {
+            ...EMPTY_VALUES,
+            command: (args.command as string) ?? '',
+            name: (args.name as string) ?? '',
+            workdir:
+              (args.workdir as string) ??
+              defaultWorkdir(browser?.model.path ?? '', files)
+          },
+          files
+        );
+      }
     });
 
     const selectedScript = () => {
@@ -243,23 +290,35 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return interpreter ? { path: file.path, interpreter } : null;
     };
 
+    // Offered on every script even where the cluster cannot see it: a menu
+    // item cannot say why it is missing or disabled (JupyterLab's menus show
+    // no captions), so choosing it says why in one line instead of the form.
     commands.addCommand(CommandIDs.submitFile, {
       label: 'Submit as Flux Job…',
       caption: 'Run this script as a job on the Flux cluster',
       icon: fluxIcon,
       isVisible: () => selectedScript() !== null,
-      execute: () => {
+      execute: async () => {
         const script = selectedScript();
         if (!script) {
           return;
         }
+        const files = await sharedFiles();
+        const refusal = scriptRefusal(script.path, files);
+        if (refusal) {
+          Notification.warning(refusal, { autoClose: false });
+          return;
+        }
         const name = PathExt.basename(script.path);
-        openSubmitForm({
-          ...EMPTY_VALUES,
-          command: `${script.interpreter} ${shellQuote(name)}`,
-          name,
-          workdir: serverPath(PathExt.dirname(script.path))
-        });
+        openSubmitForm(
+          {
+            ...EMPTY_VALUES,
+            command: `${script.interpreter} ${shellQuote(name)}`,
+            name,
+            workdir: serverPath(PathExt.dirname(script.path))
+          },
+          files
+        );
       }
     });
     app.contextMenu.addItem({

@@ -4,6 +4,7 @@ import { ReactWidget } from '@jupyterlab/ui-components';
 
 import { ISubmitRequest } from './api';
 import { ISubmitValues, SubmitForm } from './components/SubmitForm';
+import { IFilesInfo } from './files';
 import { JobId } from './jobid';
 
 /** The submit form as a main-area widget; it stays open until the job is accepted. */
@@ -28,6 +29,8 @@ export class SubmitPanel extends ReactWidget {
 export namespace SubmitPanel {
   export interface IOptions {
     initial: ISubmitValues;
+    /** Which of the person's files the cluster sees (null: unknown). */
+    files?: IFilesInfo | null;
     submit: (request: ISubmitRequest) => Promise<JobId>;
     onSubmitted: (id: JobId) => void;
   }

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import jwt
 import pytest
 from restful_support import our_connections
-from serverext_support import JobList
+from serverext_support import JobList, server_config
 
 from flux_hub import jobid
 from flux_hub.local.cluster import STATE_FILE
@@ -35,7 +35,50 @@ async def test_every_endpoint_needs_authentication(api, method, path, authorizat
     assert not {"jobs", "id", "account", "output"} & set(data or {})
 
 
-async def test_cluster_summary(api, cluster):
+@pytest.fixture
+def flux_hub_paths():
+    """FLUX_HUB_PATHS as the hub hands it to the server; None: unset (one filesystem)."""
+    return None
+
+
+@pytest.fixture
+def jp_server_config(cluster, flux_hub_paths, jp_root_dir, monkeypatch):
+    if flux_hub_paths is None:
+        monkeypatch.delenv("FLUX_HUB_PATHS", raising=False)
+    else:
+        monkeypatch.setenv("FLUX_HUB_PATHS", flux_hub_paths.format(root=jp_root_dir))
+    return server_config(cluster, "alice")
+
+
+def files_of(flux_hub_paths, root):
+    """What GET cluster says of the server's files for each FLUX_HUB_PATHS of the test below."""
+    if flux_hub_paths is None:
+        return {"shared": True, "same_filesystem": True, "folders": None}
+    if flux_hub_paths == "":
+        return {"shared": False, "same_filesystem": False, "folders": []}
+    return {
+        "shared": True,
+        "same_filesystem": False,
+        "folders": [
+            # the file browser's root is in the person's folder: all of it is shared
+            {"lab": str(root.parent), "cluster": "/shared/home/alice", "browser": ""},
+            # a folder the file browser shows, and one it does not
+            {"lab": f"{root}/scratch", "cluster": "/shared/scratch/alice", "browser": "scratch"},
+            {"lab": "/data", "cluster": "/shared/data", "browser": None},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "flux_hub_paths",
+    [
+        None,
+        "",
+        "{root.parent}=/shared/home/alice;{root}/scratch=/shared/scratch/alice;/data=/shared/data",
+    ],
+    ids=["one-filesystem", "nothing-shared", "mapped"],
+)
+async def test_cluster_summary(api, cluster, flux_hub_paths, jp_root_dir):
     code, summary = await api.get("cluster")
     assert code == 200
     assert summary == {
@@ -46,6 +89,7 @@ async def test_cluster_summary(api, cluster):
         "error": None,
         "legacy": False,
         "warning": None,
+        "files": files_of(flux_hub_paths, jp_root_dir),
     }
     assert summary["nodes"] and all(isinstance(node, str) for node in summary["nodes"])
 

@@ -3,6 +3,7 @@ import { act, fireEvent, render, screen } from '@testing-library/react';
 
 import { FluxHubAPI, ISubmitRequest } from '../api';
 import { EMPTY_VALUES, SubmitForm, validate } from '../components/SubmitForm';
+import { IFilesInfo, NO_STORAGE, NO_STORAGE_HINT } from '../files';
 import { FluxHubError } from '../request';
 import { json, settingsWith } from './fakes';
 
@@ -253,5 +254,128 @@ describe('SubmitForm', () => {
     });
     expect(request).toBeNull();
     expect(errors.tasks).toMatch(/at least as many tasks as nodes/);
+  });
+});
+
+describe('SubmitForm where the cluster sees only some files, or none', () => {
+  const NOTHING_SHARED: IFilesInfo = {
+    shared: false,
+    same_filesystem: false,
+    folders: []
+  };
+  const MAPPED: IFilesInfo = {
+    shared: true,
+    same_filesystem: false,
+    folders: [
+      { lab: '/home/jovyan', cluster: '/shared/home/alice', browser: '' },
+      { lab: '/data', cluster: '/shared/data', browser: null }
+    ]
+  };
+
+  function open(files: IFilesInfo | null, workdir = '') {
+    const sent: ISubmitRequest[] = [];
+    render(
+      <SubmitForm
+        initial={{ ...EMPTY_VALUES, command: 'python3 run.py', workdir }}
+        files={files}
+        submit={async request => {
+          sent.push(request);
+          return '9';
+        }}
+        onSubmitted={() => undefined}
+      />
+    );
+    const workdirField = screen.getByLabelText(
+      'Working directory'
+    ) as HTMLInputElement;
+    const describedBy = () => {
+      const id = workdirField.getAttribute('aria-describedby');
+      return id ? document.getElementById(id)!.textContent : null;
+    };
+    const press = () =>
+      act(async () => {
+        fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
+      });
+    return { sent, workdirField, describedBy, press };
+  }
+
+  it('with nothing shared says under the field where the job starts, and sends none', async () => {
+    const { sent, workdirField, describedBy, press } = open(NOTHING_SHARED);
+    expect(workdirField.value).toBe('');
+    expect(describedBy()).toBe(NO_STORAGE_HINT);
+    expect(NO_STORAGE_HINT).toBe(
+      'The cluster cannot see your files here; the job starts in your folder on the cluster.'
+    );
+    await press();
+    expect(sent).toEqual([{ command: 'python3 run.py' }]);
+  });
+
+  it('with nothing shared refuses a typed folder in the server’s words, sending nothing', async () => {
+    const { sent, workdirField, describedBy, press } = open(NOTHING_SHARED);
+    fill('Working directory', '/home/jovyan/analysis');
+    await press();
+    expect(sent).toEqual([]);
+    expect(workdirField.getAttribute('aria-invalid')).toBe('true');
+    expect(describedBy()).toBe(NO_STORAGE);
+    expect(document.activeElement).toBe(workdirField);
+    // Emptied, it goes: the job starts in the person's folder on the cluster
+    fill('Working directory', '');
+    await press();
+    expect(sent).toEqual([{ command: 'python3 run.py' }]);
+  });
+
+  it('with a mapping refuses a folder outside in one line and takes one inside', async () => {
+    const { sent, workdirField, describedBy, press } = open(
+      MAPPED,
+      '/home/jovyan/analysis'
+    );
+    expect(describedBy()).toBe(
+      'The cluster sees only /home/jovyan, /data; left empty, the job starts in your folder on the cluster.'
+    );
+    fill('Working directory', '/tmp/scratch');
+    await press();
+    expect(sent).toEqual([]);
+    expect(describedBy()).toBe(
+      '/tmp/scratch is not in a folder the Flux cluster can see: only ' +
+        '/home/jovyan (there: /shared/home/alice), /data (there: /shared/data).'
+    );
+    expect(workdirField.getAttribute('aria-invalid')).toBe('true');
+    for (const ok of [
+      '/home/jovyan/analysis',
+      'analysis/run1', // relative to the file browser's root
+      '/data/set1',
+      '/shared/home/alice/analysis' // the cluster's own path
+    ]) {
+      fill('Working directory', ok);
+      await press();
+      expect(sent[sent.length - 1]).toEqual({
+        command: 'python3 run.py',
+        workdir: ok
+      });
+    }
+    expect(sent).toHaveLength(4);
+  });
+
+  it('on one machine, or when the panel cannot tell, shows no hint and leaves the check to the server', () => {
+    for (const files of [
+      null,
+      { shared: true, same_filesystem: true, folders: null }
+    ]) {
+      const { request, errors } = validate(
+        { ...EMPTY_VALUES, command: 'hostname', workdir: '/tmp/anywhere' },
+        files
+      );
+      expect(errors).toEqual({});
+      expect(request).toEqual({
+        command: 'hostname',
+        workdir: '/tmp/anywhere'
+      });
+    }
+    const { describedBy } = open({
+      shared: true,
+      same_filesystem: true,
+      folders: null
+    });
+    expect(describedBy()).toBeNull();
   });
 });

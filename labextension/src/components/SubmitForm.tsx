@@ -1,6 +1,7 @@
 import * as React from 'react';
 
 import { ISubmitRequest } from '../api';
+import { IFilesInfo, workdirHint, workdirRefusal } from '../files';
 import { JobId } from '../jobid';
 import { parseEnvironment, parseTimeLimit } from '../jobs';
 import { FluxHubError } from '../request';
@@ -78,9 +79,14 @@ function count(
 
 /**
  * Check the form and build the request; every problem is reported against
- * its field so a person can fix them all at once.
+ * its field so a person can fix them all at once. `files`: which folders the
+ * cluster sees (a working directory outside them is refused here, in the
+ * server's words; null: the server alone checks).
  */
-export function validate(values: ISubmitValues): {
+export function validate(
+  values: ISubmitValues,
+  files: IFilesInfo | null = null
+): {
   request: ISubmitRequest | null;
   errors: Errors;
 } {
@@ -129,6 +135,10 @@ export function validate(values: ISubmitValues): {
   }
   if (values.workdir.trim()) {
     request.workdir = values.workdir.trim();
+    const refusal = workdirRefusal(request.workdir, files);
+    if (refusal) {
+      errors.workdir = refusal;
+    }
   }
   const env = parseEnvironment(values.environment);
   if ('error' in env) {
@@ -192,6 +202,8 @@ export function refusedField(
 
 export interface ISubmitFormProps {
   initial: ISubmitValues;
+  /** Which of the person's files the cluster sees; null or absent: unknown (the server checks). */
+  files?: IFilesInfo | null;
   submit: (request: ISubmitRequest) => Promise<JobId>;
   onSubmitted: (id: JobId) => void;
 }
@@ -227,7 +239,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
 
   const onSubmit = async (event: React.FormEvent) => {
     event.preventDefault();
-    const { request, errors } = validate(values);
+    const { request, errors } = validate(values, props.files ?? null);
     setErrors(errors);
     setRefusal(null);
     if (!request) {
@@ -262,6 +274,8 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   ) => {
     const id = `jp-FluxHub-submit-${key}`;
     const error = errors[key];
+    const hint = error ? undefined : options.hint;
+    const describedBy = error ? `${id}-error` : hint ? `${id}-hint` : undefined;
     return (
       <div className="jp-FluxHub-field">
         <label htmlFor={id}>{label}</label>
@@ -274,11 +288,16 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
           placeholder={options.placeholder}
           inputMode={options.inputMode}
           aria-invalid={error ? true : undefined}
-          aria-describedby={error ? `${id}-error` : undefined}
+          aria-describedby={describedBy}
         />
         {error && (
           <div id={`${id}-error`} className="jp-FluxHub-fieldError">
             {error}
+          </div>
+        )}
+        {hint && (
+          <div id={`${id}-hint`} className="jp-FluxHub-fieldHint">
+            {hint}
           </div>
         )}
       </div>
@@ -388,7 +407,9 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       {field('timeLimit', 'Time limit', {
         placeholder: 'none, or e.g. 90, 10m, 1h30m'
       })}
-      {field('workdir', 'Working directory')}
+      {field('workdir', 'Working directory', {
+        hint: workdirHint(props.files ?? null) ?? undefined
+      })}
       <div className="jp-FluxHub-field">
         <label htmlFor="jp-FluxHub-submit-environment">
           Environment variables (one NAME=value per line)
