@@ -79,17 +79,7 @@ c.KubernetesProvisioner.shared_paths = {{{lab!r}: "/shared/home/{{account}}"}}
 """
 OWN_CLUSTER_CONFIG = 'c.MiniClusterPerUserProvisioner.storage_class = "nfs-client"\n'
 
-MODES = [
-    "shared",
-    pytest.param(
-        "shared-multi-user",
-        marks=pytest.mark.simulator_only(
-            reason="the fake operator's multi-user pods run jobs as the pod's own accounts on "
-            "the simulated instance; real Flux would run them as this machine's"
-        ),
-    ),
-    "own-cluster",
-]
+MODES = ["shared", "shared-multi-user", "own-cluster"]
 
 
 @pytest.fixture

@@ -187,6 +187,30 @@ case "$dir" in
   *) local=$root$dir ;;
 esac
 echo "$name:x:$uid:$uid:$comment:$dir:/bin/sh" >> "$passwd"
+# An image with an etc/group: the account's own group, and membership of the image's default
+# groups (etc/default/useradd GROUPS=a,b; as useradd -G). Rewritten in place (the file may be
+# bound in a pod at /etc/group: a new file would not be seen there).
+group=$root/etc/group
+if [ -f "$group" ]; then
+  joins=
+  if [ -f "$root/etc/default/useradd" ]; then
+    while IFS== read -r key value; do
+      if [ "$key" = GROUPS ]; then joins=$value; fi
+    done < "$root/etc/default/useradd"
+  fi
+  : > "$group.new"
+  while IFS= read -r line; do
+    gname=${line%%:*}
+    case ",$joins," in
+      *",$gname,"*)
+        case "$line" in *:) line=$line$name ;; *) line=$line,$name ;; esac ;;
+    esac
+    echo "$line" >> "$group.new"
+  done < "$group"
+  echo "$name:x:$uid:" >> "$group.new"
+  cat "$group.new" > "$group"
+  rm -f "$group.new"
+fi
 if [ -n "$home" ]; then
   if [ -e "$local" ]; then
     echo "useradd: warning: the home directory $dir already exists." >&2
@@ -198,6 +222,57 @@ if [ -n "$home" ]; then
   fi
 fi
 """
+
+
+SYSTEM_IDS = range(0, 1000)  # the machine's system accounts and groups (and nobody's 65534)
+NOBODY = 65534
+
+
+def _system(line):
+    fields = line.split(":")
+    return (
+        len(fields) >= 3
+        and fields[2].isdigit()
+        and (int(fields[2]) in SYSTEM_IDS or int(fields[2]) == NOBODY)
+    )
+
+
+def pod_accounts(root, groups=(), passwd="/etc/passwd", group="/etc/group"):
+    """A container's etc/passwd and etc/group as a multi-user pod has them: this machine's
+    system accounts and groups (uid/gid below 1000 and nobody: root, flux, munge, ..., which the
+    pod's Flux instance, MUNGE and IMP run as), then the image's own accounts not named like
+    one of them (its flux:1000 gives way to the machine's flux, who owns the instance here).
+    ``groups`` are the image's default groups (etc/default/useradd GROUPS=): the accounts made
+    later (useradd) join them. System groups keep no members (the machine's people are not
+    the pod's). Returns (passwd, group) of the container."""
+    root = Path(root)
+    system = [ln for ln in Path(passwd).read_text().splitlines() if _system(ln)]
+    names = {ln.split(":")[0] for ln in system}
+    uids = {ln.split(":")[2] for ln in system}
+    mine = root / "etc" / "passwd"
+    image = [
+        ln
+        for ln in mine.read_text().splitlines()
+        if ln.split(":")[0] not in names and ln.split(":")[2:3] and ln.split(":")[2] not in uids
+    ]
+    mine.write_text("".join(f"{ln}\n" for ln in system + image))
+    group_lines = [
+        ":".join(ln.split(":")[:3]) + ":"
+        for ln in Path(group).read_text().splitlines()
+        if _system(ln)
+    ]
+    taken = {ln.split(":")[0] for ln in group_lines}
+    group_lines += [
+        f"{ln.split(':')[0]}:x:{ln.split(':')[3]}:"
+        for ln in image
+        if len(ln.split(":")) > 3 and ln.split(":")[0] not in taken
+    ]
+    group_file = root / "etc" / "group"
+    group_file.write_text("".join(f"{ln}\n" for ln in group_lines))
+    if groups:
+        (root / "etc" / "default").mkdir(exist_ok=True)
+        (root / "etc" / "default" / "useradd").write_text(f"GROUPS={','.join(groups)}\n")
+    return mine, group_file
 
 
 def write_tools(directory):

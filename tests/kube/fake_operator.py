@@ -15,11 +15,13 @@ What is real and what is not:
   hostPath and emptyDir too) bind-mounted at their paths, and the fake API server's folder of
   claims hidden: a lab-side path of those files does not exist in the pod, and a mount path
   (e.g. /shared) is an empty folder outside it. ``mount_namespaces=False`` turns that off.
-- multi-user (the sidecar's FLUX_SERVER_MODE=multi-user), on the simulated instance only: each
-  job runs as its owner's account of the pod, as the hub made it there (useradd through
-  pods/exec, the broker's flux-restful container's etc/passwd, bound at /etc/passwd in the
-  pod), never as an account of this machine. Real multi-user Flux needs the instance owner,
-  MUNGE and the IMP of this machine's accounts: such a pod does not get ready (``errors``).
+- multi-user (the sidecar's FLUX_SERVER_MODE=multi-user), in both lanes: each job runs as its
+  owner's account of the pod, as the hub made it there (useradd through pods/exec, the broker's
+  flux-restful container's etc/passwd and etc/group, bound at /etc/passwd and /etc/group in the
+  pod), never as an account of this machine. The pods' files start with this machine's system
+  accounts (root, flux, munge, ...: real Flux's instance owner, MUNGE and the IMP's) and the
+  group flux-hub-users that the pod's accounts join (LocalCluster opens the instance's rundir
+  to it), as a real Flux Operator image has its own (``_accounts_of``).
   A home useradd made through an exec is recorded as the exec saw it (the claim's folder here,
   hidden in the pod): give the sidecar FLUX_HUB_HOME_TEMPLATE (as the example does) for jobs
   submitted without a working directory.
@@ -37,10 +39,17 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
+from flux_hub.accounts.system import PEOPLE_GROUP, ensure_people_group, ensure_service_account
 from flux_hub.local import LocalCluster
-from flux_hub.local.cluster import STATE_FILE, LocalClusterError, choose_flux
+from flux_hub.local.cluster import (
+    INSTANCE_OWNER,
+    INSTANCE_OWNER_HOME,
+    STATE_FILE,
+    LocalClusterError,
+    choose_flux,
+)
 
-from .containers import FakePod
+from .containers import FakePod, pod_accounts
 from .podns import PodCluster, claim_dir, claims_root
 
 WORKDIR = "/srv/flux-restful"
@@ -145,7 +154,7 @@ class FakeFluxOperator:
         self.gate.wait()
         try:
             if multi_user:
-                mounts = mounts + self._accounts_of(pods[0], restful_dir)
+                mounts = mounts + self._accounts_of(pods)
             started = time.perf_counter()
             # flux-hub's own settings of the sidecar (FLUX_HUB_HOME_TEMPLATE, the guard's limits)
             settings = {k: str(v) for k, v in environment.items() if k.startswith("FLUX_HUB_")}
@@ -188,18 +197,34 @@ class FakeFluxOperator:
                 mounts[target] = (str(source), target, bool(volume.get("readOnly")))
         return list(mounts.values())
 
-    def _accounts_of(self, broker, restful_dir):
-        """The broker pod's accounts as its processes see them: the flux-restful container's
-        etc/passwd (where the hub's useradd writes) at /etc/passwd, and a group file of root's
-        (each account's group is its own gid)."""
-        if not self.mount_namespaces or choose_flux() is not None:
+    def _accounts_of(self, pods):
+        """The pods' accounts as their processes see them (containers.pod_accounts): in every
+        container this machine's system accounts (root, flux, munge, ...) and the image's own,
+        and the people the hub makes through pods/exec; the broker's flux-restful container's
+        etc/passwd and etc/group (where the hub's useradd writes) are bound at /etc/passwd and
+        /etc/group in the pod. With real Flux the instance runs as the machine's flux, MUNGE
+        as its munge, and the rundir is opened to the group flux-hub-users, which the pod's
+        accounts join as useradd makes them (the image's default group), as a real Flux
+        Operator image would have its Flux user and its people's group."""
+        if not self.mount_namespaces:
             raise RuntimeError(
-                "the fake operator runs a multi-user MiniCluster on the simulated instance "
-                "only, in pod namespaces (real Flux would run its jobs as this machine's accounts)"
+                "the fake operator runs a multi-user MiniCluster in pod namespaces only "
+                "(without them jobs would run as this machine's accounts)"
             )
-        group = restful_dir / "etc-group"
-        group.write_text("root:x:0:\n")
-        passwd = broker.containers["flux-restful"].passwd
+        groups = ()
+        if choose_flux() is not None:
+            # Made as LocalCluster makes them before its instance starts: here first, so the
+            # pods' files have them
+            ensure_service_account(
+                INSTANCE_OWNER, INSTANCE_OWNER_HOME, "Flux instance owner (flux-hub)"
+            )
+            ensure_people_group()
+            groups = (PEOPLE_GROUP,)
+        files = {}
+        for pod in pods:
+            for container in pod.containers.values():
+                files[(pod.name, container.name)] = pod_accounts(container.root, groups)
+        passwd, group = files[(pods[0].name, "flux-restful")]
         return [(str(passwd), "/etc/passwd", False), (str(group), "/etc/group", True)]
 
     def _start_server(self, *args, **kwargs):

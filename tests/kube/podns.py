@@ -89,9 +89,12 @@ def unshare_argv(mounts, hidden, argv, label="pod-namespace"):
     return [UNSHARE, "--mount", "--propagation", "private", "--", "sh", "-c", script, label, *argv]
 
 
-def enter_argv(pid, argv):
-    """argv run in the mount namespace of process ``pid`` (nsenter execs it)."""
-    return [NSENTER, f"--target={pid}", "--mount", "--", *argv]
+def enter_argv(pid, argv, cwd=None):
+    """argv run in the mount namespace of process ``pid`` (nsenter execs it), in ``cwd`` there:
+    entering a mount namespace moves a process to its root, so without it a server that joins
+    its instance's pod would make its relative files (flux-restful's database) at /."""
+    wd = [f"--wd={cwd}"] if cwd is not None else []
+    return [NSENTER, f"--target={pid}", "--mount", *wd, "--", *argv]
 
 
 def drop_argv(uid, gid, argv):
@@ -130,7 +133,7 @@ class PodCluster(LocalCluster):
             argv = drop_argv(user, group if group is not None else user, argv)
         joined = self.namespace_pid()
         if joined is not None:
-            argv = enter_argv(joined, argv)
+            argv = enter_argv(joined, argv, cwd=cwd or self.state_dir)
         else:
             for source, target, _ in self.pod_mounts:
                 if os.path.isdir(source):

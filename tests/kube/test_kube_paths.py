@@ -267,10 +267,6 @@ print(json.dumps(seen))
 """
 
 
-@pytest.mark.simulator_only(
-    reason="the fake operator's multi-user pods run jobs as the pod's own accounts on the "
-    "simulated instance; real Flux would run them as this machine's"
-)
 def test_multi_user_the_lab_and_her_jobs_share_her_folder_and_others_cannot_read_it(
     kube, operator, tmp_path
 ):
