@@ -135,7 +135,14 @@ export type ColumnId =
   | 'runtime'
   | 'submitted';
 
+/** In the settings' default order: the name first, what a person knows a job by. */
 export const COLUMNS: IColumn[] = [
+  {
+    id: 'name',
+    label: 'Name',
+    text: j => j.name || commandOf(j),
+    key: j => (j.name || commandOf(j)).toLowerCase()
+  },
   {
     id: 'id',
     label: 'ID',
@@ -144,12 +151,6 @@ export const COLUMNS: IColumn[] = [
     title: j => j.id,
     key: j => jobIdSortKey(j.id),
     numeric: true
-  },
-  {
-    id: 'name',
-    label: 'Name',
-    text: j => j.name || commandOf(j),
-    key: j => (j.name || commandOf(j)).toLowerCase()
   },
   {
     // State and result in one: the result once the job has ended, else its state.
@@ -200,10 +201,15 @@ export const ALL_COLUMN_IDS: ColumnId[] = COLUMNS.map(c => c.id).filter(
   id => id !== 'status'
 );
 
-/** Each column's width in characters (the CSS sets the same), the name's least. */
+/**
+ * Each column's width in characters of the table's font (the table's header
+ * cells are given these widths). The name takes what the others leave: its
+ * value here is the least room it is given before another column is added,
+ * enough for a name such as `walk-sleeper` or `train-resnet50` whole.
+ */
 export const COLUMN_WIDTHS: Record<ColumnId, number> = {
   id: 12,
-  name: 12,
+  name: 16,
   status: 10,
   state: 9,
   result: 11,
@@ -217,21 +223,26 @@ export const COLUMN_WIDTHS: Record<ColumnId, number> = {
 const KEPT_LONGEST: ColumnId[] = ['runtime', 'nodes', 'tasks', 'submitted'];
 
 /**
- * The columns that fit `chars` characters of width, from those wanted: ID,
- * Name and the job's status always (state and result as one Status column when
- * both do not fit), then Runtime, Nodes, Tasks and Submitted as room allows.
+ * The columns that fit `chars` characters of width, from those wanted: the
+ * name and the job's status always (state and result as one Status column when
+ * both do not fit); the ID as a column of its own where it fits beside them,
+ * else shown under the name (see idUnderName); then Runtime, Nodes, Tasks and
+ * Submitted as room allows. Without a name column the ID is always shown.
  */
-export function columnsForWidth(
-  wanted: ColumnId[],
-  chars: number
-): ColumnId[] {
+export function columnsForWidth(wanted: ColumnId[], chars: number): ColumnId[] {
   const width = (ids: ColumnId[]) =>
     ids.reduce((sum, id) => sum + COLUMN_WIDTHS[id], 0);
   const status: ColumnId[] = wanted.filter(
     id => id === 'state' || id === 'result' || id === 'status'
   );
-  let core: ColumnId[] = wanted.filter(id => id === 'id' || id === 'name');
-  const optional = KEPT_LONGEST.filter(id => wanted.includes(id));
+  const named = wanted.includes('name');
+  let core: ColumnId[] = wanted.filter(
+    id => id === 'name' || (id === 'id' && !named)
+  );
+  const optional: ColumnId[] = [
+    ...(named && wanted.includes('id') ? (['id'] as ColumnId[]) : []),
+    ...KEPT_LONGEST.filter(id => wanted.includes(id))
+  ];
   // Separate state and result only when everything else wanted fits too.
   const apart = width([...core, ...status, ...optional]) <= chars;
   const statusColumns: ColumnId[] =
@@ -241,6 +252,10 @@ export function columnsForWidth(
   for (const id of optional) {
     if (width([...core, ...extra, id]) <= chars) {
       extra.push(id);
+    } else if (id === 'id') {
+      // The ID comes before any other column: while it is under the name, no
+      // other column takes the room it would need.
+      break;
     }
   }
   const chosen = new Set([...core, ...extra]);
@@ -255,6 +270,16 @@ export function columnsForWidth(
       : [id]
   );
   return order.filter(id => chosen.has(id));
+}
+
+/**
+ * Whether the table shows each job's ID under its name, smaller: when the ID
+ * is wanted but has no room for a column of its own beside the name.
+ */
+export function idUnderName(wanted: ColumnId[], shown: ColumnId[]): boolean {
+  return (
+    wanted.includes('id') && shown.includes('name') && !shown.includes('id')
+  );
 }
 
 export interface ISortState {

@@ -176,7 +176,7 @@ def test_filter_sort_and_keyboard(lab):
     # Keyboard only: through the column headers into the table, then open the row.
     panel.get_by_label("Show jobs in state").focus()
     lab.page.keyboard.press("Tab")
-    expect(panel.get_by_role("button", name=re.compile(r"^ID"))).to_be_focused()
+    expect(panel.get_by_role("button", name=re.compile(r"^Name"))).to_be_focused()
     table = panel.get_by_label("Jobs: arrow keys select, Enter opens")
     # From the last column header (how many fit depends on the panel's width) into the table
     panel.get_by_role("columnheader").last.get_by_role("button").focus()
@@ -277,15 +277,26 @@ def test_unreachable_cluster_banner_comes_and_goes(lab, lab_cluster):
 
 
 def test_the_panel_at_jupyterlabs_default_width_and_the_wide_table(lab):
-    """At the sidebar's default width the table shows ID, Name and each job's status whole,
-    with no sideways scrolling; the table opened in the main area shows every column."""
+    """At the sidebar's default width the table shows each job's name first and whole, its ID
+    smaller under it, and its status whole, with no sideways scrolling; the table opened in
+    the main area shows every column, the name first."""
     lab.page.set_viewport_size({"width": 1400, "height": 850})  # as a new user tried it
     lab.open()  # a fresh workspace: the sidebar as JupyterLab first lays it out
     panel = lab.open_panel()  # JupyterLab's default sidebar width, not dragged
-    done = lab.submit(command="echo narrow", name="narrow-view")
-    lab.wait_for_result(done, "COMPLETED")
+    # Names alike at the start (issue 26: all three used to show as "walk…")
+    names = ("walk-steps", "walk-sleeper", "walk-bash")
+    jobs = [lab.submit(command="echo narrow", name=name) for name in names]
+    for job in jobs:
+        lab.wait_for_result(job, "COMPLETED")
+    done = jobs[-1]
     headers = panel.get_by_role("columnheader")
-    expect(headers).to_have_text(["ID", "Name", "Status"])
+    expect(headers).to_have_text(["Name", "Status"])
+    for job, name in zip(jobs, names, strict=True):
+        shown = lab.cell(job, "name")
+        expect(shown).to_have_text(name)
+        # whole: no ellipsis, nothing hidden past the cell's edge
+        assert shown.evaluate("node => node.scrollWidth <= node.clientWidth"), name
+        lab.expect_f58_id(job)  # under the name, smaller
     expect(lab.cell(done, "status")).to_have_text("COMPLETED")
     scroller = panel.locator(".jp-FluxHub-tableScroller")
     assert scroller.evaluate("node => node.scrollWidth <= node.clientWidth")
@@ -302,7 +313,7 @@ def test_the_panel_at_jupyterlabs_default_width_and_the_wide_table(lab):
     panel.get_by_title("Open your jobs in the main area, with every column").click()
     wide = lab.page.locator("#flux-hub-jobs-table")
     expect(wide).to_be_visible()
-    labels = ["ID", "Name", "State", "Result", "Nodes", "Tasks", "Runtime", "Submitted"]
+    labels = ["Name", "ID", "State", "Result", "Nodes", "Tasks", "Runtime", "Submitted"]
     # (the column sorted on carries its mark: newest submitted first)
     expect(wide.get_by_role("columnheader")).to_have_text(
         [re.compile(rf"^{label}[▲▼]?$") for label in labels]

@@ -2,6 +2,7 @@ import * as React from 'react';
 import { act, fireEvent, render, screen, within } from '@testing-library/react';
 
 import { FluxHubAPI, IClusterInfo, IJob } from '../api';
+import { TWO_LINE_ROW_HEIGHT } from '../components/JobTable';
 import { JobsView } from '../components/JobsView';
 import { ALL_COLUMN_IDS } from '../jobs';
 import { JobsModel } from '../model';
@@ -54,6 +55,135 @@ const rowIds = () =>
     .queryAllByRole('row')
     .map(row => row.getAttribute('data-job-id'))
     .filter((id): id is string => id !== null);
+
+/**
+ * JupyterLab's left sidebar at its default width, as the browser test
+ * measures it: the panel 250px wide, 100ch of the table's font (DejaVu Sans
+ * 13px) 827px. jsdom lays nothing out, so these are the sizes the panel reads.
+ */
+const DEFAULT_SIDEBAR_PX = 250;
+const HUNDRED_CH_PX = 827;
+
+function atDefaultSidebarWidth(): () => void {
+  const original = Element.prototype.getBoundingClientRect;
+  const observer = (globalThis as any).ResizeObserver;
+  Element.prototype.getBoundingClientRect = function (this: Element) {
+    const width = this.classList.contains('jp-FluxHub-ruler')
+      ? HUNDRED_CH_PX
+      : this.classList.contains('jp-FluxHub-jobs')
+        ? DEFAULT_SIDEBAR_PX
+        : 0;
+    return {
+      width,
+      height: 0,
+      top: 0,
+      left: 0,
+      right: width,
+      bottom: 0
+    } as DOMRect;
+  };
+  (globalThis as any).ResizeObserver = class {
+    observe() {}
+    disconnect() {}
+  };
+  return () => {
+    Element.prototype.getBoundingClientRect = original;
+    (globalThis as any).ResizeObserver = observer;
+  };
+}
+
+describe('JobsView at the default sidebar width', () => {
+  let restore: () => void;
+  beforeEach(() => {
+    restore = atDefaultSidebarWidth();
+  });
+  afterEach(() => restore());
+
+  const WALKS = [
+    job({ id: BIG.b, name: 'walk-steps', result: 'COMPLETED', t_submit: 1 }),
+    job({ id: BIG.c, name: 'walk-sleeper', result: 'COMPLETED', t_submit: 2 }),
+    job({ id: BIG.d, name: 'walk-bash', state: 'RUN', result: '', t_submit: 3 })
+  ];
+
+  it('shows each name first and whole, the ID smaller under it, and the status', async () => {
+    const { refresh, model } = setup(WALKS);
+    await refresh();
+    const headers = screen.getAllByRole('columnheader');
+    expect(headers.map(h => h.textContent)).toEqual(['Name', 'Status']);
+    // The name column has no set width: it has all the status leaves, in the
+    // table font's characters, and that holds each name whole.
+    expect(headers[0].style.width).toBe('');
+    const others = headers
+      .slice(1)
+      .reduce((sum, h) => sum + parseFloat(h.style.width), 0);
+    const nameRoom = (DEFAULT_SIDEBAR_PX * 100) / HUNDRED_CH_PX - others;
+    for (const walk of WALKS) {
+      const row = document.querySelector(`tr[data-job-id="${walk.id}"]`)!;
+      const cells = row.querySelectorAll('td');
+      expect(cells).toHaveLength(2);
+      const name = cells[0].querySelector('.jp-FluxHub-col-name')!;
+      expect(name.textContent).toBe(walk.name);
+      expect(nameRoom).toBeGreaterThanOrEqual(walk.name!.length);
+      // the ID under the name, as `flux jobs` writes it, the decimal on hover
+      const id = cells[0].querySelector('.jp-FluxHub-col-id')!;
+      expect(id.textContent).toMatch(/^ƒ/);
+      expect(id.getAttribute('title')).toBe(walk.id);
+    }
+    expect(
+      document.querySelector(`tr[data-job-id="${BIG.c}"] .jp-FluxHub-col-id`)!
+        .textContent
+    ).toBe('ƒ3gDmDv6tnx9');
+    expect(
+      within(
+        document.querySelector(`tr[data-job-id="${BIG.d}"]`) as HTMLElement
+      ).getByText('RUN')
+    ).toBeTruthy();
+    model.dispose();
+  });
+
+  it('sorts by name, filters by id and opens from the keyboard with the ID under the name', async () => {
+    const { refresh, model, opened } = setup(WALKS);
+    await refresh();
+    expect(rowIds()).toEqual([BIG.d, BIG.c, BIG.b]); // newest first
+    fireEvent.click(screen.getByRole('button', { name: /^Name/ }));
+    expect(rowIds()).toEqual([BIG.d, BIG.c, BIG.b]); // bash, sleeper, steps
+    fireEvent.click(screen.getByRole('button', { name: /^Name/ }));
+    expect(rowIds()).toEqual([BIG.b, BIG.c, BIG.d]);
+    fireEvent.change(screen.getByLabelText('Filter jobs'), {
+      target: { value: 'ƒ3gDmDv6tnx8' }
+    });
+    expect(rowIds()).toEqual([BIG.b]);
+    fireEvent.change(screen.getByLabelText('Filter jobs'), {
+      target: { value: '' }
+    });
+    const body = screen.getByLabelText('Jobs: arrow keys select, Enter opens');
+    fireEvent.focus(body);
+    fireEvent.keyDown(body, { key: 'ArrowDown' });
+    fireEvent.keyDown(body, { key: 'Enter' });
+    expect(opened).toEqual([BIG.c]);
+    model.dispose();
+  });
+
+  it('keeps the scrollbar true with two-line rows for thousands of jobs', async () => {
+    const many = Array.from({ length: 5000 }, (_, i) =>
+      job({ id: String(i + 1), name: `walk-${i + 1}` })
+    );
+    const { refresh, model, view } = setup(many);
+    await refresh();
+    const scroller = view.container.querySelector('.jp-FluxHub-tableScroller')!;
+    scroller.scrollTop = TWO_LINE_ROW_HEIGHT * 2500;
+    fireEvent.scroll(scroller);
+    const shown = rowIds();
+    expect(shown).toContain('2500');
+    expect(shown.length).toBeLessThan(100);
+    // spacers and rows together are as tall as every row would be
+    const heights = Array.from(
+      view.container.querySelectorAll<HTMLElement>('tbody tr')
+    ).map(tr => parseFloat(tr.style.height));
+    expect(heights.reduce((a, b) => a + b, 0)).toBe(5000 * TWO_LINE_ROW_HEIGHT);
+    model.dispose();
+  });
+});
 
 describe('JobsView', () => {
   it('shows the account, the cluster and how many nodes are up', async () => {
@@ -116,8 +246,8 @@ describe('JobsView', () => {
     await refresh();
     const headers = screen.getAllByRole('columnheader').map(h => h.textContent);
     expect(headers).toEqual([
-      'ID',
       'Name',
+      'ID',
       'State',
       'Result',
       'Nodes',

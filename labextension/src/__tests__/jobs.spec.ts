@@ -1,9 +1,11 @@
 import {
   ALL_COLUMN_IDS,
+  COLUMN_WIDTHS,
   COLUMNS,
   columnsForWidth,
   formatDuration,
   formatTime,
+  idUnderName,
   isCancellable,
   parseEnvironment,
   parseTimeLimit,
@@ -167,30 +169,12 @@ describe('formatTime', () => {
 describe('columnsForWidth', () => {
   const all = ALL_COLUMN_IDS;
 
-  it('shows every column where they all fit', () => {
-    expect(columnsForWidth(all, 200)).toEqual(all);
-    expect(columnsForWidth(all, Infinity)).toEqual(all);
-  });
-
-  it('keeps ID, Name and the status at the default sidebar width', () => {
-    // JupyterLab's default left sidebar holds about 36 characters of the table's font
-    expect(columnsForWidth(all, 36)).toEqual(['id', 'name', 'status']);
-  });
-
-  it('adds Runtime, Nodes, Tasks and Submitted as room allows, in the settings order', () => {
-    expect(columnsForWidth(all, 44)).toEqual(['id', 'name', 'status', 'runtime']);
-    expect(columnsForWidth(all, 56)).toEqual([
-      'id',
+  it('puts the name first in the default order', () => {
+    expect(all).toEqual([
       'name',
-      'status',
-      'nodes',
-      'tasks',
-      'runtime'
-    ]);
-    expect(columnsForWidth(all, 69)).toEqual([
       'id',
-      'name',
-      'status',
+      'state',
+      'result',
       'nodes',
       'tasks',
       'runtime',
@@ -198,19 +182,81 @@ describe('columnsForWidth', () => {
     ]);
   });
 
-  it('never drops ID, Name or the status, however narrow', () => {
-    expect(columnsForWidth(all, 10)).toEqual(['id', 'name', 'status']);
+  it('shows every column where they all fit', () => {
+    expect(columnsForWidth(all, 200)).toEqual(all);
+    expect(columnsForWidth(all, Infinity)).toEqual(all);
+    expect(idUnderName(all, all)).toBe(false);
+  });
+
+  it('keeps the name and the status at the default sidebar width, the ID under the name', () => {
+    // JupyterLab's default left sidebar (250px) holds about 28 characters of the
+    // table's font (DejaVu Sans 13px: 100ch = 827px, as the browser test measures).
+    const shown = columnsForWidth(all, 28);
+    expect(shown).toEqual(['name', 'status']);
+    expect(idUnderName(all, shown)).toBe(true);
+    // The name keeps all the room the status leaves: enough for `walk-sleeper`.
+    expect(28 - COLUMN_WIDTHS.status).toBeGreaterThanOrEqual(
+      'walk-sleeper'.length
+    );
+  });
+
+  it('gives the ID its own column next, then Runtime, Nodes, Tasks and Submitted as room allows, in the settings order', () => {
+    // Room for Runtime but not yet for the ID: the ID comes first.
+    expect(columnsForWidth(all, 37)).toEqual(['name', 'status']);
+    expect(columnsForWidth(all, 38)).toEqual(['name', 'id', 'status']);
+    expect(idUnderName(all, columnsForWidth(all, 38))).toBe(false);
+    expect(columnsForWidth(all, 46)).toEqual([
+      'name',
+      'id',
+      'status',
+      'runtime'
+    ]);
+    expect(columnsForWidth(all, 60)).toEqual([
+      'name',
+      'id',
+      'status',
+      'nodes',
+      'tasks',
+      'runtime'
+    ]);
+    expect(columnsForWidth(all, 73)).toEqual([
+      'name',
+      'id',
+      'status',
+      'nodes',
+      'tasks',
+      'runtime',
+      'submitted'
+    ]);
+    expect(columnsForWidth(all, 83)).toEqual(all);
+  });
+
+  it('never drops the name or the status, however narrow', () => {
+    expect(columnsForWidth(all, 10)).toEqual(['name', 'status']);
+    expect(idUnderName(all, columnsForWidth(all, 10))).toBe(true);
   });
 
   it('keeps to the columns the settings ask for', () => {
-    expect(columnsForWidth(['name', 'result', 'id'], 30)).toEqual([
+    expect(columnsForWidth(['name', 'result', 'id'], 39)).toEqual([
       'name',
       'result',
       'id'
     ]);
-    expect(columnsForWidth(['id', 'state', 'runtime'], 25)).toEqual([
+    expect(columnsForWidth(['name', 'result', 'id'], 30)).toEqual([
+      'name',
+      'result'
+    ]);
+    // ID before Name, as a person may order them
+    expect(columnsForWidth(['id', 'name', 'state'], 40)).toEqual([
       'id',
+      'name',
       'state'
     ]);
+    // Without a name column the ID is what tells jobs apart: always shown.
+    const noName = columnsForWidth(['id', 'state', 'runtime'], 25);
+    expect(noName).toEqual(['id', 'state']);
+    expect(idUnderName(['id', 'state', 'runtime'], noName)).toBe(false);
+    // Without an ID wanted, none under the name.
+    expect(idUnderName(['name', 'state'], ['name', 'state'])).toBe(false);
   });
 });

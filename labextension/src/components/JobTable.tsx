@@ -2,10 +2,19 @@ import * as React from 'react';
 
 import { IJob } from '../api';
 import { JobId } from '../jobid';
-import { COLUMNS, ColumnId, IColumn, ISortState, statusOf } from '../jobs';
+import {
+  COLUMN_WIDTHS,
+  COLUMNS,
+  ColumnId,
+  IColumn,
+  ISortState,
+  statusOf
+} from '../jobs';
 
 /** Row height in pixels; fixed so that the visible window is a simple division. */
 export const ROW_HEIGHT = 26;
+/** A row with the ID under the name: two lines. The header stays ROW_HEIGHT. */
+export const TWO_LINE_ROW_HEIGHT = 34;
 /** Rows rendered above and below the visible ones, so fast scrolling shows no gaps. */
 const OVERSCAN = 10;
 /** Assumed viewport before the first layout (and in layout-less test DOMs). */
@@ -14,6 +23,8 @@ const FALLBACK_HEIGHT = 600;
 export interface IJobTableProps {
   jobs: IJob[];
   columns: ColumnId[];
+  /** Each job's ID under its name, smaller, for want of room for an ID column. */
+  idUnderName?: boolean;
   sort: ISortState;
   selected: JobId | null;
   onSort: (column: ColumnId) => void;
@@ -28,6 +39,8 @@ export interface IJobTableProps {
  */
 export function JobTable(props: IJobTableProps): JSX.Element {
   const { jobs, selected, onSelect, onOpen } = props;
+  const idUnderName = !!props.idUnderName;
+  const rowHeight = idUnderName ? TWO_LINE_ROW_HEIGHT : ROW_HEIGHT;
   const scroller = React.useRef<HTMLDivElement>(null);
   // The selection as the keyboard last left it: a key pressed before React has
   // rendered the previous one (ArrowDown, then Enter at once) must see it.
@@ -51,10 +64,10 @@ export function JobTable(props: IJobTableProps): JSX.Element {
   const columns = props.columns
     .map(id => COLUMNS.find(c => c.id === id))
     .filter((c): c is IColumn => !!c);
-  const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
+  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - OVERSCAN);
   const last = Math.min(
     jobs.length,
-    Math.ceil((scrollTop + height) / ROW_HEIGHT) + OVERSCAN
+    Math.ceil((scrollTop + height) / rowHeight) + OVERSCAN
   );
   const visible = jobs.slice(first, last);
 
@@ -89,7 +102,7 @@ export function JobTable(props: IJobTableProps): JSX.Element {
     }
     current.current = jobs[next].id;
     onSelect(jobs[next].id);
-    scrollIntoView(scroller.current, next);
+    scrollIntoView(scroller.current, next, rowHeight);
   };
 
   return (
@@ -99,7 +112,9 @@ export function JobTable(props: IJobTableProps): JSX.Element {
       onScroll={event => setScrollTop(event.currentTarget.scrollTop)}
     >
       <table
-        className="jp-FluxHub-table"
+        className={
+          'jp-FluxHub-table' + (idUnderName ? ' jp-mod-idUnderName' : '')
+        }
         aria-label="Flux jobs"
         aria-rowcount={jobs.length + 1}
       >
@@ -127,7 +142,7 @@ export function JobTable(props: IJobTableProps): JSX.Element {
           }}
         >
           {first > 0 && (
-            <tr aria-hidden="true" style={{ height: first * ROW_HEIGHT }} />
+            <tr aria-hidden="true" style={{ height: first * rowHeight }} />
           )}
           {visible.map((job, i) => (
             <JobRow
@@ -135,6 +150,8 @@ export function JobTable(props: IJobTableProps): JSX.Element {
               job={job}
               index={first + i}
               columns={columns}
+              idUnderName={idUnderName}
+              height={rowHeight}
               selected={job.id === selected}
               onSelect={onSelect}
               onOpen={onOpen}
@@ -143,7 +160,7 @@ export function JobTable(props: IJobTableProps): JSX.Element {
           {last < jobs.length && (
             <tr
               aria-hidden="true"
-              style={{ height: (jobs.length - last) * ROW_HEIGHT }}
+              style={{ height: (jobs.length - last) * rowHeight }}
             />
           )}
         </tbody>
@@ -152,16 +169,21 @@ export function JobTable(props: IJobTableProps): JSX.Element {
   );
 }
 
-function scrollIntoView(node: HTMLDivElement | null, index: number): void {
+function scrollIntoView(
+  node: HTMLDivElement | null,
+  index: number,
+  rowHeight: number
+): void {
   if (!node) {
     return;
   }
-  // The header row is sticky, so one row height of the top is covered by it.
-  const top = (index + 1) * ROW_HEIGHT;
-  if (top - ROW_HEIGHT < node.scrollTop) {
-    node.scrollTop = top - ROW_HEIGHT;
-  } else if (top + ROW_HEIGHT > node.scrollTop + node.clientHeight) {
-    node.scrollTop = top + ROW_HEIGHT - node.clientHeight;
+  // The header row (ROW_HEIGHT) is sticky: it covers the top of the view.
+  const top = index * rowHeight;
+  const bottom = ROW_HEIGHT + (index + 1) * rowHeight;
+  if (top < node.scrollTop) {
+    node.scrollTop = top;
+  } else if (bottom > node.scrollTop + node.clientHeight) {
+    node.scrollTop = bottom - node.clientHeight;
   }
 }
 
@@ -178,6 +200,12 @@ function HeaderCell(props: {
       scope="col"
       aria-sort={active ? direction : 'none'}
       className={`jp-FluxHub-col-${column.id}`}
+      // The name has no width: it takes what the other columns leave.
+      style={
+        column.id === 'name'
+          ? undefined
+          : { width: `${COLUMN_WIDTHS[column.id]}ch` }
+      }
     >
       <button
         className="jp-FluxHub-sortButton"
@@ -197,6 +225,8 @@ interface IJobRowProps {
   job: IJob;
   index: number;
   columns: IColumn[];
+  idUnderName: boolean;
+  height: number;
   selected: boolean;
   onSelect: (id: JobId) => void;
   onOpen: (id: JobId) => void;
@@ -215,6 +245,7 @@ const JobRow = React.memo(function JobRow(props: IJobRowProps): JSX.Element {
       data-job-id={job.id}
       aria-rowindex={props.index + 2}
       aria-selected={selected}
+      style={{ height: props.height }}
       onClick={() => {
         props.onSelect(job.id);
         props.onOpen(job.id);
@@ -222,6 +253,9 @@ const JobRow = React.memo(function JobRow(props: IJobRowProps): JSX.Element {
     >
       {props.columns.map(column => {
         const text = column.text(job);
+        if (column.id === 'name' && props.idUnderName) {
+          return <NameAndId key={column.id} job={job} name={text} />;
+        }
         return (
           <td
             key={column.id}
@@ -238,3 +272,24 @@ const JobRow = React.memo(function JobRow(props: IJobRowProps): JSX.Element {
     </tr>
   );
 });
+
+const ID_COLUMN = COLUMNS.find(c => c.id === 'id')!;
+
+/**
+ * The name on one line and, smaller under it, the ID as `flux jobs` shows it
+ * (the exact decimal as its tooltip): where the panel has no room for an ID
+ * column, the name keeps the width and the ID is still on screen.
+ */
+function NameAndId(props: { job: IJob; name: string }): JSX.Element {
+  const { job, name } = props;
+  return (
+    <td className="jp-FluxHub-col-nameAndId">
+      <span className="jp-FluxHub-col-name" title={name}>
+        {name}
+      </span>
+      <span className="jp-FluxHub-col-id" title={ID_COLUMN.title!(job)}>
+        {ID_COLUMN.text(job)}
+      </span>
+    </td>
+  );
+}

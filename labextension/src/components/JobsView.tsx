@@ -7,6 +7,7 @@ import { JobId } from '../jobid';
 import {
   ColumnId,
   columnsForWidth,
+  idUnderName,
   ISortState,
   STATE_FILTERS,
   StateFilter,
@@ -52,7 +53,9 @@ export function useWidthInChars(
       const hundred = ruler.current?.getBoundingClientRect().width ?? 0;
       const width = element.getBoundingClientRect().width;
       // Padding and borders of the cells take a little of every column
-      setChars(hundred > 0 && width > 0 ? (width * 100) / hundred - 2 : Infinity);
+      setChars(
+        hundred > 0 && width > 0 ? (width * 100) / hundred - 2 : Infinity
+      );
     };
     const observer = new ResizeObserver(measure);
     observer.observe(element);
@@ -131,6 +134,7 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
       <JobTable
         jobs={rows}
         columns={columns}
+        idUnderName={idUnderName(props.columns, columns)}
         sort={sort}
         selected={selected}
         onSort={onSort}
