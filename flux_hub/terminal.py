@@ -19,7 +19,7 @@ import json
 import signal
 import sys
 
-from flux_hub import jobid
+from flux_hub import jobid, jobrequest
 from flux_hub.notebook.api import JobList
 from flux_hub.restful import ClusterUnavailable, FluxRestfulError, JobNotFound
 
@@ -44,26 +44,7 @@ def add_parsers(commands):
         "as it comes and exit with the job's exit code. CMD runs as given (a program and its "
         "arguments); for shell syntax use: flux-hub submit bash -c 'for i in 1 2; do ...; done'.",
     )
-    submit.add_argument("-N", "--nodes", type=_count, metavar="N", help="number of nodes")
-    submit.add_argument("-n", "--ntasks", type=_count, metavar="N", help="number of tasks")
-    submit.add_argument("-c", "--cores-per-task", type=_count, metavar="N")
-    submit.add_argument("-g", "--gpus-per-task", type=_count, metavar="N")
-    submit.add_argument(
-        "-t", "--time-limit", metavar="TIME", help="time limit: seconds, or 30s, 5m, 1h, 1h30m"
-    )
-    submit.add_argument("--name", help="a name for the job (shown in the panel too)")
-    submit.add_argument(
-        "--cwd",
-        metavar="DIR",
-        help="working directory, as this terminal sees it (default: the current directory)",
-    )
-    submit.add_argument(
-        "--env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="set a variable in the job's environment (repeat for more)",
-    )
+    jobrequest.add_arguments(submit)
     submit.add_argument(
         "--wait", action="store_true", help="follow the output and exit with the job's code"
     )
@@ -92,16 +73,6 @@ def add_parsers(commands):
     cancel = commands.add_parser("cancel", help="cancel jobs", description="Cancel jobs.")
     cancel.add_argument("ids", nargs="+", metavar="ID", help="job ids")
     cancel.set_defaults(func=_run, action=cancel_jobs)
-
-
-def _count(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
-    return value
 
 
 def _run(args):
@@ -138,28 +109,12 @@ def submit_job(cluster, args):
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]
-    if not command:
-        raise CommandError("a command to run is required, e.g. flux-hub submit hostname", USAGE)
-    fields = {}
-    for key, value in (
-        ("num_nodes", args.nodes),
-        ("num_tasks", args.ntasks),
-        ("cores_per_task", args.cores_per_task),
-        ("gpus_per_task", args.gpus_per_task),
-    ):
-        if value is not None:
-            fields[key] = value
-    if args.env:
-        envars = {}
-        for pair in args.env:
-            name, equals, value = pair.partition("=")
-            if not equals or not name:
-                raise CommandError(f"--env takes NAME=VALUE, not {pair!r}", USAGE)
-            envars[name] = value
-        fields["envars"] = envars
+    raw = jobrequest.from_arguments(args)
+    name, runtime, workdir = (raw.pop(key, None) for key in ("name", "runtime", "workdir"))
     try:
-        job = cluster._submit(command, args.name, args.time_limit, args.cwd, fields, "--cwd")
-    except ValueError as error:  # a name, time limit or folder (PathNotShared) that cannot be used
+        # Every field is checked by flux_hub.jobrequest, as in %%flux, the notebook and the panel
+        job = cluster._submit(command or None, name, runtime, workdir, raw, "--cwd")
+    except ValueError as error:  # a bad field (JobRequestError) or a folder (PathNotShared)
         raise CommandError(str(error), USAGE) from None
     if not args.wait:
         print(job.f58, flush=True)

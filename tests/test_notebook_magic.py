@@ -57,7 +57,8 @@ def test_without_wait_the_kernel_is_free_at_once(shell, capsys):
     started = time.monotonic()
     job, error = run(shell, "%%flux\nsleep 30\n")
     assert error is None and time.monotonic() - started < 10
-    assert f"Submitted job {job.f58} as alice" in capsys.readouterr().out
+    # Without --name the job is named after the cell (and its notebook, in JupyterLab)
+    assert f"Submitted job {job.f58} (cell [1]) as alice" in capsys.readouterr().out
     assert not job.done
     job.cancel()
     assert job.wait(timeout=60).result == "CANCELED"

@@ -159,7 +159,7 @@ def test_someone_elses_job_is_not_yours(env, cluster):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("submit",), "a command to run is required"),
+        (("submit",), "'command' is required"),
         (("submit", "--env", "NOEQUALS", "true"), "--env takes NAME=VALUE, not 'NOEQUALS'"),
         (("submit", "-t", "soon", "true"), "'soon' is not a time limit"),
         (("submit", "--name", "", "true"), "a job name must not be empty"),

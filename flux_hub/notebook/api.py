@@ -16,32 +16,18 @@ the kernel's current directory, which is also the default) and sent as the clust
 """
 
 import html
-import re
 import time
 import warnings
 from datetime import datetime
 
 from flux_hub import jobid
-from flux_hub.jobnames import JobNames, check_name
+from flux_hub.jobnames import JobNames
+from flux_hub.jobrequest import parse, parse_duration
 from flux_hub.journal import SubmittedJobs, journal_path
 from flux_hub.paths import PathMap
 from flux_hub.restful import ClusterUnavailable, FluxRestfulClient
 
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([smhd]?)")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _current = None
-
-
-def parse_duration(value):
-    """Seconds (an int, rounded up) from 90, "90", "30s", "5m", "1.5h", "1h30m" or "2d"."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-        return int(-(-value // 1))
-    text = value.strip().lower() if isinstance(value, str) else ""
-    parts = _DURATION.findall(text)
-    if not text or "".join(number + unit for number, unit in parts) != text:
-        raise ValueError(f"{value!r} is not a time limit: use seconds or e.g. 30s, 5m, 1h, 1h30m")
-    seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
-    return int(-(-seconds // 1))
 
 
 def connect(
@@ -101,8 +87,9 @@ class FluxCluster:
     def submit(self, command, *, name=None, runtime=None, workdir=None, **fields):
         """Submit a job; returns a Job.
 
-        ``command`` is a command line or a list of words. ``runtime`` is a time limit (seconds or
-        "30s", "5m", "1h"). ``workdir`` is the job's working directory as this kernel sees it
+        ``command`` is a command line or a list of words. ``runtime`` is a time limit
+        (seconds, or a Flux duration: "30s", "5m", ".5h", "1h30m"; rounded up to whole
+        seconds). ``workdir`` is the job's working directory as this kernel sees it
         (relative to the current directory; default: the current directory), sent as the
         cluster sees it; a folder the cluster cannot see is refused before anything is
         submitted (flux_hub.paths.PathNotShared, a ValueError). With no shared storage at all
@@ -115,15 +102,24 @@ class FluxCluster:
 
     def _submit(self, command, name, runtime, workdir, fields, option):
         """submit(), with ``option`` the way the person names the working directory (for the
-        message when the current directory cannot be used)."""
-        if name is not None:
-            name = check_name(name)
-        if runtime is not None:
-            fields["runtime"] = parse_duration(runtime)
-        workdir = self.paths.workdir(workdir, option=option)
+        message when the current directory cannot be used). Every field is checked by
+        flux_hub.jobrequest.parse, as every front-end's are: JobRequestError (a ValueError and
+        an InvalidRequest) lists every bad field before anything is sent."""
+        # flux-restful's launchers are not a job option: its own check refuses them (LAUNCHERS_OFF)
+        launcher = {key: fields.pop(key) for key in ("is_launcher",) if key in fields}
+        try:
+            request = parse(
+                {"command": command, "name": name, "runtime": runtime, "workdir": workdir, **fields}
+            )
+        except KeyError as unknown:
+            raise TypeError(f"submit() got an unexpected keyword argument {unknown}") from None
+        name = request.pop("name", None)
+        command = request.pop("command")
+        fields = request
+        workdir = self.paths.workdir(fields.pop("workdir", None), option=option)
         if workdir is not None:
             fields["workdir"] = workdir
-        job_id = self.client.submit(command, **fields)
+        job_id = self.client.submit(command, **fields, **launcher)
         # The panel follows the jobs it knows one by one: tell it about this one.
         try:
             SubmittedJobs(journal_path(self.names.path)).add(job_id)
@@ -212,7 +208,8 @@ class Job:
         deadline = None
         if timeout is not None:
             seconds = timeout if _number(timeout) and timeout >= 0 else parse_duration(timeout)
-            deadline = time.monotonic() + seconds
+            if not (isinstance(timeout, str) and timeout.strip().lower() in ("inf", "infinity")):
+                deadline = time.monotonic() + seconds
         delay = 0.1
         while True:
             try:

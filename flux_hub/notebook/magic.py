@@ -1,8 +1,14 @@
 """The %%flux cell magic: run the cell as a batch script on the Flux cluster.
 
     %load_ext flux_hub
-    %%flux --nodes 2 --tasks 2 --time 5m --name hello --wait
+    %%flux -N 2 -n 2 -t 5m --name hello --wait
     echo "hello from $(hostname)"
+
+Its options are every job request's (flux_hub/jobrequest.py, as ``flux-hub submit`` and the panel
+take them): -N/--nodes, -n/--ntasks, -c/--cores-per-task, -g/--gpus-per-task, -t/--time-limit,
+--name, --cwd, --env NAME=VALUE, --exclusive, -o/--setopt OPT[=VAL]; --tasks and --time, its
+first spellings, still work. Without --name the job is named after the notebook and the cell,
+e.g. ``analysis.ipynb [3]`` (jupyter_server tells the kernel its notebook in JPY_SESSION_NAME).
 
 The job may run on another machine than the kernel, so the script travels inside the command
 (``bash -c SCRIPT``), not as a file. Without --wait the cell shows the job at once and the kernel is
@@ -13,13 +19,41 @@ in ``--cwd DIR`` (a path as the notebook sees it, relative to the current direct
 shared storage the job starts in the person's own folder on the cluster.
 """
 
+import os
+import shlex
 import sys
+from pathlib import PurePath
 
 from IPython.core.magic import Magics, cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import MagicArgumentParser
 
+from flux_hub import jobrequest
+from flux_hub.jobnames import MAX_NAME_LENGTH
 from flux_hub.notebook import api
 from flux_hub.restful import FluxRestfulError
+
+
+def _parser():
+    parser = MagicArgumentParser(
+        prog="%flux",  # its help adds the other %
+        description="Submit the cell as a bash batch script to the Flux cluster.",
+        add_help=False,
+    )
+    jobrequest.add_arguments(parser, aliases=True)
+    parser.add_argument("--wait", action="store_true", help="follow the output until the job ends")
+    return parser
+
+
+PARSER = _parser()
+
+
+def cell_name(notebook, count):
+    """The name of a job from cell ``count`` of ``notebook`` (its path; None: not known), as
+    IPython numbers cells: ``analysis.ipynb [3]``, or ``cell [3]``."""
+    base = PurePath(notebook).name if notebook else ""
+    base = "".join(c if ord(c) >= 32 else "?" for c in base).strip() or "cell"
+    suffix = f" [{count}]" if isinstance(count, int) else ""
+    return base[: MAX_NAME_LENGTH - len(suffix)] + suffix
 
 
 class FluxCellError(Exception):
@@ -31,43 +65,29 @@ class FluxCellError(Exception):
 
 @magics_class
 class FluxMagics(Magics):
-    @magic_arguments()
-    @argument("-N", "--nodes", type=int, help="number of nodes")
-    @argument("-n", "--tasks", type=int, help="number of tasks")
-    @argument("-c", "--cores-per-task", type=int, help="cores for each task")
-    @argument("-t", "--time", help="time limit, e.g. 30s, 5m, 1h (default: none)")
-    @argument("--name", help="a name for the job, shown here and in the Flux panel")
-    @argument(
-        "--cwd",
-        help="working directory of the job, as the notebook sees it (default: the current one)",
-    )
-    @argument("--wait", action="store_true", help="follow the output until the job ends")
+    """%%flux: see the module's text, or %%flux? for its options."""
+
     @cell_magic
     def flux(self, line, cell):
-        """Submit the cell as a bash batch script to the Flux cluster."""
-        args = parse_argstring(self.flux, line)
+        # Split as a shell does (IPython's own split keeps the quotes: --name "my job")
+        try:
+            argv = shlex.split(line)
+        except ValueError as error:
+            raise FluxCellError(f"%%flux cannot split its options into words: {error}") from None
+        args = PARSER.parse_args(argv)
         if not cell.strip():
             raise FluxCellError("The cell is empty: write the commands to run below %%flux.")
-        fields = {
-            "num_nodes": args.nodes,
-            "num_tasks": args.tasks,
-            "cores_per_task": args.cores_per_task,
-        }
+        raw = jobrequest.from_arguments(args)
+        if "name" not in raw:
+            raw["name"] = cell_name(os.environ.get("JPY_SESSION_NAME"), self._cell_number())
+        name, runtime, workdir = (raw.pop(key, None) for key in ("name", "runtime", "workdir"))
         try:
-            runtime = None if args.time is None else api.parse_duration(args.time)
             cluster = api.current()
-            job = cluster._submit(
-                ["bash", "-c", cell],
-                args.name,
-                runtime,
-                args.cwd,
-                {k: v for k, v in fields.items() if v is not None},
-                "--cwd",
-            )
+            job = cluster._submit(["bash", "-c", cell], name, runtime, workdir, raw, "--cwd")
         except (ValueError, FluxRestfulError) as error:
             raise FluxCellError(str(error)) from None
-        label = f" ({args.name})" if args.name else ""
-        print(f"Submitted job {job.f58}{label} as {cluster.user} to {cluster.host}", flush=True)
+        label = name.strip()
+        print(f"Submitted job {job.f58} ({label}) as {cluster.user} to {cluster.host}", flush=True)
         if args.wait:
             try:
                 for chunk in job.stream():
@@ -80,6 +100,17 @@ class FluxMagics(Magics):
             else:
                 self._report(job)
         return job
+
+    flux.__doc__ = "Submit the cell as a bash batch script to the Flux cluster.\n\n" + (
+        PARSER.format_help()
+    )
+
+    def _cell_number(self):
+        """The running cell's number (In [3]): its ExecutionResult's, since IPython 9 counts
+        the next cell before running this one."""
+        running = getattr(getattr(self.shell, "displayhook", None), "exec_result", None)
+        count = getattr(running, "execution_count", None)
+        return count if isinstance(count, int) else getattr(self.shell, "execution_count", None)
 
     @staticmethod
     def _report(job):

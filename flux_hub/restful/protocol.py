@@ -557,8 +557,10 @@ _NO_COMMAND = "'command' is required: the command line to run, e.g. \"hostname\"
 
 
 def check_submission(command, fields):
-    """The rules of a job description, in one place for every caller: the server extension's
-    HTTP API, the notebook API and ``%%flux``, the terminal CLI.
+    """The wire rules of a job description: what flux-restful can be sent at all (types, NULs,
+    launchers). People's inputs are checked first by flux_hub.jobrequest, the one description
+    every front-end (the panel through the server extension, the notebook API, ``%%flux``,
+    ``flux-hub submit``) derives from; this is the client's own last check, for every caller.
 
     ``fields``: SUBMIT_FIELDS and ``envars`` (None: not given). Returns the query parameters and
     the environment (or None) to send; InvalidRequest lists every problem found, not only the

@@ -9,11 +9,9 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from flux_hub import jobid
-from flux_hub.jobnames import check_name
+from flux_hub import jobid, jobrequest
 from flux_hub.paths import PathNotShared, within
-from flux_hub.restful import FluxRestfulError, InvalidRequest
-from flux_hub.restful.protocol import SUBMIT_FIELDS, check_submission
+from flux_hub.restful import FluxRestfulError
 from flux_hub.serverextension.errors import BadRequest, describe, expected
 
 RESCAN = {"1": True, "true": True, "0": False, "false": False, "": False}
@@ -22,8 +20,10 @@ RESCAN = {"1": True, "true": True, "0": False, "false": False, "": False}
 def parse_submission(body):
     """(fields for the client's submit, name) from a JSON request body, or BadRequest.
 
-    The job's own fields follow the client's rules (restful.protocol.check_submission, the one
-    copy every caller uses); the name, and which fields this API takes, are the extension's.
+    The job's fields follow flux_hub.jobrequest (the one description every front-end uses, the
+    panel's form through GET request-fields): the same input gives the same request and the same
+    refusal as ``%%flux``, ``flux-hub submit`` and the notebook API. Which keys this API takes
+    is the extension's: launchers and unknown keys are refused here.
     """
     try:
         data = json.loads(body or b"")
@@ -31,26 +31,23 @@ def parse_submission(body):
         raise BadRequest("The request body must be a JSON object describing the job.") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object describing the job.")
-    reasons = []
-    name = data.pop("name", None)
-    if name is not None:
-        try:
-            name = check_name(name)
-        except ValueError as error:
-            reasons.append(f"'name': {error}.")
+    extra = []
     if "is_launcher" in data:
         data.pop("is_launcher")
-        reasons.append("'is_launcher' is not supported: a launcher job has no single id to follow.")
-    fields = {key: data.pop(key) for key in (*SUBMIT_FIELDS, "envars") if key in data}
-    command = data.pop("command", None)
-    reasons.extend(f"unknown field {key!r}." for key in sorted(data))
+        extra.append("'is_launcher' is not supported: a launcher job has no single id to follow.")
+    extra.extend(f"unknown field {key!r}." for key in sorted(data) if key not in jobrequest.BY_NAME)
+    data = {key: value for key, value in data.items() if key in jobrequest.BY_NAME}
+    data.setdefault("command", None)
     try:
-        check_submission(command, fields)
-    except InvalidRequest as problem:
-        reasons = [f"{reason}." for reason in problem.reasons] + reasons
-    if reasons:
-        raise BadRequest("The job was not submitted: its description is not valid.", reasons)
-    return {"command": command, **fields}, name
+        request = jobrequest.parse(data)
+    except jobrequest.JobRequestError as problem:
+        raise BadRequest(
+            "The job was not submitted: its description is not valid.", problem.reasons + extra
+        ) from None
+    if extra:
+        raise BadRequest("The job was not submitted: its description is not valid.", extra)
+    name = request.pop("name", None)
+    return request, name
 
 
 def _sentence(text):
@@ -168,6 +165,17 @@ class JobsHandler(FluxHubHandler):
         self.finish(json.dumps({"id": job_id}))
 
 
+class RequestFieldsHandler(FluxHubHandler):
+    """GET request-fields: the description of a job request (flux_hub.jobrequest.describe),
+    from which the panel's form takes its fields, limits, help and rules."""
+
+    @web.authenticated
+    def get(self):
+        """The description as JSON (it changes only with flux-hub itself)."""
+        self.set_header("Cache-Control", "private, max-age=300")
+        self.finish(json.dumps(jobrequest.describe()))
+
+
 class JobHandler(FluxHubHandler):
     """GET jobs/<id>: one job of the user's."""
 
@@ -250,6 +258,7 @@ def handlers(base_url):
     return [
         (url_path_join(api, "cluster"), ClusterHandler),
         (url_path_join(api, "jobs"), JobsHandler),
+        (url_path_join(api, "request-fields"), RequestFieldsHandler),
         (job, JobHandler),
         (url_path_join(job, "output"), JobOutputHandler),
         (url_path_join(job, "output", "stream"), JobOutputStreamHandler),

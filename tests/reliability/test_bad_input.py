@@ -26,6 +26,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
+from flux_hub.jobrequest import MAX_RUNTIME
 from flux_hub.notebook import connect
 from flux_hub.notebook.api import parse_duration
 from flux_hub.notebook.magic import FluxCellError, FluxMagics
@@ -376,9 +377,12 @@ def test_time_limits(value):
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         assert isinstance(outcome, ValueError), (value, seconds)
     elif isinstance(value, int | float):
-        assert seconds == [math.ceil(value)] if value >= 0 else isinstance(outcome, ValueError)
+        if 0 <= value <= MAX_RUNTIME:
+            assert seconds == [math.ceil(value)]
+        else:  # negative, or longer than a time limit can be (2**32 s)
+            assert isinstance(outcome, ValueError), (value, seconds)
     elif value.strip().isascii() and value.strip().isdigit():
-        assert seconds == [int(value)]
+        assert seconds == [int(value)] if int(value) <= MAX_RUNTIME else outcome is not None
     elif outcome is None:
         assert isinstance(seconds[0], int) and seconds[0] >= 0, (value, seconds)
     else:

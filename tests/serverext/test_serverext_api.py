@@ -18,6 +18,7 @@ ENDPOINTS = [
     ("GET", "cluster"),
     ("GET", "jobs"),
     ("POST", "jobs"),
+    ("GET", "request-fields"),
     ("GET", "jobs/1"),
     ("GET", "jobs/1/output"),
     ("GET", "jobs/1/output/stream"),
@@ -153,7 +154,11 @@ async def test_a_runtime_limit_reaches_the_job(api):
         ({"command": ""}, ["'command' is required"]),
         (
             {"command": "hostname", "num_tasks": "two", "runtime": -1, "colour": "red"},
-            ["'num_tasks' must be", "'runtime' must be", "unknown field 'colour'"],
+            [
+                "'num_tasks' must be",
+                "'runtime': '-1' is not a time limit",
+                "unknown field 'colour'",
+            ],
         ),
         ({"command": "hostname", "envars": {"A": [1]}}, ["environment variable 'A' must be"]),
         ({"command": "hostname", "option_flags": {"a,b": "c"}}, ["'option_flags' must be"]),
@@ -171,6 +176,24 @@ async def test_a_bad_submission_is_400_with_reasons_and_submits_nothing(
     for reason, expected in zip(error["reasons"], reasons, strict=True):
         assert reason.startswith(expected), error
     assert len(client_for("alice").list_jobs()) == before
+
+
+async def test_request_fields_describe_what_post_jobs_takes(api):
+    code, described = await api.get("request-fields")
+    assert code == 200
+    fields = {field["name"]: field for field in described["fields"]}
+    assert fields["runtime"]["flags"] == ["-t", "--time-limit"]
+    assert fields["gpus_per_task"]["minimum"] == 0
+    # Every field it describes is one POST jobs takes: none is an "unknown field"
+    code, error = await api.post("jobs", body={name: "?" for name in fields})
+    assert code == 400
+    assert not [reason for reason in error["reasons"] if reason.startswith("unknown field")]
+
+
+async def test_a_time_limit_in_flux_duration_is_rounded_up_not_dropped(api):
+    job_id = await api.submit(command="sleep 30", runtime="0.4s")
+    job = await api.wait(job_id)
+    assert job["result"] == "TIMEOUT"
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]"])
