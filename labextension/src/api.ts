@@ -78,14 +78,51 @@ export interface ISubmitRequest {
   /** A command line, or the words of one (a script runs as bash -c SCRIPT). */
   command: string | string[];
   name?: string;
-  num_tasks?: number;
-  cores_per_task?: number;
-  gpus_per_task?: number;
-  num_nodes?: number;
+  /**
+   * Counts and the time limit as a person typed them (or as numbers): the
+   * server reads them with the one description of a job request
+   * (flux_hub/jobrequest.py), as `flux-hub submit` and `%%flux` do.
+   */
+  num_tasks?: number | string;
+  cores_per_task?: number | string;
+  gpus_per_task?: number | string;
+  num_nodes?: number | string;
   exclusive?: boolean;
   workdir?: string;
-  runtime?: number;
+  /** A time limit: seconds, or a Flux duration as text ("30s", ".5h", "1h30m"). */
+  runtime?: number | string;
   envars?: Record<string, string>;
+}
+
+/** One field of a job request (`GET request-fields`). */
+export interface IRequestField {
+  name: string;
+  kind: string;
+  label: string;
+  help: string;
+  flags: string[];
+  aliases: string[];
+  metavar: string | null;
+  minimum: number | null;
+  default: string | null;
+  repeat: boolean;
+}
+
+/**
+ * The one description of a job request that `POST jobs`, `flux-hub submit`,
+ * `%%flux` and the notebook API share (docs/server-extension-api.md).
+ */
+export interface IRequestFields {
+  version: number;
+  fields: IRequestField[];
+  duration: {
+    help: string;
+    units: Record<string, number>;
+    no_limit: string[];
+    rounding: string;
+    max_seconds: number;
+  };
+  rules: string[];
 }
 
 /** A job record as read, its id made a JobId (the record is fresh: changed in place). */
@@ -135,6 +172,25 @@ export class FluxHubAPI {
   async job(id: JobId): Promise<IJob> {
     return jobFrom(await requestAPI<IJob>(`jobs/${id}`, this.settings));
   }
+
+  /**
+   * The description of a job request; asked once (it changes only with
+   * flux-hub), asked again after a failure.
+   */
+  requestFields(): Promise<IRequestFields> {
+    if (!this._requestFields) {
+      this._requestFields = requestAPI<IRequestFields>(
+        'request-fields',
+        this.settings
+      );
+      this._requestFields.catch(() => {
+        this._requestFields = null;
+      });
+    }
+    return this._requestFields;
+  }
+
+  private _requestFields: Promise<IRequestFields> | null = null;
 
   /** Submit a job; returns the new job's id. */
   async submit(request: ISubmitRequest): Promise<JobId> {

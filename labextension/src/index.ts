@@ -179,6 +179,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         initial,
         files,
         submit: request => api.submit(request),
+        // Asked once, kept by the API (the form's help is the description's).
+        requestFields: api.requestFields(),
         onSubmitted: id => {
           model.watch(id);
           Notification.success(`Submitted Flux job ${formatF58(id)}.`, {

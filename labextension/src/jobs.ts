@@ -322,32 +322,6 @@ export function visibleJobs(
 }
 
 /**
- * Parse a time limit: plain seconds ("90"), or Flux-style units ("30s",
- * "10m", "2h", "1d", "1h30m"). Returns seconds, 0 for empty, or null if invalid.
- */
-export function parseTimeLimit(text: string): number | null {
-  const value = text.trim().toLowerCase();
-  if (!value) {
-    return 0;
-  }
-  if (/^\d+$/.test(value)) {
-    return Number(value);
-  }
-  const units: Record<string, number> = { d: 86400, h: 3600, m: 60, s: 1 };
-  const pattern = /(\d+(?:\.\d+)?)([dhms])/g;
-  let seconds = 0;
-  let consumed = 0;
-  for (const match of value.matchAll(pattern)) {
-    if (match.index !== consumed) {
-      return null;
-    }
-    seconds += Number(match[1]) * units[match[2]];
-    consumed += match[0].length;
-  }
-  return consumed === value.length && seconds > 0 ? Math.round(seconds) : null;
-}
-
-/**
  * Parse environment variables written one per line as NAME=value.
  * Returns the variables, or the first line that is not of that form.
  */

@@ -2,7 +2,7 @@ import * as React from 'react';
 
 import { ReactWidget } from '@jupyterlab/ui-components';
 
-import { ISubmitRequest } from './api';
+import { IRequestFields, ISubmitRequest } from './api';
 import { ISubmitValues, SubmitForm } from './components/SubmitForm';
 import { IFilesInfo } from './files';
 import { JobId } from './jobid';
@@ -33,5 +33,7 @@ export namespace SubmitPanel {
     files?: IFilesInfo | null;
     submit: (request: ISubmitRequest) => Promise<JobId>;
     onSubmitted: (id: JobId) => void;
+    /** The description of a job request (GET request-fields), for the fields' help. */
+    requestFields?: Promise<IRequestFields> | null;
   }
 }

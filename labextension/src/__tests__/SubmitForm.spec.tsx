@@ -1,5 +1,11 @@
 import * as React from 'react';
-import { act, fireEvent, render, screen } from '@testing-library/react';
+import {
+  act,
+  fireEvent,
+  render,
+  screen,
+  waitFor
+} from '@testing-library/react';
 
 import { FluxHubAPI, ISubmitRequest } from '../api';
 import { EMPTY_VALUES, SubmitForm, validate } from '../components/SubmitForm';
@@ -76,7 +82,7 @@ describe('SubmitForm', () => {
     fill('Nodes', '2');
     fill('Tasks', '4');
     fill('Cores per task', '2');
-    fill('GPUs per task', '0'); // none: left out
+    fill('GPUs per task', '0'); // none: the server leaves it out
     fill('Time limit', '1h30m');
     fill(/Environment variables/, 'SEED=7\nMODE=fast');
     fireEvent.click(screen.getByLabelText(/Exclusive/));
@@ -85,10 +91,12 @@ describe('SubmitForm', () => {
       {
         command: 'python3 train.py --epochs 3',
         name: 'training',
-        num_nodes: 2,
-        num_tasks: 4,
-        cores_per_task: 2,
-        runtime: 5400,
+        // As typed: the server reads them as flux-hub submit and %%flux do
+        num_nodes: '2',
+        num_tasks: '4',
+        cores_per_task: '2',
+        gpus_per_task: '0',
+        runtime: '1h30m',
         workdir: '/home/alice/project',
         envars: { SEED: '7', MODE: 'fast' },
         exclusive: true
@@ -99,16 +107,10 @@ describe('SubmitForm', () => {
 
   it('checks the fields before sending and says what is wrong with each', async () => {
     const { sent, press } = setup(async () => '1');
-    fill('Nodes', 'two');
-    fill('Time limit', 'soon');
     fill(/Environment variables/, 'not a variable');
     await press();
     expect(sent).toEqual([]);
     expect(screen.getByText('A command is required.')).toBeTruthy();
-    expect(
-      screen.getByText('Nodes must be a whole number of at least 1.')
-    ).toBeTruthy();
-    expect(screen.getByText(/Write the time limit as seconds/)).toBeTruthy();
     expect(screen.getByText(/Line 1 is not NAME=value/)).toBeTruthy();
     const command = screen.getByLabelText('Command');
     expect(command.getAttribute('aria-invalid')).toBe('true');
@@ -242,18 +244,207 @@ describe('SubmitForm', () => {
     expect(
       validate({ ...EMPTY_VALUES, command: 'nvidia-smi', gpusPerTask: '1' })
         .request
-    ).toEqual({ command: 'nvidia-smi', gpus_per_task: 1 });
+    ).toEqual({ command: 'nvidia-smi', gpus_per_task: '1' });
+  });
+});
+
+/**
+ * The server extension answering POST jobs as it does (its words from
+ * flux_hub/jobrequest.py, the one description flux-hub submit and %%flux
+ * use), and GET request-fields with that description.
+ */
+const DURATION_HELP =
+  'a Flux duration: seconds (90) or a number with a unit ms, s, m, h or d (30s, 5m, 1.5h, 2d, 1h30m); 0 or inf: no limit';
+const DESCRIPTION = {
+  version: 1,
+  fields: [
+    {
+      name: 'num_nodes',
+      kind: 'count',
+      label: 'Nodes',
+      help: 'number of nodes',
+      flags: ['-N', '--nodes'],
+      aliases: [],
+      metavar: 'N',
+      minimum: 1,
+      default: 'as Flux decides',
+      repeat: false
+    },
+    {
+      name: 'runtime',
+      kind: 'duration',
+      label: 'Time limit',
+      help: 'time limit: ' + DURATION_HELP,
+      flags: ['-t', '--time-limit'],
+      aliases: ['--time'],
+      metavar: 'TIME',
+      minimum: null,
+      default: 'no limit',
+      repeat: false
+    }
+  ],
+  duration: {
+    help: DURATION_HELP,
+    units: { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 },
+    no_limit: ['0', 'inf', 'infinity'],
+    rounding: 'up to whole seconds',
+    max_seconds: 4294967296
+  },
+  rules: []
+};
+
+describe('SubmitForm and the one description of a job request', () => {
+  function server(refuse: (body: any) => string[]) {
+    const posted: any[] = [];
+    const asked: string[] = [];
+    const api = new FluxHubAPI(
+      settingsWith(async request => {
+        asked.push(`${request.method} ${new URL(request.url).pathname}`);
+        if (new URL(request.url).pathname.endsWith('/request-fields')) {
+          return json(200, DESCRIPTION);
+        }
+        const body = JSON.parse(await request.text());
+        posted.push(body);
+        const reasons = refuse(body);
+        return reasons.length
+          ? json(400, {
+              message:
+                'The job was not submitted: its description is not valid.',
+              reasons
+            })
+          : json(201, { id: String(posted.length) });
+      })
+    );
+    const submitted: string[] = [];
+    render(
+      <SubmitForm
+        initial={EMPTY_VALUES}
+        submit={request => api.submit(request)}
+        requestFields={api.requestFields()}
+        onSubmitted={id => submitted.push(id)}
+      />
+    );
+    const press = () =>
+      act(async () => {
+        fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
+      });
+    return { api, asked, posted, submitted, press };
+  }
+
+  const value = (label: string | RegExp) =>
+    (screen.getByLabelText(label) as HTMLInputElement).value;
+
+  const shownAt = (label: string) => {
+    const input = screen.getByLabelText(label);
+    return {
+      invalid: input.getAttribute('aria-invalid'),
+      text: document.getElementById(input.getAttribute('aria-describedby')!)
+        ?.textContent
+    };
+  };
+
+  it('sends 0.4s and .5h as typed, for the server to read as 1 s and 1800 s (never "no limit", never refused)', async () => {
+    const { posted, submitted, press } = server(() => []);
+    fill('Command', 'hostname');
+    fill('Time limit', '0.4s');
+    await press();
+    fill('Time limit', '.5h');
+    await press();
+    fill('Time limit', ' 1h30m ');
+    await press();
+    expect(posted.map(body => body.runtime)).toEqual(['0.4s', '.5h', '1h30m']);
+    expect(submitted).toEqual(['1', '2', '3']);
+    expect(screen.queryByRole('alert')).toBeNull();
   });
 
-  it('wants at least as many tasks as nodes', () => {
-    const { request, errors } = validate({
-      ...EMPTY_VALUES,
-      command: 'hostname',
-      nodes: '2',
-      tasks: '1'
+  it('shows the help of the description under the time limit, asking for it once', async () => {
+    const { api, asked } = server(() => []);
+    await waitFor(() =>
+      expect(shownAt('Time limit').text).toBe(
+        'A Flux duration: seconds (90) or a number with a unit ms, s, m, h or d (30s, 5m, 1.5h, 2d, 1h30m); 0 or inf: no limit.'
+      )
+    );
+    expect(screen.getByLabelText('Nodes').getAttribute('title')).toBe(
+      'Number of nodes.'
+    );
+    await api.requestFields();
+    expect(asked).toEqual(['GET /user/alice/flux-hub/api/request-fields']);
+  });
+
+  it("shows the server's words for a bad time limit and bad counts at their fields, losing nothing typed", async () => {
+    const runtime = `'runtime': 'soon' is not a time limit: use ${DURATION_HELP}`;
+    const nodes = "'num_nodes' must be a whole number of at least 1, not 'two'";
+    let refuse = true;
+    const { posted, submitted, press } = server(body =>
+      refuse ? [nodes, runtime] : []
+    );
+    fill('Command', 'python3 run.py');
+    fill('Name (optional)', 'analysis');
+    fill('Nodes', 'two');
+    fill('Tasks', '4');
+    fill('Time limit', 'soon');
+    fill(/Environment variables/, 'SEED=7');
+    await press();
+    expect(posted[0]).toEqual({
+      command: 'python3 run.py',
+      name: 'analysis',
+      num_nodes: 'two',
+      num_tasks: '4',
+      runtime: 'soon',
+      envars: { SEED: '7' }
     });
-    expect(request).toBeNull();
-    expect(errors.tasks).toMatch(/at least as many tasks as nodes/);
+    expect(shownAt('Time limit')).toEqual({ invalid: 'true', text: runtime });
+    expect(shownAt('Nodes')).toEqual({ invalid: 'true', text: nodes });
+    expect(shownAt('Tasks').invalid).toBeNull();
+    // The person is taken to the first field to fix; each line shows once
+    expect(document.activeElement).toBe(screen.getByLabelText('Nodes'));
+    expect(screen.getByRole('alert').textContent).toBe(
+      'The job was not submitted. See Nodes, Time limit above.'
+    );
+    expect(submitted).toEqual([]);
+    expect(value('Command')).toBe('python3 run.py');
+    expect(value('Name (optional)')).toBe('analysis');
+    expect(value('Nodes')).toBe('two');
+    expect(value('Tasks')).toBe('4');
+    expect(value('Time limit')).toBe('soon');
+    expect(value(/Environment variables/)).toBe('SEED=7');
+
+    refuse = false;
+    fill('Nodes', '2');
+    fill('Time limit', '.5h');
+    await press();
+    expect(submitted).toEqual(['2']);
+    expect(posted[1]).toEqual({
+      ...posted[0],
+      num_nodes: '2',
+      runtime: '.5h'
+    });
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it("shows the server's rule of tasks and nodes at Tasks", async () => {
+    const line =
+      "'num_tasks' must be at least 'num_nodes' (each node needs a task): 2 tasks on 3 nodes";
+    const { press } = server(() => [line]);
+    fill('Command', 'hostname');
+    fill('Nodes', '3');
+    fill('Tasks', '2');
+    await press();
+    expect(shownAt('Tasks')).toEqual({ invalid: 'true', text: line });
+  });
+
+  it('keeps a reason about no field in the banner', async () => {
+    const { press } = server(() => ["unknown field 'colour'."]);
+    fill('Command', 'hostname');
+    await press();
+    const alert = screen.getByRole('alert');
+    expect(alert.firstChild!.textContent).toBe('The job was not submitted.');
+    expect(alert.textContent).toContain(
+      'The job was not submitted. Its description is not valid.'
+    );
+    expect(
+      Array.from(alert.querySelectorAll('li')).map(li => li.textContent)
+    ).toEqual(["unknown field 'colour'."]);
   });
 });
 

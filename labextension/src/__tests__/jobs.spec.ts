@@ -8,7 +8,6 @@ import {
   idUnderName,
   isCancellable,
   parseEnvironment,
-  parseTimeLimit,
   statusOf,
   visibleJobs
 } from '../jobs';
@@ -35,18 +34,6 @@ describe('job helpers', () => {
     expect(formatDuration(3723)).toBe('1:02:03');
     expect(formatDuration(90000)).toBe('1d 01:00:00');
     expect(formatDuration(undefined)).toBe('');
-  });
-
-  it('reads time limits as Flux writes them', () => {
-    expect(parseTimeLimit('')).toBe(0);
-    expect(parseTimeLimit('90')).toBe(90);
-    expect(parseTimeLimit('30s')).toBe(30);
-    expect(parseTimeLimit('10m')).toBe(600);
-    expect(parseTimeLimit('1h30m')).toBe(5400);
-    expect(parseTimeLimit('1.5h')).toBe(5400);
-    expect(parseTimeLimit('ten minutes')).toBeNull();
-    expect(parseTimeLimit('10x')).toBeNull();
-    expect(parseTimeLimit('m10')).toBeNull();
   });
 
   it('reads NAME=value lines and points at the first bad one', () => {

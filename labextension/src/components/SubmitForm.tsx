@@ -1,9 +1,9 @@
 import * as React from 'react';
 
-import { ISubmitRequest } from '../api';
+import { IRequestFields, ISubmitRequest } from '../api';
 import { IFilesInfo, workdirHint, workdirRefusal } from '../files';
 import { JobId } from '../jobid';
-import { parseEnvironment, parseTimeLimit } from '../jobs';
+import { parseEnvironment } from '../jobs';
 import { FluxHubError } from '../request';
 import { describe } from '../model';
 
@@ -58,28 +58,15 @@ export function runsAs(values: ISubmitValues): string {
   return values.command.trim();
 }
 
-/** A whole number field: empty means "let Flux decide". */
-function count(
-  text: string,
-  label: string,
-  min: number,
-  errors: Errors,
-  key: keyof ISubmitValues
-): number | undefined {
-  const value = text.trim();
-  if (!value) {
-    return undefined;
-  }
-  if (!/^\d+$/.test(value) || Number(value) < min) {
-    errors[key] = `${label} must be a whole number of at least ${min}.`;
-    return undefined;
-  }
-  return Number(value);
-}
-
 /**
  * Check the form and build the request; every problem is reported against
- * its field so a person can fix them all at once. `files`: which folders the
+ * its field so a person can fix them all at once.
+ *
+ * The counts and the time limit are sent as typed: the server reads them with
+ * the one description of a job request (flux_hub/jobrequest.py), so the form
+ * takes and refuses exactly what `flux-hub submit` and `%%flux` do, in their
+ * words (shown at the field: see refusedFields). `0.4s` is a 1 s limit, `.5h`
+ * half an hour, `0` or `inf` no limit. `files`: which folders the
  * cluster sees (a working directory outside them is refused here, in the
  * server's words; null: the server alone checks).
  */
@@ -104,34 +91,19 @@ export function validate(
   if (values.name.trim()) {
     request.name = values.name.trim();
   }
-  const fields: [keyof ISubmitValues, keyof ISubmitRequest, string, number][] =
-    [
-      ['nodes', 'num_nodes', 'Nodes', 1],
-      ['tasks', 'num_tasks', 'Tasks', 1],
-      ['coresPerTask', 'cores_per_task', 'Cores per task', 1],
-      ['gpusPerTask', 'gpus_per_task', 'GPUs per task', 0]
-    ];
-  for (const [key, field, label, min] of fields) {
-    const value = count(values[key] as string, label, min, errors, key);
-    // Zero GPUs is the same as asking for none: leave the field out.
-    if (value) {
-      (request as any)[field] = value;
+  // Empty: not given (Flux decides; no time limit).
+  const typed: [keyof ISubmitValues, keyof ISubmitRequest][] = [
+    ['nodes', 'num_nodes'],
+    ['tasks', 'num_tasks'],
+    ['coresPerTask', 'cores_per_task'],
+    ['gpusPerTask', 'gpus_per_task'],
+    ['timeLimit', 'runtime']
+  ];
+  for (const [key, field] of typed) {
+    const text = (values[key] as string).trim();
+    if (text) {
+      (request as any)[field] = text;
     }
-  }
-  if (
-    request.num_nodes !== undefined &&
-    request.num_tasks !== undefined &&
-    request.num_tasks < request.num_nodes
-  ) {
-    errors.tasks =
-      'Each node needs at least one task: use at least as many tasks as nodes.';
-  }
-  const runtime = parseTimeLimit(values.timeLimit);
-  if (runtime === null) {
-    errors.timeLimit =
-      'Write the time limit as seconds (90) or with units (30s, 10m, 2h, 1h30m).';
-  } else if (runtime > 0) {
-    request.runtime = runtime;
   }
   if (values.workdir.trim()) {
     request.workdir = values.workdir.trim();
@@ -181,6 +153,47 @@ const LABELS: Record<keyof ISubmitValues, string> = {
   exclusive: 'Exclusive'
 };
 
+/** A reason of the one description's names the field it is about first: `'runtime': …`. */
+const REASON_FIELD = /^'([a-z_]+)'/;
+
+/**
+ * The server's reasons that are about one field of the form, each at its
+ * field ({form field: the reasons' words}), and the rest (about the job as a
+ * whole). A 400 that names its `field` (a working directory the cluster
+ * cannot see) puts its message there; a refusal of the description (bad
+ * counts, a time limit that is not one) lists one reason per field, each
+ * starting with the field's name, in the words `flux-hub submit` and
+ * `%%flux` say.
+ */
+export function refusedFields(
+  error: unknown,
+  values: ISubmitValues
+): { errors: Errors; rest: string[] } {
+  const errors: Errors = {};
+  if (!(error instanceof FluxHubError) || error.status !== 400) {
+    return { errors, rest: error instanceof FluxHubError ? error.reasons : [] };
+  }
+  const named = refusedField(error, values);
+  if (named) {
+    errors[named] = describe(error);
+    return { errors, rest: error.reasons };
+  }
+  const rest: string[] = [];
+  for (const reason of error.reasons) {
+    const match = REASON_FIELD.exec(reason);
+    let key = match ? FIELD_OF[match[1]] : undefined;
+    if (key === 'command' && values.kind === 'script') {
+      key = 'script';
+    }
+    if (key) {
+      errors[key] = errors[key] ? `${errors[key]} ${reason}` : reason;
+    } else {
+      rest.push(reason);
+    }
+  }
+  return { errors, rest };
+}
+
 /**
  * The form field a refusal is about (the server names it: "workdir" for a
  * folder the Flux cluster cannot see), so its line shows next to that field.
@@ -206,6 +219,26 @@ export interface ISubmitFormProps {
   files?: IFilesInfo | null;
   submit: (request: ISubmitRequest) => Promise<JobId>;
   onSubmitted: (id: JobId) => void;
+  /**
+   * The description of a job request (`GET request-fields`): the fields'
+   * help shows under them. Absent or failed: the form's own short hints.
+   */
+  requestFields?: Promise<IRequestFields> | null;
+}
+
+/** The server's sentence after the banner's own "The job was not submitted." */
+function withoutLead(message: string): string {
+  const rest = message.replace(/^The job was not submitted:\s*/, '');
+  return rest === message ? message : rest[0].toUpperCase() + rest.slice(1);
+}
+
+/** A help text of the description as a hint: a capital first letter, a full stop. */
+function asHint(text: string | undefined | null): string | undefined {
+  if (!text) {
+    return undefined;
+  }
+  const sentence = text[0].toUpperCase() + text.slice(1);
+  return sentence.endsWith('.') ? sentence : `${sentence}.`;
 }
 
 /** The submit form: validates before sending, shows the server's reasons when it refuses. */
@@ -219,6 +252,22 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   const [busy, setBusy] = React.useState(false);
   const form = React.useRef<HTMLFormElement>(null);
   const [rejected, setRejected] = React.useState(0);
+  const [description, setDescription] = React.useState<IRequestFields | null>(
+    null
+  );
+
+  React.useEffect(() => {
+    let current = true;
+    props.requestFields
+      ?.then(answer => current && setDescription(answer))
+      .catch(() => undefined);
+    return () => {
+      current = false;
+    };
+  }, [props.requestFields]);
+
+  const help = (name: string): string | undefined =>
+    description?.fields.find(field => field.name === name)?.help;
 
   // After a failed check, take the person to the first field to fix.
   React.useEffect(() => {
@@ -251,16 +300,17 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       const id = await props.submit(request);
       props.onSubmitted(id);
     } catch (error) {
-      const reasons = error instanceof FluxHubError ? error.reasons : [];
-      const key = refusedField(error, values);
-      if (key) {
-        // The server's line next to the field it is about, and the person
-        // taken there; everything typed stays as it was.
-        setErrors({ [key]: describe(error) });
-        setRefusal({ message: `See ${LABELS[key]} above.`, reasons });
+      const { errors, rest } = refusedFields(error, values);
+      const keys = Object.keys(errors) as (keyof ISubmitValues)[];
+      if (keys.length) {
+        // The server's lines next to the fields they are about, and the
+        // person taken to the first; everything typed stays as it was.
+        setErrors(errors);
+        const labels = keys.map(key => LABELS[key]).join(', ');
+        setRefusal({ message: `See ${labels} above.`, reasons: rest });
         setRejected(n => n + 1);
       } else {
-        setRefusal({ message: describe(error), reasons });
+        setRefusal({ message: describe(error), reasons: rest });
       }
     } finally {
       setBusy(false);
@@ -270,7 +320,12 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
   const field = (
     key: keyof ISubmitValues,
     label: string,
-    options: { placeholder?: string; hint?: string; inputMode?: 'numeric' } = {}
+    options: {
+      placeholder?: string;
+      hint?: string;
+      inputMode?: 'numeric';
+      title?: string;
+    } = {}
   ) => {
     const id = `jp-FluxHub-submit-${key}`;
     const error = errors[key];
@@ -287,6 +342,7 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
           onChange={set(key)}
           placeholder={options.placeholder}
           inputMode={options.inputMode}
+          title={options.title}
           aria-invalid={error ? true : undefined}
           aria-describedby={describedBy}
         />
@@ -393,19 +449,30 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       </div>
       {field('name', 'Name (optional)')}
       <div className="jp-FluxHub-fieldRow">
-        {field('nodes', 'Nodes', { inputMode: 'numeric', placeholder: '1' })}
-        {field('tasks', 'Tasks', { inputMode: 'numeric', placeholder: '1' })}
+        {field('nodes', 'Nodes', {
+          inputMode: 'numeric',
+          placeholder: '1',
+          title: asHint(help('num_nodes'))
+        })}
+        {field('tasks', 'Tasks', {
+          inputMode: 'numeric',
+          placeholder: '1',
+          title: asHint(help('num_tasks'))
+        })}
         {field('coresPerTask', 'Cores per task', {
           inputMode: 'numeric',
-          placeholder: '1'
+          placeholder: '1',
+          title: asHint(help('cores_per_task'))
         })}
         {field('gpusPerTask', 'GPUs per task', {
           inputMode: 'numeric',
-          placeholder: '0'
+          placeholder: '0',
+          title: asHint(help('gpus_per_task'))
         })}
       </div>
       {field('timeLimit', 'Time limit', {
-        placeholder: 'none, or e.g. 90, 10m, 1h30m'
+        placeholder: 'none, or e.g. 90, 10m, .5h, 1h30m',
+        hint: asHint(description?.duration.help)
       })}
       {field('workdir', 'Working directory', {
         hint: workdirHint(props.files ?? null) ?? undefined
@@ -450,7 +517,8 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       </div>
       {refusal && (
         <div className="jp-FluxHub-banner" role="alert">
-          <strong>The job was not submitted.</strong> {refusal.message}
+          <strong>The job was not submitted.</strong>{' '}
+          {withoutLead(refusal.message)}
           {refusal.reasons.length > 0 && (
             <ul className="jp-FluxHub-reasons">
               {refusal.reasons.map(reason => (
