@@ -16,6 +16,8 @@ standard error, never a traceback.
 
 import argparse
 import json
+import os
+import shlex
 import signal
 import sys
 
@@ -25,6 +27,8 @@ from flux_hub.restful import ClusterUnavailable, FluxRestfulError, JobNotFound
 
 OK, FAILED, USAGE = 0, 1, 2
 ACTIVE_STATES = ("DEPEND", "PRIORITY", "SCHED", "RUN", "CLEANUP")
+# --env as argparse takes it (abbreviated too)
+ENV_FLAGS = ("--env", "--en")
 
 
 class CommandError(Exception):
@@ -113,7 +117,8 @@ def submit_job(cluster, args):
     name, runtime, workdir = (raw.pop(key, None) for key in ("name", "runtime", "workdir"))
     try:
         # Every field is checked by flux_hub.jobrequest, as in %%flux, the notebook and the panel
-        job = cluster._submit(command or None, name, runtime, workdir, raw, "--cwd")
+        origin = {"origin_kind": "cli", "origin_command": command_line(sys.argv, args.command)}
+        job = cluster._submit(command or None, name, runtime, workdir, raw, "--cwd", origin)
     except ValueError as error:  # a bad field (JobRequestError) or a folder (PathNotShared)
         raise CommandError(str(error), USAGE) from None
     if not args.wait:
@@ -129,6 +134,24 @@ def submit_job(cluster, args):
     if code is None:
         return FAILED
     return code if 0 <= code < 256 else 128 - code if code < 0 else FAILED
+
+
+def command_line(argv, command):
+    """The ``flux-hub submit`` command line as typed, for the job history: the program's name
+    (not its path) and the words, ``--env NAME=VALUE`` options' values left out (the history
+    keeps no environment values; the job's own command, the last ``command`` words, stays)."""
+    program = os.path.basename(argv[0]) if argv else ""
+    if not program or program.endswith(".py"):  # python -m flux_hub.cli
+        program = "flux-hub"
+    words = list(argv[1:])
+    options = len(words) - len(command)
+    for i, word in enumerate(words[:options]):
+        flag, equals, value = word.partition("=")
+        if flag in ENV_FLAGS and equals:
+            words[i] = f"{flag}={value.partition('=')[0]}=…"
+        elif i and words[i - 1] in ENV_FLAGS:
+            words[i] = word.partition("=")[0] + "=…"
+    return shlex.join([program, *words])
 
 
 def list_jobs(cluster, args):

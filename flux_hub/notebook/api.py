@@ -16,11 +16,14 @@ the kernel's current directory, which is also the default) and sent as the clust
 """
 
 import html
+import logging
+import os
 import time
 import warnings
 from datetime import datetime
 
 from flux_hub import jobid
+from flux_hub.history import History
 from flux_hub.jobnames import JobNames
 from flux_hub.jobrequest import parse, parse_duration
 from flux_hub.journal import SubmittedJobs, journal_path
@@ -28,6 +31,9 @@ from flux_hub.paths import PathMap
 from flux_hub.restful import ClusterUnavailable, FluxRestfulClient
 
 _current = None
+log = logging.getLogger(__name__)
+# Seconds a submit's history record waits for another writer before it is given up (a warning)
+RECORD_TIMEOUT = 1.0
 
 
 def connect(
@@ -59,6 +65,7 @@ class FluxCluster:
         self.client = client
         self.names = names
         self._paths = paths
+        self._history = None
 
     @property
     def paths(self):
@@ -81,8 +88,11 @@ class FluxCluster:
         self.close()
 
     def close(self):
-        """Close the connection to flux-restful."""
+        """Close the connection to flux-restful (and the job history)."""
         self.client.close()
+        if self._history is not None:
+            self._history.close()
+            self._history = None
 
     def submit(self, command, *, name=None, runtime=None, workdir=None, **fields):
         """Submit a job; returns a Job.
@@ -98,11 +108,14 @@ class FluxCluster:
         exclusive, option_flags, envars. ``is_launcher=True`` is refused (InvalidRequest):
         flux-restful would run a launcher inside its own process.
         """
-        return self._submit(command, name, runtime, workdir, fields, "workdir=")
+        origin = {"origin_kind": "notebook", "origin_path": os.environ.get("JPY_SESSION_NAME")}
+        return self._submit(command, name, runtime, workdir, fields, "workdir=", origin)
 
-    def _submit(self, command, name, runtime, workdir, fields, option):
+    def _submit(self, command, name, runtime, workdir, fields, option, origin):
         """submit(), with ``option`` the way the person names the working directory (for the
-        message when the current directory cannot be used). Every field is checked by
+        message when the current directory cannot be used) and ``origin`` where the job came
+        from, for the person's history (``origin_kind`` and ``origin_path``, ``origin_cell``
+        or ``origin_command``: History.record_submitted's). Every field is checked by
         flux_hub.jobrequest.parse, as every front-end's are: JobRequestError (a ValueError and
         an InvalidRequest) lists every bad field before anything is sent."""
         # flux-restful's launchers are not a job option: its own check refuses them (LAUNCHERS_OFF)
@@ -120,6 +133,7 @@ class FluxCluster:
         if workdir is not None:
             fields["workdir"] = workdir
         job_id = self.client.submit(command, **fields, **launcher)
+        self._record(job_id, {"command": command, **fields}, name, origin)
         # The panel follows the jobs it knows one by one: tell it about this one.
         try:
             SubmittedJobs(journal_path(self.names.path)).add(job_id)
@@ -135,6 +149,28 @@ class FluxCluster:
             except OSError as error:
                 warnings.warn(f"could not keep the name of job {job_id}: {error}", stacklevel=2)
         return Job(self, job_id)
+
+    def _record(self, job_id, request, name, origin):
+        """Keep the submitted job in the person's history (flux_hub/history.py: environment
+        values are not kept). The job runs whatever happens here: a failure is one warning
+        line, and a busy history is waited for at most RECORD_TIMEOUT seconds."""
+        try:
+            if self._history is None:
+                self._history = History(
+                    names_path=self.names.path, account=self.user, timeout=RECORD_TIMEOUT
+                )
+            workdir = request.get("workdir")
+            self._history.record_submitted(
+                job_id,
+                cluster=self.host,
+                request=request,
+                name=name,
+                workdir=workdir,
+                lab_workdir=self.paths.to_lab(workdir) if workdir else None,
+                **origin,
+            )
+        except Exception as error:  # noqa: BLE001 (the job is submitted: never fail it)
+            log.warning("flux-hub: job %s is not in your job history: %s", job_id, error)
 
     def job(self, job_id):
         """The job with this id: a number, or text in any of Flux's forms (``ƒ2Vj1dB9`` as the

@@ -9,6 +9,7 @@ take them): -N/--nodes, -n/--ntasks, -c/--cores-per-task, -g/--gpus-per-task, -t
 --name, --cwd, --env NAME=VALUE, --exclusive, -o/--setopt OPT[=VAL]; --tasks and --time, its
 first spellings, still work. Without --name the job is named after the notebook and the cell,
 e.g. ``analysis.ipynb [3]`` (jupyter_server tells the kernel its notebook in JPY_SESSION_NAME).
+The person's job history (flux_hub/history.py) keeps that notebook and cell as the job's origin.
 
 The job may run on another machine than the kernel, so the script travels inside the command
 (``bash -c SCRIPT``), not as a file. Without --wait the cell shows the job at once and the kernel is
@@ -78,12 +79,16 @@ class FluxMagics(Magics):
         if not cell.strip():
             raise FluxCellError("The cell is empty: write the commands to run below %%flux.")
         raw = jobrequest.from_arguments(args)
+        notebook, count = os.environ.get("JPY_SESSION_NAME"), self._cell_number()
         if "name" not in raw:
-            raw["name"] = cell_name(os.environ.get("JPY_SESSION_NAME"), self._cell_number())
+            raw["name"] = cell_name(notebook, count)
         name, runtime, workdir = (raw.pop(key, None) for key in ("name", "runtime", "workdir"))
+        origin = {"origin_kind": "magic", "origin_path": notebook, "origin_cell": count}
         try:
             cluster = api.current()
-            job = cluster._submit(["bash", "-c", cell], name, runtime, workdir, raw, "--cwd")
+            job = cluster._submit(
+                ["bash", "-c", cell], name, runtime, workdir, raw, "--cwd", origin
+            )
         except (ValueError, FluxRestfulError) as error:
             raise FluxCellError(str(error)) from None
         label = name.strip()

@@ -10,6 +10,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from flux_hub import jobid, jobrequest
+from flux_hub.history import History
 from flux_hub.paths import PathNotShared, within
 from flux_hub.restful import FluxRestfulError
 from flux_hub.serverextension.errors import BadRequest, describe, expected
@@ -153,7 +154,8 @@ class JobsHandler(FluxHubHandler):
     async def post(self):
         """Submit the JSON body's job (see parse_submission); 201 {"id": job id}. Its
         ``workdir`` is a path of this server's, sent the cluster's way; 400 (``field``
-        "workdir") for a folder the cluster cannot see, before anything is submitted."""
+        "workdir") for a folder the cluster cannot see, before anything is submitted. The job
+        goes into the person's job history (origin "panel"), without its environment's values."""
         fields, name = parse_submission(self.request.body)
         if "workdir" in fields:
             try:
@@ -161,6 +163,21 @@ class JobsHandler(FluxHubHandler):
             except PathNotShared as error:
                 raise BadRequest(_sentence(str(error)), field="workdir") from None
         job_id = await self.service.submit(name=name, **fields)
+        # Into the person's job history, in the background: the answer does not wait for it.
+        # The panel's form and the file browser's "Submit as Flux Job" send the same request,
+        # so both are the panel's.
+        workdir = fields.get("workdir")
+        self.service.record(
+            f"job {job_id}",
+            History.record_submitted,
+            job_id,
+            cluster=self.service.client.host,
+            request=dict(fields),
+            origin_kind="panel",
+            name=name,
+            workdir=workdir,
+            lab_workdir=self.service.paths.to_lab(workdir) if workdir else None,
+        )
         self.set_status(201)
         self.finish(json.dumps({"id": job_id}))
 

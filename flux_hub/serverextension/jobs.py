@@ -37,10 +37,13 @@ import asyncio
 import heapq
 import json
 import os
+import re
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 
+from flux_hub.history import History
 from flux_hub.jobnames import JobNames
 from flux_hub.journal import SubmittedJobs, journal_path
 from flux_hub.paths import PathMap, within
@@ -66,6 +69,12 @@ _MOST_NEW = 50
 
 # How often a job's output is read when the cluster refuses one more stream of the person's
 OUTPUT_POLL_SECONDS = 2.0
+
+# Seconds a write to the person's job history waits for another writer before it is given up
+HISTORY_TIMEOUT = 2.0
+# A Flux hostlist (RFC 29): "vm", "node[0-3,7]", "a,b[01-02]"; at most this many names expanded
+_HOSTS = r"([^,\[\]]+)(?:\[([\d,-]+)\]([^,\[\]]*))?"
+_MOST_HOSTS = 10_000
 
 # Compact, as flux-restful answers; a decoded JSON document cannot hold a cycle.
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
@@ -144,6 +153,11 @@ class JobsService:
         self._names = {}  # id -> name, as last answered
         self._named_at = {}  # id -> version its name was given in
         self.open_streams = 0
+        # The person's job history (flux_hub/history.py), written in a thread of its own so
+        # that neither a submit nor a refresh waits for it; the ids of finished jobs seen.
+        self._history = None
+        self._recorder = None
+        self._ended = set()
 
     @property
     def client(self):
@@ -382,6 +396,11 @@ class JobsService:
         size = self.settings.finished_jobs_cache_size
         finished = [job for job in jobs if _is_finished(job)][:size]
         self._finished = {job["id"]: job for job in finished}
+        ended = [job for job in jobs if _is_finished(job) and job["id"] not in self._ended]
+        if ended:  # each job's end once: those the history has without one get it
+            self._ended.update(job["id"] for job in ended)
+            host = self._client.host if self._client is not None else self.settings.host
+            self.record("the ends of jobs", _record_ends, host, ended)
         self._active = [job["id"] for job in jobs if not _is_finished(job)]
         self._learnt.difference_update(job["id"] for job in jobs)
 
@@ -419,6 +438,28 @@ class JobsService:
             except OSError as error:
                 self.log.warning("flux-hub: could not keep the name of job %s: %s", job_id, error)
         return job_id
+
+    def record(self, what, write, *args, **kwargs):
+        """Run ``write(history, *args, **kwargs)`` on the person's job history in the
+        recorder's thread, one write after another; returns its Future. ``what`` names what is
+        written for the one warning line a failure (a history that cannot be opened or written)
+        becomes: the job itself is never failed nor delayed by it."""
+        if self._recorder is None:
+            self._recorder = ThreadPoolExecutor(1, thread_name_prefix="flux-hub-history")
+        return self._recorder.submit(self._recording, what, write, args, kwargs)
+
+    def _recording(self, what, write, args, kwargs):
+        try:
+            if self._history is None:
+                self._history = History(
+                    names_path=self.settings.job_names_path,
+                    account=self.settings.user or "",
+                    timeout=HISTORY_TIMEOUT,
+                )
+            return write(self._history, *args, **kwargs)
+        except Exception as error:  # noqa: BLE001 (the history never fails a job)
+            self.log.warning("flux-hub: %s not kept in the job history: %s", what, error)
+            return None
 
     async def output(self, job_id):
         """The job's output so far (an id not the user's: JobNotFound or PermissionDenied)."""
@@ -485,6 +526,53 @@ class JobsService:
             summary["reachable"] = True
             summary["error"] = str(error)
         return summary
+
+
+def _record_ends(history, cluster, jobs):
+    """The final record of each of these finished jobs (flux-restful's records) that the
+    history has without an end; the others (not submitted through flux-hub, or already ended)
+    are left alone. No request to the cluster: what the refresh read is enough."""
+    for job in jobs:
+        known = history.get(job["id"])
+        if known is None or known["ended"] is not None:
+            continue
+        history.record_final(
+            job["id"],
+            cluster=cluster,
+            state=job.get("state") or "INACTIVE",
+            result=job.get("result") or None,
+            exit_code=_whole(job.get("returncode")),
+            runtime=job.get("runtime") if _number(job.get("runtime")) else None,
+            nodes=_hostnames(job.get("nodelist")),
+            ended=job.get("t_inactive") if _number(job.get("t_inactive")) else None,
+        )
+
+
+def _whole(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _hostnames(nodelist):
+    """The host names of a Flux hostlist ("node[0-2,5]" -> node0 node1 node2 node5); None for
+    none; [the text] when it is not a hostlist read here (or names too many)."""
+    if not isinstance(nodelist, str) or not nodelist.strip():
+        return None
+    if not re.fullmatch(rf"{_HOSTS}(?:,{_HOSTS})*", nodelist):
+        return [nodelist]
+    names = []
+    for prefix, ranges, suffix in re.findall(_HOSTS, nodelist):
+        if not ranges:
+            names.append(prefix)
+            continue
+        for part in ranges.split(","):
+            low, _, high = part.partition("-")
+            if not low.isdigit() or not (high or low).isdigit():
+                return [nodelist]
+            numbers = range(int(low), int(high or low) + 1)
+            if not numbers or len(numbers) + len(names) > _MOST_HOSTS:
+                return [nodelist]
+            names += [f"{prefix}{n:0{len(low)}d}{suffix}" for n in numbers]
+    return names
 
 
 def _as_of_now(job):
