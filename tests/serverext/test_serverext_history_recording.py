@@ -9,6 +9,7 @@ import pytest
 from serverext_support import JobList, record_requests, server_config
 
 from flux_hub.history import History
+from flux_hub.notebook import connect
 
 
 @pytest.fixture
@@ -112,3 +113,21 @@ async def test_a_history_that_cannot_be_written_does_not_fail_the_submit(
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"flux-hub: job {job_id} not kept in the job history: ")
     assert "\n" not in lines[0]
+
+
+async def test_a_notebook_job_gets_its_end_from_the_panels_refresh(
+    api, service, cluster, names_path
+):
+    # The kernel records the job when it submits it; the server, sharing the person's data
+    # folder, records its end when the panel's refresh sees it end (learnt from the journal).
+    with connect(
+        cluster.url, "alice", cluster.passwords["alice"], cluster.secret_key, names_path=names_path
+    ) as flux:
+        job = flux.submit(["sh", "-c", "exit 4"], name="from a kernel").wait(timeout=60)
+    jobs = JobList(api)
+    await jobs.refresh()
+    written(service)
+    with history_of(names_path) as history:
+        record = history.get(job.id)
+    assert record["origin"]["kind"] == "notebook" and record["name"] == "from a kernel"
+    assert (record["status"], record["exit_code"]) == ("FAILED", 4)
