@@ -53,7 +53,8 @@ def test_the_form_starts_with_no_working_directory_and_says_where_the_job_starts
     form = lab.open_submit_form()
     workdir = form.get_by_label("Working directory", exact=True)
     expect(workdir).to_have_value("")
-    expect(form.locator(".jp-FluxHub-fieldHint")).to_have_text(HINT)
+    # the hint under the working directory (the time limit has one of its own)
+    expect(form.locator("#jp-FluxHub-submit-workdir-hint")).to_have_text(HINT)
     lab.screenshot("form-files-not-shared", form)
 
     lab.fill_form(command="pwd")
