@@ -21,16 +21,31 @@ Several writers at once (kernels, the Jupyter server, a CLI) are safe: WAL journ
 short ``BEGIN IMMEDIATE`` transaction, and a busy timeout (``timeout``) so a writer waits for
 another instead of failing.
 
-Schema versions (``PRAGMA user_version``): 0 is the person's data before this file existed (the
-job-name file and the submitted-jobs journal, flux_hub/journal.py); the first open imports their
-ids and names once (origin "unknown", ``imported_from`` naming the old file) and sets version 1.
-The old files are left in place (the panel still reads them). A newer version than this code
-knows is refused with a sentence, never rewritten.
+Schema versions (``PRAGMA user_version``), each upgraded to the next in place, in one
+transaction, when the file is opened:
+
+- 0 is the person's data before this file existed (the job-name file and the submitted-jobs
+  journal, flux_hub/journal.py); the first open imports their ids and names once (origin
+  "unknown", ``imported_from`` naming the old file). The old files are left in place (the panel
+  still reads them).
+- 1: the jobs table (``_SCHEMA``).
+- 2: ``jobs.rerun_of`` (the job a record runs again: "Run again", ``flux-hub resubmit``) and the
+  ``templates`` table (a person's saved forms, by name).
+
+A newer version than this code knows is refused with a sentence, never rewritten.
+
+Every record (``search``, ``get``) also carries ``"form"``: its request in the shape of the
+panel's ``POST jobs`` body (``form_of``), ``"env_values_kept"`` and ``"rerun_of"``.
+``rerun_request`` gives what to submit to run a recorded job again, exactly as first sent (or
+with overrides); ``templates``/``save_template``/``delete_template`` keep the person's templates;
+``active_on`` lists the jobs a cluster should still know (the server's reconcile marks the
+others "cluster gone").
 
 Search (``History.search``): by text in the name or command (``q``), state, origin, a date range,
 newest first, paged; indexed so that 50,000 records answer in a few ms (bench/history.py).
 """
 
+import copy
 import json
 import os
 import shlex
@@ -40,10 +55,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from flux_hub import jobnames
+from flux_hub import jobid, jobnames, jobrequest
 from flux_hub.journal import SubmittedJobs, journal_path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# A template's name: 1 to this many characters (surrounding spaces dropped)
+MAX_TEMPLATE_NAME = 80
 FILE_NAME = "history.sqlite3"
 # Where a job came from; "unknown": imported from the files before the history existed.
 ORIGINS = ("panel", "file", "notebook", "magic", "cli", "unknown")
@@ -109,11 +126,28 @@ _TEXT_SCHEMA = (
     END""",
 )
 
+# Schema 1 -> 2
+_SCHEMA_2 = (
+    "ALTER TABLE jobs ADD COLUMN rerun_of TEXT",  # the decimal id of the job this one runs again
+    """CREATE TABLE templates (
+        account TEXT NOT NULL,
+        name TEXT NOT NULL,
+        request TEXT NOT NULL,       -- JSON, the panel's POST jobs body shape (template_request)
+        saved REAL NOT NULL,         -- unix time
+        PRIMARY KEY (account, name)
+    )""",
+)
+
 _COLUMNS = (
     "job_id cluster account name command request env_names workdir lab_workdir origin_kind "
     "origin_path origin_cell origin_command submitted at status state result exit_code runtime "
-    "nodes ended gone imported_from"
+    "nodes ended gone imported_from rerun_of"
 ).split()
+# The request's fields a form shows as they were sent (the panel's POST jobs body)
+_FORM_FIELDS = (
+    "num_nodes", "num_tasks", "cores_per_task", "gpus_per_task", "runtime", "exclusive",
+    "option_flags",
+)  # fmt: skip
 
 
 class HistoryError(Exception):
@@ -230,7 +264,13 @@ class History:
                     db.execute("ROLLBACK TO text")
                     db.execute("RELEASE text")
                 self._import_old_files(db)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                version = 1
+            if version == 1:
+                for statement in _SCHEMA_2:
+                    db.execute(statement)
+                version = 2
+            if db.execute("PRAGMA user_version").fetchone()[0] != version:
+                db.execute(f"PRAGMA user_version = {version}")
             if self.account:
                 # Imported before anyone knew the account: they are the opener's (the old
                 # files are in the person's own folder).
@@ -279,6 +319,7 @@ class History:
         lab_workdir=None,
         submitted=None,
         keep_env_values=False,
+        rerun_of=None,
     ):
         """Record a job flux-hub just submitted.
 
@@ -290,7 +331,8 @@ class History:
         ``origin_command`` the terminal's command line (secrets already removed by the caller).
         ``name``: the name given in flux-hub. ``workdir`` the cluster's path (default: the
         request's), ``lab_workdir`` the lab's. ``submitted``: unix time or datetime (default
-        now). Recording the same job again replaces its submission record (not its end).
+        now). ``rerun_of``: the id of the job this one runs again (Run again, resubmit).
+        Recording the same job again replaces its submission record (not its end).
         """
         if origin_kind not in ORIGINS[:-1]:
             raise ValueError(f"origin_kind must be one of {', '.join(ORIGINS[:-1])}")
@@ -317,6 +359,7 @@ class History:
             "at": when,
             "status": ACTIVE,
             "imported_from": None,
+            "rerun_of": None if rerun_of is None else str(int(rerun_of)),
         }
         names = ", ".join(values)
         marks = ", ".join("?" * len(values))
@@ -449,10 +492,186 @@ class History:
             rows = self._db.execute(sql, [*args, limit + 1, offset]).fetchall()
         return {"records": [_record(row) for row in rows[:limit]], "more": len(rows) > limit}
 
+    def active_on(self, cluster):
+        """[(job id, submitted unix time or None)] of the person's records on ``cluster`` (its
+        URL) that are still ACTIVE (no end recorded, not gone), oldest first: the jobs that
+        cluster should still know."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT job_id, submitted FROM jobs WHERE account = ? AND status = ?"
+                " AND cluster = ? ORDER BY id",
+                (self.account, ACTIVE, cluster or ""),
+            ).fetchall()
+        return [(int(job_id), submitted) for job_id, submitted in rows]
+
+    # -- templates ---------------------------------------------------------------------------
+
+    def templates(self):
+        """The person's templates, by name: [{"name", "request", "saved"}] (``request`` in the
+        panel's POST jobs body shape, ``saved`` unix time)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, request, saved FROM templates WHERE account = ?"
+                " ORDER BY name COLLATE NOCASE, name",
+                (self.account,),
+            ).fetchall()
+        return [
+            {"name": name, "request": json.loads(request), "saved": saved}
+            for name, request, saved in rows
+        ]
+
+    def save_template(self, name, request):
+        """Keep ``request`` (the panel's POST jobs body shape; see ``template_request``) as
+        the template ``name`` (1 to MAX_TEMPLATE_NAME characters, surrounding spaces dropped),
+        replacing one of that name. Returns the name kept. ValueError for a bad name,
+        jobrequest.JobRequestError (a ValueError too) for a bad request."""
+        name = template_name(name)
+        request = template_request(request)
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO templates (account, name, request, saved) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (account, name) DO UPDATE SET request = excluded.request,"
+                " saved = excluded.saved",
+                (self.account, name, json.dumps(request, sort_keys=True), time.time()),
+            )
+        return name
+
+    def delete_template(self, name):
+        """Delete the template ``name``; False when there is none."""
+        name = name.strip() if isinstance(name, str) else name
+        with self._write() as db:
+            deleted = db.execute(
+                "DELETE FROM templates WHERE account = ? AND name = ?", (self.account, name)
+            ).rowcount
+        return deleted > 0
+
+
+def template_name(name):
+    """A template's name, stripped; ValueError with a sentence if it cannot be one."""
+    text = name.strip() if isinstance(name, str) else ""
+    if not text or len(text) > MAX_TEMPLATE_NAME or "\0" in text:
+        raise ValueError(
+            f"a template's name is 1 to {MAX_TEMPLATE_NAME} characters of text, not {name!r}"
+        )
+    return text
+
+
+def template_request(request):
+    """A template's request as it is kept: the fields of the panel's POST jobs body, checked
+    and written as flux_hub.jobrequest.parse gives them (runtime "1h" -> 3600, ``exclusive``
+    only when true, ...). A template may leave the command out (a set of resources to fill a
+    form with). ``workdir`` stays the person's path, as given. JobRequestError, with one
+    message per bad field (an unknown key is one), when it is not a job request."""
+    if not isinstance(request, dict):
+        raise jobrequest.JobRequestError(
+            {"request": f"a template's request is an object of job fields, not {request!r}"}
+        )
+    raw = {key: value for key, value in request.items() if value is not None}
+    unknown = [key for key in raw if key not in jobrequest.BY_NAME]
+    if unknown:
+        raise jobrequest.JobRequestError({key: f"unknown field {key!r}" for key in unknown})
+    command = raw.get("command")
+    no_command = command in ("", [], ()) or (isinstance(command, str) and not command.strip())
+    if no_command:
+        raw.pop("command", None)
+    checked = jobrequest.parse({"command": "true", **raw} if "command" not in raw else raw)
+    if "command" not in raw:
+        del checked["command"]
+    return checked
+
+
+def env_values_kept(record):
+    """Whether the record holds its environment's values (or had no environment)."""
+    request = record.get("request") or {}
+    return not record.get("env_names") or bool(request.get("envars"))
+
+
+def form_of(record):
+    """The record's request in the panel's POST jobs body shape (labextension ISubmitRequest),
+    to fill its form with (Edit and run), or None for an imported record (no request):
+    ``command`` (as sent), ``name`` (flux-hub's, when given), the counts, ``runtime``
+    (seconds), ``exclusive``, ``option_flags`` (only those sent), ``workdir`` (the lab's path;
+    absent when the lab cannot see the job's folder) and ``envars`` ({name: value} when the
+    values were kept, else {name: ""})."""
+    request = record.get("request")
+    if request is None:
+        return None
+    form = {"command": copy.deepcopy(request.get("command"))}
+    if record.get("name"):
+        form["name"] = record["name"]
+    for key in _FORM_FIELDS:
+        if request.get(key) is not None:
+            form[key] = request[key]
+    if record.get("lab_workdir"):
+        form["workdir"] = record["lab_workdir"]
+    names = record.get("env_names") or []
+    if names or request.get("envars"):
+        values = request.get("envars") or {}
+        form["envars"] = {name: values.get(name, "") for name in names} or dict(values)
+    return form
+
+
+def rerun_request(record, overrides=None, *, translate=None):
+    """What to submit to run a recorded job again: ``(command, fields, name)``, ``fields`` as
+    flux_hub.jobrequest.parse gives them (``workdir`` the cluster's path the job had, the
+    environment with its values), all exactly as first sent.
+
+    ``overrides``: {jobrequest field: value as a person gives it (text from a command line, or
+    numbers)}, checked with jobrequest.parse and laid over the record's (None: not given; a
+    runtime of 0, gpus_per_task 0 or exclusive false remove those; ``envars`` are laid over
+    name by name). An overridden ``workdir`` is the person's path: ``translate`` (e.g. a
+    PathMap's ``workdir``) makes it the cluster's; without it, it is returned as given.
+
+    HistoryError (one sentence) when the job cannot be run again as it was: an imported record
+    (no request kept), or environment values not kept and not given in ``overrides``.
+    jobrequest.JobRequestError for bad overrides; KeyError names an unknown override key.
+    """
+    label = jobid.f58(record["id"])
+    request = record.get("request")
+    if request is None:
+        raise HistoryError(
+            f"job {label} was recorded before flux-hub kept requests; submit it anew"
+        )
+    fields = {key: copy.deepcopy(value) for key, value in request.items() if value is not None}
+    command = fields.pop("command", None)
+    envars = dict(fields.pop("envars", None) or {})
+    name = record.get("name")
+    raw = {key: value for key, value in (overrides or {}).items() if value is not None}
+    if raw:
+        for key in raw:
+            if key not in jobrequest.BY_NAME:
+                raise KeyError(key)
+        given = jobrequest.parse({"command": command, **raw})
+        if "command" in raw:
+            command = given["command"]
+        if "name" in raw:
+            name = given.get("name")
+        envars.update(given.get("envars") or {})
+        for key in raw:
+            if key in ("command", "name", "envars"):
+                continue
+            if key in given:
+                fields[key] = given[key]
+            else:  # 0 GPUs, no limit, not exclusive: parse leaves them out
+                fields.pop(key, None)
+        if "workdir" in raw and translate is not None:
+            fields["workdir"] = translate(fields["workdir"])
+        # The whole again: the overrides with what they are laid over (tasks >= nodes)
+        jobrequest.parse({"command": command, **fields})
+    missing = [var for var in record.get("env_names") or [] if var not in envars]
+    if missing:
+        raise HistoryError(
+            f"job {label}'s environment values were not kept ({', '.join(missing)}): "
+            f"give them (--env {missing[0]}=…) or use Edit and run"
+        )
+    if envars:
+        fields["envars"] = envars
+    return command, fields, name
+
 
 def _record(row):
     r = dict(zip(_COLUMNS, row, strict=True))
-    return {
+    record = {
         "id": int(r["job_id"]),
         "cluster": r["cluster"] or None,
         "account": r["account"] or None,
@@ -479,4 +698,8 @@ def _record(row):
         "cluster_gone": r["gone"] is not None,
         "gone": r["gone"],
         "imported_from": r["imported_from"],
+        "rerun_of": None if r["rerun_of"] is None else int(r["rerun_of"]),
     }
+    record["form"] = form_of(record)
+    record["env_values_kept"] = env_values_kept(record)
+    return record
