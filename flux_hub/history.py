@@ -494,8 +494,8 @@ class History:
 
     def active_on(self, cluster):
         """[(job id, submitted unix time or None)] of the person's records on ``cluster`` (its
-        URL) that are still ACTIVE (no end recorded, not gone), oldest first: the jobs that
-        cluster should still know."""
+        URL) that are still ACTIVE (no end recorded, not gone), in the order they were recorded:
+        the jobs that cluster should still know."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT job_id, submitted FROM jobs WHERE account = ? AND status = ?"

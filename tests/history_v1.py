@@ -1,0 +1,455 @@
+"""flux_hub/history.py as it was at schema 1 (commits 567e71d to dd098bc), frozen: the migration
+test (tests/test_history_schema2.py) makes its v1 files with this code, the way people's files
+were written before schema 2. Do not change it."""
+
+# ruff: noqa
+
+import json
+import os
+import shlex
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from flux_hub import jobnames
+from flux_hub.journal import SubmittedJobs, journal_path
+
+SCHEMA_VERSION = 1
+FILE_NAME = "history.sqlite3"
+# Where a job came from; "unknown": imported from the files before the history existed.
+ORIGINS = ("panel", "file", "notebook", "magic", "cli", "unknown")
+# A job whose final record never came and whose cluster no longer knows it
+GONE = "GONE"
+# A job submitted whose end is not known yet
+ACTIVE = "ACTIVE"
+MAX_LIMIT = 500
+
+_SCHEMA = """
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    job_id TEXT NOT NULL,            -- decimal: Flux ids use all 64 bits, sqlite's are signed
+    cluster TEXT NOT NULL,           -- the cluster's URL ('' unknown: imported)
+    account TEXT NOT NULL DEFAULT '',
+    name TEXT,
+    command TEXT NOT NULL DEFAULT '',
+    request TEXT,                    -- JSON, as sent (environment values only if kept)
+    env_names TEXT,                  -- JSON list of the environment's variable names
+    workdir TEXT,                    -- as the cluster sees it
+    lab_workdir TEXT,                -- as the lab sees it
+    origin_kind TEXT NOT NULL,
+    origin_path TEXT,                -- the notebook or file
+    origin_cell TEXT,                -- the notebook's cell (id or index)
+    origin_command TEXT,             -- the terminal's command line
+    submitted REAL,                  -- unix time, NULL: unknown (imported)
+    at REAL NOT NULL,                -- submitted, or when imported (date searches)
+    status TEXT NOT NULL,            -- ACTIVE, the result (COMPLETED, FAILED, ...), or GONE
+    state TEXT,
+    result TEXT,
+    exit_code INTEGER,
+    runtime REAL,
+    nodes TEXT,                      -- JSON list
+    ended REAL,
+    gone REAL,                       -- when the cluster was found not to know the job
+    imported_from TEXT,              -- the old files it came from (schema 0), else NULL
+    UNIQUE (cluster, job_id)
+);
+CREATE INDEX jobs_newest ON jobs (account);
+CREATE INDEX jobs_by_time ON jobs (account, at);
+CREATE INDEX jobs_by_status ON jobs (account, status);
+CREATE INDEX jobs_by_origin ON jobs (account, origin_kind);
+CREATE INDEX jobs_by_id ON jobs (job_id);
+"""
+
+# Text search in names and commands: an FTS5 trigram index (any substring of 3 characters or
+# more, case-insensitive), kept by triggers. Without it (an sqlite built without FTS5) a search
+# scans the table: 30 ms with 50,000 records instead of a few.
+_TEXT_SCHEMA = (
+    """CREATE VIRTUAL TABLE jobs_text USING fts5(
+        name, command, content='jobs', content_rowid='id', tokenize='trigram')""",
+    """CREATE TRIGGER jobs_text_insert AFTER INSERT ON jobs BEGIN
+        INSERT INTO jobs_text (rowid, name, command) VALUES (new.id, new.name, new.command);
+    END""",
+    """CREATE TRIGGER jobs_text_delete AFTER DELETE ON jobs BEGIN
+        INSERT INTO jobs_text (jobs_text, rowid, name, command)
+            VALUES ('delete', old.id, old.name, old.command);
+    END""",
+    """CREATE TRIGGER jobs_text_update AFTER UPDATE OF name, command ON jobs BEGIN
+        INSERT INTO jobs_text (jobs_text, rowid, name, command)
+            VALUES ('delete', old.id, old.name, old.command);
+        INSERT INTO jobs_text (rowid, name, command) VALUES (new.id, new.name, new.command);
+    END""",
+)
+
+_COLUMNS = (
+    "job_id cluster account name command request env_names workdir lab_workdir origin_kind "
+    "origin_path origin_cell origin_command submitted at status state result exit_code runtime "
+    "nodes ended gone imported_from"
+).split()
+
+
+class HistoryError(Exception):
+    """The history cannot be used (a newer schema, a file that is not a database)."""
+
+
+def default_path(names_path=None):
+    """The history next to the job-name file ``names_path`` (default: the default one)."""
+    return Path(names_path or jobnames.default_path()).with_name(FILE_NAME)
+
+
+def _command_text(command):
+    if isinstance(command, list | tuple):
+        return shlex.join(str(word) for word in command)
+    return "" if command is None else str(command)
+
+
+def _time(value):
+    """Unix time from a number or an aware/naive datetime (None stays None)."""
+    if value is None:
+        return None
+    if hasattr(value, "timestamp"):
+        return value.timestamp()
+    return float(value)
+
+
+class History:
+    """One person's job history (see the module's docstring). Safe to share between threads."""
+
+    def __init__(self, path=None, *, names_path=None, account="", timeout=30.0):
+        """Open (and make, or upgrade) the history at ``path`` (default: next to the job-name
+        file ``names_path``, itself defaulting to ~/.local/share/flux-hub/job-names.json).
+        ``account``: the person's Flux account; records are written with it and ``search``
+        answers only its records. ``timeout``: seconds a writer waits for another."""
+        self.names_path = Path(names_path) if names_path else jobnames.default_path()
+        self.path = Path(path) if path else default_path(self.names_path)
+        self.account = account or ""
+        self._lock = threading.Lock()
+        folder = self.path.parent
+        if not folder.exists():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if folder.stat().st_uid == os.getuid():
+            os.chmod(folder, 0o700)
+        # Made 0600 before sqlite opens it: its -wal and -shm files take the same mode.
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(self.path, 0o600)
+        self._db = sqlite3.connect(
+            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._upgrade()
+            self._text_index = bool(
+                self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'jobs_text'").fetchone()
+            )
+        except sqlite3.DatabaseError as error:
+            self._db.close()
+            raise HistoryError(f"the job history {self.path} cannot be opened: {error}") from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    def __repr__(self):
+        return f"History({str(self.path)!r})"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self._db.close()
+
+    @property
+    def schema_version(self):
+        with self._lock:
+            return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    @contextmanager
+    def _write(self):
+        """One write transaction, taken at once (no deadlock between two readers upgrading)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- schema and migration ----------------------------------------------------------------
+
+    def _upgrade(self):
+        with self._write() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise HistoryError(
+                    f"the job history {self.path} was written by a newer flux-hub "
+                    f"(schema {version}, this one knows up to {SCHEMA_VERSION}); upgrade flux-hub"
+                )
+            if version == 0:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                try:
+                    db.execute("SAVEPOINT text")
+                    for statement in _TEXT_SCHEMA:
+                        db.execute(statement)
+                    db.execute("RELEASE text")
+                except sqlite3.OperationalError:  # no FTS5 (or no trigram: sqlite < 3.34)
+                    db.execute("ROLLBACK TO text")
+                    db.execute("RELEASE text")
+                self._import_old_files(db)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if self.account:
+                # Imported before anyone knew the account: they are the opener's (the old
+                # files are in the person's own folder).
+                db.execute(
+                    "UPDATE jobs SET account = ? WHERE account = '' AND imported_from IS NOT NULL",
+                    (self.account,),
+                )
+
+    def _import_old_files(self, db):
+        """Schema 0 -> 1: the ids and names of the job-name file and the submitted-jobs
+        journal, each once, origin unknown, oldest (smallest id) first."""
+        names = jobnames.JobNames(self.names_path).all()
+        journal = self.names_path.parent / journal_path(self.names_path).name
+        journalled = SubmittedJobs(journal).new()
+        sources = {}
+        for job_id in journalled:
+            sources.setdefault(job_id, []).append(journal.name)
+        for job_id in names:
+            sources.setdefault(job_id, []).append(self.names_path.name)
+        now = time.time()
+        rows = [
+            (str(job_id), "", self.account, names.get(job_id), "", "unknown", now, ACTIVE,
+             ", ".join(files))
+            for job_id, files in sorted(sources.items())
+        ]  # fmt: skip
+        db.executemany(
+            "INSERT OR IGNORE INTO jobs (job_id, cluster, account, name, command, origin_kind, "
+            "at, status, imported_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def record_submitted(
+        self,
+        job_id,
+        *,
+        cluster,
+        request,
+        origin_kind,
+        origin_path=None,
+        origin_cell=None,
+        origin_command=None,
+        name=None,
+        workdir=None,
+        lab_workdir=None,
+        submitted=None,
+        keep_env_values=False,
+    ):
+        """Record a job flux-hub just submitted.
+
+        ``job_id``: Flux's id (int). ``cluster``: the cluster's URL (FLUX_RESTFUL_HOST).
+        ``request``: the request as sent, a dict with ``command`` (text or list of words) and
+        the submit fields (num_tasks, ..., ``envars``: {name: value}); environment values are
+        dropped, names kept, unless ``keep_env_values``. ``origin_kind``: one of ORIGINS but
+        "unknown"; ``origin_path`` the notebook or file, ``origin_cell`` the notebook's cell,
+        ``origin_command`` the terminal's command line (secrets already removed by the caller).
+        ``name``: the name given in flux-hub. ``workdir`` the cluster's path (default: the
+        request's), ``lab_workdir`` the lab's. ``submitted``: unix time or datetime (default
+        now). Recording the same job again replaces its submission record (not its end).
+        """
+        if origin_kind not in ORIGINS[:-1]:
+            raise ValueError(f"origin_kind must be one of {', '.join(ORIGINS[:-1])}")
+        request = dict(request or {})
+        envars = request.pop("envars", None) or {}
+        if keep_env_values and envars:
+            request["envars"] = dict(envars)
+        when = _time(submitted) or time.time()
+        values = {
+            "job_id": str(int(job_id)),
+            "cluster": cluster or "",
+            "account": self.account,
+            "name": name,
+            "command": _command_text(request.get("command")),
+            "request": json.dumps(request, sort_keys=True),
+            "env_names": json.dumps(sorted(envars)),
+            "workdir": workdir if workdir is not None else request.get("workdir"),
+            "lab_workdir": lab_workdir,
+            "origin_kind": origin_kind,
+            "origin_path": None if origin_path is None else str(origin_path),
+            "origin_cell": None if origin_cell is None else str(origin_cell),
+            "origin_command": origin_command,
+            "submitted": when,
+            "at": when,
+            "status": ACTIVE,
+            "imported_from": None,
+        }
+        names = ", ".join(values)
+        marks = ", ".join("?" * len(values))
+        update = ", ".join(f"{k} = excluded.{k}" for k in values if k not in ("job_id", "cluster"))
+        update = update.replace("status = excluded.status", "status = jobs.status")
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO jobs ({names}) VALUES ({marks}) "
+                f"ON CONFLICT (cluster, job_id) DO UPDATE SET {update}",
+                tuple(values.values()),
+            )
+
+    def record_final(
+        self,
+        job_id,
+        *,
+        cluster,
+        state="INACTIVE",
+        result=None,
+        exit_code=None,
+        runtime=None,
+        nodes=None,
+        ended=None,
+    ):
+        """Record how a job ended: Flux's ``state`` (INACTIVE), ``result`` (COMPLETED, FAILED,
+        CANCELED, TIMEOUT), ``exit_code``, ``runtime`` (seconds), ``nodes`` (host names),
+        ``ended`` (unix time or datetime, default now). Returns False when the history has no
+        such job (submitted outside flux-hub): nothing is recorded then.
+
+        A job imported from the old files (cluster unknown) takes ``cluster`` here.
+        """
+        nodes = None if nodes is None else json.dumps(list(nodes))
+        status = (result or state or ACTIVE).upper()
+        with self._write() as db:
+            row = self._find(db, job_id, cluster)
+            if row is None:
+                return False
+            db.execute(
+                "UPDATE jobs SET cluster = ?, state = ?, result = ?, exit_code = ?, runtime = ?,"
+                " nodes = ?, ended = ?, status = ?, gone = NULL WHERE id = ?",
+                (cluster, state, result, exit_code, runtime, nodes,
+                 _time(ended) or time.time(), status, row),
+            )  # fmt: skip
+        return True
+
+    def record_gone(self, job_id, *, cluster, when=None):
+        """Record that ``cluster`` no longer knows the job (it restarted or was removed).
+        A job whose end was recorded keeps its result; one still active becomes GONE, with
+        everything known before. Returns False when the history has no such job."""
+        with self._write() as db:
+            row = self._find(db, job_id, cluster)
+            if row is None:
+                return False
+            db.execute(
+                "UPDATE jobs SET cluster = ?, gone = ?,"
+                " status = CASE WHEN status = ? THEN ? ELSE status END WHERE id = ?",
+                (cluster, _time(when) or time.time(), ACTIVE, GONE, row),
+            )
+        return True
+
+    def _find(self, db, job_id, cluster):
+        """The row of this job on ``cluster``, else the imported one of unknown cluster."""
+        found = db.execute(
+            "SELECT id FROM jobs WHERE job_id = ? AND cluster IN (?, '') AND account = ?"
+            " ORDER BY cluster = '' LIMIT 1",
+            (str(int(job_id)), cluster or "", self.account),
+        ).fetchone()
+        return found[0] if found else None
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, job_id, cluster=None):
+        """The record of a job (the newest if ``cluster`` is not given), or None."""
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE job_id = ? AND account = ?"
+        args = [str(int(job_id)), self.account]
+        if cluster is not None:
+            sql += " AND cluster = ?"
+            args.append(cluster)
+        with self._lock:
+            row = self._db.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
+        return None if row is None else _record(row)
+
+    def search(
+        self, q=None, *, state=None, origin=None, since=None, until=None, limit=50, offset=0
+    ):
+        """The person's records, newest (last recorded) first: ``{"records": [...], "more": bool}``.
+
+        ``q``: text found in the name or the command (case-insensitive). ``state``: ACTIVE,
+        GONE, or a result (COMPLETED, FAILED, CANCELED, TIMEOUT), any case. ``origin``: one of
+        ORIGINS. ``since``/``until``: unix times or datetimes, submitted at or after / before
+        (an imported job's time is when it was imported). ``limit`` (1 to MAX_LIMIT) records
+        from ``offset``; ``more`` says whether there are more after them.
+        """
+        where, args = ["account = ?"], [self.account]
+        if state:
+            where.append("status = ?")
+            args.append(state.upper())
+        if origin:
+            where.append("origin_kind = ?")
+            args.append(origin)
+        if since is not None:
+            where.append("at >= ?")
+            args.append(_time(since))
+        if until is not None:
+            where.append("at < ?")
+            args.append(_time(until))
+        limit = max(1, min(int(limit), MAX_LIMIT))
+        offset = max(0, int(offset))
+        columns = ", ".join(f"jobs.{c}" for c in _COLUMNS)
+        if q and len(q) >= 3 and self._text_index:
+            # The trigram index, newest first (its rowids are the records' ids), each found
+            # record checked against the other conditions: a page is found after reading
+            # about a page of matches, however common the text.
+            sql = (
+                f"SELECT {columns} FROM jobs_text CROSS JOIN jobs ON jobs.id = jobs_text.rowid"
+                f" WHERE jobs_text MATCH ? AND {' AND '.join(where)}"
+                " ORDER BY jobs_text.rowid DESC LIMIT ? OFFSET ?"
+            )
+            args.insert(0, '"' + q.replace('"', '""') + '"')
+        else:
+            if q:  # shorter than a trigram (or no FTS5): every record's text, newest first
+                pattern = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                where.append("(name LIKE ? ESCAPE '\\' OR command LIKE ? ESCAPE '\\')")
+                args += [f"%{pattern}%"] * 2
+            sql = (
+                f"SELECT {columns} FROM jobs WHERE {' AND '.join(where)}"
+                " ORDER BY jobs.id DESC LIMIT ? OFFSET ?"
+            )
+        with self._lock:
+            rows = self._db.execute(sql, [*args, limit + 1, offset]).fetchall()
+        return {"records": [_record(row) for row in rows[:limit]], "more": len(rows) > limit}
+
+
+def _record(row):
+    r = dict(zip(_COLUMNS, row, strict=True))
+    return {
+        "id": int(r["job_id"]),
+        "cluster": r["cluster"] or None,
+        "account": r["account"] or None,
+        "name": r["name"],
+        "command": r["command"],
+        "request": json.loads(r["request"]) if r["request"] else None,
+        "env_names": json.loads(r["env_names"]) if r["env_names"] else [],
+        "workdir": r["workdir"],
+        "lab_workdir": r["lab_workdir"],
+        "origin": {
+            "kind": r["origin_kind"],
+            "path": r["origin_path"],
+            "cell": r["origin_cell"],
+            "command": r["origin_command"],
+        },
+        "submitted": r["submitted"],
+        "status": r["status"],
+        "state": r["state"],
+        "result": r["result"],
+        "exit_code": r["exit_code"],
+        "runtime": r["runtime"],
+        "nodes": json.loads(r["nodes"]) if r["nodes"] else None,
+        "ended": r["ended"],
+        "cluster_gone": r["gone"] is not None,
+        "gone": r["gone"],
+        "imported_from": r["imported_from"],
+    }
