@@ -12,17 +12,24 @@ import { EMPTY_VALUES, SubmitForm, validate } from '../components/SubmitForm';
 import { IFilesInfo, NO_STORAGE, NO_STORAGE_HINT } from '../files';
 import { FluxHubError } from '../request';
 import { json, settingsWith } from './fakes';
+import { REQUEST_FIELDS } from './requestFields';
 
 function fill(label: string | RegExp, value: string) {
   fireEvent.change(screen.getByLabelText(label), { target: { value } });
 }
 
-function setup(submit: (request: ISubmitRequest) => Promise<string>) {
+/** The form shows its fields once it has the description of a request. */
+async function shown() {
+  await screen.findByRole('button', { name: 'Submit' });
+}
+
+async function setup(submit: (request: ISubmitRequest) => Promise<string>) {
   const sent: ISubmitRequest[] = [];
   const submitted: string[] = [];
   render(
     <SubmitForm
       initial={{ ...EMPTY_VALUES, workdir: '/home/alice/project' }}
+      requestFields={Promise.resolve(REQUEST_FIELDS)}
       submit={request => {
         sent.push(request);
         return submit(request);
@@ -30,6 +37,7 @@ function setup(submit: (request: ISubmitRequest) => Promise<string>) {
       onSubmitted={id => submitted.push(id)}
     />
   );
+  await shown();
   const press = () =>
     act(async () => {
       fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
@@ -39,7 +47,7 @@ function setup(submit: (request: ISubmitRequest) => Promise<string>) {
 
 describe('SubmitForm', () => {
   it('runs a shell script with bash, and says what it will run', async () => {
-    const { sent, press } = setup(async () => '5');
+    const { sent, press } = await setup(async () => '5');
     fill('Command', 'for i in 1 2 3; do echo step $i; sleep 1; done');
     // shell syntax as a command: the form says so and offers the script instead
     expect(screen.getByRole('note').textContent).toContain(
@@ -65,7 +73,7 @@ describe('SubmitForm', () => {
   });
 
   it('asks for a script when the script is empty', async () => {
-    const { sent, press } = setup(async () => '5');
+    const { sent, press } = await setup(async () => '5');
     fireEvent.click(screen.getByLabelText('A shell script (bash)'));
     await press();
     expect(sent).toEqual([]);
@@ -73,7 +81,9 @@ describe('SubmitForm', () => {
   });
 
   it('sends every field the way the server extension takes them', async () => {
-    const { sent, submitted, press } = setup(async () => '1152921504606859321');
+    const { sent, submitted, press } = await setup(
+      async () => '1152921504606859321'
+    );
     expect(
       (screen.getByLabelText('Working directory') as HTMLInputElement).value
     ).toBe('/home/alice/project');
@@ -84,7 +94,7 @@ describe('SubmitForm', () => {
     fill('Cores per task', '2');
     fill('GPUs per task', '0'); // none: the server leaves it out
     fill('Time limit', '1h30m');
-    fill(/Environment variables/, 'SEED=7\nMODE=fast');
+    fill(/Environment/, 'SEED=7\nMODE=fast');
     fireEvent.click(screen.getByLabelText(/Exclusive/));
     await press();
     expect(sent).toEqual([
@@ -106,8 +116,8 @@ describe('SubmitForm', () => {
   });
 
   it('checks the fields before sending and says what is wrong with each', async () => {
-    const { sent, press } = setup(async () => '1');
-    fill(/Environment variables/, 'not a variable');
+    const { sent, press } = await setup(async () => '1');
+    fill(/Environment/, 'not a variable');
     await press();
     expect(sent).toEqual([]);
     expect(screen.getByText('A command is required.')).toBeTruthy();
@@ -119,7 +129,7 @@ describe('SubmitForm', () => {
 
   it("shows the server's reasons when it refuses, and keeps what was typed", async () => {
     const response = json(400, {});
-    const { submitted, press } = setup(async () => {
+    const { submitted, press } = await setup(async () => {
       throw new FluxHubError(response, 'The cluster refused the job.', [
         'The server only has 2 nodes, you requested 5'
       ]);
@@ -144,7 +154,7 @@ describe('SubmitForm', () => {
     const line =
       '/tmp/scratch is not in a folder the Flux cluster can see: only /home/jovyan (there: /shared/home/alice).';
     let refuse = true;
-    const { sent, submitted, press } = setup(async () => {
+    const { sent, submitted, press } = await setup(async () => {
       if (refuse) {
         throw new FluxHubError(json(400, {}), line, [], 'workdir');
       }
@@ -158,7 +168,7 @@ describe('SubmitForm', () => {
     fill('Cores per task', '2');
     fill('Time limit', '10m');
     fill('Working directory', '/tmp/scratch');
-    fill(/Environment variables/, 'SEED=7');
+    fill(/Environment/, 'SEED=7');
     fireEvent.click(screen.getByLabelText(/Exclusive/));
     await press();
 
@@ -186,7 +196,7 @@ describe('SubmitForm', () => {
     expect(value('Cores per task')).toBe('2');
     expect(value('Time limit')).toBe('10m');
     expect(value('Working directory')).toBe('/tmp/scratch');
-    expect(value(/Environment variables/)).toBe('SEED=7');
+    expect(value(/Environment/)).toBe('SEED=7');
     expect(
       (screen.getByLabelText(/Exclusive/) as HTMLInputElement).checked
     ).toBe(true);
@@ -217,7 +227,7 @@ describe('SubmitForm', () => {
         });
       })
     );
-    const { press } = setup(request => api.submit(request));
+    const { press } = await setup(request => api.submit(request));
     fill('Command', 'python3 run.py');
     await press();
     expect(JSON.parse(requests[0]).workdir).toBe('/home/alice/project');
@@ -255,46 +265,10 @@ describe('SubmitForm', () => {
  */
 const DURATION_HELP =
   'a Flux duration: seconds (90) or a number with a unit ms, s, m, h or d (30s, 5m, 1.5h, 2d, 1h30m); 0 or inf: no limit';
-const DESCRIPTION = {
-  version: 1,
-  fields: [
-    {
-      name: 'num_nodes',
-      kind: 'count',
-      label: 'Nodes',
-      help: 'number of nodes',
-      flags: ['-N', '--nodes'],
-      aliases: [],
-      metavar: 'N',
-      minimum: 1,
-      default: 'as Flux decides',
-      repeat: false
-    },
-    {
-      name: 'runtime',
-      kind: 'duration',
-      label: 'Time limit',
-      help: 'time limit: ' + DURATION_HELP,
-      flags: ['-t', '--time-limit'],
-      aliases: ['--time'],
-      metavar: 'TIME',
-      minimum: null,
-      default: 'no limit',
-      repeat: false
-    }
-  ],
-  duration: {
-    help: DURATION_HELP,
-    units: { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 },
-    no_limit: ['0', 'inf', 'infinity'],
-    rounding: 'up to whole seconds',
-    max_seconds: 4294967296
-  },
-  rules: []
-};
+const DESCRIPTION = REQUEST_FIELDS;
 
 describe('SubmitForm and the one description of a job request', () => {
-  function server(refuse: (body: any) => string[]) {
+  async function server(refuse: (body: any) => string[]) {
     const posted: any[] = [];
     const asked: string[] = [];
     const api = new FluxHubAPI(
@@ -324,6 +298,7 @@ describe('SubmitForm and the one description of a job request', () => {
         onSubmitted={id => submitted.push(id)}
       />
     );
+    await shown();
     const press = () =>
       act(async () => {
         fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
@@ -344,7 +319,7 @@ describe('SubmitForm and the one description of a job request', () => {
   };
 
   it('sends 0.4s and .5h as typed, for the server to read as 1 s and 1800 s (never "no limit", never refused)', async () => {
-    const { posted, submitted, press } = server(() => []);
+    const { posted, submitted, press } = await server(() => []);
     fill('Command', 'hostname');
     fill('Time limit', '0.4s');
     await press();
@@ -358,7 +333,7 @@ describe('SubmitForm and the one description of a job request', () => {
   });
 
   it('shows the help of the description under the time limit, asking for it once', async () => {
-    const { api, asked } = server(() => []);
+    const { api, asked } = await server(() => []);
     await waitFor(() =>
       expect(shownAt('Time limit').text).toBe(
         'A Flux duration: seconds (90) or a number with a unit ms, s, m, h or d (30s, 5m, 1.5h, 2d, 1h30m); 0 or inf: no limit.'
@@ -375,7 +350,7 @@ describe('SubmitForm and the one description of a job request', () => {
     const runtime = `'runtime': 'soon' is not a time limit: use ${DURATION_HELP}`;
     const nodes = "'num_nodes' must be a whole number of at least 1, not 'two'";
     let refuse = true;
-    const { posted, submitted, press } = server(body =>
+    const { posted, submitted, press } = await server(body =>
       refuse ? [nodes, runtime] : []
     );
     fill('Command', 'python3 run.py');
@@ -383,7 +358,7 @@ describe('SubmitForm and the one description of a job request', () => {
     fill('Nodes', 'two');
     fill('Tasks', '4');
     fill('Time limit', 'soon');
-    fill(/Environment variables/, 'SEED=7');
+    fill(/Environment/, 'SEED=7');
     await press();
     expect(posted[0]).toEqual({
       command: 'python3 run.py',
@@ -407,7 +382,7 @@ describe('SubmitForm and the one description of a job request', () => {
     expect(value('Nodes')).toBe('two');
     expect(value('Tasks')).toBe('4');
     expect(value('Time limit')).toBe('soon');
-    expect(value(/Environment variables/)).toBe('SEED=7');
+    expect(value(/Environment/)).toBe('SEED=7');
 
     refuse = false;
     fill('Nodes', '2');
@@ -425,7 +400,7 @@ describe('SubmitForm and the one description of a job request', () => {
   it("shows the server's rule of tasks and nodes at Tasks", async () => {
     const line =
       "'num_tasks' must be at least 'num_nodes' (each node needs a task): 2 tasks on 3 nodes";
-    const { press } = server(() => [line]);
+    const { press } = await server(() => [line]);
     fill('Command', 'hostname');
     fill('Nodes', '3');
     fill('Tasks', '2');
@@ -434,7 +409,7 @@ describe('SubmitForm and the one description of a job request', () => {
   });
 
   it('keeps a reason about no field in the banner', async () => {
-    const { press } = server(() => ["unknown field 'colour'."]);
+    const { press } = await server(() => ["unknown field 'colour'."]);
     fill('Command', 'hostname');
     await press();
     const alert = screen.getByRole('alert');
@@ -463,12 +438,13 @@ describe('SubmitForm where the cluster sees only some files, or none', () => {
     ]
   };
 
-  function open(files: IFilesInfo | null, workdir = '') {
+  async function open(files: IFilesInfo | null, workdir = '') {
     const sent: ISubmitRequest[] = [];
     render(
       <SubmitForm
         initial={{ ...EMPTY_VALUES, command: 'python3 run.py', workdir }}
         files={files}
+        requestFields={Promise.resolve(REQUEST_FIELDS)}
         submit={async request => {
           sent.push(request);
           return '9';
@@ -476,6 +452,7 @@ describe('SubmitForm where the cluster sees only some files, or none', () => {
         onSubmitted={() => undefined}
       />
     );
+    await shown();
     const workdirField = screen.getByLabelText(
       'Working directory'
     ) as HTMLInputElement;
@@ -491,7 +468,8 @@ describe('SubmitForm where the cluster sees only some files, or none', () => {
   }
 
   it('with nothing shared says under the field where the job starts, and sends none', async () => {
-    const { sent, workdirField, describedBy, press } = open(NOTHING_SHARED);
+    const { sent, workdirField, describedBy, press } =
+      await open(NOTHING_SHARED);
     expect(workdirField.value).toBe('');
     expect(describedBy()).toBe(NO_STORAGE_HINT);
     expect(NO_STORAGE_HINT).toBe(
@@ -502,7 +480,8 @@ describe('SubmitForm where the cluster sees only some files, or none', () => {
   });
 
   it('with nothing shared refuses a typed folder in the server’s words, sending nothing', async () => {
-    const { sent, workdirField, describedBy, press } = open(NOTHING_SHARED);
+    const { sent, workdirField, describedBy, press } =
+      await open(NOTHING_SHARED);
     fill('Working directory', '/home/jovyan/analysis');
     await press();
     expect(sent).toEqual([]);
@@ -516,7 +495,7 @@ describe('SubmitForm where the cluster sees only some files, or none', () => {
   });
 
   it('with a mapping refuses a folder outside in one line and takes one inside', async () => {
-    const { sent, workdirField, describedBy, press } = open(
+    const { sent, workdirField, describedBy, press } = await open(
       MAPPED,
       '/home/jovyan/analysis'
     );
@@ -547,7 +526,7 @@ describe('SubmitForm where the cluster sees only some files, or none', () => {
     expect(sent).toHaveLength(4);
   });
 
-  it('on one machine, or when the panel cannot tell, shows no hint and leaves the check to the server', () => {
+  it('on one machine, or when the panel cannot tell, shows no hint and leaves the check to the server', async () => {
     for (const files of [
       null,
       { shared: true, same_filesystem: true, folders: null }
@@ -562,7 +541,7 @@ describe('SubmitForm where the cluster sees only some files, or none', () => {
         workdir: '/tmp/anywhere'
       });
     }
-    const { describedBy } = open({
+    const { describedBy } = await open({
       shared: true,
       same_filesystem: true,
       folders: null
