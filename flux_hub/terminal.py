@@ -1,4 +1,5 @@
-"""``flux-hub submit|jobs|job|logs|cancel``: Flux jobs from a terminal, the way Flux users know it.
+"""``flux-hub submit|jobs|job|logs|cancel|history|resubmit``: Flux jobs from a terminal, the way
+Flux users know it.
 
 In a JupyterLab terminal of a hub-spawned server these read the environment the hub injects
 (``FLUX_RESTFUL_HOST``, ``FLUX_USER``, ``FLUX_TOKEN``, ``FLUX_SECRET_KEY``) and talk to the
@@ -7,6 +8,11 @@ cluster's flux-restful API as that user; names given to jobs show in the Jupyter
 A job's working directory is the current directory, or ``--cwd DIR``, as the terminal sees
 it; the cluster gets its own path of it (flux_hub/paths.py, from ``FLUX_HUB_PATHS``), and
 ``flux-hub job`` shows it the terminal's way again.
+
+``flux-hub history`` reads the person's job history (flux_hub/history.py, the panel's History):
+every job submitted through flux-hub, from any front-end, kept on their side, so it answers when
+the cluster is down, restarted or removed. ``flux-hub resubmit ID`` runs a recorded job again
+exactly as it was first sent, submit's flags changing what they give.
 
 Exit status, for scripts: 0 when the command did what was asked (``submit --wait``: the job's own
 exit code, as ``flux run`` exits); 1 when the cluster refused or could not be reached, or a job
@@ -22,7 +28,8 @@ import signal
 import sys
 
 from flux_hub import jobid, jobrequest
-from flux_hub.notebook.api import JobList
+from flux_hub.history import MAX_LIMIT, HistoryError
+from flux_hub.notebook.api import HistoryList, JobList, history_search
 from flux_hub.restful import ClusterUnavailable, FluxRestfulError, JobNotFound
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -54,6 +61,60 @@ def add_parsers(commands):
     )
     submit.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD...")
     submit.set_defaults(func=_run, action=submit_job)
+
+    history = commands.add_parser(
+        "history",
+        help="list the jobs you submitted through flux-hub",
+        description="Every job you submitted through flux-hub (the panel, the file browser, "
+        "notebooks, %%%%flux, this terminal), newest first, as your job history keeps it: it "
+        "answers when the cluster is down, restarted or removed (its jobs then show as "
+        '"cluster gone").',
+    )
+    history.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="submitted at or after WHEN: a date (2026-12-07), a date and time "
+        "(2026-12-07T09:30, local time) or a time back from now (2h, 3d)",
+    )
+    history.add_argument(
+        "--state",
+        metavar="S",
+        help="active, completed, failed, canceled, timeout or gone (cluster gone)",
+    )
+    history.add_argument(
+        "--origin",
+        metavar="O",
+        help="panel, file, notebook, magic (%%%%flux), cli (this terminal) or unknown (imported)",
+    )
+    history.add_argument("-q", metavar="TEXT", help="text in the name or the command")
+    history.add_argument(
+        "--limit",
+        type=int,
+        default=50,
+        metavar="N",
+        help=f"at most N jobs (default 50, at most {MAX_LIMIT})",
+    )
+    history.add_argument(
+        "--json", action="store_true", help="the records as JSON (as the panel's API gives them)"
+    )
+    history.set_defaults(func=_run, action=show_history)
+
+    resubmit = commands.add_parser(
+        "resubmit",
+        help="submit a job from your history again (prints its id)",
+        description="Submit job ID again exactly as it was first sent (command, resources, time "
+        "limit, working directory, environment) and print the new id; submit's flags change "
+        "what they give (resubmit ID -n 4 -t 1h). With --wait, print its output as it comes "
+        "and exit with its exit code.",
+    )
+    resubmit.add_argument(
+        "id", help="job id: ƒ2Vj1dB9 (as flux jobs shows it), f2Vj1dB9 or decimal"
+    )
+    jobrequest.add_arguments(resubmit)
+    resubmit.add_argument(
+        "--wait", action="store_true", help="follow the output and exit with the job's code"
+    )
+    resubmit.set_defaults(func=_run, action=resubmit_job)
 
     jobs = commands.add_parser(
         "jobs", help="list your jobs", description="Your jobs, newest first (active ones only)."
@@ -89,7 +150,7 @@ def _run(args):
     except CommandError as error:
         _say(str(error))
         return error.status
-    except (FluxRestfulError, ValueError) as error:
+    except (FluxRestfulError, ValueError, HistoryError) as error:
         _say(str(error))
         return FAILED
     except KeyboardInterrupt:
@@ -121,7 +182,25 @@ def submit_job(cluster, args):
         job = cluster._submit(command or None, name, runtime, workdir, raw, "--cwd", origin)
     except ValueError as error:  # a bad field (JobRequestError) or a folder (PathNotShared)
         raise CommandError(str(error), USAGE) from None
-    if not args.wait:
+    return _submitted(job, args.wait)
+
+
+def resubmit_job(cluster, args):
+    number = _parse_id(args.id)
+    overrides = jobrequest.from_arguments(args)
+    try:
+        job = cluster._resubmit(number, overrides, "--cwd")
+    except HistoryError as error:  # not in the history, or cannot be run again as it was
+        raise CommandError(str(error)) from None
+    except ValueError as error:  # a bad override (JobRequestError) or a folder (PathNotShared)
+        raise CommandError(str(error), USAGE) from None
+    return _submitted(job, args.wait)
+
+
+def _submitted(job, wait):
+    """Print the id of the job just submitted; with ``wait``, its output until it ends, and
+    return its exit code."""
+    if not wait:
         print(job.f58, flush=True)
         return OK
     print(f"flux-hub: job {job.f58} submitted", file=sys.stderr, flush=True)
@@ -165,6 +244,31 @@ def list_jobs(cluster, args):
     else:
         print("No active jobs." if not args.all else "No jobs.", file=sys.stderr)
     return OK
+
+
+def show_history(cluster, args):
+    try:
+        search = history_search(
+            args.q, state=args.state, origin=args.origin, since=args.since, limit=args.limit
+        )
+    except ValueError as error:  # named as the options are
+        message = str(error)
+        for key in ("since", "state", "origin", "limit"):
+            message = message.replace(f"'{key}'", f"--{key}")
+        raise CommandError(message, USAGE) from None
+    records = cluster._open_history().search(**search)["records"]
+    if args.json:
+        print(json.dumps(records, indent=1))
+    elif records:
+        print(repr(HistoryList(records)))
+    else:
+        match = " match" if _searched(search) else ""
+        print(f"No jobs in your history{match}.", file=sys.stderr)
+    return OK
+
+
+def _searched(search):
+    return any(search.get(key) is not None for key in ("q", "state", "origin", "since"))
 
 
 def show_job(cluster, args):

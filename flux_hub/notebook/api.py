@@ -5,6 +5,8 @@
     job = flux.submit("hostname", name="where am I", num_nodes=2)
     job.wait(timeout=60).output()
     flux.jobs()             # a table in a notebook
+    flux.history(since="2d")  # the jobs you submitted through flux-hub (pandas: a DataFrame)
+    flux.resubmit(job)      # the same request again; flux.resubmit(job, num_tasks=4) changes it
 
 Names given here are kept in the job-name file the JupyterLab panel reads, so a job submitted from
 a notebook shows up there under its name; every job's id goes into the journal the panel follows
@@ -13,6 +15,12 @@ a notebook shows up there under its name; every job's id goes into the journal t
 A job's working directory is given as the notebook sees it (``workdir="analysis"``, relative to
 the kernel's current directory, which is also the default) and sent as the cluster sees it
 (flux_hub/paths.py, from ``FLUX_HUB_PATHS``); ``job.lab_workdir`` shows it the lab's way again.
+
+The person's job history (flux_hub/history.py) is the same file the panel's History view and
+``flux-hub history`` read: ``flux.history(...)`` searches it (a pandas DataFrame when pandas can be
+imported, else a HistoryList that shows itself as a table), and ``flux.resubmit(job)`` runs a
+recorded job again exactly as it was first sent (its working directory as the cluster saw it),
+recorded with the original's origin and ``rerun_of`` its id.
 """
 
 import html
@@ -23,7 +31,15 @@ import warnings
 from datetime import datetime
 
 from flux_hub import jobid
-from flux_hub.history import History
+from flux_hub.history import (
+    ACTIVE,
+    GONE,
+    MAX_LIMIT,
+    ORIGINS,
+    History,
+    HistoryError,
+    rerun_request,
+)
 from flux_hub.jobnames import JobNames
 from flux_hub.jobrequest import parse, parse_duration
 from flux_hub.journal import SubmittedJobs, journal_path
@@ -132,7 +148,13 @@ class FluxCluster:
         workdir = self.paths.workdir(fields.pop("workdir", None), option=option)
         if workdir is not None:
             fields["workdir"] = workdir
-        job_id = self.client.submit(command, **fields, **launcher)
+        return self._send(command, fields, name, origin, launcher)
+
+    def _send(self, command, fields, name, origin, launcher=None):
+        """Submit a checked request (``fields`` as jobrequest.parse gives them, ``workdir``
+        the cluster's path), record it in the history with ``origin``, tell the panel about
+        it and keep its ``name``; returns the Job."""
+        job_id = self.client.submit(command, **fields, **(launcher or {}))
         self._record(job_id, {"command": command, **fields}, name, origin)
         # The panel follows the jobs it knows one by one: tell it about this one.
         try:
@@ -155,12 +177,8 @@ class FluxCluster:
         values are not kept). The job runs whatever happens here: a failure is one warning
         line, and a busy history is waited for at most RECORD_TIMEOUT seconds."""
         try:
-            if self._history is None:
-                self._history = History(
-                    names_path=self.names.path, account=self.user, timeout=RECORD_TIMEOUT
-                )
             workdir = request.get("workdir")
-            self._history.record_submitted(
+            self._open_history().record_submitted(
                 job_id,
                 cluster=self.host,
                 request=request,
@@ -171,6 +189,71 @@ class FluxCluster:
             )
         except Exception as error:  # noqa: BLE001 (the job is submitted: never fail it)
             log.warning("flux-hub: job %s is not in your job history: %s", job_id, error)
+
+    def _open_history(self):
+        """The person's job history, opened at its first use (HistoryError if it cannot be)."""
+        if self._history is None:
+            self._history = History(
+                names_path=self.names.path, account=self.user, timeout=RECORD_TIMEOUT
+            )
+        return self._history
+
+    def history(
+        self, q=None, *, state=None, origin=None, since=None, until=None, limit=50, offset=0
+    ):
+        """Your jobs as flux-hub recorded them (the panel's History), newest first: a pandas
+        DataFrame when pandas can be imported, else a HistoryList (a table in a notebook).
+        Kept on your side: it answers when the cluster is down, restarted or removed.
+
+        ``q``: text in the name or the command. ``state``: "active", "completed", "failed",
+        "canceled", "timeout" or "cluster gone". ``origin``: "panel", "file", "notebook",
+        "magic" (%%flux), "cli" (the terminal) or "unknown" (recorded before the history
+        existed). ``since``/``until``: a datetime, unix seconds, an ISO date or date and time
+        (local time: "2026-12-07", "2026-12-07T09:30"), or a time back from now ("2h", "3d").
+        ``limit`` records (at most 500) from ``offset``. ValueError names a bad argument.
+        """
+        search = history_search(
+            q, state=state, origin=origin, since=since, until=until, limit=limit, offset=offset
+        )
+        records = self._open_history().search(**search)["records"]
+        return history_table(records)
+
+    def resubmit(self, job_or_id, **overrides):
+        """Submit a job from your history again, exactly as it was first sent (command,
+        resources, time limit, its working directory as the cluster saw it, environment);
+        returns the new Job. ``job_or_id``: a Job, or an id in any of Flux's forms.
+
+        ``overrides`` change what is given, with submit()'s keywords (``num_tasks=4``,
+        ``runtime="1h"``, ``workdir="other"`` as this kernel sees it, ``envars={...}``, ...).
+        The new job is recorded with the original's origin and ``rerun_of`` its id.
+        Raises HistoryError with one sentence when the job cannot be run again as it was (not
+        in the history; recorded before flux-hub kept requests; environment values that were
+        not kept: give them in ``envars``), JobRequestError for a bad override.
+        """
+        return self._resubmit(job_or_id, overrides, "workdir=")
+
+    def _resubmit(self, job_or_id, overrides, option):
+        """resubmit(), with ``option`` the way the person names the working directory."""
+        number = job_or_id.id if isinstance(job_or_id, Job) else jobid.parse(job_or_id)
+        history = self._open_history()
+        record = history.get(number, self.host) or history.get(number)
+        if record is None:
+            raise HistoryError(f"job {jobid.f58(number)} is not in your job history")
+        try:  # an overridden workdir is given as the person sees it: the cluster's is sent
+            command, fields, name = rerun_request(
+                record, overrides, translate=lambda path: self.paths.workdir(path, option=option)
+            )
+        except KeyError as unknown:
+            raise TypeError(f"resubmit() got an unexpected keyword argument {unknown}") from None
+        kind = record["origin"]
+        origin = {
+            "origin_kind": kind["kind"],
+            "origin_path": kind["path"],
+            "origin_cell": kind["cell"],
+            "origin_command": kind["command"],
+            "rerun_of": number,
+        }
+        return self._send(command, fields, name, origin)
 
     def job(self, job_id):
         """The job with this id: a number, or text in any of Flux's forms (``ƒ2Vj1dB9`` as the
@@ -305,25 +388,167 @@ class JobList(list):
             }
 
     def __repr__(self):
-        rows = [dict(zip(COLUMNS, COLUMNS, strict=True)), *self.rows()]
-        widths = {c: max(len(str(row[c])) for row in rows) for c in COLUMNS}
-        lines = ["  ".join(str(row[c]).ljust(widths[c]) for c in COLUMNS).rstrip() for row in rows]
-        return "\n".join(lines)
+        return _text_table([dict(zip(COLUMNS, COLUMNS, strict=True)), *self.rows()], COLUMNS)
 
     def _repr_html_(self):
-        head = "".join(f"<th>{c}</th>" for c in COLUMNS)
-        body = "".join(
-            "<tr>"
-            + "".join(f'<td class="flux-{c}">{html.escape(str(row[c]))}</td>' for c in COLUMNS)
-            + "</tr>"
-            for row in self.rows()
-        )
+        return _html_table("flux-hub-jobs", COLUMNS, self.rows(), bool(self), "No jobs.")
+
+
+HISTORY_COLUMNS = ("id", "name", "status", "exit", "origin", "submitted", "command")
+# What a person may call a state or an origin, to the history's own words
+STATE_WORDS = {"gone": GONE, "cluster gone": GONE, "cluster-gone": GONE, "cluster_gone": GONE}
+ORIGIN_WORDS = {"terminal": "cli", "%%flux": "magic", "imported": "unknown"}
+_LONGEST_COMMAND = 60  # characters of a command in the text table (the HTML one has it whole)
+
+
+def parse_when(value, name="since"):
+    """Unix seconds from what a person gives as a moment: unix seconds, a datetime, an ISO
+    date or date and time (local time when it names no zone: "2026-12-07", "2026-12-07T09:30")
+    or a time back from now ("90m", "2h", "3d", "1h30m"). ValueError naming ``name`` else."""
+    if value is None or (_number(value)):
+        return value
+    if isinstance(value, datetime):
+        return value.timestamp()
+    text = value.strip() if isinstance(value, str) else None
+    if text and not ("-" in text[1:] or ":" in text or text.isdigit()):
+        try:
+            back = parse_duration(text)
+        except ValueError:
+            back = None
+        if back is not None and text.lower() not in ("inf", "infinity"):
+            return time.time() - back
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name!r} must be a date (2026-12-07), a date and time (2026-12-07T09:30) or a "
+            f"time back from now (2h, 3d), not {value!r}"
+        ) from None
+
+
+def history_search(q=None, *, state=None, origin=None, since=None, until=None, limit=50, offset=0):
+    """History.search's keyword arguments from what a person gave (see FluxCluster.history);
+    ValueError with one sentence naming the first bad one."""
+    search = {"q": (q or "").strip() or None}
+    if state:
+        word = str(state).strip().lower()
+        search["state"] = STATE_WORDS.get(word, word.upper())
+        states = (ACTIVE, "COMPLETED", "FAILED", "CANCELED", "TIMEOUT", GONE)
+        if search["state"] not in states:
+            shown = ", ".join(s.lower() for s in states[:-1])
+            raise ValueError(f"'state' must be one of {shown} or cluster gone, not {state!r}")
+    if origin:
+        word = str(origin).strip().lower()
+        search["origin"] = ORIGIN_WORDS.get(word, word)
+        if search["origin"] not in ORIGINS:
+            raise ValueError(
+                f"'origin' must be one of {', '.join(ORIGINS)} (terminal is cli, %%flux is "
+                f"magic), not {origin!r}"
+            )
+    search["since"] = parse_when(since, "since")
+    search["until"] = parse_when(until, "until")
+    for name, value, low in (("limit", limit, 1), ("offset", offset, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name!r} must be a whole number of at least {low}, not {value!r}")
+    if limit > MAX_LIMIT:
+        raise ValueError(f"'limit' must be at most {MAX_LIMIT}, not {limit!r}")
+    search.update(limit=limit, offset=offset)
+    return search
+
+
+def history_table(records):
+    """The records as a pandas DataFrame when pandas can be imported, else a HistoryList."""
+    try:
+        import pandas
+    except ImportError:
+        return HistoryList(records)
+    return history_frame(pandas, records)
+
+
+def history_frame(pandas, records):
+    """A DataFrame of the records: one row each, newest first; the origin in four columns
+    (origin_kind, origin_path, origin_cell, origin_command), times as UTC Timestamps, ``job``
+    the id as Flux shows it; the rest as History.search gives it (request, form, ...)."""
+    rows = []
+    for record in records:
+        row = {"id": record["id"], "job": jobid.f58(record["id"])}
+        row.update((k, v) for k, v in record.items() if k not in ("id", "origin"))
+        for key, value in (record.get("origin") or {}).items():
+            row[f"origin_{key}"] = value
+        rows.append(row)
+    first = ["id", "job", "name", "status", "exit_code", "origin_kind", "submitted", "command"]
+    columns = first + [c for c in (rows[0] if rows else {}) if c not in first]
+    frame = pandas.DataFrame.from_records(rows, columns=columns)
+    for column in ("submitted", "ended", "gone"):
+        if column in frame:
+            frame[column] = pandas.to_datetime(frame[column], unit="s", utc=True)
+    return frame
+
+
+def origin_text(origin):
+    """Where a job came from, in words: "analysis.ipynb [3]" (a %%flux cell), the notebook or
+    the file, "terminal", "panel", "imported" (recorded before the history existed)."""
+    kind, path, cell = origin.get("kind"), origin.get("path"), origin.get("cell")
+    if kind in ("notebook", "magic", "file") and path:
+        return f"{path} [{cell}]" if cell not in (None, "") else path
+    return {"cli": "terminal", "unknown": "imported"}.get(kind, kind or "")
+
+
+def status_text(record):
+    """A record's status as a person reads it: "cluster gone", or ACTIVE, COMPLETED, FAILED…"""
+    return "cluster gone" if record.get("status") == GONE else record.get("status") or ""
+
+
+class HistoryList(list):
+    """History records (dicts, as History.search gives them) that show themselves as a table:
+    id (as Flux shows it), name, status ("cluster gone" when its cluster no longer knows it),
+    exit code, origin, submitted (local time) and command."""
+
+    def rows(self, *, whole=True):
+        """One dict of display texts per record, keyed by HISTORY_COLUMNS; ``whole``: the
+        command whole, else cut to its first 60 characters."""
+        for record in self:
+            command = record.get("command") or ""
+            if not whole and len(command) > _LONGEST_COMMAND:
+                command = command[: _LONGEST_COMMAND - 1] + "…"
+            yield {
+                "id": jobid.f58(record["id"]),
+                "name": record.get("name") or "",
+                "status": status_text(record),
+                "exit": _blank(record.get("exit_code")),
+                "origin": origin_text(record.get("origin") or {}),
+                "submitted": _when(record.get("submitted")),
+                "command": command,
+            }
+
+    def __repr__(self):
         if not self:
-            body = f'<tr><td colspan="{len(COLUMNS)}">No jobs.</td></tr>'
-        return (
-            f'<table class="flux-hub-jobs"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table>"
-        )
+            return "No jobs in your history."
+        rows = [dict(zip(HISTORY_COLUMNS, HISTORY_COLUMNS, strict=True)), *self.rows(whole=False)]
+        return _text_table(rows, HISTORY_COLUMNS)
+
+    def _repr_html_(self):
+        return _html_table("flux-hub-history", HISTORY_COLUMNS, self.rows(), bool(self),
+                           "No jobs in your history.")  # fmt: skip
+
+
+def _text_table(rows, columns):
+    widths = {c: max(len(str(row[c])) for row in rows) for c in columns}
+    lines = ["  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def _html_table(kind, columns, rows, any_rows, empty):
+    head = "".join(f"<th>{c}</th>" for c in columns)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="flux-{c}">{html.escape(str(row[c]))}</td>' for c in columns)
+        + "</tr>"
+        for row in rows
+    )
+    if not any_rows:
+        body = f'<tr><td colspan="{len(columns)}">{html.escape(empty)}</td></tr>'
+    return f'<table class="{kind}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _number(value):
