@@ -259,7 +259,12 @@ async ([view, expected, settle]) => {
     await until(() => shown(panel.querySelector('.jp-FluxHub-footer'))
                       && !shown(firstRow()), 'the jobs table');
   } else {
-    await until(() => shown(firstRow()) && firstRow().dataset.id === expected.id,
+    // The newest row expected, and every row the search's (or, after one, not all of them)
+    const text = row => row.textContent.toLowerCase();
+    const rows = () => [...panel.querySelectorAll('.jp-FluxHub-historyRow')];
+    await until(() => shown(firstRow()) && firstRow().dataset.id === expected.id
+                      && (!expected.q || rows().every(r => text(r).includes(expected.q)))
+                      && (!expected.after || rows().some(r => !text(r).includes(expected.after))),
                 `history row ${expected.id}`);
   }
   await frames();
@@ -283,6 +288,7 @@ class Page:
         self.cdp = None
         self.loads = 0
         self.searches = 0
+        self.q = ""  # the History view's search text
 
     def answer_jobs(self, route):
         since = parse_qs(urlsplit(route.request.url).query).get("since", [None])[0]
@@ -321,12 +327,15 @@ class Page:
 
     def measure(self, what):
         """(main-thread ms, longest task ms) of one ``what``: "History" (switch to it, until
-        its newest record shows), "search" (a new text), "table" (the jobs table's refresh)."""
+        its newest record shows), "search" (a new text, until its matches show), "clear" (the
+        search emptied), "table" (the jobs table's refresh)."""
         self.page.bring_to_front()
         if what == "search":
             q = SEARCHES[self.searches % len(SEARCHES)]
             self.searches += 1
             expected = {"q": q, "id": self.first_id(q=q)}
+        elif what == "clear":  # back to every record (not measured: the next search's start)
+            what, expected = "search", {"q": "", "id": str(self.server.newest), "after": self.q}
         else:
             expected = {"id": str(self.server.newest)}
         before = task_seconds(self.cdp)
@@ -334,6 +343,7 @@ class Page:
             longest = self.page.evaluate(MEASURE, ["panel"])
         else:
             longest = self.run(what, expected)
+            self.q = expected.get("q", self.q)
         return (task_seconds(self.cdp) - before) * 1000, longest
 
     def first_id(self, **params):
@@ -367,6 +377,7 @@ def measure_panel(servers, updates, loads):
             for page in pages.values():  # warm up the rest (JIT, first fetches)
                 for _ in range(2):
                     page.measure("search")
+                    page.measure("clear")
                     page.run("Jobs")
                     page.measure("History")
                 page.run("Jobs")
@@ -377,6 +388,7 @@ def measure_panel(servers, updates, loads):
                     page.run("Jobs")
                     times["history switch"][size].append(page.measure("History"))
                     times["history search"][size].append(page.measure("search"))
+                    page.measure("clear")
                     page.run("Jobs")
                     times["table refresh"][size].append(page.measure("table"))
         except Exception:
