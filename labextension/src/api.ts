@@ -92,6 +92,100 @@ export interface ISubmitRequest {
   /** A time limit: seconds, or a Flux duration as text ("30s", ".5h", "1h30m"). */
   runtime?: number | string;
   envars?: Record<string, string>;
+  /** Flux's own options, as `flux submit` takes them (kept in a history record's form). */
+  option_flags?: string;
+  /**
+   * Where the request came from, for the person's history: the file
+   * browser's "Submit as Flux Job…" sends the script's lab path. Absent: the
+   * panel's form.
+   */
+  origin?: ISubmitOrigin;
+}
+
+/** Where a job submitted from the panel came from (POST jobs' `origin`). */
+export interface ISubmitOrigin {
+  kind: 'panel' | 'file';
+  /** The script's path as the file browser shows it (kind "file"). */
+  path?: string;
+}
+
+/**
+ * Where a recorded job came from: the panel, a file (its lab path), a
+ * notebook through the notebook API or `%%flux` ("magic": `cell` is the
+ * cell's execution count), the terminal ("cli": `command` is its command
+ * line), or "unknown" (imported from the files kept before the history).
+ */
+export interface IHistoryOrigin {
+  kind: HistoryOriginKind;
+  path: string | null;
+  cell: string | null;
+  command: string | null;
+}
+
+export type HistoryOriginKind =
+  'panel' | 'file' | 'notebook' | 'magic' | 'cli' | 'unknown';
+
+/**
+ * One job of the person's history (GET history; flux_hub/history.py), its
+ * ids read exactly as the job list's are.
+ *
+ * `status` is ACTIVE, the job's result (COMPLETED, FAILED, CANCELED,
+ * TIMEOUT) or GONE (its cluster no longer knows it and its end was never
+ * seen). `form` is the request in POST jobs' shape, for "Edit and run"; null
+ * for a job recorded before flux-hub kept requests.
+ */
+export interface IHistoryRecord {
+  id: JobId;
+  cluster: string | null;
+  account: string | null;
+  name: string | null;
+  command: string;
+  request?: Record<string, unknown> | null;
+  env_names?: string[];
+  workdir?: string | null;
+  lab_workdir?: string | null;
+  origin: IHistoryOrigin;
+  /** Unix seconds; null when unknown (an imported job). */
+  submitted: number | null;
+  status: string;
+  state?: string | null;
+  result?: string | null;
+  exit_code?: number | null;
+  runtime?: number | null;
+  nodes?: string[] | null;
+  ended?: number | null;
+  cluster_gone?: boolean;
+  gone?: number | null;
+  imported_from?: string | null;
+  form?: Partial<ISubmitRequest> | null;
+  /** False when the environment's values were not kept (only its names). */
+  env_values_kept?: boolean;
+  /** The job this one ran again, if it was a "Run again". */
+  rerun_of?: JobId | null;
+  [key: string]: unknown;
+}
+
+/** What to look for in the history (GET history's query); every key optional. */
+export interface IHistoryQuery {
+  /** Text in the name or the command. */
+  q?: string;
+  /** ACTIVE, GONE, COMPLETED, FAILED, CANCELED or TIMEOUT. */
+  state?: string;
+  origin?: HistoryOriginKind;
+  /** Unix seconds or an ISO date. */
+  since?: number | string;
+  until?: number | string;
+  /** Records per page: 1 to 500 (the server's default 50). */
+  limit?: number;
+  offset?: number;
+}
+
+/** A page of the history, newest first; `more`: records follow this page. */
+export interface IHistoryPage {
+  records: IHistoryRecord[];
+  more: boolean;
+  limit: number;
+  offset: number;
 }
 
 /** One field of a job request (`GET request-fields`). */
@@ -128,6 +222,15 @@ export interface IRequestFields {
 /** A job record as read, its id made a JobId (the record is fresh: changed in place). */
 function jobFrom(record: IJob): IJob {
   record.id = jobIdOf(record.id);
+  return record;
+}
+
+/** A history record as read, its ids made JobIds (changed in place). */
+function historyRecordFrom(record: IHistoryRecord): IHistoryRecord {
+  record.id = jobIdOf(record.id);
+  if (record.rerun_of !== null && record.rerun_of !== undefined) {
+    record.rerun_of = jobIdOf(record.rerun_of);
+  }
   return record;
 }
 
@@ -198,6 +301,44 @@ export class FluxHubAPI {
       method: 'POST',
       body: JSON.stringify(request)
     });
+    return jobIdOf(body.id);
+  }
+
+  /**
+   * A page of the person's job history, newest first (GET history): it
+   * answers from the person's own records, also when the cluster is down.
+   */
+  async history(query: IHistoryQuery = {}): Promise<IHistoryPage> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined && value !== null && value !== '') {
+        params.set(key, String(value));
+      }
+    }
+    const text = params.toString();
+    const page = await requestAPI<IHistoryPage>(
+      `history${text ? `?${text}` : ''}`,
+      this.settings
+    );
+    page.records = (page.records ?? []).map(historyRecordFrom);
+    return page;
+  }
+
+  /**
+   * Run a recorded job again exactly as it was sent (POST history/rerun);
+   * returns the new job's id. A FluxHubError of status 409 carries the
+   * sentence saying why it cannot be run again as it was (no request kept,
+   * environment values not kept): the form can still run it.
+   */
+  async rerun(id: JobId, cluster?: string | null): Promise<JobId> {
+    const body = await requestAPI<{ id: unknown }>(
+      'history/rerun',
+      this.settings,
+      {
+        method: 'POST',
+        body: JSON.stringify(cluster ? { id, cluster } : { id })
+      }
+    );
     return jobIdOf(body.id);
   }
 

@@ -19,9 +19,18 @@ import {
   ReactWidget,
   refreshIcon
 } from '@jupyterlab/ui-components';
+import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+import { Signal } from '@lumino/signaling';
 import * as React from 'react';
 
-import { FluxHubAPI, IJob } from './api';
+import {
+  FluxHubAPI,
+  IHistoryRecord,
+  IJob,
+  ISubmitOrigin,
+  ISubmitRequest
+} from './api';
+import { originTarget } from './components/HistoryView';
 import { JobDetail } from './components/JobDetail';
 import { JobsView } from './components/JobsView';
 import { EMPTY_VALUES, ISubmitValues } from './components/SubmitForm';
@@ -30,6 +39,7 @@ import { fluxIcon } from './icons';
 import { formatF58, JobId, parseJobId } from './jobid';
 import { ALL_COLUMN_IDS, ColumnId, statusOf } from './jobs';
 import { JobsModel } from './model';
+import { FluxHubError } from './request';
 import { JobsSidebar } from './sidebar';
 import { SubmitPanel } from './submit';
 
@@ -42,6 +52,8 @@ namespace CommandIDs {
   export const submitFile = 'flux-hub:submit-file';
   export const openJob = 'flux-hub:open-job';
   export const openTable = 'flux-hub:open-table';
+  export const rerun = 'flux-hub:rerun';
+  export const openOrigin = 'flux-hub:open-origin';
 }
 
 /** How a script is run, by its extension; files with other extensions are not offered. */
@@ -94,6 +106,61 @@ function jobIdArg(value: unknown): JobId | null {
   return typeof value === 'string' ? parseJobId(value) : null;
 }
 
+/** The request a command was given (a history record's form), or null. */
+function requestArg(value: unknown): Partial<ISubmitRequest> | null {
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Partial<ISubmitRequest>)
+    : null;
+}
+
+/** The command line of a request, as the form's command field holds it. */
+function commandText(command: unknown): string {
+  if (Array.isArray(command)) {
+    return command.map(word => shellQuote(String(word))).join(' ');
+  }
+  return typeof command === 'string' ? command : '';
+}
+
+/**
+ * A notebook's cell as a duck: the panel does not depend on the notebook
+ * package for the few members "Open the origin" uses.
+ */
+interface ICellLike {
+  model?: { type?: string; executionCount?: number | null };
+}
+
+interface INotebookLike {
+  widgets?: readonly ICellLike[];
+  activeCellIndex?: number;
+  scrollToCell?: (cell: ICellLike, align?: string) => Promise<void>;
+}
+
+/**
+ * Make the cell of execution count `count` the active one in the notebook
+ * panel `widget` (as docmanager:open returns it); false when the notebook no
+ * longer has that cell (run again, or its outputs cleared).
+ */
+async function activateCell(widget: unknown, count: number): Promise<boolean> {
+  const panel = widget as {
+    context?: { ready?: Promise<void> };
+    revealed?: Promise<void>;
+    content?: INotebookLike;
+  } | null;
+  await panel?.context?.ready;
+  await panel?.revealed;
+  const notebook = panel?.content;
+  const cells = notebook?.widgets ?? [];
+  const index = cells.findIndex(
+    cell => cell.model?.type === 'code' && cell.model.executionCount === count
+  );
+  if (!notebook || index < 0) {
+    return false;
+  }
+  notebook.activeCellIndex = index;
+  await notebook.scrollToCell?.(cells[index], 'center');
+  return true;
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'A JupyterLab panel for your jobs on a shared Flux cluster.',
@@ -118,6 +185,21 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const model = new JobsModel(api);
     let notify = true;
 
+    // Fired when the history may have changed: a job submitted or ended here.
+    const historyChanged = new Signal<FluxHubAPI, void>(api);
+    let jobCount = -1;
+    model.changed.connect(() => {
+      if (model.jobs.length !== jobCount) {
+        if (jobCount >= 0) {
+          historyChanged.emit();
+        }
+        jobCount = model.jobs.length;
+      }
+    });
+    model.jobFinished.connect(() => historyChanged.emit());
+    const asArgs = (value: unknown) =>
+      value as unknown as ReadonlyPartialJSONObject;
+
     let table: MainAreaWidget<ReactWidget> | null = null;
     const sidebar = new JobsSidebar({
       model,
@@ -127,7 +209,32 @@ const plugin: JupyterFrontEndPlugin<void> = {
         { id: CommandIDs.refresh, icon: refreshIcon },
         { id: CommandIDs.openTable, icon: launchIcon }
       ],
-      onOpen: id => void commands.execute(CommandIDs.openJob, { id })
+      onOpen: id => void commands.execute(CommandIDs.openJob, { id }),
+      history: {
+        history: query => api.history(query),
+        changed: historyChanged,
+        serverRoot: PageConfig.getOption('serverRoot'),
+        onRunAgain: (record: IHistoryRecord) =>
+          commands.execute(
+            CommandIDs.rerun,
+            asArgs({
+              id: record.id,
+              cluster: record.cluster,
+              request: record.form ?? null
+            })
+          ) as Promise<JobId | null>,
+        onEditAndRun: (record: IHistoryRecord) =>
+          void commands.execute(
+            CommandIDs.submit,
+            asArgs({ request: record.form ?? null })
+          ),
+        onOpenOrigin: (record: IHistoryRecord) => {
+          const target = originTarget(record);
+          return 'path' in target
+            ? commands.execute(CommandIDs.openOrigin, asArgs(target))
+            : undefined;
+        }
+      }
     });
     shell.add(sidebar, 'left', { rank: 750, type: 'Flux jobs' });
     sidebar.alsoShown = () => !!table && !table.isDisposed;
@@ -169,33 +276,60 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
     void sharedFiles();
 
+    /** A job submitted here: followed, announced, and the history read again. */
+    const submitted = (
+      id: JobId,
+      text = `Submitted Flux job ${formatF58(id)}.`
+    ) => {
+      model.watch(id);
+      historyChanged.emit();
+      Notification.success(text, {
+        autoClose: 5000,
+        actions: [
+          {
+            label: 'Show job',
+            callback: () => void commands.execute(CommandIDs.openJob, { id })
+          }
+        ]
+      });
+    };
+
     let submitPanel: MainAreaWidget<SubmitPanel> | null = null;
+    /**
+     * Open the submit form. `extra`: a request to fill it with (a history
+     * record's, for Edit and run) and a message to show above it; `origin`:
+     * where the job comes from, for the history (absent: the panel).
+     */
     const openSubmitForm = (
       initial: ISubmitValues,
-      files: IFilesInfo | null
+      files: IFilesInfo | null,
+      extra: {
+        request?: Partial<ISubmitRequest> | null;
+        message?: string | null;
+        origin?: ISubmitOrigin;
+      } = {}
     ) => {
       submitPanel?.dispose();
-      const content = new SubmitPanel({
+      const { origin } = extra;
+      const options: SubmitPanel.IOptions = {
         initial,
         files,
-        submit: request => api.submit(request),
+        submit: request =>
+          api.submit(origin ? { ...request, origin } : request),
         // Asked once, kept by the API (the form's help is the description's).
         requestFields: api.requestFields(),
         onSubmitted: id => {
-          model.watch(id);
-          Notification.success(`Submitted Flux job ${formatF58(id)}.`, {
-            autoClose: 5000,
-            actions: [
-              {
-                label: 'Show job',
-                callback: () =>
-                  void commands.execute(CommandIDs.openJob, { id })
-              }
-            ]
-          });
+          submitted(id);
           panel.dispose();
         }
-      });
+      };
+      // Edit and run: the form filled with a recorded request (SubmitPanel's
+      // `request` and `message` options).
+      const content = new SubmitPanel({
+        ...options,
+        ...(extra.request ? { request: extra.request } : {}),
+        ...(extra.message ? { message: extra.message } : {})
+      } as SubmitPanel.IOptions);
       const panel = new MainAreaWidget({ content });
       panel.id = 'flux-hub-submit';
       panel.title.label = 'Submit Flux job';
@@ -265,8 +399,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: args => (args.fromLauncher ? 'Flux Job' : 'Submit Flux Job…'),
       caption: 'Submit a job to the Flux cluster',
       icon: fluxIcon,
+      // args: command, name, workdir (fields to start with); or request (a
+      // history record's form, Edit and run) and message (shown above the form).
       execute: async args => {
         const files = await sharedFiles();
+        const request = requestArg(args.request);
+        const message =
+          typeof args.message === 'string' && args.message
+            ? args.message
+            : null;
+        const recorded = request
+          ? {
+              command: commandText(request.command),
+              name: request.name ?? '',
+              workdir: request.workdir ?? ''
+            }
+          : {};
         openSubmitForm(
           {
             ...EMPTY_VALUES,
@@ -274,10 +422,76 @@ const plugin: JupyterFrontEndPlugin<void> = {
             name: (args.name as string) ?? '',
             workdir:
               (args.workdir as string) ??
-              defaultWorkdir(browser?.model.path ?? '', files)
+              defaultWorkdir(browser?.model.path ?? '', files),
+            ...recorded
           },
-          files
+          files,
+          { request, message }
         );
+      }
+    });
+
+    // Run a recorded job again exactly as it was sent. When it cannot be
+    // (recorded without its request, or its environment values not kept),
+    // the form opens filled with it, the server's sentence above it: the
+    // command then returns null. Any other refusal is thrown, for the caller
+    // to show.
+    commands.addCommand(CommandIDs.rerun, {
+      label: 'Run Flux Job Again',
+      caption: 'Submit a recorded job again, as it was sent',
+      icon: fluxIcon,
+      execute: async args => {
+        const id = jobIdArg(args.id);
+        if (id === null) {
+          throw new Error(`Not a Flux job id: ${String(args.id)}.`);
+        }
+        const cluster = typeof args.cluster === 'string' ? args.cluster : null;
+        try {
+          const again = await api.rerun(id, cluster);
+          submitted(
+            again,
+            `Submitted Flux job ${formatF58(again)}: ${formatF58(id)} again.`
+          );
+          return again;
+        } catch (error) {
+          if (error instanceof FluxHubError && error.status === 409) {
+            await commands.execute(
+              CommandIDs.submit,
+              asArgs({ request: args.request ?? null, message: error.message })
+            );
+            return null;
+          }
+          throw error;
+        }
+      }
+    });
+
+    // Open where a recorded job came from: its file, or its notebook at the
+    // %%flux cell (execution count `cell`) when the notebook still has it.
+    commands.addCommand(CommandIDs.openOrigin, {
+      label: 'Open Where the Flux Job Came From',
+      caption: 'Open the notebook or file a recorded job was submitted from',
+      execute: async args => {
+        const path = typeof args.path === 'string' ? args.path : '';
+        const cell = typeof args.cell === 'number' ? args.cell : null;
+        let widget: unknown;
+        try {
+          widget = await commands.execute('docmanager:open', { path });
+        } catch {
+          Notification.warning(
+            `${path} cannot be opened: it was moved or deleted.`,
+            {
+              autoClose: 8000
+            }
+          );
+          return;
+        }
+        if (cell !== null && !(await activateCell(widget, cell))) {
+          Notification.info(
+            `Cell [${cell}] is no longer in ${PathExt.basename(path)}: it was run again or its outputs cleared.`,
+            { autoClose: 8000 }
+          );
+        }
       }
     });
 
@@ -319,7 +533,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
             name,
             workdir: serverPath(PathExt.dirname(script.path))
           },
-          files
+          files,
+          // Recorded in the history as the file's job
+          { origin: { kind: 'file', path: script.path } }
         );
       }
     });
