@@ -8,9 +8,16 @@ import {
 } from '@testing-library/react';
 
 import { FluxHubAPI, ISubmitRequest } from '../api';
-import { EMPTY_VALUES, SubmitForm, validate } from '../components/SubmitForm';
+import {
+  durationText,
+  EMPTY_VALUES,
+  SubmitForm,
+  validate,
+  valuesFromRequest
+} from '../components/SubmitForm';
 import { IFilesInfo, NO_STORAGE, NO_STORAGE_HINT } from '../files';
 import { FluxHubError } from '../request';
+import { TemplatesAPI } from '../templates';
 import { json, settingsWith } from './fakes';
 import { REQUEST_FIELDS } from './requestFields';
 
@@ -547,5 +554,342 @@ describe('SubmitForm where the cluster sees only some files, or none', () => {
       folders: null
     });
     expect(describedBy()).toBeNull();
+  });
+});
+
+/**
+ * Seconds of a time limit as the one description reads it
+ * (jobrequest.parse_duration): a bare number is seconds, else a sum of
+ * numbers with the description's units, rounded up.
+ */
+function secondsOf(text: string): number {
+  const units = REQUEST_FIELDS.duration.units;
+  if (/^(\d+\.?\d*|\.\d+)$/.test(text)) {
+    return Math.ceil(Number(text));
+  }
+  const parts = Array.from(text.matchAll(/(\d+\.?\d*|\.\d+)(ms|[smhd])/g));
+  expect(parts.map(p => p[0]).join('')).toBe(text);
+  return Math.ceil(
+    parts.reduce(
+      (sum, [, number, unit]) => sum + Number(number) * units[unit],
+      0
+    )
+  );
+}
+
+describe('The form from a request (Edit and run, templates, the last values)', () => {
+  it('writes a time limit in seconds as a duration that reads back as the same seconds', () => {
+    expect(durationText(5400)).toBe('1h30m');
+    expect(durationText(90)).toBe('1m30s');
+    expect(durationText(45)).toBe('45s');
+    expect(durationText(86400)).toBe('1d');
+    expect(durationText(90061)).toBe('1d1h1m1s');
+    expect(durationText(0)).toBe(''); // no limit
+    for (const seconds of [
+      1,
+      59,
+      60,
+      61,
+      3599,
+      3600,
+      3601,
+      86399,
+      86400,
+      172800 + 7,
+      4294967296
+    ]) {
+      expect(secondsOf(durationText(seconds))).toBe(seconds);
+    }
+  });
+
+  it('gives back the request it was filled from when submitted', () => {
+    const requests = [
+      {
+        command: 'python3 train.py --epochs 3',
+        name: 'training',
+        num_nodes: 2,
+        num_tasks: 4,
+        cores_per_task: 2,
+        gpus_per_task: 1,
+        runtime: 5400,
+        workdir: '/home/alice/project',
+        envars: { SEED: '7', MODE: 'fast' },
+        exclusive: true,
+        option_flags: 'cpu-affinity=per-task,verbose'
+      },
+      { command: ['bash', '-c', 'for i in 1 2; do\n  echo $i\ndone'] },
+      { command: 'hostname', runtime: 90 }
+    ];
+    for (const request of requests) {
+      const { request: again, errors } = validate(valuesFromRequest(request));
+      expect(errors).toEqual({});
+      // Counts as text and the limit as a duration: the server reads them back the same
+      const read = { ...again } as any;
+      for (const key of [
+        'num_nodes',
+        'num_tasks',
+        'cores_per_task',
+        'gpus_per_task'
+      ]) {
+        if (key in read) {
+          read[key] = Number(read[key]);
+        }
+      }
+      if ('runtime' in read) {
+        read.runtime = secondsOf(read.runtime);
+      }
+      expect(read).toEqual(request);
+    }
+    // Words other than a bash script: one command line, quoted as the server splits it
+    expect(
+      valuesFromRequest({ command: ['echo', 'hello world', "it's"] }).command
+    ).toBe("echo 'hello world' 'it'\\''s'");
+  });
+
+  it('opens an Edit and run request with its note, and sends that request again', async () => {
+    const sent: ISubmitRequest[] = [];
+    render(
+      <SubmitForm
+        initial={{ ...EMPTY_VALUES, workdir: '/home/alice' }}
+        requestFields={Promise.resolve(REQUEST_FIELDS)}
+        request={{
+          command: 'python3 run.py',
+          name: 'run',
+          num_tasks: 2,
+          runtime: 5400,
+          envars: { TOKEN: '', SEED: '7' }
+        }}
+        message="job ƒ2bd's environment values were not kept (TOKEN): give them or use Edit and run"
+        submit={async request => {
+          sent.push(request);
+          return '6';
+        }}
+        onSubmitted={() => undefined}
+      />
+    );
+    await shown();
+    expect(
+      screen.getByText(/environment values were not kept \(TOKEN\)/).className
+    ).toBe('jp-FluxHub-formMessage');
+    const value = (label: string | RegExp) =>
+      (screen.getByLabelText(label) as HTMLInputElement).value;
+    expect(value('Command')).toBe('python3 run.py');
+    expect(value('Tasks')).toBe('2');
+    expect(value('Time limit')).toBe('1h30m');
+    // The folder of the request, not the new form's: it had none
+    expect(value('Working directory')).toBe('');
+    // A value not kept is asked for at its field, until it is typed
+    const environment = screen.getByLabelText(/Environment/);
+    expect((environment as HTMLTextAreaElement).value).toBe('TOKEN=\nSEED=7');
+    const hint = () =>
+      document.getElementById(environment.getAttribute('aria-describedby')!)
+        ?.textContent;
+    expect(hint()).toBe(
+      'The value of TOKEN was not kept: type it after the =, or the job gets an empty value.'
+    );
+    fill(/Environment/, 'TOKEN=abc\nSEED=7');
+    expect(environment.getAttribute('aria-describedby')).toBeNull();
+    await act(async () => {
+      fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
+    });
+    expect(sent).toEqual([
+      {
+        command: 'python3 run.py',
+        name: 'run',
+        num_tasks: '2',
+        runtime: '1h30m',
+        envars: { TOKEN: 'abc', SEED: '7' }
+      }
+    ]);
+  });
+
+  /** The server's history with one job submitted from the panel, whose form is `form`. */
+  function history(form: unknown) {
+    const asked: string[] = [];
+    const api = new TemplatesAPI(
+      settingsWith(async request => {
+        const url = new URL(request.url);
+        asked.push(
+          `${request.method} ${url.pathname.replace('/user/alice/flux-hub/api/', '')}${url.search.replace(/[?&][0-9]+$/, '')}`
+        );
+        if (url.pathname.endsWith('/history')) {
+          return json(200, {
+            records: form === undefined ? [] : [{ id: '77', form }],
+            more: false,
+            limit: 1,
+            offset: 0
+          });
+        }
+        return json(200, { templates: [] });
+      })
+    );
+    return { api, asked };
+  }
+
+  it('starts from the last job submitted from the panel, command included; Clear empties it', async () => {
+    const { api, asked } = history({
+      command: ['bash', '-c', 'python3 a.py\npython3 b.py'],
+      name: 'pipeline',
+      num_nodes: 2,
+      num_tasks: 2,
+      runtime: 600,
+      workdir: '/home/alice/pipeline',
+      envars: { SEED: '' }
+    });
+    render(
+      <SubmitForm
+        initial={{ ...EMPTY_VALUES, workdir: '/home/alice' }}
+        requestFields={Promise.resolve(REQUEST_FIELDS)}
+        templates={api}
+        submit={async () => '1'}
+        onSubmitted={() => undefined}
+      />
+    );
+    await shown();
+    expect(asked[0]).toBe('GET history?origin=panel&limit=1');
+    const value = (label: string | RegExp) =>
+      (screen.getByLabelText(label) as HTMLInputElement).value;
+    expect(value('Script (run with bash)')).toBe('python3 a.py\npython3 b.py');
+    expect(value('Name (optional)')).toBe('pipeline');
+    expect(value('Nodes')).toBe('2');
+    expect(value('Time limit')).toBe('10m');
+    expect(value('Working directory')).toBe('/home/alice/pipeline');
+    expect(value(/Environment/)).toBe('SEED=');
+    expect(screen.getByText(/The value of SEED was not kept/)).toBeTruthy();
+    expect(
+      screen.getByText(/Filled in from the last job you submitted here/)
+    ).toBeTruthy();
+
+    fireEvent.click(screen.getByRole('button', { name: 'Clear' }));
+    // Empty as a new form: in the file browser's folder
+    expect(
+      (screen.getByLabelText('A command') as HTMLInputElement).checked
+    ).toBe(true);
+    expect(value('Command')).toBe('');
+    expect(value('Name (optional)')).toBe('');
+    expect(value('Nodes')).toBe('');
+    expect(value('Time limit')).toBe('');
+    expect(value('Working directory')).toBe('/home/alice');
+    expect(value(/Environment/)).toBe('');
+    expect(screen.queryByText(/Filled in from the last job/)).toBeNull();
+    expect(screen.queryByText(/was not kept/)).toBeNull();
+  });
+
+  it('starts new when there is no last job, or its folder is not the lab’s', async () => {
+    const { api } = history(undefined);
+    const { unmount } = render(
+      <SubmitForm
+        initial={{ ...EMPTY_VALUES, workdir: '/home/alice' }}
+        requestFields={Promise.resolve(REQUEST_FIELDS)}
+        templates={api}
+        submit={async () => '1'}
+        onSubmitted={() => undefined}
+      />
+    );
+    await shown();
+    expect((screen.getByLabelText('Command') as HTMLInputElement).value).toBe(
+      ''
+    );
+    expect(screen.queryByText(/Filled in from the last job/)).toBeNull();
+    unmount();
+
+    const other = history({ command: 'hostname', workdir: null });
+    render(
+      <SubmitForm
+        initial={{ ...EMPTY_VALUES, workdir: '/home/alice' }}
+        requestFields={Promise.resolve(REQUEST_FIELDS)}
+        templates={other.api}
+        submit={async () => '1'}
+        onSubmitted={() => undefined}
+      />
+    );
+    await shown();
+    expect((screen.getByLabelText('Command') as HTMLInputElement).value).toBe(
+      'hostname'
+    );
+    expect(
+      (screen.getByLabelText('Working directory') as HTMLInputElement).value
+    ).toBe('/home/alice');
+  });
+
+  it('opened for a file’s command, keeps it and does not ask for the last values', async () => {
+    const { api, asked } = history({ command: 'hostname' });
+    render(
+      <SubmitForm
+        initial={{
+          ...EMPTY_VALUES,
+          command: 'bash hello.sh',
+          name: 'hello.sh',
+          workdir: '/home/alice/scripts'
+        }}
+        requestFields={Promise.resolve(REQUEST_FIELDS)}
+        templates={api}
+        submit={async () => '1'}
+        onSubmitted={() => undefined}
+      />
+    );
+    await shown();
+    expect((screen.getByLabelText('Command') as HTMLInputElement).value).toBe(
+      'bash hello.sh'
+    );
+    expect(asked.filter(a => a.startsWith('GET history'))).toEqual([]);
+  });
+
+  it('takes its labels, placeholders and help from the description of a request', async () => {
+    const description = JSON.parse(JSON.stringify(REQUEST_FIELDS));
+    const nodes = description.fields.find((f: any) => f.name === 'num_nodes');
+    nodes.label = 'Hosts';
+    nodes.help = 'how many hosts';
+    nodes.default = 'as Flux decides; more words';
+    render(
+      <SubmitForm
+        initial={EMPTY_VALUES}
+        requestFields={Promise.resolve(description)}
+        submit={async () => '1'}
+        onSubmitted={() => undefined}
+      />
+    );
+    await shown();
+    const hosts = screen.getByLabelText('Hosts') as HTMLInputElement;
+    expect(hosts.placeholder).toBe('as Flux decides');
+    expect(hosts.title).toBe('How many hosts.');
+    expect(screen.queryByLabelText('Nodes')).toBeNull();
+    // And the rest as the server describes them
+    expect(
+      (screen.getByLabelText('Tasks') as HTMLInputElement).placeholder
+    ).toBe('1');
+    expect(
+      (screen.getByLabelText('GPUs per task') as HTMLInputElement).title
+    ).toBe('GPUs for each task (0: none).');
+    expect(
+      (screen.getByLabelText('Time limit') as HTMLInputElement).placeholder
+    ).toBe('no limit');
+    expect(
+      (screen.getByLabelText('Name (optional)') as HTMLInputElement).placeholder
+    ).toBe("the program's name");
+    expect(
+      (screen.getByLabelText('Shell options') as HTMLInputElement).title
+    ).toBe('Set a job shell option, e.g. cpu-affinity=per-task.');
+    expect(
+      screen.getByText('(have whole nodes to the job alone)')
+    ).toBeTruthy();
+  });
+
+  it('says so when the server cannot describe a request, instead of a form', async () => {
+    render(
+      <SubmitForm
+        initial={EMPTY_VALUES}
+        requestFields={Promise.reject(
+          new FluxHubError(json(500, {}), 'The server failed.')
+        )}
+        submit={async () => '1'}
+        onSubmitted={() => undefined}
+      />
+    );
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toBe(
+      'The form cannot be shown. The server failed. Close this tab and open the form again.'
+    );
+    expect(screen.queryByRole('button', { name: 'Submit' })).toBeNull();
   });
 });

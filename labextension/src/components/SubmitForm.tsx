@@ -523,9 +523,8 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
       <div className="jp-FluxHub-submitForm">
         <h2>Submit a Flux job</h2>
         <div className="jp-FluxHub-banner" role="alert">
-          <strong>The form cannot be shown:</strong> the server did not say
-          which fields a job has ({loaded.error}). Close this tab and open the
-          form again.
+          <strong>The form cannot be shown.</strong> {loaded.error} Close this
+          tab and open the form again.
         </div>
       </div>
     );
