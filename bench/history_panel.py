@@ -23,15 +23,19 @@ longest task (PerformanceObserver "longtask"), as panel_refresh.py counts them, 
   history first   the History view's first render: the page freshly loaded, the sidebar
                   switched from Jobs to History until the newest record's row shows
                   (``--loads`` page loads)
-  history switch  switching Jobs -> History again later (``--updates`` times)
-  history search  a refresh: a new text in the search box until its first match shows
-  table refresh   the jobs table's refresh (5,000 jobs, what changed since the last), with the
-                  history of 5,000 vs 50,000 present
+  history switch  switching Jobs -> History again later (``--updates`` times; the view stays
+                  made once shown, so this is showing it again)
+  history search  a refresh: a new text in the search box, until every row shown matches it
+                  (the view's pause for the next key is idle time, not counted)
+  table refresh   the jobs table's refresh (5,000 jobs, what changed since the last: one job
+                  finishes each time, so the History view, made and hidden, reads its rows
+                  again too), with the history of 5,000 vs 50,000 present
 
 Goal: <= 100 ms median for each with 50,000 records. Every figure is printed with its ratio to
-the 5,000-record case (near 1: the size of the history does not show).
+the 5,000-record case (near 1: the size of the history does not show; a query that scanned the
+history would make it near 10); goal for the ratios judged: <= 2.
 
-Usage: python bench/history_panel.py [--repeat 30] [--updates 15] [--loads 5] [--server-only]
+Usage: python bench/history_panel.py [--repeat 30] [--updates 15] [--loads 7] [--server-only]
 """
 
 import argparse
@@ -423,14 +427,18 @@ def report_panel(times, small, large, results, args):
     verdict = "meets" if max(medians.values()) <= 100 else "MISSES"
     print(f"goal <= 100 ms median main-thread time for each with {large:,} records: {verdict}")
     for name, label, what in (
-        ("first_render_ms", "history first", "History view's first render"),
-        ("switch_ms", "history switch", "switching to the History view"),
-        ("search_ms", "history search", "History view's refresh (a new search)"),
-        ("table_refresh_ms", "table refresh", "jobs table refresh (5,000 jobs)"),
+        ("first_render", "history first", "History view's first render"),
+        ("search", "history search", "History view's refresh (a new search)"),
+        ("table_refresh", "table refresh", "jobs table refresh (5,000 jobs)"),
     ):
+        ratio = medians[label] / statistics.median(ms for ms, _ in times[label][small])
         results.append(
-            f"RESULT history_panel.{name}={medians[label]:.1f} goal=<=100 median main-thread ms, "
-            f"{what}, {large:,} records"
+            f"RESULT history_panel.{name}_ms={medians[label]:.1f} goal=<=100 median main-thread "
+            f"ms, {what}, {large:,} records"
+        )
+        results.append(
+            f"RESULT history_panel.{name}_ratio={ratio:.2f} goal=<=2 {what}, {large:,} vs "
+            f"{small:,} records"
         )
 
 
@@ -438,7 +446,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=30, help="runs of each server query")
     parser.add_argument("--updates", type=int, default=15, help="panel measurements of each")
-    parser.add_argument("--loads", type=int, default=5, help="page loads for the first render")
+    parser.add_argument("--loads", type=int, default=7, help="page loads for the first render")
     parser.add_argument("--server-only", action="store_true", help="no browser")
     args = parser.parse_args(argv)
     print(describe(), flush=True)
@@ -470,9 +478,15 @@ def main(argv=None):
     worst = max(statistics.median(server_times[q][large]) for q in QUERIES)
     print(f"goal <= 20 ms median for every history query with {large:,} records: "
           f"{'meets' if worst <= 20 else 'MISSES'}")  # fmt: skip
+    ratio = max(
+        statistics.median(server_times[q][large]) / statistics.median(server_times[q][small])
+        for q in QUERIES
+    )
     results = [
         f"RESULT history_panel.server_query_ms={worst:.2f} goal=<=20 ms, slowest history query's "
-        f"median over HTTP with {large:,} records"
+        f"median over HTTP with {large:,} records",
+        f"RESULT history_panel.server_query_ratio={ratio:.2f} goal=<=2 history query, the "
+        f"largest {large:,}/{small:,} records ratio of the medians",
     ]
     if panel_times:
         print()
