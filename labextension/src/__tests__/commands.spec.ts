@@ -2,7 +2,10 @@
  * The plugin's "Submit Flux Job…" and "Submit as Flux Job…" commands on the
  * three kinds of server (FLUX_HUB_PATHS unset, "", a mapping): which working
  * directory the form opens with, and which scripts are refused in one line
- * before any form, as GET cluster's `files` says.
+ * before any form, as GET cluster's `files` says. And the History view's
+ * commands: Edit and run (the form filled with a recorded request), Run
+ * again (POST history/rerun, the form when it cannot run as it was), Open
+ * the origin (the notebook at its %%flux cell, or the file).
  */
 import { Notification } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
@@ -12,7 +15,7 @@ import { Widget } from '@lumino/widgets';
 import { IFilesInfo } from '../files';
 import plugin from '../index';
 import { SubmitPanel } from '../submit';
-import { json, settingsWith } from './fakes';
+import { BIG, json, settingsWith } from './fakes';
 
 const ONE_MACHINE: IFilesInfo = {
   shared: true,
@@ -39,12 +42,34 @@ const MAPPED: IFilesInfo = {
   ]
 };
 
-function activate(files: IFilesInfo | undefined | 'down') {
+/** What the fake server was sent: method, path and JSON body. */
+interface ISent {
+  method: string;
+  path: string;
+  body: any;
+}
+
+function activate(
+  files: IFilesInfo | undefined | 'down',
+  answer: (sent: ISent) => Response | null = () => null
+) {
   PageConfig.setOption('serverRoot', '/home/jovyan');
   const asked: string[] = [];
+  const sent: ISent[] = [];
   const settings = settingsWith(async request => {
     const path = new URL(request.url).pathname;
     asked.push(path);
+    const text = request.method === 'GET' ? '' : await request.text();
+    const one = {
+      method: request.method,
+      path: path.replace(/^.*\/flux-hub\/api\//, ''),
+      body: text ? JSON.parse(text) : null
+    };
+    sent.push(one);
+    const answered = answer(one);
+    if (answered) {
+      return answered;
+    }
     if (path.endsWith('/cluster') && files !== 'down') {
       return json(200, {
         account: 'alice',
@@ -59,6 +84,19 @@ function activate(files: IFilesInfo | undefined | 'down') {
   });
   const commands = new CommandRegistry();
   const opened: Widget[] = [];
+  // JupyterLab's docmanager:open, answering with what `documents` holds
+  const documents: Record<string, unknown> = {};
+  const openedPaths: string[] = [];
+  commands.addCommand('docmanager:open', {
+    execute: async args => {
+      const path = args.path as string;
+      openedPaths.push(path);
+      if (!(path in documents)) {
+        throw new Error(`No such file: ${path}`);
+      }
+      return documents[path];
+    }
+  });
   const app = {
     commands,
     shell: {
@@ -87,7 +125,21 @@ function activate(files: IFilesInfo | undefined | 'down') {
     const panel = opened.length > before ? opened[opened.length - 1] : null;
     return panel ? ((panel as any).content as SubmitPanel).options : null;
   };
-  return { browser, run, asked };
+  /** The options of the submit form opened last, or null. */
+  const lastForm = () => {
+    const panel = opened.length ? opened[opened.length - 1] : null;
+    return panel ? ((panel as any).content as SubmitPanel).options : null;
+  };
+  return {
+    browser,
+    run,
+    asked,
+    sent,
+    commands,
+    documents,
+    openedPaths,
+    lastForm
+  };
 }
 
 describe('Submit Flux Job… (the form from the panel)', () => {
@@ -194,5 +246,197 @@ describe('Submit as Flux Job… (a script in the file browser)', () => {
       'run.py cannot run as a Flux job: the cluster sees only ' +
         '/home/jovyan/shared, /data. Move it there first.'
     );
+  });
+});
+
+describe('Edit and run (a recorded request in the form)', () => {
+  it('opens the form filled with the request, its message above it', async () => {
+    const { run } = activate(ONE_MACHINE);
+    const request = {
+      command: 'python sweep.py --seed 3',
+      name: 'sweep',
+      num_tasks: 4,
+      runtime: 5400,
+      workdir: '/home/jovyan/project',
+      envars: { OMP_NUM_THREADS: '' }
+    };
+    const form = (await run('flux-hub:submit', {
+      request,
+      message: "Job ƒ2 's environment values were not kept (OMP_NUM_THREADS)."
+    })) as any;
+    // SubmitPanel's `request` and `message` options (the form fills itself from them)
+    expect(form.request).toEqual(request);
+    expect(form.message).toBe(
+      "Job ƒ2 's environment values were not kept (OMP_NUM_THREADS)."
+    );
+    expect(form.initial).toMatchObject({
+      command: 'python sweep.py --seed 3',
+      name: 'sweep',
+      workdir: '/home/jovyan/project'
+    });
+    // Without them, the form as before: no request, no message
+    const plain = (await run('flux-hub:submit')) as any;
+    expect(plain.request).toBeUndefined();
+    expect(plain.message).toBeUndefined();
+  });
+
+  it('gives a command sent as words back as one line', async () => {
+    const { run } = activate(ONE_MACHINE);
+    const form = await run('flux-hub:submit', {
+      request: { command: ['bash', '-c', "echo 'hi there'"] }
+    });
+    expect(form?.initial.command).toBe(`bash -c 'echo '\\''hi there'\\'''`);
+  });
+});
+
+describe('Submit as Flux Job… records where the job came from', () => {
+  it('sends the script’s path as the origin; the form sends none', async () => {
+    const { browser, run, sent } = activate(ONE_MACHINE, one =>
+      one.method === 'POST' && one.path === 'jobs'
+        ? json(201, { id: 77 })
+        : null
+    );
+    browser.selected = 'analysis/run.py';
+    const form = await run('flux-hub:submit-file');
+    expect(await form!.submit({ command: 'python3 run.py' })).toBe('77');
+    const plain = await run('flux-hub:submit');
+    await plain!.submit({ command: 'hostname' });
+    const posts = sent.filter(s => s.method === 'POST' && s.path === 'jobs');
+    expect(posts.map(p => p.body)).toEqual([
+      {
+        command: 'python3 run.py',
+        origin: { kind: 'file', path: 'analysis/run.py' }
+      },
+      { command: 'hostname' }
+    ]);
+  });
+});
+
+describe('Run again', () => {
+  let success: jest.SpyInstance;
+  beforeEach(() => {
+    success = jest.spyOn(Notification, 'success').mockReturnValue('');
+  });
+  afterEach(() => success.mockRestore());
+
+  const RECORDED = { command: 'python sweep.py', name: 'sweep' };
+
+  it('sends the recorded job’s id exactly and announces the new job', async () => {
+    const { commands, sent } = activate(ONE_MACHINE, one =>
+      one.path === 'history/rerun' ? json(201, { id: BIG.c }) : null
+    );
+    const id = await commands.execute('flux-hub:rerun', {
+      id: BIG.b,
+      cluster: 'http://127.0.0.1:5000',
+      request: RECORDED
+    });
+    expect(id).toBe(BIG.c);
+    expect(sent.find(s => s.path === 'history/rerun')).toEqual({
+      method: 'POST',
+      path: 'history/rerun',
+      body: { id: BIG.b, cluster: 'http://127.0.0.1:5000' }
+    });
+    expect(success.mock.calls[0][0]).toBe(
+      'Submitted Flux job ƒ3gDmDv6tnx9: ƒ3gDmDv6tnx8 again.'
+    );
+  });
+
+  it('opens the form with the server’s sentence when it cannot run as it was', async () => {
+    const why =
+      "Job ƒ3gDmDv6tnx8's environment values were not kept (TOKEN): give them (--env TOKEN=…) or use Edit and run.";
+    const { commands, lastForm } = activate(ONE_MACHINE, one =>
+      one.path === 'history/rerun' ? json(409, { message: why }) : null
+    );
+    const id = await commands.execute('flux-hub:rerun', {
+      id: BIG.b,
+      request: RECORDED
+    });
+    expect(id).toBeNull();
+    const form = lastForm() as any;
+    expect(form.request).toEqual(RECORDED);
+    expect(form.message).toBe(why);
+    expect(form.initial.command).toBe('python sweep.py');
+    expect(success).not.toHaveBeenCalled();
+  });
+
+  it('passes on any other refusal in the server’s words', async () => {
+    const { commands } = activate(ONE_MACHINE, one =>
+      one.path === 'history/rerun'
+        ? json(404, { message: 'Job ƒ3gDmDv6tnx8 is not in your history.' })
+        : null
+    );
+    await expect(
+      commands.execute('flux-hub:rerun', { id: BIG.b, request: RECORDED })
+    ).rejects.toThrow('Job ƒ3gDmDv6tnx8 is not in your history.');
+  });
+});
+
+describe('Open the origin', () => {
+  let info: jest.SpyInstance;
+  let warning: jest.SpyInstance;
+  beforeEach(() => {
+    info = jest.spyOn(Notification, 'info').mockReturnValue('');
+    warning = jest.spyOn(Notification, 'warning').mockReturnValue('');
+  });
+  afterEach(() => {
+    info.mockRestore();
+    warning.mockRestore();
+  });
+
+  /** A notebook panel as docmanager:open gives it: code cells with their execution counts. */
+  function notebook(counts: (number | null)[]) {
+    const cells = counts.map(count => ({
+      model: { type: 'code', executionCount: count }
+    }));
+    const content = {
+      widgets: cells,
+      activeCellIndex: 0,
+      scrolledTo: null as unknown,
+      scrollToCell: async (cell: unknown) => {
+        content.scrolledTo = cell;
+      }
+    };
+    return { context: { ready: Promise.resolve() }, content };
+  }
+
+  it('opens the notebook at the %%flux cell that submitted the job', async () => {
+    const { commands, documents, openedPaths } = activate(ONE_MACHINE);
+    const panel = notebook([1, null, 3, 4]);
+    documents['project/analysis.ipynb'] = panel;
+    await commands.execute('flux-hub:open-origin', {
+      path: 'project/analysis.ipynb',
+      cell: 3
+    });
+    expect(openedPaths).toEqual(['project/analysis.ipynb']);
+    expect(panel.content.activeCellIndex).toBe(2);
+    expect(panel.content.scrolledTo).toBe(panel.content.widgets[2]);
+    expect(info).not.toHaveBeenCalled();
+  });
+
+  it('says so when the cell is gone, and when the file is', async () => {
+    const { commands, documents } = activate(ONE_MACHINE);
+    const panel = notebook([5, 6]);
+    documents['analysis.ipynb'] = panel;
+    await commands.execute('flux-hub:open-origin', {
+      path: 'analysis.ipynb',
+      cell: 3
+    });
+    expect(panel.content.activeCellIndex).toBe(0);
+    expect(info.mock.calls[0][0]).toBe(
+      'Cell [3] is no longer in analysis.ipynb: it was run again or its outputs cleared.'
+    );
+    await commands.execute('flux-hub:open-origin', { path: 'gone/run.py' });
+    expect(warning.mock.calls[0][0]).toBe(
+      'gone/run.py cannot be opened: it was moved or deleted.'
+    );
+  });
+
+  it('opens a file as it is', async () => {
+    const { commands, documents, openedPaths } = activate(ONE_MACHINE);
+    documents['scripts/run.sh'] = { context: { ready: Promise.resolve() } };
+    await commands.execute('flux-hub:open-origin', { path: 'scripts/run.sh' });
+    expect(openedPaths).toEqual(['scripts/run.sh']);
+    expect(info).not.toHaveBeenCalled();
+    expect(warning).not.toHaveBeenCalled();
   });
 });
