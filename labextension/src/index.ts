@@ -113,14 +113,6 @@ function requestArg(value: unknown): Partial<ISubmitRequest> | null {
     : null;
 }
 
-/** The command line of a request, as the form's command field holds it. */
-function commandText(command: unknown): string {
-  if (Array.isArray(command)) {
-    return command.map(word => shellQuote(String(word))).join(' ');
-  }
-  return typeof command === 'string' ? command : '';
-}
-
 /**
  * A notebook's cell as a duck: the panel does not depend on the notebook
  * package for the few members "Open the origin" uses.
@@ -311,25 +303,23 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ) => {
       submitPanel?.dispose();
       const { origin } = extra;
-      const options: SubmitPanel.IOptions = {
+      const content = new SubmitPanel({
         initial,
         files,
         submit: request =>
           api.submit(origin ? { ...request, origin } : request),
         // Asked once, kept by the API (the form's help is the description's).
         requestFields: api.requestFields(),
+        // Edit and run: the form filled with a recorded request, and why.
+        request: extra.request ?? null,
+        message: extra.message ?? null,
+        // Templates and the last values, from this server
+        settings: api.settings,
         onSubmitted: id => {
           submitted(id);
           panel.dispose();
         }
-      };
-      // Edit and run: the form filled with a recorded request (SubmitPanel's
-      // `request` and `message` options).
-      const content = new SubmitPanel({
-        ...options,
-        ...(extra.request ? { request: extra.request } : {}),
-        ...(extra.message ? { message: extra.message } : {})
-      } as SubmitPanel.IOptions);
+      });
       const panel = new MainAreaWidget({ content });
       panel.id = 'flux-hub-submit';
       panel.title.label = 'Submit Flux job';
@@ -408,13 +398,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
           typeof args.message === 'string' && args.message
             ? args.message
             : null;
-        const recorded = request
-          ? {
-              command: commandText(request.command),
-              name: request.name ?? '',
-              workdir: request.workdir ?? ''
-            }
-          : {};
         openSubmitForm(
           {
             ...EMPTY_VALUES,
@@ -422,8 +405,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
             name: (args.name as string) ?? '',
             workdir:
               (args.workdir as string) ??
-              defaultWorkdir(browser?.model.path ?? '', files),
-            ...recorded
+              defaultWorkdir(browser?.model.path ?? '', files)
           },
           files,
           { request, message }
