@@ -61,6 +61,8 @@ from flux_hub.journal import SubmittedJobs, journal_path
 SCHEMA_VERSION = 2
 # A template's name: 1 to this many characters (surrounding spaces dropped)
 MAX_TEMPLATE_NAME = 80
+# The hub's published templates, as JSON, in a server's environment (the hub's job_templates)
+TEMPLATES_ENV = "FLUX_HUB_TEMPLATES"
 FILE_NAME = "history.sqlite3"
 # Where a job came from; "unknown": imported from the files before the history existed.
 ORIGINS = ("panel", "file", "notebook", "magic", "cli", "unknown")
@@ -366,6 +368,14 @@ class History:
         update = ", ".join(f"{k} = excluded.{k}" for k in values if k not in ("job_id", "cluster"))
         update = update.replace("status = excluded.status", "status = jobs.status")
         with self._write() as db:
+            # The same job imported from the old files (the history's first open can come
+            # between a submit and its record, with the job's name already in the name file):
+            # this record replaces it
+            db.execute(
+                "DELETE FROM jobs WHERE job_id = ? AND cluster = '' AND account = ?"
+                " AND imported_from IS NOT NULL AND request IS NULL",
+                (values["job_id"], self.account),
+            )
             db.execute(
                 f"INSERT INTO jobs ({names}) VALUES ({marks}) "
                 f"ON CONFLICT (cluster, job_id) DO UPDATE SET {update}",

@@ -418,3 +418,18 @@ def test_active_on_lists_what_a_cluster_should_still_know(names_path):
         assert store.active_on("http://nowhere:1") == []
     with History(names_path=names_path, account="bob") as other:
         assert other.active_on(CLUSTER) == []
+
+
+def test_a_job_imported_at_the_first_open_is_recorded_once(names_path):
+    # The panel names a job in the name file, then records it in the background: the
+    # history's first open, in between, imports the name; the record then replaces it.
+    JobNames(names_path).set(301, "walk-steps")
+    with History(names_path=names_path, account="alice") as store:
+        assert store.get(301)["imported_from"] == "job-names.json"
+        store.record_submitted(
+            301, cluster=CLUSTER, request={"command": "true"}, origin_kind="panel",
+            name="walk-steps",
+        )  # fmt: skip
+        (record,) = every(store)
+    assert (record["id"], record["cluster"], record["imported_from"]) == (301, CLUSTER, None)
+    assert record["form"] == {"command": "true", "name": "walk-steps"}

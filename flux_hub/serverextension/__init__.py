@@ -9,6 +9,7 @@ from traitlets import TraitError
 
 from flux_hub.serverextension.config import FluxHub
 from flux_hub.serverextension.handlers import handlers
+from flux_hub.serverextension.history import PUBLISHED, published_templates
 from flux_hub.serverextension.history import handlers as history_handlers
 from flux_hub.serverextension.jobs import JobsService
 
@@ -24,7 +25,9 @@ def _load_jupyter_server_extension(serverapp):
     web_app = serverapp.web_app
     web_app.settings["flux_hub"] = service
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
-    # The person's job history (issue 26), read from their own data folder
+    # The person's job history and templates (issue 26), read from their own data folder; the
+    # hub's published templates checked once, here (one that is not valid: a warning)
+    web_app.settings[PUBLISHED] = published_templates(settings.templates, serverapp.log)
     web_app.add_handlers(".*$", history_handlers(web_app.settings["base_url"]))
     serverapp.log.info(
         "flux-hub: jobs of %s on %s", settings.user or "(no account configured)", settings.host

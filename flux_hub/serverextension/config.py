@@ -1,11 +1,13 @@
 """Settings of the flux-hub server extension."""
 
+import json
 import os
 
-from traitlets import Enum, Float, Int, TraitError, Unicode, default, validate
-from traitlets.config import Configurable
+from traitlets import Dict, Enum, Float, Int, List, TraitError, Unicode, default, validate
+from traitlets.config import LoggingConfigurable
 
 from flux_hub.config_checks import flux_restful_url, not_empty, user_names
+from flux_hub.history import TEMPLATES_ENV
 from flux_hub.jobnames import default_path
 from flux_hub.paths import ENV as PATHS_ENV
 from flux_hub.paths import PathMap
@@ -23,7 +25,7 @@ def _path_map(text):
     return text
 
 
-class FluxHub(Configurable):
+class FluxHub(LoggingConfigurable):
     """Where the user's Flux cluster is and how the server extension logs in to it.
 
     JupyterHub's FluxAuthenticator puts the user's credentials in the single-user server's
@@ -201,3 +203,37 @@ class FluxHub(Configurable):
     @validate("job_names_path")
     def _valid_job_names_path(self, proposal):
         return not_empty(self, proposal)
+
+    templates = List(
+        Dict(),
+        config=True,
+        help="""Job templates published by the hub's admin, which everyone sees in the submit
+        form (read-only for them): [{"name": "MPI hello", "description": "...", "request":
+        {the panel's POST jobs body: "command", "num_tasks", "runtime", ...}}]. A template
+        that is not valid is left out with a warning in the log.
+
+        Default: $FLUX_HUB_TEMPLATES (JSON; the hub sets it from
+        c.FluxAccountsMixin.job_templates). JSON that cannot be read there is one warning in
+        the log, and no published templates.
+        """,
+    )
+
+    @default("templates")
+    def _templates_default(self):
+        text = os.environ.get(TEMPLATES_ENV, "").strip()
+        if not text:
+            return []
+        try:
+            value = json.loads(text)
+        except ValueError as error:
+            problem = f"it is not JSON ({error})"
+        else:
+            if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+                return value
+            problem = "it is not a JSON list of objects"
+        self.log.warning(
+            "flux-hub: $%s is not the hub's job templates, so none are shown: %s",
+            TEMPLATES_ENV,
+            problem,
+        )
+        return []

@@ -16,15 +16,47 @@ from flux_hub.restful import FluxRestfulError
 from flux_hub.serverextension.errors import BadRequest, describe, expected
 
 RESCAN = {"1": True, "true": True, "0": False, "false": False, "": False}
+# Where a job POST jobs submits comes from (the history's origin): the panel's form, or the
+# file browser's "Submit as Flux Job…" (a script's lab path)
+POST_ORIGINS = ("panel", "file")
 
 
 def parse_submission(body):
-    """(fields for the client's submit, name) from a JSON request body, or BadRequest.
+    """(fields for the client's submit, name) from a JSON request body, or BadRequest (see
+    parse_job_post, which also gives the job's origin)."""
+    fields, name, _origin = parse_job_post(body)
+    return fields, name
+
+
+def parse_origin(value):
+    """The history's origin of a POST jobs body's ``"origin"``: None (absent: the panel), or
+    {"kind": "panel" or "file", "path": the lab path of the file (kind file: required)}.
+    Returns (History.record_submitted's origin keywords, reasons it is not valid)."""
+    if value is None:
+        return {"origin_kind": "panel"}, []
+    kind = value.get("kind") if isinstance(value, dict) else None
+    path = value.get("path") if isinstance(value, dict) else None
+    kinds = " or ".join(repr(kind) for kind in POST_ORIGINS)
+    if kind not in POST_ORIGINS:
+        return None, [f'\'origin\' must be {{"kind": {kinds}, "path": ...}}, not {value!r}.']
+    unknown = sorted(key for key in value if key not in ("kind", "path"))
+    if unknown:
+        return None, [f"'origin' has an unknown field {unknown[0]!r}."]
+    if path is not None and (not isinstance(path, str) or not path.strip() or "\0" in path):
+        return None, [f"the origin's 'path' must be the file's path in the lab, not {path!r}."]
+    if kind == "file" and path is None:
+        return None, ["'origin' of kind 'file' needs the file's path."]
+    return {"origin_kind": kind, "origin_path": path}, []
+
+
+def parse_job_post(body):
+    """(fields for the client's submit, name, origin) from a POST jobs body, or BadRequest.
 
     The job's fields follow flux_hub.jobrequest (the one description every front-end uses, the
     panel's form through GET request-fields): the same input gives the same request and the same
     refusal as ``%%flux``, ``flux-hub submit`` and the notebook API. Which keys this API takes
-    is the extension's: launchers and unknown keys are refused here.
+    is the extension's: launchers and unknown keys are refused here. ``origin`` (parse_origin)
+    is where the job came from, for the person's history; a bad one is a 400 of field "origin".
     """
     try:
         data = json.loads(body or b"")
@@ -32,7 +64,7 @@ def parse_submission(body):
         raise BadRequest("The request body must be a JSON object describing the job.") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object describing the job.")
-    extra = []
+    origin, extra = parse_origin(data.pop("origin", None))
     if "is_launcher" in data:
         data.pop("is_launcher")
         extra.append("'is_launcher' is not supported: a launcher job has no single id to follow.")
@@ -46,9 +78,10 @@ def parse_submission(body):
             "The job was not submitted: its description is not valid.", problem.reasons + extra
         ) from None
     if extra:
-        raise BadRequest("The job was not submitted: its description is not valid.", extra)
+        field = "origin" if origin is None and len(extra) == 1 else None
+        raise BadRequest("The job was not submitted: its description is not valid.", extra, field)
     name = request.pop("name", None)
-    return request, name
+    return request, name, origin
 
 
 def _sentence(text):
@@ -155,8 +188,9 @@ class JobsHandler(FluxHubHandler):
         """Submit the JSON body's job (see parse_submission); 201 {"id": job id}. Its
         ``workdir`` is a path of this server's, sent the cluster's way; 400 (``field``
         "workdir") for a folder the cluster cannot see, before anything is submitted. The job
-        goes into the person's job history (origin "panel"), without its environment's values."""
-        fields, name = parse_submission(self.request.body)
+        goes into the person's job history, without its environment's values: origin "panel",
+        or the body's ``origin`` (parse_origin: the file browser's script, kind "file")."""
+        fields, name, origin = parse_job_post(self.request.body)
         if "workdir" in fields:
             try:
                 fields["workdir"] = self.service.cluster_workdir(fields["workdir"])
@@ -164,8 +198,6 @@ class JobsHandler(FluxHubHandler):
                 raise BadRequest(_sentence(str(error)), field="workdir") from None
         job_id = await self.service.submit(name=name, **fields)
         # Into the person's job history, in the background: the answer does not wait for it.
-        # The panel's form and the file browser's "Submit as Flux Job" send the same request,
-        # so both are the panel's.
         workdir = fields.get("workdir")
         self.service.record(
             f"job {job_id}",
@@ -173,10 +205,10 @@ class JobsHandler(FluxHubHandler):
             job_id,
             cluster=self.service.client.host,
             request=dict(fields),
-            origin_kind="panel",
             name=name,
             workdir=workdir,
             lab_workdir=self.service.paths.to_lab(workdir) if workdir else None,
+            **origin,
         )
         self.set_status(201)
         self.finish(json.dumps({"id": job_id}))
