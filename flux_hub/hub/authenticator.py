@@ -11,9 +11,15 @@ Both keep accounts with the accounts core (``flux_hub.accounts.FluxAccounts``): 
 makes the account exist (cheaply when it already does), ``delete_user`` deactivates it, and
 ``pre_spawn_start`` hands the user's server FLUX_RESTFUL_HOST, FLUX_USER, FLUX_TOKEN and
 FLUX_SECRET_KEY, the environment flux-restful-cli and the flux_hub notebook API read.
+
+``job_templates`` are job templates an admin publishes for everyone: checked when the hub
+starts (one that is not a valid job request stops it, in one sentence naming the template and
+the field), and handed to every server as FLUX_HUB_TEMPLATES (the server extension's
+``c.FluxHub.templates``), where the submit form shows them read-only.
 """
 
 import asyncio
+import json
 import os
 import stat
 import tempfile
@@ -22,7 +28,7 @@ import threading
 from jupyterhub.auth import Authenticator
 from jupyterhub.utils import maybe_future
 from tornado import web
-from traitlets import Instance, List, Unicode, default, validate
+from traitlets import Dict, Instance, List, Unicode, default, validate
 
 from flux_hub.accounts import (
     DEACTIVATED,
@@ -33,6 +39,8 @@ from flux_hub.accounts import (
     Status,
 )
 from flux_hub.config_checks import refuse
+from flux_hub.history import TEMPLATES_ENV, template_name, template_request
+from flux_hub.jobrequest import JobRequestError
 from flux_hub.restful import LEGACY_WARNING
 
 
@@ -70,6 +78,23 @@ class FluxAccountsMixin(Authenticator):
     def _accounts_default(self):
         return self.make_accounts(self)
 
+    job_templates = List(
+        Dict(),
+        config=True,
+        help="""Job templates everyone sees in the submit form (read-only for them), e.g.
+
+        [{"name": "MPI hello", "description": "4 tasks on 2 nodes, 10 minutes",
+          "request": {"command": "mpirun ./hello", "num_nodes": 2, "num_tasks": 4,
+                      "runtime": "10m"}}]
+
+        ``request`` holds the form's fields (the panel's POST jobs body: command, name,
+        num_nodes, num_tasks, cores_per_task, gpus_per_task, runtime, workdir, envars,
+        exclusive, option_flags), checked as any job request when the hub starts: a template
+        that is not valid stops the hub, naming it and the field. The command may be left out
+        (a set of resources). Every server gets them in $FLUX_HUB_TEMPLATES.
+        """,
+    )
+
     @classmethod
     def make_accounts(cls, parent):
         """The FluxAccounts this authenticator class uses, under ``parent``'s config.
@@ -94,11 +119,50 @@ class FluxAccountsMixin(Authenticator):
                 "only makes at their first login. Use with_flux_accounts(<an authenticator>) "
                 "to give each person a MiniCluster."
             )
+        try:
+            self.job_templates_environment()
+        except ValueError as e:
+            raise SystemExit(f"{type(self).__name__}.job_templates: {e}") from None
         self._pending = {}
         self._flush_task = None
         self._swept = False
         self._warned_legacy = False
         self._warn_if_legacy()
+
+    def job_templates_environment(self):
+        """$FLUX_HUB_TEMPLATES for a server: ``job_templates`` checked and written as the
+        server shows them (compact JSON; the requests as flux_hub.history.template_request
+        gives them). ValueError, one sentence naming the template and the field, for one that
+        is not valid."""
+        templates, names = [], set()
+        for number, template in enumerate(self.job_templates, 1):
+            given = template.get("name")
+            label = f"the template {given!r}" if given else f"template number {number}"
+            unknown = sorted(set(template) - {"name", "description", "request"})
+            if unknown:
+                raise ValueError(
+                    f"{label} has an unknown key {unknown[0]!r} (it takes name, description "
+                    "and request)"
+                )
+            try:
+                name = template_name(given)
+            except ValueError as e:
+                raise ValueError(f"{label}: {e}") from None
+            if name in names:
+                raise ValueError(f"{label}: two templates have that name")
+            names.add(name)
+            description = template.get("description") or ""
+            if not isinstance(description, str):
+                raise ValueError(f"{label}: 'description' must be text, not {description!r}")
+            try:
+                request = template_request(template.get("request"))
+            except JobRequestError as e:
+                field, message = next(iter(e.problems.items()))
+                if f"'{field}'" not in message:
+                    message = f"'{field}': {message}"
+                raise ValueError(f"{label}: {message}") from None
+            templates.append({"name": name, "description": description, "request": request})
+        return json.dumps(templates, separators=(",", ":"), sort_keys=True)
 
     def _warn_if_legacy(self):
         """Say it in the hub's log, once, when the cluster cannot keep tenants apart."""
@@ -232,6 +296,8 @@ class FluxAccountsMixin(Authenticator):
                 "FLUX_RESTFUL_HOST": accounts.provisioner.user_cluster_url,
                 "FLUX_USER": record.account,
             }
+        # The hub's published job templates, for the submit form (any credentials or none)
+        env[TEMPLATES_ENV] = self.job_templates_environment()
         spawner.environment = {**spawner.environment, **env}
         # What the provisioner needs of the server itself (on Kubernetes: its uid, the shared
         # volume), for a spawner that has such a setting.
