@@ -26,6 +26,17 @@ finds jobs submitted elsewhere in it at once. Should it hold a job that is not t
 (the server is not in that mode), that lookup is refused, the job is not shown, and the service
 follows jobs one by one from then on.
 
+The person's job history (flux_hub/history.py) is written from here in a thread of its own
+(``record``): a submit's record, each job's end as a refresh sees it, and what a complete listing
+tells about the cluster. After each complete listing (and so at a server's first), the history's
+ACTIVE records on this cluster that the listing does not show are looked up one by one
+(``GET /v1/jobs/{id}``, at most ``RECONCILE_MOST`` a pass, in the background: the panel's answer
+never waits for it): one the cluster no longer knows (404: it restarted as a new instance, or
+purged the job), or whose id is now another job's (submitted more than ``SAME_JOB_SECONDS`` after
+the record: a new instance reused the id; or another person's) is marked "cluster gone"; one
+that ended gets its final record; one still active is left as it is. A listed job under such a
+reused id makes its record "cluster gone" too (no lookup needed).
+
 The panel's side of a refresh is small too: each answer carries a version, and a refresh that
 passes it back (``?since=``) gets only the jobs that changed since, and the list's order as ids
 when that changed too (see ``JobsService.list_jobs``). A first answer (no usable version) is
@@ -72,6 +83,12 @@ OUTPUT_POLL_SECONDS = 2.0
 
 # Seconds a write to the person's job history waits for another writer before it is given up
 HISTORY_TIMEOUT = 2.0
+# The history's active jobs a complete listing does not show, looked up after it: at most this
+# many a pass (the oldest records first; the rest at the next complete listing)
+RECONCILE_MOST = 100
+# A job found under a recorded id but submitted more than this after the record is another
+# job (a new Flux instance reused the id: ids are milliseconds since the instance started)
+SAME_JOB_SECONDS = 5.0
 # A Flux hostlist (RFC 29): "vm", "node[0-3,7]", "a,b[01-02]"; at most this many names expanded
 _HOSTS = r"([^,\[\]]+)(?:\[([\d,-]+)\]([^,\[\]]*))?"
 _MOST_HOSTS = 10_000
@@ -158,6 +175,10 @@ class JobsService:
         self._history = None
         self._recorder = None
         self._ended = set()
+        # The reconcile of the history with the last complete listing, while it runs; whether
+        # a failure to read the history was said
+        self._reconciling = None
+        self._unreadable = False
 
     @property
     def client(self):
@@ -224,6 +245,7 @@ class JobsService:
                     await self._pass_on(body, send)
                     return
                 jobs = _decode(body, self.client.host)
+                self._reconcile(jobs)
             self._update(jobs, self.names.all())
             answer = self._answer(base)
         await send(answer)
@@ -242,6 +264,7 @@ class JobsService:
                 self._listed_at = float("-inf")
             else:
                 self._update(jobs, names, version)
+                self._reconcile(jobs)
 
     def _version_text(self, version):
         return f"{self._generation}-{version}"
@@ -444,22 +467,95 @@ class JobsService:
         recorder's thread, one write after another; returns its Future. ``what`` names what is
         written for the one warning line a failure (a history that cannot be opened or written)
         becomes: the job itself is never failed nor delayed by it."""
+        return self._history_thread().submit(self._recording, what, write, args, kwargs)
+
+    def _history_thread(self):
         if self._recorder is None:
             self._recorder = ThreadPoolExecutor(1, thread_name_prefix="flux-hub-history")
-        return self._recorder.submit(self._recording, what, write, args, kwargs)
+        return self._recorder
+
+    def _opened_history(self):
+        """The person's History, opened in the recorder's thread at its first use."""
+        if self._history is None:
+            self._history = History(
+                names_path=self.settings.job_names_path,
+                account=self.settings.user or "",
+                timeout=HISTORY_TIMEOUT,
+            )
+        return self._history
 
     def _recording(self, what, write, args, kwargs):
         try:
-            if self._history is None:
-                self._history = History(
-                    names_path=self.settings.job_names_path,
-                    account=self.settings.user or "",
-                    timeout=HISTORY_TIMEOUT,
-                )
-            return write(self._history, *args, **kwargs)
+            return write(self._opened_history(), *args, **kwargs)
         except Exception as error:  # noqa: BLE001 (the history never fails a job)
             self.log.warning("flux-hub: %s not kept in the job history: %s", what, error)
             return None
+
+    def _read(self, read, *args):
+        """Run ``read(history, *args)`` in the recorder's thread, after the writes queued
+        before it; returns its Future, whose result is None when the history cannot be read
+        (said once, in one warning line)."""
+        return self._history_thread().submit(self._reading, read, args)
+
+    def _reading(self, read, args):
+        try:
+            return read(self._opened_history(), *args)
+        except Exception as error:  # noqa: BLE001 (the history never fails the panel)
+            if not self._unreadable:
+                self._unreadable = True
+                self.log.warning("flux-hub: the job history cannot be read: %s", error)
+            return None
+
+    def _reconcile(self, listed):
+        """Start reconciling the history with a complete listing ``listed`` (flux-restful's
+        records) in the background, unless a reconcile is still running."""
+        if self._reconciling is not None and not self._reconciling.done():
+            return
+        listed = {job.get("id"): job for job in listed}
+        self._reconciling = asyncio.get_running_loop().create_task(self._reconciled(listed))
+
+    async def _reconciled(self, listed):
+        """The history's ACTIVE records on this cluster: those ``listed`` (id -> record) under
+        an id another job now has are gone; those not listed are looked up one by one (at
+        most RECONCILE_MOST, the oldest first) and recorded gone or ended, or left active."""
+        host = self.client.host
+        active = await asyncio.wrap_future(self._read(History.active_on, host))
+        gone, missing = [], []
+        for job_id, submitted in active or ():
+            if job_id not in listed:
+                missing.append((submitted or 0, job_id))
+            elif not _same_job({"submitted": submitted}, listed[job_id]):
+                gone.append(job_id)
+        missing.sort(key=lambda pair: pair[0])  # the oldest first: the likeliest to be gone
+        missing = {job_id: submitted or None for submitted, job_id in missing[:RECONCILE_MOST]}
+        if gone:
+            self.record("jobs the cluster no longer knows", _record_gone, host, gone)
+        if not missing:
+            return
+        limit = asyncio.Semaphore(max(1, self.settings.concurrent_requests))
+
+        async def look_up(job_id):
+            async with limit:
+                try:
+                    return job_id, await self.client.job(job_id)
+                except (JobNotFound, PermissionDenied):  # unknown, or now another person's
+                    return job_id, None
+
+        gone, ended = [], []
+        try:
+            found = await asyncio.gather(*map(look_up, missing))
+        except FluxRestfulError as error:  # down again, or refusing: the next listing retries
+            self.log.info("flux-hub: the job history is not reconciled with %s: %s", host, error)
+            return
+        for job_id, job in found:
+            if job is None or not _same_job({"submitted": missing[job_id]}, job):
+                gone.append(job_id)
+            elif _is_finished(job):
+                ended.append(job)
+        if gone:
+            self.record("jobs the cluster no longer knows", _record_gone, host, gone)
+        if ended:
+            self.record("the ends of jobs", _record_ends, host, ended)
 
     async def output(self, job_id):
         """The job's output so far (an id not the user's: JobNotFound or PermissionDenied)."""
@@ -531,10 +627,16 @@ class JobsService:
 def _record_ends(history, cluster, jobs):
     """The final record of each of these finished jobs (flux-restful's records) that the
     history has without an end; the others (not submitted through flux-hub, or already ended)
-    are left alone. No request to the cluster: what the refresh read is enough."""
+    are left alone. No request to the cluster: what the refresh read is enough. A job submitted
+    further than SAME_JOB_SECONDS from the record is another one under a reused id: the
+    recorded one is gone."""
     for job in jobs:
-        known = history.get(job["id"])
+        # This cluster's record, else one imported from before the history (cluster unknown)
+        known = history.get(job["id"], cluster) or history.get(job["id"], "")
         if known is None or known["ended"] is not None:
+            continue
+        if not _same_job(known, job):
+            history.record_gone(job["id"], cluster=cluster)
             continue
         history.record_final(
             job["id"],
@@ -546,6 +648,22 @@ def _record_ends(history, cluster, jobs):
             nodes=_hostnames(job.get("nodelist")),
             ended=job.get("t_inactive") if _number(job.get("t_inactive")) else None,
         )
+
+
+def _same_job(record, job):
+    """Whether flux-restful's ``job`` is the one the history ``record`` is of: not submitted
+    more than SAME_JOB_SECONDS after the record's time (or either time unknown). Only later
+    counts: a job under a reused id came after the instance the record's job was on, while a
+    record is written just after its job was submitted (later still when its writer waited)."""
+    submitted, at = _number(record.get("submitted")), _number(job.get("t_submit"))
+    return not (submitted and at and at - submitted > SAME_JOB_SECONDS)
+
+
+def _record_gone(history, cluster, job_ids):
+    """Mark these jobs "cluster gone" (those ended meanwhile keep their end)."""
+    when = time.time()
+    for job_id in job_ids:
+        history.record_gone(job_id, cluster=cluster, when=when)
 
 
 def _whole(value):
