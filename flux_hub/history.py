@@ -660,9 +660,9 @@ def rerun_request(record, overrides=None, *, translate=None):
         for key in raw:
             if key in ("command", "name", "envars"):
                 continue
-            if key in given:
+            if given.get(key) not in (None, ""):
                 fields[key] = given[key]
-            else:  # 0 GPUs, no limit, not exclusive: parse leaves them out
+            else:  # 0 GPUs, no limit, not exclusive, no options: parse leaves them out
                 fields.pop(key, None)
         if "workdir" in raw and translate is not None:
             fields["workdir"] = translate(fields["workdir"])

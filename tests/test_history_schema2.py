@@ -307,6 +307,8 @@ def test_a_terminal_job_runs_again_exactly(data_home, tmp_path, sent, monkeypatc
         "workdir": str(tmp_path),
     }
     assert sent_again(record) == (first, "walk-bash")
+    _, fields, _ = rerun_request(record, {"option_flags": "", "cores_per_task": "2"})
+    assert "option_flags" not in fields and fields["cores_per_task"] == 2
 
 
 def test_a_panel_job_runs_again_exactly_with_its_kept_environment(names_path):
