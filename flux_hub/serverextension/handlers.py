@@ -36,7 +36,7 @@ def parse_origin(value):
         return {"origin_kind": "panel"}, []
     kind = value.get("kind") if isinstance(value, dict) else None
     path = value.get("path") if isinstance(value, dict) else None
-    kinds = " or ".join(repr(kind) for kind in POST_ORIGINS)
+    kinds = " or ".join(f'"{known}"' for known in POST_ORIGINS)
     if kind not in POST_ORIGINS:
         return None, [f'\'origin\' must be {{"kind": {kinds}, "path": ...}}, not {value!r}.']
     unknown = sorted(key for key in value if key not in ("kind", "path"))
