@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from flux_hub.history import GONE, History, HistoryError, default_path
+from flux_hub.history import GONE, SCHEMA_VERSION, History, HistoryError, default_path
 from flux_hub.jobnames import JobNames
 from flux_hub.journal import SubmittedJobs, journal_path
 
@@ -58,7 +58,7 @@ def test_first_open_imports_the_old_files_once(names_path):
 
     with History(names_path=names_path, account="alice") as history:
         assert history.path == default_path(names_path) == names_path.with_name("history.sqlite3")
-        assert history.schema_version == 1
+        assert history.schema_version == SCHEMA_VERSION
         records = {r["id"]: r for r in every(history)}
     assert set(records) == {101, 102, 103, 104, 2**63 + 5}
     for job_id, record in records.items():

@@ -10,6 +10,7 @@ from http.client import responses
 
 from tornado import web
 
+from flux_hub.history import HistoryError
 from flux_hub.restful import (
     AuthenticationFailed,
     ClusterUnavailable,
@@ -43,6 +44,8 @@ STATUS_OF = (
     (LimitReached, 429),
     (ClusterUnavailable, 503),
     (NotConfigured, 503),
+    # The person's job history cannot be opened (a newer schema, a file that is not one).
+    (HistoryError, 503),
     # The cluster answered something this API cannot make sense of.
     (FluxRestfulError, 502),
 )
