@@ -62,11 +62,34 @@ def add_parsers(commands):
     submit.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD...")
     submit.set_defaults(func=_run, action=submit_job)
 
+    jobs = commands.add_parser(
+        "jobs", help="list your jobs", description="Your jobs, newest first (active ones only)."
+    )
+    jobs.add_argument("-a", "--all", action="store_true", help="finished jobs too")
+    jobs.add_argument("--json", action="store_true", help="flux-restful's records as JSON")
+    jobs.set_defaults(func=_run, action=list_jobs)
+
+    job = commands.add_parser("job", help="show one job", description="One job's details.")
+    job.add_argument("id", help="job id: ƒ2Vj1dB9 (as flux jobs shows it), f2Vj1dB9 or decimal")
+    job.add_argument("--json", action="store_true", help="flux-restful's record as JSON")
+    job.set_defaults(func=_run, action=show_job)
+
+    logs = commands.add_parser("logs", help="print a job's output", description="A job's output.")
+    logs.add_argument("id", help="job id")
+    logs.add_argument(
+        "-f", "--follow", action="store_true", help="follow the output until the job ends"
+    )
+    logs.set_defaults(func=_run, action=job_logs)
+
+    cancel = commands.add_parser("cancel", help="cancel jobs", description="Cancel jobs.")
+    cancel.add_argument("ids", nargs="+", metavar="ID", help="job ids")
+    cancel.set_defaults(func=_run, action=cancel_jobs)
+
     history = commands.add_parser(
         "history",
         help="list the jobs you submitted through flux-hub",
         description="Every job you submitted through flux-hub (the panel, the file browser, "
-        "notebooks, %%%%flux, this terminal), newest first, as your job history keeps it: it "
+        "notebooks, %%flux, this terminal), newest first, as your job history keeps it: it "
         "answers when the cluster is down, restarted or removed (its jobs then show as "
         '"cluster gone").',
     )
@@ -108,36 +131,13 @@ def add_parsers(commands):
         "and exit with its exit code.",
     )
     resubmit.add_argument(
-        "id", help="job id: ƒ2Vj1dB9 (as flux jobs shows it), f2Vj1dB9 or decimal"
+        "id", metavar="ID", help="job id: ƒ2Vj1dB9 (as flux jobs shows it), f2Vj1dB9 or decimal"
     )
     jobrequest.add_arguments(resubmit)
     resubmit.add_argument(
         "--wait", action="store_true", help="follow the output and exit with the job's code"
     )
     resubmit.set_defaults(func=_run, action=resubmit_job)
-
-    jobs = commands.add_parser(
-        "jobs", help="list your jobs", description="Your jobs, newest first (active ones only)."
-    )
-    jobs.add_argument("-a", "--all", action="store_true", help="finished jobs too")
-    jobs.add_argument("--json", action="store_true", help="flux-restful's records as JSON")
-    jobs.set_defaults(func=_run, action=list_jobs)
-
-    job = commands.add_parser("job", help="show one job", description="One job's details.")
-    job.add_argument("id", help="job id: ƒ2Vj1dB9 (as flux jobs shows it), f2Vj1dB9 or decimal")
-    job.add_argument("--json", action="store_true", help="flux-restful's record as JSON")
-    job.set_defaults(func=_run, action=show_job)
-
-    logs = commands.add_parser("logs", help="print a job's output", description="A job's output.")
-    logs.add_argument("id", help="job id")
-    logs.add_argument(
-        "-f", "--follow", action="store_true", help="follow the output until the job ends"
-    )
-    logs.set_defaults(func=_run, action=job_logs)
-
-    cancel = commands.add_parser("cancel", help="cancel jobs", description="Cancel jobs.")
-    cancel.add_argument("ids", nargs="+", metavar="ID", help="job ids")
-    cancel.set_defaults(func=_run, action=cancel_jobs)
 
 
 def _run(args):
