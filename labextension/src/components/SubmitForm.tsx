@@ -508,7 +508,8 @@ export function SubmitForm(props: ISubmitFormProps): JSX.Element {
     return () => {
       current = false;
     };
-  }, [props.requestFields, props.request, props.templates, props.initial]);
+    // Once, when the form opens: what the person types afterwards stays.
+  }, []);
 
   if (!loaded) {
     return (
