@@ -8,6 +8,7 @@ restful.protocol builds), and run for real once against the local cluster.
 
 import sys
 import time
+from datetime import datetime
 
 import pytest
 
@@ -141,11 +142,17 @@ def _record(flux, job_id, ago, **kwargs):
         history.record_submitted(job_id, cluster=HOST, submitted=time.time() - ago, **kwargs)
 
 
+def time_shown(hours_ago):
+    """The date a record made ``hours_ago`` shows (local time, as the table shows it)."""
+    return datetime.fromtimestamp(time.time() - hours_ago * 3600).strftime("%Y-%m-%d")
+
+
 def test_history_without_pandas_is_a_table(flux, no_pandas):
     empty = flux.history()
     assert isinstance(empty, api.HistoryList) and repr(empty) == "No jobs in your history."
     assert "No jobs in your history." in empty._repr_html_()
 
+    _record(flux, 1000, 4 * 3600, origin_path="/home/alice/work/fit.ipynb")
     _record(flux, 1001, 3 * 3600, name="old <one>", origin_kind="panel")
     _record(
         flux,
@@ -160,8 +167,10 @@ def test_history_without_pandas_is_a_table(flux, no_pandas):
     with History(names_path=flux.names.path, account="alice") as history:
         history.record_gone(1002, cluster=HOST)
     table = flux.history()
-    assert [r["id"] for r in table] == [1002, 1001]
-    header, newest, oldest = repr(table).splitlines()
+    assert [r["id"] for r in table] == [1002, 1001, 1000]
+    header, newest, oldest, notebook = repr(table).splitlines()
+    assert notebook.split()[:4] == [jobid.f58(1000), "ACTIVE", "fit.ipynb", time_shown(4)]
+    assert table[2]["origin"]["path"] == "/home/alice/work/fit.ipynb"  # the record: whole
     assert header.split() == ["id", "name", "status", "exit", "origin", "submitted", "command"]
     assert newest.startswith(f"{jobid.f58(1002)}  analysis.ipynb [3]  cluster gone")
     assert newest.endswith("x" * 33 + "…")  # a long command is cut in the text table
@@ -172,6 +181,7 @@ def test_history_without_pandas_is_a_table(flux, no_pandas):
     assert '<td class="flux-status">cluster gone</td>' in page
 
     assert [r["id"] for r in flux.history(since="2h")] == [1002]
+    assert [r["id"] for r in flux.history(since="3h30m", until=time.time() - 3600)] == [1001]
     assert [r["id"] for r in flux.history(state="cluster gone")] == [1002]
     assert [r["id"] for r in flux.history(origin="panel", q="one")] == [1001]
     assert [r["id"] for r in flux.history(limit=1, offset=1)] == [1001]

@@ -26,6 +26,7 @@ recorded with the original's origin and ``rerun_of`` its id.
 import html
 import logging
 import os
+import posixpath
 import time
 import warnings
 from datetime import datetime
@@ -486,11 +487,13 @@ def history_frame(pandas, records):
 
 
 def origin_text(origin):
-    """Where a job came from, in words: "analysis.ipynb [3]" (a %%flux cell), the notebook or
-    the file, "terminal", "panel", "imported" (recorded before the history existed)."""
+    """Where a job came from, in words: "analysis.ipynb [3]" (a %%flux cell), the notebook's
+    or the file's name, "terminal", "panel", "imported" (recorded before the history existed).
+    The whole path is the record's (``origin["path"]``)."""
     kind, path, cell = origin.get("kind"), origin.get("path"), origin.get("cell")
     if kind in ("notebook", "magic", "file") and path:
-        return f"{path} [{cell}]" if cell not in (None, "") else path
+        name = posixpath.basename(path.rstrip("/")) or path
+        return f"{name} [{cell}]" if cell not in (None, "") else name
     return {"cli": "terminal", "unknown": "imported"}.get(kind, kind or "")
 
 
