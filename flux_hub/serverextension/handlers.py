@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 from contextlib import aclosing
 
 from jupyter_server.base.handlers import APIHandler
@@ -196,6 +197,11 @@ class JobsHandler(FluxHubHandler):
                 fields["workdir"] = self.service.cluster_workdir(fields["workdir"])
             except PathNotShared as error:
                 raise BadRequest(_sentence(str(error)), field="workdir") from None
+        if origin.get("origin_path") and self.service.root_dir:
+            # The file browser's path, kept as the lab's absolute one (as a notebook's is)
+            origin["origin_path"] = os.path.normpath(
+                os.path.join(self.service.root_dir, origin["origin_path"].lstrip("/"))
+            )
         job_id = await self.service.submit(name=name, **fields)
         # Into the person's job history, in the background: the answer does not wait for it.
         workdir = fields.get("workdir")

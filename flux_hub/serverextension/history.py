@@ -32,6 +32,7 @@ from flux_hub.history import (
     template_request,
 )
 from flux_hub.jobrequest import JobRequestError
+from flux_hub.paths import within
 from flux_hub.serverextension.errors import BadRequest
 from flux_hub.serverextension.handlers import FluxHubHandler, _sentence, parse_job_id
 
@@ -125,6 +126,11 @@ class HistoryHandler(FluxHubHandler):
         search.setdefault("limit", 50)
         search.setdefault("offset", 0)
         page = open_history(self.settings).search(**search)
+        root = self.service.root_dir
+        for record in page["records"]:
+            # Where the file browser finds the notebook or file (None: outside it)
+            path = record["origin"]["path"]
+            record["origin"]["browser_path"] = within(path, root) if path and root else None
         self.finish(json.dumps({**page, "limit": search["limit"], "offset": search["offset"]}))
 
 

@@ -25,7 +25,7 @@ def jp_server_config(names_path):
 
 
 @pytest.fixture
-def recorded(names_path):
+def recorded(names_path, jp_root_dir):
     """alice's jobs from before the history (a name file), ten recorded ones, and one of bob's
     in the same file (a shared home must still show each person their own)."""
     JobNames(names_path).set(5, "from the old file")
@@ -36,7 +36,7 @@ def recorded(names_path):
                 cluster=GONE_CLUSTER,
                 request={"command": ["python", f"step{i}.py"], "envars": {"TOKEN": "s3cret"}},
                 origin_kind=("panel", "magic")[i % 2],
-                origin_path="analysis.ipynb" if i % 2 else None,
+                origin_path=str(jp_root_dir / "analysis.ipynb") if i % 2 else None,
                 origin_cell=str(i) if i % 2 else None,
                 name=f"walk-{i}",
                 submitted=1_765_000_000 + i * DAY,
@@ -55,16 +55,17 @@ async def test_history_needs_authentication(api, recorded):
     assert "records" not in (data or {})
 
 
-async def test_history_is_the_persons_own_newest_first(api, recorded):
+async def test_history_is_the_persons_own_newest_first(api, recorded, jp_root_dir):
     code, data = await api.get("history")
     assert code == 200, data
     assert [r["id"] for r in data["records"]] == [*range(109, 99, -1), 5]
     assert (data["more"], data["limit"], data["offset"]) == (False, 50, 0)
     step = data["records"][0]
     assert step["name"] == "walk-9" and step["command"] == "python step9.py"
-    assert step["origin"] == {
+    assert step["origin"] == {  # where the file browser finds the notebook, too
         "kind": "magic",
-        "path": "analysis.ipynb",
+        "path": str(jp_root_dir / "analysis.ipynb"),
+        "browser_path": "analysis.ipynb",
         "cell": "9",
         "command": None,
     }

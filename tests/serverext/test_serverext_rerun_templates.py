@@ -101,8 +101,10 @@ async def test_run_again_sends_the_first_request_and_records_where_it_came_from(
         records[again]["origin"]
         == records[first]["origin"]
         == {
+            # kept as the lab's absolute path, as a notebook's is; the file browser's beside it
             "kind": "file",
-            "path": "scripts/run.sh",
+            "path": str(jp_root_dir / "scripts" / "run.sh"),
+            "browser_path": "scripts/run.sh",
             "cell": None,
             "command": None,
         }
@@ -166,13 +168,15 @@ async def test_what_cannot_be_run_again_says_why(api, service, wire, names_path)
 KIND_REFUSED = "'origin' must be " + '{"kind": "panel" or "file", "path": ...}, not {'
 
 
-async def test_a_file_origin_is_recorded_and_a_bad_one_refused(api, service, wire, names_path):
+async def test_a_file_origin_is_recorded_and_a_bad_one_refused(
+    api, service, wire, names_path, jp_root_dir
+):
     job_id = await api.submit(command="true", origin={"kind": "file", "path": "a b/run.sh"})
     panel = await api.submit(command="true", origin={"kind": "panel"})
     written(service)
     with history_of(names_path) as history:
         assert history.get(job_id)["origin"]["kind"] == "file"
-        assert history.get(job_id)["origin"]["path"] == "a b/run.sh"
+        assert history.get(job_id)["origin"]["path"] == str(jp_root_dir / "a b" / "run.sh")
         assert history.get(panel)["origin"]["kind"] == "panel"
     for origin, reason in (
         ({"kind": "notebook", "path": "x.ipynb"}, KIND_REFUSED),
