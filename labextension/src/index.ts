@@ -432,7 +432,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           const again = await api.rerun(id, cluster);
           submitted(
             again,
-            `Submitted Flux job ${formatF58(again)}: ${formatF58(id)} again.`
+            `Submitted Flux job ${formatF58(again)}. It runs ${formatF58(id)} again.`
           );
           return again;
         } catch (error) {

@@ -367,7 +367,9 @@ describe('HistoryView actions', () => {
       name: `Actions for ${records[1].name}`
     });
     expect(rows()[1].contains(group)).toBe(true);
-    expect(rows()[1].getAttribute('aria-expanded')).toBe('true');
+    expect(rows()[1].getAttribute('aria-label')).toBe(
+      `${records[1].name}, ${formatF58(records[1].id)}, COMPLETED, panel, actions shown`
+    );
     expect(
       within(group)
         .getAllByRole('button')

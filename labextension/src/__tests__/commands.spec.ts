@@ -325,7 +325,7 @@ describe('Run again', () => {
       body: { id: BIG.b, cluster: 'http://127.0.0.1:5000' }
     });
     expect(success.mock.calls[0][0]).toBe(
-      'Submitted Flux job ƒ3gDmDv6tnx9: ƒ3gDmDv6tnx8 again.'
+      'Submitted Flux job ƒ3gDmDv6tnx9. It runs ƒ3gDmDv6tnx8 again.'
     );
   });
 

@@ -562,8 +562,9 @@ const HistoryRow = React.memo(function HistoryRow(
       }
       data-id={record.id}
       tabIndex={props.tabStop ? 0 : -1}
-      aria-expanded={selected}
-      aria-label={`${name}, ${f58}, ${status}`}
+      aria-label={`${name}, ${f58}, ${status}, ${originText(record)}${
+        selected ? ', actions shown' : ''
+      }`}
       onClick={props.onSelect}
       onFocus={event => {
         if (event.target === event.currentTarget) {
