@@ -371,4 +371,26 @@ describe('Templates in the submit form', () => {
     });
     await waitFor(() => expect(put.map(p => p.name)).toEqual(['host']));
   });
+
+  it('says when the templates cannot be read, and still submits', async () => {
+    const api = new TemplatesAPI(
+      settingsWith(async request =>
+        new URL(request.url).pathname.endsWith('/templates')
+          ? json(500, { message: 'The history file is locked.' })
+          : json(200, { records: [] })
+      )
+    );
+    const { select, sent } = await open(api);
+    expect(select.options[0].textContent).toBe(
+      '(your templates could not be read)'
+    );
+    expect(select.title).toBe(
+      'Your templates could not be read: The history file is locked.'
+    );
+    fireEvent.change(screen.getByLabelText('Command'), {
+      target: { value: 'hostname' }
+    });
+    await press('Submit');
+    expect(sent).toEqual([{ command: 'hostname', workdir: '/home/alice' }]);
+  });
 });

@@ -852,9 +852,11 @@ function Form(props: IFormProps): JSX.Element {
               <option value="">
                 {templates === null
                   ? 'Loading…'
-                  : templates.length
-                    ? '(none)'
-                    : '(no templates yet)'}
+                  : templatesError
+                    ? '(your templates could not be read)'
+                    : templates.length
+                      ? '(none)'
+                      : '(no templates yet)'}
               </option>
               {(templates ?? []).map(t => (
                 <option
