@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import time
 from contextlib import aclosing
 
 from jupyter_server.base.handlers import APIHandler
@@ -210,6 +211,7 @@ class JobsHandler(FluxHubHandler):
             History.record_submitted,
             job_id,
             cluster=self.service.client.host,
+            submitted=time.time(),  # now, not when the writer gets to it
             request=dict(fields),
             name=name,
             workdir=workdir,

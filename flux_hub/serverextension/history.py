@@ -14,6 +14,7 @@ the API.
 
 import datetime
 import json
+import time
 
 from jupyter_server.utils import url_path_join
 from tornado import web
@@ -175,6 +176,7 @@ class RerunHandler(FluxHubHandler):
             History.record_submitted,
             new_id,
             cluster=self.service.client.host,
+            submitted=time.time(),  # now, not when the writer gets to it
             request={"command": command, **fields},
             origin_kind=origin["kind"],
             origin_path=origin["path"],
