@@ -120,6 +120,11 @@ export interface IHistoryOrigin {
   path: string | null;
   cell: string | null;
   command: string | null;
+  /**
+   * Where the file browser finds the notebook or file (relative to the
+   * server's root); null when it is outside it. Absent from older servers.
+   */
+  browser_path?: string | null;
 }
 
 export type HistoryOriginKind =

@@ -536,6 +536,20 @@ describe('originTarget and relativeTime', () => {
       reason:
         'The file /home/alice2/x.sh is outside the folders JupyterLab shows.'
     });
+    // The server's browser_path where it gives one (its root may be written otherwise)
+    const told = at('notebook', '/srv/lab/alice/b.ipynb');
+    told.origin.browser_path = 'b.ipynb';
+    expect(originTarget(told, '/home/alice')).toEqual({
+      path: 'b.ipynb',
+      cell: null
+    });
+    // a relative path recorded before the server made them absolute
+    const older = at('file', 'scripts/run.sh');
+    older.origin.browser_path = null;
+    expect(originTarget(older, '/home/alice')).toEqual({
+      path: 'scripts/run.sh',
+      cell: null
+    });
     expect(originTarget(at('magic', null, '3'), '/home/alice')).toEqual({
       reason: "The notebook's path was not recorded."
     });

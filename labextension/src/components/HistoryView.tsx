@@ -176,7 +176,10 @@ export function originTarget(
   if (!path) {
     return { reason: `The ${what}'s path was not recorded.` };
   }
-  const labPath = labPathOf(path, serverRoot);
+  // The server's word where it gives one (it knows its root), else the path read here
+  const browserPath = record.origin.browser_path;
+  const labPath =
+    typeof browserPath === 'string' ? browserPath : labPathOf(path, serverRoot);
   if (labPath === null) {
     return {
       reason: `The ${what} ${path} is outside the folders JupyterLab shows.`
