@@ -48,6 +48,7 @@ newest first, paged; indexed so that 50,000 records answer in a few ms (bench/hi
 import copy
 import json
 import os
+import re
 import shlex
 import sqlite3
 import threading
@@ -71,6 +72,12 @@ GONE = "GONE"
 # A job submitted whose end is not known yet
 ACTIVE = "ACTIVE"
 MAX_LIMIT = 500
+# A job found under a recorded id but submitted more than this after the record is another
+# job (a new Flux instance reused the id: ids are milliseconds since the instance started)
+SAME_JOB_SECONDS = 5.0
+# A Flux hostlist (RFC 29): "vm", "node[0-3,7]", "a,b[01-02]"; at most this many names expanded
+_HOSTS = r"([^,\[\]]+)(?:\[([\d,-]+)\]([^,\[\]]*))?"
+_MOST_HOSTS = 10_000
 
 _SCHEMA = """
 CREATE TABLE jobs (
@@ -713,3 +720,73 @@ def _record(row):
     record["form"] = form_of(record)
     record["env_values_kept"] = env_values_kept(record)
     return record
+
+
+# -- a job's end, from flux-restful's record of it ------------------------------------------
+
+
+def record_ends(history, cluster, jobs):
+    """Record in ``history`` the end of each of these finished jobs (flux-restful's records of
+    them on ``cluster``, as a panel's refresh, a notebook or a terminal read them) that it has
+    without one; the others (not submitted through flux-hub, or already ended) are left
+    alone. No request to the cluster: the records are enough. A job submitted
+    further than SAME_JOB_SECONDS from the record is another one under a reused id: the
+    recorded one is gone."""
+    for job in jobs:
+        # This cluster's record, else one imported from before the history (cluster unknown)
+        known = history.get(job["id"], cluster) or history.get(job["id"], "")
+        if known is None or known["ended"] is not None:
+            continue
+        if not same_job(known, job):
+            history.record_gone(job["id"], cluster=cluster)
+            continue
+        history.record_final(
+            job["id"],
+            cluster=cluster,
+            state=job.get("state") or "INACTIVE",
+            result=job.get("result") or None,
+            exit_code=_whole(job.get("returncode")),
+            runtime=job.get("runtime") if _number(job.get("runtime")) else None,
+            nodes=_hostnames(job.get("nodelist")),
+            ended=job.get("t_inactive") if _number(job.get("t_inactive")) else None,
+        )
+
+
+def same_job(record, job):
+    """Whether flux-restful's ``job`` is the one the history ``record`` is of: not submitted
+    more than SAME_JOB_SECONDS after the record's time (or either time unknown). Only later
+    counts: a job under a reused id came after the instance the record's job was on, while a
+    record is written just after its job was submitted (later still when its writer waited)."""
+    submitted, at = _number(record.get("submitted")), _number(job.get("t_submit"))
+    return not (submitted and at and at - submitted > SAME_JOB_SECONDS)
+
+
+def _whole(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _hostnames(nodelist):
+    """The host names of a Flux hostlist ("node[0-2,5]" -> node0 node1 node2 node5); None for
+    none; [the text] when it is not a hostlist read here (or names too many)."""
+    if not isinstance(nodelist, str) or not nodelist.strip():
+        return None
+    if not re.fullmatch(rf"{_HOSTS}(?:,{_HOSTS})*", nodelist):
+        return [nodelist]
+    names = []
+    for prefix, ranges, suffix in re.findall(_HOSTS, nodelist):
+        if not ranges:
+            names.append(prefix)
+            continue
+        for part in ranges.split(","):
+            low, _, high = part.partition("-")
+            if not low.isdigit() or not (high or low).isdigit():
+                return [nodelist]
+            numbers = range(int(low), int(high or low) + 1)
+            if not numbers or len(numbers) + len(names) > _MOST_HOSTS:
+                return [nodelist]
+            names += [f"{prefix}{n:0{len(low)}d}{suffix}" for n in numbers]
+    return names
+
+
+def _number(value):
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else 0

@@ -5,6 +5,7 @@ written never fails the submit: the job runs and one warning line says so."""
 
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -175,6 +176,26 @@ def test_a_terminal_job_is_recorded_with_its_command_line(cluster, tmp_path):
     assert record["env_names"] == ["API_TOKEN", "OTHER"]
     assert record["workdir"] == str(tmp_path)
     nothing_secret_stored(data_home)
+
+
+def test_a_job_waited_on_in_a_notebook_or_a_terminal_gets_its_end(
+    cluster, hub_env, data_home, tmp_path
+):
+    """Whoever sees a job end records it: a kernel's wait and ``flux-hub submit --wait``, not
+    only the panel's refresh (a person who works only in terminals has their ends too)."""
+    with api.connect() as flux:
+        job = flux.submit(["sh", "-c", "exit 3"], name="fails").wait(timeout=60)
+    record = history_record(data_home, job.id)
+    assert (record["status"], record["exit_code"], record["state"]) == ("FAILED", 3, "INACTIVE")
+    assert record["ended"] and record["nodes"]
+
+    home = tmp_path / "terminal-home"
+    home.mkdir()
+    done = flux_hub(cluster, home, "submit", "--wait", "--", "true")
+    assert done.returncode == 0, done.stderr
+    job_id = jobid.parse(re.search(r"job (\S+) submitted", done.stderr).group(1))
+    terminal = home / ".local" / "share" / "flux-hub"
+    assert history_record(terminal, job_id)["status"] == "COMPLETED"
 
 
 def test_a_history_that_cannot_be_written_does_not_fail_a_notebook_submit(

@@ -39,6 +39,7 @@ from flux_hub.history import (
     ORIGINS,
     History,
     HistoryError,
+    record_ends,
     rerun_request,
 )
 from flux_hub.jobnames import JobNames
@@ -83,6 +84,7 @@ class FluxCluster:
         self.names = names
         self._paths = paths
         self._history = None
+        self._history_warned = False  # a history that cannot be used is said once
 
     @property
     def paths(self):
@@ -190,6 +192,18 @@ class FluxCluster:
             )
         except Exception as error:  # noqa: BLE001 (the job is submitted: never fail it)
             log.warning("flux-hub: job %s is not in your job history: %s", job_id, error)
+            self._history_warned = True
+
+    def _record_end(self, info):
+        """Keep a job's end (flux-restful's record ``info``) in the person's history, if it is
+        there without one; a failure is one warning line (the job's end is not changed)."""
+        try:
+            record_ends(self._open_history(), self.host, [info])
+        except Exception as error:  # noqa: BLE001 (reading a job never fails for the history)
+            if not self._history_warned:
+                job = info.get("id")
+                log.warning("flux-hub: job %s's end is not in your job history: %s", job, error)
+                self._history_warned = True
 
     def _open_history(self):
         """The person's job history, opened at its first use (HistoryError if it cannot be)."""
@@ -297,8 +311,12 @@ class Job:
         return self._info
 
     def refresh(self):
-        """Read the job's details again now; returns them."""
+        """Read the job's details again now; returns them. A job seen ended for the first time
+        has its end recorded in the person's history (as the panel's refresh does)."""
+        ended = self._info is not None and self._info.get("state") == "INACTIVE"
         self._info = self.cluster.client.job(self.id)
+        if not ended and self._info.get("state") == "INACTIVE":
+            self.cluster._record_end(self._info)
         return self._info
 
     @property

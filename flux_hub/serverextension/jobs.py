@@ -48,13 +48,12 @@ import asyncio
 import heapq
 import json
 import os
-import re
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 
-from flux_hub.history import History
+from flux_hub.history import History, record_ends, same_job
 from flux_hub.jobnames import JobNames
 from flux_hub.journal import SubmittedJobs, journal_path
 from flux_hub.paths import PathMap, within
@@ -86,12 +85,6 @@ HISTORY_TIMEOUT = 2.0
 # The history's active jobs a complete listing does not show, looked up after it: at most this
 # many a pass (the oldest records first; the rest at the next complete listing)
 RECONCILE_MOST = 100
-# A job found under a recorded id but submitted more than this after the record is another
-# job (a new Flux instance reused the id: ids are milliseconds since the instance started)
-SAME_JOB_SECONDS = 5.0
-# A Flux hostlist (RFC 29): "vm", "node[0-3,7]", "a,b[01-02]"; at most this many names expanded
-_HOSTS = r"([^,\[\]]+)(?:\[([\d,-]+)\]([^,\[\]]*))?"
-_MOST_HOSTS = 10_000
 
 # Compact, as flux-restful answers; a decoded JSON document cannot hold a cycle.
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
@@ -423,7 +416,7 @@ class JobsService:
         if ended:  # each job's end once: those the history has without one get it
             self._ended.update(job["id"] for job in ended)
             host = self._client.host if self._client is not None else self.settings.host
-            self.record("the ends of jobs", _record_ends, host, ended)
+            self.record("the ends of jobs", record_ends, host, ended)
         self._active = [job["id"] for job in jobs if not _is_finished(job)]
         self._learnt.difference_update(job["id"] for job in jobs)
 
@@ -524,7 +517,7 @@ class JobsService:
         for job_id, submitted in active or ():
             if job_id not in listed:
                 missing.append((submitted or 0, job_id))
-            elif not _same_job({"submitted": submitted}, listed[job_id]):
+            elif not same_job({"submitted": submitted}, listed[job_id]):
                 gone.append(job_id)
         missing.sort(key=lambda pair: pair[0])  # the oldest first: the likeliest to be gone
         missing = {job_id: submitted or None for submitted, job_id in missing[:RECONCILE_MOST]}
@@ -548,14 +541,14 @@ class JobsService:
             self.log.info("flux-hub: the job history is not reconciled with %s: %s", host, error)
             return
         for job_id, job in found:
-            if job is None or not _same_job({"submitted": missing[job_id]}, job):
+            if job is None or not same_job({"submitted": missing[job_id]}, job):
                 gone.append(job_id)
             elif _is_finished(job):
                 ended.append(job)
         if gone:
             self.record("jobs the cluster no longer knows", _record_gone, host, gone)
         if ended:
-            self.record("the ends of jobs", _record_ends, host, ended)
+            self.record("the ends of jobs", record_ends, host, ended)
 
     async def output(self, job_id):
         """The job's output so far (an id not the user's: JobNotFound or PermissionDenied)."""
@@ -624,73 +617,11 @@ class JobsService:
         return summary
 
 
-def _record_ends(history, cluster, jobs):
-    """The final record of each of these finished jobs (flux-restful's records) that the
-    history has without an end; the others (not submitted through flux-hub, or already ended)
-    are left alone. No request to the cluster: what the refresh read is enough. A job submitted
-    further than SAME_JOB_SECONDS from the record is another one under a reused id: the
-    recorded one is gone."""
-    for job in jobs:
-        # This cluster's record, else one imported from before the history (cluster unknown)
-        known = history.get(job["id"], cluster) or history.get(job["id"], "")
-        if known is None or known["ended"] is not None:
-            continue
-        if not _same_job(known, job):
-            history.record_gone(job["id"], cluster=cluster)
-            continue
-        history.record_final(
-            job["id"],
-            cluster=cluster,
-            state=job.get("state") or "INACTIVE",
-            result=job.get("result") or None,
-            exit_code=_whole(job.get("returncode")),
-            runtime=job.get("runtime") if _number(job.get("runtime")) else None,
-            nodes=_hostnames(job.get("nodelist")),
-            ended=job.get("t_inactive") if _number(job.get("t_inactive")) else None,
-        )
-
-
-def _same_job(record, job):
-    """Whether flux-restful's ``job`` is the one the history ``record`` is of: not submitted
-    more than SAME_JOB_SECONDS after the record's time (or either time unknown). Only later
-    counts: a job under a reused id came after the instance the record's job was on, while a
-    record is written just after its job was submitted (later still when its writer waited)."""
-    submitted, at = _number(record.get("submitted")), _number(job.get("t_submit"))
-    return not (submitted and at and at - submitted > SAME_JOB_SECONDS)
-
-
 def _record_gone(history, cluster, job_ids):
     """Mark these jobs "cluster gone" (those ended meanwhile keep their end)."""
     when = time.time()
     for job_id in job_ids:
         history.record_gone(job_id, cluster=cluster, when=when)
-
-
-def _whole(value):
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _hostnames(nodelist):
-    """The host names of a Flux hostlist ("node[0-2,5]" -> node0 node1 node2 node5); None for
-    none; [the text] when it is not a hostlist read here (or names too many)."""
-    if not isinstance(nodelist, str) or not nodelist.strip():
-        return None
-    if not re.fullmatch(rf"{_HOSTS}(?:,{_HOSTS})*", nodelist):
-        return [nodelist]
-    names = []
-    for prefix, ranges, suffix in re.findall(_HOSTS, nodelist):
-        if not ranges:
-            names.append(prefix)
-            continue
-        for part in ranges.split(","):
-            low, _, high = part.partition("-")
-            if not low.isdigit() or not (high or low).isdigit():
-                return [nodelist]
-            numbers = range(int(low), int(high or low) + 1)
-            if not numbers or len(numbers) + len(names) > _MOST_HOSTS:
-                return [nodelist]
-            names += [f"{prefix}{n:0{len(low)}d}{suffix}" for n in numbers]
-    return names
 
 
 def _as_of_now(job):

@@ -42,6 +42,16 @@ def direct(cluster, user):
     return FluxRestfulClient(cluster.url, user, cluster.passwords[user], cluster.secret_key)
 
 
+def ends_unseen(cluster, job_id):
+    """Wait until the job has ended, asking the cluster directly: a kernel's wait would record
+    its end in the history itself (Job.refresh), and these tests are about ends nobody saw."""
+    with direct(cluster, "alice") as alice:
+        deadline = time.monotonic() + 60
+        while alice.job(job_id)["state"] != "INACTIVE":
+            assert time.monotonic() < deadline, f"job {job_id} did not end"
+            time.sleep(0.2)
+
+
 async def reconciled(service):
     """Wait for the reconcile started by the last complete listing and what it wrote."""
     if service._reconciling is not None:
@@ -82,8 +92,9 @@ class TestAfterARestart:
     ):
         with kernel(fresh_cluster, names_path) as flux:
             running = flux.submit(["sleep", "300"], name="long one", num_tasks=2)
-            ended = flux.submit(["sh", "-c", "exit 0"], name="short one").wait(timeout=60)
-        # Never listed by the server before the restart: their ends were never recorded
+            ended = flux.submit(["sh", "-c", "exit 0"], name="short one")
+        # It ends unseen, and the server never listed either before the restart.
+        ends_unseen(fresh_cluster, ended.id)
         assert statuses(names_path, fresh_cluster, running.id, ended.id) == ["ACTIVE", "ACTIVE"]
         with history_of(names_path) as history:
             history.record_submitted(
@@ -157,9 +168,11 @@ class TestOnARunningCluster:
         self, api, service, cluster, names_path, unlisted
     ):
         with kernel(cluster, names_path) as flux:
-            failed = flux.submit(["sh", "-c", "exit 3"], name="fails").wait(timeout=60)
+            failed = flux.submit(["sh", "-c", "exit 3"], name="fails")
             running = flux.submit(["sleep", "120"], name="runs")
-            reused = flux.submit(["true"]).wait(timeout=60)
+            reused = flux.submit(["true"])
+        ends_unseen(cluster, failed.id)
+        ends_unseen(cluster, reused.id)
         recorded_as_if_earlier(names_path, cluster, reused.id, 60)
         unlisted.update({failed.id, running.id, reused.id})
         looked_up = []
