@@ -52,6 +52,17 @@ c.Authenticator.admin_users = {ADMIN}
 c.FluxAuthenticator.announce_passwords_to = ["/dev/tty", str(STATE / "new-passwords.txt")]
 c.FluxAccounts.store_path = str(STATE / "accounts.sqlite")
 
+# Job templates for everyone: each person's submit form offers them (marked "(group)", read-only)
+# above their own. Checked as job requests when the hub starts (README, "Job history, run again,
+# templates").
+c.FluxAuthenticator.job_templates = [
+    {
+        "name": "Hello from every node",
+        "description": "One task on each of the cluster's 2 nodes, at most a minute",
+        "request": {"command": "hostname", "num_nodes": 2, "num_tasks": 2, "runtime": "1m"},
+    },
+]
+
 # The accounts service: admin page, each user's own page, reconcile loop.
 add_accounts_service(c, __file__)
 

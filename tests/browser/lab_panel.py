@@ -96,10 +96,15 @@ class Lab:
     def form(self):
         return self.page.get_by_role("form", name="Submit a Flux job")
 
-    def open_submit_form(self):
+    def open_submit_form(self, clear=True):
+        """The toolbar's submit form; ``clear``: emptied of the last job's values it starts
+        with (each test fills in what it needs)."""
         self.open_panel()
         self.panel.get_by_role("button", name="Submit a job to the Flux cluster").click()
         expect(self.form).to_be_visible()
+        if clear:
+            self.form.get_by_role("button", name="Clear").click()
+            expect(self.form.get_by_label("Command", exact=True)).to_have_value("")
         return self.form
 
     def fill_form(self, **fields):
@@ -112,7 +117,7 @@ class Lab:
             "gpus": "GPUs per task",
             "time_limit": "Time limit",
             "workdir": "Working directory",
-            "environment": "Environment variables (one NAME=value per line)",
+            "environment": "Environment (one NAME=value per line)",
         }
         for key, value in fields.items():
             self.form.get_by_label(labels[key], exact=True).fill(str(value))

@@ -33,6 +33,8 @@ def test_log_in_to_the_hub_then_submit_and_read_output(hub, browser):
         detail = lab.open_job(job_id)
         expect(detail.get_by_label("Job output")).to_have_text("logged in through the hub\n")
         lab.screenshot("hub-login-panel")
+        # The hub's published template is in alice's form and fills it
+        use_the_published_template(lab)
     except Exception:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "FAILED-hub-login.png"))
@@ -42,6 +44,42 @@ def test_log_in_to_the_hub_then_submit_and_read_output(hub, browser):
         context.close()
     # The password typed in the browser went nowhere it should not.
     assert not find_secrets(hub.logs(), [password])
+
+    # bob, another person on the same hub, finds the same template in his form.
+    bob_password = hub.announced_passwords()["bob"]
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    try:
+        log_in(page, hub, "bob", bob_password)
+        page.wait_for_url("**/user/bob/lab**", timeout=180_000)
+        lab = Lab(page, SimpleNamespace(user="bob"), workspace=None)
+        lab.wait_until_ready()
+        use_the_published_template(lab)
+        lab.screenshot("hub-published-template", lab.form)
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "FAILED-hub-template-bob.png"))
+        (ARTIFACTS / "FAILED-hub-template-hub.log").write_text(hub.tail(200))
+        raise
+    finally:
+        context.close()
+
+
+# The template the one-machine hub publishes (jupyterhub_config.py's job_templates)
+TEMPLATE = "Hello from every node"
+
+
+def use_the_published_template(lab):
+    """Pick the hub's template in the submit form: it fills the fields, and it is the group's
+    (it cannot be deleted from here)."""
+    form = lab.open_submit_form()
+    select = form.locator(".jp-FluxHub-templateSelect")
+    select.select_option(label=f"{TEMPLATE} (group)")
+    expect(form.get_by_label("Command", exact=True)).to_have_value("hostname")
+    expect(form.get_by_label("Nodes", exact=True)).to_have_value("2")
+    expect(form.get_by_label("Tasks", exact=True)).to_have_value("2")
+    expect(form.get_by_label("Time limit", exact=True)).to_have_value("1m")
+    expect(form.get_by_role("button", name="Delete template")).to_be_disabled()
 
 
 def test_the_accounts_pages_look_like_the_hubs_in_light_and_dark(hub, browser):
