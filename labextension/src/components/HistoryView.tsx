@@ -416,6 +416,26 @@ export function HistoryView(props: IHistoryViewProps): JSX.Element {
     }
   };
 
+  // The rows' handlers, the same functions at every render (calling the latest code), so a
+  // row is drawn again only when its own record, selection or tab stop changes: a search
+  // that finds the same rows, a keystroke or "loading" redraws none of them.
+  const latest = React.useRef({ onRowKey, runAgain, props });
+  latest.current = { onRowKey, runAgain, props };
+  const actions = React.useMemo<IRowActions>(
+    () => ({
+      select: key => {
+        setFocused(key);
+        setSelected(key);
+      },
+      focus: key => setFocused(key),
+      keyDown: (event, record) => latest.current.onRowKey(event, record),
+      runAgain: record => void latest.current.runAgain(record),
+      editAndRun: record => latest.current.props.onEditAndRun(record),
+      openOrigin: record => void latest.current.props.onOpenOrigin(record)
+    }),
+    []
+  );
+
   // The row that takes the focus on Tab: the last one focused, else the first.
   const tabStop =
     focused !== null && records.some(r => keyOf(r) === focused)
@@ -498,15 +518,7 @@ export function HistoryView(props: IHistoryViewProps): JSX.Element {
                 selected={selected === key}
                 tabStop={tabStop === key}
                 serverRoot={props.serverRoot}
-                onSelect={() => {
-                  setFocused(key);
-                  setSelected(key);
-                }}
-                onFocus={() => setFocused(key)}
-                onKeyDown={event => onRowKey(event, record)}
-                onRunAgain={() => void runAgain(record)}
-                onEditAndRun={() => props.onEditAndRun(record)}
-                onOpenOrigin={() => void props.onOpenOrigin(record)}
+                actions={actions}
               />
             );
           })}
@@ -530,24 +542,29 @@ export function HistoryView(props: IHistoryViewProps): JSX.Element {
   );
 }
 
+/** What a row does, the same object for every row and render (see HistoryView). */
+interface IRowActions {
+  select: (key: string) => void;
+  focus: (key: string) => void;
+  keyDown: (event: React.KeyboardEvent, record: IHistoryRecord) => void;
+  runAgain: (record: IHistoryRecord) => void;
+  editAndRun: (record: IHistoryRecord) => void;
+  openOrigin: (record: IHistoryRecord) => void;
+}
+
 interface IHistoryRowProps {
   record: IHistoryRecord;
   selected: boolean;
   tabStop: boolean;
   serverRoot?: string;
-  onSelect: () => void;
-  onFocus: () => void;
-  onKeyDown: (event: React.KeyboardEvent) => void;
-  onRunAgain: () => void;
-  onEditAndRun: () => void;
-  onOpenOrigin: () => void;
+  actions: IRowActions;
 }
 
 /** One recorded job: name (whole) and status; id, when and where from; the command. */
 const HistoryRow = React.memo(function HistoryRow(
   props: IHistoryRowProps
 ): JSX.Element {
-  const { record, selected } = props;
+  const { record, selected, actions } = props;
   const name = nameOf(record);
   const status = statusText(record);
   const statusClass =
@@ -568,13 +585,13 @@ const HistoryRow = React.memo(function HistoryRow(
       aria-label={`${name}, ${f58}, ${status}, ${originText(record)}${
         selected ? ', actions shown' : ''
       }`}
-      onClick={props.onSelect}
+      onClick={() => actions.select(keyOf(record))}
       onFocus={event => {
         if (event.target === event.currentTarget) {
-          props.onFocus();
+          actions.focus(keyOf(record));
         }
       }}
-      onKeyDown={props.onKeyDown}
+      onKeyDown={event => actions.keyDown(event, record)}
     >
       <div className="jp-FluxHub-historyLine">
         <span className="jp-FluxHub-historyName">{name}</span>
@@ -613,9 +630,9 @@ const HistoryRow = React.memo(function HistoryRow(
           record={record}
           name={name}
           serverRoot={props.serverRoot}
-          onRunAgain={props.onRunAgain}
-          onEditAndRun={props.onEditAndRun}
-          onOpenOrigin={props.onOpenOrigin}
+          onRunAgain={() => actions.runAgain(record)}
+          onEditAndRun={() => actions.editAndRun(record)}
+          onOpenOrigin={() => actions.openOrigin(record)}
         />
       )}
     </li>
