@@ -14,6 +14,13 @@
   uid), the others only point at it (`-M -d HOME`). A folder kept from before (a replaced
   broker pod starts with no accounts) gives its owner's uid back to its account, and a new
   account's uid is above every folder owner's, so nobody is ever handed another's files.
+- Only a folder that nobody but root (flux-hub) could have made gives its uid back: its parent
+  (and every folder above) root's and writable by nobody else, the folder a real directory
+  owned by a uid from 1000 to 59999 that no account and no other folder there has. Else the
+  account is refused with a sentence saying what to fix: on a parent others can write to, any
+  tenant (jobs run as their uid) could make PARENT/carol before carol's account exists and so
+  choose carol's uid ("uid planting"), their own or another's. A person's folder is made only
+  under such a parent as well (ID_SCRIPT). Both scripts carry the one rule (TRUSTED_PARENT).
 """
 
 import importlib.util
@@ -41,19 +48,53 @@ sys.stdin = io.StringIO(job["request"])
 exec(compile(job["source"], "flux-hub-dbscript", "exec"), {"__name__": "__main__"})
 """
 
+# A shell function both scripts start with: `untrusted DIR` prints why files in DIR could have
+# been made by somebody other than root, ending with what to do ("" when only root could have:
+# DIR root's and writable by nobody else, and so is every folder above it, but for a sticky one
+# such as /tmp, whose root-owned entries only root can move or replace). The physical path is
+# checked (cd -P): a symbolic link on the way counts as where it leads.
+TRUSTED_PARENT = """\
+untrusted() {
+  d=$(cd -P -- "$1" 2>/dev/null && pwd -P) || { echo "$1 cannot be read"; return; }
+  first=1
+  while :; do
+    s=$(stat -c '%u %g %a' -- "$d") || { echo "$d cannot be read"; return; }
+    set -- $s
+    if [ "$1" != 0 ]; then
+      echo "$d belongs to uid $1, not root; make $d root's and 0755"; return
+    fi
+    if [ -n "$first" ] || [ $((0$3 & 01000)) = 0 ]; then
+      if [ $((0$3 & 02)) != 0 ]; then
+        echo "$d is writable by others; make $d root's and 0755"; return
+      fi
+      if [ $((0$3 & 020)) != 0 ]; then
+        echo "$d is writable by its group (gid $2); make $d root's and 0755"; return
+      fi
+    fi
+    if [ "$d" = / ]; then return; fi
+    d=${d%/*}; d=${d:-/}; first=
+  done
+}
+"""
+
 # argv: [HOME_TEMPLATE] NAME:UID ... (UID empty: let useradd choose; the broker's batch).
 # HOME_TEMPLATE: absolute, PARENT/{account}, the homes on a volume every container shares: the
-# broker's batch makes NAME's folder PARENT/NAME (0700) with the uid of that folder's owner if it
-# is there already, else a uid above every folder owner's (UID_MIN); the other containers' batches
-# (UIDs given) only point at it (-M). Prints "ok NAME UID" or
-# "failed NAME MESSAGE" per name; names are separate argv words, never part of the script.
+# broker's batch makes NAME's folder PARENT/NAME (0700) with a uid above every folder owner's
+# (UID_MIN) when there is none; the other containers' batches (UIDs given) only point at it (-M).
+# A folder PARENT/NAME that is there already gives its owner's uid back only when nobody but
+# root could have made it (`untrusted` PARENT says nothing; a real directory; a uid from 1000
+# to 59999 that no account has and no other entry of PARENT is owned by); else NAME is refused
+# with what to do, and no account is made. Prints "ok NAME UID" or "failed NAME MESSAGE" per
+# name; names are separate argv words, never part of the script.
 # As on one machine (flux_hub/accounts/system.py): an account flux-hub makes carries "flux-hub
 # account" in its GECOS field and a private home (0700); an existing account of the name that
 # flux-hub did not make (an image's own user, a system account) is refused, never adopted.
 # Idempotent: one pass of awk over `getent passwd` answers for the existing accounts, and
 # `useradd -m` runs only for the missing ones, so a batch of existing accounts (every hub
 # start) costs two processes per container whatever its size.
-USERADD = """\
+USERADD = (
+    TRUSTED_PARENT
+    + """\
 template=
 case "$1" in /*) template=$1; shift ;; esac
 parent=${template%/*}
@@ -79,15 +120,42 @@ getent passwd | awk -F: -v want="$*" '
   if [ -n "$template" ] && [ -n "$uid" ]; then
     set -- -M -d "$parent/$name"
   elif [ -n "$template" ]; then
-    owner=$(stat -c %u "$parent/$name" 2>/dev/null)
-    if [ -n "$owner" ] && [ "$owner" -ge 1000 ]; then
-      uid=$owner
+    home=$parent/$name
+    refusal=
+    if [ -L "$home" ] || { [ -e "$home" ] && [ ! -d "$home" ]; }; then
+      refusal="$home is not a folder (a symbolic link or a file): flux-hub makes no home \\
+through it; move it away"
+    elif [ -d "$home" ]; then
+      owner=$(stat -c %u -- "$home")
+      why=$(untrusted "$parent")
+      if [ -n "$why" ]; then
+        refusal="the folder $home is owned by uid $owner, which flux-hub cannot trust: $why, \\
+then move $home away unless it holds $name's files"
+      elif [ "$owner" -lt 1000 ] || [ "$owner" -ge 60000 ]; then
+        refusal="the folder $home is owned by uid $owner, which is no account's uid (1000 to \\
+59999): move it away, or chown -R it to the uid $name had"
+      else
+        taken=$(getent passwd | awk -F: -v u="$owner" '$3 == u { print $1; exit }')
+        other=$(stat -c '%u %n' -- "$parent"/* "$parent"/.[!.]* 2>/dev/null |
+          awk -v u="$owner" -v me="$home" '{ p = substr($0, index($0, " ") + 1) }
+            $1 == u && p != me { print p; exit }')
+        if [ -n "$taken" ]; then
+          refusal="the folder $home is owned by uid $owner, which is already $taken's: \\
+flux-hub gives no uid to two accounts; move the folder away, or chown -R it to the uid $name had"
+        elif [ -n "$other" ]; then
+          refusal="the folder $home is owned by uid $owner, as $other is: flux-hub cannot \\
+tell whose uid it is; move away the one that is not its owner's"
+        else
+          uid=$owner
+        fi
+      fi
     else
       floor=$(stat -c %u "$parent"/* 2>/dev/null | awk 'BEGIN { m = 1000 }
         $1 >= m && $1 < 60000 { m = $1 + 1 } END { print m }')
       set -- "$@" -K UID_MIN="$floor"
     fi
-    set -- "$@" -d "$parent/$name"
+    if [ -n "$refusal" ]; then printf 'failed %s %s\\n' "$name" "$refusal"; continue; fi
+    set -- "$@" -d "$home"
   fi
   if err=$(useradd "$@" -c "flux-hub account $name" ${uid:+-u "$uid"} "$name" 2>&1); then
     printf 'ok %s %s\\n' "$name" "${uid:-$(id -u "$name")}"
@@ -96,16 +164,31 @@ getent passwd | awk -F: -v want="$*" '
   fi
 done
 """
+)
 
 # argv: NAME [HOME]. Prints "UID GID" of a Linux account (exit status 1 when it does not exist)
 # and, with HOME (its folder on the shared volume), that folder's owner's uid, after making it
 # (0700, the account's) when it is missing: an account made before the volume was configured.
-ID_SCRIPT = """\
+# A missing folder is made only where nobody but root can meddle (`untrusted` its parent says
+# nothing; a parent that is not there is made, root's and 0755); else it prints
+# "failed MESSAGE" (why, and what to do), exit status 2.
+ID_SCRIPT = (
+    TRUSTED_PARENT
+    + """\
 uid=$(id -u "$1") && gid=$(id -g "$1") || exit 1
 if [ -z "$2" ]; then echo "$uid $gid"; exit 0; fi
-if [ ! -e "$2" ]; then mkdir -p "$2" && chmod 0700 "$2" && chown "$uid:$gid" "$2"; fi
-echo "$uid $gid $(stat -c %u "$2")"
+if [ ! -e "$2" ] && [ ! -L "$2" ]; then
+  parent=${2%/*}
+  if [ ! -d "$parent" ]; then mkdir -p -m 0755 -- "$parent"; fi
+  why=$(untrusted "$parent")
+  if [ -n "$why" ]; then echo "failed $why"; exit 2; fi
+  if ! err=$(mkdir -m 0700 -- "$2" 2>&1 && chown -- "$uid:$gid" "$2" 2>&1); then
+    echo "failed $(printf '%s' "$err" | tr '\\n' ' ')"; exit 2
+  fi
+fi
+echo "$uid $gid $(stat -c %u -- "$2")"
 """
+)
 
 LINUX_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
@@ -180,7 +263,8 @@ class MiniClusterRunner:
         """(uid, gid, owner) of the Linux account `name` where the broker's batch makes it
         (multi-user mode); owner: the uid owning its folder on the shared volume (home_template;
         made if missing), else None. None when the account is not there (a replaced pod that
-        has not got it back yet)."""
+        has not got it back yet). Raises KubernetesError, saying why and what to do, when its
+        missing folder cannot be made safely (a parent others can write to)."""
         info = info or self.info
         if not info.user_targets:
             return None
@@ -189,6 +273,11 @@ class MiniClusterRunner:
         result = self.exec.run(
             pod, container, ["sh", "-c", ID_SCRIPT, "flux-hub-id", name, *home], check=False
         )
+        if result.stdout.startswith("failed "):
+            raise KubernetesError(
+                f"The folder {home[0]} of the Linux account {name} cannot be made in pod {pod} "
+                f"({container}): {result.stdout[len('failed ') :].strip()}."
+            )
         words = result.stdout.split()
         if (
             result.exit_code != 0

@@ -177,6 +177,63 @@ def test_a_folder_that_is_not_the_accounts_stops_the_spawn_saying_so(make_minicl
     assert _mode_and_owner(volume / "home" / "alice") == (0o700, 1000)  # left as it was
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the folder's owner is set as root sets it")
+def test_a_folder_planted_on_the_volume_stops_its_account_saying_what_to_do(make_minicluster, kube):
+    """Uid planting (tests/kube/test_kube_uid_planting.py has the real attack): a tenant made
+    carol's folder before carol's account, in a home/ anyone can write to. The admin is told
+    why and what to do; carol gets no account anywhere, and no login."""
+    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
+    volume = _with_volume(cluster, kube)
+    provisioner = cluster.provisioner(shared_paths=SHARED)
+    provisioner.ensure([EnsureOp("alice", "pw-a")])
+    alice = _passwd(cluster.pods[0].containers["flux-restful"], "alice")[0]
+    (volume / "home").chmod(0o777)  # as an NFS export often is
+    planted = volume / "home" / "carol"
+    planted.mkdir()
+    os.chown(planted, alice, alice)  # alice's jobs run as her uid on the cluster
+
+    [result] = provisioner.ensure([EnsureOp("carol", "pw-c")])
+
+    home = volume / "home"
+    assert (result.status, result.error) == (
+        "error",
+        f"useradd failed in pod {cluster.pods[0].name} (flux-restful): the folder {planted} is "
+        f"owned by uid {alice}, which flux-hub cannot trust: {home} is writable by others; make "
+        f"{home} root's and 0755, then move {planted} away unless it holds carol's files",
+    )
+    for container in _containers(cluster):
+        with pytest.raises(KeyError):
+            _passwd(container, "carol")
+    assert "carol" not in cluster.db_users()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the folder's owner is set as root sets it")
+def test_a_missing_folder_is_not_made_where_others_can_write(make_minicluster, kube):
+    """An account made before the volume was configured gets its folder at its spawn, but not
+    in a home/ anyone can write to (a tenant could swap it for a link before root gives it
+    away): the spawn stops saying so, and nothing is made."""
+    cluster = make_minicluster("flux-sample", size=2, multi_user=True)
+    cluster.provisioner().ensure([EnsureOp("alice", "pw-a")])  # no volume configured yet
+    volume = _with_volume(cluster, kube)
+    (volume / "home").mkdir(mode=0o777)
+    (volume / "home").chmod(0o777)
+    provisioner = cluster.provisioner(shared_paths=SHARED)
+
+    with pytest.raises(ProvisioningError) as refused:
+        provisioner.spawner_overrides("alice", "alice")
+
+    home = volume / "home"
+    assert str(refused.value) == (
+        f"The folder /shared/home/alice of the Linux account alice cannot be made in pod "
+        f"{cluster.pods[0].name} (flux-restful): {home} is writable by others; make {home} "
+        "root's and 0755."
+    )
+    assert not (home / "alice").exists()
+    home.chmod(0o755)
+    uid = provisioner.spawner_overrides("alice", "alice")["uid"]
+    assert _mode_and_owner(home / "alice") == (0o700, uid)
+
+
 def test_a_lab_pod_is_not_started_as_a_uid_that_could_not_be_made(make_minicluster, kube):
     cluster = make_minicluster("flux-sample", size=2, multi_user=True)
     _with_volume(cluster, kube)
