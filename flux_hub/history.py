@@ -597,6 +597,20 @@ def template_request(request):
     return checked
 
 
+# The option every front-end offers for it (flux-hub submit and %%flux --keep-env, the notebook's
+# keep_env=True, the panel's checkbox / POST jobs' "keep_env")
+KEEP_ENV_HELP = (
+    "keep the environment's values in your job history (only you can read it), so Run again "
+    "can send them; without it only their names are kept"
+)
+
+
+def keeps_env_values(record):
+    """Whether a job run again from ``record`` keeps its environment's values: when the first
+    one's were kept."""
+    return bool(record["env_names"]) and env_values_kept(record)
+
+
 def env_values_kept(record):
     """Whether the record holds its environment's values (or had no environment)."""
     request = record.get("request") or {}

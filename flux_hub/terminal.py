@@ -28,7 +28,7 @@ import signal
 import sys
 
 from flux_hub import jobid, jobrequest
-from flux_hub.history import MAX_LIMIT, HistoryError
+from flux_hub.history import KEEP_ENV_HELP, MAX_LIMIT, HistoryError
 from flux_hub.notebook.api import HistoryList, JobList, history_search
 from flux_hub.restful import ClusterUnavailable, FluxRestfulError, JobNotFound
 
@@ -56,6 +56,7 @@ def add_parsers(commands):
         "arguments); for shell syntax use: flux-hub submit bash -c 'for i in 1 2; do ...; done'.",
     )
     jobrequest.add_arguments(submit)
+    submit.add_argument("--keep-env", action="store_true", help=KEEP_ENV_HELP)
     submit.add_argument(
         "--wait", action="store_true", help="follow the output and exit with the job's code"
     )
@@ -179,6 +180,8 @@ def submit_job(cluster, args):
     try:
         # Every field is checked by flux_hub.jobrequest, as in %%flux, the notebook and the panel
         origin = {"origin_kind": "cli", "origin_command": command_line(sys.argv, args.command)}
+        if args.keep_env:
+            origin["keep_env_values"] = True
         job = cluster._submit(command or None, name, runtime, workdir, raw, "--cwd", origin)
     except ValueError as error:  # a bad field (JobRequestError) or a folder (PathNotShared)
         raise CommandError(str(error), USAGE) from None

@@ -236,3 +236,24 @@ def test_a_busy_history_delays_a_submit_at_most_its_timeout(hub_env, data_home, 
     assert took < api.RECORD_TIMEOUT + 3
     assert job.wait(timeout=60).result == "COMPLETED"
     assert any(f"job {job.id} is not in your job history" in r.getMessage() for r in caplog.records)
+
+
+def test_environment_values_are_kept_only_when_the_person_asks(cluster, shell, data_home, tmp_path):
+    """--keep-env (%%flux, flux-hub submit) and keep_env=True (the notebook API) keep the
+    values, so the job can run again with them; a job run again keeps them as its first did."""
+    with api.connect() as flux:
+        plain = flux.submit("true", envars={"API_TOKEN": SECRET})
+        kept = flux.submit("true", envars={"API_TOKEN": SECRET}, keep_env=True)
+        again = flux.resubmit(kept)
+    cell = shell.run_cell(f"%%flux --keep-env --env API_TOKEN={SECRET}\ntrue\n").result
+    home = tmp_path / "terminal-home"
+    home.mkdir()
+    done = flux_hub(cluster, home, "submit", "--keep-env", "--env", f"A={SECRET}", "true")
+    assert done.returncode == 0, done.stderr
+    terminal = history_record(home / ".local/share/flux-hub", jobid.parse(done.stdout.strip()))
+
+    assert "envars" not in history_record(data_home, plain.id)["request"]
+    for record in (history_record(data_home, job.id) for job in (kept, again, cell)):
+        assert record["request"]["envars"] == {"API_TOKEN": SECRET}
+        assert record["form"]["envars"] == {"API_TOKEN": SECRET} and record["env_values_kept"]
+    assert terminal["request"]["envars"] == {"A": SECRET}

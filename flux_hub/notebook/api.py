@@ -39,6 +39,7 @@ from flux_hub.history import (
     ORIGINS,
     History,
     HistoryError,
+    keeps_env_values,
     record_ends,
     rerun_request,
 )
@@ -113,7 +114,7 @@ class FluxCluster:
             self._history.close()
             self._history = None
 
-    def submit(self, command, *, name=None, runtime=None, workdir=None, **fields):
+    def submit(self, command, *, name=None, runtime=None, workdir=None, keep_env=False, **fields):
         """Submit a job; returns a Job.
 
         ``command`` is a command line or a list of words. ``runtime`` is a time limit
@@ -125,9 +126,13 @@ class FluxCluster:
         and no ``workdir``, the job starts in the person's folder on the cluster. The other
         keywords are flux-restful's: num_tasks, cores_per_task, gpus_per_task, num_nodes,
         exclusive, option_flags, envars. ``is_launcher=True`` is refused (InvalidRequest):
-        flux-restful would run a launcher inside its own process.
+        flux-restful would run a launcher inside its own process. ``keep_env=True``: the job
+        history keeps the values of ``envars``, not only their names (so resubmit() can send
+        them); only you can read it.
         """
         origin = {"origin_kind": "notebook", "origin_path": os.environ.get("JPY_SESSION_NAME")}
+        if keep_env:
+            origin["keep_env_values"] = True
         return self._submit(command, name, runtime, workdir, fields, "workdir=", origin)
 
     def _submit(self, command, name, runtime, workdir, fields, option, origin):
@@ -267,6 +272,7 @@ class FluxCluster:
             "origin_cell": kind["cell"],
             "origin_command": kind["command"],
             "rerun_of": number,
+            "keep_env_values": keeps_env_values(record),
         }
         return self._send(command, fields, name, origin)
 

@@ -59,6 +59,7 @@ def parse_job_post(body):
     refusal as ``%%flux``, ``flux-hub submit`` and the notebook API. Which keys this API takes
     is the extension's: launchers and unknown keys are refused here. ``origin`` (parse_origin)
     is where the job came from, for the person's history; a bad one is a 400 of field "origin".
+    ``keep_env``: true keeps the environment's values in the history (History.KEEP_ENV_HELP).
     """
     try:
         data = json.loads(body or b"")
@@ -67,6 +68,11 @@ def parse_job_post(body):
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object describing the job.")
     origin, extra = parse_origin(data.pop("origin", None))
+    keep_env = data.pop("keep_env", False)
+    if not isinstance(keep_env, bool):
+        extra.append(f"'keep_env' must be true or false, not {keep_env!r}.")
+    elif keep_env and origin is not None:
+        origin["keep_env_values"] = True
     if "is_launcher" in data:
         data.pop("is_launcher")
         extra.append("'is_launcher' is not supported: a launcher job has no single id to follow.")

@@ -27,7 +27,7 @@ from flux_hub.history import (
     ORIGINS,
     History,
     HistoryError,
-    env_values_kept,
+    keeps_env_values,
     rerun_request,
     template_name,
     template_request,
@@ -186,7 +186,7 @@ class RerunHandler(FluxHubHandler):
             workdir=workdir,
             lab_workdir=self.service.paths.to_lab(workdir) if workdir else None,
             # values were kept for the first job: kept for this one too
-            keep_env_values=bool(record["env_names"]) and env_values_kept(record),
+            keep_env_values=keeps_env_values(record),
             rerun_of=record["id"],
         )
         self.set_status(201)

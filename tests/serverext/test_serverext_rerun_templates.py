@@ -165,6 +165,20 @@ async def test_what_cannot_be_run_again_says_why(api, service, wire, names_path)
     assert len(wire) == 1  # nothing more was submitted
 
 
+async def test_environment_values_asked_to_be_kept_run_again(api, service, wire, names_path):
+    kept = await api.submit(command="env", envars={"API_TOKEN": "s3cret"}, keep_env=True)
+    written(service)
+    code, data = await api.post("history/rerun", body={"id": str(kept)})
+    assert code == 201, data
+    written(service)
+    assert wire[0] == wire[1]  # the values went again
+    with history_of(names_path) as history:
+        assert history.get(data["id"])["form"]["envars"] == {"API_TOKEN": "s3cret"}
+    code, data = await api.post("jobs", body={"command": "env", "keep_env": "yes"})
+    assert code == 400 and data["reasons"] == ["'keep_env' must be true or false, not 'yes'."]
+    assert len(wire) == 2
+
+
 KIND_REFUSED = "'origin' must be " + '{"kind": "panel" or "file", "path": ...}, not {'
 
 
