@@ -597,14 +597,6 @@ def template_request(request):
     return checked
 
 
-# The option every front-end offers for it (flux-hub submit and %%flux --keep-env, the notebook's
-# keep_env=True, the panel's checkbox / POST jobs' "keep_env")
-KEEP_ENV_HELP = (
-    "keep the environment's values in your job history (only you can read it), so Run again "
-    "can send them; without it only their names are kept"
-)
-
-
 def keeps_env_values(record):
     """Whether a job run again from ``record`` keeps its environment's values: when the first
     one's were kept."""
@@ -622,8 +614,9 @@ def form_of(record):
     to fill its form with (Edit and run), or None for an imported record (no request):
     ``command`` (as sent), ``name`` (flux-hub's, when given), the counts, ``runtime``
     (seconds), ``exclusive``, ``option_flags`` (only those sent), ``workdir`` (the lab's path;
-    absent when the lab cannot see the job's folder) and ``envars`` ({name: value} when the
-    values were kept, else {name: ""})."""
+    absent when the lab cannot see the job's folder), ``envars`` ({name: value} when the
+    values were kept, else {name: ""}) and ``keep_env`` (true when they were kept: the person
+    asked for it, and is asked again for the job run from this form)."""
     request = record.get("request")
     if request is None:
         return None
@@ -639,6 +632,8 @@ def form_of(record):
     if names or request.get("envars"):
         values = request.get("envars") or {}
         form["envars"] = {name: values.get(name, "") for name in names} or dict(values)
+        if keeps_env_values(record):
+            form["keep_env"] = True
     return form
 
 

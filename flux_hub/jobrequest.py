@@ -360,6 +360,16 @@ def parse(raw):
     return request
 
 
+# Not a field of the request but of the person's job history (flux_hub/history.py), offered by
+# every front-end: flux-hub submit and %%flux --keep-env, the notebook's keep_env=True, the
+# panel's checkbox (POST jobs' "keep_env").
+KEEP_ENV_LABEL = "Keep the values in my job history"
+KEEP_ENV_HELP = (
+    "keep the environment's values in your job history (only you can read it), so Run again "
+    "can send them; without it only their names are kept"
+)
+
+
 def describe():
     """The description as JSON-ready data, for the panel (``GET request-fields``)."""
     return {
@@ -375,6 +385,7 @@ def describe():
             "rounding": "up to whole seconds",
             "max_seconds": MAX_RUNTIME,
         },
+        "keep_env": {"flag": "--keep-env", "label": KEEP_ENV_LABEL, "help": KEEP_ENV_HELP},
         "rules": [
             "'num_tasks' is at least 'num_nodes' when both are given",
             "environment variable names are letters, digits and _, not starting with a digit",

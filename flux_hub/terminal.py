@@ -28,7 +28,7 @@ import signal
 import sys
 
 from flux_hub import jobid, jobrequest
-from flux_hub.history import KEEP_ENV_HELP, MAX_LIMIT, HistoryError
+from flux_hub.history import MAX_LIMIT, HistoryError
 from flux_hub.notebook.api import HistoryList, JobList, history_search
 from flux_hub.restful import ClusterUnavailable, FluxRestfulError, JobNotFound
 
@@ -56,7 +56,7 @@ def add_parsers(commands):
         "arguments); for shell syntax use: flux-hub submit bash -c 'for i in 1 2; do ...; done'.",
     )
     jobrequest.add_arguments(submit)
-    submit.add_argument("--keep-env", action="store_true", help=KEEP_ENV_HELP)
+    submit.add_argument("--keep-env", action="store_true", help=jobrequest.KEEP_ENV_HELP)
     submit.add_argument(
         "--wait", action="store_true", help="follow the output and exit with the job's code"
     )

@@ -111,6 +111,7 @@ def test_a_v1_file_is_upgraded_in_place_keeping_every_record(names_path):
             "num_tasks": 2,
             "workdir": "/home/alice/run",
             "envars": {"A": "1"},
+            "keep_env": True,  # the values were kept: asked again for a job from this form
         }
         assert by_id[101]["form"] is None  # imported: no request
         assert store.templates() == []
@@ -338,6 +339,7 @@ def test_a_panel_job_runs_again_exactly_with_its_kept_environment(names_path):
         "runtime": 5400,
         "workdir": "/home/alice",
         "envars": {"SEED": "42"},
+        "keep_env": True,
     }
     assert record["env_values_kept"] is True
     assert sent_again(record) == (first, "walk-sleeper")

@@ -29,7 +29,6 @@ from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import MagicArgumentParser
 
 from flux_hub import jobrequest
-from flux_hub.history import KEEP_ENV_HELP
 from flux_hub.jobnames import MAX_NAME_LENGTH
 from flux_hub.notebook import api
 from flux_hub.restful import FluxRestfulError
@@ -42,7 +41,7 @@ def _parser():
         add_help=False,
     )
     jobrequest.add_arguments(parser, aliases=True)
-    parser.add_argument("--keep-env", action="store_true", help=KEEP_ENV_HELP)
+    parser.add_argument("--keep-env", action="store_true", help=jobrequest.KEEP_ENV_HELP)
     parser.add_argument("--wait", action="store_true", help="follow the output until the job ends")
     return parser
 

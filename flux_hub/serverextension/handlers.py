@@ -59,7 +59,7 @@ def parse_job_post(body):
     refusal as ``%%flux``, ``flux-hub submit`` and the notebook API. Which keys this API takes
     is the extension's: launchers and unknown keys are refused here. ``origin`` (parse_origin)
     is where the job came from, for the person's history; a bad one is a 400 of field "origin".
-    ``keep_env``: true keeps the environment's values in the history (History.KEEP_ENV_HELP).
+    ``keep_env``: true keeps the environment's values in the history (jobrequest.KEEP_ENV_HELP).
     """
     try:
         data = json.loads(body or b"")

@@ -94,6 +94,8 @@ export interface ISubmitRequest {
   envars?: Record<string, string>;
   /** Flux's own options, as `flux submit` takes them (kept in a history record's form). */
   option_flags?: string;
+  /** Keep the environment's values in the person's job history (for Run again). */
+  keep_env?: boolean;
   /**
    * Where the request came from, for the person's history: the file
    * browser's "Submit as Flux Job…" sends the script's lab path. Absent: the
@@ -222,6 +224,8 @@ export interface IRequestFields {
     max_seconds: number;
   };
   rules: string[];
+  /** The history's option to keep the environment's values (not a field of the request). */
+  keep_env?: { flag: string; label: string; help: string };
 }
 
 /** A job record as read, its id made a JobId (the record is fresh: changed in place). */

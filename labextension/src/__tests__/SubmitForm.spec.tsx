@@ -122,6 +122,22 @@ describe('SubmitForm', () => {
     expect(submitted).toEqual(['1152921504606859321']);
   });
 
+  it('offers to keep the environment values in the history once there are some, and says so in the request', async () => {
+    const { sent, press } = await setup(async () => '7');
+    fill('Command', 'env');
+    expect(
+      screen.queryByLabelText('Keep the values in my job history')
+    ).toBeNull();
+    fill(/Environment/, 'SEED=7');
+    const keep = screen.getByLabelText('Keep the values in my job history');
+    expect((keep as HTMLInputElement).checked).toBe(false);
+    await press();
+    fireEvent.click(keep);
+    await press();
+    expect(sent.map(request => request.keep_env)).toEqual([undefined, true]);
+    expect(sent[1].envars).toEqual({ SEED: '7' });
+  });
+
   it('checks the fields before sending and says what is wrong with each', async () => {
     const { sent, press } = await setup(async () => '1');
     fill(/Environment/, 'not a variable');

@@ -158,6 +158,11 @@ export const REQUEST_FIELDS: IRequestFields = {
     rounding: 'up to whole seconds',
     max_seconds: 4294967296
   },
+  keep_env: {
+    flag: '--keep-env',
+    label: 'Keep the values in my job history',
+    help: "keep the environment's values in your job history (only you can read it), so Run again can send them; without it only their names are kept"
+  },
   rules: [
     "'num_tasks' is at least 'num_nodes' when both are given",
     'environment variable names are letters, digits and _, not starting with a digit'

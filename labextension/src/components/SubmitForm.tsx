@@ -32,6 +32,8 @@ export interface ISubmitValues {
   exclusive: boolean;
   /** Flux's shell options, as text: OPT[=VAL] separated by commas. */
   optionFlags?: string;
+  /** Keep the environment's values in the person's job history (for Run again). */
+  keepEnv?: boolean;
   /**
    * Environment variables whose values were not kept (a history record's
    * form has their names only): while their lines have no value, the form
@@ -135,6 +137,9 @@ export function validate(
     errors.environment = env.error;
   } else if (Object.keys(env.envars).length > 0) {
     request.envars = env.envars;
+    if (values.keepEnv) {
+      request.keep_env = true;
+    }
   }
   if (values.exclusive) {
     request.exclusive = true;
@@ -341,6 +346,8 @@ export function valuesFromRequest(
   if (notKept.length) {
     values.envNotKept = notKept;
   }
+  // A record whose values were kept because the person asked (its form says keep_env)
+  values.keepEnv = request.keep_env === true;
   values.exclusive =
     request.exclusive === true || String(request.exclusive) === 'true';
   values.optionFlags = optionsText(request.option_flags);
@@ -709,7 +716,10 @@ function Form(props: IFormProps): JSX.Element {
     }
     setBusy('template');
     try {
-      const saved = await props.templates.save(name, request);
+      // Keeping values is about a job's history, not part of a template's request
+      const templateRequest = { ...request };
+      delete templateRequest.keep_env;
+      const saved = await props.templates.save(name, templateRequest);
       await loadTemplates();
       setChosen(saved);
       setDone(`Saved as template “${saved}”.`);
@@ -1040,6 +1050,26 @@ function Form(props: IFormProps): JSX.Element {
           </div>
         )}
       </div>
+      {values.environment.trim() !== '' && description.keep_env && (
+        <div className="jp-FluxHub-field jp-FluxHub-checkbox">
+          <input
+            id="jp-FluxHub-submit-keepEnv"
+            type="checkbox"
+            checked={values.keepEnv ?? false}
+            onChange={set('keepEnv')}
+            aria-describedby="jp-FluxHub-submit-keepEnv-hint"
+          />
+          <label htmlFor="jp-FluxHub-submit-keepEnv">
+            {description.keep_env.label}
+          </label>
+          <span
+            id="jp-FluxHub-submit-keepEnv-hint"
+            className="jp-FluxHub-fieldHint"
+          >
+            ({description.keep_env.help})
+          </span>
+        </div>
+      )}
       {field('optionFlags', label('option_flags'), {
         placeholder: 'OPT[=VAL], separated by commas',
         title: asHint(optionsHelp)
