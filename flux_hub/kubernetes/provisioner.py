@@ -449,8 +449,9 @@ class KubernetesProvisioner(DBScriptProvisioner):
             home = self.home_template.replace("{account}", account)
             raise ProvisioningError(
                 f"{home} on the shared volume of {self.describe()} belongs to uid {owner}, not "
-                f"to the account {account} (uid {uid}): give it to the account "
-                f"(chown -R {uid}:{gid} {home}) and start again."
+                f"to the account {account} (uid {uid}): if its files are the account's, give it "
+                f"to the account (chown -R {uid}:{gid} {home}), else move it away; then start "
+                "again."
             )
         return {"uid": uid, "gid": gid, "fs_gid": None}
 

@@ -150,9 +150,17 @@ tell whose uid it is; move away the one that is not its owner's"
         fi
       fi
     else
-      floor=$(stat -c %u "$parent"/* 2>/dev/null | awk 'BEGIN { m = 1000 }
-        $1 >= m && $1 < 60000 { m = $1 + 1 } END { print m }')
-      set -- "$@" -K UID_MIN="$floor"
+      # A new home too, only where nobody else can meddle: under a parent others can write
+      # to, a tenant could put a folder (or a link) of theirs in its place as it is made.
+      [ -e "$parent" ] || mkdir -p -m 0755 -- "$parent"
+      why=$(untrusted "$parent")
+      if [ -n "$why" ]; then
+        refusal="$name's folder cannot be made in $parent: $why"
+      else
+        floor=$(stat -c %u "$parent"/* 2>/dev/null | awk 'BEGIN { m = 1000 }
+          $1 >= m && $1 < 60000 { m = $1 + 1 } END { print m }')
+        set -- "$@" -K UID_MIN="$floor"
+      fi
     fi
     if [ -n "$refusal" ]; then printf 'failed %s %s\\n' "$name" "$refusal"; continue; fi
     set -- "$@" -d "$home"

@@ -171,8 +171,9 @@ def test_a_folder_that_is_not_the_accounts_stops_the_spawn_saying_so(make_minicl
 
     assert str(refused.value) == (
         "/shared/home/alice on the shared volume of MiniCluster flux-sample in namespace "
-        f"flux-operator belongs to uid 1000, not to the account alice (uid {uid}): give it to "
-        f"the account (chown -R {uid}:{gid} /shared/home/alice) and start again."
+        f"flux-operator belongs to uid 1000, not to the account alice (uid {uid}): if its "
+        f"files are the account's, give it to the account (chown -R {uid}:{gid} "
+        "/shared/home/alice), else move it away; then start again."
     )
     assert _mode_and_owner(volume / "home" / "alice") == (0o700, 1000)  # left as it was
 

@@ -151,6 +151,33 @@ def test_a_folder_planted_where_others_can_write_is_refused_and_no_account_made(
     assert _mode_and_owner(home) == (0o700, int(uid))
 
 
+def test_no_new_home_is_made_where_others_can_write(volume):
+    """A newcomer with no folder yet: under a parent others can write to, a tenant could swap
+    in a folder or link of theirs while it is made, so none is made, and no account."""
+    parent = volume / "home"
+    parent.mkdir(mode=0o777)
+    parent.chmod(0o777)
+    answers = useradd(volume, f"{CAROL}:")
+    assert answers == {
+        CAROL: (
+            "failed",
+            f"{CAROL}'s folder cannot be made in {parent}: {parent} is writable by others; "
+            f"make {parent} root's and 0755",
+        )
+    }
+    assert not _exists(CAROL) and not (parent / CAROL).exists()
+    parent.chmod(0o755)
+    state, uid = useradd(volume, f"{CAROL}:")[CAROL]
+    assert state == "ok" and _mode_and_owner(parent / CAROL) == (0o700, int(uid))
+
+
+def test_a_missing_parent_is_made_roots_for_the_first_home(volume):
+    state, uid = useradd(volume, f"{CAROL}:")[CAROL]
+    assert state == "ok"
+    assert _mode_and_owner(volume / "home") == (0o755, 0)
+    assert _mode_and_owner(volume / "home" / CAROL) == (0o700, int(uid))
+
+
 def test_a_folder_owned_by_another_accounts_uid_is_refused(volume):
     made = useradd(volume, f"{ALICE}:")
     alice = int(made[ALICE][1])
