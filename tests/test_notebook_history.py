@@ -2,8 +2,9 @@
 
 ``history()`` is a pandas DataFrame when pandas can be imported, else a HistoryList that shows
 itself as a table (pandas is optional for people; the tests install it, and hide it for the
-table). ``resubmit()`` sends the request first sent again, exactly: it is caught at the client (the query parameters and environment
-restful.protocol builds), and run for real once against the local cluster.
+table). ``resubmit()`` sends the request first sent again, exactly: it is caught at the client
+(the query parameters and environment restful.protocol builds), and run for real once against
+the local cluster.
 """
 
 import sys
