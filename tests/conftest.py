@@ -28,6 +28,22 @@ def _start(path, **kwargs):
     return LocalCluster(path, **kwargs).start(timeout=120)
 
 
+# The hub's key for auth state and the stored passwords (JUPYTERHUB_CRYPT_KEY), in tests
+CRYPT_KEY = "ab" * 32
+
+
+@pytest.fixture
+def crypt_key(monkeypatch):
+    """JUPYTERHUB_CRYPT_KEY set, and JupyterHub's CryptKeeper made anew with it (and after):
+    for tests of the authenticator and the accounts, which encrypt what they keep. Its value."""
+    from jupyterhub.crypto import CryptKeeper
+
+    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
+    CryptKeeper.clear_instance()
+    yield CRYPT_KEY
+    CryptKeeper.clear_instance()
+
+
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory):
     """One local MiniCluster for the whole session; tests must not stop it."""

@@ -18,15 +18,8 @@ from flux_hub.accounts import (
 )
 from flux_hub.restful import AuthenticationFailed, FluxRestfulClient
 
-CRYPT_KEY = "ab" * 32
-
-
-@pytest.fixture(autouse=True)
-def crypt_key(monkeypatch):
-    from jupyterhub.crypto import CryptKeeper
-
-    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
-    CryptKeeper.clear_instance()
+# JUPYTERHUB_CRYPT_KEY for everything the hub encrypts (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("crypt_key")
 
 
 def make_accounts(tmp_path, server_dir, **kwargs):

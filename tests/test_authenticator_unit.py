@@ -14,17 +14,8 @@ from traitlets.config import Config
 from flux_hub.hub import FluxAccountsMixin, FluxAuthenticator, with_flux_accounts
 from flux_hub.restful import AuthenticationFailed, FluxRestfulClient
 
-CRYPT_KEY = "cd" * 32
-
-
-@pytest.fixture(autouse=True)
-def crypt_key(monkeypatch):
-    from jupyterhub.crypto import CryptKeeper
-
-    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
-    CryptKeeper.clear_instance()
-    yield
-    CryptKeeper.clear_instance()
+# JUPYTERHUB_CRYPT_KEY for everything the hub encrypts (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("crypt_key")
 
 
 def config_for(tmp_path, server_dir, url="", secret=""):

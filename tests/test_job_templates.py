@@ -14,7 +14,9 @@ from flux_hub.hub import FluxAuthenticator, with_flux_accounts
 from flux_hub.serverextension.config import FluxHub
 from flux_hub.serverextension.history import published_templates
 
-CRYPT_KEY = "ab" * 32
+# JUPYTERHUB_CRYPT_KEY for everything the hub encrypts (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("crypt_key")
+
 
 TEMPLATES = [
     {
@@ -25,16 +27,6 @@ TEMPLATES = [
     },
     {"name": "one GPU", "request": {"gpus_per_task": 1, "envars": {"CUDA_CACHE": "/tmp/c"}}},
 ]  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def crypt_key(monkeypatch):
-    from jupyterhub.crypto import CryptKeeper
-
-    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
-    CryptKeeper.clear_instance()
-    yield
-    CryptKeeper.clear_instance()
 
 
 @pytest.mark.asyncio

@@ -12,17 +12,8 @@ from flux_hub.accounts import LocalProvisioner
 from flux_hub.hub import FluxAuthenticator
 from flux_hub.paths import render
 
-CRYPT_KEY = "ef" * 32
-
-
-@pytest.fixture(autouse=True)
-def crypt_key(monkeypatch):
-    from jupyterhub.crypto import CryptKeeper
-
-    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
-    CryptKeeper.clear_instance()
-    yield
-    CryptKeeper.clear_instance()
+# JUPYTERHUB_CRYPT_KEY for everything the hub encrypts (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("crypt_key")
 
 
 class PathsProvisioner(LocalProvisioner):

@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from jupyterhub.crypto import CryptKeeper
 from lanes import FLUX, REAL_FLUX
 from local_support import Api
 from tornado import web
@@ -32,15 +31,8 @@ from flux_hub.hub import FluxAuthenticator, with_flux_accounts
 from flux_hub.local import LocalCluster
 from flux_hub.restful import AuthenticationFailed, FluxRestfulClient
 
-CRYPT_KEY = "ef" * 32
-
-
-@pytest.fixture(autouse=True)
-def crypt_key(monkeypatch):
-    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", CRYPT_KEY)
-    CryptKeeper.clear_instance()
-    yield
-    CryptKeeper.clear_instance()
+# JUPYTERHUB_CRYPT_KEY for everything the hub encrypts (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("crypt_key")
 
 
 def config_for(tmp_path, cluster):
@@ -116,7 +108,7 @@ def held_open(path):
 
 def test_the_store_and_its_write_ahead_log_are_private_under_umask_022(tmp_path, umask_022):
     path = tmp_path / "state" / "accounts.sqlite"
-    store = CredentialStore(str(path), keys=[CRYPT_KEY.encode()])
+    store = CredentialStore(str(path), keys=[os.environ["JUPYTERHUB_CRYPT_KEY"].encode()])
     with held_open(path):  # as the accounts service holds it: the log stays between writes
         store.save([Record("alice", "alice", ACTIVE, store.encrypt("alice-password"))])
         files = store_files(path)
@@ -132,7 +124,7 @@ def test_a_store_left_readable_is_made_private_before_it_is_written(tmp_path, um
     sqlite3.connect(path).close()
     path.chmod(0o644)
     (tmp_path / "accounts.sqlite-wal").touch(0o644)
-    store = CredentialStore(str(path), keys=[CRYPT_KEY.encode()])
+    store = CredentialStore(str(path), keys=[os.environ["JUPYTERHUB_CRYPT_KEY"].encode()])
     with held_open(path):
         store.save([Record("bob", "bob", ACTIVE, store.encrypt("bob-password"))])
         files = store_files(path)

@@ -2,19 +2,13 @@
 signs every access token there); the hub keeps it for its own logins (issue 24, point 5)."""
 
 import pytest
-from jupyterhub.crypto import CryptKeeper
 
 from flux_hub.accounts import FluxAccounts
 
 from .conftest import SECRET_KEY
 
-
-@pytest.fixture(autouse=True)
-def crypt_key(monkeypatch):
-    monkeypatch.setenv("JUPYTERHUB_CRYPT_KEY", "a7" * 32)
-    CryptKeeper.clear_instance()
-    yield
-    CryptKeeper.clear_instance()
+# JUPYTERHUB_CRYPT_KEY for everything the hub encrypts (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("crypt_key")
 
 
 def accounts_for(cluster, tmp_path):
