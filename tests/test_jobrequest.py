@@ -15,6 +15,7 @@ import shlex
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from recorder import Recorder
 from traitlets.config import Config
 
 from flux_hub import jobrequest, terminal
@@ -30,23 +31,10 @@ SCRIPT = 'echo "hello, $USER"\nsleep 1\n'
 COMMAND = ["bash", "-c", SCRIPT]
 
 
-class Recorder:
-    """A flux-restful client that keeps each request it would send instead of sending it."""
-
-    user, host = "alice", "http://cluster.example"
-
-    def __init__(self):
-        self.sent = []
-
-    def submit(self, command, envars=None, **fields):
-        self.sent.append(protocol.check_submission(command, {**fields, "envars": envars}))
-        return 1000 + len(self.sent)
-
-
 @pytest.fixture
 def flux(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    cluster = api.FluxCluster(Recorder(), JobNames(tmp_path / "names.json"), PathMap())
+    cluster = api.FluxCluster(Recorder(first_id=1000), JobNames(tmp_path / "names.json"), PathMap())
     monkeypatch.setattr(api, "_current", cluster)
     return cluster
 

@@ -12,6 +12,7 @@ import time
 from datetime import datetime
 
 import pytest
+from recorder import HOST, Recorder
 
 from flux_hub import jobid
 from flux_hub.history import History, HistoryError
@@ -19,25 +20,6 @@ from flux_hub.jobnames import JobNames
 from flux_hub.jobrequest import JobRequestError
 from flux_hub.notebook import api, connect
 from flux_hub.paths import PathMap
-from flux_hub.restful import protocol
-
-HOST = "http://cluster.example"
-
-
-class Recorder:
-    """A flux-restful client that keeps each request it would send instead of sending it."""
-
-    user, host = "alice", HOST
-
-    def __init__(self):
-        self.sent = []
-
-    def submit(self, command, envars=None, **fields):
-        self.sent.append(protocol.check_submission(command, {**fields, "envars": envars}))
-        return 7_000_000_000_000_000 + len(self.sent)
-
-    def close(self):
-        pass
 
 
 @pytest.fixture
