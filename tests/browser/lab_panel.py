@@ -2,6 +2,8 @@
 
 import re
 import time
+from contextlib import contextmanager
+from types import SimpleNamespace
 
 import requests
 from lab_support import ARTIFACTS, TIMEOUT_MS, open_sidebar_tab
@@ -20,6 +22,51 @@ def log_in(page, hub, name, password, then=None):
     page.locator("#username_input").fill(name)
     page.locator("#password_input").fill(password)
     page.locator("#login_submit").click()
+
+
+@contextmanager
+def lab_through_the_hub(hub, browser, name, failure):
+    """JupyterLab reached as a person reaches it: the hub's login form with ``name``'s announced
+    password, the hub spawning their server, a page at JupyterLab's default window size. On a
+    failure the page's screenshot and the hub's log are kept as FAILED-``failure``."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    try:
+        log_in(page, hub, name, hub.announced_passwords()[name])
+        page.wait_for_url(f"**/user/{name}/lab**", timeout=180_000)
+        # The hub's login cookie stands in for a token; the panel only needs the account name.
+        lab = Lab(page, SimpleNamespace(user=name), workspace=None)
+        lab.wait_until_ready()
+        yield lab
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"FAILED-{failure}.png"))
+        (ARTIFACTS / f"FAILED-{failure}-hub.log").write_text(hub.tail(200))
+        raise
+    finally:
+        context.close()
+
+
+def notebook_model(cells):
+    """A Python notebook (the contents API's JSON) of code cells, each (cell id, source)."""
+    return {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": cell_id,
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": source,
+            }
+            for cell_id, source in cells
+        ],
+    }
 
 
 class Lab:

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from lab_panel import Lab, log_in
+from lab_panel import Lab, log_in, notebook_model
 from lab_support import ARTIFACTS
 from playwright.sync_api import expect
 
@@ -48,24 +48,7 @@ def notebook(values):
     return {
         "type": "notebook",
         "format": "json",
-        "content": {
-            "nbformat": 4,
-            "nbformat_minor": 5,
-            "metadata": {
-                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-            },
-            "cells": [
-                {
-                    "cell_type": "code",
-                    "id": name,
-                    "metadata": {},
-                    "execution_count": None,
-                    "outputs": [],
-                    "source": source,
-                }
-                for name, source in (("write", write), ("read", read))
-            ],
-        },
+        "content": notebook_model([("write", write), ("read", read)]),
     }
 
 

@@ -18,7 +18,7 @@ import time
 
 import pytest
 import requests
-from lab_panel import SUBMITTED
+from lab_panel import SUBMITTED, notebook_model
 from playwright.sync_api import expect
 
 from flux_hub.jobid import f58
@@ -29,27 +29,6 @@ pytestmark = pytest.mark.timeout(600)
 CELL = '%%flux -n 2 -t 5m\necho "history says $((6 * 7))"\n'
 # What the cell prints: "Submitted job ƒ… (name) as alice to http://…"
 CELL_SUBMITTED = re.compile(r"Submitted job (\u0192[1-9A-HJ-NP-Za-km-z]+) \((.+)\) as ")
-
-
-def notebook(cells):
-    return {
-        "nbformat": 4,
-        "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "cells": [
-            {
-                "cell_type": "code",
-                "id": f"cell-{i}",
-                "metadata": {},
-                "execution_count": None,
-                "outputs": [],
-                "source": source,
-            }
-            for i, source in enumerate(cells)
-        ],
-    }
 
 
 def history(lab_server, **query):
@@ -69,7 +48,8 @@ def test_a_cells_job_outlasts_its_cluster_in_history_and_runs_again(
 ):
     page = lab.page
     name = f"history-{secrets.token_hex(3)}.ipynb"
-    (lab_server.root / name).write_text(json.dumps(notebook(["%load_ext flux_hub", CELL])))
+    cells = [("load", "%load_ext flux_hub"), ("flux", CELL)]
+    (lab_server.root / name).write_text(json.dumps(notebook_model(cells)))
 
     # The person runs the %%flux cell; it says which job it submitted.
     lab.show_files()

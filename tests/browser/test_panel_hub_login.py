@@ -4,11 +4,9 @@ A real `jupyterhub` with the top-level jupyterhub_config.py (local MiniCluster, 
 credentials login, single-user servers with flux-hub), and chromium at /hub/login.
 """
 
-from types import SimpleNamespace
-
 import pytest
 from e2e.hubprocess import find_secrets
-from lab_panel import Lab, log_in
+from lab_panel import lab_through_the_hub, log_in
 from lab_support import ARTIFACTS
 from playwright.sync_api import expect
 
@@ -16,17 +14,7 @@ pytestmark = pytest.mark.timeout(600)
 
 
 def test_log_in_to_the_hub_then_submit_and_read_output(hub, browser):
-    password = hub.announced_passwords()["alice"]
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    try:
-        log_in(page, hub, "alice", password)
-        # The hub spawns alice's server and sends the browser on to JupyterLab.
-        page.wait_for_url("**/user/alice/lab**", timeout=180_000)
-        # The hub's login cookie stands in for a token; the panel only needs the account name.
-        lab = Lab(page, SimpleNamespace(user="alice"), workspace=None)
-        lab.wait_until_ready()
-
+    with lab_through_the_hub(hub, browser, "alice", "hub-login") as lab:
         lab.open_panel(width=760)
         job_id = lab.submit(command="echo logged in through the hub", name="via-hub")
         lab.wait_for_result(job_id, "COMPLETED")
@@ -35,34 +23,13 @@ def test_log_in_to_the_hub_then_submit_and_read_output(hub, browser):
         lab.screenshot("hub-login-panel")
         # The hub's published template is in alice's form and fills it
         use_the_published_template(lab)
-    except Exception:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "FAILED-hub-login.png"))
-        (ARTIFACTS / "FAILED-hub-login-hub.log").write_text(hub.tail(200))
-        raise
-    finally:
-        context.close()
     # The password typed in the browser went nowhere it should not.
-    assert not find_secrets(hub.logs(), [password])
+    assert not find_secrets(hub.logs(), [hub.announced_passwords()["alice"]])
 
     # bob, another person on the same hub, finds the same template in his form.
-    bob_password = hub.announced_passwords()["bob"]
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    try:
-        log_in(page, hub, "bob", bob_password)
-        page.wait_for_url("**/user/bob/lab**", timeout=180_000)
-        lab = Lab(page, SimpleNamespace(user="bob"), workspace=None)
-        lab.wait_until_ready()
+    with lab_through_the_hub(hub, browser, "bob", "hub-template-bob") as lab:
         use_the_published_template(lab)
         lab.screenshot("hub-published-template", lab.form)
-    except Exception:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "FAILED-hub-template-bob.png"))
-        (ARTIFACTS / "FAILED-hub-template-hub.log").write_text(hub.tail(200))
-        raise
-    finally:
-        context.close()
 
 
 # The template the one-machine hub publishes (jupyterhub_config.py's job_templates)
