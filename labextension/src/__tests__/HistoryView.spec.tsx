@@ -18,7 +18,8 @@ import {
   HistoryView,
   originTarget,
   relativeTime,
-  SEARCH_DELAY
+  SEARCH_DELAY,
+  sinceOf
 } from '../components/HistoryView';
 import { JobsView } from '../components/JobsView';
 import { formatF58 } from '../jobid';
@@ -78,7 +79,8 @@ function fakeServer(records: IHistoryRecord[]) {
             (r.name ?? '').toLowerCase().includes(q) ||
             r.command.toLowerCase().includes(q)) &&
           (!p.get('state') || r.status === p.get('state')) &&
-          (!p.get('origin') || r.origin.kind === p.get('origin'))
+          (!p.get('origin') || r.origin.kind === p.get('origin')) &&
+          (!p.get('since') || (r.submitted ?? 0) >= Number(p.get('since')))
       );
       const limit = Number(p.get('limit') ?? 50);
       const offset = Number(p.get('offset') ?? 0);
@@ -240,6 +242,56 @@ describe('HistoryView rows', () => {
 });
 
 describe('HistoryView search and pages', () => {
+  it('finds the jobs submitted since a time back from now, or since a day', async () => {
+    const now = Date.now() / 1000;
+    const recent = record({ name: 'recent', submitted: now - 600 });
+    const older = record({ name: 'older', submitted: now - 3 * 86400 });
+    const oldest = record({ name: 'oldest', submitted: now - 60 * 86400 });
+    const { asked } = setup([recent, older, oldest]);
+    await settle();
+    expect(rows()).toHaveLength(3);
+    const when = screen.getByLabelText('Show recorded jobs submitted');
+    expect(
+      Array.from(when.querySelectorAll('option')).map(o => o.textContent)
+    ).toEqual([
+      'Any time',
+      'Last hour',
+      'Today',
+      'Last 7 days',
+      'Last 30 days',
+      'Since a day…'
+    ]);
+    fireEvent.change(when, { target: { value: 'hour' } });
+    await settle();
+    expect(rows().map(r => r.dataset.id)).toEqual([recent.id]);
+    fireEvent.change(when, { target: { value: 'week' } });
+    await settle();
+    expect(rows().map(r => r.dataset.id)).toEqual([recent.id, older.id]);
+    fireEvent.change(when, { target: { value: 'day' } });
+    const day = new Date((now - 40 * 86400) * 1000);
+    const text = `${day.getFullYear()}-${String(day.getMonth() + 1).padStart(2, '0')}-${String(day.getDate()).padStart(2, '0')}`;
+    fireEvent.change(screen.getByLabelText('Submitted on or after the day'), {
+      target: { value: text }
+    });
+    await settle();
+    expect(rows().map(r => r.dataset.id)).toEqual([recent.id, older.id]);
+    const since = Number(asked[asked.length - 1].get('since'));
+    expect(new Date(since * 1000).getHours()).toBe(0); // the day's start, local time
+  });
+
+  it('reads the day and the spans as local time', () => {
+    const now = new Date(2026, 11, 7, 9, 30);
+    expect(sinceOf('today', '', now)).toBe(
+      new Date(2026, 11, 7).getTime() / 1000
+    );
+    expect(sinceOf('hour', '', now)).toBe(now.getTime() / 1000 - 3600);
+    expect(sinceOf('day', '2026-12-01', now)).toBe(
+      new Date(2026, 11, 1).getTime() / 1000
+    );
+    expect(sinceOf('day', '', now)).toBeUndefined();
+    expect(sinceOf('', '', now)).toBeUndefined();
+  });
+
   it('searches as typing pauses, by state and by origin', async () => {
     jest.useFakeTimers();
     try {

@@ -52,6 +52,51 @@ export const HISTORY_ORIGINS: {
   { value: 'cli', label: 'Terminal' }
 ];
 
+/** When the recorded jobs were submitted: a span back from now, or from a day on. */
+export const HISTORY_WHEN: { value: string; label: string }[] = [
+  { value: '', label: 'Any time' },
+  { value: 'hour', label: 'Last hour' },
+  { value: 'today', label: 'Today' },
+  { value: 'week', label: 'Last 7 days' },
+  { value: 'month', label: 'Last 30 days' },
+  { value: 'day', label: 'Since a day…' }
+];
+
+/**
+ * The `since` of a When choice (unix seconds), `day` the chosen day (YYYY-MM-DD, local
+ * time) for "Since a day…"; undefined for any time (or no day chosen yet).
+ */
+export function sinceOf(
+  when: string,
+  day: string,
+  now: Date = new Date()
+): number | undefined {
+  const seconds = now.getTime() / 1000;
+  switch (when) {
+    case 'hour':
+      return seconds - 3600;
+    case 'today':
+      return (
+        new Date(now.getFullYear(), now.getMonth(), now.getDate()).getTime() /
+        1000
+      );
+    case 'week':
+      return seconds - 7 * 86400;
+    case 'month':
+      return seconds - 30 * 86400;
+    case 'day': {
+      const parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+      if (!parts) {
+        return undefined;
+      }
+      const [year, month, date] = parts.slice(1).map(Number);
+      return new Date(year, month - 1, date).getTime() / 1000;
+    }
+    default:
+      return undefined;
+  }
+}
+
 export interface IHistoryViewProps {
   /** A page of the history (FluxHubAPI.history). */
   history: (query: IHistoryQuery) => Promise<IHistoryPage>;
@@ -256,6 +301,8 @@ export function HistoryView(props: IHistoryViewProps): JSX.Element {
   const [q, setQ] = React.useState('');
   const [state, setState] = React.useState('');
   const [origin, setOrigin] = React.useState('');
+  const [when, setWhen] = React.useState('');
+  const [day, setDay] = React.useState('');
   const [list, setList] = React.useState<IListState>({
     records: [],
     more: false,
@@ -281,8 +328,12 @@ export function HistoryView(props: IHistoryViewProps): JSX.Element {
     if (origin) {
       base.origin = origin as HistoryOriginKind;
     }
+    const since = sinceOf(when, day);
+    if (since !== undefined) {
+      base.since = Math.floor(since);
+    }
     return base;
-  }, [q, state, origin]);
+  }, [q, state, origin, when, day]);
 
   /** Read the first `limit` records again (replacing), or the next page (appending). */
   const load = React.useCallback(
@@ -443,7 +494,7 @@ export function HistoryView(props: IHistoryViewProps): JSX.Element {
       : records.length
         ? keyOf(records[0])
         : null;
-  const filtered = !!(q || state || origin);
+  const filtered = !!(q || state || origin || query.since !== undefined);
 
   let footer: string;
   if (list.loading) {
@@ -496,6 +547,27 @@ export function HistoryView(props: IHistoryViewProps): JSX.Element {
             </option>
           ))}
         </select>
+        <select
+          className="jp-mod-styled jp-FluxHub-filterState jp-FluxHub-filterWhen"
+          aria-label="Show recorded jobs submitted"
+          value={when}
+          onChange={event => setWhen(event.target.value)}
+        >
+          {HISTORY_WHEN.map(w => (
+            <option key={w.value} value={w.value}>
+              {w.label}
+            </option>
+          ))}
+        </select>
+        {when === 'day' && (
+          <input
+            type="date"
+            className="jp-mod-styled jp-FluxHub-filterDay"
+            aria-label="Submitted on or after the day"
+            value={day}
+            onChange={event => setDay(event.target.value)}
+          />
+        )}
       </div>
       {list.error && (
         <div className="jp-FluxHub-banner" role="alert">
