@@ -93,8 +93,9 @@ def test_a_cells_job_outlasts_its_cluster_in_history_and_runs_again(
     expect(row.locator(".jp-FluxHub-historyCommand")).to_contain_text("history says")
     expect(row.locator(".jp-FluxHub-historyState")).to_have_text(re.compile("COMPLETED", re.I))
     expect(row.locator(".jp-FluxHub-historyOrigin")).to_contain_text(f"{name} [2]")
-    # A search by the command finds it
+    # A search by the command and the day finds it
     view.locator(".jp-FluxHub-historySearch").fill("history says")
+    view.get_by_label("Show recorded jobs submitted").select_option(label="Today")
     expect(view.locator(".jp-FluxHub-historyRow")).to_have_count(1)
     lab.screenshot("history-after-restart", lab.panel)
 
