@@ -597,6 +597,18 @@ def template_request(request):
     return checked
 
 
+def published_template(template):
+    """A template the hub's admin publishes, checked and written as servers show it:
+    {"name", "description", "request"} (template_name, template_request). ValueError with a
+    sentence (JobRequestError, one per bad field, for the request) when it cannot be one."""
+    name = template_name(template.get("name"))
+    description = template.get("description") or ""
+    if not isinstance(description, str):
+        raise ValueError(f"'description' must be text, not {description!r}")
+    request = template_request(template.get("request"))
+    return {"name": name, "description": description, "request": request}
+
+
 def keeps_env_values(record):
     """Whether a job run again from ``record`` keeps its environment's values: when the first
     one's were kept."""
@@ -682,8 +694,15 @@ def rerun_request(record, overrides=None, *, translate=None):
                 fields.pop(key, None)
         if "workdir" in raw and translate is not None:
             fields["workdir"] = translate(fields["workdir"])
-        # The whole again: the overrides with what they are laid over (tasks >= nodes)
+    # The whole again, always: the overrides with what they are laid over (tasks >= nodes),
+    # and a record's own request only as a job request (the file is the person's to edit)
+    try:
         jobrequest.parse({"command": command, **fields})
+    except KeyError as unknown:
+        raise HistoryError(
+            f"job {label}'s recorded request has a field flux-hub does not send ({unknown}); "
+            "submit it anew"
+        ) from None
     missing = [var for var in record.get("env_names") or [] if var not in envars]
     if missing:
         raise HistoryError(

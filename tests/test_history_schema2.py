@@ -437,3 +437,17 @@ def test_a_job_imported_at_the_first_open_is_recorded_once(names_path):
         (record,) = every(store)
     assert (record["id"], record["cluster"], record["imported_from"]) == (301, CLUSTER, None)
     assert record["form"] == {"command": "true", "name": "walk-steps"}
+
+
+def test_a_recorded_request_runs_again_only_as_a_job_request(names_path):
+    """The history file is the person's to edit: what it holds is checked as any job request
+    before it is sent again (a launcher, which flux-restful would run in its own process, is
+    no field of one)."""
+    with History(names_path=names_path, account="alice") as store:
+        store.record_submitted(
+            9, cluster=CLUSTER, request={"command": "true", "is_launcher": True},
+            origin_kind="cli",
+        )  # fmt: skip
+        record = store.get(9)
+    with pytest.raises(HistoryError, match="a field flux-hub does not send"):
+        rerun_request(record)

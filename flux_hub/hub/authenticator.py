@@ -39,7 +39,7 @@ from flux_hub.accounts import (
     Status,
 )
 from flux_hub.config_checks import refuse
-from flux_hub.history import TEMPLATES_ENV, template_name, template_request
+from flux_hub.history import TEMPLATES_ENV, published_template
 from flux_hub.jobrequest import JobRequestError
 from flux_hub.restful import LEGACY_WARNING
 
@@ -120,7 +120,8 @@ class FluxAccountsMixin(Authenticator):
                 "to give each person a MiniCluster."
             )
         try:
-            self.job_templates_environment()
+            # Checked once, here: every spawn hands the same text to its server
+            self._templates_env = self.job_templates_environment()
         except ValueError as e:
             raise SystemExit(f"{type(self).__name__}.job_templates: {e}") from None
         self._pending = {}
@@ -145,23 +146,18 @@ class FluxAccountsMixin(Authenticator):
                     "and request)"
                 )
             try:
-                name = template_name(given)
-            except ValueError as e:
-                raise ValueError(f"{label}: {e}") from None
-            if name in names:
-                raise ValueError(f"{label}: two templates have that name")
-            names.add(name)
-            description = template.get("description") or ""
-            if not isinstance(description, str):
-                raise ValueError(f"{label}: 'description' must be text, not {description!r}")
-            try:
-                request = template_request(template.get("request"))
+                checked = published_template(template)
             except JobRequestError as e:
                 field, message = next(iter(e.problems.items()))
                 if f"'{field}'" not in message:
                     message = f"'{field}': {message}"
                 raise ValueError(f"{label}: {message}") from None
-            templates.append({"name": name, "description": description, "request": request})
+            except ValueError as e:
+                raise ValueError(f"{label}: {e}") from None
+            if checked["name"] in names:
+                raise ValueError(f"{label}: two templates have that name")
+            names.add(checked["name"])
+            templates.append(checked)
         return json.dumps(templates, separators=(",", ":"), sort_keys=True)
 
     def _warn_if_legacy(self):
@@ -297,7 +293,7 @@ class FluxAccountsMixin(Authenticator):
                 "FLUX_USER": record.account,
             }
         # The hub's published job templates, for the submit form (any credentials or none)
-        env[TEMPLATES_ENV] = self.job_templates_environment()
+        env[TEMPLATES_ENV] = self._templates_env
         spawner.environment = {**spawner.environment, **env}
         # What the provisioner needs of the server itself (on Kubernetes: its uid, the shared
         # volume), for a spawner that has such a setting.

@@ -28,6 +28,7 @@ from flux_hub.history import (
     History,
     HistoryError,
     keeps_env_values,
+    published_template,
     rerun_request,
     template_name,
     template_request,
@@ -201,21 +202,12 @@ def published_templates(templates, log):
     for number, template in enumerate(templates, 1):
         label = repr(template.get("name")) if template.get("name") else f"number {number}"
         try:
-            name = template_name(template.get("name"))
-            description = template.get("description") or ""
-            if not isinstance(description, str):
-                raise ValueError(f"its description must be text, not {description!r}")
-            request = template_request(template.get("request"))
+            checked = published_template(template)
         except ValueError as error:  # JobRequestError is one
             reason = "; ".join(getattr(error, "problems", {}).values()) or error
             log.warning("flux-hub: the hub's job template %s is left out: %s", label, reason)
             continue
-        kept[name] = {
-            "name": name,
-            "description": description,
-            "request": request,
-            "published": True,
-        }
+        kept[checked["name"]] = {**checked, "published": True}
     return sorted(kept.values(), key=_by_name)
 
 
