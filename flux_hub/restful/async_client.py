@@ -24,7 +24,11 @@ from .protocol import (
     Response,
     Wait,
     advance,
+    parse_snapshot,
 )
+
+# Answers larger than this (bytes) are decoded in a worker thread: about a millisecond's work
+_DECODE_IN_LOOP = 1 << 16
 
 
 class AsyncFluxRestfulClient:
@@ -140,6 +144,16 @@ class AsyncFluxRestfulClient:
     async def nodes(self) -> list[str]:
         """The cluster's node names."""
         return await self._run(self._core.nodes())
+
+    async def snapshot(self, since=None, limit=None) -> dict:
+        """The guard's snapshot of the whole cluster (superusers only): every active job and the
+        inactive ones that ended after ``since``, the free resources (see
+        flux_hub/guard/snapshot.py). A large answer is decoded in a worker thread, so that the
+        event loop keeps serving meanwhile."""
+        body = await self._run(self._core.snapshot_body(since, limit))
+        if len(body) < _DECODE_IN_LOOP:
+            return parse_snapshot(body, self.host)
+        return await asyncio.to_thread(parse_snapshot, body, self.host)
 
     async def is_legacy(self) -> bool:
         """Whether the server is the legacy flux-restful-api (see ``LEGACY_WARNING``)."""

@@ -502,6 +502,17 @@ class Protocol:
         data = yield from self._data(Request("GET", "/v1/nodes"), "Listing nodes")
         return list(data["nodes"])
 
+    def snapshot_body(self, since=None, limit=None):
+        """The guard's snapshot of the whole cluster (``GET /flux-hub/v1/snapshot``, superusers
+        only: flux_hub/guard/snapshot.py) as the JSON text it sent (bytes), not decoded."""
+        request = snapshot_request(since, limit)
+        response = yield from self._call(request, "Reading the cluster's snapshot")
+        return response.body
+
+    def snapshot(self, since=None, limit=None):
+        """The guard's snapshot, decoded and checked (see ``parse_snapshot``)."""
+        return parse_snapshot((yield from self.snapshot_body(since, limit)), self.host)
+
     def auth_info(self):
         """GET /v1/auth: the login methods the server offers; FluxRestfulError from a server
         without it (the legacy one)."""
@@ -534,6 +545,46 @@ def jobs_request(limit=None):
             raise InvalidRequest(f"A job limit is a whole number >= 0, not {limit!r}")
         params.append(("limit", str(limit)))
     return Request("GET", "/v1/jobs", params)
+
+
+SNAPSHOT_PATH = "/flux-hub/v1/snapshot"
+
+
+def snapshot_request(since=None, limit=None):
+    """GET /flux-hub/v1/snapshot[?since=T][&limit=N]: every active job, and the inactive ones
+    that ended after ``since`` (all of them, newest first, without it); at most ``limit``."""
+    params = []
+    if since is not None:
+        if isinstance(since, bool) or not isinstance(since, int | float) or since != since:
+            raise InvalidRequest(f"A snapshot's since is a time in seconds, not {since!r}")
+        params.append(("since", repr(float(since))))
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidRequest(f"A snapshot's limit is a whole number >= 1, not {limit!r}")
+        params.append(("limit", str(limit)))
+    return Request("GET", SNAPSHOT_PATH, params)
+
+
+def parse_snapshot(body, host):
+    """A snapshot's JSON text as a dict, checked to have the shape the guard gives (instance,
+    time, jobs with ids, resources); FluxRestfulError (one line) otherwise."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    shaped = (
+        isinstance(data, dict)
+        and isinstance(data.get("instance"), str)
+        and isinstance(data.get("time"), int | float)
+        and isinstance(data.get("jobs"), list)
+        and all(isinstance(job, dict) and isinstance(job.get("id"), int) for job in data["jobs"])
+        and isinstance(data.get("resources"), dict)
+    )
+    if not shaped:
+        raise FluxRestfulError(
+            f"Reading the cluster's snapshot failed: {host} answered with something else"
+        )
+    return data
 
 
 def job_path(jobid, suffix=""):
