@@ -38,7 +38,11 @@ What it does, from what it really ran (no canned data):
   duration exceeded -> exception "timeout", SIGALRM then SIGKILL (TIMEOUT, 142);
 - job-list: pending jobs by priority then id, then running jobs (newest start first), then
   inactive jobs (newest end first), at most max_entries (1000); the record keys appear in each
-  state as job-list returns them; annotations sched.resource_summary after allocation.
+  state as job-list returns them; annotations sched.resource_summary after allocation;
+- sched-simple's estimates (flux-core 0.88): the first 8 pending jobs get
+  ``sched.t_estimate``, the time the cores they need are freed by the time limits of the jobs
+  holding them and of those ahead (none past a job without a time limit; see
+  Broker._forecast);
 - for benchmarks only, ``FLUX_SIM_RPC_LATENCY`` (seconds, default 0) in the server's environment
   makes each per-job RPC (job-list.list-id, job-info.lookup) wait that long, as on a real
   instance, where they cost far more than here;

@@ -7,6 +7,7 @@ report back through the ``shell_*`` methods.
 """
 
 import errno
+import heapq
 import json
 import os
 import pwd
@@ -25,6 +26,9 @@ from flux.eventlog import entry
 from flux.job.Jobspec import JobspecV1
 
 _RESULT_OF_EXCEPTION = {"cancel": C.FLUX_JOB_RESULT_CANCELED, "timeout": C.FLUX_JOB_RESULT_TIMEOUT}
+# The scheduler holds at most this many pending jobs (job-manager sends sched-simple that many
+# alloc requests at once, flux-core 0.88): only they get a sched.t_estimate
+QUEUE_DEPTH = 8
 # The RPCs about one job that flux-restful makes for each job it details or checks the owner of
 PER_JOB_TOPICS = ("job-list.list-id", "job-info.lookup")
 _instance = None
@@ -309,6 +313,8 @@ class Broker:
         self.cond = threading.Condition()
         self.jobs = {}
         self.pending = []  # in scheduling order
+        self.holding = {}  # job id -> job, for the jobs that hold cores (allocated, not freed)
+        self.estimated = set()  # ids of the pending jobs annotated with sched.t_estimate
         self.free = {rank: set(range(cores_per_node)) for rank in range(nodes)}
         self._epoch = time.time() - uptime
         self._last_ms = -1
@@ -409,6 +415,7 @@ class Broker:
             self._event(job, "release", {"ranks": "all", "final": True})
             for rank, cores in job.alloc.items():
                 self.free[rank].update(cores)
+            self.holding.pop(job.id, None)
             self._event(job, "free")
             self._end(job)
             self._schedule()
@@ -530,7 +537,8 @@ class Broker:
         self._set_state(job, C.FLUX_JOB_STATE_INACTIVE)
 
     def _schedule(self):
-        """First come, first served: allocate from the head of the queue until one does not fit."""
+        """First come, first served: allocate from the head of the queue until one does not fit;
+        then tell the jobs that wait when they should start (_forecast)."""
         while self.pending:
             job = self.pending[0]
             try:
@@ -539,21 +547,107 @@ class Broker:
                 self._raise(job, "alloc", 0, str(error), reschedule=False)
                 continue
             if alloc is None:
-                return
+                break
             self.pending.pop(0)
             self._start(job, alloc)
+        self._forecast()
 
-    def _allocate(self, req):
-        """Cores per rank for the request, None if they are busy, ValueError if they never fit.
+    def _forecast(self):
+        """Annotate the first QUEUE_DEPTH pending jobs with ``sched.t_estimate`` as sched-simple
+        does on flux-core 0.88 (sched-fifo.py's forecast, measured there too).
+
+        The queue is walked in order on a copy of the cores: a job that does not fit now is
+        started, in the copy, at the next end (expiration) of a job holding cores, and never
+        before the job ahead of it (no backfill); its estimate is that time, or now if sooner.
+        A job with no time limit gets its estimate, but the jobs behind it none (its end is not
+        known), nor do any once no end is known (jobs without time limits hold the cores); a
+        job that can never fit gets none and is skipped. A job that starts loses its estimate.
+        """
+        queue = self.pending[:QUEUE_DEPTH]
+        now = time.time()
+        free = {rank: set(cores) for rank, cores in self.free.items()}
+        ends = [(job.expiration, job.id, job.alloc) for job in self.holding.values()]
+        ends = [end for end in ends if end[0] > 0]
+        heapq.heapify(ends)
+        floor, chain, estimates = 0.0, True, {}
+        for job in queue:
+            if not chain:
+                estimates[job.id] = None
+                continue
+            try:
+                start = self._start_in(job.request, free, ends, floor)
+            except ValueError:
+                estimates[job.id] = None
+                continue
+            if start is None:
+                estimates[job.id] = None
+                chain = False
+                continue
+            when, alloc = start
+            estimates[job.id] = max(when, now)
+            if job.duration > 0:
+                heapq.heappush(ends, (when + job.duration, job.id, alloc))
+                floor = when
+            else:
+                chain = False
+        for jobid in self.estimated - set(estimates):
+            estimates[jobid] = None  # started, ended, or no longer among the first
+        for jobid, estimate in estimates.items():
+            self._annotate_estimate(self.jobs[jobid], estimate)
+
+    def _start_in(self, req, free, ends, floor):
+        """(when, cores) the request gets ``free`` cores, not before ``floor``, as the jobs of
+        ``ends`` (a heap of (end, id, cores)) end; None if they never free enough. Takes the
+        cores from ``free``; ValueError if the request can never fit."""
+        when = floor
+        while (alloc := self._allocate(req, free)) is None:
+            if not ends:
+                return None
+            when = ends[0][0]
+            while ends and ends[0][0] <= when:
+                self._give_back(free, heapq.heappop(ends)[2])
+        for rank, cores in alloc.items():
+            free[rank].difference_update(cores)
+        return when, alloc
+
+    @staticmethod
+    def _give_back(free, alloc):
+        for rank, cores in alloc.items():
+            free[rank].update(cores)
+
+    def _annotate_estimate(self, job, estimate):
+        """Set (or clear, for None) the job's sched.t_estimate, as job-list shows it."""
+        if estimate is None:
+            self.estimated.discard(job.id)
+        else:
+            self.estimated.add(job.id)
+        annotations = job.annotations or {}
+        sched = dict(annotations.get("sched") or {})
+        if sched.get("t_estimate") == estimate:
+            return
+        if estimate is None:
+            sched.pop("t_estimate")
+        else:
+            sched["t_estimate"] = estimate
+        annotations = {key: value for key, value in annotations.items() if key != "sched"}
+        if sched:
+            annotations["sched"] = sched
+        job.annotations = annotations or None
+        job.listed = None  # job-list's record shows annotations at once, in any state
+
+    def _allocate(self, req, free=None):
+        """Cores per rank for the request from ``free`` (default: the instance's free cores),
+        None if they are busy, ValueError if they never fit.
 
         The ValueError's text is real Flux's exception note (flux-core 0.88, sched-simple).
         """
+        free = self.free if free is None else free
         if req["gpus"]:
             raise ValueError(
                 f"unsatisfiable request: need {req['slots']} slot(s) with {req['gpus']} GPU(s) "
                 "each, only 0 available (total GPUs: 0)"
             )
-        ranks = sorted(self.free)
+        ranks = sorted(free)
         if req["nnodes"]:
             need = self.cores_per_node if req["exclusive"] else req["slots"] * req["cores"]
             if req["nnodes"] > self.size:
@@ -566,10 +660,10 @@ class Broker:
                     f"unsatisfiable request: need {req['nnodes']} node(s) with {need} cores "
                     "each, only 0 eligible"
                 )
-            fits = [r for r in ranks if len(self.free[r]) >= need][: req["nnodes"]]
+            fits = [r for r in ranks if len(free[r]) >= need][: req["nnodes"]]
             if len(fits) < req["nnodes"]:
                 return None
-            return {r: sorted(self.free[r])[:need] for r in fits}
+            return {r: sorted(free[r])[:need] for r in fits}
         per_rank = self.cores_per_node // req["cores"]
         if per_rank * self.size < req["slots"]:
             raise ValueError(
@@ -579,9 +673,9 @@ class Broker:
             )
         alloc, remaining = {}, req["slots"]
         for r in ranks:
-            fit = min(remaining, len(self.free[r]) // req["cores"])
+            fit = min(remaining, len(free[r]) // req["cores"])
             if fit:
-                alloc[r] = sorted(self.free[r])[: fit * req["cores"]]
+                alloc[r] = sorted(free[r])[: fit * req["cores"]]
                 remaining -= fit
             if not remaining:
                 return alloc
@@ -592,6 +686,7 @@ class Broker:
         for rank, cores in alloc.items():
             self.free[rank].difference_update(cores)
         job.alloc = alloc
+        self.holding[job.id] = job
         job.expiration = now + job.duration if job.duration > 0 else 0.0
         groups = {}
         for rank, cores in alloc.items():

@@ -100,10 +100,11 @@ def record(job, attrs):
 def _values(job):
     """The job's record with every attribute, made once per state.
 
-    The broker changes what a record shows only together with the job's state, under its lock,
-    and forgets the record when the state changes (Broker._set_state), so a listing of many
-    jobs costs a dict copy each, as job-list's does (it keeps its records up to date as events
-    arrive, rather than building them when asked).
+    The broker changes what a record shows only together with the job's state or its
+    annotations, under its lock, and forgets the record then (Broker._set_state,
+    Broker._annotate_estimate), so a listing of many jobs costs a dict copy each, as
+    job-list's does (it keeps its records up to date as events arrive, rather than building
+    them when asked).
     """
     if job.listed is not None:
         return job.listed
