@@ -11,6 +11,7 @@ from flux_hub.history import TEMPLATES_ENV
 from flux_hub.jobnames import default_path
 from flux_hub.paths import ENV as PATHS_ENV
 from flux_hub.paths import PathMap
+from flux_hub.serverextension.reader import TOKEN_ENV, URL_ENV, base_url
 
 # flux-restful's FLUX_SERVER_MODE values
 SERVER_MODES = ("single-user", "multi-user")
@@ -155,6 +156,53 @@ class FluxHub(LoggingConfigurable):
     def _server_mode_default(self):
         mode = os.environ.get("FLUX_SERVER_MODE", "")
         return mode if mode in SERVER_MODES else "single-user"
+
+    reader_url = Unicode(
+        config=True,
+        help="""The base URL of the hub's reader of the cluster (issue 27), e.g.
+        http://127.0.0.1:8181/services/flux-accounts/api/reader/; "" for none.
+
+        The reader reads the whole cluster once for everyone: with it, a refresh of the jobs list
+        is one request to the reader (``jobs?since=``) and GET cluster one more (``cluster``: free
+        cores, GPUs, the queue), instead of requests to flux-restful. Submit, cancel, a job's
+        detail and its output still go to flux-restful. A reader that does not answer (none on
+        this hub: 404; failing: 503; unreachable) is said in one log line, and flux-restful is
+        asked directly until ``reader_retry_interval`` has passed.
+
+        Default: $FLUX_HUB_READER_URL (the hub sets it when it runs a reader).
+        """,
+    )
+
+    @default("reader_url")
+    def _reader_url_default(self):
+        return base_url(os.environ.get(URL_ENV))
+
+    @validate("reader_url")
+    def _valid_reader_url(self, proposal):
+        url = base_url(proposal.value)
+        if url and not url.startswith(("http://", "https://")):
+            raise TraitError(f"FluxHub.reader_url (or ${URL_ENV}) must be an http(s) URL: {url!r}")
+        return url
+
+    reader_token = Unicode(
+        config=True,
+        help="""The hub token the reader is asked with (the server's own). Never logged.
+
+        Default: $JUPYTERHUB_API_TOKEN.
+        """,
+    )
+
+    @default("reader_token")
+    def _reader_token_default(self):
+        return os.environ.get(TOKEN_ENV, "")
+
+    reader_retry_interval = Float(
+        60.0,
+        min=0.0,
+        config=True,
+        help="Seconds flux-restful is asked directly after the reader failed, before the reader "
+        "is asked again.",
+    )
 
     concurrent_requests = Int(
         8,

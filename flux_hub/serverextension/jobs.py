@@ -66,6 +66,8 @@ from flux_hub.restful import (
     LimitReached,
     PermissionDenied,
 )
+from flux_hub.serverextension.reader import ReaderClient, ReaderUnavailable
+from flux_hub.waiting import why_waiting
 
 # Flux's job-list order: pending jobs by priority then age, running ones newest start first,
 # finished ones most recently finished first.
@@ -172,6 +174,16 @@ class JobsService:
         # a failure to read the history was said
         self._reconciling = None
         self._unreadable = False
+        # The hub's reader (reader.py) when the hub gave one: the person's jobs as it last
+        # answered (id -> record, in its order) and its version of them; until when it is not
+        # asked (monotonic) after it failed
+        self._reader = None
+        if settings.reader_url and settings.reader_token:
+            self._reader = ReaderClient(settings.reader_url, settings.reader_token)
+        self._reader_jobs = {}
+        self._reader_version = None
+        self._reader_away_until = float("-inf")
+        self._unshown = set()
 
     @property
     def client(self):
@@ -223,8 +235,14 @@ class JobsService:
         async with self._refresh:
             base = self._base(since)
             self._learnt.update(self.journal.new())
+            jobs = await self._from_reader()
+            if jobs is not None:
+                self._update(jobs, self.names.all())
+                self._learnt.update(self._unshown)  # followed until the reader shows them
+                answer = self._answer(base)
+                await send(answer)
+                return
             due = time.monotonic() - self._listed_at > self.settings.full_listing_interval
-            jobs = None
             if not (due or (rescan and self._listed_at < asked_at)):
                 jobs = await self._followed()
             if jobs is None:
@@ -234,7 +252,7 @@ class JobsService:
                 except BaseException:
                     self._listed_at = float("-inf")
                     raise
-                if base is None:
+                if base is None and not _may_hold_pending(body):
                     await self._pass_on(body, send)
                     return
                 jobs = _decode(body, self.client.host)
@@ -242,6 +260,68 @@ class JobsService:
             self._update(jobs, self.names.all())
             answer = self._answer(base)
         await send(answer)
+
+    def _reader_ready(self):
+        return self._reader is not None and time.monotonic() >= self._reader_away_until
+
+    def _reader_failed(self, error):
+        """The reader did not answer: flux-restful directly for reader_retry_interval."""
+        self.log.warning(
+            "flux-hub: %s; asking %s directly for %.0f s",
+            error,
+            self.settings.host,
+            self.settings.reader_retry_interval,
+        )
+        self._reader_away_until = time.monotonic() + self.settings.reader_retry_interval
+        # Back to the reader: a whole answer first (jobs were followed directly meanwhile)
+        self._reader_version = None
+        # Direct again: one complete listing first, and the multi-user listing's baseline anew
+        self._listed_at = float("-inf")
+        self._seen = None
+
+    async def _from_reader(self):
+        """The person's list from the hub's reader (one request), plus the jobs learnt since
+        (submitted through flux-hub) that it does not show yet, looked up one by one. None when
+        there is no reader, or it failed (then flux-restful is asked directly for a while)."""
+        if not self._reader_ready():
+            return None
+        try:
+            answer = await self._reader.jobs(self._reader_version)
+        except ReaderUnavailable as error:
+            self._reader_failed(error)
+            return None
+        records = {job["id"]: job for job in answer["jobs"]}
+        if answer["complete"] or self._reader_version is None:
+            ids = answer.get("ids") or list(records)
+            previous = {}
+        else:
+            ids = answer.get("ids") or list(self._reader_jobs)
+            previous = self._reader_jobs
+        missing = [i for i in ids if i not in records and i not in previous]
+        if missing:  # a delta against jobs this copy never had: start over with a whole answer
+            self._reader_failed(
+                ReaderUnavailable(f"the hub's reader left out jobs {missing[:3]} of its answer")
+            )
+            return None
+        self._reader_jobs = {i: records.get(i) or previous[i] for i in ids}
+        self._reader_version = answer["version"]
+        jobs = list(self._reader_jobs.values())
+        if answer["complete"]:  # as the complete listing: the history is reconciled with it
+            self._reconcile(jobs)
+        # Submitted through flux-hub and not shown by the reader yet (its next read will): looked
+        # up as in direct mode, a finished one once
+        learnt = [i for i in self._learnt if i not in self._reader_jobs]
+        fetched = [self._finished[i] for i in learnt if i in self._finished]
+        fetched += await self._fetch([i for i in learnt if i not in self._finished])
+        self._unshown = {job["id"] for job in fetched}
+        if not fetched:
+            return jobs
+        active = sorted(
+            (job for job in [*fetched, *jobs] if not _is_finished(job)), key=_active_order
+        )
+        done = sorted((job for job in fetched if _is_finished(job)), key=_finished_order)
+        finished = heapq.merge(done, (j for j in jobs if _is_finished(j)), key=_finished_order)
+        return active + list(finished)
 
     async def _pass_on(self, body, send):
         """Answer with flux-restful's listing as it came; then decode it into the memory."""
@@ -274,7 +354,7 @@ class JobsService:
         """Make ``jobs`` the current list; records that changed get a new version."""
         new = self._version + 1
         listed, changed = {}, version is not None
-        for job in jobs:
+        for job in map(_waiting, jobs):
             job_id = job.get("id")
             old = self._listed.get(job_id)
             if old is not None and (old.job is job or old.job == job):
@@ -425,7 +505,14 @@ class JobsService:
         job = self._finished.get(job_id) if cached else None
         if job is None:
             job = await self.client.job(job_id)
-        return self._named(job, self.names.all())
+        listed = self._listed.get(job_id)
+        if job.get("state") in _PENDING and listed is not None:
+            # The list's reason when it has one (the reader's knows the queue) and the detail is
+            # still pending as the list saw it
+            said = listed.job.get("waiting")
+            if listed.job.get("state") == job["state"] and isinstance(said, dict):
+                job = {**job, "waiting": said}
+        return self._named(_waiting(job), self.names.all())
 
     def cluster_workdir(self, workdir):
         """The cluster's path of a working directory the panel sent (a path of this server's:
@@ -603,6 +690,24 @@ class JobsService:
         s = self.settings
         summary = {"account": s.user, "url": s.host, "nodes": [], "reachable": False, "error": None}
         summary.update(legacy=False, warning=None)
+        summary.update(resources=None, queue=None, as_of=None, reader=False)
+        if self._reader_ready():
+            try:
+                state = await self._reader.cluster()
+            except ReaderUnavailable as error:
+                self._reader_failed(error)
+            else:
+                resources = state["resources"]
+                hosts = resources.get("hosts_up")
+                summary.update(
+                    nodes=sorted(hosts) if isinstance(hosts, list) else [],
+                    reachable=True,
+                    resources=resources,
+                    queue=state["jobs"],
+                    as_of=state.get("as_of"),
+                    reader=True,
+                )
+                return summary
         try:
             summary["nodes"] = sorted(await self.client.nodes())
             summary["reachable"] = True
@@ -615,6 +720,14 @@ class JobsService:
             summary["reachable"] = True
             summary["error"] = str(error)
         return summary
+
+
+def _waiting(job):
+    """The record with ``waiting`` (flux_hub/waiting.py) when it is pending: the reader's as
+    it gave it (it knows the queue: position, jobs ahead), else what the record itself tells."""
+    if job.get("state") in _PENDING and not isinstance(job.get("waiting"), dict):
+        return {**job, "waiting": why_waiting(job)}
+    return job
 
 
 def _record_gone(history, cluster, job_ids):
@@ -631,6 +744,13 @@ def _as_of_now(job):
     if t_run > 0 and not t_cleanup > 0:
         return {**job, "runtime": max(0.0, time.time() - t_run)}
     return job
+
+
+def _may_hold_pending(body):
+    """Whether flux-restful's listing text may hold a pending job (one whose record the panel
+    gets with ``waiting``, so it cannot be passed on as it came); a name such as "NEW" only
+    costs the decoding."""
+    return any(f'"{state}"'.encode() in body for state in _PENDING)
 
 
 def _decode(body, host):

@@ -91,6 +91,11 @@ async def test_cluster_summary(api, cluster, flux_hub_paths, jp_root_dir):
         "legacy": False,
         "warning": None,
         "files": files_of(flux_hub_paths, jp_root_dir),
+        # no reader of the cluster on this hub: nodes only, read from flux-restful
+        "resources": None,
+        "queue": None,
+        "as_of": None,
+        "reader": False,
     }
     assert summary["nodes"] and all(isinstance(node, str) for node in summary["nodes"])
 
