@@ -17,6 +17,49 @@ export interface IClusterInfo {
   warning?: string | null;
   /** Which of the person's files the cluster sees (FLUX_HUB_PATHS); see files.ts. */
   files?: IFilesInfo;
+  /**
+   * The cluster's nodes, cores and GPUs as the hub's reader last saw them;
+   * null (or absent, from an older server) when the server asks the cluster
+   * directly, which tells only the nodes up.
+   */
+  resources?: IResources | null;
+  /** Everyone's jobs running and waiting, counts only; null without the reader. */
+  queue?: { running: number; waiting: number } | null;
+  /** When the reader read the cluster (Unix seconds); null without it. */
+  as_of?: number | null;
+  /** Whether the server reads the cluster through the hub's reader. */
+  reader?: boolean;
+}
+
+/** Counts of nodes, cores or GPUs: busy = allocated, free = up and not allocated. */
+export interface ICounts {
+  total: number;
+  up: number;
+  down: number;
+  busy: number;
+  free: number;
+}
+
+/** The cluster's resources as the reader's snapshot gives them. */
+export interface IResources {
+  nodes: ICounts;
+  cores: ICounts;
+  gpus: ICounts;
+  /** Names of the nodes up, sorted. */
+  hosts_up: string[];
+}
+
+/**
+ * Why a pending job waits (flux_hub/waiting.py): one sentence; its place in
+ * everyone's queue (1: the next to start) and the waiting jobs before it,
+ * where the server knows them; the scheduler's estimated start (Unix
+ * seconds), where it gives one.
+ */
+export interface IWaiting {
+  reason: string;
+  position: number | null;
+  ahead: number | null;
+  t_estimate: number | null;
 }
 
 /**
@@ -49,6 +92,8 @@ export interface IJob {
   lab_workdir?: string | null;
   /** That folder relative to the Jupyter server's root, for the file browser; null when outside it. */
   browser_path?: string | null;
+  /** A pending job: why it waits and when it should start (see IWaiting). */
+  waiting?: IWaiting | null;
   [key: string]: unknown;
 }
 

@@ -16,6 +16,7 @@ import {
 } from '../jobs';
 import { looksLikeShell } from './SubmitForm';
 import { describe, JobsModel } from '../model';
+import { positionWords, startWords, waitingOf } from '../waiting';
 
 /**
  * One job in the main area: every field the server gives, its output, and a
@@ -99,6 +100,7 @@ export class JobDetail extends ReactWidget {
         jobId={this.jobId}
         output={this._output}
         following={this._following}
+        listed={this.model.getJob(this.jobId) ?? null}
         legacy={this.model.cluster?.legacy === true}
         error={this._error}
         notice={this._notice}
@@ -179,7 +181,15 @@ export class JobDetail extends ReactWidget {
     // The list carries the same fields; take it only while the job is active,
     // so the detailed record read last stays once the job is over.
     if (fresh && fresh !== this._job && this._job && isActive(this._job)) {
-      this._job = { ...this._job, ...fresh };
+      const merged: IJob = { ...this._job, ...fresh };
+      if (!('waiting' in fresh)) {
+        // It no longer waits: the reason read earlier is history.
+        delete merged.waiting;
+      }
+      this._job = merged;
+      this.update();
+    } else if (this._job && waitingOf(this._job)) {
+      // "Should start: ... (in 12 min)" counts down with the refreshes.
       this.update();
     }
   }
@@ -204,6 +214,12 @@ export namespace JobDetail {
 
 interface IJobDetailViewProps {
   job: IJob | null;
+  /**
+   * The job as the job list has it: where the server reads the cluster
+   * through the hub's reader, its `waiting` knows the job's place in
+   * everyone's queue, which the job's own record does not.
+   */
+  listed?: IJob | null;
   jobId: JobId;
   output: string;
   following: boolean;
@@ -266,6 +282,7 @@ export function JobDetailView(props: IJobDetailViewProps): JSX.Element {
         </div>
       )}
       {job && <StartFailure job={job} />}
+      {job && <Waiting job={job} listed={props.listed ?? null} />}
       {job && <JobSummary job={job} onOpenFolder={props.onOpenFolder} />}
       <h3>
         Output{' '}
@@ -353,6 +370,47 @@ function StartFailure(props: { job: IJob }): JSX.Element | null {
           The command is shell syntax, but a command runs as a program, not in a
           shell. Submit it again as a shell script (Run: a shell script), or as{' '}
           <code>bash -c '…'</code>.
+        </div>
+      )}
+    </div>
+  );
+}
+
+/**
+ * Why a pending job waits, its place in the queue and when the scheduler
+ * expects it to start, in sentences, at the top: what a person opens a
+ * waiting job to learn.
+ */
+function Waiting(props: {
+  job: IJob;
+  listed: IJob | null;
+}): JSX.Element | null {
+  const own = waitingOf(props.job);
+  if (!own) {
+    return null;
+  }
+  const listed = props.listed ? waitingOf(props.listed) : null;
+  // The list's answer sees the whole queue; the job's own record may not.
+  const waiting =
+    listed && (own.position === null || listed.position !== null)
+      ? listed
+      : own;
+  const position = positionWords(waiting);
+  const start = startWords(waiting);
+  return (
+    <div className="jp-FluxHub-waiting" role="status" aria-label="Why it waits">
+      <div className="jp-FluxHub-waitingReason">
+        <span className="jp-FluxHub-label">Why it waits:</span>{' '}
+        {waiting.reason || 'the server does not say.'}
+      </div>
+      {position && (
+        <div className="jp-FluxHub-waitingPosition">
+          <span className="jp-FluxHub-label">Position:</span> {position}
+        </div>
+      )}
+      {start && (
+        <div className="jp-FluxHub-waitingStart">
+          <span className="jp-FluxHub-label">Should start:</span> {start}
         </div>
       )}
     </div>

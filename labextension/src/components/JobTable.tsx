@@ -10,6 +10,7 @@ import {
   ISortState,
   statusOf
 } from '../jobs';
+import { shortWaiting, waitingTooltip } from '../waiting';
 
 /** Row height in pixels; fixed so that the visible window is a simple division. */
 export const ROW_HEIGHT = 26;
@@ -232,20 +233,29 @@ interface IJobRowProps {
   onOpen: (id: JobId) => void;
 }
 
-/** One job; memoised, so rows whose job object did not change are not re-rendered. */
+/**
+ * One job; memoised, so rows whose job object did not change are not
+ * re-rendered. A waiting job says why in the tooltip of the row (and of its
+ * cells but the name and ID), and shows its place in the queue or its
+ * estimated start beside its status (under it where rows have two lines).
+ */
 const JobRow = React.memo(function JobRow(props: IJobRowProps): JSX.Element {
   const { job, selected } = props;
   const status = statusOf(job).toLowerCase();
+  const why = waitingTooltip(job) || undefined;
+  const short = why ? shortWaiting(job) : '';
   return (
     <tr
       className={
         `jp-FluxHub-row jp-FluxHub-status-${status}` +
+        (why ? ' jp-mod-waiting' : '') +
         (selected ? ' jp-mod-selected' : '')
       }
       data-job-id={job.id}
       aria-rowindex={props.index + 2}
       aria-selected={selected}
       style={{ height: props.height }}
+      title={why}
       onClick={() => {
         props.onSelect(job.id);
         props.onOpen(job.id);
@@ -256,16 +266,36 @@ const JobRow = React.memo(function JobRow(props: IJobRowProps): JSX.Element {
         if (column.id === 'name' && props.idUnderName) {
           return <NameAndId key={column.id} job={job} name={text} />;
         }
+        const className =
+          `jp-FluxHub-col-${column.id}` +
+          (column.numeric ? ' jp-FluxHub-numeric' : '');
+        const title = column.title
+          ? column.title(job)
+          : why && column.id !== 'name'
+            ? why
+            : text;
+        if (short && column.id === 'status' && props.idUnderName) {
+          // Two lines: the status, and smaller under it the queue.
+          return (
+            <td key={column.id} className={className} title={title}>
+              <span className="jp-FluxHub-statusLine">{text}</span>
+              <span className="jp-FluxHub-waitingShort">{short}</span>
+            </td>
+          );
+        }
+        const shown =
+          short && (column.id === 'status' || column.id === 'result')
+            ? short
+            : text;
         return (
           <td
             key={column.id}
             className={
-              `jp-FluxHub-col-${column.id}` +
-              (column.numeric ? ' jp-FluxHub-numeric' : '')
+              className + (shown !== text ? ' jp-FluxHub-waitingShort' : '')
             }
-            title={column.title ? column.title(job) : text}
+            title={title}
           >
-            {text}
+            {shown}
           </td>
         );
       })}

@@ -7,6 +7,7 @@ import { JobId } from '../jobid';
 import {
   ColumnId,
   columnsForWidth,
+  formatTime,
   idUnderName,
   ISortState,
   STATE_FILTERS,
@@ -14,6 +15,7 @@ import {
   visibleJobs
 } from '../jobs';
 import { JobsModel } from '../model';
+import { stripItems } from '../waiting';
 import { JobTable } from './JobTable';
 
 /** Re-render the calling component each time `signal` fires. */
@@ -102,6 +104,7 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
     <div className="jp-FluxHub-jobs" ref={root}>
       <span className="jp-FluxHub-ruler" ref={ruler} aria-hidden="true" />
       <ClusterHeader cluster={model.cluster} loading={model.loading} />
+      {model.cluster && <ClusterStrip cluster={model.cluster} />}
       {model.error && (
         <Banner
           error={model.error}
@@ -164,7 +167,6 @@ function ClusterHeader(props: {
       </div>
     );
   }
-  const nodes = cluster.reachable ? cluster.nodes.length : 0;
   return (
     <div className="jp-FluxHub-header">
       <div>
@@ -175,14 +177,89 @@ function ClusterHeader(props: {
         <span className="jp-FluxHub-label">Cluster</span>{' '}
         <span className="jp-FluxHub-cluster">{hostOf(cluster.url)}</span>
       </div>
-      <div>
-        <span className="jp-FluxHub-label">Nodes up</span>{' '}
-        <span className="jp-FluxHub-nodes">{nodes}</span>
-      </div>
       {cluster.warning && (
         <div className="jp-FluxHub-warning" role="note">
           <strong>Not private.</strong> {cluster.warning}
         </div>
+      )}
+    </div>
+  );
+}
+
+/** The reader's numbers are shown as of when it read them, once that is this old (s). */
+const STALE_AFTER = 60;
+
+/**
+ * The cluster at a glance, under the header: cores (and GPUs) free of all,
+ * everyone's jobs running and waiting, and the nodes up; only the nodes up
+ * when the server asks the cluster directly. Each count says in its tooltip
+ * what it is; the whole strip when it was read.
+ */
+export function ClusterStrip(props: {
+  cluster: IClusterInfo;
+  now?: Date;
+}): JSX.Element {
+  const { cluster } = props;
+  const items = stripItems(cluster);
+  const now = props.now ?? new Date();
+  const asOf =
+    cluster.reachable && typeof cluster.as_of === 'number' && cluster.as_of > 0
+      ? cluster.as_of
+      : null;
+  const stale = asOf !== null && now.getTime() / 1000 - asOf > STALE_AFTER;
+  const read =
+    asOf === null
+      ? undefined
+      : `The cluster as read at ${formatTime(asOf, now)}`;
+  return (
+    <div
+      className="jp-FluxHub-strip"
+      role="group"
+      aria-label="The cluster now"
+      title={read}
+    >
+      {items.map(item => (
+        <span
+          key={item.key}
+          className={
+            `jp-FluxHub-stat jp-FluxHub-stat-${item.key}` +
+            (item.warn ? ' jp-mod-warn' : '')
+          }
+          title={item.title}
+        >
+          {item.valueFirst ? (
+            <>
+              <span
+                className={
+                  item.key === 'nodes'
+                    ? 'jp-FluxHub-statValue jp-FluxHub-nodes'
+                    : 'jp-FluxHub-statValue'
+                }
+              >
+                {item.value}
+              </span>{' '}
+              <span className="jp-FluxHub-label">{item.rest}</span>
+            </>
+          ) : (
+            <>
+              <span className="jp-FluxHub-label">{item.label}</span>{' '}
+              <span className="jp-FluxHub-statValue">{item.value}</span>
+              {item.rest && (
+                <>
+                  {' '}
+                  <span className="jp-FluxHub-label">{item.rest}</span>
+                </>
+              )}
+            </>
+          )}
+        </span>
+      ))}
+      {stale && (
+        <span className="jp-FluxHub-stat jp-FluxHub-stat-asOf" title={read}>
+          <span className="jp-FluxHub-label">
+            as of {formatTime(asOf!, now)}
+          </span>
+        </span>
       )}
     </div>
   );
