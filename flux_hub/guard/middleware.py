@@ -11,7 +11,9 @@ It answers, before flux-restful sees the request, in flux-restful's own shapes:
 - a person's requests beyond requests_per_user at once wait their turn (no answer needed);
 - a token issued before its holder's password last changed: 401, as for an expired token;
 - a submit without a working directory gets the person's own folder (workdir.Homes), or 400
-  when it cannot be had.
+  when it cannot be had;
+- ``GET /flux-hub/v1/snapshot``, every job and the resources at once for a superuser (flux-hub's
+  reader), is its own (snapshot.Snapshots): flux-restful never sees it.
 
 The person is the ``sub`` of flux-restful's own access token, verified with its signing key; a
 request without a verifiable token goes through untouched (flux-restful answers it).
@@ -30,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .limits import PREFIX, Limits, format_size, parse_size
+from .snapshot import PATH as SNAPSHOT
 from .tokens import NotBefore, token_claims
 from .workdir import HomeError, Homes
 
@@ -62,6 +65,7 @@ class Guard:
     submitted without a working directory starts in (None: none filled in).
     ``check_password(name, password)`` (blocking): the user name flux-restful knows by these
     HTTP Basic credentials, or None (the web form's posts may log in so).
+    ``snapshots``: a snapshot.Snapshots that answers SNAPSHOT (None: flux-restful answers 404).
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class Guard:
         own_jobs=None,
         homes=None,
         check_password=None,
+        snapshots=None,
     ):
         self.app = app
         self.limits = limits or Limits()
@@ -89,6 +94,7 @@ class Guard:
         self.own_jobs = own_jobs
         self.homes = homes if homes is not None else Homes(as_accounts=False)
         self.check_password = check_password or flux_check_password
+        self.snapshots = snapshots
         self.submit_locks = collections.defaultdict(asyncio.Lock)
         self.submitting = collections.Counter()
         self.turns = {}  # person -> [Semaphore(requests_per_user), requests using it]
@@ -106,6 +112,9 @@ class Guard:
         if refusal is not None:
             return await refusal(scope, receive, send)
         receive = _replay(body, receive)
+        if self.snapshots is not None and scope["path"].rstrip("/") == SNAPSHOT:
+            # Before the checks below: it answers everyone who is not a superuser alike
+            return await self.snapshots(scope, receive, send)
         person, claims = self._person(scope)
         if claims is not None and self.not_before.revoked(claims):
             answer = _answer(

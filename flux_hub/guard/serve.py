@@ -12,6 +12,9 @@ environment:
 ``FLUX_HUB_HOME_TEMPLATE`` (e.g. ``/shared/home/{user}``) is the folder a job submitted without
 a working directory starts in (flux_hub.guard.workdir); unset, a multi-user server uses each
 account's home.
+
+It also serves flux-hub's own ``GET /flux-hub/v1/snapshot`` (snapshot.Snapshots): every job
+and the resources in one answer, for the superuser's reader on the hub side.
 """
 
 import argparse
@@ -103,6 +106,8 @@ def make_app(limits):
 
     from . import listing
     from .middleware import Guard
+    from .snapshot import Snapshots
+    from .tokens import NotBefore
     from .workdir import Homes
 
     size_database_pool(limits)
@@ -120,6 +125,12 @@ def make_app(limits):
     db_path = os.path.abspath(
         db[len(DB_PREFIX) :] if db.startswith(DB_PREFIX) else "flux-restful.db"
     )
+    snapshots = Snapshots(
+        signing_key=settings.token_signing_key,
+        not_before=NotBefore(db_path),
+        multi_user=multi_user(),
+        own_jobs=own_jobs,
+    )
     return Guard(
         app,
         limits,
@@ -128,6 +139,7 @@ def make_app(limits):
         multi_user=multi_user(),
         own_jobs=own_jobs,
         homes=Homes.from_environ(os.environ, as_accounts=jobs_run_as_accounts(multi_user())),
+        snapshots=snapshots,
     )
 
 
