@@ -191,6 +191,15 @@ class Provisioner(LoggingConfigurable):
         single-user server; None when not known."""
         return self.flux_server_mode or None
 
+    def reader_credentials(self):
+        """How the hub's reader (flux_hub/reader) reads the whole cluster: a ReaderCredentials
+        (URL as the hub reaches it, a superuser's name and password, the shared secret), or
+        None when this cluster has no reader: per-person clusters (each serves one person, so a
+        reader would add requests instead of saving them), the legacy server (no guard, no
+        snapshot), or no superuser known. None by default. ProvisioningError: there is one,
+        but its credentials cannot be had right now (asked again later)."""
+        return None
+
     def lab_environment(self, account, hub_user):
         """More environment for ``account``'s single-user server (and so its kernels and
         terminals), merged into FluxAccounts.credentials(): on Kubernetes ``FLUX_HUB_PATHS``,
@@ -384,6 +393,13 @@ class LocalProvisioner(DBScriptProvisioner):
         folder, holding its ``app`` package, and ``python`` its own environment's).""",
     )
 
+    cluster_state_dir = Unicode(
+        config=True,
+        help="""The local cluster's state directory (configure_local_cluster sets it): the
+        superuser's password and the shared secret are kept there (0600), for the hub's reader
+        of the cluster. Empty: no reader.""",
+    )
+
     @validate("python")
     def _valid_python(self, proposal):
         return not_empty(self, proposal)
@@ -399,6 +415,27 @@ class LocalProvisioner(DBScriptProvisioner):
     def serves_legacy(self):
         """True for the legacy layout."""
         return self.layout == "legacy"
+
+    def reader_credentials(self):
+        """The local cluster's superuser (the first of ``superusers``), from its state file."""
+        if self.layout == "legacy" or not self.cluster_state_dir or not self.superusers:
+            return None
+        from flux_hub.local.cluster import STATE_FILE
+        from flux_hub.reader import ReaderCredentials
+
+        try:
+            with open(os.path.join(self.cluster_state_dir, STATE_FILE)) as state_file:
+                state = json.load(state_file)
+            password = state["passwords"][self.superusers[0]]
+        except (OSError, ValueError, KeyError, TypeError):
+            # The cluster service has not made its superuser yet: the reader asks again later
+            raise ProvisioningError(f"the superuser of {self.describe()} is not made yet") from None
+        return ReaderCredentials(
+            url=self.cluster_url,
+            user=self.superusers[0],
+            password=password,
+            secret_key=state.get("secret_key") or self.secret_key,
+        )
 
     def ensure_host_accounts(self, names):
         """With system_accounts: each name's Unix account under home_root."""

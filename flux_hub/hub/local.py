@@ -101,6 +101,8 @@ def configure_local_cluster(
     real_multi_user = multi_user and cluster.mode == "flux"
     c.LocalProvisioner.flux_server_mode = "multi-user" if real_multi_user else "single-user"
     c.LocalProvisioner.server_dir = str(cluster.server_dir)
+    # The hub's reader of the cluster logs in as its superuser (flux_hub/reader)
+    c.LocalProvisioner.cluster_state_dir = str(cluster.state_dir)
     c.LocalProvisioner.cluster_url = cluster.url
     c.LocalProvisioner.superusers = [admin]
     service = {

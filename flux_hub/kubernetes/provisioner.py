@@ -383,6 +383,24 @@ class KubernetesProvisioner(DBScriptProvisioner):
         except (KubernetesError, ProvisioningError):
             return True
 
+    def reader_credentials(self):
+        """The MiniCluster's superuser (FLUX_USER and FLUX_TOKEN of flux-restful's container
+        or the configured Secret) at cluster_url; None for the legacy server (no guard) or
+        when no superuser password is configured."""
+        if self._legacy_or_unknown():
+            return None
+        keys = self._credentials()
+        if not keys.admin_user or not keys.admin_password:
+            return None
+        from flux_hub.reader import ReaderCredentials
+
+        return ReaderCredentials(
+            url=self.cluster_url,
+            user=keys.admin_user,
+            password=keys.admin_password,
+            secret_key=self.secret_key,
+        )
+
     def describe(self):
         """The MiniCluster and its namespace, for messages."""
         return f"MiniCluster {self.minicluster} in namespace {self.namespace}"

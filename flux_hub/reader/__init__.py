@@ -14,6 +14,9 @@ and the legacy server have none, and people's servers then ask flux-restful dire
 
 from dataclasses import dataclass, field
 
+# The environment variable that hands a person's server (and its terminals) the reader's URL
+READER_ENV = "FLUX_HUB_READER_URL"
+
 
 @dataclass(frozen=True)
 class ReaderCredentials:
@@ -26,4 +29,4 @@ class ReaderCredentials:
     secret_key: str | None = field(default=None, repr=False)
 
 
-__all__ = ["ReaderCredentials"]
+__all__ = ["READER_ENV", "ReaderCredentials"]
