@@ -1,5 +1,5 @@
-"""``flux-hub submit|jobs|job|logs|cancel|history|resubmit``: Flux jobs from a terminal, the way
-Flux users know it.
+"""``flux-hub submit|jobs|job|logs|cancel|history|resubmit|status``: Flux jobs from a terminal,
+the way Flux users know it.
 
 In a JupyterLab terminal of a hub-spawned server these read the environment the hub injects
 (``FLUX_RESTFUL_HOST``, ``FLUX_USER``, ``FLUX_TOKEN``, ``FLUX_SECRET_KEY``) and talk to the
@@ -8,6 +8,12 @@ cluster's flux-restful API as that user; names given to jobs show in the Jupyter
 A job's working directory is the current directory, or ``--cwd DIR``, as the terminal sees
 it; the cluster gets its own path of it (flux_hub/paths.py, from ``FLUX_HUB_PATHS``), and
 ``flux-hub job`` shows it the terminal's way again.
+
+``flux-hub status`` says how busy the cluster is and why the person's waiting jobs wait; with the
+hub's reader of the cluster (``FLUX_HUB_READER_URL`` and ``JUPYTERHUB_API_TOKEN``, which a
+JupyterLab terminal has from its server) free cores and GPUs, the queue and each waiting job's
+position, else the nodes that are up, from flux-restful. ``flux-hub jobs`` lists the person's jobs
+(from the reader when there is one) with the reason each waiting one waits (flux_hub/waiting.py).
 
 ``flux-hub history`` reads the person's job history (flux_hub/history.py, the panel's History):
 every job submitted through flux-hub, from any front-end, kept on their side, so it answers when
@@ -26,11 +32,15 @@ import os
 import shlex
 import signal
 import sys
+import time
+from datetime import datetime
 
 from flux_hub import jobid, jobrequest
 from flux_hub.history import MAX_LIMIT, HistoryError
-from flux_hub.notebook.api import HistoryList, JobList, history_search
+from flux_hub.notebook.api import COLUMNS, HistoryList, Job, JobList, _text_table, history_search
 from flux_hub.restful import ClusterUnavailable, FluxRestfulError, JobNotFound
+from flux_hub.serverextension.reader import ReaderUnavailable, from_env, read
+from flux_hub.waiting import why_waiting
 
 OK, FAILED, USAGE = 0, 1, 2
 ACTIVE_STATES = ("DEPEND", "PRIORITY", "SCHED", "RUN", "CLEANUP")
@@ -67,8 +77,23 @@ def add_parsers(commands):
         "jobs", help="list your jobs", description="Your jobs, newest first (active ones only)."
     )
     jobs.add_argument("-a", "--all", action="store_true", help="finished jobs too")
-    jobs.add_argument("--json", action="store_true", help="flux-restful's records as JSON")
+    jobs.add_argument(
+        "--json",
+        action="store_true",
+        help="flux-restful's records as JSON (a waiting job's with \"waiting\": why)",
+    )
     jobs.set_defaults(func=_run, action=list_jobs)
+
+    status = commands.add_parser(
+        "status",
+        help="how busy the cluster is, and why your waiting jobs wait",
+        description="The cluster you use: its nodes, cores and GPUs free and in all, the jobs "
+        "running and waiting (everyone's), and your waiting jobs with their place in the queue, "
+        "why they wait and when they should start. Without the hub's reader of the cluster "
+        "(FLUX_HUB_READER_URL): the nodes that are up, and your waiting jobs' reasons.",
+    )
+    status.add_argument("--json", action="store_true", help="the same as JSON")
+    status.set_defaults(func=_run, action=show_status)
 
     job = commands.add_parser("job", help="show one job", description="One job's details.")
     job.add_argument("id", help="job id: ƒ2Vj1dB9 (as flux jobs shows it), f2Vj1dB9 or decimal")
@@ -236,17 +261,139 @@ def command_line(argv, command):
     return shlex.join([program, *words])
 
 
+JOB_COLUMNS = (*COLUMNS, "reason")
+WAITING_COLUMNS = ("id", "name", "position", "reason", "starts")
+
+
+def _from_reader(path):
+    """The hub's reader's answer to ``path`` ("jobs", "cluster"), or None when there is no
+    reader (the environment names none) or it did not answer (then the string why)."""
+    reader = from_env()
+    if reader is None:
+        return None
+    try:
+        return read(*reader, path)
+    except ReaderUnavailable as error:
+        return str(error)
+
+
+def _your_jobs(cluster):
+    """(the person's jobs as a JobList, records with ``waiting`` when pending; the reader's
+    failure or None): from the reader when it answers, else flux-restful's listing."""
+    answer = _from_reader("jobs")
+    if isinstance(answer, dict):
+        infos, failure = answer["jobs"], None
+    else:
+        infos, failure = [job.info for job in cluster.jobs()], answer
+    jobs = JobList(Job(cluster, info["id"], _waiting(info)) for info in infos)
+    return jobs, failure
+
+
+def _waiting(info):
+    """The record with ``waiting`` when it is pending (the reader's own when it gave one)."""
+    said = None if isinstance(info.get("waiting"), dict) else why_waiting(info)
+    return info if said is None else {**info, "waiting": said}
+
+
 def list_jobs(cluster, args):
-    jobs = cluster.jobs()
+    jobs, _ = _your_jobs(cluster)
     if not args.all:
-        jobs = type(jobs)(job for job in jobs if job.state in ACTIVE_STATES)
+        jobs = type(jobs)(job for job in jobs if job._info.get("state") in ACTIVE_STATES)
     if args.json:
-        print(json.dumps([job.info for job in jobs], indent=1))
+        print(json.dumps([job._info for job in jobs], indent=1))
     elif jobs:
-        print(repr(jobs))
+        header = dict(zip(JOB_COLUMNS, JOB_COLUMNS, strict=True))
+        rows = [
+            {**row, "reason": (job._info.get("waiting") or {}).get("reason", "")}
+            for job, row in zip(jobs, jobs.rows(), strict=True)
+        ]
+        print(_text_table([header, *rows], JOB_COLUMNS))
     else:
         print("No active jobs." if not args.all else "No jobs.", file=sys.stderr)
     return OK
+
+
+def show_status(cluster, args):
+    """The cluster's state and the person's waiting jobs (see the module)."""
+    state = _from_reader("cluster")
+    failure = state if isinstance(state, str) else None
+    summary = {"cluster": cluster.host, "account": cluster.user, "reader": False}
+    if isinstance(state, dict):
+        resources = state["resources"]
+        summary.update(reader=True, as_of=state.get("as_of"), resources=resources)
+        summary.update(queue=state["jobs"], nodes=resources.get("hosts_up") or [])
+    else:
+        summary.update(as_of=None, resources=None, queue=None, nodes=sorted(cluster.nodes()))
+    jobs, jobs_failure = _your_jobs(cluster)
+    failure = failure or jobs_failure
+    waiting = [job for job in jobs if isinstance(job._info.get("waiting"), dict)]
+    summary["waiting"] = [
+        {"id": job.id, "name": job.name, "state": job._info["state"], **job._info["waiting"]}
+        for job in waiting
+    ]
+    if failure:
+        _say(f"{failure}; asked flux-restful directly")
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return OK
+    lines = [("cluster", summary["cluster"]), ("account", summary["account"] or "")]
+    if summary["reader"]:
+        lines.append(("source", "the hub's reader of the cluster"))
+        lines.extend(_resource_lines(summary["resources"], summary["queue"]))
+    else:
+        lines.append(("source", "flux-restful directly (free cores and the queue need the hub)"))
+        nodes = summary["nodes"]
+        lines.append(("nodes", f"{len(nodes)} up" + (f": {', '.join(nodes)}" if nodes else "")))
+    width = max(len(key) for key, _ in lines)
+    for key, value in lines:
+        print(f"{key.ljust(width)}  {value}")
+    print()
+    if not waiting:
+        print("None of your jobs is waiting.")
+        return OK
+    header = dict(zip(WAITING_COLUMNS, WAITING_COLUMNS, strict=True))
+    rows = [header]
+    for job, said in zip(waiting, summary["waiting"], strict=True):
+        place = said["position"]
+        rows.append(
+            {
+                "id": job.f58,
+                "name": job.name,
+                "position": f"{place} ({said['ahead']} ahead)" if place else "",
+                "reason": said["reason"],
+                "starts": _starts(said["t_estimate"]),
+            }
+        )
+    print(f"Your waiting jobs ({len(waiting)}):")
+    print(_text_table(rows, WAITING_COLUMNS))
+    return OK
+
+
+def _resource_lines(resources, queue):
+    def count(kind):
+        pool = resources.get(kind) or {}
+        return pool.get("free", 0), pool.get("total", 0), pool.get("up", 0)
+
+    lines = []
+    for kind in ("nodes", "cores", "gpus"):
+        free, total, up = count(kind)
+        if kind == "gpus" and not total:
+            lines.append(("GPUs", "none"))
+            continue
+        down = f", {total - up} down" if up < total else ""
+        lines.append((kind if kind != "gpus" else "GPUs", f"{free} free / {total}{down}"))
+    running, waiting = (queue or {}).get("running", 0), (queue or {}).get("waiting", 0)
+    lines.append(("jobs", f"{running} running, {waiting} waiting (everyone's)"))
+    return lines
+
+
+def _starts(t_estimate):
+    """When the scheduler expects the job to start: "14:05 (in 12 min)", or ""."""
+    if not t_estimate:
+        return ""
+    minutes = max(0, round((t_estimate - time.time()) / 60))
+    at = datetime.fromtimestamp(t_estimate).strftime("%H:%M")
+    return f"{at} (in {minutes} min)" if minutes else f"{at} (now)"
 
 
 def show_history(cluster, args):
