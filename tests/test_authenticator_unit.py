@@ -256,3 +256,42 @@ async def test_new_passwords_are_announced_seed_style_never_logged(tmp_path, clu
     # the person logs in with the announced password
     result = await auth.get_authenticated_user(None, {"username": name, "password": password})
     assert result["name"] == name
+
+
+@pytest.mark.asyncio
+async def test_the_server_is_told_where_the_hubs_reader_is(tmp_path, cluster, monkeypatch):
+    """add_accounts_service points servers at the service's reader, and lets their own token
+    in (the 'server' role); the server extension and terminals go by FLUX_HUB_READER_URL."""
+    from flux_hub.hub import add_accounts_service
+    from flux_hub.serverextension.config import FluxHub
+
+    c = config_for(tmp_path, cluster.state_dir, cluster.url, cluster.secret_key)
+    c.JupyterHub.load_roles = [{"name": "server", "scopes": ["users:activity!user", "custom"]}]
+    add_accounts_service(c, __file__, port=8555)
+    roles = {role["name"]: role for role in c.JupyterHub.load_roles}
+    assert roles["server"]["scopes"] == [
+        "users:activity!user",
+        "custom",  # an earlier config's scopes are kept
+        "access:services!service=flux-accounts",
+    ]
+    url = "http://127.0.0.1:8555/services/flux-accounts/api/reader"
+    assert c.FluxAccountsMixin.reader_url == url
+    auth = FluxAuthenticator(config=c)
+    user = FakeUser(unique("reader"))
+    await auth.add_user(user)
+    spawner = SimpleNamespace(environment={})
+    await auth.pre_spawn_start(user, spawner)
+    assert spawner.environment["FLUX_HUB_READER_URL"] == url
+    for name, value in spawner.environment.items():
+        monkeypatch.setenv(name, value)
+    assert FluxHub().reader_url == url + "/"
+
+    # A config that names its own reader URL keeps it; without a reader URL servers get none
+    c2 = config_for(tmp_path, cluster.state_dir, cluster.url, cluster.secret_key)
+    c2.FluxAccountsMixin.reader_url = "http://hub:8181/services/flux-accounts/api/reader/"
+    add_accounts_service(c2, __file__, port=8556)
+    assert c2.FluxAccountsMixin.reader_url.startswith("http://hub:8181/")
+    plain = FluxAuthenticator(config=config_for(tmp_path, cluster.state_dir, cluster.url))
+    spawner = SimpleNamespace(environment={})
+    await plain.pre_spawn_start(user, spawner)
+    assert "FLUX_HUB_READER_URL" not in spawner.environment

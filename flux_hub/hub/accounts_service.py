@@ -6,7 +6,8 @@ In jupyterhub_config.py::
     add_accounts_service(c, __file__)
 
 adds the service (``python -m flux_hub.service``) to ``c.JupyterHub.services``, lets it list hub
-users, and lets every user open it (it is listed in the hub's Services menu).
+users, lets every user open it (it is listed in the hub's Services menu), and lets every
+person's server read their jobs from its reader of the cluster (``FluxAccountsMixin.reader_url``).
 """
 
 import os
@@ -30,12 +31,13 @@ def add_accounts_service(c, config_file, *, name="flux-accounts", port=None, env
     is part of the hub: it decrypts the stored passwords with JUPYTERHUB_CRYPT_KEY.
     """
     env = {**os.environ, "FLUX_HUB_CONFIG": os.path.abspath(config_file), **(environment or {})}
+    url = f"http://127.0.0.1:{port or free_port()}"
     c.JupyterHub.services = [
         *[s for s in c.JupyterHub.get("services", []) if s.get("name") != name],
         {
             "name": name,
             "display": True,
-            "url": f"http://127.0.0.1:{port or free_port()}",
+            "url": url,
             "command": [sys.executable, "-m", "flux_hub.service"],
             "cwd": os.getcwd(),
             "environment": env,
@@ -44,7 +46,7 @@ def add_accounts_service(c, config_file, *, name="flux-accounts", port=None, env
     ]
     roles = c.JupyterHub.get("load_roles", [])
     c.JupyterHub.load_roles = [
-        *[r for r in roles if r.get("name") not in (name, "user")],
+        *[r for r in roles if r.get("name") not in (name, "user", "server")],
         {
             "name": name,
             "description": "The flux-hub accounts service lists hub users (and whether their "
@@ -60,7 +62,14 @@ def add_accounts_service(c, config_file, *, name="flux-accounts", port=None, env
                 *_user_scopes(roles),
             ],
         },
+        # A person's server reads their jobs from the service's reader with its own token
+        {
+            "name": "server",
+            "scopes": _server_scopes(roles, f"access:services!service={name}"),
+        },
     ]
+    if "reader_url" not in c.FluxAccountsMixin:
+        c.FluxAccountsMixin.reader_url = f"{url}/services/{name}/api/reader"
 
 
 def _user_scopes(roles):
@@ -69,3 +78,16 @@ def _user_scopes(roles):
         if role.get("name") == "user":
             return [s for s in role.get("scopes", []) if s != "self"]
     return []
+
+
+# JupyterHub's own scopes of the 'server' role (jupyterhub.roles), kept when a config has none
+SERVER_SCOPES = ("users:activity!user", "access:servers!server")
+
+
+def _server_scopes(roles, scope):
+    """The 'server' role's scopes: an earlier config's (else JupyterHub's), plus ``scope``."""
+    scopes = list(SERVER_SCOPES)
+    for role in roles:
+        if role.get("name") == "server":
+            scopes = list(role.get("scopes", []))
+    return [*scopes, *([scope] if scope not in scopes else [])]

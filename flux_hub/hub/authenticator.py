@@ -38,9 +38,10 @@ from flux_hub.accounts import (
     ProvisioningError,
     Status,
 )
-from flux_hub.config_checks import refuse
+from flux_hub.config_checks import refuse, url_or_empty
 from flux_hub.history import TEMPLATES_ENV, published_template
 from flux_hub.jobrequest import JobRequestError
+from flux_hub.reader import READER_ENV
 from flux_hub.restful import LEGACY_WARNING
 
 
@@ -94,6 +95,23 @@ class FluxAccountsMixin(Authenticator):
         (a set of resources). Every server gets them in $FLUX_HUB_TEMPLATES.
         """,
     )
+
+    reader_url = Unicode(
+        config=True,
+        help="""Where people's servers reach the hub's reader of the cluster (flux_hub/reader):
+        the accounts service's ``api/reader/`` URL, as their servers reach it. Handed to each
+        server as FLUX_HUB_READER_URL (not for per-person MiniClusters, which have none): the
+        server then reads its person's jobs and the cluster's state from the reader, one read
+        of the cluster for everyone, instead of from flux-restful (submit, cancel and output
+        stay direct; a reader that does not answer is skipped). add_accounts_service sets it
+        to the service's own URL, right for servers on the hub's machine; on Kubernetes set it
+        to the hub pod's service address, e.g.
+        ``http://hub:8181/services/flux-accounts/api/reader/``. Empty: no reader.""",
+    )
+
+    @validate("reader_url")
+    def _valid_reader_url(self, proposal):
+        return url_or_empty(self, proposal)
 
     @classmethod
     def make_accounts(cls, parent):
@@ -294,6 +312,8 @@ class FluxAccountsMixin(Authenticator):
             }
         # The hub's published job templates, for the submit form (any credentials or none)
         env[TEMPLATES_ENV] = self._templates_env
+        if self.reader_url and not accounts.provisioner.waits_for_cluster:
+            env[READER_ENV] = self.reader_url
         spawner.environment = {**spawner.environment, **env}
         # What the provisioner needs of the server itself (on Kubernetes: its uid, the shared
         # volume), for a spawner that has such a setting.
