@@ -18,11 +18,11 @@ from jupyterhub.utils import url_path_join
 from tornado import httpclient, web
 from tornado.httputil import url_concat
 from tornado.log import access_log, app_log, gen_log
-from traitlets import Any, Float, Instance, TraitError, Unicode, default, validate
+from traitlets import Any, Bool, Float, Instance, TraitError, Unicode, default, validate
 from traitlets.config import Application
 
 from flux_hub.accounts import CryptKeyMissing, FluxAccounts
-from flux_hub.config_checks import refuse, seconds_or_zero
+from flux_hub.config_checks import positive_seconds, refuse, seconds_or_zero
 from flux_hub.hub.authenticator import FluxAccountsMixin
 
 from . import handlers
@@ -56,6 +56,37 @@ class FluxAccountsService(Application):
         help="""Seconds between reconcile runs (0 disables the loop; admins can still run it).""",
     )
 
+    reader_enabled = Bool(
+        True,
+        config=True,
+        help="""Whether the service reads the whole cluster once for everyone (the reader,
+        flux_hub/reader) and answers people's servers their jobs and the cluster's state from
+        that, instead of each server asking flux-restful for its person's jobs.
+
+        It reads only where the provisioner gives a superuser of the cluster
+        (``reader_credentials()``): a shared cluster behind flux-hub's guard. Off, or where
+        there is none, people's servers ask flux-restful directly.""",
+    )
+
+    reader_min_interval = Float(
+        1.0,
+        config=True,
+        help="""Seconds between two reads of the cluster while its jobs change and people
+        ask (the shortest wait).""",
+    )
+
+    reader_max_interval = Float(
+        10.0,
+        config=True,
+        help="""Seconds between two reads of the cluster at most while people ask: the wait
+        doubles from reader_min_interval with each read that finds nothing changed. Nobody
+        asking for a minute: no reads at all until someone asks.""",
+    )
+
+    @validate("reader_min_interval", "reader_max_interval")
+    def _valid_reader_interval(self, proposal):
+        return positive_seconds(self, proposal)
+
     @validate("config_file")
     def _valid_config_file(self, proposal):
         # As JupyterHub's own config_file: a file that is not there stops the start
@@ -68,6 +99,7 @@ class FluxAccountsService(Application):
         return seconds_or_zero(self, proposal)
 
     accounts = Instance(FluxAccounts)
+    reader = Any(None)  # the Reader of the cluster (flux_hub/reader), or None
     authenticator_class = Any()
     last_reconcile = Any(None)  # {"at": time, "changes": [Outcome...], "error": str|None}
     idle_since = Any(None)  # per-user MiniClusters: {hub user: when seen idle first}
@@ -176,6 +208,32 @@ class FluxAccountsService(Application):
             self.log.info("Removing the idle MiniCluster of %s", hub_user)
         return await asyncio.to_thread(self.accounts.deactivate, due, cancel_jobs=False)
 
+    def start_reader(self):
+        """Start the reader of the cluster when there is one to read (see reader_enabled);
+        returns it, or None."""
+        if not self.reader_enabled:
+            return None
+        provisioner = self.accounts.provisioner
+        credentials = getattr(provisioner, "reader_credentials", lambda: None)()
+        if credentials is None:
+            self.log.info("No reader of the cluster: people's servers ask flux-restful directly")
+            return None
+        from flux_hub.reader.poller import Reader
+
+        self.reader = Reader(
+            credentials,
+            min_interval=self.reader_min_interval,
+            max_interval=self.reader_max_interval,
+        ).start()
+        self.log.info("Reading %s for everyone as %s", credentials.url, credentials.user)
+        return self.reader
+
+    async def stop_reader(self):
+        """Stop the reader, if one runs."""
+        reader, self.reader = self.reader, None
+        if reader is not None:
+            await reader.stop()
+
     async def reconcile_loop(self):
         """Reconcile now, then every reconcile_interval seconds."""
         while True:
@@ -215,12 +273,14 @@ class FluxAccountsService(Application):
         self.log.info("flux-hub accounts service on %s", url.geturl())
         if self.reconcile_interval > 0:
             asyncio.ensure_future(self.reconcile_loop())
+        self.start_reader()
         # The hub stops services with SIGINT, then SIGTERM (SIGINT may arrive ignored).
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopped.set)
         await stopped.wait()
+        await self.stop_reader()
 
 
 def _authenticator_class(config):

@@ -15,11 +15,20 @@ account with actions (admins only). API (cookie or ``Authorization: token``), un
 
 Errors are JSON ``{"message": ...}``: 401 not logged in, 403 not an admin (or not yours),
 404 no such hub user, 409 not possible in this mode, 502 the provisioner failed.
+
+The reader's API (flux_hub/reader; a person's server asks it with its own token):
+
+    GET  reader/jobs?since=<version> the person's own jobs, changed since a version it gave
+    GET  reader/cluster              the cluster for everyone: resources, jobs running, waiting
+
+404 when this hub has no reader, 503 when it cannot read the cluster, 403 without an active
+account.
 """
 
 import asyncio
 import json
 import os
+import time
 from dataclasses import asdict
 from datetime import datetime, timezone
 from urllib.parse import quote
@@ -33,6 +42,7 @@ from tornado import httpclient, web
 from flux_hub.accounts import AccountState, ProvisioningError
 from flux_hub.kubernetes.errors import KubernetesError
 from flux_hub.kubernetes.percluster import ClusterSettings
+from flux_hub.reader.poller import Unavailable
 from flux_hub.restful import LEGACY_WARNING
 
 ACTIONS = ("provision", "rotate", "deactivate")
@@ -556,6 +566,79 @@ def settings_from_form(form):
     return ClusterSettings(size, form["image"] or None, selector)
 
 
+NO_READER = "This hub has no reader of the cluster: ask flux-restful directly."
+NO_ACCOUNT = "You have no active Flux account on this cluster; ask a hub admin to provision it."
+# Seconds a person's account is known without asking the store again
+ACCOUNT_SECONDS = 60.0
+
+
+class ReaderAPI(APIHandler):
+    """What the reader's endpoints share: the reader (404 without one), its fresh state (503
+    when it cannot read the cluster) and the person's account (403 without an active one).
+
+    Hundreds of servers ask every few seconds: each answer comes from the reader's memory and
+    the account from a cache of ``ACCOUNT_SECONDS``."""
+
+    def reader(self):
+        """The service's Reader; 404 when this hub has none."""
+        if self.service.reader is None:
+            raise web.HTTPError(404, NO_READER)
+        return self.service.reader
+
+    async def fresh_state(self):
+        """The reader's state, fresh enough to answer from."""
+        try:
+            return await self.reader().fresh()
+        except Unavailable as e:
+            raise web.HTTPError(503, str(e)) from None
+
+    async def person_account(self):
+        """The logged-in person's active Flux account; 403 without one (or for a service)."""
+        name = self.own_name()
+        cache = self.application.settings.setdefault("reader_accounts", {})
+        known = cache.get(name)
+        if known is None or known[0] < time.monotonic():
+            account = await asyncio.to_thread(self._active_account, name)
+            known = cache[name] = (time.monotonic() + ACCOUNT_SECONDS, account)
+        if known[1] is None:
+            raise web.HTTPError(403, NO_ACCOUNT)
+        return known[1]
+
+    def _active_account(self, name):
+        record = self.accounts.record(name)
+        try:
+            return record.account if self.accounts.is_current(name, record) else None
+        except ValueError:  # a name the accounts' naming refuses
+            return None
+
+
+class ReaderJobsAPI(ReaderAPI):
+    """GET api/reader/jobs?since=<version>: the person's own jobs from the reader (see
+    ClusterState.person): ``{"version", "complete", "jobs", "ids"}``."""
+
+    async def get(self):
+        """The person's jobs (those changed since ``since``) as JSON."""
+        self.reader()
+        account = await self.person_account()
+        state = await self.fresh_state()
+        since = self.get_argument("since", None)
+        self.set_header("Content-Type", "application/json")
+        self.finish(state.person_json(account, since))
+
+
+class ReaderClusterAPI(ReaderAPI):
+    """GET api/reader/cluster: the cluster for everyone (see ClusterState.summary) and its URL:
+    ``{"cluster", "as_of", "resources", "jobs": {"running", "waiting"}}``. It names no one:
+    any hub user may read it."""
+
+    async def get(self):
+        """The cluster's resources and queue as JSON."""
+        self.own_name()
+        state = await self.fresh_state()
+        cluster = self.accounts.provisioner.user_cluster_url or self.reader().url
+        self.write_json({"cluster": cluster, **state.summary()})
+
+
 def routes(prefix):
     """The service's (URL pattern, handler) pairs under ``prefix``."""
     api = url_path_join(prefix, "api")
@@ -573,4 +656,6 @@ def routes(prefix):
         (url_path_join(api, "reconcile"), ReconcileAPI),
         (url_path_join(prefix, r"admin/cluster/([^/]+)"), ClusterSettingsPage),
         (url_path_join(api, r"accounts/([^/]+)/cluster"), ClusterSettingsAPI),
+        (url_path_join(api, "reader/jobs"), ReaderJobsAPI),
+        (url_path_join(api, "reader/cluster"), ReaderClusterAPI),
     ]
