@@ -37,8 +37,9 @@ from datetime import datetime
 
 from flux_hub import jobid, jobrequest
 from flux_hub.history import MAX_LIMIT, HistoryError
+from flux_hub.journal import SubmittedJobs, journal_path
 from flux_hub.notebook.api import COLUMNS, HistoryList, Job, JobList, _text_table, history_search
-from flux_hub.restful import ClusterUnavailable, FluxRestfulError, JobNotFound
+from flux_hub.restful import ClusterUnavailable, FluxRestfulError, JobNotFound, PermissionDenied
 from flux_hub.serverextension.reader import ReaderUnavailable, from_env, read
 from flux_hub.waiting import why_waiting
 
@@ -262,6 +263,8 @@ def command_line(argv, command):
 
 
 JOB_COLUMNS = (*COLUMNS, "reason")
+# The last submits through flux-hub looked up when the reader does not show them (yet)
+RECENT_SUBMITS = 10
 WAITING_COLUMNS = ("id", "name", "position", "reason", "starts")
 
 
@@ -282,11 +285,32 @@ def _your_jobs(cluster):
     failure or None): from the reader when it answers, else flux-restful's listing."""
     answer = _from_reader("jobs")
     if isinstance(answer, dict):
-        infos, failure = answer["jobs"], None
+        infos, failure = answer["jobs"] + _not_read_yet(cluster, answer["jobs"]), None
+        # a job looked up goes where Flux lists it: waiting, running, then finished
+        infos.sort(key=lambda info: 0 if why_waiting(info) else 2 if _ended(info) else 1)
     else:
         infos, failure = [job.info for job in cluster.jobs()], answer
     jobs = JobList(Job(cluster, info["id"], _waiting(info)) for info in infos)
     return jobs, failure
+
+
+def _ended(info):
+    return info.get("state") == "INACTIVE"
+
+
+def _not_read_yet(cluster, read):
+    """The person's newest jobs submitted through flux-hub (the journal, flux_hub/journal.py)
+    that the reader has not read yet, from flux-restful: ``flux-hub submit`` and then ``flux-hub
+    jobs`` shows the job even if the reader reads the cluster only a few seconds later."""
+    known = {info["id"] for info in read}
+    newest = SubmittedJobs(journal_path(cluster.names.path)).new()[-RECENT_SUBMITS:]
+    found = []
+    for number in reversed([n for n in dict.fromkeys(newest) if n not in known]):
+        try:
+            found.append(cluster.client.job(number))
+        except (JobNotFound, PermissionDenied):  # purged, or not this account's
+            continue
+    return found
 
 
 def _waiting(info):

@@ -7,8 +7,9 @@ each ask (so jobs, names and states are the cluster's own), with ``waiting`` on 
 (positions among that person's pending jobs) and versions as the reader gives them;
 ``GET {url}cluster`` answers the cluster's resources and queue from its size and that listing.
 ``mode`` makes it fail as a reader can: "404" (no reader), "503" (failing), "garbage" (not
-JSON), "down" (not listening); jobs submitted after ``hide_after`` (seconds since the epoch)
-are left out (not read yet); ``override`` replaces the answers of a path.
+JSON), "shapeless" (JSON of another shape), "down" (not listening); it waits ``delay`` seconds
+before each answer; jobs submitted after ``hide_after`` (seconds since the epoch) are left out
+(not read yet).
 Every request is kept in ``asked`` as (path, since, Authorization header).
 """
 
@@ -32,8 +33,10 @@ class _Handler(RequestHandler):
     def initialize(self, stub):
         self.stub = stub
 
-    def get(self, what):
+    async def get(self, what):
         stub = self.stub
+        if stub.delay:
+            await asyncio.sleep(stub.delay)
         since = self.get_query_argument("since", None)
         stub.asked.append((what, since, self.request.headers.get("Authorization")))
         if self.request.headers.get("Authorization") != f"token {stub.token}":
@@ -47,8 +50,8 @@ class _Handler(RequestHandler):
             return self.finish({"message": "The cluster's snapshot failed: it did not answer."})
         if stub.mode == "garbage":
             return self.finish("<html>a proxy's page</html>")
-        if what in stub.override:
-            return self.finish(json.dumps(stub.override[what]))
+        if stub.mode == "shapeless":
+            return self.finish({"message": "JSON, but not the reader's"})
         answer = stub.person(since) if what == "jobs" else stub.summary()
         self.finish(json.dumps(answer))
 
@@ -61,8 +64,8 @@ class StubReader:
         self.user = user
         self.token = token
         self.mode = "ok"
+        self.delay = 0
         self.hide_after = None
-        self.override = {}
         self.asked = []
         self.generation = "g1"
         self._versions = []  # [(records by id, in order)], version n = index + 1

@@ -195,3 +195,17 @@ def test_jobs_has_the_reason_a_job_waits(env, small, queue, with_reader, request
         assert {path for path, _, _ in stub.asked} == {"jobs"}
     else:
         assert record["waiting"]["position"] is None
+
+
+def test_jobs_shows_a_job_submitted_a_moment_ago_that_the_reader_has_not_read(env, reader):
+    reader.hide_after = time.time()  # the reader reads the cluster a few seconds later
+    time.sleep(0.05)
+    submitted = flux_hub(env, "submit", "--name", "just now", "sleep", "5")
+    assert submitted.returncode == 0, submitted.stderr
+    f58 = submitted.stdout.strip()
+    done = flux_hub(env, "jobs")
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith(f58))
+    assert "just now" in row
+    assert jobid.parse(f58) not in [job["id"] for job in reader.person(None)["jobs"]]
+    flux_hub(env, "cancel", f58)

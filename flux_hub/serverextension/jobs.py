@@ -179,7 +179,9 @@ class JobsService:
         # asked (monotonic) after it failed
         self._reader = None
         if settings.reader_url and settings.reader_token:
-            self._reader = ReaderClient(settings.reader_url, settings.reader_token)
+            self._reader = ReaderClient(
+                settings.reader_url, settings.reader_token, timeout=settings.request_timeout
+            )
         self._reader_jobs = {}
         self._reader_version = None
         self._reader_away_until = float("-inf")

@@ -15,7 +15,7 @@ the caller goes to flux-restful directly for a while.
 import json
 import os
 
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.httputil import url_concat
 
 URL_ENV = "FLUX_HUB_READER_URL"
@@ -96,14 +96,10 @@ class ReaderClient:
         )
         try:
             response = await AsyncHTTPClient().fetch(request, raise_error=False)
-        except OSError as error:  # refused, reset, a name that does not resolve
+        except (OSError, HTTPClientError) as error:  # refused, reset, no name; a timeout (599)
             raise ReaderUnavailable(
                 f"the hub's reader at {self.url} cannot be reached: {error}"
             ) from None
-        if response.code == 599:  # tornado's own: a timeout or a connection that failed
-            raise ReaderUnavailable(
-                f"the hub's reader at {self.url} cannot be reached: {response.error}"
-            )
         return response.code, response.body
 
     async def jobs(self, since=None):

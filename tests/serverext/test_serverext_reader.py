@@ -177,7 +177,7 @@ async def test_a_job_the_reader_has_not_read_yet_shows_at_once(api, service, rea
     assert list(shown) == [job["id"] for job in alice.jobs()]
 
 
-@pytest.mark.parametrize("failure", ["404", "503", "garbage", "down"])
+@pytest.mark.parametrize("failure", ["404", "503", "garbage", "shapeless", "down"])
 async def test_without_a_working_reader_flux_restful_is_asked_then_the_reader_again(
     api, reader, alice, queue, failure
 ):
@@ -216,6 +216,34 @@ async def test_without_a_working_reader_flux_restful_is_asked_then_the_reader_ag
     assert jobs[waiting]["waiting"]["position"] == 1
     code, summary = await api.get("cluster")
     assert summary["reader"] is True and summary["queue"] == {"running": 1, "waiting": 1}
+
+
+class TestSlowReader:
+    """A reader slower than FluxHub.request_timeout is one that does not answer."""
+
+    @pytest.fixture
+    def jp_server_config(self, small, reader):
+        reader.delay = 4
+        return server_config(
+            small,
+            "alice",
+            reader_url=reader.url,
+            reader_token=reader.token,
+            reader_retry_interval=RETRY,
+            request_timeout=2.0,
+        )
+
+    async def test_the_panel_gets_its_list_from_flux_restful_in_time(self, api, alice, reader):
+        job_id = await api.submit(command="true", name="slow reader")
+        await api.wait(job_id)
+        started = time.monotonic()
+        jobs = {job["id"]: job for job in await JobList(api).refresh()}
+        assert jobs[job_id]["name"] == "slow reader"
+        assert list(jobs) == [job["id"] for job in alice.jobs()]
+        assert time.monotonic() - started < 4
+        code, summary = await api.get("cluster")  # within the retry interval: not asked again
+        assert code == 200 and summary["reader"] is False and summary["reachable"] is True
+        assert reader.asked_for("cluster") == []
 
 
 @pytest.fixture
