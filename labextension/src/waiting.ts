@@ -90,27 +90,30 @@ export function untilWords(
 }
 
 /**
- * What the table shows under (or instead of) PENDING: the position in the
- * queue and the estimated start, as room allows ("#3 · ~2:05 PM",
- * "#3 in queue", "starts ~2:05 PM"); "" when the server knows neither.
+ * What the table shows of a waiting job, short enough for the status column:
+ * under PENDING (`under`), the estimated start where the scheduler gives one
+ * ("~2:05 PM", "~Dec 8"), else the place in the queue ("#3 in queue");
+ * instead of PENDING, where a bare time would not say what it is, the place
+ * first. Else "held", or "" when the server knows none of these. The rest is
+ * in the tooltip.
  */
-export function shortWaiting(job: IJob, now: Date = new Date()): string {
+export function shortWaiting(
+  job: IJob,
+  now: Date = new Date(),
+  under = true
+): string {
   const waiting = waitingOf(job);
   if (!waiting) {
     return '';
   }
   const { position, t_estimate } = waiting;
-  if (t_estimate !== null) {
-    const when = `~${shortWhen(t_estimate, now)}`;
-    return position !== null ? `#${position} · ${when}` : `starts ${when}`;
+  const start = t_estimate === null ? '' : `~${shortWhen(t_estimate, now)}`;
+  const place = position === null ? '' : `#${position} in queue`;
+  const first = under ? start || place : place || start;
+  if (first) {
+    return first;
   }
-  if (position !== null) {
-    return `#${position} in queue`;
-  }
-  if (job.urgency === 0) {
-    return 'held';
-  }
-  return '';
+  return job.urgency === 0 ? 'held' : '';
 }
 
 /** "3 (2 ahead)": the job's place in the whole queue; "" when unknown. */
@@ -177,7 +180,10 @@ export interface IStripItem {
   title: string;
   /** Shown first and without the label, as "2 nodes up". */
   valueFirst?: boolean;
-  warn?: boolean;
+  /** Bad news after the rest, in the warning colour (", 1 down"). */
+  warn?: string;
+  /** Resources or the queue: each group kept together where it fits. */
+  group: 'resources' | 'queue';
 }
 
 function plural(n: number, word: string): string {
@@ -200,6 +206,7 @@ function pool(counts: ICounts | undefined, word: string): IStripItem | null {
   const noun = word === 'core' ? 'core' : 'GPU';
   return {
     key: `${word}s`,
+    group: 'resources',
     label,
     value: String(free),
     rest: `free / ${total}`,
@@ -234,6 +241,7 @@ export function stripItems(cluster: IClusterInfo): IStripItem[] {
     const waiting = num(queue.waiting);
     items.push({
       key: 'running',
+      group: 'queue',
       label: 'Running',
       value: String(running),
       rest: '',
@@ -241,6 +249,7 @@ export function stripItems(cluster: IClusterInfo): IStripItem[] {
     });
     items.push({
       key: 'waiting',
+      group: 'queue',
       label: 'Waiting',
       value: String(waiting),
       rest: '',
@@ -258,18 +267,22 @@ export function stripItems(cluster: IClusterInfo): IStripItem[] {
   const names = hosts.length
     ? `: ${hosts.slice(0, 12).join(', ')}${hosts.length > 12 ? ', …' : ''}`
     : '';
-  items.push({
+  const nodesItem: IStripItem = {
     key: 'nodes',
+    group: 'resources',
     label: '',
     value: String(up),
-    rest: down ? `nodes up, ${down} down` : up === 1 ? 'node up' : 'nodes up',
+    rest: up === 1 ? 'node up' : 'nodes up',
     valueFirst: true,
-    warn: down > 0,
+    warn: down ? `, ${down} down` : undefined,
     title:
       (nodes
         ? `${up} of the cluster's ${plural(num(nodes.total), 'node')} up` +
           (down ? `, ${down} down` : '')
         : `${plural(up, 'node')} of the cluster up`) + names
-  });
+  };
+  // After the cores and GPUs, before the queue.
+  const queueAt = items.findIndex(item => item.group === 'queue');
+  items.splice(queueAt < 0 ? items.length : queueAt, 0, nodesItem);
   return items;
 }

@@ -103,15 +103,15 @@ const stat = (key: string) =>
 const row = (id: string) =>
   document.querySelector(`tr[data-job-id="${id}"]`) as HTMLElement;
 
-/** The sidebar at its default width (see JobsView.spec.tsx): two-line rows. */
-function atDefaultSidebarWidth(): () => void {
+/** The sidebar `px` wide (250: its default, see JobsView.spec.tsx, where rows have two lines). */
+function atSidebarWidth(px = 250): () => void {
   const original = Element.prototype.getBoundingClientRect;
   const observer = (globalThis as any).ResizeObserver;
   Element.prototype.getBoundingClientRect = function (this: Element) {
     const width = this.classList.contains('jp-FluxHub-ruler')
       ? 827
       : this.classList.contains('jp-FluxHub-jobs')
-        ? 250
+        ? px
         : 0;
     return {
       width,
@@ -141,10 +141,19 @@ describe('The cluster strip', () => {
     );
     expect(texts).toEqual([
       'Cores 12 free / 24',
+      '2 nodes up, 1 down',
       'Running 3',
-      'Waiting 5',
-      '2 nodes up, 1 down'
+      'Waiting 5'
     ]);
+    // Resources together, the queue together: each wraps as one where it must.
+    expect(
+      Array.from(strip().querySelectorAll('.jp-FluxHub-stripGroup')).map(
+        g => g.children.length
+      )
+    ).toEqual([2, 2]);
+    expect(
+      stat('nodes')!.querySelector('.jp-FluxHub-statWarn')!.textContent
+    ).toBe(', 1 down');
     // No GPUs on this cluster: nothing said of them.
     expect(stat('gpus')).toBeNull();
     expect(stat('cores')!.title).toBe(
@@ -189,7 +198,7 @@ describe('The cluster strip', () => {
     );
     expect(stat('waiting')!.textContent).toBe('Waiting 0');
     expect(stat('nodes')!.textContent).toBe('3 nodes up');
-    expect(stat('nodes')!.classList.contains('jp-mod-warn')).toBe(false);
+    expect(stat('nodes')!.querySelector('.jp-FluxHub-statWarn')).toBeNull();
     model.dispose();
   });
 
@@ -233,8 +242,8 @@ describe('A waiting job in the table', () => {
     restore = null;
   });
 
-  it('shows its place and estimated start under PENDING and why in the tooltip, at the default width', async () => {
-    restore = atDefaultSidebarWidth();
+  it('shows its estimated start under PENDING and why in the tooltip, at the default width', async () => {
+    restore = atSidebarWidth();
     const { refresh, model } = setup(READER, [
       waitingJob(),
       job({ id: '76', name: 'done', t_submit: 1 })
@@ -245,7 +254,7 @@ describe('A waiting job in the table', () => {
       'PENDING'
     );
     const short = cell.querySelector('.jp-FluxHub-waitingShort')!.textContent;
-    expect(short).toMatch(/^#3 · ~/);
+    expect(short).toBe(`~${AT}`);
     const tooltip = row('77').title;
     expect(tooltip.split('\n')[0]).toBe(
       'Why it waits: Waiting for resources behind 2 jobs: it asks for 32 cores, 12 free now.'
@@ -263,7 +272,7 @@ describe('A waiting job in the table', () => {
   });
 
   it('drops the reason once the job runs', async () => {
-    restore = atDefaultSidebarWidth();
+    restore = atSidebarWidth();
     const { refresh, state, model } = setup(READER, [waitingJob()]);
     await refresh();
     expect(row('77').title).not.toBe('');
@@ -274,6 +283,17 @@ describe('A waiting job in the table', () => {
     expect(row('77').title).toBe('');
     expect(row('77').textContent).toContain('RUN');
     expect(row('77').querySelector('.jp-FluxHub-waitingShort')).toBeNull();
+    model.dispose();
+  });
+
+  it('shows its place instead of PENDING in a one-line status column', async () => {
+    restore = atSidebarWidth(420);
+    const { refresh, model } = setup(READER, [waitingJob()]);
+    await refresh();
+    expect(row('77').querySelector('td.jp-FluxHub-col-id')).not.toBeNull();
+    const cell = row('77').querySelector('td.jp-FluxHub-col-status')!;
+    expect(cell.textContent).toBe('#3 in queue');
+    expect(cell.getAttribute('title')).toBe(row('77').title);
     model.dispose();
   });
 
@@ -345,11 +365,27 @@ describe('Waiting words', () => {
       job({ state: 'SCHED', result: '', waiting, ...fields });
     expect(
       shortWaiting(pending(w({ position: 3, t_estimate: T_START })), NOW)
-    ).toBe(`#3 · ~${AT}`);
+    ).toBe(`~${AT}`);
     expect(shortWaiting(pending(w({ t_estimate: T_START })), NOW)).toBe(
-      `starts ~${AT}`
+      `~${AT}`
     );
+    // Another day: the day, not the time.
+    const tomorrow = new Date(START.getTime() + 86400 * 1000);
+    const day = new Intl.DateTimeFormat(undefined, {
+      month: 'short',
+      day: 'numeric'
+    }).format(tomorrow);
+    expect(
+      shortWaiting(pending(w({ t_estimate: tomorrow.getTime() / 1000 })), NOW)
+    ).toBe(`~${day}`);
     expect(shortWaiting(pending(w({ position: 3 })), NOW)).toBe('#3 in queue');
+    // Instead of PENDING (one-line rows): the place first, a bare time says less.
+    expect(
+      shortWaiting(pending(w({ position: 3, t_estimate: T_START })), NOW, false)
+    ).toBe('#3 in queue');
+    expect(shortWaiting(pending(w({ t_estimate: T_START })), NOW, false)).toBe(
+      `~${AT}`
+    );
     expect(shortWaiting(pending(w(), { urgency: 0 }), NOW)).toBe('held');
     expect(shortWaiting(pending(w()), NOW)).toBe('');
     // A job that does not wait (or a stale `waiting` on a running job): nothing.

@@ -243,7 +243,7 @@ const JobRow = React.memo(function JobRow(props: IJobRowProps): JSX.Element {
   const { job, selected } = props;
   const status = statusOf(job).toLowerCase();
   const why = waitingTooltip(job) || undefined;
-  const short = why ? shortWaiting(job) : '';
+  const short = why ? shortWaiting(job, undefined, props.idUnderName) : '';
   return (
     <tr
       className={

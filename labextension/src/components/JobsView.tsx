@@ -15,7 +15,7 @@ import {
   visibleJobs
 } from '../jobs';
 import { JobsModel } from '../model';
-import { stripItems } from '../waiting';
+import { IStripItem, stripItems } from '../waiting';
 import { JobTable } from './JobTable';
 
 /** Re-render the calling component each time `signal` fires. */
@@ -211,6 +211,9 @@ export function ClusterStrip(props: {
     asOf === null
       ? undefined
       : `The cluster as read at ${formatTime(asOf, now)}`;
+  const groups = (['resources', 'queue'] as const)
+    .map(group => items.filter(item => item.group === group))
+    .filter(group => group.length > 0);
   return (
     <div
       className="jp-FluxHub-strip"
@@ -218,41 +221,12 @@ export function ClusterStrip(props: {
       aria-label="The cluster now"
       title={read}
     >
-      {items.map(item => (
-        <span
-          key={item.key}
-          className={
-            `jp-FluxHub-stat jp-FluxHub-stat-${item.key}` +
-            (item.warn ? ' jp-mod-warn' : '')
-          }
-          title={item.title}
-        >
-          {item.valueFirst ? (
-            <>
-              <span
-                className={
-                  item.key === 'nodes'
-                    ? 'jp-FluxHub-statValue jp-FluxHub-nodes'
-                    : 'jp-FluxHub-statValue'
-                }
-              >
-                {item.value}
-              </span>{' '}
-              <span className="jp-FluxHub-label">{item.rest}</span>
-            </>
-          ) : (
-            <>
-              <span className="jp-FluxHub-label">{item.label}</span>{' '}
-              <span className="jp-FluxHub-statValue">{item.value}</span>
-              {item.rest && (
-                <>
-                  {' '}
-                  <span className="jp-FluxHub-label">{item.rest}</span>
-                </>
-              )}
-            </>
-          )}
-        </span>
+      {groups.map(group => (
+        <div key={group[0].group} className="jp-FluxHub-stripGroup">
+          {group.map(item => (
+            <StripItem key={item.key} item={item} />
+          ))}
+        </div>
       ))}
       {stale && (
         <span className="jp-FluxHub-stat jp-FluxHub-stat-asOf" title={read}>
@@ -262,6 +236,41 @@ export function ClusterStrip(props: {
         </span>
       )}
     </div>
+  );
+}
+
+function StripItem(props: { item: IStripItem }): JSX.Element {
+  const { item } = props;
+  const value = (
+    <span
+      className={
+        'jp-FluxHub-statValue' +
+        (item.key === 'nodes' ? ' jp-FluxHub-nodes' : '')
+      }
+    >
+      {item.value}
+    </span>
+  );
+  return (
+    <span
+      className={`jp-FluxHub-stat jp-FluxHub-stat-${item.key}`}
+      title={item.title}
+    >
+      {item.valueFirst ? (
+        value
+      ) : (
+        <>
+          <span className="jp-FluxHub-label">{item.label}</span> {value}
+        </>
+      )}
+      {item.rest && (
+        <>
+          {' '}
+          <span className="jp-FluxHub-label">{item.rest}</span>
+        </>
+      )}
+      {item.warn && <span className="jp-FluxHub-statWarn">{item.warn}</span>}
+    </span>
   );
 }
 
