@@ -317,3 +317,53 @@ async def test_a_slow_read_does_not_hold_up_answers_while_the_reader_is_awake(se
     started = time.monotonic()
     assert (await get("jobs"))[0] == 200
     assert time.monotonic() - started < 0.5
+
+
+def accounts_service(provisioner, **settings):
+    """What FluxAccountsService.start_reader reads of the service, with this provisioner."""
+    values = {"reader_enabled": True, "reader_min_interval": 1.0, "reader_max_interval": 10.0}
+    return SimpleNamespace(
+        accounts=SimpleNamespace(provisioner=provisioner),
+        log=logging.getLogger("test"),
+        reader=None,
+        **{**values, **settings},
+    )
+
+
+async def test_the_service_reads_only_a_cluster_whose_provisioner_gives_a_superuser(caplog):
+    from flux_hub.service.app import FluxAccountsService
+
+    start_reader = FluxAccountsService.start_reader
+    gives = SimpleNamespace(reader_credentials=lambda: CREDENTIALS)
+    service = accounts_service(gives, reader_min_interval=0.5, reader_max_interval=4.0)
+    reader = await start_reader(service)
+    try:
+        assert service.reader is reader and reader.url == CREDENTIALS.url
+        assert (reader.min_interval, reader.max_interval) == (0.5, 4.0)
+    finally:
+        await FluxAccountsService.stop_reader(service)
+    assert service.reader is None
+    # turned off; a provisioner without one (per-person clusters, the legacy server, older ones)
+    assert await start_reader(accounts_service(gives, reader_enabled=False)) is None
+    assert await start_reader(accounts_service(SimpleNamespace())) is None
+    none = SimpleNamespace(reader_credentials=lambda: None)
+    assert await start_reader(accounts_service(none)) is None
+
+    def fails():
+        raise OSError("the Secret cannot be read")
+
+    assert await start_reader(accounts_service(SimpleNamespace(reader_credentials=fails))) is None
+    assert "the Secret cannot be read" in caplog.text
+
+
+async def test_the_reader_intervals_are_seconds_above_zero():
+    from traitlets import TraitError
+
+    from flux_hub.service.app import FluxAccountsService
+
+    for name in ("reader_min_interval", "reader_max_interval"):
+        with pytest.raises(TraitError) as refused:
+            FluxAccountsService(**{name: 0.0})
+        assert str(refused.value) == (
+            f"FluxAccountsService.{name} must be a number of seconds above 0, not 0.0"
+        )

@@ -208,13 +208,22 @@ class FluxAccountsService(Application):
             self.log.info("Removing the idle MiniCluster of %s", hub_user)
         return await asyncio.to_thread(self.accounts.deactivate, due, cancel_jobs=False)
 
-    def start_reader(self):
+    async def start_reader(self):
         """Start the reader of the cluster when there is one to read (see reader_enabled);
         returns it, or None."""
         if not self.reader_enabled:
             return None
         provisioner = self.accounts.provisioner
-        credentials = getattr(provisioner, "reader_credentials", lambda: None)()
+        find = getattr(provisioner, "reader_credentials", lambda: None)
+        try:  # (a MiniCluster's are read from its Secret: not in the event loop)
+            credentials = await asyncio.to_thread(find)
+        except Exception as e:
+            self.log.warning(
+                "No reader of the cluster: its superuser could not be read (%s); people's "
+                "servers ask flux-restful directly",
+                e,
+            )
+            return None
         if credentials is None:
             self.log.info("No reader of the cluster: people's servers ask flux-restful directly")
             return None
@@ -273,7 +282,7 @@ class FluxAccountsService(Application):
         self.log.info("flux-hub accounts service on %s", url.geturl())
         if self.reconcile_interval > 0:
             asyncio.ensure_future(self.reconcile_loop())
-        self.start_reader()
+        await self.start_reader()
         # The hub stops services with SIGINT, then SIGTERM (SIGINT may arrive ignored).
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
