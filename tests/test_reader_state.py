@@ -275,3 +275,15 @@ def test_a_job_whose_owner_becomes_known_joins_that_persons_list():
     answer = state.person("alice", version)
     assert answer["ids"] == [9] and ids(answer) == [9]
     assert state.owners_unknown == 0
+
+
+def test_a_job_that_joins_a_list_comes_with_the_answer_though_it_did_not_change():
+    state = ClusterState()
+    finished = [job(n, "INACTIVE", "alice") for n in range(1, MOST_FINISHED + 2)]
+    state.apply(snapshot(*reversed(finished)), full=True)
+    answer = state.person("alice")
+    assert 1 not in answer["ids"]  # the oldest is beyond what is shown
+    # the newest is purged: the oldest is shown again, and sent, so that the list is whole
+    state.apply(snapshot(*reversed(finished[:-1]), time=NOW + 1), full=True)
+    delta = state.person("alice", answer["version"])
+    assert delta["ids"][-1] == 1 and ids(delta) == [1]

@@ -210,8 +210,9 @@ class ClusterState:
 
     @staticmethod
     def _people_of(jobs, before, version):
-        """Each owner's _Person for ``jobs``; owners whose jobs are all gone keep an empty list
-        (changed now), so that a version they were given still says what changed."""
+        """Each owner's _Person for ``jobs`` (whose entries that join a list are marked changed
+        now); owners whose jobs are all gone keep an empty list (changed now), so that a version
+        they were given still says what changed."""
         lists, finished = {}, {}
         for job_id, entry in jobs.items():
             if entry.owner is None:
@@ -227,6 +228,14 @@ class ClusterState:
             ids = tuple(lists.get(owner, ()))
             old = before.get(owner, _NOBODY)
             reordered = old.reordered if ids == old.ids else version
+            if ids != old.ids:
+                # A job that joins the list (one older than the finished jobs shown until now,
+                # say) comes with the answer, though its record did not change
+                shown = set(old.ids)
+                for job_id in ids:
+                    entry = jobs[job_id]
+                    if job_id not in shown and entry.changed != version:
+                        jobs[job_id] = _Entry(entry.job, entry.owner, version)
             latest = max([reordered, *(jobs[job_id].changed for job_id in ids)])
             if ids or owner in before:
                 people[owner] = _Person(ids, reordered, latest)
