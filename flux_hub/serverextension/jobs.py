@@ -37,6 +37,18 @@ the record: a new instance reused the id; or another person's) is marked "cluste
 that ended gets its final record; one still active is left as it is. A listed job under such a
 reused id makes its record "cluster gone" too (no lookup needed).
 
+With the hub's reader of the cluster (``FluxHub.reader_url``, issue 27: the hub reads the whole
+cluster once for everyone, flux_hub/reader) a refresh is one request to it instead
+(``jobs?since=`` its last version): its answer is merged into a copy of the person's jobs, which
+then goes through the same versions and deltas to the panel. Jobs learnt since (submitted
+through flux-hub) that it does not show yet are looked up as above until it does; its whole
+answers stand for the complete listing in the history's reconcile; ``GET cluster`` asks it for
+the cluster's resources and queue. A reader that does not answer as agreed (none: 404, failing:
+503, unreachable, not its JSON) is one warning line, and everything goes to flux-restful as
+above for ``reader_retry_interval`` seconds. A job's detail, output, cancel and submit are always
+flux-restful's. Every pending record the panel gets says why it waits (``waiting``,
+flux_hub/waiting.py): the reader's, which knows the whole queue, else the record's own.
+
 The panel's side of a refresh is small too: each answer carries a version, and a refresh that
 passes it back (``?since=``) gets only the jobs that changed since, and the list's order as ids
 when that changed too (see ``JobsService.list_jobs``). A first answer (no usable version) is
