@@ -146,3 +146,18 @@ async def test_a_reader_that_is_not_a_superuser_is_told_so_in_one_line(cluster, 
         "Only a superuser of this server may read its snapshot."
     }
     assert cluster.passwords["carol"] not in answer["message"]
+
+
+async def test_the_clients_snapshot_logs_in_again_when_its_token_is_refused(cluster):
+    from flux_hub.restful import AsyncFluxRestfulClient, InvalidRequest
+
+    admin = superuser(cluster)
+    client = AsyncFluxRestfulClient(admin.url, admin.user, admin.password, admin.secret_key)
+    first = await client.snapshot()
+    assert set(first) >= {"instance", "time", "jobs", "resources"}
+    client._core.token = "forged"
+    later = await client.snapshot(since=first["time"], limit=5)
+    assert later["instance"] == first["instance"] and later["time"] >= first["time"]
+    assert client.handshakes == 2
+    with pytest.raises(InvalidRequest):
+        await client.snapshot(limit=0)
