@@ -1,9 +1,7 @@
 import * as React from 'react';
 import { act, fireEvent, render, screen } from '@testing-library/react';
-import { Widget } from '@lumino/widgets';
 
 import { FluxHubAPI, IClusterInfo, IJob, IResources } from '../api';
-import { JobDetail } from '../components/JobDetail';
 import { ClusterStrip, JobsView } from '../components/JobsView';
 import { ALL_COLUMN_IDS } from '../jobs';
 import { JobsModel } from '../model';
@@ -14,7 +12,7 @@ import {
   untilWords,
   waitingTooltip
 } from '../waiting';
-import { controlledStream, flush, job, json, settingsWith } from './fakes';
+import { job, json, settingsWith } from './fakes';
 
 const clock = new Intl.DateTimeFormat(undefined, {
   hour: 'numeric',
@@ -397,121 +395,5 @@ describe('Waiting words', () => {
     ).toBe('');
     expect(waitingTooltip(job({ state: 'RUN', result: '' }), NOW)).toBe('');
     expect(waitingTooltip(pending(null), NOW)).toBe('');
-  });
-});
-
-describe('A waiting job in its detail', () => {
-  afterEach(() => {
-    document.body.innerHTML = '';
-  });
-
-  async function until(check: () => void, ms = 2000): Promise<void> {
-    const end = Date.now() + ms;
-    for (;;) {
-      try {
-        check();
-        return;
-      } catch (error) {
-        if (Date.now() > end) {
-          throw error;
-        }
-        await flush(10);
-      }
-    }
-  }
-
-  function detail(own: IJob, listed: IJob[]) {
-    const state = { own, listed };
-    const stream = controlledStream();
-    const api = new FluxHubAPI(
-      settingsWith(async request => {
-        const path = new URL(request.url).pathname;
-        if (path.endsWith('/cluster')) {
-          return json(200, READER);
-        }
-        if (path.endsWith('/output/stream')) {
-          return stream.response;
-        }
-        if (path.endsWith('/output')) {
-          return json(200, { output: [] });
-        }
-        if (path.endsWith('/jobs')) {
-          return json(200, {
-            version: '1',
-            complete: true,
-            jobs: state.listed,
-            names: {}
-          });
-        }
-        return json(200, state.own);
-      })
-    );
-    const model = new JobsModel(api, { auto: false, interval: 60 });
-    model.visible = true;
-    const widget = new JobDetail({ model, id: own.id });
-    Widget.attach(widget, document.body);
-    const box = () =>
-      widget.node.querySelector(
-        '[aria-label="Why it waits"]'
-      ) as HTMLElement | null;
-    return { state, model, widget, box, stream };
-  }
-
-  it('says why it waits, its position and when it should start, in sentences', async () => {
-    const estimate = Date.now() / 1000 + 12 * 60 + 20;
-    const when = clock.format(new Date(estimate * 1000));
-    const own = waitingJob({
-      // The job's own record: the server knows no position without the reader.
-      waiting: {
-        reason: 'Waiting for resources: it asks for 32 cores, 12 free now.',
-        position: null,
-        ahead: null,
-        t_estimate: estimate
-      }
-    });
-    const listed = waitingJob({
-      waiting: {
-        reason:
-          'Waiting for resources behind 2 jobs: it asks for 32 cores, 12 free now.',
-        position: 3,
-        ahead: 2,
-        t_estimate: estimate
-      }
-    });
-    const { model, box } = detail(own, [listed]);
-    await until(() => expect(box()).not.toBeNull());
-    await act(() => model.refresh());
-    await until(() => expect(box()!.textContent).toContain('Position'));
-    const lines = Array.from(box()!.children).map(c => c.textContent);
-    expect(lines).toEqual([
-      'Why it waits: Waiting for resources behind 2 jobs: it asks for 32 cores, 12 free now.',
-      'Position: 3 (2 ahead)',
-      `Should start: ${when} (in 12 min)`
-    ]);
-    model.dispose();
-  });
-
-  it('says only what the server knows, and nothing once the job runs', async () => {
-    const own = waitingJob({
-      waiting: {
-        reason: 'Waiting for the scheduler.',
-        position: null,
-        ahead: null,
-        t_estimate: null
-      }
-    });
-    const { model, box, state } = detail(own, [own]);
-    await until(() => expect(box()).not.toBeNull());
-    await act(() => model.refresh());
-    expect(Array.from(box()!.children).map(c => c.textContent)).toEqual([
-      'Why it waits: Waiting for the scheduler.'
-    ]);
-    // It starts: the list's record has no `waiting` any more.
-    const running = { ...own, state: 'RUN', t_run: Date.now() / 1000 };
-    delete running.waiting;
-    state.listed = [running];
-    await act(() => model.refresh());
-    await until(() => expect(box()).toBeNull());
-    model.dispose();
   });
 });
