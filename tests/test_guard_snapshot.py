@@ -379,5 +379,14 @@ def test_waiting_jobs_have_sched_simples_estimates(single):
             same_as_restful(alice, listed[jobid])
         for jobid in full:
             assert "t_estimate" not in listed[jobid]["annotations"]["sched"]
+        # canceled, running or waiting: the records of jobs that ended with an exception (the
+        # waiting first, or one could start, and end, once a running one is gone)
+        cancel_all(alice, [*waiting[::-1], *full])
+        ended = by_id(read(single, admin.token))
+        for jobid in jobs:
+            same_as_restful(alice, ended[jobid])
+            assert ended[jobid]["exception"]["type"] == "cancel"
+            assert ended[jobid]["result"] == "CANCELED"
+            assert "t_estimate" not in ended[jobid].get("annotations", {}).get("sched", {})
     finally:
         cancel_all(alice, jobs)
