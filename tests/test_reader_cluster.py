@@ -5,12 +5,15 @@ superuser, and people's servers ask the accounts service's endpoints with their 
 flux-restful itself answers them, only their own jobs, with their place in everyone's queue."""
 
 import asyncio
+import os
 import time
 
 import pytest
 import test_reader_service
+from lanes import REAL_FLUX
 from local_support import Api
 
+from flux_hub.local.cluster import LocalCluster, multi_user_problem
 from flux_hub.reader import ReaderCredentials
 from flux_hub.reader.poller import Reader
 
@@ -20,6 +23,33 @@ pytestmark = [pytest.mark.cluster, pytest.mark.asyncio]
 service = test_reader_service.service
 
 TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def multi_user_cluster(tmp_path_factory):
+    """A multi-user flux-restful (jobs run as their owners' Unix accounts; the guard tells
+    owners from uids), as a shared MiniCluster runs it."""
+    assert os.geteuid() == 0, "the multi-user cluster runs as root, as ./scripts/run-hub does"
+    problem = multi_user_problem("flux" if REAL_FLUX else "simulated")
+    assert problem is None, problem
+    cluster = LocalCluster(
+        tmp_path_factory.mktemp("multi"),
+        users=["alice", "bob", "carol"],
+        nodes=2,
+        cores_per_node=4,
+        multi_user=True,
+    )
+    cluster.start(timeout=120)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["single-user", "multi-user"])
+def shared_cluster(request):
+    """The session's single-user cluster, then a multi-user one."""
+    if request.param == "single-user":
+        return request.getfixturevalue("cluster")
+    return request.getfixturevalue("multi_user_cluster")
 
 
 def superuser(cluster, user=None):
@@ -52,9 +82,9 @@ def same_as_restful(api, job):
 
 
 async def test_people_get_their_own_jobs_and_places_in_the_queue_from_the_real_guard(
-    cluster, service
+    shared_cluster, service
 ):
-    service, get = service
+    service, get, cluster = *service, shared_cluster
     alice = Api(cluster.url, "alice", cluster.passwords["alice"])
     bob = Api(cluster.url, "bob", cluster.passwords["bob"])
     reader = Reader(superuser(cluster), min_interval=0.2, max_interval=0.5)
