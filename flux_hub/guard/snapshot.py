@@ -23,7 +23,8 @@ way) plus ``"owner"``, the flux-restful user whose job it is, or None. ``busy`` 
 allocated and ``free`` what is up and not allocated, as ``flux resource list`` counts them (a node
 partly allocated is in both).
 
-The owner: in multi-user mode the account of the job's uid. In single-user mode every job runs
+The owner: in multi-user mode the account of the job's uid (None for a uid without one: that
+is known, not counted as unknown). In single-user mode every job runs
 as the server's uid; the guard knows whose each job submitted through it is (listing.OwnJobs);
 for another (submitted before the guard started, or outside flux-restful) the jobspec's
 ``attributes.system.user`` is read from the KVS as flux-restful reads it (job_owner), at most
