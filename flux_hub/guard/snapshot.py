@@ -24,11 +24,11 @@ allocated and ``free`` what is up and not allocated, as ``flux resource list`` c
 partly allocated is in both).
 
 The owner: in multi-user mode the account of the job's uid (None for a uid without one: that
-is known, not counted as unknown). In single-user mode every job runs
-as the server's uid; the guard knows whose each job submitted through it is (listing.OwnJobs);
-for another (submitted before the guard started, or outside flux-restful) the jobspec's
-``attributes.system.user`` is read from the KVS as flux-restful reads it (job_owner), at most
-LOOKUPS_PER_SNAPSHOT times per answer and remembered; the rest are counted in owners_unknown.
+is known, not counted as unknown). In single-user mode every job runs as the server's uid; the
+guard knows whose each job submitted through it is (listing.OwnJobs); for another (submitted
+before the guard started, or outside flux-restful) the jobspec's ``attributes.system.user`` is
+read from the KVS as flux-restful reads it (job_owner), at most LOOKUPS_PER_SNAPSHOT times per
+answer and remembered; the rest are counted in owners_unknown.
 
 Who may ask: a bearer token flux-restful issued (verified with its signing key, not issued
 before its holder's password last changed) of an active superuser, by flux-restful's own rule
