@@ -321,13 +321,18 @@ async def test_a_slow_read_does_not_hold_up_answers_while_the_reader_is_awake(se
 
 def accounts_service(provisioner, **settings):
     """What FluxAccountsService.start_reader reads of the service, with this provisioner."""
+    from flux_hub.service.app import FluxAccountsService
+
     values = {"reader_enabled": True, "reader_min_interval": 1.0, "reader_max_interval": 10.0}
-    return SimpleNamespace(
+    service = SimpleNamespace(
         accounts=SimpleNamespace(provisioner=provisioner),
         log=logging.getLogger("test"),
         reader=None,
         **{**values, **settings},
     )
+    for method in ("_start_reader", "_start_reader_later"):
+        setattr(service, method, getattr(FluxAccountsService, method).__get__(service))
+    return service
 
 
 async def test_the_service_reads_only_a_cluster_whose_provisioner_gives_a_superuser(caplog):
@@ -352,8 +357,34 @@ async def test_the_service_reads_only_a_cluster_whose_provisioner_gives_a_superu
     def fails():
         raise OSError("the Secret cannot be read")
 
-    assert await start_reader(accounts_service(SimpleNamespace(reader_credentials=fails))) is None
+    failing = accounts_service(SimpleNamespace(reader_credentials=fails))
+    assert await start_reader(failing, retry=0) is None
     assert "the Secret cannot be read" in caplog.text
+
+
+async def test_a_superuser_not_made_yet_is_asked_for_again():
+    """The local cluster starts beside the service: its superuser may not be there yet."""
+    from flux_hub.accounts import ProvisioningError
+    from flux_hub.service.app import FluxAccountsService
+
+    tries = []
+
+    def not_yet_then_given():
+        tries.append(time.monotonic())
+        if len(tries) < 3:
+            raise ProvisioningError("the superuser of http://127.0.0.1:1 is not made yet")
+        return CREDENTIALS
+
+    service = accounts_service(SimpleNamespace(reader_credentials=not_yet_then_given))
+    assert await FluxAccountsService.start_reader(service, retry=0.05) is None
+    deadline = time.monotonic() + 5
+    while service.reader is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    try:
+        assert service.reader is not None and service.reader.url == CREDENTIALS.url
+        assert len(tries) == 3
+    finally:
+        await FluxAccountsService.stop_reader(service)
 
 
 async def test_the_reader_intervals_are_seconds_above_zero():

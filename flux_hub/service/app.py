@@ -27,6 +27,10 @@ from flux_hub.hub.authenticator import FluxAccountsMixin
 
 from . import handlers
 
+# Seconds between two tries to read the superuser of a cluster that has a reader but cannot
+# give it yet
+READER_RETRY_SECONDS = 5.0
+
 
 class FluxAccountsService(Application):
     """The accounts service: the account pages and API, and the reconcile loop."""
@@ -208,9 +212,14 @@ class FluxAccountsService(Application):
             self.log.info("Removing the idle MiniCluster of %s", hub_user)
         return await asyncio.to_thread(self.accounts.deactivate, due, cancel_jobs=False)
 
-    async def start_reader(self):
+    async def start_reader(self, retry=READER_RETRY_SECONDS):
         """Start the reader of the cluster when there is one to read (see reader_enabled);
-        returns it, or None."""
+        returns it, or None.
+
+        A superuser that cannot be read yet (the local cluster still starting beside this
+        service, a Secret not readable for a moment) is asked for again every ``retry`` seconds
+        in the background (said once in the log): until then people's servers ask flux-restful
+        directly, and use the reader at their next try once it reads."""
         if not self.reader_enabled:
             return None
         provisioner = self.accounts.provisioner
@@ -219,14 +228,31 @@ class FluxAccountsService(Application):
             credentials = await asyncio.to_thread(find)
         except Exception as e:
             self.log.warning(
-                "No reader of the cluster: its superuser could not be read (%s); people's "
-                "servers ask flux-restful directly",
+                "No reader of the cluster yet: its superuser could not be read (%s); people's "
+                "servers ask flux-restful directly until it can (asked again every %g s)",
                 e,
+                retry,
             )
+            if retry:
+                self._reader_retry = asyncio.ensure_future(self._start_reader_later(find, retry))
             return None
         if credentials is None:
             self.log.info("No reader of the cluster: people's servers ask flux-restful directly")
             return None
+        return self._start_reader(credentials)
+
+    async def _start_reader_later(self, find, retry):
+        while self.reader is None:
+            await asyncio.sleep(retry)
+            try:
+                credentials = await asyncio.to_thread(find)
+            except Exception:  # noqa: BLE001 (said once, by start_reader)
+                continue
+            if credentials is not None:
+                self._start_reader(credentials)
+            return
+
+    def _start_reader(self, credentials):
         from flux_hub.reader.poller import Reader
 
         self.reader = Reader(
@@ -238,7 +264,10 @@ class FluxAccountsService(Application):
         return self.reader
 
     async def stop_reader(self):
-        """Stop the reader, if one runs."""
+        """Stop the reader, if one runs (or is waited for)."""
+        retrying = getattr(self, "_reader_retry", None)
+        if retrying is not None:
+            retrying.cancel()
         reader, self.reader = self.reader, None
         if reader is not None:
             await reader.stop()
