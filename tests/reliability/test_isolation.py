@@ -28,9 +28,11 @@ import itertools
 from urllib.parse import quote
 
 import pytest
+import requests
 from lanes import REAL_FLUX
 from page_text import table_rows
 
+from flux_hub.jobid import f58
 from flux_hub.local.cluster import multi_user_problem
 from flux_hub.notebook import connect
 from flux_hub.notebook.api import Job
@@ -449,3 +451,135 @@ def test_accounts_are_only_the_admins_to_change(world):
         table(["path", "operation", "actor", *PEOPLE], lines),
     )
     assert wrong == 0, "\n".join("  ".join(map(str, line)) for line in lines)
+
+
+# -- the hub's reader of the cluster (issue 27) --------------------------------------------------
+
+READER_PATHS = ("hub token", "server token")
+READER_OPS = ("jobs", "jobs since another's version", "jobs ?user=<them>", "cluster")
+
+
+def reader_get(world, actor, path, query=""):
+    """GET the reader's endpoint as ``actor``: with their hub token (a browser or script) or
+    with their server's own token (what their server asks with)."""
+    if path == "hub token":
+        token = world.people[actor].token
+    else:
+        token = world.hub.server_process(actor).environ()["JUPYTERHUB_API_TOKEN"]
+    return requests.get(
+        f"{world.hub.url}{SERVICE}api/reader/{query}",
+        headers={"Authorization": f"token {token}"},
+        timeout=60,
+    )
+
+
+def others_in(world, text, actor):
+    """What of other people an answer holds: their job ids (integer or F58), names, markers."""
+    found = []
+    for name in PEOPLE:
+        if name == actor:
+            continue
+        victim = world.victims[name]
+        for value in (str(victim), f58(victim), marker(name), f'"{name}"'):
+            if value in text:
+                found.append(value)
+    return found
+
+
+def reader_cell(world, path, op, actor, target):
+    def jobs_cell(response):
+        if response.status_code != 200:
+            return http_cell(response, lambda r: False)
+        if others_in(world, response.text, actor):
+            return "LEAK " + ", ".join(others_in(world, response.text, actor))
+        answer = response.json()
+        ids = {job["id"] for job in answer["jobs"]} | set(answer.get("ids") or ())
+        return "shown" if world.victims[target] in ids else "hidden"
+
+    if op == "jobs":
+        return jobs_cell(reader_get(world, actor, path, "jobs"))
+    if op == "jobs since another's version":
+        theirs = reader_get(world, target, path, "jobs").json()["version"]
+        # Their version, given back as the actor's: still only the actor's own jobs (changed
+        # since that number of the actor's own count), or all of them. One's own version:
+        # nothing changed since
+        response = reader_get(world, actor, path, f"jobs?since={quote(theirs)}")
+        if actor == target and response.status_code == 200:
+            answer = response.json()
+            unchanged = answer["jobs"] == [] and answer["version"] == theirs
+            return "unchanged" if unchanged else f"changed: {response.text[:200]}"
+        return jobs_cell(response)
+    if op == "jobs ?user=<them>":
+        query = f"jobs?user={quote(target)}&account={quote(target)}&owner={quote(target)}"
+        return jobs_cell(reader_get(world, actor, path, query))
+    assert op == "cluster"
+    response = reader_get(world, actor, path, "cluster")
+    if response.status_code != 200:
+        return http_cell(response, lambda r: False)
+    leaked = others_in(world, response.text, None) + [
+        name for name in PEOPLE if name in response.text
+    ]
+    if leaked:
+        return "LEAK " + ", ".join(leaked)
+    answer = response.json()
+    return "anonymous" if answer["jobs"]["running"] >= len(PEOPLE) else "wrong counts"
+
+
+def expected_reader_cell(path, op, actor, target):
+    if op == "cluster":
+        return "anonymous"
+    if op == "jobs since another's version" and actor == target:
+        return "unchanged"
+    return "shown" if actor == target else "hidden"
+
+
+def test_the_reader_shows_each_person_only_their_own(world):
+    """The reader's endpoints, 4 actors x each endpoint x each way in: a person's own jobs
+    only, whatever they pass; the cluster's state names no one. The endpoints take no job id,
+    so no answer can tell another person's id from an unknown one, by content or by time."""
+    # Every person's victim is in the reader's memory first
+    for name in PEOPLE:
+        wait_until(
+            lambda n=name: (
+                world.victims[n]
+                in {job["id"] for job in reader_get(world, n, "hub token", "jobs").json()["jobs"]}
+            ),
+            60,
+            f"the reader showing {name} their job",
+        )
+    rows = []
+    for path, op, actor in itertools.product(READER_PATHS, READER_OPS, PEOPLE):
+        cells = {target: reader_cell(world, path, op, actor, target) for target in PEOPLE}
+        rows.append(((f"reader, {path}", op, actor), cells))
+    lines, wrong = check(
+        rows,
+        lambda path, op, actor, target: expected_reader_cell(
+            path.removeprefix("reader, "), op, actor, target
+        ),
+    )
+    report(
+        "isolation matrix: the hub's reader (cell = what the actor got of that person)",
+        table(["path", "operation", "actor", *PEOPLE], lines)
+        + [
+            "  cluster: every answer names no one and holds no job id; its counts are the",
+            "  cluster's (everyone's), the same for every person.",
+        ],
+    )
+    assert wrong == 0, "\n".join("  ".join(map(str, line)) for line in lines)
+
+    # A person's version says nothing of the others: alice's stays as it was while bob's
+    # jobs start and end
+    before = reader_get(world, "alice", "hub token", "jobs").json()
+    job_id = world.start_job("bob", {"command": ["true"], "name": "not alice's"})
+    wait_until(
+        lambda: any(
+            job["id"] == job_id and job["state"] == "INACTIVE"
+            for job in reader_get(world, "bob", "hub token", "jobs").json()["jobs"]
+        ),
+        60,
+        "the reader seeing bob's job end",
+    )
+    after = reader_get(world, "alice", "hub token", f"jobs?since={quote(before['version'])}")
+    assert after.status_code == 200, after.text
+    assert after.json()["version"] == before["version"]
+    assert after.json()["jobs"] == [] and "ids" not in after.json()
