@@ -11,21 +11,31 @@ JSON), "shapeless" (JSON of another shape), "down" (not listening); it waits ``d
 before each answer; jobs submitted after ``hide_after`` (seconds since the epoch) are left out
 (not read yet).
 Every request is kept in ``asked`` as (path, since, Authorization header).
+
+``HubReader`` is the real one instead: the accounts service's reader endpoints with a Reader
+polling the cluster's guard as its superuser (the hub's token check is the test's to stand in
+for: tests/test_reader_service.py's Hub, patched onto flux_hub.service.handlers.BaseHandler).
 """
 
 import asyncio
 import json
+import logging
 import socket
 import threading
 import time
+from types import SimpleNamespace
 
 from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler
 
+from flux_hub.reader import ReaderCredentials
+from flux_hub.reader.poller import Reader
 from flux_hub.restful import FluxRestfulClient
+from flux_hub.service import handlers
 from flux_hub.waiting import why_waiting
 
-PREFIX = "/services/flux-accounts/api/reader/"
+ACCOUNTS = "/services/flux-accounts/"
+PREFIX = ACCOUNTS + "api/reader/"
 NO_READER = "This hub has no reader of the cluster: ask flux-restful directly."
 
 
@@ -177,3 +187,41 @@ class StubReader:
             },
             "jobs": {"running": len(running), "waiting": len(waiting)},
         }
+
+
+class HubReader:
+    """The accounts service's routes with a Reader of ``cluster``, on a loop of their own;
+    ``accounts`` stands in for the accounts core (who has which active account)."""
+
+    def __init__(self, cluster, accounts):
+        self.accounts = accounts
+        admin = cluster.admin_user
+        self.credentials = ReaderCredentials(
+            cluster.url, admin, cluster.passwords[admin], cluster.secret_key
+        )
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}{ACCOUNTS}api/reader"  # as the hub sets it
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10)
+
+    async def _serve(self):
+        self.reader = Reader(self.credentials, min_interval=0.2, max_interval=0.5).start()
+        service = SimpleNamespace(
+            reader=self.reader, accounts=self.accounts, log=logging.getLogger("test")
+        )
+        app = Application(handlers.routes(ACCOUNTS), service=service, prefix=ACCOUNTS)
+        server = HTTPServer(app)
+        server.listen(self.port, "127.0.0.1")
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        self._ready.set()
+        await self._stop.wait()
+        server.stop()
+        await self.reader.stop()
+
+    def stop(self):
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)

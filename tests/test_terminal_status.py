@@ -1,8 +1,9 @@
 """`flux-hub status` and the reason column of `flux-hub jobs` (issue 27), as someone in a
-JupyterLab terminal sees them: with the hub's reader of the cluster (a stub answering the
-contract's shapes, tests/reader_stub.py: FLUX_HUB_READER_URL and JUPYTERHUB_API_TOKEN in the
-environment, as a terminal has them from its server), without it, and with it failing. A cluster
-of its own (2 nodes x 2 cores), small enough for a job to wait behind another."""
+JupyterLab terminal sees them: with the hub's reader of the cluster (FLUX_HUB_READER_URL and
+JUPYTERHUB_API_TOKEN in the environment, as a terminal has them from its server: a stub answering
+the contract's shapes, tests/reader_stub.py, and the hub's own endpoints and Reader), without it,
+and with it failing. A cluster of its own (2 nodes x 2 cores), small enough for a job to wait
+behind another."""
 
 import json
 import os
@@ -12,11 +13,13 @@ import time
 from datetime import datetime
 
 import pytest
-from reader_stub import StubReader
+from reader_stub import HubReader, StubReader
+from test_reader_service import Accounts, Hub
 
 from flux_hub import jobid
 from flux_hub.local import LocalCluster
 from flux_hub.restful import FluxRestfulClient
+from flux_hub.service import handlers
 from flux_hub.waiting import why_waiting
 
 pytestmark = pytest.mark.cluster
@@ -209,3 +212,41 @@ def test_jobs_shows_a_job_submitted_a_moment_ago_that_the_reader_has_not_read(en
     assert "just now" in row
     assert jobid.parse(f58) not in [job["id"] for job in reader.person(None)["jobs"]]
     flux_hub(env, "cancel", f58)
+
+
+def test_status_and_jobs_with_the_hubs_own_reader(env, small, queue, monkeypatch):
+    # The accounts service's reader endpoints and a Reader polling the guard (as on the hub)
+    monkeypatch.setattr(handlers.BaseHandler, "hub_auth", Hub())
+    hub = HubReader(small, Accounts())
+    try:
+        env.update(FLUX_HUB_READER_URL=hub.url, JUPYTERHUB_API_TOKEN="alice-server")
+        busy, waiting = queue
+        deadline = time.monotonic() + 60
+        while True:
+            status = json.loads(flux_hub(env, "status", "--json").stdout)
+            if status["queue"] == {"running": 1, "waiting": 1} and status["waiting"]:
+                break
+            assert time.monotonic() < deadline, status
+            time.sleep(0.3)
+        assert status["reader"] is True
+        assert status["waiting"][0]["id"] == waiting
+        assert (status["waiting"][0]["position"], status["waiting"][0]["ahead"]) == (1, 0)
+
+        done = flux_hub(env, "status")
+        assert done.returncode == 0 and done.stderr == ""
+        shown = lines_of(done.stdout)
+        assert shown["source"] == "the hub's reader of the cluster"
+        assert shown["cores"] == "0 free / 4" and shown["GPUs"] == "none"
+        assert shown["jobs"] == "1 running, 1 waiting (everyone's)"
+        row = done.stdout.split("\n\n")[1].splitlines()[2]
+        assert row.startswith(jobid.f58(waiting)) and "behind" in row and "1 (0 ahead)" in row
+        assert status["waiting"][0]["reason"] in row
+
+        table = flux_hub(env, "jobs")
+        header, *rows = table.stdout.splitlines()
+        reason_at = header.index("reason")
+        by_id = {line.split()[0]: line for line in rows}
+        assert by_id[jobid.f58(waiting)][reason_at:] == status["waiting"][0]["reason"]
+        assert hub.reader.error is None
+    finally:
+        hub.stop()

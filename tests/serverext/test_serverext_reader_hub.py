@@ -6,20 +6,13 @@ her own jobs only, each waiting one with its place in everyone's queue, and the 
 resources and queue."""
 
 import asyncio
-import logging
-import socket
-import threading
 import time
-from types import SimpleNamespace
 
 import pytest
+from reader_stub import HubReader
 from serverext_support import JobList, record_requests, server_config
-from test_reader_service import PREFIX, Accounts, Hub
-from tornado.httpserver import HTTPServer
-from tornado.web import Application
+from test_reader_service import Accounts, Hub
 
-from flux_hub.reader import ReaderCredentials
-from flux_hub.reader.poller import Reader
 from flux_hub.service import handlers
 
 pytestmark = pytest.mark.cluster
@@ -27,45 +20,10 @@ pytestmark = pytest.mark.cluster
 TIMEOUT = 60
 
 
-class HubReader:
-    """The accounts service's routes with a Reader of ``cluster``, on a loop of their own."""
-
-    def __init__(self, cluster):
-        admin = cluster.admin_user
-        self.credentials = ReaderCredentials(
-            cluster.url, admin, cluster.passwords[admin], cluster.secret_key
-        )
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}{PREFIX}api/reader"  # as the hub sets it
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
-        self._thread.start()
-        assert self._ready.wait(10)
-
-    async def _serve(self):
-        self.reader = Reader(self.credentials, min_interval=0.2, max_interval=0.5).start()
-        service = SimpleNamespace(
-            reader=self.reader, accounts=Accounts(), log=logging.getLogger("test")
-        )
-        server = HTTPServer(Application(handlers.routes(PREFIX), service=service, prefix=PREFIX))
-        server.listen(self.port, "127.0.0.1")
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        self._ready.set()
-        await self._stop.wait()
-        server.stop()
-        await self.reader.stop()
-
-    def stop(self):
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-
 @pytest.fixture
 def hub_reader(cluster, monkeypatch):
     monkeypatch.setattr(handlers.BaseHandler, "hub_auth", Hub())
-    side = HubReader(cluster)
+    side = HubReader(cluster, Accounts())
     yield side
     side.stop()
 
