@@ -105,7 +105,10 @@ class ServerCpu:
         except psutil.Error:
             return False
         return name.startswith("flux-broker") or any(
-            mark in cmdline for mark in ("flux_restful", "simserve", "flux-sim-cost-broker")
+            mark in cmdline
+            # flux-hub's guard is flux-restful's server process on real Flux (python -m
+            # flux_hub.guard under flux start): without it only the brokers were counted there
+            for mark in ("flux_restful", "flux_hub.guard", "simserve", "flux-sim-cost-broker")
         )
 
     def seconds(self):
