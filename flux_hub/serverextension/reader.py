@@ -18,7 +18,8 @@ import os
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.httputil import url_concat
 
-URL_ENV = "FLUX_HUB_READER_URL"
+from flux_hub.reader import READER_ENV as URL_ENV  # the hub hands the URL in it
+
 TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
 # A reader's answer to a person waits at most for one read of the cluster (10 s): a little more
 TIMEOUT = 15.0
