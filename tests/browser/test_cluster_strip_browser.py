@@ -17,6 +17,7 @@ import subprocess
 import psutil
 import pytest
 from lab_panel import lab_through_the_hub
+from lab_support import ARTIFACTS
 from lanes import REAL_FLUX
 from playwright.sync_api import expect
 
@@ -35,6 +36,15 @@ def instance_uri(hub):
         except psutil.Error:
             continue
     raise AssertionError("the hub's cluster has no guard process with a FLUX_URI")
+
+
+def top_of(lab, name, area, last):
+    """A picture of ``area`` down to ``last`` (and a little more): what the README shows,
+    without the notifications at the window's foot."""
+    outer, inner = area.bounding_box(), last.bounding_box()
+    height = inner["y"] + inner["height"] + 24 - outer["y"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    lab.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), clip={**outer, "height": height})
 
 
 def flux(hub, *argv):
@@ -59,20 +69,21 @@ def test_the_strip_counts_and_why_a_job_waits(hub, browser):
         expect(cores).to_have_text("Cores 0 free / 8")
         expect(strip.locator(".jp-FluxHub-stat-running")).to_have_text("Running 1")
         expect(strip.locator(".jp-FluxHub-stat-waiting")).to_have_text("Waiting 1")
-        lab.screenshot("cluster-strip", lab.panel)
+        top_of(lab, "cluster-strip", lab.panel, lab.row(big))
 
         # The waiting job says why, where it is in the queue, and when it should start
         row = lab.row(small)
         expect(row).to_have_attribute(
             "title", re.compile(r"^Why it waits: Waiting for resources: it asks for 1 core, 0 free")
         )
-        expect(row).to_contain_text("#1 · ~")  # first in the queue, and when it should start
+        expect(row).to_contain_text("#1")  # first in the queue
+        expect(row).to_have_attribute("title", re.compile(r"Should start: about "))
         detail = lab.open_job(small)
         waits = detail.get_by_role("status", name="Why it waits")
         expect(waits).to_contain_text("Why it waits: Waiting for resources: it asks for 1 core")
         expect(waits).to_contain_text("Position: 1")
         expect(waits.locator(".jp-FluxHub-waitingStart")).to_contain_text("Should start:")
-        lab.screenshot("job-waiting", detail)
+        top_of(lab, "job-waiting", detail, waits)
 
         if REAL_FLUX:
             # The strip's counts are the instance's own
