@@ -4,6 +4,7 @@ import pwd
 import subprocess
 import time
 
+import pytest
 import requests
 
 
@@ -56,6 +57,17 @@ class Api:
         jobid = self.submit(command, **params)
         info = self.wait(jobid)
         return info, "".join(self.output(jobid))
+
+
+def assert_same_as_restful(api, job, added, slack):
+    """``job`` (a record flux-hub made from a listing) is flux-restful's own answer to
+    ``api.info`` for it, but for the keys flux-hub ``added`` and a running job's runtime (which
+    counts up while it runs: within ``slack`` seconds)."""
+    theirs = api.info(job["id"])
+    ours = {key: value for key, value in job.items() if key not in added}
+    if ours["state"] in ("RUN", "CLEANUP"):
+        assert ours.pop("runtime") == pytest.approx(theirs.pop("runtime"), abs=slack)
+    assert ours == theirs
 
 
 def api(cluster, user):
