@@ -108,8 +108,27 @@ def add_parsers(commands):
     )
     logs.set_defaults(func=_run, action=job_logs)
 
-    cancel = commands.add_parser("cancel", help="cancel jobs", description="Cancel jobs.")
-    cancel.add_argument("ids", nargs="+", metavar="ID", help="job ids")
+    cancel = commands.add_parser(
+        "cancel",
+        help="cancel jobs",
+        description="Cancel jobs: those named, or with --all every active job of yours (as "
+        "flux cancel --all), --states narrowing it.",
+    )
+    cancel.add_argument("ids", nargs="*", metavar="ID", help="job ids")
+    cancel.add_argument(
+        "-A", "--all", action="store_true", help="every job of yours that is active (or --states)"
+    )
+    cancel.add_argument(
+        "-S",
+        "--states",
+        default="active",
+        metavar="STATES",
+        help="with --all: pending, running or active (the default), or names of states "
+        "(sched, run ...), comma-separated",
+    )
+    cancel.add_argument(
+        "-n", "--dry-run", action="store_true", help="with --all: say which, cancel nothing"
+    )
     cancel.set_defaults(func=_run, action=cancel_jobs)
 
     history = commands.add_parser(
@@ -485,12 +504,62 @@ def job_logs(cluster, args):
     return OK
 
 
+# flux cancel's --states words, and the job states each stands for
+STATE_WORDS = {
+    "pending": ("DEPEND", "PRIORITY", "SCHED"),
+    "running": ("RUN", "CLEANUP"),
+    "active": ACTIVE_STATES,
+}
+
+
+def _cancel_states(text):
+    """The job states ``--states`` names; CommandError (usage) for a word it does not know."""
+    states = set()
+    for word in filter(None, (w.strip().lower() for w in text.split(","))):
+        if word in STATE_WORDS:
+            states.update(STATE_WORDS[word])
+        elif word.upper() in ACTIVE_STATES:
+            states.add(word.upper())
+        else:
+            raise CommandError(
+                f"--states takes pending, running, active or an active state's name "
+                f"({', '.join(s.lower() for s in ACTIVE_STATES)}), not {word!r}",
+                USAGE,
+            )
+    if not states:
+        raise CommandError("--states names no state", USAGE)
+    return states
+
+
 def cancel_jobs(cluster, args):
-    ids = [_parse_id(text) for text in args.ids]
-    status = OK
+    if args.all == bool(args.ids):
+        raise CommandError("give job ids, or --all (not both)", USAGE)
+    if not args.all:
+        if args.dry_run or args.states != "active":
+            raise CommandError("--states and --dry-run go with --all", USAGE)
+        ids = [_parse_id(text) for text in args.ids]
+        return _cancel(cluster, ids, already_ended_fails=True)
+    states = _cancel_states(args.states)
+    jobs, _ = _your_jobs(cluster)
+    ids = [job.id for job in jobs if job._info.get("state") in states]
+    if not ids:
+        print("flux-hub: no job of yours to cancel", file=sys.stderr)
+        return OK
+    if args.dry_run:
+        for number in ids:
+            print(f"flux-hub: would cancel {jobid.f58(number)}", file=sys.stderr)
+        return OK
+    return _cancel(cluster, ids, already_ended_fails=False)
+
+
+def _cancel(cluster, ids, already_ended_fails):
+    """Cancel each job, one line each, a summary line for several. With --all a job that ended
+    meanwhile is no failure (it was active when listed); named, it is (as flux cancel)."""
+    status, done, ended = OK, 0, 0
     for number in ids:
         try:
             cluster.client.cancel(number)
+            done += 1
             print(f"flux-hub: cancelled {jobid.f58(number)}", file=sys.stderr)
         except JobNotFound:
             _say(f"there is no job {jobid.f58(number)} of yours")
@@ -498,8 +567,20 @@ def cancel_jobs(cluster, args):
         except FluxRestfulError as error:
             if isinstance(error, ClusterUnavailable):
                 raise
+            if not already_ended_fails and _ended(cluster.job(number).info):
+                ended += 1
+                print(f"flux-hub: {jobid.f58(number)} had already ended", file=sys.stderr)
+                continue
             _say(str(error))
             status = FAILED
+    if len(ids) > 1:
+        more = f" ({ended} had already ended)" if ended else ""
+        failed = len(ids) - done - ended
+        print(
+            f"flux-hub: cancelled {done} of {len(ids)} jobs{more}"
+            + (f"; {failed} could not be" if failed else ""),
+            file=sys.stderr,
+        )
     return status
 
 

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from flux_hub import jobid
+from flux_hub.local import LocalCluster
 
 pytestmark = pytest.mark.cluster
 
@@ -45,6 +46,14 @@ def record(env, job):
     done = flux_hub(env, "job", "--json", job)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def wait_running(env, job, timeout=60):
+    deadline = time.monotonic() + timeout
+    while (info := record(env, job))["state"] != "RUN":
+        assert time.monotonic() < deadline, f"{job} is still {info['state']}"
+        time.sleep(0.3)
+    return info
 
 
 def wait_inactive(env, job, timeout=60):
@@ -143,6 +152,64 @@ def test_cancel_takes_ids_in_any_form(env):
     assert "Job cannot be cancelled" in again.stderr
 
 
+@pytest.fixture(scope="module")
+def two_cores(tmp_path_factory):
+    """A cluster of its own, one node of 2 cores: which jobs run and which wait is known."""
+    cluster = LocalCluster(
+        tmp_path_factory.mktemp("two-cores"), users=["alice", "bob"], nodes=1, cores_per_node=2
+    ).start(timeout=120)
+    yield cluster
+    cluster.stop()
+
+
+def test_cancel_all_cancels_every_active_job_of_yours_or_those_of_some_states(two_cores, tmp_path):
+    """As flux cancel --all [--states]: the person's own active jobs, no one else's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_")}
+    env.update(
+        FLUX_RESTFUL_HOST=two_cores.url,
+        FLUX_USER="alice",
+        FLUX_TOKEN=two_cores.passwords["alice"],
+        FLUX_SECRET_KEY=two_cores.secret_key,
+        HOME=str(tmp_path),
+    )
+    (tmp_path / "bob").mkdir()
+    bob = dict(
+        env, FLUX_USER="bob", FLUX_TOKEN=two_cores.passwords["bob"], HOME=str(tmp_path / "bob")
+    )
+    bobs = flux_hub(bob, "submit", "-t", "10m", "sleep", "600").stdout.strip()
+    mine = [flux_hub(env, "submit", "sleep", "600").stdout.strip()]
+    # Both cores are taken: this one waits
+    big = flux_hub(env, "submit", "-n", "2", "true").stdout.strip()
+    assert record(env, mine[0])["state"] == "RUN" or wait_running(env, mine[0])
+    assert record(env, big)["state"] == "SCHED"
+    mine.append(flux_hub(env, "submit", "sleep", "600").stdout.strip())  # waits too
+    try:
+        dry = flux_hub(env, "cancel", "--all", "--dry-run")
+        assert dry.returncode == 0, dry.stderr
+        assert all(f"would cancel {job}" in dry.stderr for job in [*mine, big])
+        assert bobs not in dry.stderr
+        assert all(record(env, job)["state"] != "INACTIVE" for job in mine)
+
+        pending = flux_hub(env, "cancel", "--all", "-S", "pending")
+        assert pending.returncode == 0, pending.stderr
+        assert f"cancelled {big}" in pending.stderr and f"cancelled {mine[1]}" in pending.stderr
+        assert mine[0] not in pending.stderr
+        assert wait_inactive(env, big)["result"] == "CANCELED"
+        assert wait_inactive(env, mine[1])["result"] == "CANCELED"
+
+        everything = flux_hub(env, "cancel", "--all")
+        assert everything.returncode == 0, everything.stderr
+        assert f"cancelled {mine[0]}" in everything.stderr
+        assert wait_inactive(env, mine[0])["result"] == "CANCELED"
+        assert record(bob, bobs)["state"] != "INACTIVE"  # bob's job runs on
+
+        none = flux_hub(env, "cancel", "--all")
+        assert (none.returncode, none.stderr) == (0, "flux-hub: no job of yours to cancel\n")
+    finally:
+        flux_hub(bob, "cancel", bobs)
+        flux_hub(env, "cancel", "--all")
+
+
 def test_someone_elses_job_is_not_yours(env, cluster):
     bob = dict(env, FLUX_USER="bob", FLUX_TOKEN=cluster.passwords["bob"])
     job = flux_hub(bob, "submit", "sleep", "30").stdout.strip()
@@ -165,6 +232,10 @@ def test_someone_elses_job_is_not_yours(env, cluster):
         (("submit", "--name", "", "true"), "a job name must not be empty"),
         (("job", "not-an-id"), "'not-an-id' is not a job id"),
         (("cancel", "ƒ0OIl"), "is not a job id"),
+        (("cancel",), "give job ids, or --all"),
+        (("cancel", "--all", "ƒ2"), "give job ids, or --all (not both)"),
+        (("cancel", "--all", "-S", "sleeping"), "--states takes pending, running, active"),
+        (("cancel", "-S", "pending", "ƒ2"), "--states and --dry-run go with --all"),
     ],
 )
 def test_a_command_line_that_cannot_run_exits_2_with_one_line(env, args, message):
