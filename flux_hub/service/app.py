@@ -102,7 +102,16 @@ class FluxAccountsService(Application):
     def _valid_reconcile_interval(self, proposal):
         return seconds_or_zero(self, proposal)
 
+    holds_enabled = Bool(
+        True,
+        config=True,
+        help="""Whether the service holds jobs until others end (``flux-hub submit
+        --dependency=afterok:ID``, flux_hub/holds) and submits them as their owners, even while
+        their servers are stopped. The holds are kept next to the accounts store.""",
+    )
+
     accounts = Instance(FluxAccounts)
+    holder = Any(None)  # the Holder of held jobs (flux_hub/holds), or None
     reader = Any(None)  # the Reader of the cluster (flux_hub/reader), or None
     authenticator_class = Any()
     last_reconcile = Any(None)  # {"at": time, "changes": [Outcome...], "error": str|None}
@@ -272,6 +281,28 @@ class FluxAccountsService(Application):
         if reader is not None:
             await reader.stop()
 
+    def start_holder(self):
+        """Start holding jobs (see holds_enabled); returns the Holder, or None. Holds kept by a
+        run before are resumed."""
+        if not self.holds_enabled:
+            return None
+        from flux_hub.holds import STORE_NAME
+        from flux_hub.holds.holder import Holder
+        from flux_hub.holds.store import HoldStore
+
+        folder = os.path.dirname(os.path.abspath(self.accounts.store_path))
+        store = HoldStore(os.path.join(folder, STORE_NAME))
+        self.holder = Holder(store, self.accounts, lambda: self.reader).start()
+        self.log.info("Holding jobs until others end (kept in %s)", store.path)
+        return self.holder
+
+    async def stop_holder(self):
+        """Stop releasing held jobs (they stay kept for the next start)."""
+        holder, self.holder = self.holder, None
+        if holder is not None:
+            await holder.stop()
+            holder.store.close()
+
     async def reconcile_loop(self):
         """Reconcile now, then every reconcile_interval seconds."""
         while True:
@@ -312,12 +343,14 @@ class FluxAccountsService(Application):
         if self.reconcile_interval > 0:
             asyncio.ensure_future(self.reconcile_loop())
         await self.start_reader()
+        self.start_holder()
         # The hub stops services with SIGINT, then SIGTERM (SIGINT may arrive ignored).
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopped.set)
         await stopped.wait()
+        await self.stop_holder()
         await self.stop_reader()
 
 

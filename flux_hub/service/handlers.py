@@ -23,6 +23,17 @@ The reader's API (flux_hub/reader; a person's server asks it with its own token)
 
 404 when this hub has no reader, 503 when it cannot read the cluster, 403 without an active
 account.
+
+Jobs held by the hub until others end (flux_hub/holds; a person's server, terminal or notebook
+asks with the person's own token, and only ever gets or changes their own holds):
+
+    POST   holds         {"request", "after", ["name"], ["workdir"]} -> 201 the hold
+    GET    holds         the person's holds, newest first
+    GET    holds/{id}    one of them (404 for another's, as for none)
+    DELETE holds/{id}    cancel it while it waits
+
+400 in one line for a bad body or a job to wait for that is not the person's, 403 without an
+active account, 404 when this hub holds no jobs.
 """
 
 import asyncio
@@ -639,6 +650,79 @@ class ReaderClusterAPI(ReaderAPI):
         self.write_json({"cluster": cluster, **state.summary()})
 
 
+NO_HOLDER = "This hub holds no jobs: submit the job when the others have ended."
+# The largest hold body taken (bytes): a job request with its environment and script
+MAX_HOLD_BODY = 1 << 20
+
+
+class HoldsAPI(ReaderAPI):
+    """What the holds' endpoints share: the holder (404 without one) and the person, whose
+    name comes from the token alone (never from the body)."""
+
+    def holder(self):
+        """The service's Holder; 404 when this hub has none."""
+        holder = getattr(self.service, "holder", None)
+        if holder is None:
+            raise web.HTTPError(404, NO_HOLDER)
+        return holder
+
+    def write_error(self, status_code, **kwargs):
+        """As APIHandler's, with the message's arguments put in (a person's input goes in
+        arguments, never in the format)."""
+        error = kwargs.get("exc_info", (None, None))[1]
+        if isinstance(error, web.HTTPError) and error.log_message and error.args:
+            self.set_header("Content-Type", "application/json")
+            return self.finish(json.dumps({"message": error.log_message % error.args}))
+        return super().write_error(status_code, **kwargs)
+
+
+class HoldListAPI(HoldsAPI):
+    """GET api/holds: the person's holds; POST api/holds: hold a job (see the module)."""
+
+    async def get(self):
+        """{"holds": [hold...]} of the person, newest first."""
+        holder, owner = self.holder(), self.own_name()
+        found = await asyncio.to_thread(holder.holds_of, owner)
+        self.write_json({"holds": [hold.public() for hold in found]})
+
+    async def post(self):
+        """Hold the body's job for the person; 201 the hold, 400 in one line."""
+        from flux_hub.holds.holder import HoldRefused
+
+        holder = self.holder()
+        owner = self.own_name()
+        account = await self.person_account()
+        if len(self.request.body) > MAX_HOLD_BODY:
+            raise web.HTTPError(400, f"A hold's body is at most {MAX_HOLD_BODY} bytes.")
+        try:
+            body = json.loads(self.request.body or b"")
+        except ValueError:
+            raise web.HTTPError(400, 'The body must be JSON: {"request", "after"}.') from None
+        try:
+            hold = await holder.create(owner, account, body)
+        except HoldRefused as error:
+            raise web.HTTPError(400, "%s", str(error)) from None
+        self.write_json(hold.public(), status=201)
+
+
+class HoldAPI(HoldsAPI):
+    """GET api/holds/<id>: one of the person's holds; DELETE: cancel it while it waits."""
+
+    async def get(self, hold_id):
+        """The hold; 404 unless it is the person's."""
+        self.write_json(await self._own(hold_id, self.holder().hold_of))
+
+    async def delete(self, hold_id):
+        """Cancel the hold: it as it is then (CANCELED, or the state it had reached)."""
+        self.write_json(await self._own(hold_id, self.holder().cancel))
+
+    async def _own(self, hold_id, act):
+        hold = await asyncio.to_thread(act, self.own_name(), hold_id)
+        if hold is None:
+            raise web.HTTPError(404, "%s", f"There is no hold {hold_id} of yours.")
+        return hold.public()
+
+
 def routes(prefix):
     """The service's (URL pattern, handler) pairs under ``prefix``."""
     api = url_path_join(prefix, "api")
@@ -658,4 +742,6 @@ def routes(prefix):
         (url_path_join(api, r"accounts/([^/]+)/cluster"), ClusterSettingsAPI),
         (url_path_join(api, "reader/jobs"), ReaderJobsAPI),
         (url_path_join(api, "reader/cluster"), ReaderClusterAPI),
+        (url_path_join(api, "holds"), HoldListAPI),
+        (url_path_join(api, r"holds/([A-Za-z0-9]{1,40})"), HoldAPI),
     ]

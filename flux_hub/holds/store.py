@@ -1,0 +1,162 @@
+"""Where the hub keeps held jobs: one SQLite file in the hub's state, next to the accounts store.
+
+A hold must outlive the hub and the accounts service (issue 28: a chain survives a restart), so
+every change is written before it is acted on. The file holds job requests (commands,
+environments): it is made readable by the hub's user only (0600), as the accounts store is.
+
+A hold's ``state``:
+
+- ``DEPEND``: waiting for its conditions (``after``);
+- ``SUBMITTING``: being submitted now. A hold found in this state at start was being submitted
+  when the service stopped: whether flux-restful got it cannot be told, so it is not sent again
+  (never two jobs for one hold) but marked ``NEVER_RUN`` saying so;
+- ``SUBMITTED``: released, ``job`` its job id;
+- ``NEVER_RUN``: its conditions can no longer hold, or flux-restful refused it; ``reason`` why;
+- ``CANCELED``: its owner cancelled it while it waited.
+"""
+
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass
+
+DEPEND, SUBMITTING, SUBMITTED, NEVER_RUN, CANCELED = (
+    "DEPEND",
+    "SUBMITTING",
+    "SUBMITTED",
+    "NEVER_RUN",
+    "CANCELED",
+)
+WAITING = (DEPEND, SUBMITTING)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS holds (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    account TEXT NOT NULL,
+    request TEXT NOT NULL,
+    after TEXT NOT NULL,
+    name TEXT,
+    state TEXT NOT NULL,
+    job INTEGER,
+    reason TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS holds_owner ON holds (owner, created);
+CREATE INDEX IF NOT EXISTS holds_state ON holds (state);
+"""
+
+
+@dataclass
+class Hold:
+    """One held job: its ``owner`` (hub user) and Flux ``account``, flux-restful's submit
+    ``request`` (jobrequest.parse's, the cluster's workdir), the conditions ``after`` (depend),
+    its ``name``, state, ``job`` once submitted, ``reason`` when never run."""
+
+    id: str
+    owner: str
+    account: str
+    request: dict
+    after: list
+    name: str | None
+    state: str
+    job: int | None
+    reason: str | None
+    created: float
+    updated: float
+
+    def public(self):
+        """The hold as its owner sees it (the API's JSON): no account, the request as sent."""
+        model = asdict(self)
+        del model["account"], model["owner"]
+        return model
+
+
+class HoldStore:
+    """The holds in the SQLite file at ``path`` (made 0600); safe to use from threads."""
+
+    def __init__(self, path):
+        self.path = path
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        for extra in (path + "-wal", path + "-shm"):
+            if os.path.exists(extra):
+                os.chmod(extra, 0o600)
+
+    def close(self):
+        with self._lock:
+            self._db.close()
+
+    def _rows(self, sql, args=()):
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [_hold(row) for row in rows]
+
+    def add(self, owner, account, request, after, name=None):
+        """A new hold in state DEPEND; returns it."""
+        now = time.time()
+        hold = Hold(
+            "h" + secrets.token_hex(8), owner, account, request, after, name, DEPEND, None, None,
+            now, now,
+        )  # fmt: skip
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO holds VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    hold.id, owner, account, json.dumps(request), json.dumps(after), name,
+                    DEPEND, None, None, now, now,
+                ),
+            )  # fmt: skip
+        return hold
+
+    def get(self, hold_id):
+        """The hold of that id, or None."""
+        rows = self._rows("SELECT * FROM holds WHERE id = ?", (hold_id,))
+        return rows[0] if rows else None
+
+    def of(self, owner):
+        """The owner's holds, newest first."""
+        return self._rows("SELECT * FROM holds WHERE owner = ? ORDER BY created DESC", (owner,))
+
+    def count_waiting(self, owner):
+        """How many of the owner's holds wait."""
+        with self._lock:
+            (n,) = self._db.execute(
+                "SELECT COUNT(*) FROM holds WHERE owner = ? AND state IN (?, ?)", (owner, *WAITING)
+            ).fetchone()
+        return n
+
+    def in_state(self, state):
+        """Every hold in ``state``, oldest first."""
+        return self._rows("SELECT * FROM holds WHERE state = ? ORDER BY created", (state,))
+
+    def move(self, hold_id, frm, to, job=None, reason=None):
+        """Set a hold's state to ``to`` only if it is in ``frm`` (a state or a tuple of them);
+        whether it moved. Each move is one transaction: a cancel and a release never both win."""
+        frm = (frm,) if isinstance(frm, str) else tuple(frm)
+        marks = ",".join("?" * len(frm))
+        with self._lock:
+            cursor = self._db.execute(
+                f"UPDATE holds SET state = ?, job = COALESCE(?, job), reason = ?, updated = ? "
+                f"WHERE id = ? AND state IN ({marks})",
+                (to, job, reason, time.time(), hold_id, *frm),
+            )
+        return cursor.rowcount == 1
+
+
+def _hold(row):
+    (id_, owner, account, request, after, name, state, job, reason, created, updated) = row
+    return Hold(
+        id_, owner, account, json.loads(request), json.loads(after), name, state, job, reason,
+        created, updated,
+    )  # fmt: skip
