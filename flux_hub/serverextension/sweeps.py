@@ -1,0 +1,397 @@
+"""Sweeps submitted by the person's server (issue 28.1): ``POST flux-hub/api/sweeps``.
+
+A sweep (flux_hub/sweep.py: one request with placeholders over lists of inputs) is expanded and
+checked whole when it is posted (a bad one: 400 in one line, nothing submitted), kept, answered
+at once (202 ``{"sweep": id, "count": n, "group": name}``) and then submitted by the server in
+the background, one job after another: each submit waits for flux-restful's answer to the one
+before, which is flux-restful's pace and never more than one request of the sweep at a time.
+The browser only reads the progress (``GET sweeps/<id>``: ``{"sweep", "group", "total",
+"submitted", "failed", "ids", "errors", "done"}``; ``GET sweeps``: the person's sweeps, newest
+first), so closing the page changes nothing.
+
+Each job is named ``GROUP [i/n]`` (its group: the body's ``group``, else the request's name or
+program), goes into the person's job history as a POST jobs job does (origin: the body's, the
+panel by default) and is followed by the panel from the next refresh on.
+
+Kept in ``sweeps.sqlite3`` next to the person's job history (0600, WAL), one row per job of the
+sweep. Resuming without doubling: before job i is submitted its row is marked *claimed* (the
+time, committed); once flux-restful gives its id the id is written (committed). So after a stop
+(the server restarted, the process killed) a row is either untouched (submitted on resume), has
+its id (done), or is claimed without an id: the stop came during that one submit, and the job
+may or may not exist. There is at most one such row per sweep (one submit at a time). On
+resume it is looked for among the person's jobs on the cluster (flux-restful's listing): a job
+submitted since the claim, with the program's name, that is no other row's; found, its id is
+adopted; not found, it is submitted. The listing failing leaves the row failed with the reason
+rather than risk a double.
+
+``resume(settings)`` (called once when the extension loads) takes up every unfinished sweep.
+"""
+
+import asyncio
+import json
+import os
+import secrets
+import shlex
+import sqlite3
+import time
+
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from flux_hub import sweep
+from flux_hub.history import History, default_path
+from flux_hub.paths import PathNotShared
+from flux_hub.restful import FluxRestfulError
+from flux_hub.serverextension.errors import BadRequest
+from flux_hub.serverextension.handlers import FluxHubHandler, _sentence, parse_origin
+
+FILE_NAME = "sweeps.sqlite3"
+SETTING = "flux_hub_sweeps"
+# A sweep's progress lists at most this many errors (the first ones)
+MOST_ERRORS = 20
+# A claimed job found on resume: submitted at most this long before its claim (clock skew)
+SKEW = 2.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sweeps (
+    id TEXT PRIMARY KEY,
+    group_name TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    created REAL NOT NULL,
+    origin TEXT NOT NULL,            -- JSON: History.record_submitted's origin keywords
+    done REAL                        -- when its last job was submitted (or failed)
+);
+CREATE TABLE IF NOT EXISTS items (
+    sweep TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    request TEXT NOT NULL,           -- JSON: the checked submit fields, name and command
+    claimed REAL,                    -- committed just before its submit
+    job_id TEXT,                     -- committed just after (decimal)
+    error TEXT,                      -- why it was not submitted
+    PRIMARY KEY (sweep, idx)
+);
+"""
+
+
+class SweepStore:
+    """The person's sweeps, in a SQLite file (see the module's text). Used from the server's
+    event loop only: each write is one short transaction."""
+
+    def __init__(self, path):
+        self.path = path
+        folder = os.path.dirname(path)
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+        os.chmod(path, 0o600)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    def add(self, group, jobs, origin):
+        """Keep a new sweep (``jobs``: (index, request) pairs); returns its id."""
+        sweep_id = secrets.token_hex(6)
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute(
+                "INSERT INTO sweeps (id, group_name, total, created, origin) VALUES (?,?,?,?,?)",
+                (sweep_id, group, len(jobs), time.time(), json.dumps(origin)),
+            )
+            self.db.executemany(
+                "INSERT INTO items (sweep, idx, request) VALUES (?,?,?)",
+                ((sweep_id, index, json.dumps(request)) for index, request in jobs),
+            )
+        return sweep_id
+
+    def _set(self, sql, args):
+        self.db.execute(sql, args)  # autocommit: one statement, one transaction
+
+    def claim(self, sweep_id, index):
+        self._set(
+            "UPDATE items SET claimed = ? WHERE sweep = ? AND idx = ?",
+            (time.time(), sweep_id, index),
+        )
+
+    def submitted(self, sweep_id, index, job_id):
+        self._set(
+            "UPDATE items SET job_id = ? WHERE sweep = ? AND idx = ?",
+            (str(job_id), sweep_id, index),
+        )
+
+    def failed(self, sweep_id, index, message):
+        self._set(
+            "UPDATE items SET error = ? WHERE sweep = ? AND idx = ?", (message, sweep_id, index)
+        )
+
+    def finish(self, sweep_id):
+        self._set("UPDATE sweeps SET done = ? WHERE id = ?", (time.time(), sweep_id))
+
+    def unfinished(self):
+        return [row[0] for row in self.db.execute("SELECT id FROM sweeps WHERE done IS NULL")]
+
+    def sweep(self, sweep_id):
+        row = self.db.execute(
+            "SELECT group_name, total, created, origin, done FROM sweeps WHERE id = ?", (sweep_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        group, total, created, origin, done = row
+        return {
+            "group": group,
+            "total": total,
+            "created": created,
+            "origin": json.loads(origin),
+            "done": done,
+        }
+
+    def to_do(self, sweep_id):
+        """(index, request, claimed) of the jobs without an id nor an error, in order."""
+        rows = self.db.execute(
+            "SELECT idx, request, claimed FROM items WHERE sweep = ? AND job_id IS NULL"
+            " AND error IS NULL ORDER BY idx",
+            (sweep_id,),
+        )
+        return [(index, json.loads(request), claimed) for index, request, claimed in rows]
+
+    def known_ids(self):
+        return {
+            int(row[0])
+            for row in self.db.execute("SELECT job_id FROM items WHERE job_id IS NOT NULL")
+        }
+
+    def last_id(self, sweep_id):
+        """The id of the sweep's last job with one (0: none yet)."""
+        row = self.db.execute(
+            "SELECT job_id FROM items WHERE sweep = ? AND job_id IS NOT NULL"
+            " ORDER BY idx DESC LIMIT 1",
+            (sweep_id,),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def progress(self, sweep_id):
+        """The progress answer of GET sweeps/<id>, or None for no such sweep."""
+        info = self.sweep(sweep_id)
+        if info is None:
+            return None
+        rows = self.db.execute(
+            "SELECT idx, job_id, error FROM items WHERE sweep = ? ORDER BY idx", (sweep_id,)
+        ).fetchall()
+        ids = [int(job_id) for _index, job_id, _error in rows if job_id is not None]
+        errors = [{"index": index, "message": error} for index, _j, error in rows if error]
+        return {
+            "sweep": sweep_id,
+            "group": info["group"],
+            "total": info["total"],
+            "submitted": len(ids),
+            "failed": len(errors),
+            "ids": ids,
+            "errors": errors[:MOST_ERRORS],
+            "created": info["created"],
+            "done": info["done"] is not None,
+        }
+
+    def all(self):
+        rows = self.db.execute("SELECT id FROM sweeps ORDER BY created DESC").fetchall()
+        return [self.progress(row[0]) for row in rows]
+
+
+class Sweeps:
+    """The person's sweeps and the background submitting of them, one per server."""
+
+    def __init__(self, service):
+        self.service = service
+        self._store = None
+        self.tasks = {}  # sweep id -> its asyncio.Task while it runs
+
+    @property
+    def store(self):
+        if self._store is None:
+            path = default_path(self.service.settings.job_names_path).with_name(FILE_NAME)
+            self._store = SweepStore(str(path))
+        return self._store
+
+    def create(self, body):
+        """Check, expand and keep the sweep of a POST body, and start submitting it; returns
+        its progress. BadRequest (one line) for a bad one: nothing is kept nor submitted."""
+        request, inputs, group, origin = parse_body(body)
+        try:
+            jobs = sweep.expand(request, inputs, group=group)
+        except sweep.SweepError as error:
+            raise BadRequest(_sentence(f"The sweep was not submitted: {error}")) from None
+        group = sweep.group_name(request, group)
+        checked = []
+        for job in jobs:
+            fields = sweep.jobrequest.parse(job.request)
+            if "workdir" in fields:
+                try:
+                    fields["workdir"] = self.service.cluster_workdir(fields["workdir"])
+                except PathNotShared as error:
+                    raise BadRequest(_sentence(str(error)), field="workdir") from None
+            checked.append((job.index, fields))
+        sweep_id = self.store.add(group, checked, origin)
+        self.start(sweep_id)
+        return self.store.progress(sweep_id)
+
+    def start(self, sweep_id):
+        if sweep_id not in self.tasks:
+            task = asyncio.ensure_future(self._run(sweep_id))
+            self.tasks[sweep_id] = task
+            task.add_done_callback(lambda _t: self.tasks.pop(sweep_id, None))
+
+    def resume(self):
+        """Take up every unfinished sweep (the server restarted)."""
+        for sweep_id in self.store.unfinished():
+            self.start(sweep_id)
+
+    async def _run(self, sweep_id):
+        store, log = self.store, self.service.log
+        info = store.sweep(sweep_id)
+        try:
+            for index, fields, claimed in store.to_do(sweep_id):
+                if claimed is not None and await self._adopted(sweep_id, index, fields, claimed):
+                    continue
+                store.claim(sweep_id, index)
+                fields = dict(fields)
+                name = fields.pop("name", None)
+                command = fields.pop("command")
+                try:
+                    job_id = await self.service.submit(command, name=name, **fields)
+                except FluxRestfulError as error:
+                    store.failed(sweep_id, index, str(error))
+                    continue
+                store.submitted(sweep_id, index, job_id)
+                self._record(job_id, command, fields, name, info["origin"])
+            store.finish(sweep_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 (one line; resumed at the next start)
+            log.exception("flux-hub: sweep %s stopped", sweep_id)
+
+    async def _adopted(self, sweep_id, index, fields, claimed):
+        """Whether the job claimed before a stop exists (then its id is kept): a job of the
+        person's named as its program, submitted since the claim (Flux's ids grow with time:
+        after the sweep's last job with an id; and by the clock, SKEW allowed), that no sweep holds
+        and flux-hub names otherwise (if at all)."""
+        try:
+            jobs = await self.service.client.jobs()
+        except FluxRestfulError as error:
+            self.store.failed(
+                sweep_id, index, f"not known whether it was submitted before a stop: {error}"
+            )
+            return True
+        known = self.store.known_ids()
+        after = self.store.last_id(sweep_id)
+        program = os.path.basename(shlex.split(fields["command"])[0])
+        found = sorted(
+            job["id"]
+            for job in jobs
+            if (job.get("t_submit") or 0) >= claimed - SKEW
+            and job["id"] > after
+            and job["id"] not in known
+            and job.get("name") in (program, None)
+            and self.service.names.get(job["id"]) in (None, fields.get("name"))
+        )
+        if not found:
+            return False
+        job_id = found[0]
+        self.store.submitted(sweep_id, index, job_id)
+        self.service._learnt.add(job_id)
+        if fields.get("name"):
+            try:
+                self.service.names.set(job_id, fields["name"])
+            except OSError:
+                pass
+        rest = {k: v for k, v in fields.items() if k not in ("command", "name")}
+        info = self.store.sweep(sweep_id)
+        self._record(job_id, fields["command"], rest, fields.get("name"), info["origin"])
+        return True
+
+    def _record(self, job_id, command, fields, name, origin):
+        workdir = fields.get("workdir")
+        self.service.record(
+            f"job {job_id}",
+            History.record_submitted,
+            job_id,
+            cluster=self.service.client.host,
+            submitted=time.time(),
+            request={"command": command, **fields},
+            name=name,
+            workdir=workdir,
+            lab_workdir=self.service.paths.to_lab(workdir) if workdir else None,
+            **origin,
+        )
+
+
+def parse_body(body):
+    """(request, inputs, group, origin) of a POST sweeps body: ``{"request": {POST jobs' job
+    fields, with placeholders}, "inputs": [[...], ...] or {name: [...]}, "group"?: text,
+    "origin"?: as POST jobs'}``; BadRequest (one line) otherwise."""
+    try:
+        data = json.loads(body or b"")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise BadRequest('The request body must be a JSON object {"request": ..., "inputs": ...}.')
+    unknown = sorted(set(data) - {"request", "inputs", "group", "origin"})
+    if unknown:
+        raise BadRequest(f"The sweep was not submitted: unknown field {unknown[0]!r}.")
+    request = data.get("request")
+    if not isinstance(request, dict):
+        raise BadRequest("The sweep was not submitted: 'request' must be the job's fields.")
+    bad = sorted(key for key in request if key not in sweep.jobrequest.BY_NAME)
+    if bad:
+        raise BadRequest(f"The sweep was not submitted: unknown job field {bad[0]!r}.")
+    group = data.get("group")
+    if group is not None and not isinstance(group, str):
+        raise BadRequest("The sweep was not submitted: 'group' must be text.")
+    origin, reasons = parse_origin(data.get("origin"))
+    if reasons:
+        raise BadRequest("The sweep was not submitted: " + reasons[0])
+    return request, data.get("inputs"), group, origin
+
+
+def sweeps_of(settings):
+    """The server's Sweeps (made at first use)."""
+    if SETTING not in settings:
+        settings[SETTING] = Sweeps(settings["flux_hub"])
+    return settings[SETTING]
+
+
+def resume(settings):
+    """Take up the person's unfinished sweeps (call once the extension is loaded); a store that
+    cannot be opened is one warning line."""
+    try:
+        sweeps_of(settings).resume()
+    except (OSError, sqlite3.Error) as error:
+        settings["flux_hub"].log.warning("flux-hub: sweeps not resumed: %s", error)
+
+
+class SweepsHandler(FluxHubHandler):
+    """POST sweeps (a new sweep: 202) and GET sweeps (the person's sweeps' progress)."""
+
+    @web.authenticated
+    def post(self):
+        progress = sweeps_of(self.settings).create(self.request.body)
+        self.set_status(202)
+        self.finish(json.dumps({**progress, "count": progress["total"]}))
+
+    @web.authenticated
+    def get(self):
+        self.finish(json.dumps({"sweeps": sweeps_of(self.settings).store.all()}))
+
+
+class SweepHandler(FluxHubHandler):
+    """GET sweeps/<id>: one sweep's progress."""
+
+    @web.authenticated
+    def get(self, sweep_id):
+        progress = sweeps_of(self.settings).store.progress(sweep_id)
+        if progress is None:
+            raise web.HTTPError(404, "No sweep %s.", sweep_id)
+        self.finish(json.dumps(progress))
+
+
+def handlers(base_url):
+    """The sweeps' (URL pattern, handler) pairs under the server's ``base_url``."""
+    api = url_path_join(base_url, "flux-hub", "api", "sweeps")
+    return [(api, SweepsHandler), (url_path_join(api, r"(?P<sweep_id>[0-9a-f]+)"), SweepHandler)]

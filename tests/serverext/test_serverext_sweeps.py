@@ -1,0 +1,162 @@
+"""Sweeps through the person's server (flux_hub/serverextension/sweeps.py, issue 28.1): a sweep
+posted once is submitted by the server in the background and lands as one group of jobs; a
+server stopped halfway (even in the middle of a submit) resumes it without doubling a job; a bad
+sweep is a 400 in one line and nothing is submitted."""
+
+import asyncio
+import time
+
+import pytest
+from serverext_support import JobList, server_config
+
+from flux_hub.history import History
+from flux_hub.serverextension import sweeps
+
+
+@pytest.fixture
+def names_path(tmp_path):
+    return tmp_path / "alice-data" / "flux-hub" / "job-names.json"
+
+
+@pytest.fixture
+def jp_server_config(cluster, names_path):
+    return server_config(cluster, "alice", job_names_path=str(names_path))
+
+
+@pytest.fixture(autouse=True)
+def routes(jp_serverapp):
+    """The sweeps' routes, as the lead adds them to the extension's."""
+    web_app = jp_serverapp.web_app
+    web_app.add_handlers(".*$", sweeps.handlers(web_app.settings["base_url"]))
+    return web_app.settings
+
+
+async def progress_until_done(api, sweep_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    while True:
+        code, progress = await api.get("sweeps", sweep_id)
+        assert code == 200, progress
+        if progress["done"]:
+            return progress
+        assert time.monotonic() < deadline, progress
+        await asyncio.sleep(0.2)
+
+
+def written(service):
+    if service._recorder is not None:
+        service._recorder.submit(lambda: None).result(timeout=30)
+
+
+async def test_a_20_job_sweep_lands_as_one_group(api, service, names_path):
+    code, answer = await api.post(
+        "sweeps",
+        body={
+            "request": {"command": ["sh", "-c", "echo step {} of {seq1}"], "num_tasks": 1},
+            "inputs": {"step": list(range(1, 21))},
+            "group": "steps",
+        },
+    )
+    assert code == 202, answer
+    assert answer["count"] == answer["total"] == 20 and answer["group"] == "steps"
+    progress = await progress_until_done(api, answer["sweep"])
+    assert (progress["submitted"], progress["failed"], progress["errors"]) == (20, 0, [])
+    ids = progress["ids"]
+    assert len(set(ids)) == 20
+    code, listing = await api.get("sweeps")
+    assert code == 200 and [s["sweep"] for s in listing["sweeps"]] == [answer["sweep"]]
+    # The panel's list shows every job under its group's name
+    jobs = {job["id"]: job for job in await JobList(api).refresh()}
+    assert [jobs[i]["name"] for i in ids] == [f"steps [{i}/20]" for i in range(1, 21)]
+    last = await api.wait(ids[-1])
+    assert last["result"] == "COMPLETED"
+    code, output = await api.get("jobs", str(ids[-1]), "output")
+    assert "".join(output["output"]).strip() == "step 20 of 20"
+    written(service)
+    with History(names_path=names_path, account="alice") as history:
+        records = [history.get(i) for i in ids]
+    assert [r["name"] for r in records] == [f"steps [{i}/20]" for i in range(1, 21)]
+    assert {r["origin"]["kind"] for r in records} == {"panel"}
+
+
+@pytest.mark.parametrize("submitted_before_the_stop", [True, False])
+async def test_a_server_stopped_halfway_resumes_without_doubles(
+    api, service, routes, submitted_before_the_stop
+):
+    """The server stops while submitting job 9 of 20: after flux-restful took it (its id never
+    written) or before. A new server process (a new Sweeps on the same file) resumes."""
+    before = {job["id"] for job in await service.client.jobs()}
+    calls = 0
+    real_submit = service.submit
+
+    async def stopping(command, **fields):
+        nonlocal calls
+        calls += 1
+        if calls == 9:
+            if submitted_before_the_stop:
+                await real_submit(command, **fields)
+            raise asyncio.CancelledError  # the process ends here
+        return await real_submit(command, **fields)
+
+    service.submit = stopping
+    code, answer = await api.post(
+        "sweeps",
+        body={"request": {"command": "sleep 0 {}"}, "inputs": [list(range(20))], "group": "r"},
+    )
+    assert code == 202, answer
+    sweep_id = answer["sweep"]
+    first = routes[sweeps.SETTING]
+    with pytest.raises(asyncio.CancelledError):
+        await first.tasks[sweep_id]
+    stopped = first.store.progress(sweep_id)
+    assert (stopped["submitted"], stopped["done"]) == (8, False)
+
+    service.submit = real_submit
+    routes[sweeps.SETTING] = sweeps.Sweeps(service)  # the restarted server's
+    sweeps.resume(routes)
+    progress = await progress_until_done(api, sweep_id)
+    assert (progress["submitted"], progress["failed"]) == (20, 0)
+    assert len(set(progress["ids"])) == 20
+    # Exactly 20 new jobs on the cluster: none doubled, none missing
+    on_cluster = [job["id"] for job in await service.client.jobs() if job["id"] not in before]
+    assert sorted(on_cluster) == sorted(progress["ids"])
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("not json", 'The request body must be a JSON object {"request": ..., "inputs": ...}.'),
+        (
+            {"request": {"command": "echo {2}"}, "inputs": [["a"]]},
+            "The sweep was not submitted: the command: {2} asks for input 2, but there is only"
+            " 1 (from 0).",
+        ),
+        (
+            {"request": {"command": "echo {}"}, "inputs": [list(range(101))] * 2},
+            "The sweep was not submitted: 101 x 101 = 10201 jobs: a sweep has at most 10000.",
+        ),
+        (
+            {"request": {"command": "echo {}", "num_tasks": 0}, "inputs": [["a"]]},
+            "The sweep was not submitted: job 1 of 1: 'num_tasks' must be a whole number of at"
+            " least 1, not '0'.",
+        ),
+        (
+            {"request": {"command": "echo {}", "nodes": 2}, "inputs": [["a"]]},
+            "The sweep was not submitted: unknown job field 'nodes'.",
+        ),
+        (
+            {"request": {"command": "echo"}, "inputs": []},
+            "The sweep was not submitted: no inputs: give at least one list.",
+        ),
+    ],
+)
+async def test_a_bad_sweep_is_a_400_in_one_line_and_nothing_is_submitted(api, body, message):
+    code, answer = await api.post("sweeps", body=body)
+    assert code == 400
+    assert answer["message"] == message and "\n" not in answer["message"]
+    code, listing = await api.get("sweeps")
+    assert code == 200 and listing["sweeps"] == []
+
+
+async def test_an_unknown_sweep_is_404(api):
+    code, answer = await api.get("sweeps", "abc123")
+    assert code == 404 and answer["message"] == "No sweep abc123."
