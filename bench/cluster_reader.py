@@ -30,7 +30,9 @@ server extension's ``JobsService.cluster()``), then the jobs list with the last 
 - During every part the cluster keeps changing at the same pace: every 1/--churn seconds (2 s)
   the oldest active job is cancelled by its owner and a new `sleep 3600` submitted in its place
   (not through a panel, as from a terminal), so jobs end, start and wait; this also keeps the
-  reader at its shortest interval (1 s) instead of idling at 10 s.
+  reader at its shortest interval (1 s) instead of idling at 10 s. A first part with no panels
+  ("no panels") measures what the churn alone costs flux-restful; the ratios print the panels'
+  share of flux-restful's CPU beyond it too.
 - The panels run in --workers processes (spawned, so a slow panel process shows as its own CPU,
   not as the cluster's); their CPU is printed too. The machine has 2 CPUs: the panels, the hub and
   the cluster share them (and other work on the machine: load averages printed).
@@ -434,6 +436,18 @@ def settle(cpu, most=0.15, longest=180):
     return time.monotonic() - started
 
 
+def no_panels(cpu, spec, args):
+    """The churn alone for --seconds: what flux-restful spends on it, whoever asks."""
+    waited = settle(cpu)
+    started = time.monotonic()
+    used = cpu.seconds()
+    changed = churn(spec["active"], spec["submitters"], args.churn, started + args.seconds)
+    time.sleep(args.seconds)
+    wall = time.monotonic() - started
+    return {"people": 0, "jobs changed": len(changed), "settle": waited, "wall": wall,
+            "restful cpu": (cpu.seconds() - used) / wall}  # fmt: skip
+
+
 def part(c, cpu, people, spec, args, hub=None, grace=None):
     """Run ``people`` panels (spec: mode, seeds, tokens) in worker processes; their numbers."""
     ctx = multiprocessing.get_context("spawn")
@@ -559,6 +573,9 @@ def lane(workdir, simulate, env, args):
             "person": lambda user: (user, token_of[user], "", listings[user]),
         }
         parts = out["parts"]
+        print("  no panels (the churn alone) ...", flush=True)
+        parts["no panels"] = no_panels(cpu, direct, args)
+        print(f"    {parts['no panels']}", flush=True)
         if not args.skip_before:
             smaller = [n for n in sizes if n < max(sizes)]
             for n in smaller:
@@ -631,7 +648,8 @@ def report(results, args):
           f"people; each panel refreshes (GET cluster + jobs?since) every {args.period:g} s for "
           f"{args.seconds:g} s")  # fmt: skip
     names_ = [name for name in results[labels[0]]["parts"]]
-    names_.sort(key=lambda n: (n.split()[0] != "before", int(n.split()[1])))
+    kinds = ("no", "before", "after")
+    names_.sort(key=lambda n: (kinds.index(n.split()[0]), int(n.split()[1].replace("panels", "0"))))
     print(f"{'':<28}" + "".join(f"{label[: width - 2]:>{width}}" for label in labels))
     for name in names_:
         for key, form in ROWS:
@@ -666,6 +684,12 @@ def report(results, args):
                   f"{_ratio(b['p50'], a['p50'])}, flux-restful CPU "
                   f"{_ratio(b['restful cpu'], a['restful cpu'])}, errors {b['errors']} / "
                   f"{a['errors']}")  # fmt: skip
+            idle = parts.get("no panels")
+            if idle:
+                over_b = b["restful cpu"] - idle["restful cpu"]
+                over_a = a["restful cpu"] - idle["restful cpu"]
+                print(f"    flux-restful CPU beyond the churn alone ({idle['restful cpu']:.1%}): "
+                      f"before {over_b:.1%}, after {over_a:.1%}")  # fmt: skip
     n = max(args.people)
     for label in labels:
         tag = "real" if results[label]["mode"] == "flux" else "sim"
@@ -683,7 +707,7 @@ def report(results, args):
         print("\nsimulator / real Flux, same run:")
         for name in names_:
             s, r = results[sim]["parts"].get(name), results[real]["parts"].get(name)
-            if s and r:
+            if s and r and "p90" in s and "p90" in r:
                 print(f"  {name}: p90 {_ratio(s['p90'], r['p90'])}, flux-restful CPU "
                       f"{_ratio(s['restful cpu'], r['restful cpu'])}")  # fmt: skip
 
