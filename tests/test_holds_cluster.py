@@ -293,3 +293,45 @@ async def test_bad_requests_get_one_line_and_hold_nothing(hub, body, message):
     else:
         assert answer["message"].startswith("The job was not held: ")
     assert (await hub.ask("GET"))[1] == {"holds": []}
+
+
+class HoldsHubThread:
+    """The accounts service's holds (routes and Holder, asking flux-restful as each person) on
+    a loop of its own, for the tests of its clients: the person's server, the terminal and the
+    notebook. ``url``: the holds API as the hub hands it to a server."""
+
+    def __init__(self, cluster, path):
+        import logging
+        import socket
+        import threading
+
+        self.cluster, self.path = cluster, path
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.reader_url = f"http://127.0.0.1:{self.port}{PREFIX}api/reader"
+        self.url = f"http://127.0.0.1:{self.port}{PREFIX}api/holds/"
+        self.log = logging.getLogger("test")
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10)
+
+    async def _serve(self):
+        store = HoldStore(str(self.path / "holds.sqlite"))
+        accounts = Accounts(self.cluster)
+        self.holder = Holder(store, accounts, interval=0.2).start()
+        service = SimpleNamespace(reader=None, holder=self.holder, accounts=accounts, log=self.log)
+        app = Application(handlers.routes(PREFIX), service=service, prefix=PREFIX)
+        server = HTTPServer(app)
+        server.listen(self.port, "127.0.0.1")
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        self._ready.set()
+        await self._stop.wait()
+        server.stop()
+        await self.holder.stop()
+        store.close()
+
+    def stop(self):
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)

@@ -742,6 +742,6 @@ def routes(prefix):
         (url_path_join(api, r"accounts/([^/]+)/cluster"), ClusterSettingsAPI),
         (url_path_join(api, "reader/jobs"), ReaderJobsAPI),
         (url_path_join(api, "reader/cluster"), ReaderClusterAPI),
-        (url_path_join(api, "holds"), HoldListAPI),
+        (url_path_join(api, "holds/?"), HoldListAPI),
         (url_path_join(api, r"holds/([A-Za-z0-9]{1,40})"), HoldAPI),
     ]
