@@ -41,7 +41,7 @@ from tornado import web
 from flux_hub import sweep
 from flux_hub.history import History, default_path
 from flux_hub.paths import PathNotShared
-from flux_hub.restful import FluxRestfulError
+from flux_hub.restful import ClusterUnavailable, FluxRestfulError
 from flux_hub.serverextension.errors import BadRequest
 from flux_hub.serverextension.handlers import FluxHubHandler, _sentence, parse_origin
 
@@ -51,6 +51,8 @@ SETTING = "flux_hub_sweeps"
 MOST_ERRORS = 20
 # A claimed job found on resume: submitted at most this long before its claim (clock skew)
 SKEW = 2.0
+# Seconds a sweep waits for a cluster that cannot be reached, first and at most (doubling)
+RETRY_FIRST, RETRY_MOST = 1.0, 60.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sweeps (
@@ -244,28 +246,47 @@ class Sweeps:
             self.start(sweep_id)
 
     async def _run(self, sweep_id):
-        store, log = self.store, self.service.log
+        """Submit the sweep's jobs still to do, then mark it done. While the cluster cannot be
+        reached the sweep waits (RETRY_FIRST seconds, doubling up to RETRY_MOST) and goes on:
+        the job being submitted then stays claimed, and is looked for before it is sent again."""
+        wait = RETRY_FIRST
+        while True:
+            try:
+                await self._submit_rest(sweep_id)
+            except ClusterUnavailable as error:
+                self.service.log.warning(
+                    "flux-hub: sweep %s waits for the cluster: %s", sweep_id, error
+                )
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, RETRY_MOST)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 (in the log; resumed at the server's next start)
+                self.service.log.exception("flux-hub: sweep %s stopped", sweep_id)
+                return
+            self.store.finish(sweep_id)
+            return
+
+    async def _submit_rest(self, sweep_id):
+        store = self.store
         info = store.sweep(sweep_id)
-        try:
-            for index, fields, claimed in store.to_do(sweep_id):
-                if claimed is not None and await self._adopted(sweep_id, index, fields, claimed):
-                    continue
-                store.claim(sweep_id, index)
-                fields = dict(fields)
-                name = fields.pop("name", None)
-                command = fields.pop("command")
-                try:
-                    job_id = await self.service.submit(command, name=name, **fields)
-                except FluxRestfulError as error:
-                    store.failed(sweep_id, index, str(error))
-                    continue
-                store.submitted(sweep_id, index, job_id)
-                self._record(job_id, command, fields, name, info["origin"])
-            store.finish(sweep_id)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 (one line; resumed at the next start)
-            log.exception("flux-hub: sweep %s stopped", sweep_id)
+        for index, fields, claimed in store.to_do(sweep_id):
+            if claimed is not None and await self._adopted(sweep_id, index, fields, claimed):
+                continue
+            store.claim(sweep_id, index)
+            fields = dict(fields)
+            name = fields.pop("name", None)
+            command = fields.pop("command")
+            try:
+                job_id = await self.service.submit(command, name=name, **fields)
+            except ClusterUnavailable:
+                raise  # perhaps submitted (a timeout): claimed, looked for when retried
+            except FluxRestfulError as error:  # refused: this one is not submitted
+                store.failed(sweep_id, index, str(error))
+                continue
+            store.submitted(sweep_id, index, job_id)
+            self._record(job_id, command, fields, name, info["origin"])
 
     async def _adopted(self, sweep_id, index, fields, claimed):
         """Whether the job claimed before a stop exists (then its id is kept): a job of the
@@ -274,6 +295,8 @@ class Sweeps:
         and flux-hub names otherwise (if at all)."""
         try:
             jobs = await self.service.client.jobs()
+        except ClusterUnavailable:
+            raise  # the sweep waits for the cluster
         except FluxRestfulError as error:
             self.store.failed(
                 sweep_id, index, f"not known whether it was submitted before a stop: {error}"

@@ -10,6 +10,7 @@ import pytest
 from serverext_support import JobList, server_config
 
 from flux_hub.history import History
+from flux_hub.restful import ClusterUnavailable
 from flux_hub.serverextension import sweeps
 
 
@@ -119,6 +120,35 @@ async def test_a_server_stopped_halfway_resumes_without_doubles(
     # Exactly 20 new jobs on the cluster: none doubled, none missing
     on_cluster = [job["id"] for job in await service.client.jobs() if job["id"] not in before]
     assert sorted(on_cluster) == sorted(progress["ids"])
+
+
+async def test_a_cluster_away_is_waited_for_without_doubles(api, service, routes, monkeypatch):
+    """Job 5's submit times out after flux-restful took it, job 6's cannot reach it at all:
+    the sweep waits, looks for job 5 before sending it again, and ends with each job once."""
+    monkeypatch.setattr(sweeps, "RETRY_FIRST", 0.05)
+    before = {job["id"] for job in await service.client.jobs()}
+    calls = 0
+    real_submit = service.submit
+
+    async def flaky(command, **fields):
+        nonlocal calls
+        calls += 1
+        if calls == 5:
+            await real_submit(command, **fields)
+        if calls in (5, 6):
+            raise ClusterUnavailable("flux-restful did not answer", service.client.host)
+        return await real_submit(command, **fields)
+
+    service.submit = flaky
+    code, answer = await api.post(
+        "sweeps", body={"request": {"command": "true {}"}, "inputs": [list(range(10))]}
+    )
+    assert code == 202, answer
+    progress = await progress_until_done(api, answer["sweep"])
+    assert (progress["submitted"], progress["failed"]) == (10, 0)
+    on_cluster = [job["id"] for job in await service.client.jobs() if job["id"] not in before]
+    assert sorted(on_cluster) == sorted(progress["ids"])
+    assert calls == 11  # job 5 found on the cluster, not sent again
 
 
 @pytest.mark.parametrize(
