@@ -43,6 +43,7 @@ MAX_WAITING = 1000
 # The keys of a hold's body (api/holds)
 BODY_KEYS = ("request", "after", "name", "workdir")
 MISSING = object()
+NO_ACCOUNT = "you have no active Flux account (the one it was held for)"
 
 
 class HoldRefused(ValueError):
@@ -115,7 +116,8 @@ class Holder:
         self.interval = interval
         self.make_client = client
         self.error = None  # the last round's failure, one line
-        self._clients = {}  # hub user -> (their environment's key, client)
+        self._clients = {}  # (URL, account) -> (password, client)
+        self._seen = {}
         self._task = None
         self._wake = asyncio.Event()
 
@@ -169,8 +171,9 @@ class Holder:
         request, after, name = parse_body(body)
         if await asyncio.to_thread(self.store.count_waiting, owner) >= MAX_WAITING:
             raise HoldRefused(f"You have {MAX_WAITING} held jobs waiting already.")
+        env = await self._env(owner, account)
         for condition in after:
-            if await self._job(owner, account, condition["id"]) is MISSING:
+            if env is None or await self._job(env, account, condition["id"]) is MISSING:
                 raise not_yours(condition["id"])
         hold = await asyncio.to_thread(self.store.add, owner, account, request, after, name)
         log.info("%s holds %s after %s", owner, hold.id, depend.text(after))
@@ -201,6 +204,7 @@ class Holder:
     async def round(self):
         """Look at every waiting hold once: release, mark never run, or leave it waiting."""
         waiting = await asyncio.to_thread(self.store.in_state, holds.DEPEND)
+        self._seen = {}  # (account, job id) -> record, hub user -> environment: once a round
         for hold in waiting:
             try:
                 await self._settle(hold)
@@ -209,8 +213,16 @@ class Holder:
         self.error = None
 
     async def _settle(self, hold):
+        if hold.owner not in self._seen:
+            self._seen[hold.owner] = await self._env(hold.owner, hold.account)
+        env = self._seen[hold.owner]
+        if env is None:
+            return self._never(hold, NO_ACCOUNT)
         for condition in hold.after:
-            job = await self._job(hold.owner, hold.account, condition["id"])
+            key = (hold.account, condition["id"])
+            job = self._seen.get(key)
+            if job is None:
+                job = self._seen[key] = await self._job(env, hold.account, condition["id"])
             if job is MISSING:
                 reason = f"job {jobid.f58(condition['id'])} is not known to the cluster any more"
                 return self._never(hold, reason)
@@ -219,22 +231,19 @@ class Holder:
                 return self._never(hold, depend.why_never(condition["kind"], condition["id"], job))
             if holds_now is None:
                 return None
-        await self._release(hold)
+        await self._release(hold, env)
 
     def _never(self, hold, reason):
         if self.store.move(hold.id, holds.DEPEND, holds.NEVER_RUN, reason=reason):
             log.info("Hold %s of %s will never run: %s", hold.id, hold.owner, reason)
 
-    async def _release(self, hold):
-        env = await asyncio.to_thread(self.accounts.credentials, hold.owner)
-        if env is None or env.get("FLUX_USER") != hold.account:
-            return self._never(hold, "you have no active Flux account (the one it was held for)")
+    async def _release(self, hold, env):
         if not self.store.move(hold.id, holds.DEPEND, holds.SUBMITTING):
             return None  # canceled meanwhile
         request = dict(hold.request)
         command = request.pop("command")
         try:
-            job_id = await self._client_of(hold.owner, env).submit(command, **request)
+            job_id = await self._client_of(env).submit(command, **request)
         except ClusterUnavailable as error:
             if _nothing_sent(error):
                 self.store.move(hold.id, holds.SUBMITTING, holds.DEPEND)
@@ -255,9 +264,15 @@ class Holder:
 
     # -- the jobs held for -------------------------------------------------------------------
 
-    async def _job(self, owner, account, job_id):
+    async def _env(self, owner, account):
+        """The owner's FLUX_* environment while it is still ``account``'s, else None."""
+        env = await asyncio.to_thread(self.accounts.credentials, owner)
+        return env if env is not None and env.get("FLUX_USER") == account else None
+
+    async def _job(self, env, account, job_id):
         """The record of ``account``'s job ``job_id`` (flux-restful's shape), or MISSING when
-        it has no such job (another's, none): from the reader, else asking as the owner."""
+        it has no such job (another's, none): from the reader, else asking as the owner (whose
+        environment ``env`` is)."""
         reader = self.reader()
         if reader is not None:
             try:
@@ -267,18 +282,15 @@ class Holder:
             job = own_job(state, account, job_id) if state is not None else None
             if job is not None:
                 return job
-        env = await asyncio.to_thread(self.accounts.credentials, owner)
-        if env is None or env.get("FLUX_USER") != account:
-            return MISSING
         try:
-            return await self._client_of(owner, env).job(job_id)
+            return await self._client_of(env).job(job_id)
         except (JobNotFound, PermissionDenied):
             return MISSING
 
-    def _client_of(self, owner, env):
-        """The owner's flux-restful client, kept while their credentials stay the same."""
-        key = (env["FLUX_RESTFUL_HOST"], env["FLUX_USER"], env["FLUX_TOKEN"])
-        known = self._clients.get(owner)
-        if known is None or known[0] != key:
-            known = self._clients[owner] = (key, self.make_client(env))
+    def _client_of(self, env):
+        """A flux-restful client with these credentials (kept while they stay the same)."""
+        key = (env["FLUX_RESTFUL_HOST"], env["FLUX_USER"])
+        known = self._clients.get(key)
+        if known is None or known[0] != env["FLUX_TOKEN"]:
+            known = self._clients[key] = (env["FLUX_TOKEN"], self.make_client(env))
         return known[1]
