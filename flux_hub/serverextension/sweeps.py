@@ -37,6 +37,7 @@ import time
 
 from jupyter_server.utils import url_path_join
 from tornado import web
+from tornado.ioloop import IOLoop
 
 from flux_hub import sweep
 from flux_hub.history import History, default_path
@@ -381,12 +382,17 @@ def sweeps_of(settings):
 
 
 def resume(settings):
-    """Take up the person's unfinished sweeps (call once the extension is loaded); a store that
-    cannot be opened is one warning line."""
-    try:
-        sweeps_of(settings).resume()
-    except (OSError, sqlite3.Error) as error:
-        settings["flux_hub"].log.warning("flux-hub: sweeps not resumed: %s", error)
+    """Take up the person's unfinished sweeps (call once the extension is loaded: the sweeps
+    start when the server's event loop runs); a store that cannot be opened is one warning
+    line."""
+
+    def take_up():
+        try:
+            sweeps_of(settings).resume()
+        except (OSError, sqlite3.Error) as error:
+            settings["flux_hub"].log.warning("flux-hub: sweeps not resumed: %s", error)
+
+    IOLoop.current().add_callback(take_up)
 
 
 class SweepsHandler(FluxHubHandler):

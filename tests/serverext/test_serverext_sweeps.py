@@ -4,13 +4,14 @@ server stopped halfway (even in the middle of a submit) resumes it without doubl
 sweep is a 400 in one line and nothing is submitted."""
 
 import asyncio
+import json
 import time
 
 import pytest
-from serverext_support import JobList, server_config
+from serverext_support import JobList, UserServer, server_config
 
 from flux_hub.history import History
-from flux_hub.restful import ClusterUnavailable
+from flux_hub.restful import ClusterUnavailable, FluxRestfulClient
 from flux_hub.serverextension import sweeps
 
 
@@ -149,6 +150,75 @@ async def test_a_cluster_away_is_waited_for_without_doubles(api, service, routes
     on_cluster = [job["id"] for job in await service.client.jobs() if job["id"] not in before]
     assert sorted(on_cluster) == sorted(progress["ids"])
     assert calls == 11  # job 5 found on the cluster, not sent again
+
+
+# The sweeps' routes on a real server process, as the lead adds them to the extension's loading
+WIRING = """
+from flux_hub.serverextension import sweeps
+
+
+def _load_jupyter_server_extension(serverapp):
+    web_app = serverapp.web_app
+    web_app.add_handlers(".*$", sweeps.handlers(web_app.settings["base_url"]))
+    sweeps.resume(web_app.settings)
+"""
+
+
+def sweeping_server(tmp_path, cluster, data):
+    """alice's real `jupyter server` process with the sweeps' routes, her data in ``data``."""
+    (tmp_path / "wiring").mkdir(parents=True)
+    (tmp_path / "wiring" / "sweeps_wiring.py").write_text(WIRING)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": {"sweeps_wiring": True}}})
+    )
+    return UserServer(
+        tmp_path,
+        {
+            "FLUX_RESTFUL_HOST": cluster.url,
+            "FLUX_USER": "alice",
+            "FLUX_TOKEN": cluster.passwords["alice"],
+            "FLUX_SECRET_KEY": cluster.secret_key,
+            "XDG_DATA_HOME": str(data),
+            "PYTHONPATH": str(tmp_path / "wiring"),
+        },
+    )
+
+
+def test_a_server_killed_mid_sweep_resumes_it_at_its_next_start(cluster, tmp_path):
+    """The server process is killed (SIGKILL) while a 60-job sweep is landing; the next server
+    of the person's takes it up at its start: 60 jobs on the cluster, each once."""
+    direct = FluxRestfulClient(cluster.url, "alice", cluster.passwords["alice"], cluster.secret_key)
+    before = {job["id"] for job in direct.jobs()}
+    first = sweeping_server(tmp_path / "first", cluster, tmp_path / "data")
+    code, answer = first.call(
+        "POST",
+        "sweeps",
+        json={"request": {"command": "true {}"}, "inputs": [list(range(60))], "group": "k"},
+    )
+    assert code == 202, answer
+    deadline = time.monotonic() + 60
+    while first.call("GET", f"sweeps/{answer['sweep']}")[1]["submitted"] < 10:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    first.process.kill()
+    first.process.wait()
+    first.stop()
+    killed = [job["id"] for job in direct.jobs() if job["id"] not in before]
+    assert 10 <= len(killed) < 60, len(killed)
+
+    second = sweeping_server(tmp_path / "second", cluster, tmp_path / "data")
+    try:
+        deadline = time.monotonic() + 120
+        while not (progress := second.call("GET", f"sweeps/{answer['sweep']}")[1])["done"]:
+            assert time.monotonic() < deadline, progress
+            time.sleep(0.2)
+    finally:
+        second.stop()
+    assert (progress["submitted"], progress["failed"]) == (60, 0)
+    on_cluster = [job["id"] for job in direct.jobs() if job["id"] not in before]
+    assert sorted(on_cluster) == sorted(progress["ids"])
+    direct.close()
 
 
 @pytest.mark.parametrize(
