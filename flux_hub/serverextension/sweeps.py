@@ -20,11 +20,18 @@ time, committed); once flux-restful gives its id the id is written (committed). 
 its id (done), or is claimed without an id: the stop came during that one submit, and the job
 may or may not exist. There is at most one such row per sweep (one submit at a time). On
 resume it is looked for among the person's jobs on the cluster (flux-restful's listing): a job
-submitted since the claim, with the program's name, that is no other row's; found, its id is
-adopted; not found, it is submitted. The listing failing leaves the row failed with the reason
-rather than risk a double.
+with the program's name, submitted since the claim (by the clock, ``SKEW`` allowed) and after the
+sweep's last recorded job (Flux's ids grow with time), that is no sweep's and that flux-hub has
+no other name for; found, its id is adopted; not found, it is submitted. A listing refused leaves
+the row failed with the reason rather than risk a double. A cluster that cannot be reached (also
+a submit that timed out) is waited for (``RETRY_FIRST`` seconds, doubling up to ``RETRY_MOST``),
+the row claimed, and goes through the same look-up before anything is sent again.
 
-``resume(settings)`` (called once when the extension loads) takes up every unfinished sweep.
+``resume(settings)`` (called once when the extension loads) takes up every unfinished sweep
+when the server's event loop runs.
+
+What the person's history does not have yet: a group column. The group is in each job's name
+(``GROUP [i/n]``, searchable) and in this store; the history's origin is the body's (the panel).
 """
 
 import asyncio
