@@ -62,12 +62,14 @@ class SweepError(ValueError):
 
 @dataclass(frozen=True)
 class Job:
-    """One job of a sweep: its index (from 0), its inputs and its raw request (for
-    jobrequest.parse; ``name`` already ``GROUP [i/n]``)."""
+    """One job of a sweep: its index (from 0), its inputs, its raw request (as a person would
+    have given it; ``name`` already ``GROUP [i/n]``) and ``fields``: that request as
+    jobrequest.parse gives it (flux-restful's submit fields, ``name`` and ``command``)."""
 
     index: int
     values: tuple
     request: dict
+    fields: dict
 
 
 def split_command(words):
@@ -305,12 +307,12 @@ def expand(request, inputs, *, group=None):
         if "name" not in others or not others["name"].fields:
             raw["name"] = job_name(group, index, total)
         try:
-            jobrequest.parse(raw)
+            fields = jobrequest.parse(raw)
         except KeyError as unknown:
             raise SweepError(f"unknown field {unknown}") from None
         except jobrequest.JobRequestError as problem:
             raise SweepError(f"job {index + 1} of {total}: " + "; ".join(problem.reasons)) from None
-        jobs.append(Job(index, tuple(values), raw))
+        jobs.append(Job(index, tuple(values), raw, fields))
     return jobs
 
 

@@ -231,7 +231,7 @@ class Sweeps:
         group = sweep.group_name(request, group)
         checked = []
         for job in jobs:
-            fields = sweep.jobrequest.parse(job.request)
+            fields = dict(job.fields)
             if "workdir" in fields:
                 try:
                     fields["workdir"] = self.service.cluster_workdir(fields["workdir"])
