@@ -98,6 +98,21 @@ export class JobsModel {
   /** Whether ends of jobs are watched while the panel is hidden. */
   watchWhileHidden = true;
 
+  /**
+   * Report no end of these jobs: a cancel of several says itself what became
+   * of each, once, rather than a notification per job. `quiet` false: report
+   * them again (a cancel the cluster refused).
+   */
+  quietEnds(ids: Iterable<JobId>, quiet = true): void {
+    for (const id of ids) {
+      if (quiet) {
+        this._quiet.add(id);
+      } else {
+        this._quiet.delete(id);
+      }
+    }
+  }
+
   /** Watch a job just submitted, so its end is reported even if it is quick. */
   watch(id: JobId): void {
     this._watched.add(id);
@@ -310,8 +325,10 @@ export class JobsModel {
       // Jobs already running when the session started are watched too; those
       // already finished then are history, not news.
       this._watched.add(job.id);
-    } else if (this._watched.delete(job.id)) {
+    } else if (this._watched.delete(job.id) && !this._quiet.has(job.id)) {
       this._jobFinished.emit(job);
+    } else {
+      this._quiet.delete(job.id);
     }
   }
 
@@ -332,6 +349,8 @@ export class JobsModel {
   /** The next job-list request asks for the complete listing (the Refresh button). */
   private _rescan = false;
   private _watched = new Set<JobId>();
+  /** Jobs whose end is not to be reported (see quietEnds). */
+  private _quiet = new Set<JobId>();
   private _changed = new Signal<this, void>(this);
   private _jobFinished = new Signal<this, IJob>(this);
 }

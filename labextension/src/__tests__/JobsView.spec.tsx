@@ -256,17 +256,19 @@ describe('JobsView', () => {
     const row = screen.getByText('train').closest('tr')!;
     fireEvent.click(row);
     expect(opened).toEqual(['5']);
-    expect(row.getAttribute('aria-selected')).toBe('true');
+    // The current row; a plain click selects nothing for an action.
+    expect(row.getAttribute('aria-current')).toBe('true');
+    expect(row.getAttribute('aria-selected')).toBe('false');
 
     state.jobs = [
       { ...state.jobs[0], state: 'INACTIVE', result: 'COMPLETED', runtime: 9 },
       state.jobs[1]
     ];
     await refresh();
-    // Same DOM row, new content: updated in place, still selected.
+    // Same DOM row, new content: updated in place, still the current one.
     const after = screen.getByText('train').closest('tr')!;
     expect(after).toBe(row);
-    expect(after.getAttribute('aria-selected')).toBe('true');
+    expect(after.getAttribute('aria-current')).toBe('true');
     expect(within(after).getByText('COMPLETED')).toBeTruthy();
     expect(within(after).getByText('9s')).toBeTruthy();
     model.dispose();

@@ -1,6 +1,7 @@
 import * as React from 'react';
 
 import { IJob } from '../api';
+import { rangeOf } from '../bulkcancel';
 import { JobId } from '../jobid';
 import {
   COLUMN_WIDTHS,
@@ -20,6 +21,17 @@ export const TWO_LINE_ROW_HEIGHT = 34;
 const OVERSCAN = 10;
 /** Assumed viewport before the first layout (and in layout-less test DOMs). */
 const FALLBACK_HEIGHT = 600;
+/** The checkbox column's width in pixels, and about that in characters (for columnsForWidth). */
+export const CHECK_COLUMN_PX = 24;
+export const CHECK_COLUMN_CH = 3;
+
+/** What a click or key did to the row, as the selection reads it. */
+interface IGesture {
+  /** Shift: select from the anchor to this row. */
+  extend: boolean;
+  /** Ctrl/Cmd (or the row's checkbox): add or remove this row alone. */
+  toggle: boolean;
+}
 
 export interface IJobTableProps {
   jobs: IJob[];
@@ -27,11 +39,23 @@ export interface IJobTableProps {
   /** Each job's ID under its name, smaller, for want of room for an ID column. */
   idUnderName?: boolean;
   sort: ISortState;
+  /** The current row: the one the arrow keys move and Enter opens. */
   selected: JobId | null;
   onSort: (column: ColumnId) => void;
   onSelect: (id: JobId) => void;
   onOpen: (id: JobId) => void;
+  /**
+   * The jobs selected for an action (Shift/Ctrl-click, the checkboxes, Space,
+   * Shift+arrows, Ctrl/Cmd+A); with `onChecked`, the table selects several.
+   */
+  checked?: ReadonlySet<JobId>;
+  onChecked?: (ids: ReadonlySet<JobId>) => void;
+  /** A checkbox on each row (and "all shown" in the header). */
+  showChecks?: boolean;
 }
+
+const NONE: ReadonlySet<JobId> = new Set();
+let tables = 0;
 
 /**
  * The jobs table. Only the rows in view (plus a margin) are in the DOM, so a
@@ -47,6 +71,72 @@ export function JobTable(props: IJobTableProps): JSX.Element {
   // rendered the previous one (ArrowDown, then Enter at once) must see it.
   const current = React.useRef<JobId | null>(selected);
   current.current = selected;
+  const checked = props.checked ?? NONE;
+  const showChecks = !!props.showChecks && !!props.onChecked;
+  // The latest props, for the handlers below: they stay the same functions,
+  // so rows that did not change are not re-rendered.
+  const latest = React.useRef(props);
+  latest.current = props;
+  const checkedNow = React.useRef(checked);
+  checkedNow.current = checked;
+  // Where a Shift-selection starts, and what was selected before it: Shift
+  // selects that plus the rows from the anchor to the one reached.
+  const anchor = React.useRef<{ id: JobId; base: ReadonlySet<JobId> } | null>(
+    null
+  );
+  const setChecked = React.useCallback((next: ReadonlySet<JobId>) => {
+    checkedNow.current = next;
+    latest.current.onChecked?.(next);
+  }, []);
+  const gesture = React.useCallback(
+    (id: JobId, how: IGesture) => {
+      const { jobs: rows, onChecked } = latest.current;
+      if (!onChecked) {
+        return;
+      }
+      const before = checkedNow.current;
+      if (how.extend) {
+        const start =
+          anchor.current && rows.some(j => j.id === anchor.current!.id)
+            ? anchor.current
+            : { id: current.current ?? id, base: before };
+        anchor.current = start;
+        const next = new Set(start.base);
+        for (const each of rangeOf(rows, start.id, id)) {
+          next.add(each);
+        }
+        setChecked(next);
+      } else if (how.toggle) {
+        const next = new Set(before);
+        if (next.has(id)) {
+          next.delete(id);
+        } else {
+          next.add(id);
+        }
+        anchor.current = { id, base: next };
+        setChecked(next);
+      } else {
+        anchor.current = { id, base: before };
+      }
+    },
+    [setChecked]
+  );
+  const onRowClick = React.useCallback(
+    (id: JobId, event: React.MouseEvent, fromCheckbox: boolean) => {
+      const { onSelect, onOpen, onChecked } = latest.current;
+      const extend = event.shiftKey;
+      const toggle = fromCheckbox || event.ctrlKey || event.metaKey;
+      current.current = id;
+      onSelect(id);
+      if (onChecked && (extend || toggle)) {
+        gesture(id, { extend, toggle });
+        return;
+      }
+      gesture(id, { extend: false, toggle: false });
+      onOpen(id);
+    },
+    [gesture]
+  );
   const [scrollTop, setScrollTop] = React.useState(0);
   const [height, setHeight] = React.useState(FALLBACK_HEIGHT);
 
@@ -75,6 +165,32 @@ export function JobTable(props: IJobTableProps): JSX.Element {
   const moveSelection = (event: React.KeyboardEvent) => {
     const index = jobs.findIndex(j => j.id === current.current);
     let next = index;
+    const several = !!props.onChecked;
+    if (several && (event.ctrlKey || event.metaKey) && !event.altKey) {
+      if (event.key === 'a' || event.key === 'A') {
+        // Every job shown (the filter's), not those it hides.
+        event.preventDefault();
+        anchor.current = null;
+        setChecked(new Set(jobs.map(j => j.id)));
+      }
+      return;
+    }
+    if (several && event.key === 'Escape') {
+      if (checkedNow.current.size > 0) {
+        event.preventDefault();
+        event.stopPropagation();
+        anchor.current = null;
+        setChecked(new Set());
+      }
+      return;
+    }
+    if (several && event.key === ' ') {
+      event.preventDefault();
+      if (current.current !== null) {
+        gesture(current.current, { extend: false, toggle: true });
+      }
+      return;
+    }
     switch (event.key) {
       case 'ArrowDown':
         next = Math.min(jobs.length - 1, index + 1);
@@ -101,10 +217,24 @@ export function JobTable(props: IJobTableProps): JSX.Element {
     if (next < 0 || next >= jobs.length) {
       return;
     }
-    current.current = jobs[next].id;
-    onSelect(jobs[next].id);
+    const id = jobs[next].id;
+    if (several && event.shiftKey) {
+      if (!anchor.current && current.current !== null) {
+        anchor.current = { id: current.current, base: checkedNow.current };
+      }
+      gesture(id, { extend: true, toggle: false });
+    } else {
+      anchor.current = { id, base: checkedNow.current };
+    }
+    current.current = id;
+    onSelect(id);
     scrollIntoView(scroller.current, next, rowHeight);
   };
+
+  const helpId = React.useMemo(() => `jp-FluxHub-tableHelp-${++tables}`, []);
+  const shownChecked = showChecks
+    ? jobs.reduce((n, j) => n + (checked.has(j.id) ? 1 : 0), 0)
+    : 0;
 
   return (
     <div
@@ -112,6 +242,12 @@ export function JobTable(props: IJobTableProps): JSX.Element {
       ref={scroller}
       onScroll={event => setScrollTop(event.currentTarget.scrollTop)}
     >
+      {props.onChecked && (
+        <span id={helpId} className="jp-FluxHub-srOnly">
+          Space selects the current job for an action, Shift with the arrows
+          selects several, Ctrl+A all shown, Escape none.
+        </span>
+      )}
       <table
         className={
           'jp-FluxHub-table' + (idUnderName ? ' jp-mod-idUnderName' : '')
@@ -119,8 +255,25 @@ export function JobTable(props: IJobTableProps): JSX.Element {
         aria-label="Flux jobs"
         aria-rowcount={jobs.length + 1}
       >
+        {showChecks && (
+          <colgroup>
+            <col style={{ width: CHECK_COLUMN_PX }} />
+          </colgroup>
+        )}
         <thead>
           <tr>
+            {showChecks && (
+              <th scope="col" className="jp-FluxHub-col-check">
+                <AllCheckbox
+                  all={jobs.length > 0 && shownChecked === jobs.length}
+                  some={shownChecked > 0}
+                  onChange={all => {
+                    anchor.current = null;
+                    setChecked(all ? new Set(jobs.map(j => j.id)) : new Set());
+                  }}
+                />
+              </th>
+            )}
             {columns.map(column => (
               <HeaderCell
                 key={column.id}
@@ -134,6 +287,7 @@ export function JobTable(props: IJobTableProps): JSX.Element {
         <tbody
           tabIndex={0}
           aria-label="Jobs: arrow keys select, Enter opens"
+          aria-describedby={props.onChecked ? helpId : undefined}
           onKeyDown={moveSelection}
           onFocus={() => {
             if (current.current === null && jobs.length > 0) {
@@ -153,9 +307,10 @@ export function JobTable(props: IJobTableProps): JSX.Element {
               columns={columns}
               idUnderName={idUnderName}
               height={rowHeight}
-              selected={job.id === selected}
-              onSelect={onSelect}
-              onOpen={onOpen}
+              current={job.id === selected}
+              checked={checked.has(job.id)}
+              showCheck={showChecks}
+              onClick={onRowClick}
             />
           ))}
           {last < jobs.length && (
@@ -222,15 +377,43 @@ function HeaderCell(props: {
   );
 }
 
+/** "Select all shown": checked when all are, mixed when some are. */
+function AllCheckbox(props: {
+  all: boolean;
+  some: boolean;
+  onChange: (all: boolean) => void;
+}): JSX.Element {
+  const box = React.useRef<HTMLInputElement>(null);
+  React.useEffect(() => {
+    if (box.current) {
+      box.current.indeterminate = props.some && !props.all;
+    }
+  }, [props.some, props.all]);
+  return (
+    <input
+      ref={box}
+      type="checkbox"
+      className="jp-FluxHub-check"
+      aria-label="Select all jobs shown"
+      title={props.all ? 'Select none' : 'Select all jobs shown'}
+      checked={props.all}
+      onChange={() => props.onChange(!props.all)}
+    />
+  );
+}
+
 interface IJobRowProps {
   job: IJob;
   index: number;
   columns: IColumn[];
   idUnderName: boolean;
   height: number;
-  selected: boolean;
-  onSelect: (id: JobId) => void;
-  onOpen: (id: JobId) => void;
+  /** The row the arrow keys are on. */
+  current: boolean;
+  /** Selected for an action. */
+  checked: boolean;
+  showCheck: boolean;
+  onClick: (id: JobId, event: React.MouseEvent, fromCheckbox: boolean) => void;
 }
 
 /**
@@ -240,7 +423,7 @@ interface IJobRowProps {
  * estimated start beside its status (under it where rows have two lines).
  */
 const JobRow = React.memo(function JobRow(props: IJobRowProps): JSX.Element {
-  const { job, selected } = props;
+  const { job, current, checked } = props;
   const status = statusOf(job).toLowerCase();
   const why = waitingTooltip(job) || undefined;
   const short = why ? shortWaiting(job, undefined, props.idUnderName) : '';
@@ -249,18 +432,39 @@ const JobRow = React.memo(function JobRow(props: IJobRowProps): JSX.Element {
       className={
         `jp-FluxHub-row jp-FluxHub-status-${status}` +
         (why ? ' jp-mod-waiting' : '') +
-        (selected ? ' jp-mod-selected' : '')
+        (current ? ' jp-mod-current' : '') +
+        (checked ? ' jp-mod-selected' : '')
       }
       data-job-id={job.id}
       aria-rowindex={props.index + 2}
-      aria-selected={selected}
+      aria-selected={checked}
+      aria-current={current ? 'true' : undefined}
       style={{ height: props.height }}
       title={why}
-      onClick={() => {
-        props.onSelect(job.id);
-        props.onOpen(job.id);
+      onMouseDown={event => {
+        // Shift-click selects rows, not the text in them.
+        if (event.shiftKey) {
+          event.preventDefault();
+        }
       }}
+      onClick={event => props.onClick(job.id, event, false)}
     >
+      {props.showCheck && (
+        <td className="jp-FluxHub-col-check">
+          <input
+            type="checkbox"
+            className="jp-FluxHub-check"
+            tabIndex={-1}
+            aria-label={`Select ${job.name || ID_COLUMN.text(job)}`}
+            checked={checked}
+            onChange={() => undefined}
+            onClick={event => {
+              event.stopPropagation();
+              props.onClick(job.id, event, true);
+            }}
+          />
+        </td>
+      )}
       {props.columns.map(column => {
         const text = column.text(job);
         if (column.id === 'name' && props.idUnderName) {

@@ -1,8 +1,21 @@
 import * as React from 'react';
 
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { caretDownIcon, closeIcon, stopIcon } from '@jupyterlab/ui-components';
+import { CommandRegistry } from '@lumino/commands';
 import { ISignal } from '@lumino/signaling';
+import { Menu } from '@lumino/widgets';
 
-import { IClusterInfo } from '../api';
+import { IClusterInfo, IJob } from '../api';
+import {
+  cancelJobs,
+  cancellable,
+  ICancelResult,
+  isWaiting,
+  jobCount,
+  resultLine,
+  summarize
+} from '../bulkcancel';
 import { JobId } from '../jobid';
 import {
   ColumnId,
@@ -16,7 +29,7 @@ import {
 } from '../jobs';
 import { JobsModel } from '../model';
 import { IStripItem, stripItems } from '../waiting';
-import { JobTable } from './JobTable';
+import { CHECK_COLUMN_CH, JobTable } from './JobTable';
 
 /** Re-render the calling component each time `signal` fires. */
 export function useSignal(signal: ISignal<any, any>): number {
@@ -74,9 +87,18 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
   const root = React.useRef<HTMLDivElement>(null);
   const ruler = React.useRef<HTMLSpanElement>(null);
   const chars = useWidthInChars(root, ruler);
+  const [checked, setChecked] = React.useState<ReadonlySet<JobId>>(
+    () => new Set()
+  );
+  // The checkboxes show once a job is selected: until then they take no room.
+  const showChecks = checked.size > 0;
   const columns = React.useMemo(
-    () => columnsForWidth(props.columns, chars),
-    [props.columns, chars]
+    () =>
+      columnsForWidth(
+        props.columns,
+        chars - (showChecks ? CHECK_COLUMN_CH : 0)
+      ),
+    [props.columns, chars, showChecks]
   );
   const [text, setText] = React.useState('');
   const [state, setState] = React.useState<StateFilter>('all');
@@ -91,6 +113,30 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
     () => visibleJobs(jobs, text, state, sort),
     [jobs, text, state, sort]
   );
+
+  // Only jobs shown stay selected: an action never touches a hidden one.
+  React.useEffect(() => {
+    if (checked.size === 0) {
+      return;
+    }
+    const shown = new Set(rows.map(j => j.id));
+    if (Array.from(checked).some(id => !shown.has(id))) {
+      setChecked(new Set(Array.from(checked).filter(id => shown.has(id))));
+    }
+  }, [rows, checked]);
+
+  const selectedJobs = React.useMemo(
+    () => rows.filter(j => checked.has(j.id)),
+    [rows, checked]
+  );
+  const filtered = text.trim() !== '' || state !== 'all';
+  const bulk = useBulkCancel(model, {
+    selected: selectedJobs,
+    waiting: jobs.filter(isWaiting),
+    matching: filtered ? rows : [],
+    filterWords: filterWords(text, state),
+    clearSelection: () => setChecked(new Set())
+  });
 
   const onSort = React.useCallback((column: ColumnId) => {
     setSort(old =>
@@ -134,6 +180,16 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
           ))}
         </select>
       </div>
+      {showChecks && (
+        <SelectionBar
+          count={selectedJobs.length}
+          cancellable={cancellable(selectedJobs).length}
+          busy={bulk.busy}
+          onCancel={() => void bulk.run('selected')}
+          onClear={() => setChecked(new Set())}
+        />
+      )}
+      {bulk.status}
       <JobTable
         jobs={rows}
         columns={columns}
@@ -143,14 +199,334 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
         onSort={onSort}
         onSelect={setSelected}
         onOpen={props.onOpen}
+        checked={checked}
+        onChecked={setChecked}
+        showChecks={showChecks}
       />
-      <div className="jp-FluxHub-footer" aria-live="polite">
-        {model.loading
-          ? 'Loading jobs…'
-          : rows.length === jobs.length
-            ? `${jobs.length} job${jobs.length === 1 ? '' : 's'}`
-            : `${rows.length} of ${jobs.length} jobs shown`}
+      <div className="jp-FluxHub-footer jp-FluxHub-jobsFooter">
+        <span className="jp-FluxHub-footerCount" aria-live="polite">
+          {model.loading
+            ? 'Loading jobs…'
+            : rows.length === jobs.length
+              ? `${jobs.length} job${jobs.length === 1 ? '' : 's'}`
+              : `${rows.length} of ${jobs.length} jobs shown`}
+        </span>
+        {bulk.menuButton}
       </div>
+    </div>
+  );
+}
+
+/** The filter in words, for the confirmation: “sleep”, Pending. */
+export function filterWords(text: string, state: StateFilter): string {
+  const words: string[] = [];
+  if (text.trim()) {
+    words.push(`“${text.trim()}”`);
+  }
+  if (state !== 'all') {
+    words.push(STATE_FILTERS.find(f => f.value === state)?.label ?? state);
+  }
+  return words.join(', ');
+}
+
+type BulkKind = 'selected' | 'waiting' | 'matching';
+
+interface IBulkInputs {
+  /** The jobs selected (and shown). */
+  selected: IJob[];
+  /** All the person's jobs waiting to start, shown or not. */
+  waiting: IJob[];
+  /** The jobs the filter shows; none when there is no filter. */
+  matching: IJob[];
+  filterWords: string;
+  clearSelection: () => void;
+}
+
+const BULK_TITLES: Record<BulkKind, string> = {
+  selected: 'Selected jobs',
+  waiting: 'Waiting jobs',
+  matching: 'Jobs matching the filter'
+};
+
+/** "the 3 selected jobs" or "the selected job". */
+function these(n: number, kind: string): string {
+  return n === 1 ? `the ${kind} job` : `the ${n} ${kind} jobs`;
+}
+
+/** What the confirmation asks, with how many jobs it will cancel. */
+export function bulkQuestion(
+  kind: BulkKind,
+  count: number,
+  ended: number,
+  filter: string
+): { title: string; body: string } {
+  const stopped =
+    kind === 'waiting'
+      ? count === 1
+        ? 'It will not run.'
+        : 'They will not run.'
+      : count === 1
+        ? 'It will be stopped and cannot be resumed.'
+        : 'They will be stopped and cannot be resumed.';
+  const also =
+    ended === 0
+      ? ''
+      : ended === 1
+        ? ` 1 more ${kind === 'selected' ? 'selected' : 'matching'} job has already ended and is left as it is.`
+        : ` ${ended} more ${kind === 'selected' ? 'selected' : 'matching'} jobs have already ended and are left as they are.`;
+  switch (kind) {
+    case 'selected':
+      return {
+        title: 'Cancel selected Flux jobs?',
+        body: `Cancel ${these(count, 'selected')}? ${stopped}${also}`
+      };
+    case 'waiting':
+      return {
+        title: 'Cancel all waiting Flux jobs?',
+        body: `Cancel ${count === 1 ? 'your 1 job' : `all ${count} of your jobs`} waiting to start? ${stopped}`
+      };
+    default:
+      return {
+        title: 'Cancel Flux jobs matching the filter?',
+        body: `Cancel ${these(count, 'active')} matching the filter (${filter})? ${stopped}${also}`
+      };
+  }
+}
+
+/**
+ * "Cancel selected", "Cancel all waiting" and "Cancel all matching the
+ * filter": each asks once, saying how many, then cancels those jobs a few at
+ * a time and says what became of each. Gives the menu's button, the status
+ * (progress, then the result) and `run` for the selection bar's button.
+ */
+function useBulkCancel(
+  model: JobsModel,
+  inputs: IBulkInputs
+): {
+  menuButton: JSX.Element;
+  status: JSX.Element | null;
+  busy: boolean;
+  run: (kind: BulkKind) => Promise<void>;
+} {
+  const latest = React.useRef(inputs);
+  latest.current = inputs;
+  const busyNow = React.useRef(false);
+  const [progress, setProgress] = React.useState<{
+    done: number;
+    total: number;
+  } | null>(null);
+  const [report, setReport] = React.useState<{
+    kind: BulkKind;
+    results: ICancelResult[];
+  } | null>(null);
+
+  const run = React.useCallback(
+    async (kind: BulkKind) => {
+      if (busyNow.current) {
+        return;
+      }
+      const input = latest.current;
+      const chosen = input[kind];
+      const targets = cancellable(chosen);
+      if (targets.length === 0) {
+        return;
+      }
+      const question = bulkQuestion(
+        kind,
+        targets.length,
+        kind === 'waiting' ? 0 : chosen.length - targets.length,
+        input.filterWords
+      );
+      busyNow.current = true;
+      try {
+        const answer = await showDialog({
+          title: question.title,
+          body: question.body,
+          buttons: [
+            Dialog.cancelButton({ label: 'Keep them' }),
+            Dialog.warnButton({ label: `Cancel ${jobCount(targets.length)}` })
+          ]
+        });
+        if (!answer.button.accept) {
+          return;
+        }
+        setReport(null);
+        setProgress({ done: 0, total: targets.length });
+        // One summary of them all, not a notification per job ended.
+        model.quietEnds(targets.map(j => j.id));
+        const results = await cancelJobs(model.api, targets, {
+          onProgress: (done, total) => setProgress({ done, total })
+        });
+        model.quietEnds(
+          results.filter(r => r.outcome === 'refused').map(r => r.id),
+          false
+        );
+        setReport({ kind, results });
+        if (kind === 'selected') {
+          input.clearSelection();
+        }
+      } finally {
+        busyNow.current = false;
+        setProgress(null);
+      }
+      void model.refresh().catch(() => undefined);
+    },
+    [model]
+  );
+  const runNow = React.useRef(run);
+  runNow.current = run;
+
+  const menu = React.useMemo(() => {
+    const commands = new CommandRegistry();
+    const count = (kind: BulkKind) => cancellable(latest.current[kind]).length;
+    const add = (kind: BulkKind, label: string, caption: string) =>
+      commands.addCommand(kind, {
+        label: () => `${label} (${count(kind)})`,
+        caption: () =>
+          kind === 'matching' && !latest.current.filterWords
+            ? 'Filter the jobs first, by text or state'
+            : caption,
+        isEnabled: () => !busyNow.current && count(kind) > 0,
+        execute: () => void runNow.current(kind)
+      });
+    add(
+      'selected',
+      'Cancel selected',
+      'Cancel the jobs selected in the table (Shift/Ctrl-click, Space)'
+    );
+    add(
+      'waiting',
+      'Cancel all waiting',
+      'Cancel all your jobs that have not started yet'
+    );
+    add(
+      'matching',
+      'Cancel all matching the filter',
+      'Cancel all active jobs the filter shows'
+    );
+    const menu = new Menu({ commands });
+    menu.addClass('jp-FluxHub-cancelMenu');
+    for (const kind of ['selected', 'waiting', 'matching']) {
+      menu.addItem({ command: kind });
+    }
+    return menu;
+  }, []);
+  React.useEffect(() => () => menu.dispose(), [menu]);
+
+  const menuButton = (
+    <button
+      type="button"
+      className="jp-FluxHub-cancelMenuButton"
+      aria-haspopup="menu"
+      aria-label="Cancel several jobs"
+      title="Cancel several jobs: the selected ones, all waiting, or all the filter shows"
+      disabled={progress !== null}
+      onClick={event => {
+        // Over the button (it is at the panel's foot), else under it.
+        const box = event.currentTarget.getBoundingClientRect();
+        menu.open(box.left, box.bottom);
+        const height = menu.node.offsetHeight;
+        if (height > 0 && box.top - height >= 0) {
+          menu.close();
+          menu.open(box.left, box.top - height, { forceY: true });
+        }
+        if (event.detail === 0) {
+          // From the keyboard: onto the first item it can choose.
+          menu.activateNextItem();
+        }
+      }}
+    >
+      <stopIcon.react tag="span" className="jp-FluxHub-cancelMenuIcon" />
+      <span>Cancel</span>
+      <caretDownIcon.react tag="span" className="jp-FluxHub-cancelMenuIcon" />
+    </button>
+  );
+
+  let status: JSX.Element | null = null;
+  if (progress) {
+    status = (
+      <div className="jp-FluxHub-bulkStatus" role="status">
+        Cancelling… {progress.done} of {jobCount(progress.total)} done
+      </div>
+    );
+  } else if (report) {
+    const refused = report.results.some(r => r.outcome === 'refused');
+    status = (
+      <div
+        className={'jp-FluxHub-bulkStatus' + (refused ? ' jp-mod-refused' : '')}
+        role="status"
+      >
+        <div className="jp-FluxHub-bulkSummary">
+          <span>
+            {BULK_TITLES[report.kind]}: {summarize(report.results)}.
+          </span>
+          <button
+            type="button"
+            className="jp-FluxHub-linkButton"
+            aria-label="Dismiss the result"
+            title="Dismiss"
+            onClick={() => setReport(null)}
+          >
+            ✕
+          </button>
+        </div>
+        <details open={refused}>
+          <summary>Each job</summary>
+          <ul aria-label="What became of each job">
+            {report.results.map(r => (
+              <li
+                key={r.id}
+                className={`jp-FluxHub-bulk-${r.outcome}`}
+                data-job-id={r.id}
+              >
+                {resultLine(r)}
+              </li>
+            ))}
+          </ul>
+        </details>
+      </div>
+    );
+  }
+  return { menuButton, status, busy: progress !== null, run };
+}
+
+/** Over the table while jobs are selected: how many, cancel them, or select none. */
+function SelectionBar(props: {
+  count: number;
+  cancellable: number;
+  busy: boolean;
+  onCancel: () => void;
+  onClear: () => void;
+}): JSX.Element {
+  return (
+    <div
+      className="jp-FluxHub-selectionBar"
+      role="toolbar"
+      aria-label="Selected jobs"
+    >
+      <span className="jp-FluxHub-selectionCount">{props.count} selected</span>
+      <button
+        type="button"
+        className="jp-Button jp-mod-styled jp-mod-warn jp-FluxHub-smallButton"
+        disabled={props.busy || props.cancellable === 0}
+        title={
+          props.cancellable === 0
+            ? 'The selected jobs have all ended'
+            : `Cancel ${jobCount(props.cancellable)}`
+        }
+        onClick={props.onCancel}
+      >
+        Cancel selected
+      </button>
+      <button
+        type="button"
+        className="jp-FluxHub-iconButton"
+        aria-label="Clear the selection"
+        title="Select none (Escape)"
+        onClick={props.onClear}
+      >
+        <closeIcon.react tag="span" className="jp-FluxHub-cancelMenuIcon" />
+      </button>
     </div>
   );
 }
