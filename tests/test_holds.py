@@ -259,3 +259,19 @@ def test_the_service_keeps_holds_next_to_the_accounts_store(tmp_path):
         assert FluxAccountsService.start_holder(service) is None
 
     asyncio.run(run())
+
+
+def test_a_hold_is_waited_for_until_the_hub_no_longer_holds_it():
+    from flux_hub.holds.client import Hold
+
+    class Hub:
+        def __init__(self):
+            self.states = ["DEPEND", "SUBMITTING", "SUBMITTED"]
+
+        def get(self, hold_id):
+            state = self.states.pop(0)
+            job = 7 if state == "SUBMITTED" else None
+            return {"id": hold_id, "state": state, "job": job, "after": [], "reason": None}
+
+    held = Hold(None, {"id": "h1", "state": "DEPEND", "after": []}, Hub())
+    assert held.wait(poll=0).state == "SUBMITTED" and held.job.id == 7

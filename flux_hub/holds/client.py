@@ -21,6 +21,8 @@ from flux_hub.restful import FluxRestfulError, InvalidRequest
 from . import HOLDS_ENV
 
 TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
+# A hold's states while the hub still holds it (flux_hub/holds/store.py)
+WAITING = ("DEPEND", "SUBMITTING")
 TIMEOUT = 30.0
 DEPENDENCY_HELP = (
     "hold the job in the hub until other jobs of yours end, as flux submit --dependency: "
@@ -63,7 +65,11 @@ def answer(url, status, body):
     if status == 400 and isinstance(message, str):
         raise InvalidRequest(_one_line(message), reasons=[_one_line(message)])
     said = f": {_one_line(message)}" if isinstance(message, str) and message else ""
-    raise HoldError(f"the hub's holds at {url} answered {status}{said}", status=status)
+    raise HoldError(
+        f"the hub's holds at {url} answered {status}{said}",
+        status=status,
+        reasons=[_one_line(message)] if isinstance(message, str) and message else [],
+    )
 
 
 class HubHolds:
@@ -120,8 +126,9 @@ class HubHolds:
 
 
 class Hold:
-    """A job the hub holds until others end. ``state``: DEPEND while it waits, SUBMITTED once
-    the hub submitted it (``job``: the Job), NEVER_RUN (``reason``: why), CANCELED."""
+    """A job the hub holds until others end. ``state``: DEPEND while it waits (SUBMITTING for
+    the moment the hub sends it), SUBMITTED once the hub submitted it (``job``: the Job),
+    NEVER_RUN (``reason``: why), CANCELED."""
 
     def __init__(self, cluster, model, hub):
         self._cluster = cluster
@@ -158,7 +165,7 @@ class Hold:
         """Wait until it is no longer held (submitted, never run or canceled); returns self.
         TimeoutError after ``timeout`` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.refresh().state == "DEPEND":
+        while self.refresh().state in WAITING:
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"hold {self.id} still waits for {self.dependency}")
             time.sleep(poll)

@@ -6,7 +6,8 @@
 (``POST {hub}api/holds``, flux_hub/service/handlers.py) with this server's own hub token, so
 that the hub submits it as the person when the condition holds, whether or not this server
 still runs. The answer is 201 ``{"hold": id, "state": "DEPEND", "after": [...]}``.
-``GET flux-hub/api/holds`` passes the person's holds through (``{"holds": [...]}``).
+``GET flux-hub/api/holds`` passes the person's holds through (``{"holds": [...]}``), ``GET`` and
+``DELETE flux-hub/api/holds/<id>`` one of them (DELETE cancels it while it waits).
 
 The hub's URL: ``$FLUX_HUB_HOLDS_URL``, else next to the reader's (``FluxHub.reader_url``
 ``.../api/reader/`` gives ``.../api/holds/``); the token: ``FluxHub.reader_token`` (the server's
@@ -37,8 +38,8 @@ TIMEOUT = 30.0
 class HubUnavailable(ClusterUnavailable):
     """No hub holds this server's jobs, or it did not answer (503)."""
 
-    def __init__(self, message):
-        super().__init__(message, None)
+    def __init__(self, message, status=None):
+        super().__init__(message, None, status=status)
 
 
 def dependency_of(body):
@@ -94,7 +95,10 @@ async def ask_hub(service, method, path="", body=None):
     except HoldError as error:
         if error.status == 403:  # the person has no active account
             raise PermissionDenied(_sentence(str(error)), status=403) from None
-        raise HubUnavailable(_sentence(str(error))) from None
+        said = error.reasons[0] if error.reasons else ""
+        if error.status == 404 and said.startswith("There is no hold"):
+            raise web.HTTPError(404, "%s", said) from None
+        raise HubUnavailable(_sentence(str(error)), error.status) from None
 
 
 async def submit_held(handler, body, after):
@@ -140,3 +144,22 @@ class HoldsHandler(FluxHubHandler):
     async def get(self):
         """The hub's answer, passed through."""
         self.finish(json.dumps(await ask_hub(self.service, "GET")))
+
+
+class HoldHandler(FluxHubHandler):
+    """GET holds/<id>: one of the person's holds; DELETE: cancel it while it waits."""
+
+    @web.authenticated
+    async def get(self, hold_id):
+        """The hub's answer, passed through (404 for none of the person's)."""
+        self.finish(json.dumps(await self._one("GET", hold_id)))
+
+    @web.authenticated
+    async def delete(self, hold_id):
+        """Cancel the hold: the hold as it is then."""
+        self.finish(json.dumps(await self._one("DELETE", hold_id)))
+
+    async def _one(self, method, hold_id):
+        if not hold_id.isalnum() or len(hold_id) > 40:
+            raise BadRequest(f"{hold_id[:60]!r} is not a hold's id.")
+        return await ask_hub(self.service, method, hold_id)

@@ -28,6 +28,7 @@ def wired(base_url):
     return [
         (url_path_join(api, "jobs"), holds.HeldJobsHandler),
         (url_path_join(api, "holds"), holds.HoldsHandler),
+        (url_path_join(api, "holds", r"(?P<hold_id>[^/]+)"), holds.HoldHandler),
         *extension_routes(base_url),
     ]
 
@@ -84,6 +85,24 @@ async def test_a_job_with_a_dependency_is_held_by_the_hub_and_released_as_its_ow
     assert (await api.wait(released["job"]))["result"] == "COMPLETED"
     assert "after" in "".join(alice.output(released["job"]))
     assert released["job"] not in {job["id"] for job in bob.jobs()}
+    code, one = await api.get("holds", held["hold"])
+    assert (code, one) == (200, released)
+    # a hold already released is not canceled; one waiting is
+    code, one = await api.call("DELETE", "holds", held["hold"])
+    assert (code, one["state"]) == (200, "SUBMITTED")
+    running = await api.submit(command="sleep 300")
+    try:
+        code, waiting = await api.post(
+            "jobs", body={"command": "true", "dependency": [f"afterany:{running}"]}
+        )
+        code, one = await api.call("DELETE", "holds", waiting["hold"])
+        assert (code, one["state"], one["reason"]) == (200, "CANCELED", "canceled by you")
+    finally:
+        await api.post("jobs", str(running), "cancel")
+    code, answer = await api.get("holds", "h0000")
+    assert (code, answer["message"]) == (404, "There is no hold h0000 of yours.")
+    code, answer = await api.get("holds", "a.b")
+    assert code == 400 and answer["message"] == "'a.b' is not a hold's id."
     # without a dependency POST jobs submits at once, as before
     code, plain = await api.post("jobs", body={"command": "true", "dependency": None})
     assert code == 201 and set(plain) == {"id"}
