@@ -152,6 +152,7 @@ async def test_afterok_runs_b_as_its_owner_when_a_succeeds_and_never_when_a_fail
     )
     assert status == 201, after_good
     assert after_good["state"] == "DEPEND" and after_good["job"] is None
+    assert after_good["hold"] == after_good["id"]
     assert after_good["after"] == [{"kind": "afterok", "id": good}]
     assert after_good["name"] == "step-b"
     assert "owner" not in after_good and "account" not in after_good

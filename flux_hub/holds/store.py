@@ -70,10 +70,11 @@ class Hold:
     updated: float
 
     def public(self):
-        """The hold as its owner sees it (the API's JSON): no account, the request as sent."""
+        """The hold as its owner sees it (the API's JSON): no owner or account, the request as
+        it will be sent; ``hold`` is its id too (as the person's server answers a held job)."""
         model = asdict(self)
         del model["account"], model["owner"]
-        return model
+        return {"hold": self.id, **model}
 
 
 class HoldStore:
