@@ -31,6 +31,8 @@ DEPEND, SUBMITTING, SUBMITTED, NEVER_RUN, CANCELED = (
     "CANCELED",
 )
 WAITING = (DEPEND, SUBMITTING)
+# At most this many of a person's holds in a listing (the newest)
+MOST_LISTED = 1000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS holds (
@@ -125,9 +127,11 @@ class HoldStore:
         rows = self._rows("SELECT * FROM holds WHERE id = ?", (hold_id,))
         return rows[0] if rows else None
 
-    def of(self, owner):
-        """The owner's holds, newest first."""
-        return self._rows("SELECT * FROM holds WHERE owner = ? ORDER BY created DESC", (owner,))
+    def of(self, owner, limit=MOST_LISTED):
+        """The owner's newest ``limit`` holds, newest first."""
+        return self._rows(
+            "SELECT * FROM holds WHERE owner = ? ORDER BY created DESC LIMIT ?", (owner, limit)
+        )
 
     def count_waiting(self, owner):
         """How many of the owner's holds wait."""
