@@ -186,20 +186,6 @@ def _listing_order(job):
     return (2, -(job.get("t_inactive") or 0), 0, -job["id"])
 
 
-class ClusterCpu(ServerCpu):
-    """_lanes.ServerCpu, with flux-restful's server as LocalCluster runs it now on real Flux:
-    ``python -m flux_hub.guard`` below `flux start` (ServerCpu's marks miss it there)."""
-
-    @staticmethod
-    def _is_server(process):
-        if ServerCpu._is_server(process):
-            return True
-        try:
-            return "flux_hub.guard" in " ".join(process.cmdline())
-        except psutil.Error:
-            return False
-
-
 # -- the panels (in worker processes) ----------------------------------------------------------
 
 
@@ -549,7 +535,7 @@ def lane(workdir, simulate, env, args):
         token_of = tokens(c, everyone)
         listings = fill(c, everyone, token_of, args.jobs, args.active)
         out["load"].append(os.getloadavg()[0])
-        cpu = ClusterCpu(c)
+        cpu = ServerCpu(c)
         clients = {}
 
         def submitter(user):
