@@ -257,6 +257,14 @@ def test_the_service_keeps_holds_next_to_the_accounts_store(tmp_path):
         assert service.holder is None
         service.holds_enabled = False
         assert FluxAccountsService.start_holder(service) is None
+        # a store that cannot be opened: the service runs on, holding nothing, and says why
+        said = []
+        service.holds_enabled = True
+        service.log = SimpleNamespace(warning=lambda *a: said.append(a[0] % a[1:]))
+        service.accounts.store_path = str(tmp_path / "accounts.sqlite" / "x" / "store")
+        (tmp_path / "accounts.sqlite").write_text("")
+        assert FluxAccountsService.start_holder(service) is None
+        assert said and said[0].startswith("Not holding jobs: their store in")
 
     asyncio.run(run())
 

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import time
 
 from jupyterhub.log import log_request
@@ -291,7 +292,11 @@ class FluxAccountsService(Application):
         from flux_hub.holds.store import HoldStore
 
         folder = os.path.dirname(os.path.abspath(self.accounts.store_path))
-        store = HoldStore(os.path.join(folder, STORE_NAME))
+        try:
+            store = HoldStore(os.path.join(folder, STORE_NAME))
+        except (OSError, sqlite3.Error) as e:
+            self.log.warning("Not holding jobs: their store in %s cannot be opened (%s)", folder, e)
+            return None
         self.holder = Holder(store, self.accounts, lambda: self.reader).start()
         self.log.info("Holding jobs until others end (kept in %s)", store.path)
         return self.holder
