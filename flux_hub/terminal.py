@@ -37,6 +37,7 @@ from datetime import datetime
 
 from flux_hub import jobid, jobrequest
 from flux_hub.history import MAX_LIMIT, HistoryError
+from flux_hub.holds import client as holds_client
 from flux_hub.journal import SubmittedJobs, journal_path
 from flux_hub.notebook.api import COLUMNS, HistoryList, Job, JobList, _text_table, history_search
 from flux_hub.restful import ClusterUnavailable, FluxRestfulError, JobNotFound, PermissionDenied
@@ -67,6 +68,7 @@ def add_parsers(commands):
         "arguments); for shell syntax use: flux-hub submit bash -c 'for i in 1 2; do ...; done'.",
     )
     jobrequest.add_arguments(submit)
+    holds_client.add_dependency_argument(submit)
     submit.add_argument("--keep-env", action="store_true", help=jobrequest.KEEP_ENV_HELP)
     submit.add_argument(
         "--wait", action="store_true", help="follow the output and exit with the job's code"
@@ -221,6 +223,11 @@ def submit_job(cluster, args):
     if command and command[0] == "--":
         command = command[1:]
     raw = jobrequest.from_arguments(args)
+    if args.dependency:  # held by the hub until the jobs it names end
+        try:
+            return holds_client.terminal_submit(cluster, args, command, raw, _submitted)
+        except ValueError as error:  # a bad field, dependency (DependencyError) or folder
+            raise CommandError(str(error), USAGE) from None
     name, runtime, workdir = (raw.pop(key, None) for key in ("name", "runtime", "workdir"))
     try:
         # Every field is checked by flux_hub.jobrequest, as in %%flux, the notebook and the panel

@@ -282,6 +282,8 @@ async def test_the_server_is_told_where_the_hubs_reader_is(tmp_path, cluster, mo
     spawner = SimpleNamespace(environment={})
     await auth.pre_spawn_start(user, spawner)
     assert spawner.environment["FLUX_HUB_READER_URL"] == url
+    holds = "http://127.0.0.1:8555/services/flux-accounts/api/holds/"
+    assert spawner.environment["FLUX_HUB_HOLDS_URL"] == holds
     for name, value in spawner.environment.items():
         monkeypatch.setenv(name, value)
     assert FluxHub().reader_url == url + "/"
@@ -295,3 +297,4 @@ async def test_the_server_is_told_where_the_hubs_reader_is(tmp_path, cluster, mo
     spawner = SimpleNamespace(environment={})
     await plain.pre_spawn_start(user, spawner)
     assert "FLUX_HUB_READER_URL" not in spawner.environment
+    assert "FLUX_HUB_HOLDS_URL" not in spawner.environment

@@ -40,6 +40,8 @@ from flux_hub.accounts import (
 )
 from flux_hub.config_checks import refuse, url_or_empty
 from flux_hub.history import TEMPLATES_ENV, published_template
+from flux_hub.holds import HOLDS_ENV
+from flux_hub.holds.client import holds_url
 from flux_hub.jobrequest import JobRequestError
 from flux_hub.reader import READER_ENV
 from flux_hub.restful import LEGACY_WARNING
@@ -314,6 +316,10 @@ class FluxAccountsMixin(Authenticator):
         env[TEMPLATES_ENV] = self._templates_env
         if self.reader_url and not accounts.provisioner.waits_for_cluster:
             env[READER_ENV] = self.reader_url
+        if self.reader_url:
+            # The hub's holds (jobs held until others end), beside the reader on the accounts
+            # service; for per-person clusters too (the holder asks the person's own cluster)
+            env[HOLDS_ENV] = holds_url({}, self.reader_url)
         spawner.environment = {**spawner.environment, **env}
         # What the provisioner needs of the server itself (on Kubernetes: its uid, the shared
         # volume), for a spawner that has such a setting.

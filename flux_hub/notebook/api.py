@@ -114,7 +114,17 @@ class FluxCluster:
             self._history.close()
             self._history = None
 
-    def submit(self, command, *, name=None, runtime=None, workdir=None, keep_env=False, **fields):
+    def submit(
+        self,
+        command,
+        *,
+        name=None,
+        runtime=None,
+        workdir=None,
+        keep_env=False,
+        dependency=None,
+        **fields,
+    ):
         """Submit a job; returns a Job.
 
         ``command`` is a command line or a list of words. ``runtime`` is a time limit
@@ -130,10 +140,23 @@ class FluxCluster:
         history keeps the values of ``envars``, not only their names (so resubmit() can send
         them); only you can read it.
         """
+        if dependency is not None:  # held by the hub: a Hold (flux_hub/holds/client.py)
+            from flux_hub.holds.client import notebook_submit
+
+            return notebook_submit(
+                self, command, dependency=dependency, name=name, runtime=runtime,
+                workdir=workdir, **fields,
+            )  # fmt: skip
         origin = {"origin_kind": "notebook", "origin_path": os.environ.get("JPY_SESSION_NAME")}
         if keep_env:
             origin["keep_env_values"] = True
         return self._submit(command, name, runtime, workdir, fields, "workdir=", origin)
+
+    def holds(self):
+        """The jobs the hub holds for you until others end, newest first (Holds)."""
+        from flux_hub.holds.client import holds
+
+        return holds(self)
 
     def _submit(self, command, name, runtime, workdir, fields, option, origin):
         """submit(), with ``option`` the way the person names the working directory (for the

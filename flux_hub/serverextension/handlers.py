@@ -316,11 +316,15 @@ class JobOutputStreamHandler(FluxHubHandler):
 
 def handlers(base_url):
     """The extension's (URL pattern, handler) pairs under the server's ``base_url``."""
+    from flux_hub.serverextension import holds  # (holds builds on this module's handlers)
+
     api = url_path_join(base_url, "flux-hub", "api")
     job = url_path_join(api, "jobs", r"(?P<job_id>[^/]+)")
     return [
         (url_path_join(api, "cluster"), ClusterHandler),
-        (url_path_join(api, "jobs"), JobsHandler),
+        (url_path_join(api, "jobs"), holds.HeldJobsHandler),
+        (url_path_join(api, "holds"), holds.HoldsHandler),
+        (url_path_join(api, "holds", r"(?P<hold_id>[^/]+)"), holds.HoldHandler),
         (url_path_join(api, "request-fields"), RequestFieldsHandler),
         (job, JobHandler),
         (url_path_join(job, "output"), JobOutputHandler),
