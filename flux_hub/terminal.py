@@ -187,6 +187,11 @@ def add_parsers(commands):
     )
     resubmit.set_defaults(func=_run, action=resubmit_job)
 
+    # flux-hub bulksubmit: a sweep, as flux bulksubmit (flux_hub/sweep.py)
+    from flux_hub.sweep import add_parser as add_bulksubmit
+
+    add_bulksubmit(commands)
+
 
 def _run(args):
     from flux_hub.notebook.api import connect

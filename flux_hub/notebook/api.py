@@ -152,6 +152,18 @@ class FluxCluster:
             origin["keep_env_values"] = True
         return self._submit(command, name, runtime, workdir, fields, "workdir=", origin)
 
+    def submit_many(self, command, inputs, *, group=None, dry_run=False, keep_env=False, **fields):
+        """One job per input (or combination of inputs) of ``inputs``, as ``flux bulksubmit``:
+        ``flux.submit_many("python fit.py --alpha {}", inputs=[[0.1, 0.2, 0.5]])`` (a list of
+        lists, or a dict {name: list} for ``{name}``); submit's keywords for every job, each
+        named ``GROUP [i/n]``. Every request is checked before the first is sent. Returns the
+        JobList; ``dry_run``: the expanded requests, nothing sent (flux_hub.sweep)."""
+        from flux_hub.sweep import submit_many
+
+        return submit_many(
+            self, command, inputs, group=group, dry_run=dry_run, keep_env=keep_env, **fields
+        )
+
     def holds(self):
         """The jobs the hub holds for you until others end, newest first (Holds)."""
         from flux_hub.holds.client import holds

@@ -29,6 +29,11 @@ def _load_jupyter_server_extension(serverapp):
     # hub's published templates checked once, here (one that is not valid: a warning)
     web_app.settings[PUBLISHED] = published_templates(settings.templates, serverapp.log)
     web_app.add_handlers(".*$", history_handlers(web_app.settings["base_url"]))
+    # Sweeps (issue 28): submitted here in the background; one cut short by a stop goes on
+    from flux_hub.serverextension import sweeps
+
+    web_app.add_handlers(".*$", sweeps.handlers(web_app.settings["base_url"]))
+    sweeps.resume(web_app.settings)  # once the server's loop runs
     serverapp.log.info(
         "flux-hub: jobs of %s on %s", settings.user or "(no account configured)", settings.host
     )

@@ -49,7 +49,7 @@ from tornado.ioloop import IOLoop
 from flux_hub import sweep
 from flux_hub.history import History, default_path
 from flux_hub.paths import PathNotShared
-from flux_hub.restful import ClusterUnavailable, FluxRestfulError
+from flux_hub.restful import ClusterUnavailable, FluxRestfulError, LimitReached
 from flux_hub.serverextension.errors import BadRequest
 from flux_hub.serverextension.handlers import FluxHubHandler, _sentence, parse_origin
 
@@ -120,6 +120,13 @@ class SweepStore:
         self._set(
             "UPDATE items SET claimed = ? WHERE sweep = ? AND idx = ?",
             (time.time(), sweep_id, index),
+        )
+
+    def unclaim(self, sweep_id, index):
+        """The claimed job was refused before anything was made (a limit): to do again."""
+        self._set(
+            "UPDATE items SET claimed = NULL WHERE sweep = ? AND idx = ? AND job_id IS NULL",
+            (sweep_id, index),
         )
 
     def submitted(self, sweep_id, index, job_id):
@@ -249,7 +256,11 @@ class Sweeps:
             task.add_done_callback(lambda _t: self.tasks.pop(sweep_id, None))
 
     def resume(self):
-        """Take up every unfinished sweep (the server restarted)."""
+        """Take up every unfinished sweep (the server restarted). A person who never made a
+        sweep has no store: nothing is made for them here."""
+        path = default_path(self.service.settings.job_names_path).with_name(FILE_NAME)
+        if self._store is None and not path.exists():
+            return
         for sweep_id in self.store.unfinished():
             self.start(sweep_id)
 
@@ -261,7 +272,7 @@ class Sweeps:
         while True:
             try:
                 await self._submit_rest(sweep_id)
-            except ClusterUnavailable as error:
+            except (ClusterUnavailable, LimitReached) as error:
                 self.service.log.warning(
                     "flux-hub: sweep %s waits for the cluster: %s", sweep_id, error
                 )
@@ -290,6 +301,11 @@ class Sweeps:
                 job_id = await self.service.submit(command, name=name, **fields)
             except ClusterUnavailable:
                 raise  # perhaps submitted (a timeout): claimed, looked for when retried
+            except LimitReached:
+                # The person's active jobs at the cluster's limit (the guard's 429): nothing
+                # was made; the sweep waits for some to end, as a person would, and goes on
+                store.unclaim(sweep_id, index)
+                raise
             except FluxRestfulError as error:  # refused: this one is not submitted
                 store.failed(sweep_id, index, str(error))
                 continue
@@ -396,7 +412,7 @@ def resume(settings):
     def take_up():
         try:
             sweeps_of(settings).resume()
-        except (OSError, sqlite3.Error) as error:
+        except Exception as error:  # noqa: BLE001 (the server and its other parts go on)
             settings["flux_hub"].log.warning("flux-hub: sweeps not resumed: %s", error)
 
     IOLoop.current().add_callback(take_up)

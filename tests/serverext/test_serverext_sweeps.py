@@ -4,14 +4,13 @@ server stopped halfway (even in the middle of a submit) resumes it without doubl
 sweep is a 400 in one line and nothing is submitted."""
 
 import asyncio
-import json
 import time
 
 import pytest
 from serverext_support import JobList, UserServer, server_config
 
 from flux_hub.history import History
-from flux_hub.restful import ClusterUnavailable, FluxRestfulClient
+from flux_hub.restful import ClusterUnavailable, FluxRestfulClient, LimitReached
 from flux_hub.serverextension import sweeps
 
 
@@ -123,6 +122,35 @@ async def test_a_server_stopped_halfway_resumes_without_doubles(
     assert sorted(on_cluster) == sorted(progress["ids"])
 
 
+async def test_a_sweep_at_the_persons_active_jobs_limit_waits_for_some_to_end(
+    api, service, routes, monkeypatch
+):
+    """The guard refuses a submit beyond the person's active jobs (429): a sweep larger than
+    that limit waits and goes on, as a person would, instead of failing the rest."""
+    monkeypatch.setattr(sweeps, "RETRY_FIRST", 0.05)
+    before = {job["id"] for job in await service.client.jobs()}
+    calls = 0
+    real_submit = service.submit
+
+    async def limited(command, **fields):
+        nonlocal calls
+        calls += 1
+        if calls in (3, 4):
+            raise LimitReached("alice has 100 active jobs, the most one person may have")
+        return await real_submit(command, **fields)
+
+    service.submit = limited
+    code, answer = await api.post(
+        "sweeps", body={"request": {"command": "true {}"}, "inputs": [list(range(6))]}
+    )
+    assert code == 202, answer
+    progress = await progress_until_done(api, answer["sweep"])
+    assert (progress["submitted"], progress["failed"]) == (6, 0)
+    on_cluster = [job["id"] for job in await service.client.jobs() if job["id"] not in before]
+    assert sorted(on_cluster) == sorted(progress["ids"])
+    assert calls == 8  # two refusals, each job sent once it was taken
+
+
 async def test_a_cluster_away_is_waited_for_without_doubles(api, service, routes, monkeypatch):
     """Job 5's submit times out after flux-restful took it, job 6's cannot reach it at all:
     the sweep waits, looks for job 5 before sending it again, and ends with each job once."""
@@ -152,26 +180,8 @@ async def test_a_cluster_away_is_waited_for_without_doubles(api, service, routes
     assert calls == 11  # job 5 found on the cluster, not sent again
 
 
-# The sweeps' routes on a real server process, as the lead adds them to the extension's loading
-WIRING = """
-from flux_hub.serverextension import sweeps
-
-
-def _load_jupyter_server_extension(serverapp):
-    web_app = serverapp.web_app
-    web_app.add_handlers(".*$", sweeps.handlers(web_app.settings["base_url"]))
-    sweeps.resume(web_app.settings)
-"""
-
-
 def sweeping_server(tmp_path, cluster, data):
-    """alice's real `jupyter server` process with the sweeps' routes, her data in ``data``."""
-    (tmp_path / "wiring").mkdir(parents=True)
-    (tmp_path / "wiring" / "sweeps_wiring.py").write_text(WIRING)
-    (tmp_path / "config").mkdir()
-    (tmp_path / "config" / "jupyter_server_config.json").write_text(
-        json.dumps({"ServerApp": {"jpserver_extensions": {"sweeps_wiring": True}}})
-    )
+    """alice's real `jupyter server` process (the extension as installed), her data in ``data``."""
     return UserServer(
         tmp_path,
         {
@@ -180,7 +190,6 @@ def sweeping_server(tmp_path, cluster, data):
             "FLUX_TOKEN": cluster.passwords["alice"],
             "FLUX_SECRET_KEY": cluster.secret_key,
             "XDG_DATA_HOME": str(data),
-            "PYTHONPATH": str(tmp_path / "wiring"),
         },
     )
 
@@ -215,7 +224,7 @@ def test_a_server_killed_mid_sweep_resumes_it_at_its_next_start(cluster, tmp_pat
             time.sleep(0.2)
     finally:
         second.stop()
-    assert (progress["submitted"], progress["failed"]) == (60, 0)
+    assert (progress["submitted"], progress["failed"]) == (60, 0), progress["errors"]
     on_cluster = [job["id"] for job in direct.jobs() if job["id"] not in before]
     assert sorted(on_cluster) == sorted(progress["ids"])
     direct.close()
