@@ -109,6 +109,17 @@ def whole(value, least):
 
 
 def bad_environment(envars):
+    """Surely refused environments, by flux_hub.jobrequest's documented forms: a dict of
+    names to values, NAME=VALUE words (a list), or lines of them (text)."""
+    if isinstance(envars, str):
+        lines = [line.strip() for line in envars.splitlines()]
+        envars = [line for line in lines if line and not line.startswith("#")]
+    if isinstance(envars, list | tuple):
+        if any(not isinstance(word, str) or not word.partition("=")[0] for word in envars):
+            return True
+        if any("=" not in word or "\0" in word for word in envars):
+            return True
+        envars = dict(word.split("=", 1) for word in envars)
     if not isinstance(envars, dict):
         return True
     return any(
