@@ -3,7 +3,6 @@
 import asyncio
 import json
 import os
-import time
 from contextlib import aclosing
 
 from jupyter_server.base.handlers import APIHandler
@@ -12,7 +11,6 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from flux_hub import jobid, jobrequest
-from flux_hub.history import History
 from flux_hub.paths import PathNotShared, within
 from flux_hub.restful import FluxRestfulError
 from flux_hub.serverextension.errors import BadRequest, describe, expected
@@ -211,19 +209,7 @@ class JobsHandler(FluxHubHandler):
             )
         job_id = await self.service.submit(name=name, **fields)
         # Into the person's job history, in the background: the answer does not wait for it.
-        workdir = fields.get("workdir")
-        self.service.record(
-            f"job {job_id}",
-            History.record_submitted,
-            job_id,
-            cluster=self.service.client.host,
-            submitted=time.time(),  # now, not when the writer gets to it
-            request=dict(fields),
-            name=name,
-            workdir=workdir,
-            lab_workdir=self.service.paths.to_lab(workdir) if workdir else None,
-            **origin,
-        )
+        self.service.record_submitted(job_id, dict(fields), name, **origin)
         self.set_status(201)
         self.finish(json.dumps({"id": job_id}))
 

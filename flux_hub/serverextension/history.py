@@ -14,7 +14,6 @@ the API.
 
 import datetime
 import json
-import time
 
 from jupyter_server.utils import url_path_join
 from tornado import web
@@ -171,21 +170,15 @@ class RerunHandler(FluxHubHandler):
         except HistoryError as error:
             raise web.HTTPError(409, "%s", _sentence(str(error))) from None
         new_id = await self.service.submit(command, name=name, **fields)
-        origin, workdir = record["origin"], fields.get("workdir")
-        self.service.record(
-            f"job {new_id}",
-            History.record_submitted,
+        origin = record["origin"]
+        self.service.record_submitted(
             new_id,
-            cluster=self.service.client.host,
-            submitted=time.time(),  # now, not when the writer gets to it
-            request={"command": command, **fields},
+            {"command": command, **fields},
+            name,
             origin_kind=origin["kind"],
             origin_path=origin["path"],
             origin_cell=origin["cell"],
             origin_command=origin["command"],
-            name=name,
-            workdir=workdir,
-            lab_workdir=self.service.paths.to_lab(workdir) if workdir else None,
             # values were kept for the first job: kept for this one too
             keep_env_values=keeps_env_values(record),
             rerun_of=record["id"],

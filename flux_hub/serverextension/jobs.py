@@ -556,6 +556,25 @@ class JobsService:
                 self.log.warning("flux-hub: could not keep the name of job %s: %s", job_id, error)
         return job_id
 
+    def record_submitted(self, job_id, request, name=None, **origin):
+        """Put a job just submitted into the person's history, in the background (``record``):
+        ``request`` as sent (its ``workdir`` the cluster's path), recorded now with this
+        cluster and the lab's path of its folder; ``origin``: History.record_submitted's other
+        keywords (origin_kind, origin_path ..., keep_env_values, rerun_of)."""
+        workdir = request.get("workdir")
+        return self.record(
+            f"job {job_id}",
+            History.record_submitted,
+            job_id,
+            cluster=self.client.host,
+            submitted=time.time(),  # now, not when the writer gets to it
+            request=request,
+            name=name,
+            workdir=workdir,
+            lab_workdir=self.paths.to_lab(workdir) if workdir else None,
+            **origin,
+        )
+
     def record(self, what, write, *args, **kwargs):
         """Run ``write(history, *args, **kwargs)`` on the person's job history in the
         recorder's thread, one write after another; returns its Future. ``what`` names what is

@@ -47,7 +47,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from flux_hub import sweep
-from flux_hub.history import History, default_path
+from flux_hub.history import default_path
 from flux_hub.paths import PathNotShared
 from flux_hub.restful import ClusterUnavailable, FluxRestfulError, LimitReached
 from flux_hub.serverextension.errors import BadRequest
@@ -354,19 +354,7 @@ class Sweeps:
         return True
 
     def _record(self, job_id, command, fields, name, origin):
-        workdir = fields.get("workdir")
-        self.service.record(
-            f"job {job_id}",
-            History.record_submitted,
-            job_id,
-            cluster=self.service.client.host,
-            submitted=time.time(),
-            request={"command": command, **fields},
-            name=name,
-            workdir=workdir,
-            lab_workdir=self.service.paths.to_lab(workdir) if workdir else None,
-            **origin,
-        )
+        self.service.record_submitted(job_id, {"command": command, **fields}, name, **origin)
 
 
 def parse_body(body):
