@@ -38,6 +38,7 @@ from datetime import datetime
 from flux_hub import jobid, jobrequest
 from flux_hub.history import MAX_LIMIT, HistoryError
 from flux_hub.holds import client as holds_client
+from flux_hub.jobstates import ACTIVE, PENDING, RUNNING, is_active
 from flux_hub.journal import SubmittedJobs, journal_path
 from flux_hub.notebook.api import COLUMNS, HistoryList, Job, JobList, _text_table, history_search
 from flux_hub.restful import ClusterUnavailable, FluxRestfulError, JobNotFound, PermissionDenied
@@ -45,7 +46,6 @@ from flux_hub.serverextension.reader import ReaderUnavailable, from_env, read
 from flux_hub.waiting import why_waiting
 
 OK, FAILED, USAGE = 0, 1, 2
-ACTIVE_STATES = ("DEPEND", "PRIORITY", "SCHED", "RUN", "CLEANUP")
 # --env as argparse takes it (abbreviated too)
 ENV_FLAGS = ("--env", "--en")
 
@@ -353,7 +353,7 @@ def _waiting(info):
 def list_jobs(cluster, args):
     jobs, _ = _your_jobs(cluster)
     if not args.all:
-        jobs = type(jobs)(job for job in jobs if job._info.get("state") in ACTIVE_STATES)
+        jobs = type(jobs)(job for job in jobs if is_active(job._info))
     if args.json:
         print(json.dumps([job._info for job in jobs], indent=1))
     elif jobs:
@@ -518,9 +518,9 @@ def job_logs(cluster, args):
 
 # flux cancel's --states words, and the job states each stands for
 STATE_WORDS = {
-    "pending": ("DEPEND", "PRIORITY", "SCHED"),
-    "running": ("RUN", "CLEANUP"),
-    "active": ACTIVE_STATES,
+    "pending": PENDING,
+    "running": RUNNING,
+    "active": ACTIVE,
 }
 
 
@@ -530,12 +530,12 @@ def _cancel_states(text):
     for word in filter(None, (w.strip().lower() for w in text.split(","))):
         if word in STATE_WORDS:
             states.update(STATE_WORDS[word])
-        elif word.upper() in ACTIVE_STATES:
+        elif word.upper() in ACTIVE:
             states.add(word.upper())
         else:
             raise CommandError(
                 f"--states takes pending, running, active or an active state's name "
-                f"({', '.join(s.lower() for s in ACTIVE_STATES)}), not {word!r}",
+                f"({', '.join(s.lower() for s in ACTIVE)}), not {word!r}",
                 USAGE,
             )
     if not states:

@@ -17,7 +17,7 @@ gives it to the first jobs of the queue that have a time limit, Fluxion to its r
 the scheduler's own words (``annotations.sched.reason_pending``) are preferred when it has them.
 """
 
-PENDING = ("NEW", "DEPEND", "PRIORITY", "SCHED")
+from flux_hub.jobstates import PENDING
 
 
 def _number(value):

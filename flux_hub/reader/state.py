@@ -32,13 +32,11 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from flux_hub.waiting import PENDING, why_waiting
+from flux_hub.jobstates import PENDING, RUNNING
+from flux_hub.waiting import why_waiting
 
 # At most this many finished jobs per person (the most recently finished ones) in an answer
 MOST_FINISHED = 1000
-
-# States a job runs in (flux jobs' "running" filter); PENDING ones wait
-RUNNING = ("RUN", "CLEANUP")
 
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
