@@ -3,12 +3,20 @@ import { IPoll, Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { FluxHubAPI, IClusterInfo, IJob, IJobsAnswer } from './api';
+import { holdJob, IHeldAnswer, IHold, WAITING_STATES } from './holds';
 import { JobId } from './jobid';
 import { isActive } from './jobs';
 import { FluxHubError } from './request';
 
 /** The shortest refresh the settings allow, in seconds. */
 export const MIN_INTERVAL = 1;
+
+/** Held jobs are read at most this often (ms), unless one waits or was just held. */
+export const HOLDS_INTERVAL = 10000;
+/** After the holds could not be read (no hub holds jobs here), ask again this late (ms). */
+export const HOLDS_RETRY = 60000;
+/** At most this many jobs of released holds looked up in one refresh. */
+const RELEASED_LOOKUPS = 20;
 
 /**
  * The user's jobs and cluster, kept fresh by one Poll.
@@ -53,9 +61,55 @@ export class JobsModel {
     return this._cluster;
   }
 
-  /** All known jobs of the user, in the server's order. */
+  /**
+   * All known jobs of the user, in the server's order; then the rows of
+   * held jobs (holds.ts: waiting, never run, cancelled), and the jobs of
+   * holds released since that the listing does not show yet.
+   */
   get jobs(): IJob[] {
-    return this._jobs;
+    if (this._extra.length === 0) {
+      return this._jobs;
+    }
+    const [jobs, extra, all] = this._all ?? [null, null, null];
+    if (jobs === this._jobs && extra === this._extra) {
+      return all!;
+    }
+    const made = [...this._jobs, ...this._extra];
+    this._all = [this._jobs, this._extra, made];
+    return made;
+  }
+
+  /** The person's held jobs as last read (GET holds), newest first. */
+  get holds(): IHold[] {
+    return this._holds;
+  }
+
+  /**
+   * A job was held (POST jobs with a dependency): shown at once, and the
+   * holds read at the next refresh, which starts now.
+   */
+  held(answer: IHeldAnswer, request: Record<string, unknown> = {}): void {
+    if (!this._holds.some(h => h.hold === answer.hold)) {
+      const now = Date.now() / 1000;
+      this._setHolds([
+        {
+          hold: answer.hold,
+          request,
+          after: answer.after,
+          name: answer.name,
+          state: answer.state || 'DEPEND',
+          job: null,
+          reason: null,
+          created: now,
+          updated: now
+        },
+        ...this._holds
+      ]);
+      this._updateExtra();
+      this._changed.emit();
+    }
+    this._holdsWanted = true;
+    void this.poll.refresh();
   }
 
   /** What stops the panel from showing fresh data, as the server said it; null when all is well. */
@@ -69,7 +123,7 @@ export class JobsModel {
   }
 
   getJob(id: JobId): IJob | undefined {
-    return this._byId.get(id);
+    return this._byId.get(id) ?? this._extra.find(job => job.id === id);
   }
 
   /** Refresh interval in seconds. */
@@ -177,6 +231,7 @@ export class JobsModel {
       );
     }
     await this._refreshJobs();
+    await this._refreshHolds();
     if (cluster.error) {
       throw new Error(cluster.error);
     }
@@ -320,6 +375,101 @@ export class JobsModel {
     return true;
   }
 
+  /**
+   * Read the held jobs when due: at most every HOLDS_INTERVAL, at every
+   * refresh while one waits, and right after one was held. They never stop
+   * the jobs from showing: a failure (a server whose hub holds no jobs) keeps
+   * the last ones and asks again after HOLDS_RETRY.
+   */
+  private async _refreshHolds(now = Date.now()): Promise<void> {
+    const waiting = this._holds.some(h => WAITING_STATES.has(h.state));
+    const due = this._holdsFailed
+      ? now - this._holdsReadAt >= HOLDS_RETRY
+      : waiting || now - this._holdsReadAt >= HOLDS_INTERVAL;
+    if (due || this._holdsWanted) {
+      this._holdsWanted = false;
+      this._holdsReadAt = now;
+      try {
+        this._setHolds(await this.api.holds());
+        this._holdsFailed = false;
+      } catch (error) {
+        this._holdsFailed = true;
+        this._holdsError = describe(error);
+      }
+    }
+    await this._followReleased();
+    this._updateExtra();
+  }
+
+  /** Why the held jobs could not be read, the last time they could not; null once they were. */
+  get holdsError(): string | null {
+    return this._holdsFailed ? this._holdsError : null;
+  }
+
+  private _setHolds(holds: IHold[]): void {
+    this._holds = holds;
+    this._holdRows = holds
+      .map(holdJob)
+      .filter((job): job is IJob => job !== null);
+  }
+
+  /**
+   * The jobs of released holds (SUBMITTED) that the listing does not show
+   * yet (the hub submitted them, not this server: a listing finds them at
+   * its next complete read): looked up one by one while they are active, so
+   * the job's row takes the hold's place at once.
+   */
+  private async _followReleased(): Promise<void> {
+    const released = new Map<JobId, IJob>();
+    let lookups = 0;
+    for (const hold of this._holds) {
+      const id = hold.job;
+      if (
+        hold.state !== 'SUBMITTED' ||
+        !id ||
+        this._byId.has(id) ||
+        this._gone.has(id)
+      ) {
+        continue;
+      }
+      let job = this._released.get(id);
+      if ((!job || isActive(job)) && lookups < RELEASED_LOOKUPS) {
+        lookups++;
+        try {
+          const fresh = await this.api.job(id);
+          job = hold.name ? { ...fresh, name: hold.name } : fresh;
+        } catch (error) {
+          if (error instanceof FluxHubError && error.status === 404) {
+            this._gone.add(id); // the cluster no longer knows it
+            continue;
+          }
+        }
+      }
+      if (job) {
+        released.set(id, job);
+        this._noteState(job);
+      }
+    }
+    this._released = released;
+  }
+
+  /** The rows after the listing's: holds, then released jobs not listed. */
+  private _updateExtra(): void {
+    const old = this._extra;
+    const extra = [
+      ...this._holdRows,
+      ...Array.from(this._released.values()).filter(
+        job => !this._byId.has(job.id)
+      )
+    ].map(job => old.find(o => sameRow(job, o)) ?? job);
+    const same =
+      extra.length === this._extra.length &&
+      extra.every((job, i) => sameRow(job, this._extra[i]));
+    if (!same) {
+      this._extra = extra;
+    }
+  }
+
   private _noteState(job: IJob): void {
     if (isActive(job)) {
       // Jobs already running when the session started are watched too; those
@@ -349,10 +499,43 @@ export class JobsModel {
   /** The next job-list request asks for the complete listing (the Refresh button). */
   private _rescan = false;
   private _watched = new Set<JobId>();
+  /** Held jobs (GET holds), their rows, and when they were last asked for. */
+  private _holds: IHold[] = [];
+  private _holdRows: IJob[] = [];
+  private _holdsReadAt = -Infinity;
+  private _holdsWanted = false;
+  private _holdsFailed = false;
+  private _holdsError: string | null = null;
+  /** Jobs of released holds, by job id, as last looked up. */
+  private _released = new Map<JobId, IJob>();
+  /** Jobs of released holds that the cluster does not know (404): not asked again. */
+  private _gone = new Set<JobId>();
+  /** The rows after the listing's (see _updateExtra), and the whole list made of both. */
+  private _extra: IJob[] = [];
+  private _all: [IJob[], IJob[], IJob[]] | null = null;
   /** Jobs whose end is not to be reported (see quietEnds). */
   private _quiet = new Set<JobId>();
   private _changed = new Signal<this, void>(this);
   private _jobFinished = new Signal<this, IJob>(this);
+}
+
+/**
+ * Whether two rows show the same: the same object, or a held job's row made
+ * anew from an unchanged hold (kept, so the table does not redraw it).
+ */
+function sameRow(a: IJob, b: IJob): boolean {
+  if (a === b) {
+    return true;
+  }
+  return (
+    !!a.hold &&
+    a.id === b.id &&
+    a.hold_state === b.hold_state &&
+    a.name === b.name &&
+    a.reason === b.reason &&
+    a.command === b.command &&
+    JSON.stringify(a.after) === JSON.stringify(b.after)
+  );
 }
 
 /** A sentence for the banner: the server's own message where there is one. */
