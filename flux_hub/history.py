@@ -31,11 +31,14 @@ transaction, when the file is opened:
 - 1: the jobs table (``_SCHEMA``).
 - 2: ``jobs.rerun_of`` (the job a record runs again: "Run again", ``flux-hub resubmit``) and the
   ``templates`` table (a person's saved forms, by name).
+- 3: ``jobs.sweep``: a sweep's job's place in it (issue 28), JSON ``{"id", "group", "index"
+  (from 1), "total"}`` (flux_hub/serverextension/sweeps.py).
 
 A newer version than this code knows is refused with a sentence, never rewritten.
 
 Every record (``search``, ``get``) also carries ``"form"``: its request in the shape of the
-panel's ``POST jobs`` body (``form_of``), ``"env_values_kept"`` and ``"rerun_of"``.
+panel's ``POST jobs`` body (``form_of``), ``"env_values_kept"``, ``"rerun_of"`` and ``"sweep"``
+(None for a job that is no sweep's).
 ``rerun_request`` gives what to submit to run a recorded job again, exactly as first sent (or
 with overrides); ``templates``/``save_template``/``delete_template`` keep the person's templates;
 ``active_on`` lists the jobs a cluster should still know (the server's reconcile marks the
@@ -59,7 +62,7 @@ from pathlib import Path
 from flux_hub import jobid, jobnames, jobrequest
 from flux_hub.journal import SubmittedJobs, journal_path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # A template's name: 1 to this many characters (surrounding spaces dropped)
 MAX_TEMPLATE_NAME = 80
 # The hub's published templates, as JSON, in a server's environment (the hub's job_templates)
@@ -147,10 +150,13 @@ _SCHEMA_2 = (
     )""",
 )
 
+# Schema 2 -> 3
+_SCHEMA_3 = ("ALTER TABLE jobs ADD COLUMN sweep TEXT",)  # JSON {id, group, index, total}
+
 _COLUMNS = (
     "job_id cluster account name command request env_names workdir lab_workdir origin_kind "
     "origin_path origin_cell origin_command submitted at status state result exit_code runtime "
-    "nodes ended gone imported_from rerun_of"
+    "nodes ended gone imported_from rerun_of sweep"
 ).split()
 # The request's fields a form shows as they were sent (the panel's POST jobs body)
 _FORM_FIELDS = (
@@ -278,6 +284,10 @@ class History:
                 for statement in _SCHEMA_2:
                     db.execute(statement)
                 version = 2
+            if version == 2:
+                for statement in _SCHEMA_3:
+                    db.execute(statement)
+                version = 3
             if db.execute("PRAGMA user_version").fetchone()[0] != version:
                 db.execute(f"PRAGMA user_version = {version}")
             if self.account:
@@ -329,6 +339,7 @@ class History:
         submitted=None,
         keep_env_values=False,
         rerun_of=None,
+        sweep=None,
     ):
         """Record a job flux-hub just submitted.
 
@@ -341,6 +352,7 @@ class History:
         ``name``: the name given in flux-hub. ``workdir`` the cluster's path (default: the
         request's), ``lab_workdir`` the lab's. ``submitted``: unix time or datetime (default
         now). ``rerun_of``: the id of the job this one runs again (Run again, resubmit).
+        ``sweep``: a sweep's job's ``{"id", "group", "index", "total"}``.
         Recording the same job again replaces its submission record (not its end).
         """
         if origin_kind not in ORIGINS[:-1]:
@@ -369,6 +381,7 @@ class History:
             "status": ACTIVE,
             "imported_from": None,
             "rerun_of": None if rerun_of is None else str(int(rerun_of)),
+            "sweep": None if sweep is None else json.dumps(sweep),
         }
         names = ", ".join(values)
         marks = ", ".join("?" * len(values))
@@ -744,6 +757,7 @@ def _record(row):
         "gone": r["gone"],
         "imported_from": r["imported_from"],
         "rerun_of": None if r["rerun_of"] is None else int(r["rerun_of"]),
+        "sweep": json.loads(r["sweep"]) if r["sweep"] else None,
     }
     record["form"] = form_of(record)
     record["env_values_kept"] = env_values_kept(record)

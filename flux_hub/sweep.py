@@ -27,7 +27,8 @@ A command with no placeholder at all gets the inputs appended as words (``flux-h
 echo ::: a b`` runs ``echo a`` and ``echo b``), as bulksubmit does.
 
 Every job of a sweep is named ``GROUP [i/n]`` (GROUP: ``--group``, else the request's name,
-else the program's), so the panel, the terminal and the history show them together. At most
+else the program's), so the panel, the terminal and the history show them together; the history
+keeps each one's place too (``sweep``: ``{"id", "group", "index", "total"}``, ``Job.tag``). At most
 ``MAX_JOBS`` jobs in one sweep. A bad sweep (an unknown placeholder, an empty list, too many
 jobs, a file that cannot be read) is one ``SweepError`` line and nothing is submitted: every job's
 request is checked (flux_hub.jobrequest.parse) before the first one is sent.
@@ -38,6 +39,7 @@ import itertools
 import math
 import os
 import re
+import secrets
 import shlex
 import sys
 from dataclasses import dataclass
@@ -70,6 +72,13 @@ class Job:
     values: tuple
     request: dict
     fields: dict
+    group: str = ""
+    total: int = 0
+
+    def tag(self, sweep_id):
+        """The job's place in the sweep ``sweep_id``, as the history keeps it (``sweep``) and
+        the server's jobs listing shows it: ``{"id", "group", "index" (from 1), "total"}``."""
+        return {"id": sweep_id, "group": self.group, "index": self.index + 1, "total": self.total}
 
 
 def split_command(words):
@@ -312,7 +321,7 @@ def expand(request, inputs, *, group=None):
             raise SweepError(f"unknown field {unknown}") from None
         except jobrequest.JobRequestError as problem:
             raise SweepError(f"job {index + 1} of {total}: " + "; ".join(problem.reasons)) from None
-        jobs.append(Job(index, tuple(values), raw, fields))
+        jobs.append(Job(index, tuple(values), raw, fields, group, total))
     return jobs
 
 
@@ -391,12 +400,14 @@ def _submit_each(cluster, jobs, origin):
     from flux_hub.restful import FluxRestfulError
 
     failed = 0
+    sweep_id = secrets.token_hex(6)
     for job in jobs:
         raw = dict(job.request)
         name, runtime, workdir = (raw.pop(key, None) for key in ("name", "runtime", "workdir"))
         command = raw.pop("command")
+        tagged = {**origin, "sweep": job.tag(sweep_id)}
         try:
-            submitted = cluster._submit(command, name, runtime, workdir, raw, "--cwd", origin)
+            submitted = cluster._submit(command, name, runtime, workdir, raw, "--cwd", tagged)
         except FluxRestfulError as error:
             failed += 1
             print(f"flux-hub: {name}: not submitted: {error}", file=sys.stderr, flush=True)
@@ -427,11 +438,13 @@ def submit_many(cluster, command, inputs, *, group=None, dry_run=False, keep_env
     if keep_env:
         origin["keep_env_values"] = True
     submitted = JobList()
+    sweep_id = secrets.token_hex(6)
     for job in jobs:
         raw = dict(job.request)
         name, runtime, workdir = (raw.pop(key, None) for key in ("name", "runtime", "workdir"))
         command_words = raw.pop("command")
+        tagged = {**origin, "sweep": job.tag(sweep_id)}
         submitted.append(
-            cluster._submit(command_words, name, runtime, workdir, raw, "workdir=", origin)
+            cluster._submit(command_words, name, runtime, workdir, raw, "workdir=", tagged)
         )
     return submitted

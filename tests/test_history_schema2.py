@@ -16,6 +16,7 @@ from traitlets.config import Config
 from flux_hub import cli, history, jobid
 from flux_hub.history import (
     GONE,
+    SCHEMA_VERSION,
     History,
     HistoryError,
     form_of,
@@ -98,7 +99,7 @@ def test_a_v1_file_is_upgraded_in_place_keeping_every_record(names_path):
     assert {r["id"] for r in before} == {101, 102, 201, 202, 203}
 
     with History(names_path=names_path, account="alice") as store:
-        assert store.schema_version == 2
+        assert store.schema_version == SCHEMA_VERSION
         after = every(store)
         # every record, in the same order, each with everything v1 knew, unchanged
         assert [{key: r[key] for key in before[0]} for r in after] == before
@@ -126,18 +127,18 @@ def test_a_v1_file_is_upgraded_in_place_keeping_every_record(names_path):
 
     # Opened again: upgraded once only; what was written since stays
     with History(names_path=names_path, account="alice") as again:
-        assert again.schema_version == 2
+        assert again.schema_version == SCHEMA_VERSION
         assert len(every(again)) == 6
         assert again.get(204)["rerun_of"] == 203
         assert [t["name"] for t in again.templates()] == ["short"]
     db = sqlite3.connect(names_path.with_name("history.sqlite3"))
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     columns = [row[1] for row in db.execute("PRAGMA table_info(jobs)")]
-    assert columns[-1] == "rerun_of"
+    assert columns[-2:] == ["rerun_of", "sweep"]  # 2: rerun_of, 3: sweep
     db.close()
 
     # The schema-1 code refuses the upgraded file instead of writing it
-    with pytest.raises(history_v1.HistoryError, match=r"newer flux-hub \(schema 2"):
+    with pytest.raises(history_v1.HistoryError, match=rf"newer flux-hub \(schema {SCHEMA_VERSION}"):
         history_v1.History(names_path=names_path, account="alice")
 
 
@@ -155,7 +156,7 @@ def test_an_upgrade_that_fails_leaves_the_v1_file_as_it_was(names_path, monkeypa
         assert every(v1) == before
     monkeypatch.undo()
     with History(names_path=names_path, account="alice") as store:
-        assert store.schema_version == 2 and len(every(store)) == 5
+        assert store.schema_version == SCHEMA_VERSION and len(every(store)) == 5
 
 
 # -- what was sent, and running it again ----------------------------------------------------

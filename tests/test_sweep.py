@@ -200,6 +200,12 @@ def test_bulksubmit_runs_each_job_named_by_its_group(env, cluster, tmp_path):
         ids[1]: ("greet [2/3]", "cli"),
         ids[2]: ("greet [3/3]", "cli"),
     }
+    # Each keeps its place in the sweep (the same sweep id for the three)
+    places = {r["id"]: r["sweep"] for r in records}
+    sweep_id = places[ids[0]]["id"]
+    assert [places[i] for i in ids] == [
+        {"id": sweep_id, "group": "greet", "index": i, "total": 3} for i in (1, 2, 3)
+    ]
 
 
 @pytest.mark.cluster
@@ -216,5 +222,34 @@ def test_submit_many_from_the_notebook(cluster, tmp_path, monkeypatch):
         for job in jobs:
             job.wait(timeout=max(1, deadline - time.monotonic()))
         assert [job.output().strip() for job in jobs] == ["1-a", "2-a"]
+        records = [flux._open_history().get(job.id) for job in jobs]
+        assert [
+            (r["sweep"]["group"], r["sweep"]["index"], r["sweep"]["total"]) for r in records
+        ] == [
+            ("g", 1, 2),
+            ("g", 2, 2),
+        ]
         with pytest.raises(sweep.SweepError, match="no input named 'z'"):
             sweep.submit_many(flux, "echo {z}", {"x": [1]})
+
+
+def test_a_schema_2_history_gets_the_sweep_column_keeping_its_records(tmp_path):
+    """History schema 3: a job's place in its sweep; a file of schema 2 is upgraded in place."""
+    path = tmp_path / "history.sqlite3"
+    with History(path, account="alice") as history:
+        history.record_submitted(7, cluster="c", request={"command": "true"}, origin_kind="cli")
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE jobs DROP COLUMN sweep")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    place = {"id": "ab12", "group": "g", "index": 2, "total": 9}
+    with History(path, account="alice") as history:
+        assert history.schema_version == 3
+        assert history.get(7)["sweep"] is None and history.get(7)["command"] == "true"
+        history.record_submitted(
+            8, cluster="c", request={"command": "true"}, origin_kind="cli", sweep=place
+        )
+        assert history.get(8)["sweep"] == place

@@ -53,7 +53,12 @@ The panel's side of a refresh is small too: each answer carries a version, and a
 passes it back (``?since=``) gets only the jobs that changed since, and the list's order as ids
 when that changed too (see ``JobsService.list_jobs``). A first answer (no usable version) is
 flux-restful's own JSON text, passed on as it came and decoded into the memory only once it is on
-its way.
+its way (unless a record needs what flux-restful's lacks: ``waiting``, or ``sweep``).
+
+A job of one of the person's sweeps (sweeps.py) carries ``"sweep": {"id", "group", "index"
+(from 1), "total"}`` in every answer (complete, delta, ``GET jobs/<id>``), from a map of the
+sweeps' jobs read once from the sweeps' store (none made for a person who never swept) and
+filled in by each sweep as its jobs land.
 """
 
 import asyncio
@@ -198,6 +203,9 @@ class JobsService:
         self._reader_version = None
         self._reader_away_until = float("-inf")
         self._unshown = set()
+        # Jobs of the person's sweeps (sweeps.py): id -> their records' ``sweep``, read from
+        # the sweeps' store once (none made here) and kept up to date by the sweeps as they land
+        self._sweep_jobs = None
 
     @property
     def client(self):
@@ -221,6 +229,27 @@ class JobsService:
                 timeout=s.request_timeout,
             )
         return self._client
+
+    def sweep_jobs(self):
+        """{job id: {"id", "group", "index", "total"}} of the person's sweeps' jobs (the
+        records' ``sweep``), read once from the sweeps' store; {} for one who never swept."""
+        if self._sweep_jobs is None:
+            from flux_hub.serverextension.sweeps import jobs_of_sweeps  # (it imports this)
+
+            try:
+                self._sweep_jobs = jobs_of_sweeps(self.settings.job_names_path)
+            except Exception as error:  # noqa: BLE001 (the jobs are listed without it)
+                self.log.warning("flux-hub: the sweeps' jobs cannot be read: %s", error)
+                self._sweep_jobs = {}
+        return self._sweep_jobs
+
+    def _tagged(self, job, sweep_jobs):
+        """The record with its ``sweep`` when it is a sweep's job (the same record when it has
+        it already: a finished job kept in memory)."""
+        tag = sweep_jobs.get(job.get("id"))
+        if tag is None or job.get("sweep") is tag:
+            return job
+        return {**job, "sweep": tag}
 
     def _named(self, job, names):
         name = names.get(job.get("id"))
@@ -266,7 +295,7 @@ class JobsService:
                 except BaseException:
                     self._listed_at = float("-inf")
                     raise
-                if base is None and not _may_hold_pending(body):
+                if base is None and not _may_hold_pending(body) and not self.sweep_jobs():
                     await self._pass_on(body, send)
                     return
                 jobs = _decode(body, self.client.host)
@@ -368,7 +397,10 @@ class JobsService:
         """Make ``jobs`` the current list; records that changed get a new version."""
         new = self._version + 1
         listed, changed = {}, version is not None
+        sweep_jobs = self.sweep_jobs()
         for job in map(_waiting, jobs):
+            if sweep_jobs:
+                job = self._tagged(job, sweep_jobs)
             job_id = job.get("id")
             old = self._listed.get(job_id)
             if old is not None and (old.job is job or old.job == job):
@@ -526,7 +558,7 @@ class JobsService:
             said = listed.job.get("waiting")
             if listed.job.get("state") == job["state"] and isinstance(said, dict):
                 job = {**job, "waiting": said}
-        return self._named(_waiting(job), self.names.all())
+        return self._named(self._tagged(_waiting(job), self.sweep_jobs()), self.names.all())
 
     def cluster_workdir(self, workdir):
         """The cluster's path of a working directory the panel sent (a path of this server's:
@@ -560,7 +592,7 @@ class JobsService:
         """Put a job just submitted into the person's history, in the background (``record``):
         ``request`` as sent (its ``workdir`` the cluster's path), recorded now with this
         cluster and the lab's path of its folder; ``origin``: History.record_submitted's other
-        keywords (origin_kind, origin_path ..., keep_env_values, rerun_of)."""
+        keywords (origin_kind, origin_path ..., keep_env_values, rerun_of, sweep)."""
         workdir = request.get("workdir")
         return self.record(
             f"job {job_id}",

@@ -2,16 +2,32 @@
 
 A sweep (flux_hub/sweep.py: one request with placeholders over lists of inputs) is expanded and
 checked whole when it is posted (a bad one: 400 in one line, nothing submitted), kept, answered
-at once (202 ``{"sweep": id, "count": n, "group": name}``) and then submitted by the server in
-the background, one job after another: each submit waits for flux-restful's answer to the one
-before, which is flux-restful's pace and never more than one request of the sweep at a time.
-The browser only reads the progress (``GET sweeps/<id>``: ``{"sweep", "group", "total",
-"submitted", "failed", "ids", "errors", "done"}``; ``GET sweeps``: the person's sweeps, newest
-first), so closing the page changes nothing.
+at once (202 ``{"sweep": id, "count": n, "group": name, ...its progress}``) and then submitted
+by the server in the background, one job after another: each submit waits for flux-restful's
+answer to the one before, which is flux-restful's pace and never more than one request of the
+sweep at a time. The browser only reads the progress (``GET sweeps/<id>``: ``{"sweep", "group",
+"total", "submitted", "failed", "ids", "errors", "created", "done"}``; ``GET sweeps``: the
+person's sweeps, newest first, each without ``ids``; ``?unfinished=1``: only those still
+submitting, for a progress bar), so closing the page changes nothing.
+
+``"dry_run": true`` in the body checks and expands the sweep the same way and answers 200
+``{"count", "group", "preview"}`` (the first PREVIEW jobs' ``{"name", "command"}``), keeping
+nothing. A list of inputs may be ``{"file": path}``: the lines of a file (empty ones skipped),
+a lab path relative to the server's root folder or absolute, read by this server (it runs as
+the person); one that cannot be read is a 400 naming it.
+
+``POST sweeps/<id>/rerun`` ``{"which": "all" | "unsuccessful"}`` submits the sweep's requests
+again as a new sweep of the same group (202, as POST sweeps): "unsuccessful" are the jobs that
+did not complete with exit code 0 (failed, cancelled, timed out, gone, never submitted; not
+those still active); each new job's history record names the one it runs again (``rerun_of``).
+Nothing to run again: a 400 in one line; an unknown sweep: 404.
 
 Each job is named ``GROUP [i/n]`` (its group: the body's ``group``, else the request's name or
 program), goes into the person's job history as a POST jobs job does (origin: the body's, the
-panel by default) and is followed by the panel from the next refresh on.
+panel by default; and its place, ``sweep``: ``{"id", "group", "index" (from 1), "total"}``) and
+is followed by the panel from the next refresh on, its record carrying the same ``sweep`` (the
+jobs listing's map of sweeps' jobs, JobsService.sweep_jobs: read from this store once, then
+filled in here as each job lands).
 
 Kept in ``sweeps.sqlite3`` next to the person's job history (0600, WAL), one row per job of the
 sweep. Resuming without doubling: before job i is submitted its row is marked *claimed* (the
@@ -27,11 +43,18 @@ the row failed with the reason rather than risk a double. A cluster that cannot 
 a submit that timed out) is waited for (``RETRY_FIRST`` seconds, doubling up to ``RETRY_MOST``),
 the row claimed, and goes through the same look-up before anything is sent again.
 
+Each of those commits is cheap: WAL with ``synchronous = NORMAL``, so a commit is in the WAL file
+(the operating system's) before the next step, without waiting for the disk. That survives the
+server process being killed at any point, which is what resuming needs; a crash of the machine
+itself (power lost) may lose the last commits: a job submitted just before may then be
+submitted again on resume.
+
 ``resume(settings)`` (called once when the extension loads) takes up every unfinished sweep
 when the server's event loop runs.
 
-What the person's history does not have yet: a group column. The group is in each job's name
-(``GROUP [i/n]``, searchable) and in this store; the history's origin is the body's (the panel).
+The person's history keeps each job's ``sweep`` (schema 3, flux_hub/history.py): ``flux-hub
+history --json`` shows it; its table shows the group in the job's name (``GROUP [i/n]``,
+searchable), not in a column of its own. The history's origin is the body's (the panel).
 """
 
 import asyncio
@@ -40,6 +63,7 @@ import os
 import secrets
 import shlex
 import sqlite3
+import stat
 import time
 
 from jupyter_server.utils import url_path_join
@@ -52,11 +76,18 @@ from flux_hub.paths import PathNotShared
 from flux_hub.restful import ClusterUnavailable, FluxRestfulError, LimitReached
 from flux_hub.serverextension.errors import BadRequest
 from flux_hub.serverextension.handlers import FluxHubHandler, _sentence, parse_origin
+from flux_hub.sweep import SweepError
 
 FILE_NAME = "sweeps.sqlite3"
 SETTING = "flux_hub_sweeps"
 # A sweep's progress lists at most this many errors (the first ones)
 MOST_ERRORS = 20
+# A dry run's preview: the first this many jobs
+PREVIEW = 5
+# An input file ({"file": path}) has at most this many bytes
+MOST_FILE_BYTES = 16 * 1024 * 1024
+# In a kept job's request (the store's, never sent): the job it runs again (rerun)
+RERUN_OF = "_rerun_of"
 # A claimed job found on resume: submitted at most this long before its claim (clock skew)
 SKEW = 2.0
 # Seconds a sweep waits for a cluster that cannot be reached, first and at most (doubling)
@@ -207,9 +238,84 @@ class SweepStore:
             "done": info["done"] is not None,
         }
 
-    def all(self):
-        rows = self.db.execute("SELECT id FROM sweeps ORDER BY created DESC").fetchall()
-        return [self.progress(row[0]) for row in rows]
+    def all(self, unfinished=False):
+        """The person's sweeps, newest first (``unfinished``: only those still submitting),
+        each as its progress without ``ids`` (GET sweeps/<id> has them): counted in SQL, so the
+        list stays light however large the sweeps."""
+        where = " WHERE s.done IS NULL" if unfinished else ""
+        rows = self.db.execute(
+            "SELECT s.id, s.group_name, s.total, s.created, s.done,"
+            " (SELECT COUNT(job_id) FROM items WHERE sweep = s.id),"
+            " (SELECT COUNT(error) FROM items WHERE sweep = s.id)"
+            f" FROM sweeps s{where} ORDER BY s.created DESC"
+        ).fetchall()
+        answers = []
+        for sweep_id, group, total, created, done, submitted, failed in rows:
+            errors = self.db.execute(
+                "SELECT idx, error FROM items WHERE sweep = ? AND error IS NOT NULL"
+                " ORDER BY idx LIMIT ?",
+                (sweep_id, MOST_ERRORS),
+            ).fetchall()
+            answers.append(
+                {
+                    "sweep": sweep_id,
+                    "group": group,
+                    "total": total,
+                    "submitted": submitted,
+                    "failed": failed,
+                    "errors": [{"index": i, "message": m} for i, m in errors],
+                    "created": created,
+                    "done": done is not None,
+                }
+            )
+        return answers
+
+    def items(self, sweep_id):
+        """(index, request, job id or None) of every job of the sweep, in order."""
+        rows = self.db.execute(
+            "SELECT idx, request, job_id FROM items WHERE sweep = ? ORDER BY idx", (sweep_id,)
+        )
+        return [
+            (index, json.loads(request), None if job_id is None else int(job_id))
+            for index, request, job_id in rows
+        ]
+
+    def jobs(self):
+        """{job id: {"id", "group", "index" (from 1), "total"}} of every sweep's job with an
+        id (the jobs listing's ``sweep``)."""
+        rows = self.db.execute(
+            "SELECT i.job_id, s.id, s.group_name, i.idx, s.total FROM items i"
+            " JOIN sweeps s ON s.id = i.sweep WHERE i.job_id IS NOT NULL"
+        )
+        return {int(job_id): tag(sweep_id, group, index, total)
+                for job_id, sweep_id, group, index, total in rows}  # fmt: skip
+
+
+def tag(sweep_id, group, index, total):
+    """A sweep's job's ``sweep`` field (index from 0 in the store, from 1 in the answer)."""
+    return {"id": sweep_id, "group": group, "index": index + 1, "total": total}
+
+
+def jobs_of_sweeps(names_path):
+    """The jobs listing's map of sweeps' jobs (SweepStore.jobs) read from the person's store,
+    opened read-only: {} when they never swept (no store is made here)."""
+    path = default_path(names_path).with_name(FILE_NAME)
+    if not path.exists():
+        return {}
+    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        return SweepStore.jobs(_Reader(db))
+    except sqlite3.Error:
+        return {}  # a store being made right now (no tables yet): its jobs come as submitted
+    finally:
+        db.close()
+
+
+class _Reader:
+    """What SweepStore's read methods need of it: ``db``."""
+
+    def __init__(self, db):
+        self.db = db
 
 
 class Sweeps:
@@ -223,19 +329,36 @@ class Sweeps:
     @property
     def store(self):
         if self._store is None:
-            path = default_path(self.service.settings.job_names_path).with_name(FILE_NAME)
-            self._store = SweepStore(str(path))
+            self._store = SweepStore(str(self._path()))
         return self._store
+
+    def _path(self):
+        return default_path(self.service.settings.job_names_path).with_name(FILE_NAME)
+
+    def has_store(self):
+        return self._store is not None or self._path().exists()
 
     def create(self, body):
         """Check, expand and keep the sweep of a POST body, and start submitting it; returns
-        its progress. BadRequest (one line) for a bad one: nothing is kept nor submitted."""
-        request, inputs, group, origin = parse_body(body)
+        its progress. BadRequest (one line) for a bad one: nothing is kept nor submitted. With
+        ``"dry_run": true`` nothing is kept either: returns ``{"count", "group", "preview"}``
+        (the first PREVIEW jobs' ``{"name", "command"}``)."""
+        request, inputs, group, origin, dry_run = parse_body(body)
+        inputs = self._read_files(inputs)
         try:
             jobs = sweep.expand(request, inputs, group=group)
         except sweep.SweepError as error:
             raise BadRequest(_sentence(f"The sweep was not submitted: {error}")) from None
         group = sweep.group_name(request, group)
+        if dry_run:
+            return {
+                "count": len(jobs),
+                "group": group,
+                "preview": [
+                    {"name": job.fields.get("name"), "command": _text(job.fields["command"])}
+                    for job in jobs[:PREVIEW]
+                ],
+            }
         checked = []
         for job in jobs:
             fields = dict(job.fields)
@@ -245,9 +368,86 @@ class Sweeps:
                 except PathNotShared as error:
                     raise BadRequest(_sentence(str(error)), field="workdir") from None
             checked.append((job.index, fields))
+        return self._keep(group, checked, origin)
+
+    def _keep(self, group, checked, origin):
         sweep_id = self.store.add(group, checked, origin)
         self.start(sweep_id)
         return self.store.progress(sweep_id)
+
+    def _read_files(self, inputs):
+        """The inputs with each ``{"file": path}`` (in place of a list, or as the whole inputs:
+        one list) replaced by the file's lines, empty ones skipped: a path of the lab's,
+        relative to the server's root folder or absolute, read by this server (as the person).
+        One that cannot be read: BadRequest naming it."""
+        if _is_file(inputs):
+            return [self._lines(inputs["file"])]
+        if isinstance(inputs, list):
+            return [self._lines(v["file"]) if _is_file(v) else v for v in inputs]
+        if isinstance(inputs, dict):
+            return {k: self._lines(v["file"]) if _is_file(v) else v for k, v in inputs.items()}
+        return inputs
+
+    def _lines(self, given):
+        root = self.service.root_dir or os.getcwd()
+        path = os.path.join(root, os.path.expanduser(given))
+        try:
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode):
+                raise SweepError(f"cannot read inputs from {given}: it is not a file")
+            if info.st_size > MOST_FILE_BYTES:
+                raise SweepError(
+                    f"cannot read inputs from {given}: it has {info.st_size} bytes, more than"
+                    f" the {MOST_FILE_BYTES} an input file may have"
+                )
+            return sweep.read_inputs(path)
+        except OSError as error:
+            problem = f"cannot read inputs from {given}: {error.strerror or error}"
+        except SweepError as error:
+            problem = str(error).replace(path, given)
+        raise BadRequest(_sentence(f"The sweep was not submitted: {problem}"))
+
+    async def rerun(self, sweep_id, body):
+        """Submit again the jobs of a sweep as a new sweep of the same group: ``which`` "all",
+        or "unsuccessful": those that did not complete with exit code 0 (failed, cancelled,
+        timed out, gone, never submitted; not those still active). Returns the new sweep's
+        progress; None for no such sweep; BadRequest when there is nothing to run again."""
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            data = None
+        which = data.get("which", "all") if isinstance(data, dict) else None
+        if which not in ("all", "unsuccessful") or set(data) - {"which"}:
+            raise BadRequest('The body must be {"which": "all"} or {"which": "unsuccessful"}.')
+        info = self.store.sweep(sweep_id)
+        if info is None:
+            return None
+        items = self.store.items(sweep_id)
+        if which == "unsuccessful":
+            records = await self._records([job_id for _i, _r, job_id in items if job_id])
+            items = [item for item in items if _unsuccessful(item[2], records)]
+        if not items:
+            raise BadRequest(_sentence(f"Every job of {info['group']} completed."))
+        total = len(items)
+        checked = []
+        for index, (old, request, job_id) in enumerate(items):
+            request = {k: v for k, v in request.items() if k != RERUN_OF}
+            if request.get("name") == sweep.job_name(info["group"], old, info["total"]):
+                request["name"] = sweep.job_name(info["group"], index, total)  # else its own
+            if job_id is not None:
+                request[RERUN_OF] = job_id
+            checked.append((index, request))
+        return self._keep(info["group"], checked, info["origin"])
+
+    async def _records(self, job_ids):
+        """{id: record} of these jobs: the panel's list's when it has them, else looked up
+        (a job the cluster no longer knows is left out)."""
+        listed = self.service._listed
+        records = {i: listed[i].job for i in job_ids if i in listed}
+        missing = [i for i in job_ids if i not in records]
+        for job in await self.service._fetch(missing):
+            records[job["id"]] = job
+        return records
 
     def start(self, sweep_id):
         if sweep_id not in self.tasks:
@@ -258,8 +458,7 @@ class Sweeps:
     def resume(self):
         """Take up every unfinished sweep (the server restarted). A person who never made a
         sweep has no store: nothing is made for them here."""
-        path = default_path(self.service.settings.job_names_path).with_name(FILE_NAME)
-        if self._store is None and not path.exists():
+        if not self.has_store():
             return
         for sweep_id in self.store.unfinished():
             self.start(sweep_id)
@@ -288,8 +487,13 @@ class Sweeps:
             return
 
     async def _submit_rest(self, sweep_id):
+        """Submit the sweep's jobs still to do, one after another. Per job: the claim (one
+        short commit), the submit (the job's name kept as POST jobs keeps it), its id (one
+        commit), and the history's record queued to the history's own thread, as POST jobs
+        queues it. Nothing else is read again per job."""
         store = self.store
         info = store.sweep(sweep_id)
+        origin = info["origin"]
         for index, fields, claimed in store.to_do(sweep_id):
             if claimed is not None and await self._adopted(sweep_id, index, fields, claimed):
                 continue
@@ -297,6 +501,7 @@ class Sweeps:
             fields = dict(fields)
             name = fields.pop("name", None)
             command = fields.pop("command")
+            rerun_of = fields.pop(RERUN_OF, None)
             try:
                 job_id = await self.service.submit(command, name=name, **fields)
             except ClusterUnavailable:
@@ -310,7 +515,7 @@ class Sweeps:
                 store.failed(sweep_id, index, str(error))
                 continue
             store.submitted(sweep_id, index, job_id)
-            self._record(job_id, command, fields, name, info["origin"])
+            self._record(job_id, command, fields, name, origin, sweep_id, info, index, rerun_of)
 
     async def _adopted(self, sweep_id, index, fields, claimed):
         """Whether the job claimed before a stop exists (then its id is kept): a job of the
@@ -348,26 +553,37 @@ class Sweeps:
                 self.service.names.set(job_id, fields["name"])
             except OSError:
                 pass
-        rest = {k: v for k, v in fields.items() if k not in ("command", "name")}
+        rest = {k: v for k, v in fields.items() if k not in ("command", "name", RERUN_OF)}
         info = self.store.sweep(sweep_id)
-        self._record(job_id, fields["command"], rest, fields.get("name"), info["origin"])
+        self._record(
+            job_id, fields["command"], rest, fields.get("name"), info["origin"],
+            sweep_id, info, index, fields.get(RERUN_OF),
+        )  # fmt: skip
         return True
 
-    def _record(self, job_id, command, fields, name, origin):
-        self.service.record_submitted(job_id, {"command": command, **fields}, name, **origin)
+    def _record(self, job_id, command, fields, name, origin, sweep_id, info, index, rerun_of):
+        """The job in the jobs listing's map of sweeps' jobs and in the person's history, with
+        its ``sweep`` ({id, group, index, total}) and, run again, the job it runs again."""
+        tagged = tag(sweep_id, info["group"], index, info["total"])
+        self.service.sweep_jobs()[int(job_id)] = tagged
+        if rerun_of is not None:
+            origin = {**origin, "rerun_of": rerun_of}
+        request = {"command": command, **fields}
+        self.service.record_submitted(job_id, request, name, sweep=tagged, **origin)
 
 
 def parse_body(body):
-    """(request, inputs, group, origin) of a POST sweeps body: ``{"request": {POST jobs' job
-    fields, with placeholders}, "inputs": [[...], ...] or {name: [...]}, "group"?: text,
-    "origin"?: as POST jobs'}``; BadRequest (one line) otherwise."""
+    """(request, inputs, group, origin, dry_run) of a POST sweeps body: ``{"request": {POST
+    jobs' job fields, with placeholders}, "inputs": [[...], ...] or {name: [...]} (a list may be
+    ``{"file": path}``), "group"?: text, "origin"?: as POST jobs', "dry_run"?: bool}``;
+    BadRequest (one line) otherwise."""
     try:
         data = json.loads(body or b"")
     except ValueError:
         data = None
     if not isinstance(data, dict):
         raise BadRequest('The request body must be a JSON object {"request": ..., "inputs": ...}.')
-    unknown = sorted(set(data) - {"request", "inputs", "group", "origin"})
+    unknown = sorted(set(data) - {"request", "inputs", "group", "origin", "dry_run"})
     if unknown:
         raise BadRequest(f"The sweep was not submitted: unknown field {unknown[0]!r}.")
     request = data.get("request")
@@ -382,7 +598,29 @@ def parse_body(body):
     origin, reasons = parse_origin(data.get("origin"))
     if reasons:
         raise BadRequest("The sweep was not submitted: " + reasons[0])
-    return request, data.get("inputs"), group, origin
+    dry_run = data.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise BadRequest("The sweep was not submitted: 'dry_run' must be true or false.")
+    return request, data.get("inputs"), group, origin, dry_run
+
+
+def _is_file(value):
+    return isinstance(value, dict) and list(value) == ["file"] and isinstance(value["file"], str)
+
+
+def _text(command):
+    return command if isinstance(command, str) else shlex.join(str(word) for word in command)
+
+
+def _unsuccessful(job_id, records):
+    """Whether a sweep's job (its id, None: never submitted) did not complete with exit code 0:
+    never submitted, gone from the cluster, or ended otherwise (a job still active is not)."""
+    if job_id is None or job_id not in records:
+        return True
+    job = records[job_id]
+    if job.get("state") != "INACTIVE":
+        return False
+    return not (job.get("result") == "COMPLETED" and job.get("returncode") == 0)
 
 
 def sweeps_of(settings):
@@ -407,17 +645,26 @@ def resume(settings):
 
 
 class SweepsHandler(FluxHubHandler):
-    """POST sweeps (a new sweep: 202) and GET sweeps (the person's sweeps' progress)."""
+    """POST sweeps (a new sweep: 202; a dry run: 200) and GET sweeps (the person's sweeps'
+    progress, without ids; ``?unfinished=1``: only those still submitting)."""
 
     @web.authenticated
     def post(self):
-        progress = sweeps_of(self.settings).create(self.request.body)
+        answer = sweeps_of(self.settings).create(self.request.body)
+        if "sweep" not in answer:  # a dry run
+            self.finish(json.dumps(answer))
+            return
         self.set_status(202)
-        self.finish(json.dumps({**progress, "count": progress["total"]}))
+        self.finish(json.dumps({**answer, "count": answer["total"]}))
 
     @web.authenticated
     def get(self):
-        self.finish(json.dumps({"sweeps": sweeps_of(self.settings).store.all()}))
+        unfinished = self.get_argument("unfinished", "") not in ("", "0", "false")
+        sweeps_ = sweeps_of(self.settings)
+        if unfinished and not sweeps_.has_store():
+            self.finish(json.dumps({"sweeps": []}))  # nothing made for a person who never swept
+            return
+        self.finish(json.dumps({"sweeps": sweeps_.store.all(unfinished=unfinished)}))
 
 
 class SweepHandler(FluxHubHandler):
@@ -431,7 +678,20 @@ class SweepHandler(FluxHubHandler):
         self.finish(json.dumps(progress))
 
 
+class RerunHandler(FluxHubHandler):
+    """POST sweeps/<id>/rerun ``{"which": "all" | "unsuccessful"}``: a new sweep (202)."""
+
+    @web.authenticated
+    async def post(self, sweep_id):
+        progress = await sweeps_of(self.settings).rerun(sweep_id, self.request.body)
+        if progress is None:
+            raise web.HTTPError(404, "No sweep %s.", sweep_id)
+        self.set_status(202)
+        self.finish(json.dumps({**progress, "count": progress["total"]}))
+
+
 def handlers(base_url):
     """The sweeps' (URL pattern, handler) pairs under the server's ``base_url``."""
     api = url_path_join(base_url, "flux-hub", "api", "sweeps")
-    return [(api, SweepsHandler), (url_path_join(api, r"(?P<sweep_id>[0-9a-f]+)"), SweepHandler)]
+    one = url_path_join(api, r"(?P<sweep_id>[0-9a-f]+)")
+    return [(api, SweepsHandler), (one, SweepHandler), (one + "/rerun", RerunHandler)]

@@ -269,3 +269,252 @@ async def test_a_bad_sweep_is_a_400_in_one_line_and_nothing_is_submitted(api, bo
 async def test_an_unknown_sweep_is_404(api):
     code, answer = await api.get("sweeps", "abc123")
     assert code == 404 and answer["message"] == "No sweep abc123."
+
+
+def store_file(names_path):
+    return names_path.with_name(sweeps.FILE_NAME)
+
+
+async def test_a_dry_run_answers_the_count_group_and_first_jobs_and_keeps_nothing(
+    api, service, names_path
+):
+    """The panel's preview: what the sweep would submit, nothing kept nor submitted (no store
+    made for a person who never swept)."""
+    before = {job["id"] for job in await service.client.jobs()}
+    code, answer = await api.post(
+        "sweeps",
+        body={
+            "request": {"command": "echo {x} {y}", "name": "grid"},
+            "inputs": {"x": ["a", "b", "c"], "y": [1, 2, 3]},
+            "dry_run": True,
+        },
+    )
+    assert code == 200, answer
+    assert answer == {
+        "count": 9,
+        "group": "grid",
+        "preview": [
+            {"name": "grid [1/9]", "command": "echo a 1"},
+            {"name": "grid [2/9]", "command": "echo a 2"},
+            {"name": "grid [3/9]", "command": "echo a 3"},
+            {"name": "grid [4/9]", "command": "echo b 1"},
+            {"name": "grid [5/9]", "command": "echo b 2"},
+        ],
+    }
+    # A bad one is the same one line as a real one's
+    code, answer = await api.post(
+        "sweeps", body={"request": {"command": "echo {z}"}, "inputs": {"x": [1]}, "dry_run": True}
+    )
+    assert code == 400 and "\n" not in answer["message"]
+    assert answer["message"].startswith("The sweep was not submitted: ")
+    code, answer = await api.post(
+        "sweeps", body={"request": {"command": "echo"}, "inputs": [[1]], "dry_run": "yes"}
+    )
+    assert (code, answer["message"]) == (
+        400,
+        "The sweep was not submitted: 'dry_run' must be true or false.",
+    )
+    code, listing = await api.get("sweeps", params={"unfinished": "1"})
+    assert (code, listing) == (200, {"sweeps": []})
+    assert not store_file(names_path).exists()
+    assert {job["id"] for job in await service.client.jobs()} == before
+
+
+async def test_inputs_from_a_lab_file_relative_to_the_root_or_absolute(api, jp_root_dir, tmp_path):
+    (jp_root_dir / "data").mkdir()
+    (jp_root_dir / "data" / "samples.txt").write_text("s1.fa\n\ns2.fa\r\ns3.fa\n")
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("x\ny\n")
+    code, answer = await api.post(
+        "sweeps",
+        body={
+            "request": {"command": "align {} {}"},
+            "inputs": [{"file": "data/samples.txt"}, {"file": str(elsewhere)}],
+            "dry_run": True,
+        },
+    )
+    assert code == 200, answer
+    assert answer["count"] == 6
+    assert [job["command"] for job in answer["preview"]] == [
+        "align s1.fa x", "align s1.fa y", "align s2.fa x", "align s2.fa y", "align s3.fa x",
+    ]  # fmt: skip
+    # The whole inputs one file; named inputs from files
+    code, answer = await api.post(
+        "sweeps",
+        body={"request": {"command": "cat {}"}, "inputs": {"file": "data/samples.txt"},
+              "dry_run": True},
+    )  # fmt: skip
+    assert (code, answer["count"]) == (200, 3), answer
+    code, answer = await api.post(
+        "sweeps",
+        body={"request": {"command": "cat {s}"}, "inputs": {"s": {"file": "data/samples.txt"}},
+              "dry_run": True},
+    )  # fmt: skip
+    assert (code, answer["preview"][2]["command"]) == (200, "cat s3.fa"), answer
+
+
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("data/missing.txt", "No such file or directory"),
+        ("data", "it is not a file"),
+    ],
+)
+async def test_an_input_file_that_cannot_be_read_is_a_400_naming_it(
+    api, jp_root_dir, given, reason
+):
+    (jp_root_dir / "data").mkdir()
+    for dry_run in (True, False):
+        code, answer = await api.post(
+            "sweeps",
+            body={"request": {"command": "cat {}"}, "inputs": [{"file": given}],
+                  "dry_run": dry_run},
+        )  # fmt: skip
+        assert code == 400
+        assert answer["message"] == (
+            f"The sweep was not submitted: cannot read inputs from {given}: {reason}."
+        )
+    code, listing = await api.get("sweeps")
+    assert listing["sweeps"] == []
+
+
+async def test_a_sweeps_jobs_carry_their_sweep_in_complete_and_delta_answers(api, names_path):
+    panel = JobList(api)
+    await panel.refresh()  # the panel's first (complete) answer, before the sweep
+    code, answer = await api.post(
+        "sweeps",
+        body={"request": {"command": "true {}"}, "inputs": [list(range(20))], "group": "tag"},
+    )
+    assert code == 202, answer
+    progress = await progress_until_done(api, answer["sweep"])
+    ids = progress["ids"]
+    expected = {
+        job_id: {"id": answer["sweep"], "group": "tag", "index": i, "total": 20}
+        for i, job_id in enumerate(ids, 1)
+    }
+    await panel.refresh()
+    delta = panel.answers[-1]
+    assert not delta["complete"]
+    assert {job["id"]: job.get("sweep") for job in delta["jobs"]} == expected
+    other = await api.submit(command=["true"], name="alone")
+    complete = JobList(api)
+    jobs = {job["id"]: job for job in await complete.refresh()}
+    assert complete.answers[-1]["complete"]
+    assert {i: jobs[i]["sweep"] for i in ids} == expected
+    assert "sweep" not in jobs[other]
+    code, job = await api.get("jobs", str(ids[4]))
+    assert code == 200 and job["sweep"] == expected[ids[4]]
+    code, job = await api.get("jobs", str(other))
+    assert code == 200 and "sweep" not in job
+
+
+async def test_a_new_server_knows_the_sweeps_jobs_from_the_store(api, service, names_path):
+    code, answer = await api.post(
+        "sweeps", body={"request": {"command": "true {}"}, "inputs": [[1, 2, 3]]}
+    )
+    ids = (await progress_until_done(api, answer["sweep"]))["ids"]
+    service._sweep_jobs = None  # as a restarted server: read from the store once
+    jobs = {job["id"]: job for job in await JobList(api).refresh()}
+    assert [jobs[i]["sweep"]["index"] for i in ids] == [1, 2, 3]
+    assert {jobs[i]["sweep"]["group"] for i in ids} == {"true"}
+
+
+async def test_unfinished_sweeps_only_and_no_ids_in_the_list(api, service, routes):
+    release = asyncio.Event()
+    real_submit = service.submit
+
+    async def slow(command, **fields):
+        if "held" in command:
+            await release.wait()
+        return await real_submit(command, **fields)
+
+    service.submit = slow
+    code, done = await api.post(
+        "sweeps", body={"request": {"command": "true {}"}, "inputs": [[1, 2]], "group": "quick"}
+    )
+    await progress_until_done(api, done["sweep"])
+    code, held = await api.post(
+        "sweeps",
+        body={"request": {"command": "true {}"}, "inputs": [[1, "held", 3]], "group": "slow"},
+    )
+    assert code == 202, held
+    deadline = time.monotonic() + 30
+    while (await api.get("sweeps", held["sweep"]))[1]["submitted"] < 1:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    code, listing = await api.get("sweeps", params={"unfinished": "1"})
+    assert code == 200
+    assert listing["sweeps"] == [
+        {
+            "sweep": held["sweep"],
+            "group": "slow",
+            "total": 3,
+            "submitted": 1,
+            "failed": 0,
+            "errors": [],
+            "created": listing["sweeps"][0]["created"],
+            "done": False,
+        }
+    ]
+    code, every = await api.get("sweeps")
+    assert [s["sweep"] for s in every["sweeps"]] == [held["sweep"], done["sweep"]]
+    assert all("ids" not in s for s in every["sweeps"])
+    release.set()
+    await progress_until_done(api, held["sweep"])
+    code, listing = await api.get("sweeps", params={"unfinished": "1"})
+    assert listing == {"sweeps": []}
+
+
+async def test_rerun_the_unsuccessful_jobs_of_a_sweep_as_a_new_sweep(api, service, names_path):
+    code, first = await api.post(
+        "sweeps",
+        body={"request": {"command": "sh -c 'exit {}'"}, "inputs": [[0, 1, 0, 2]], "group": "g"},
+    )
+    old = (await progress_until_done(api, first["sweep"]))["ids"]
+    for job_id in old:
+        await api.wait(job_id)
+    code, again = await api.post("sweeps", first["sweep"], "rerun", body={"which": "unsuccessful"})
+    assert code == 202, again
+    assert (again["group"], again["count"]) == ("g", 2) and again["sweep"] != first["sweep"]
+    new = (await progress_until_done(api, again["sweep"]))["ids"]
+    jobs = {job["id"]: job for job in await JobList(api).refresh()}
+    assert [jobs[i]["name"] for i in new] == ["g [1/2]", "g [2/2]"]
+    assert [jobs[i]["sweep"] for i in new] == [
+        {"id": again["sweep"], "group": "g", "index": i, "total": 2} for i in (1, 2)
+    ]
+    for job_id in new:
+        await api.wait(job_id)
+    code, output = await api.get("jobs", str(new[1]), "output")
+    written(service)
+    with History(names_path=names_path, account="alice") as history:
+        records = [history.get(i) for i in new]
+        first_records = [history.get(i) for i in old]
+    assert [r["rerun_of"] for r in records] == [old[1], old[3]]
+    assert [r["command"] for r in records] == ["sh -c 'exit 1'", "sh -c 'exit 2'"]
+    assert [r["sweep"] for r in records] == [jobs[i]["sweep"] for i in new]
+    assert [r["sweep"]["index"] for r in first_records] == [1, 2, 3, 4]
+    assert {r["sweep"]["id"] for r in first_records} == {first["sweep"]}
+    # All of them again
+    code, whole = await api.post("sweeps", first["sweep"], "rerun", body={"which": "all"})
+    assert (code, whole["count"], whole["group"]) == (202, 4, "g"), whole
+    await progress_until_done(api, whole["sweep"])
+
+
+async def test_rerun_with_nothing_to_run_again_or_of_no_sweep(api):
+    code, first = await api.post(
+        "sweeps", body={"request": {"command": "true {}"}, "inputs": [[1, 2]], "group": "fine"}
+    )
+    ids = (await progress_until_done(api, first["sweep"]))["ids"]
+    for job_id in ids:
+        await api.wait(job_id)
+    code, answer = await api.post("sweeps", first["sweep"], "rerun", body={"which": "unsuccessful"})
+    assert (code, answer["message"]) == (400, "Every job of fine completed.")
+    code, answer = await api.post("sweeps", first["sweep"], "rerun", body={"which": "some"})
+    assert (code, answer["message"]) == (
+        400,
+        'The body must be {"which": "all"} or {"which": "unsuccessful"}.',
+    )
+    code, answer = await api.post("sweeps", "abc123", "rerun", body={"which": "all"})
+    assert (code, answer["message"]) == (404, "No sweep abc123.")
+    code, listing = await api.get("sweeps")
+    assert len(listing["sweeps"]) == 1
