@@ -8,9 +8,10 @@ start, saying which setting and why, instead of failing at the first request.
 
 import math
 import re
-from urllib.parse import urlsplit
 
 from traitlets import TraitError
+
+from flux_hub.restful.protocol import normalize_host
 
 # Kubernetes object names: a DNS-1123 label (namespaces, containers) and subdomain (the rest)
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -30,19 +31,12 @@ def refuse(obj, proposal, must):
 
 
 def flux_restful_url(value, name):
-    """``value`` as a flux-restful URL (no trailing slash), or TraitError naming ``name``."""
-    text = value.strip() if isinstance(value, str) else ""
+    """``value`` as a flux-restful URL (flux_hub.restful.protocol.normalize_host: no trailing
+    slash, http:// when no scheme is given), or TraitError naming ``name``."""
     try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 (raises ValueError for a port that is not a number in range)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TraitError(
-            f"{name} must be the URL of the flux-restful server, like "
-            f"http://127.0.0.1:5000, not {value!r}"
-        )
-    return text.rstrip("/")
+        return normalize_host(value, name)
+    except ValueError as error:
+        raise TraitError(str(error)) from None
 
 
 def url_or_empty(obj, proposal):

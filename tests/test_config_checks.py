@@ -41,9 +41,9 @@ REFUSED = [
      "FluxAccountsService.reconcile_interval must be a number of seconds, 0 or more, not -1.0"),
     ("FluxAccountsService", "reconcile_interval", float("nan"),
      "FluxAccountsService.reconcile_interval must be a number of seconds, 0 or more, not nan"),
-    ("LocalProvisioner", "cluster_url", "127.0.0.1:5000",
+    ("LocalProvisioner", "cluster_url", "127.0.0.1:port",
      "LocalProvisioner.cluster_url must be the URL of the flux-restful server, like "
-     "http://127.0.0.1:5000, not '127.0.0.1:5000'"),
+     "http://127.0.0.1:5000, not '127.0.0.1:port'"),
     ("LocalProvisioner", "user_cluster_url", "ftp://cluster",
      "LocalProvisioner.user_cluster_url must be the URL of the flux-restful server"),
     ("LocalProvisioner", "superusers", ["fluxadmin", "flux admin"],

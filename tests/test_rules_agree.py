@@ -7,9 +7,14 @@ rule's CALLERS table.
 
 import argparse
 import io
+import os
+import re
+import subprocess
+import sys
 from contextlib import redirect_stdout
 
 import pytest
+from traitlets import TraitError
 
 from flux_hub import jobstates, terminal, waiting
 from flux_hub.notebook.api import Job, JobList
@@ -80,3 +85,93 @@ PENDING_CALLERS = {
 @pytest.mark.parametrize("state", STATES)
 def test_pending_states_agree(caller, state):
     assert PENDING_CALLERS[caller](state) == (state in jobstates.PENDING)
+
+
+# -- the flux-restful URL (FLUX_RESTFUL_HOST) ---------------------------------------------------
+
+HOSTS = {
+    "127.0.0.1:9": "http://127.0.0.1:9",  # no scheme: http://, everywhere
+    "localhost:9/": "http://localhost:9",
+    " https://127.0.0.1:9/ ": "https://127.0.0.1:9",
+    "HTTP://127.0.0.1:9": "HTTP://127.0.0.1:9",
+    "ftp://127.0.0.1:9": None,
+    "http://": None,
+    "127.0.0.1:port": None,
+    "http://127.0.0.1:99999": None,
+}
+REFUSAL = "must be the URL of the flux-restful server, like http://127.0.0.1:5000, not {!r}"
+
+
+def _env_without_flux(**more):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_")}
+    return {**environ, **more}
+
+
+def _notebook(value, monkeypatch, tmp_path):
+    """flux_hub.notebook.connect() from $FLUX_RESTFUL_HOST: (its URL, None) or (None, error)."""
+    from flux_hub.notebook import connect
+
+    monkeypatch.setenv("FLUX_RESTFUL_HOST", value)
+    try:
+        return connect(names_path=str(tmp_path / "names.json")).client.host, None
+    except ValueError as error:
+        return None, str(error)
+
+
+def _terminal(value, monkeypatch, tmp_path):
+    """`flux-hub jobs` with $FLUX_RESTFUL_HOST: the URL it could not reach (nothing listens on
+    port 9), or its one-line refusal."""
+    env = _env_without_flux(FLUX_RESTFUL_HOST=value, FLUX_USER="a", FLUX_TOKEN="b")
+    env["HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "flux_hub.cli", "jobs"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    said = done.stderr.strip()
+    assert done.returncode == 1 and said.startswith("flux-hub: "), said
+    reached = re.fullmatch(r"flux-hub: Cannot reach the Flux cluster at (\S+): .*", said)
+    return (reached.group(1), None) if reached else (None, said.removeprefix("flux-hub: "))
+
+
+def _server_extension(value, monkeypatch, tmp_path):
+    """The server extension's FluxHub.host from $FLUX_RESTFUL_HOST (a bad one stops it)."""
+    from flux_hub.serverextension.config import FluxHub
+
+    monkeypatch.setenv("FLUX_RESTFUL_HOST", value)
+    try:
+        return FluxHub(job_names_path=str(tmp_path / "names.json")).host, None
+    except TraitError as error:
+        return None, str(error)
+
+
+def _hub_setting(value, monkeypatch, tmp_path):
+    """The hub's LocalProvisioner.cluster_url (handed to servers as FLUX_RESTFUL_HOST)."""
+    from flux_hub.accounts import LocalProvisioner
+
+    try:
+        return LocalProvisioner(cluster_url=value).cluster_url, None
+    except TraitError as error:
+        return None, str(error)
+
+
+HOST_CALLERS = {
+    "notebook": (_notebook, "$FLUX_RESTFUL_HOST"),
+    "terminal": (_terminal, "$FLUX_RESTFUL_HOST"),
+    "server extension": (_server_extension, "FluxHub.host (or $FLUX_RESTFUL_HOST)"),
+    "hub setting": (_hub_setting, "LocalProvisioner.cluster_url"),
+}
+
+
+@pytest.mark.parametrize("caller", HOST_CALLERS)
+@pytest.mark.parametrize("value", HOSTS)
+def test_flux_restful_host_agrees(caller, value, monkeypatch, tmp_path):
+    run, name = HOST_CALLERS[caller]
+    url, error = run(value, monkeypatch, tmp_path)
+    expected = HOSTS[value]
+    if expected is None:
+        assert (url, error) == (None, f"{name} {REFUSAL.format(value)}")
+    else:
+        assert (url, error) == (expected, None)

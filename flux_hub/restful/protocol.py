@@ -162,23 +162,37 @@ def _env(value, name):
     return os.environ.get(name) or None
 
 
-def normalize_host(host):
-    """``host`` as an http(s) URL without a trailing slash (http:// added when no scheme is
-    given); ValueError otherwise."""
-    host = host.strip().rstrip("/")
-    if "://" not in host:
-        host = "http://" + host
-    parts = urlsplit(host)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"A flux-restful host is an http(s) URL, not {host!r}")
-    return host
+def normalize_host(host, name="host"):
+    """``host`` as the URL of a flux-restful server, without a trailing slash: http(s), a host
+    name and a port that is a number; ``127.0.0.1:5000`` (no scheme) is taken as http://, as
+    flux-restful-cli does. ValueError naming ``name`` otherwise.
+
+    The one rule for the URL: the notebook, the terminal, the server extension and the hub's
+    settings (flux_hub.config_checks.flux_restful_url) all take it from here."""
+    text = host.strip() if isinstance(host, str) else ""
+    url = (text if "://" in text else "http://" + text).rstrip("/")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number in range)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"{name} must be the URL of the flux-restful server, like {DEFAULT_HOST}, "
+            f"not {host!r}"
+        )
+    return url
 
 
 class Protocol:
     """Credentials, the cached token, and every operation of the flux-restful API."""
 
     def __init__(self, host=None, user=None, password=None, secret_key=None):
-        self.host = normalize_host(_env(host, "FLUX_RESTFUL_HOST") or DEFAULT_HOST)
+        if host is None and os.environ.get("FLUX_RESTFUL_HOST"):
+            host, name = os.environ["FLUX_RESTFUL_HOST"], "$FLUX_RESTFUL_HOST"
+        else:
+            name = "host"
+        self.host = normalize_host(host or DEFAULT_HOST, name)
         self.user = _env(user, "FLUX_USER")
         self._password = _env(password, "FLUX_TOKEN")
         self._secret_key = _env(secret_key, "FLUX_SECRET_KEY")

@@ -36,7 +36,8 @@ class FluxHub(LoggingConfigurable):
 
     host = Unicode(
         config=True,
-        help="""URL of the flux-restful server, e.g. http://127.0.0.1:5000.
+        help="""URL of the flux-restful server, e.g. http://127.0.0.1:5000 (http:// is assumed when
+        no scheme is given, as the notebook and the terminal do).
 
         Default: $FLUX_RESTFUL_HOST, else http://127.0.0.1:5000.
         """,

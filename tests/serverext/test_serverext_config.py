@@ -90,8 +90,8 @@ class TestCompleteListingEveryTime:
 @pytest.mark.parametrize(
     "setting, value, message",
     [
-        ("host", "localhost:5000", "FluxHub.host (or $FLUX_RESTFUL_HOST) must be the URL of the "
-         "flux-restful server, like http://127.0.0.1:5000, not 'localhost:5000'"),
+        ("host", "localhost:port", "FluxHub.host (or $FLUX_RESTFUL_HOST) must be the URL of the "
+         "flux-restful server, like http://127.0.0.1:5000, not 'localhost:port'"),
         ("host", "http://127.0.0.1:99999", "not 'http://127.0.0.1:99999'"),
         ("host", "ftp://cluster", "not 'ftp://cluster'"),
         ("request_timeout", 0, "'request_timeout' trait of a FluxHub instance should not be less "
