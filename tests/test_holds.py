@@ -97,9 +97,14 @@ class Cluster:
         self.jobs = jobs  # id -> (account, record)
         self.submitted = []
         self.fail = None
+        self.clients = []
+        self.where = []
 
     def client(self, env):
         cluster = self
+        self.clients.append(
+            (env["FLUX_RESTFUL_HOST"], env.get("FLUX_SECRET_KEY"), env["FLUX_USER"])
+        )
 
         class Client:
             async def job(self, job_id):
@@ -112,23 +117,34 @@ class Cluster:
                 if cluster.fail is not None:
                     raise cluster.fail
                 cluster.submitted.append((env["FLUX_USER"], env["FLUX_TOKEN"], command))
+                cluster.where.append(env["FLUX_RESTFUL_HOST"])
                 return 1000 + len(cluster.submitted)
 
         return Client()
 
 
 class Accounts:
-    def __init__(self):
+    """The accounts core: one cluster for all (``urls`` None), or one each (per-person
+    MiniClusters: ``urls`` {account: (URL as the hub reaches it, its secret)}); the servers are
+    handed another URL (``http://server-side/...``), which the hub may not reach."""
+
+    def __init__(self, urls=None):
         self.accounts = {"alice": "alice", "bob": "bob"}
+        self.urls = urls
+        self.provisioner = SimpleNamespace(endpoint=self.endpoint)
+
+    def endpoint(self, account):
+        return self.urls[account] if self.urls else ("http://c", "")
 
     def credentials(self, hub_user, record=None):
         account = self.accounts.get(hub_user)
         if account is None:
             return None
         return {
-            "FLUX_RESTFUL_HOST": "http://c",
+            "FLUX_RESTFUL_HOST": f"http://server-side/{account}" if self.urls else "http://c",
             "FLUX_USER": account,
             "FLUX_TOKEN": f"pw-{account}",
+            "FLUX_SECRET_KEY": "the-servers-key",
         }
 
 
@@ -283,3 +299,179 @@ def test_a_hold_is_waited_for_until_the_hub_no_longer_holds_it():
 
     held = Hold(None, {"id": "h1", "state": "DEPEND", "after": []}, Hub())
     assert held.wait(poll=0).state == "SUBMITTED" and held.job.id == 7
+
+
+def test_a_submit_flux_restful_does_not_take_waits_is_never_run_or_is_never_sent_twice(tmp_path):
+    """Each way a submit can fail, and what the hold does then (holder.py's list)."""
+    from flux_hub.restful import AuthenticationFailed, InvalidRequest, LimitReached
+
+    def unavailable(status=None, kind=None):
+        error = ClusterUnavailable(f"The Flux cluster at http://c could not answer: {status}", "c")
+        error.status = status
+        if kind:
+            error.__cause__ = ConnectionFailed(kind, kind)
+        return error
+
+    limit = LimitReached(
+        "Submitting the job was refused: alice has 4 active jobs, the most one person may have",
+        429,
+    )
+    cases = [
+        # (the failure, the state after a round, the reason's start, submitted once it passes)
+        (limit, holds.DEPEND, "waits for some of your jobs to end: Submitting the job was "
+         "refused: alice has 4 active jobs", True),
+        (unavailable(kind="refused"), holds.DEPEND, None, True),
+        (unavailable(503), holds.DEPEND, None, True),
+        (AuthenticationFailed("Login failed", 401), holds.DEPEND, None, True),
+        (InvalidRequest("Submitting the job failed: The server only has 1 nodes", 400),
+         holds.NEVER_RUN, "flux-restful refused it: Submitting the job failed: The server only "
+         "has 1 nodes", False),
+        (unavailable(500), holds.NEVER_RUN, "Flux could not submit it: The Flux cluster", False),
+        (unavailable(502), holds.NEVER_RUN, "it is unknown whether it was submitted", False),
+        (unavailable(504), holds.NEVER_RUN, "it is unknown whether it was submitted", False),
+        (unavailable(kind="timeout"), holds.NEVER_RUN, "it is unknown whether it was submitted",
+         False),
+        (unavailable(kind="reset"), holds.NEVER_RUN, "it is unknown whether it was submitted",
+         False),
+    ]  # fmt: skip
+
+    async def run():
+        for i, (failure, state, reason, later) in enumerate(cases):
+            cluster = Cluster({1: ("alice", ended())})
+            holder = holder_of(tmp_path / str(i), cluster)
+            holder.limit_wait = 0.3
+            held = await holder.create(
+                "alice", "alice", {"request": {"command": "a"}, "after": "afterok:1"}
+            )
+            cluster.fail = failure
+            await holder.round()
+            now = holder.hold_of("alice", held.id)
+            assert now.state == state, (failure, now)
+            if reason is None:
+                assert now.reason is None
+            else:
+                assert now.reason.startswith(reason) and "\n" not in now.reason, now.reason
+            cluster.fail = None
+            if failure is limit:  # not tried again before limit_wait
+                await holder.round()
+                assert holder.hold_of("alice", held.id).state == holds.DEPEND
+                await asyncio.sleep(0.3)
+            await holder.round()
+            after = holder.hold_of("alice", held.id)
+            if later:
+                assert (after.state, after.reason) == (holds.SUBMITTED, None)
+                assert cluster.submitted == [("alice", "pw-alice", "a")]
+            else:  # never sent again
+                assert after.state == holds.NEVER_RUN and cluster.submitted == []
+            holder.store.close()
+
+    asyncio.run(run())
+
+
+def test_a_hold_goes_to_its_owners_own_cluster_as_the_hub_reaches_it(tmp_path):
+    """Per-person MiniClusters: alice's hold is looked at and submitted on alice's cluster,
+    bob's on bob's, at the URL and with the secret the hub has for each (provisioner
+    endpoint()), not the URL the person's server is handed."""
+
+    async def run():
+        urls = {"alice": ("http://alice-cluster", "ka"), "bob": ("http://bob-cluster", "")}
+        cluster = Cluster({1: ("alice", ended()), 1_000_001: ("bob", ended())})
+        holder = holder_of(tmp_path, cluster, Accounts(urls))
+        mine = await holder.create(
+            "alice", "alice", {"request": {"command": "a"}, "after": "afterok:1"}
+        )
+        his = await holder.create(
+            "bob", "bob", {"request": {"command": "b"}, "after": "afterany:1000001"}
+        )
+        await holder.round()
+        assert holder.hold_of("alice", mine.id).state == holds.SUBMITTED
+        assert holder.hold_of("bob", his.id).state == holds.SUBMITTED
+        assert sorted(zip(cluster.submitted, cluster.where, strict=True)) == [
+            (("alice", "pw-alice", "a"), "http://alice-cluster"),
+            (("bob", "pw-bob", "b"), "http://bob-cluster"),
+        ]
+        assert sorted(set(cluster.clients)) == [
+            ("http://alice-cluster", "ka", "alice"),
+            ("http://bob-cluster", None, "bob"),
+        ]
+
+    asyncio.run(run())
+
+
+def test_the_listing_is_newest_first_bounded_and_leaves_out_holds_ended_long_ago(
+    tmp_path, monkeypatch
+):
+    import sqlite3
+    import time
+
+    path = str(tmp_path / "holds.sqlite")
+    kept = HoldStore(path)
+    after = [{"kind": "afterok", "id": 1234}, {"kind": "afterany", "id": 99}]
+    made = [
+        kept.add("alice", "alice", {"command": f"c{i}"}, after, origin={"origin_kind": "cli"})
+        for i in range(5)
+    ]
+    old_end, old_wait, recent_end = made[0], made[1], made[2]
+    kept.move(old_end.id, holds.DEPEND, holds.NEVER_RUN, reason="r")
+    kept.move(recent_end.id, holds.DEPEND, holds.CANCELED, reason="canceled by you")
+    week_ago = time.time() - holds.ENDED_SHOWN - 60
+    with sqlite3.connect(path) as db:  # ended (or made) more than a week ago
+        db.execute("UPDATE holds SET updated = ?, created = ? WHERE id IN (?, ?)",
+                   (week_ago, week_ago, old_end.id, old_wait.id))  # fmt: skip
+    holder = Holder(kept, Accounts())
+    shown = holder.holds_of("alice")
+    newest_first = [h.id for h in reversed(made)]
+    assert [h.id for h in shown] == [i for i in newest_first if i != old_end.id]
+    assert [h.id for h in holder.holds_of("alice", everything=True)] == newest_first
+    assert shown[0].public() == {
+        "hold": made[4].id,
+        "id": made[4].id,
+        "request": {"command": "c4"},
+        "after": after,
+        "after_text": f"afterok:{jobid.f58(1234)},afterany:{jobid.f58(99)}",
+        "name": None,
+        "state": "DEPEND",
+        "job": None,
+        "reason": None,
+        "created": made[4].created,
+        "updated": made[4].updated,
+        "origin": {"origin_kind": "cli"},
+    }
+    monkeypatch.setattr(holds, "MOST_LISTED", 2)
+    assert [h.id for h in kept.of("alice", limit=2)] == newest_first[:2]
+    kept.close()
+
+
+def test_a_store_made_before_holds_kept_their_origin_is_taken_on(tmp_path):
+    import sqlite3
+
+    path = str(tmp_path / "holds.sqlite")
+    with sqlite3.connect(path) as db:
+        db.executescript(holds._SCHEMA)
+        db.execute(
+            "INSERT INTO holds VALUES ('h1','alice','alice','{\"command\": \"id\"}',"
+            '\'[{"kind": "afterok", "id": 1}]\',NULL,\'DEPEND\',NULL,NULL,1.0,1.0)'
+        )
+    kept = HoldStore(path)
+    assert kept.get("h1").origin is None and kept.get("h1").request == {"command": "id"}
+    new = kept.add("alice", "alice", {"command": "x"}, [], origin={"origin_kind": "panel"})
+    assert kept.get(new.id).origin == {"origin_kind": "panel"}
+
+
+def test_a_holds_origin_is_only_what_a_history_records():
+    from flux_hub.holds.holder import parse_origin
+
+    assert parse_origin({}) is None
+    assert parse_origin({"origin": {"origin_kind": "magic", "origin_path": "a.ipynb",
+                                    "origin_cell": 3, "origin_command": None}}) == {
+        "origin_kind": "magic", "origin_path": "a.ipynb", "origin_cell": 3}  # fmt: skip
+    for origin, message in [
+        ("panel", "'origin' must be {\"origin_kind\": panel | file | notebook | magic | cli"),
+        ({"origin_kind": "unknown"}, "'origin' must be"),
+        ({"origin_kind": "cli", "owner": "bob"}, "'origin' has an unknown field 'owner'."),
+        ({"origin_kind": "cli", "origin_command": "x" * 5000}, "The origin's 'origin_command'"),
+        ({"origin_kind": "cli", "keep_env_values": "yes"}, "The origin's 'keep_env_values'"),
+    ]:
+        with pytest.raises(HoldRefused) as refused:
+            parse_origin({"origin": origin})
+        assert str(refused.value).startswith(message)

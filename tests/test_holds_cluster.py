@@ -36,7 +36,9 @@ class Accounts:
 
     def __init__(self, cluster):
         self.cluster = cluster
-        self.provisioner = SimpleNamespace(user_cluster_url=cluster.url)
+        self.provisioner = SimpleNamespace(
+            user_cluster_url=cluster.url, endpoint=lambda account: (cluster.url, cluster.secret_key)
+        )
         self.credentials_asked = []
 
     def record(self, name):

@@ -16,19 +16,34 @@ hold is NEVER_RUN with the reason. Whose a hold is comes from the hub token of t
 made it (flux_hub/service/handlers.py), never from its body; the jobs it waits for are checked to
 be the owner's when it is made, with the same words for another's job and for none at all.
 
+When flux-restful does not take the submit:
+
+- 429 (the person's active-jobs limit, flux-hub's guard): the hold waits (DEPEND, ``reason``
+  saying so) and the person's holds are tried again after LIMIT_WAIT seconds;
+- refused (400, 403, ...: flux-restful made no job): NEVER_RUN with flux-restful's reason;
+- nothing sent (connection refused), a 503 (the guard could not count the person's jobs, or a
+  proxy had no server: nothing passed on), a login refused: tried again at the next round;
+- a 500: flux-restful 1.1.0 answers a submit Flux refused with a 400, and a 500 only when Flux's
+  submit raised past it, before any job id: NEVER_RUN with the reason;
+- no answer (timeout, connection reset) or a gateway's 502/504: it may have been submitted, so
+  it is never sent again: NEVER_RUN saying it is unknown whether it ran.
+
 Each state change is written to the store (holds.store) before the next step, so a restart of
 the service resumes every waiting hold, and one being submitted at the stop is never sent twice.
 """
 
 import asyncio
 import logging
+import time
 
 from flux_hub import depend, jobid, jobrequest
 from flux_hub.restful import (
     AsyncFluxRestfulClient,
+    AuthenticationFailed,
     ClusterUnavailable,
     FluxRestfulError,
     JobNotFound,
+    LimitReached,
     PermissionDenied,
 )
 from flux_hub.restful.protocol import ConnectionFailed
@@ -41,9 +56,21 @@ log = logging.getLogger("flux_hub.holds")
 # At most this many holds of one person wait at a time
 MAX_WAITING = 1000
 # The keys of a hold's body (api/holds)
-BODY_KEYS = ("request", "after", "name", "workdir")
+BODY_KEYS = ("request", "after", "name", "workdir", "origin")
+# A hold's ``origin``: where it was made, as the person's history records a job's origin
+# (History.record_submitted's keywords); the kinds a person's front-ends send
+ORIGIN_KINDS = ("panel", "file", "notebook", "magic", "cli")
+ORIGIN_TEXTS = ("origin_path", "origin_cell", "origin_command")
+MAX_ORIGIN_TEXT = 4096
+# Seconds a person's holds wait before they are submitted again after their active-jobs limit
+# refused one (flux-hub's guard's 429)
+LIMIT_WAIT = 15.0
 MISSING = object()
 NO_ACCOUNT = "you have no active Flux account (the one it was held for)"
+
+
+def _line(error):
+    return " ".join(str(error).split())[:500]
 
 
 class HoldRefused(ValueError):
@@ -87,6 +114,29 @@ def parse_body(body):
     return request, after, request.pop("name", None)
 
 
+def parse_origin(body):
+    """The ``origin`` of an api/holds body (None when it has none), or HoldRefused: a JSON
+    object ``{"origin_kind": KIND, ["origin_path", "origin_cell", "origin_command": text],
+    ["keep_env_values": true]}``, kept with the hold for the person's history only."""
+    origin = body.get("origin") if isinstance(body, dict) else None
+    if origin is None:
+        return None
+    shape = f'{{"origin_kind": {" | ".join(ORIGIN_KINDS)}, ...}}'
+    if not isinstance(origin, dict) or origin.get("origin_kind") not in ORIGIN_KINDS:
+        raise HoldRefused(f"'origin' must be {shape}.")
+    for key, value in origin.items():
+        if key in ORIGIN_TEXTS and value is not None:
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str) or len(value) > MAX_ORIGIN_TEXT or "\0" in value:
+                raise HoldRefused(f"The origin's {key!r} must be a text (at most 4096).")
+        elif key == "keep_env_values" and not isinstance(value, bool):
+            raise HoldRefused("The origin's 'keep_env_values' must be true or false.")
+        elif key not in ("origin_kind", "keep_env_values", *ORIGIN_TEXTS):
+            raise HoldRefused(f"'origin' has an unknown field {key!r}.")
+    return {key: value for key, value in origin.items() if value is not None}
+
+
 def _client(env):
     return AsyncFluxRestfulClient(
         host=env["FLUX_RESTFUL_HOST"],
@@ -97,9 +147,20 @@ def _client(env):
 
 
 def _nothing_sent(error):
-    """Whether a failed submit surely never reached flux-restful (its connection refused)."""
+    """Whether a submit that failed with ClusterUnavailable surely made no job: its connection
+    refused, or a 503 (flux-hub's guard could not count the person's jobs, or a proxy has no
+    server to send to: nothing was passed on)."""
     cause = error.__cause__
-    return isinstance(cause, ConnectionFailed) and cause.kind == "refused"
+    refused = isinstance(cause, ConnectionFailed) and cause.kind == "refused"
+    return refused or error.status == 503
+
+
+def _refused_by_flux(error):
+    """Whether a submit's 5xx was flux-restful's own failure to make the job: flux-restful
+    1.1.0 answers a submit Flux refused with a 400, and a 500 only when Flux's submit raised
+    past it (the job id was never given), so no job exists. A gateway's 502/504 says nothing of
+    whether the request reached flux-restful."""
+    return error.status == 500
 
 
 class Holder:
@@ -118,6 +179,8 @@ class Holder:
         self.error = None  # the last round's failure, one line
         self._clients = {}  # (URL, account) -> (password, client)
         self._seen = {}
+        self.limit_wait = LIMIT_WAIT
+        self._limited = {}  # hub user -> until when (monotonic) their holds are not submitted
         self._task = None
         self._wake = asyncio.Event()
 
@@ -169,20 +232,23 @@ class Holder:
         """A new hold of ``owner`` (the hub user the token named) and their Flux ``account``,
         from an api/holds body; HoldRefused (one line) when it is not made (nothing kept)."""
         request, after, name = parse_body(body)
+        origin = parse_origin(body)
         if await asyncio.to_thread(self.store.count_waiting, owner) >= MAX_WAITING:
             raise HoldRefused(f"You have {MAX_WAITING} held jobs waiting already.")
         env = await self._env(owner, account)
         for condition in after:
             if env is None or await self._job(env, account, condition["id"]) is MISSING:
                 raise not_yours(condition["id"])
-        hold = await asyncio.to_thread(self.store.add, owner, account, request, after, name)
+        hold = await asyncio.to_thread(self.store.add, owner, account, request, after, name, origin)
         log.info("%s holds %s after %s", owner, hold.id, depend.text(after))
         self._wake.set()
         return hold
 
-    def holds_of(self, owner):
-        """The owner's holds, newest first."""
-        return self.store.of(owner)
+    def holds_of(self, owner, everything=False):
+        """The owner's holds, newest first: at most store.MOST_LISTED, and those ended more
+        than store.ENDED_SHOWN ago only with ``everything``."""
+        since = None if everything else time.time() - holds.ENDED_SHOWN
+        return self.store.of(owner, ended_since=since)
 
     def hold_of(self, owner, hold_id):
         """The owner's hold of that id, or None (another's is None too)."""
@@ -231,6 +297,8 @@ class Holder:
                 return self._never(hold, depend.why_never(condition["kind"], condition["id"], job))
             if holds_now is None:
                 return None
+        if self._limited.get(hold.owner, 0) > time.monotonic():
+            return None  # their active-jobs limit: tried again after limit_wait
         await self._release(hold, env)
 
     def _never(self, hold, reason):
@@ -244,18 +312,29 @@ class Holder:
         command = request.pop("command")
         try:
             job_id = await self._client_of(env).submit(command, **request)
+        except LimitReached as error:  # the person's active-jobs limit: waits for jobs to end
+            self._limited[hold.owner] = time.monotonic() + self.limit_wait
+            reason = f"waits for some of your jobs to end: {_line(error)}"
+            self.store.move(hold.id, holds.SUBMITTING, holds.DEPEND, reason=reason)
+            raise
+        except AuthenticationFailed:  # refused before any job was made: asked again
+            self.store.move(hold.id, holds.SUBMITTING, holds.DEPEND)
+            raise
         except ClusterUnavailable as error:
             if _nothing_sent(error):
                 self.store.move(hold.id, holds.SUBMITTING, holds.DEPEND)
                 raise
-            reason = (
-                f"the cluster did not answer while it was submitted ({error}): look at your "
-                "jobs before you submit it again"
-            )
+            if _refused_by_flux(error):
+                reason = f"Flux could not submit it: {_line(error)}"
+            else:
+                reason = (
+                    f"it is unknown whether it was submitted: the cluster did not answer "
+                    f"({_line(error)}); look at your jobs before you submit it again"
+                )
             self.store.move(hold.id, holds.SUBMITTING, holds.NEVER_RUN, reason=reason)
             return None
-        except FluxRestfulError as error:
-            reason = f"flux-restful refused it: {' '.join(str(error).split())}"
+        except FluxRestfulError as error:  # refused (400, 403, ...): no job made
+            reason = f"flux-restful refused it: {_line(error)}"
             self.store.move(hold.id, holds.SUBMITTING, holds.NEVER_RUN, reason=reason)
             return None
         self.store.move(hold.id, holds.SUBMITTING, holds.SUBMITTED, job=job_id)
@@ -265,9 +344,21 @@ class Holder:
     # -- the jobs held for -------------------------------------------------------------------
 
     async def _env(self, owner, account):
-        """The owner's FLUX_* environment while it is still ``account``'s, else None."""
-        env = await asyncio.to_thread(self.accounts.credentials, owner)
-        return env if env is not None and env.get("FLUX_USER") == account else None
+        """The owner's FLUX_* environment while it is still ``account``'s, else None: their
+        own credentials, at their account's flux-restful as the hub reaches it (the
+        provisioner's endpoint(): with a cluster per person, their own cluster)."""
+        return await asyncio.to_thread(self._env_now, owner, account)
+
+    def _env_now(self, owner, account):
+        env = self.accounts.credentials(owner)
+        if env is None or env.get("FLUX_USER") != account:
+            return None
+        url, secret_key = self.accounts.provisioner.endpoint(account)
+        env = {**env, "FLUX_RESTFUL_HOST": url}
+        env.pop("FLUX_SECRET_KEY", None)
+        if secret_key:
+            env["FLUX_SECRET_KEY"] = secret_key
+        return env
 
     async def _job(self, env, account, job_id):
         """The record of ``account``'s job ``job_id`` (flux-restful's shape), or MISSING when

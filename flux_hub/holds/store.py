@@ -13,6 +13,10 @@ A hold's ``state``:
 - ``SUBMITTED``: released, ``job`` its job id;
 - ``NEVER_RUN``: its conditions can no longer hold, or flux-restful refused it; ``reason`` why;
 - ``CANCELED``: its owner cancelled it while it waited.
+
+A hold also keeps where it was made (``origin``: the person's history's origin keywords, e.g.
+``{"origin_kind": "panel"}``), so that the person's server can put the job the hub submits into
+their history as if it had submitted it (flux_hub/serverextension/holds.py).
 """
 
 import json
@@ -23,6 +27,8 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
+from flux_hub import depend
+
 DEPEND, SUBMITTING, SUBMITTED, NEVER_RUN, CANCELED = (
     "DEPEND",
     "SUBMITTING",
@@ -31,8 +37,11 @@ DEPEND, SUBMITTING, SUBMITTED, NEVER_RUN, CANCELED = (
     "CANCELED",
 )
 WAITING = (DEPEND, SUBMITTING)
+ENDED = (SUBMITTED, NEVER_RUN, CANCELED)
 # At most this many of a person's holds in a listing (the newest)
 MOST_LISTED = 1000
+# A listing leaves out holds ended longer ago than this (seconds), unless asked for all
+ENDED_SHOWN = 7 * 24 * 3600
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS holds (
@@ -51,6 +60,8 @@ CREATE TABLE IF NOT EXISTS holds (
 CREATE INDEX IF NOT EXISTS holds_owner ON holds (owner, created);
 CREATE INDEX IF NOT EXISTS holds_state ON holds (state);
 """
+# Columns added since the first version of the file (added in place when it is opened)
+_ADDED = {"origin": "TEXT"}
 
 
 @dataclass
@@ -70,13 +81,15 @@ class Hold:
     reason: str | None
     created: float
     updated: float
+    origin: dict | None = None
 
     def public(self):
         """The hold as its owner sees it (the API's JSON): no owner or account, the request as
-        it will be sent; ``hold`` is its id too (as the person's server answers a held job)."""
+        it will be sent; ``hold`` is its id too (as the person's server answers a held job),
+        ``after_text`` its conditions as flux submit writes them (afterok:ƒ...)."""
         model = asdict(self)
         del model["account"], model["owner"]
-        return {"hold": self.id, **model}
+        return {"hold": self.id, **model, "after_text": depend.text(self.after)}
 
 
 class HoldStore:
@@ -92,6 +105,10 @@ class HoldStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        known = {row[1] for row in self._db.execute("PRAGMA table_info(holds)")}
+        for column, kind in _ADDED.items():
+            if column not in known:
+                self._db.execute(f"ALTER TABLE holds ADD COLUMN {column} {kind}")
         for extra in (path + "-wal", path + "-shm"):
             if os.path.exists(extra):
                 os.chmod(extra, 0o600)
@@ -105,32 +122,38 @@ class HoldStore:
             rows = self._db.execute(sql, args).fetchall()
         return [_hold(row) for row in rows]
 
-    def add(self, owner, account, request, after, name=None):
+    def add(self, owner, account, request, after, name=None, origin=None):
         """A new hold in state DEPEND; returns it."""
         now = time.time()
         hold = Hold(
             "h" + secrets.token_hex(8), owner, account, request, after, name, DEPEND, None, None,
-            now, now,
+            now, now, origin,
         )  # fmt: skip
         with self._lock:
             self._db.execute(
-                "INSERT INTO holds VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                f"INSERT INTO holds ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     hold.id, owner, account, json.dumps(request), json.dumps(after), name,
-                    DEPEND, None, None, now, now,
+                    DEPEND, None, None, now, now, None if origin is None else json.dumps(origin),
                 ),
             )  # fmt: skip
         return hold
 
     def get(self, hold_id):
         """The hold of that id, or None."""
-        rows = self._rows("SELECT * FROM holds WHERE id = ?", (hold_id,))
+        rows = self._rows(f"SELECT {_COLUMNS} FROM holds WHERE id = ?", (hold_id,))
         return rows[0] if rows else None
 
-    def of(self, owner, limit=MOST_LISTED):
-        """The owner's newest ``limit`` holds, newest first."""
+    def of(self, owner, limit=MOST_LISTED, ended_since=None):
+        """The owner's newest ``limit`` holds, newest first; with ``ended_since`` (unix time)
+        those ended (ENDED) before then are left out."""
+        where, args = "owner = ?", [owner]
+        if ended_since is not None:
+            where += f" AND (state NOT IN ({','.join('?' * len(ENDED))}) OR updated >= ?)"
+            args += [*ENDED, ended_since]
         return self._rows(
-            "SELECT * FROM holds WHERE owner = ? ORDER BY created DESC LIMIT ?", (owner, limit)
+            f"SELECT {_COLUMNS} FROM holds WHERE {where} ORDER BY created DESC, rowid DESC LIMIT ?",
+            (*args, limit),
         )
 
     def count_waiting(self, owner):
@@ -143,7 +166,9 @@ class HoldStore:
 
     def in_state(self, state):
         """Every hold in ``state``, oldest first."""
-        return self._rows("SELECT * FROM holds WHERE state = ? ORDER BY created", (state,))
+        return self._rows(
+            f"SELECT {_COLUMNS} FROM holds WHERE state = ? ORDER BY created", (state,)
+        )
 
     def move(self, hold_id, frm, to, job=None, reason=None):
         """Set a hold's state to ``to`` only if it is in ``frm`` (a state or a tuple of them);
@@ -159,9 +184,12 @@ class HoldStore:
         return cursor.rowcount == 1
 
 
+_COLUMNS = "id, owner, account, request, after, name, state, job, reason, created, updated, origin"
+
+
 def _hold(row):
-    (id_, owner, account, request, after, name, state, job, reason, created, updated) = row
+    (id_, owner, account, request, after, name, state, job, reason, created, updated, origin) = row
     return Hold(
         id_, owner, account, json.loads(request), json.loads(after), name, state, job, reason,
-        created, updated,
+        created, updated, None if origin is None else json.loads(origin),
     )  # fmt: skip

@@ -27,8 +27,9 @@ account.
 Jobs held by the hub until others end (flux_hub/holds; a person's server, terminal or notebook
 asks with the person's own token, and only ever gets or changes their own holds):
 
-    POST   holds         {"request", "after", ["name"], ["workdir"]} -> 201 the hold
-    GET    holds         the person's holds, newest first
+    POST   holds         {"request", "after", ["name"], ["workdir"], ["origin"]} -> 201 the hold
+    GET    holds         the person's holds, newest first (at most 1,000; those ended more
+                         than a week ago only with ?all=1)
     GET    holds/{id}    one of them (404 for another's, as for none)
     DELETE holds/{id}    cancel it while it waits
 
@@ -682,7 +683,8 @@ class HoldListAPI(HoldsAPI):
     async def get(self):
         """{"holds": [hold...]} of the person, newest first."""
         holder, owner = self.holder(), self.own_name()
-        found = await asyncio.to_thread(holder.holds_of, owner)
+        everything = self.get_argument("all", "") not in ("", "0", "false")
+        found = await asyncio.to_thread(holder.holds_of, owner, everything)
         self.write_json({"holds": [hold.public() for hold in found]})
 
     async def post(self):
