@@ -126,3 +126,5 @@ def test_flux_hub_submit_dependency_prints_the_hold_and_with_wait_the_job(
     assert alice.wait(seen[0])["result"] == "COMPLETED"
     states = sorted(h["state"] for h in json.loads(json.dumps(hubs.list())))
     assert states == ["NEVER_RUN", "SUBMITTED", "SUBMITTED"]
+    # each keeps where it came from, for the person's history once the hub submits it
+    assert {h["origin"]["origin_kind"] for h in hubs.list()} == {"cli"}

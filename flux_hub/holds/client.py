@@ -108,11 +108,14 @@ class HubHolds:
             raise HoldError(f"the hub's holds at {self.url} cannot be reached: {error}") from None
         return answer(self.url, response.status_code, response.content)
 
-    def create(self, request, after, name=None):
-        """Hold ``request`` (jobrequest.parse's, the cluster's workdir) until ``after``."""
+    def create(self, request, after, name=None, origin=None):
+        """Hold ``request`` (jobrequest.parse's, the cluster's workdir) until ``after``;
+        ``origin``: where it was made, for the person's history (History's origin keywords)."""
         body = {"request": request, "after": after}
         if name:
             body["name"] = name
+        if origin:
+            body["origin"] = {key: value for key, value in origin.items() if value is not None}
         return self._ask("POST", body=body)
 
     def get(self, hold_id):
@@ -183,11 +186,14 @@ class Hold:
         return f"<Hold {self.id} {self.state} after {self.dependency}{tail}>"
 
 
-def hold(cluster, command, dependency, name, runtime, workdir, fields, option, hub=None):
+def hold(
+    cluster, command, dependency, name, runtime, workdir, fields, option, hub=None, origin=None
+):
     """Ask the hub to hold a job of the notebook API's ``cluster`` (FluxCluster) until
     ``dependency``; returns the Hold. The fields are checked by jobrequest.parse as any submit's
     (JobRequestError), the dependency by depend.parse (DependencyError), both ValueErrors, before
-    anything is sent; ``option``: how the person names the working directory (messages)."""
+    anything is sent; ``option``: how the person names the working directory (messages);
+    ``origin``: where it was made, for the person's history once the hub submits it."""
     after = depend.parse(dependency)
     try:
         request = jobrequest.parse(
@@ -200,14 +206,17 @@ def hold(cluster, command, dependency, name, runtime, workdir, fields, option, h
     if folder is not None:
         request["workdir"] = folder
     hub = hub or HubHolds.from_env()
-    return Hold(cluster, hub.create(request, after, name), hub)
+    return Hold(cluster, hub.create(request, after, name, origin), hub)
 
 
 def notebook_submit(
     cluster, command, *, dependency, name=None, runtime=None, workdir=None, **fields
 ):
     """``flux.submit(command, dependency="afterok:ID", ...)``: the Hold (see hold)."""
-    return hold(cluster, command, dependency, name, runtime, workdir, fields, "workdir=")
+    origin = {"origin_kind": "notebook", "origin_path": os.environ.get("JPY_SESSION_NAME")}
+    return hold(
+        cluster, command, dependency, name, runtime, workdir, fields, "workdir=", origin=origin
+    )
 
 
 def holds(cluster, hub=None):
@@ -228,10 +237,19 @@ def terminal_submit(cluster, args, command, raw, submitted, hub=None):
     errors as the terminal's (ValueError for the command line, FluxRestfulError)."""
     import sys
 
+    from flux_hub.terminal import command_line
+
     name, runtime, workdir = (raw.pop(key, None) for key in ("name", "runtime", "workdir"))
+    origin = {
+        "origin_kind": "cli",
+        "origin_command": command_line(sys.argv, getattr(args, "command", None) or command or []),
+    }
+    if getattr(args, "keep_env", False):
+        origin["keep_env_values"] = True
     held = hold(
-        cluster, command or None, args.dependency, name, runtime, workdir, raw, "--cwd", hub
-    )
+        cluster, command or None, args.dependency, name, runtime, workdir, raw, "--cwd", hub,
+        origin,
+    )  # fmt: skip
     print(f"flux-hub: job held by the hub until {held.dependency}", file=sys.stderr, flush=True)
     if not getattr(args, "wait", False):
         print(held.id, flush=True)

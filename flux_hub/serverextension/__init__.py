@@ -34,6 +34,10 @@ def _load_jupyter_server_extension(serverapp):
 
     web_app.add_handlers(".*$", sweeps.handlers(web_app.settings["base_url"]))
     sweeps.resume(web_app.settings)  # once the server's loop runs
+    # Held jobs (issue 28): those the hub submitted while this server was stopped taken up
+    from flux_hub.serverextension import holds
+
+    holds.resume(web_app.settings)
     serverapp.log.info(
         "flux-hub: jobs of %s on %s", settings.user or "(no account configured)", settings.host
     )

@@ -9,18 +9,30 @@ still runs. The answer is 201 ``{"hold": id, "state": "DEPEND", "after": [...]}`
 ``GET flux-hub/api/holds`` passes the person's holds through (``{"holds": [...]}``), ``GET`` and
 ``DELETE flux-hub/api/holds/<id>`` one of them (DELETE cancels it while it waits).
 
+The hub submits a held job, not this server: so that the person's own records know it as one
+of theirs, this server takes up each SUBMITTED hold it has not taken up yet (``take_up``) when it
+reads the person's holds (GET holds, which the panel polls) and at its start: the job gets the
+hold's name (the person's job names, as GET jobs shows them) and a record in the person's job
+history, with the origin the hold was made with (the panel's, a file's, the terminal's, a
+notebook's) and the time the hub submitted it. The holds taken up are kept, one id a line, in
+``held-jobs`` next to the job-name file, so each is taken up once.
+
 The hub's URL: ``$FLUX_HUB_HOLDS_URL``, else next to the reader's (``FluxHub.reader_url``
 ``.../api/reader/`` gives ``.../api/holds/``); the token: ``FluxHub.reader_token`` (the server's
 $JUPYTERHUB_API_TOKEN). Without either, a dependency is refused (503) in one line.
 """
 
+import asyncio
 import json
 import os
+import time
 
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+from tornado.ioloop import IOLoop
 
 from flux_hub import depend
+from flux_hub.history import History
 from flux_hub.holds.client import HoldError, answer, holds_url
 from flux_hub.paths import PathNotShared
 from flux_hub.restful import ClusterUnavailable, InvalidRequest, PermissionDenied
@@ -33,6 +45,9 @@ from flux_hub.serverextension.handlers import (
 )
 
 TIMEOUT = 30.0
+# The file of holds taken up (beside the job-name file), and how many of their ids it keeps
+TAKEN_FILE = "held-jobs"
+MOST_TAKEN = 5000
 
 
 class HubUnavailable(ClusterUnavailable):
@@ -104,14 +119,14 @@ async def ask_hub(service, method, path="", body=None):
 async def submit_held(handler, body, after):
     """Hold the job of ``body`` (a POST jobs body without its dependency) until ``after``:
     finishes ``handler`` with 201 {"hold", "state", "after", "name"}."""
-    fields, name, _origin = parse_job_post(body)
+    fields, name, origin = parse_job_post(body)
     service = handler.service
     if "workdir" in fields:
         try:
             fields["workdir"] = service.cluster_workdir(fields["workdir"])
         except PathNotShared as error:
             raise BadRequest(_sentence(str(error)), field="workdir") from None
-    hold = {"request": fields, "after": after}
+    hold = {"request": fields, "after": after, "origin": origin}
     if name:
         hold["name"] = name
     made = await ask_hub(service, "POST", body=hold)
@@ -121,6 +136,113 @@ async def submit_held(handler, body, after):
             {"hold": made["id"], "state": made["state"], "after": made["after"], "name": name}
         )
     )
+
+
+def _taken_path(service):
+    return os.path.join(os.path.dirname(service.settings.job_names_path), TAKEN_FILE)
+
+
+def _read_taken(path):
+    try:
+        with open(path, encoding="utf-8") as lines:
+            return [line.strip() for line in lines if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def _write_taken(path, taken):
+    """The ids, newest last, at most MOST_TAKEN; written whole then moved into place."""
+    folder = os.path.dirname(path)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("".join(f"{hold_id}\n" for hold_id in taken[-MOST_TAKEN:]))
+    os.replace(temporary, path)
+
+
+_taking = {}  # JobsService -> asyncio.Lock: one take-up at a time per server
+
+
+async def take_up(service, listing):
+    """Make each SUBMITTED hold of ``listing`` (the hub's holds, newest first) not taken up
+    yet one of the person's own jobs here: its name kept (GET jobs shows it), the next refresh
+    following it, a record in the person's history (its origin as the hold was made, submitted
+    when the hub submitted it). Returns the job ids taken up. A name or history that cannot
+    be written is one warning line (as for any submit); the hold is not taken up again."""
+    lock = _taking.setdefault(service, asyncio.Lock())
+    async with lock:
+        path = _taken_path(service)
+        taken = await asyncio.to_thread(_read_taken, path)
+        known = set(taken)
+        new = [
+            hold
+            for hold in reversed(listing)  # oldest first
+            if hold.get("state") == "SUBMITTED"
+            and isinstance(hold.get("job"), int)
+            and isinstance(hold.get("id"), str)
+            and hold["id"] not in known
+        ]
+        if not new:
+            return []
+        for hold in new:
+            _take_one(service, hold)
+        try:
+            await asyncio.to_thread(_write_taken, path, taken + [hold["id"] for hold in new])
+        except OSError as error:
+            service.log.warning("flux-hub: could not keep the held jobs taken up: %s", error)
+        return [hold["job"] for hold in new]
+
+
+def _take_one(service, hold):
+    job_id, name = hold["job"], hold.get("name")
+    service._learnt.add(job_id)  # followed from the next refresh on, as a job submitted here
+    if name:
+        try:
+            service.names.set(job_id, name)
+        except OSError as error:
+            service.log.warning("flux-hub: could not keep the name of job %s: %s", job_id, error)
+    origin = dict(hold.get("origin") or {"origin_kind": "panel"})
+    if origin.get("origin_kind") not in ("panel", "file", "notebook", "magic", "cli"):
+        origin = {"origin_kind": "panel"}
+    origin = {
+        key: value
+        for key, value in origin.items()
+        if key in ("origin_kind", "origin_path", "origin_cell", "origin_command")
+        or (key == "keep_env_values" and value is True)
+    }
+    request = dict(hold.get("request") or {})
+    workdir = request.get("workdir")
+    submitted = hold.get("updated")
+    service.record(
+        f"job {job_id}",
+        History.record_submitted,
+        job_id,
+        cluster=service.client.host,
+        submitted=submitted if isinstance(submitted, int | float) else time.time(),
+        request=request,
+        name=name,
+        workdir=workdir,
+        lab_workdir=service.paths.to_lab(workdir) if workdir else None,
+        **origin,
+    )
+
+
+def resume(settings):
+    """Take up the holds the hub submitted while this server was stopped, once the server's
+    loop runs; without a hub, nothing; a hub that does not answer: one warning line."""
+    service = settings["flux_hub"]
+
+    async def take_up_now():
+        if not holds_url(os.environ, service.settings.reader_url):
+            return
+        try:
+            listing = await ask_hub(service, "GET")
+            await take_up(service, listing.get("holds") or [])
+        except Exception as error:  # noqa: BLE001 (the server goes on; GET holds takes up)
+            service.log.warning("flux-hub: held jobs not taken up at start: %s", error)
+
+    IOLoop.current().add_callback(take_up_now)
 
 
 class HeldJobsHandler(JobsHandler):
@@ -138,12 +260,20 @@ class HeldJobsHandler(JobsHandler):
 
 
 class HoldsHandler(FluxHubHandler):
-    """GET holds: the person's holds as the hub keeps them (``{"holds": [...]}``)."""
+    """GET holds: the person's holds as the hub keeps them (``{"holds": [...]}``, newest first,
+    at most 1,000; ended more than a week ago only with ``?all=1``); the SUBMITTED ones are
+    taken up (take_up) before the answer."""
 
     @web.authenticated
     async def get(self):
         """The hub's answer, passed through."""
-        self.finish(json.dumps(await ask_hub(self.service, "GET")))
+        everything = self.get_argument("all", "") not in ("", "0", "false")
+        answer = await ask_hub(self.service, "GET", "?all=1" if everything else "")
+        try:
+            await take_up(self.service, answer.get("holds") or [])
+        except Exception as error:  # noqa: BLE001 (the listing is still answered)
+            self.log.warning("flux-hub: held jobs not taken up: %s", error)
+        self.finish(json.dumps(answer))
 
 
 class HoldHandler(FluxHubHandler):

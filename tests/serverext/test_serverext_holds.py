@@ -5,16 +5,21 @@ as in tests/test_reader_service.py): a job with a dependency is held by the hub 
 as alice; everything refused says so in one line and holds nothing."""
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 from jupyter_server.utils import url_path_join
-from serverext_support import server_config
+from serverext_support import JobList, server_config
 from test_holds_cluster import HoldsHubThread
 from test_reader_service import Hub
 
 import flux_hub.serverextension
 from flux_hub import jobid
+from flux_hub.history import History
 from flux_hub.serverextension import holds
 from flux_hub.serverextension.handlers import handlers as extension_routes
 from flux_hub.service import handlers as service_handlers
@@ -43,9 +48,20 @@ def hub(cluster, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def jp_server_config(cluster, hub):
+def names_path(tmp_path):
+    return tmp_path / "alice-data" / "flux-hub" / "job-names.json"
+
+
+@pytest.fixture
+def jp_server_config(cluster, hub, names_path):
     # the hub hands the server its reader's URL (the holds are next to it) and its own token
-    return server_config(cluster, "alice", reader_url=hub.reader_url, reader_token="alice-server")
+    return server_config(
+        cluster,
+        "alice",
+        reader_url=hub.reader_url,
+        reader_token="alice-server",
+        job_names_path=str(names_path),
+    )
 
 
 async def held_until(api, hold_id, states=("SUBMITTED", "NEVER_RUN")):
@@ -135,3 +151,104 @@ async def test_without_a_hub_a_dependency_is_refused(api, monkeypatch, jp_server
     code, answer = await api.post("jobs", body={"command": "id", "dependency": "afterok:1"})
     assert code == 503
     assert answer["message"].startswith("This server was given no hub to hold jobs")
+
+
+def written(service):
+    """Wait for the history writes queued so far (made one after another in the background)."""
+    if service._recorder is not None:
+        service._recorder.submit(lambda: None).result(timeout=30)
+
+
+def history_command(cluster, names_path):
+    """``flux-hub history --json`` in alice's terminal (her data folder: names_path's)."""
+    env = {
+        **os.environ,
+        "XDG_DATA_HOME": str(names_path.parent.parent),
+        "FLUX_RESTFUL_HOST": cluster.url,
+        "FLUX_USER": "alice",
+        "FLUX_TOKEN": cluster.passwords["alice"],
+        "FLUX_SECRET_KEY": cluster.secret_key or "",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "flux_hub.cli", "history", "--json"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+async def test_a_job_the_hub_released_is_the_persons_own_under_its_name_and_in_its_history(
+    api, service, cluster, hub, names_path, jp_root_dir, jp_serverapp
+):
+    (jp_root_dir / "work").mkdir()
+    first = await api.submit(command="true")
+    code, held = await api.post(
+        "jobs",
+        body={
+            "command": "echo chained",
+            "name": "step two",
+            "workdir": "work",
+            "dependency": f"afterok:{jobid.f58(first)}",
+            "origin": {"kind": "file", "path": "work/run.job"},
+        },
+    )
+    assert code == 201, held
+    # the hub releases it while nobody reads the holds here (as with the server stopped)
+    deadline = time.monotonic() + 60
+    while (hold := hub.holder.store.get(held["hold"])).state != "SUBMITTED":
+        assert hold.state == "DEPEND" and time.monotonic() < deadline, hold
+        await asyncio.sleep(0.2)
+    job_id = hold.job
+    assert service.names.all().get(job_id) is None
+    # the server's start takes it up
+    holds.resume(jp_serverapp.web_app.settings)
+    while service.names.all().get(job_id) is None:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    written(service)
+    jobs = await JobList(api).refresh()
+    assert [job["name"] for job in jobs if job["id"] == job_id] == ["step two"]
+    with History(names_path=names_path, account="alice") as history:
+        record = history.get(job_id)
+    assert record["name"] == "step two"
+    assert record["origin"] == {
+        "kind": "file", "path": "work/run.job", "cell": None, "command": None
+    }  # fmt: skip
+    assert record["command"] == "echo chained" and record["cluster"] == cluster.url
+    assert record["workdir"] == str(jp_root_dir / "work")
+    assert record["lab_workdir"] == str(jp_root_dir / "work")
+    assert abs(record["submitted"] - hold.updated) < 0.01  # when the hub submitted it
+    # and once: reading the holds again (as the panel polls) records nothing more
+    service.names.set(job_id, "renamed by alice")
+    code, listing = await api.get("holds")
+    assert code == 200 and [h["job"] for h in listing["holds"]] == [job_id]
+    assert listing["holds"][0]["after_text"] == f"afterok:{jobid.f58(first)}"
+    assert listing["holds"][0]["origin"] == {"origin_kind": "file", "origin_path": "work/run.job"}
+    written(service)
+    assert service.names.all()[job_id] == "renamed by alice"
+    # flux-hub history in alice's terminal shows it
+    (shown,) = [r for r in history_command(cluster, names_path) if r["id"] == job_id]
+    assert shown["name"] == "step two" and shown["origin"]["kind"] == "file"
+
+
+async def test_the_holds_listing_takes_up_a_released_job_and_passes_all_on(
+    api, service, hub, names_path
+):
+    first = await api.submit(command="true")
+    code, held = await api.post(
+        "jobs", body={"command": "true", "dependency": f"afterany:{first}", "name": "b"}
+    )
+    released = await held_until(api, held["hold"])  # GET holds, as the panel polls
+    assert service.names.all()[released["job"]] == "b"
+    written(service)
+    with History(names_path=names_path, account="alice") as history:
+        assert history.get(released["job"])["origin"]["kind"] == "panel"
+    assert (names_path.parent / holds.TAKEN_FILE).read_text() == f"{held['hold']}\n"
+    # a hold ended more than a week ago: only with ?all=1
+    import sqlite3
+
+    with sqlite3.connect(hub.holder.store.path) as db:
+        db.execute("UPDATE holds SET updated = updated - 8 * 86400")
+    assert (await api.get("holds"))[1] == {"holds": []}
+    code, everything = await api.get("holds", params={"all": "1"})
+    assert code == 200 and [h["id"] for h in everything["holds"]] == [held["hold"]]
