@@ -241,6 +241,49 @@ describe('HistoryView rows', () => {
   });
 });
 
+describe('HistoryView sweep groups', () => {
+  it('shows a sweep job’s group and place beside its name, and finds it by the group', async () => {
+    jest.useFakeTimers();
+    try {
+      const sweep = { id: 's1', group: 'lr-scan', index: 3, total: 20 };
+      // Named by the sweep ("GROUP [i/n]"): the group says it, once.
+      const third = record({ name: 'lr-scan [3/20]', sweep });
+      // Named by the person: the name beside the group.
+      const fourth = record({
+        name: 'train-0.01',
+        sweep: { ...sweep, index: 4 }
+      });
+      const plain = record({ name: 'plain-job' });
+      const { asked } = setup([plain, fourth, third]);
+      await act(() => jest.advanceTimersByTimeAsync(0));
+      const name = (id: string) =>
+        rowOf(id).querySelector('.jp-FluxHub-historyName')!;
+      const group = (id: string) =>
+        rowOf(id).querySelector('.jp-FluxHub-historyGroup');
+      expect(group(third.id)!.textContent).toBe('lr-scan 3/20');
+      expect(name(third.id).textContent).toBe('lr-scan 3/20');
+      expect(group(third.id)!.getAttribute('title')).toBe(
+        'Job 3 of the 20 of the sweep “lr-scan”'
+      );
+      expect(name(fourth.id).textContent).toBe('lr-scan 4/20 train-0.01');
+      expect(group(plain.id)).toBeNull();
+      expect(name(plain.id).textContent).toBe('plain-job');
+      expect(rowOf(fourth.id).getAttribute('aria-label')).toMatch(
+        /^train-0\.01, group lr-scan 4\/20, /
+      );
+
+      // The search asks the server, which finds the group in the names.
+      const box = document.querySelector('.jp-FluxHub-historySearch')!;
+      fireEvent.change(box, { target: { value: 'lr-scan' } });
+      await act(() => jest.advanceTimersByTimeAsync(SEARCH_DELAY + 10));
+      expect(asked[asked.length - 1].get('q')).toBe('lr-scan');
+      expect(rows().map(r => r.dataset.id)).toEqual([third.id]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
+
 describe('HistoryView search and pages', () => {
   it('finds the jobs submitted since a time back from now, or since a day', async () => {
     const now = Date.now() / 1000;

@@ -130,6 +130,47 @@ export function nameOf(record: IHistoryRecord): string {
   return first ? PathExt.basename(first) : 'job';
 }
 
+/** A sweep's job: its group and place in it (the record's `sweep`), or null. */
+export function sweepOf(
+  record: IHistoryRecord
+): { id: string; group: string; index: number; total: number } | null {
+  const sweep = record.sweep as Record<string, unknown> | null | undefined;
+  if (!sweep || typeof sweep !== 'object' || typeof sweep.group !== 'string') {
+    return null;
+  }
+  const count = (value: unknown) =>
+    typeof value === 'number' && Number.isFinite(value) ? value : 0;
+  return {
+    id: String(sweep.id ?? ''),
+    group: sweep.group,
+    index: count(sweep.index),
+    total: count(sweep.total)
+  };
+}
+
+/** "GROUP 3/20": a sweep's job's group and place; "" for another job. */
+export function groupText(record: IHistoryRecord): string {
+  const sweep = sweepOf(record);
+  if (!sweep) {
+    return '';
+  }
+  return sweep.index && sweep.total
+    ? `${sweep.group} ${sweep.index}/${sweep.total}`
+    : sweep.group;
+}
+
+/**
+ * The name beside a sweep's group: none when it is the sweep's own name for
+ * the job ("GROUP [3/20]", which the group already says).
+ */
+function nameBesideGroup(record: IHistoryRecord, name: string): string {
+  const sweep = sweepOf(record);
+  if (!sweep) {
+    return name;
+  }
+  return name === `${sweep.group} [${sweep.index}/${sweep.total}]` ? '' : name;
+}
+
 /** The status as shown: the result (COMPLETED, ...), ACTIVE, or "cluster gone". */
 export function statusText(record: IHistoryRecord): string {
   if (record.status === 'GONE') {
@@ -513,7 +554,7 @@ export function HistoryView(props: IHistoryViewProps): JSX.Element {
           type="search"
           className="jp-mod-styled jp-FluxHub-filterText jp-FluxHub-historySearch"
           placeholder="Search history"
-          title="Search the names and commands of every job you submitted"
+          title="Search the names (a sweep’s jobs by their group too) and commands of every job you submitted"
           aria-label="Search history"
           value={text}
           onChange={event => setText(event.target.value)}
@@ -646,6 +687,8 @@ const HistoryRow = React.memo(function HistoryRow(
         ? 'gone'
         : (record.status || '').toLowerCase();
   const f58 = formatF58(record.id);
+  const group = groupText(record);
+  const shownName = group ? nameBesideGroup(record, name) : name;
   return (
     <li
       className={
@@ -654,7 +697,7 @@ const HistoryRow = React.memo(function HistoryRow(
       }
       data-id={record.id}
       tabIndex={props.tabStop ? 0 : -1}
-      aria-label={`${name}, ${f58}, ${status}, ${originText(record)}${
+      aria-label={`${name}, ${group ? `group ${group}, ` : ''}${f58}, ${status}, ${originText(record)}${
         selected ? ', actions shown' : ''
       }`}
       onClick={() => actions.select(keyOf(record))}
@@ -666,7 +709,18 @@ const HistoryRow = React.memo(function HistoryRow(
       onKeyDown={event => actions.keyDown(event, record)}
     >
       <div className="jp-FluxHub-historyLine">
-        <span className="jp-FluxHub-historyName">{name}</span>
+        <span className="jp-FluxHub-historyName">
+          {group && (
+            <span
+              className="jp-FluxHub-historyGroup"
+              title={`Job ${sweepOf(record)!.index} of the ${sweepOf(record)!.total} of the sweep “${sweepOf(record)!.group}”`}
+            >
+              {group}
+            </span>
+          )}
+          {group && shownName ? ' ' : ''}
+          {shownName}
+        </span>
         <span
           className={`jp-FluxHub-historyState jp-FluxHub-status-${statusClass}`}
           title={statusTitle(record)}
