@@ -7,17 +7,11 @@ start, saying which setting and why, instead of failing at the first request.
 """
 
 import math
-import re
 
 from traitlets import TraitError
 
+from flux_hub.names import is_dns_label, is_dns_subdomain
 from flux_hub.restful.protocol import normalize_host
-
-# Kubernetes object names: a DNS-1123 label (namespaces, containers) and subdomain (the rest)
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(
-    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-)
 
 
 def setting(obj, proposal):
@@ -92,12 +86,12 @@ def user_names(obj, proposal):
 def kubernetes_names(obj, proposal, kind="subdomain"):
     """Kubernetes object names, one or a list (``kind``: "label" for namespaces and
     containers, "subdomain" for the rest); empty text passes (not set)."""
-    pattern = _DNS_LABEL if kind == "label" else _DNS_SUBDOMAIN
+    valid = is_dns_label if kind == "label" else is_dns_subdomain
     values = [proposal.value] if isinstance(proposal.value, str) else proposal.value
     for value in values:
         if value == "" and isinstance(proposal.value, str):
             continue
-        if not pattern.match(value):
+        if not valid(value):
             raise TraitError(
                 f"{setting(obj, proposal)} must hold Kubernetes names (lower case letters, "
                 f"digits and '-'{', dots' if kind == 'subdomain' else ''}), not {value!r}"

@@ -17,6 +17,15 @@ import pytest
 from traitlets import TraitError
 
 from flux_hub import jobstates, terminal, waiting
+from flux_hub.accounts import default_account_name
+from flux_hub.names import (
+    HASH_MARK,
+    account_name_error,
+    hashed_name,
+    is_account_name,
+    is_dns_label,
+    is_dns_subdomain,
+)
 from flux_hub.notebook.api import Job, JobList
 
 # -- which job states are active (and pending) -------------------------------------------------
@@ -175,3 +184,127 @@ def test_flux_restful_host_agrees(caller, value, monkeypatch, tmp_path):
         assert (url, error) == (None, f"{name} {REFUSAL.format(value)}")
     else:
         assert (url, error) == (expected, None)
+
+
+# -- account names (POSIX), Kubernetes names, name-plus-hash --------------------------------------
+
+ACCOUNT_NAMES = ("alice", "a", "a" * 32, "a" * 33, "Alice", "_apt", "9lives", "a.b", "a b", "a-b_c")
+ACCOUNT_NAMES += ("ab-", "é", "", "alice\n")
+
+
+def _hub_mapping(name):
+    """A hub's account_name_mapping answering ``name``: taken, or refused saying why."""
+    from flux_hub.accounts import AccountNamer
+
+    try:
+        return AccountNamer(custom=lambda hub_name: name)("bob") == name, None
+    except ValueError as error:
+        prefix = "The account name mapping gave no usable name for hub user 'bob': "
+        text = str(error)
+        assert text.startswith(prefix) and text.endswith("."), text
+        return False, text.removeprefix(prefix).removesuffix(".")
+
+
+def _default_mapping(name):
+    """The default mapping keeps a valid, unreserved name as it is (and hashes any other)."""
+    kept = default_account_name(name) == name
+    return kept, None if kept else account_name_error(name)
+
+
+ACCOUNT_NAME_CALLERS = {
+    "hub account_name_mapping": _hub_mapping,
+    "default mapping": _default_mapping,
+}
+
+
+@pytest.mark.parametrize("caller", ACCOUNT_NAME_CALLERS)
+@pytest.mark.parametrize("name", ACCOUNT_NAMES)
+def test_account_name_rule_agrees(caller, name):
+    valid = is_account_name(name)
+    assert valid == bool(re.fullmatch(r"[a-z][a-z0-9_-]{0,31}", name) and "\n" not in name)
+    assert ACCOUNT_NAME_CALLERS[caller](name) == (valid, account_name_error(name))
+
+
+KUBE_NAMES = ("flux-sample", "a", "a" * 63, "a" * 64, "Flux", "-a", "a-", "a.b", "a_b", "", "a\n")
+KUBE_NAMES += ("a." * 126 + "a", "a." * 127 + "a", "1a", "a..b")
+
+
+def _kube_setting(kind):
+    from flux_hub.kubernetes import KubernetesProvisioner
+
+    trait = "namespace" if kind == "label" else "secret_name"
+
+    def run(value):
+        try:
+            KubernetesProvisioner(**{trait: value})
+            return True
+        except TraitError:
+            return False
+
+    return run
+
+
+def _per_person_claim(value):
+    """The per-person provisioner's check of a claim name its template gives."""
+    from flux_hub.accounts.provisioner import ProvisioningError
+    from flux_hub.kubernetes.percluster import MiniClusterPerUserProvisioner
+
+    provisioner = MiniClusterPerUserProvisioner(storage_class="nfs", storage_claim=value or "x")
+    try:
+        return provisioner.claim_name("alice") == value
+    except ProvisioningError:
+        return False
+
+
+def _storage_class(value):
+    from flux_hub.kubernetes.percluster import MiniClusterPerUserProvisioner
+
+    try:
+        MiniClusterPerUserProvisioner(storage_class=value)
+        return True
+    except TraitError:
+        return False
+
+
+def _cluster_name_kept(value):
+    """A person's MiniCluster is named after an account that is a DNS label as it is."""
+    from flux_hub.kubernetes.percluster.names import cluster_name
+
+    return cluster_name("", value) == value
+
+
+SETTINGS = (_kube_setting("label"), _kube_setting("subdomain"))
+KUBE_NAME_CALLERS = {
+    "label: KubernetesProvisioner.namespace": ("label", SETTINGS[0]),
+    "label: per-person MiniCluster name": ("label", _cluster_name_kept),
+    "subdomain: KubernetesProvisioner.secret_name": ("subdomain", SETTINGS[1]),
+    "subdomain: per-person storage_class": ("subdomain", _storage_class),
+    "subdomain: per-person claim name": ("subdomain", _per_person_claim),
+}
+
+
+@pytest.mark.parametrize("caller", KUBE_NAME_CALLERS)
+@pytest.mark.parametrize("value", KUBE_NAMES)
+def test_kubernetes_name_rules_agree(caller, value):
+    kind, run = KUBE_NAME_CALLERS[caller]
+    if value == "" and run in (_storage_class, *SETTINGS):
+        pytest.skip("empty: a setting not set")
+    expected = (is_dns_label if kind == "label" else is_dns_subdomain)(value)
+    assert run(value) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ("Alice.Smith@example.org", "a_b", "ab-", "ünïcode", "A" * 60, "--")
+)
+def test_one_name_plus_hash_scheme(text):
+    """Hub names hashed into account names and accounts hashed into MiniCluster names are made
+    the same way (each keeping its own salt, so no existing name changes)."""
+    from flux_hub.accounts.naming import hashed_account_name
+    from flux_hub.kubernetes.percluster.names import cluster_name
+
+    for made, salt in (
+        (hashed_account_name(text), b""),
+        (cluster_name("", text), b"flux-hub cluster name\0"),
+    ):
+        assert made == hashed_name(text, salt=salt)
+        assert is_account_name(made) and is_dns_label(made) and HASH_MARK in made

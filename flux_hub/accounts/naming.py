@@ -11,15 +11,7 @@ reserved name (``root``, ``daemon``, the cluster's superuser ...) becomes a read
 kept name can never equal a hashed one, and two hashed names differ unless 50-bit hashes collide.
 """
 
-import base64
-import hashlib
-import re
-import unicodedata
-
-ACCOUNT_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-MAX_LENGTH = 32
-_HASH_CHARS = 10  # base32 characters: 50 bits
-_MARK = "--"
+from flux_hub.names import HASH_MARK, account_name_error, hashed_name, is_account_name
 
 # System and service accounts common on Linux images (Debian, RHEL, the Flux Operator's
 # images): a hub user of that name must never become that account.
@@ -34,27 +26,16 @@ SYSTEM_NAMES = frozenset(
 )
 
 
-def is_account_name(name):
-    """True when ``name`` is a valid POSIX-style account name."""
-    return isinstance(name, str) and ACCOUNT_NAME.match(name) is not None
-
-
 def hashed_account_name(hub_name):
     """The stem-plus-hash form of a hub name (valid, and distinct from every kept name)."""
-    digest = hashlib.sha256(hub_name.encode("utf-8")).digest()
-    suffix = base64.b32encode(digest).decode("ascii").lower()[:_HASH_CHARS]
-    ascii_name = unicodedata.normalize("NFKD", hub_name).encode("ascii", "ignore").decode("ascii")
-    stem = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower())
-    stem = re.sub(r"^[^a-z]+", "", stem)
-    stem = stem[: MAX_LENGTH - len(_MARK) - _HASH_CHARS].rstrip("-") or "u"
-    return f"{stem}{_MARK}{suffix}"
+    return hashed_name(hub_name)
 
 
 def default_account_name(hub_name, reserved=frozenset()):
     """The default mapping: keep valid names that are not system or reserved names; hash all
     others."""
     kept = hub_name not in SYSTEM_NAMES and hub_name not in reserved
-    if kept and is_account_name(hub_name) and _MARK not in hub_name:
+    if kept and is_account_name(hub_name) and HASH_MARK not in hub_name:
         return hub_name
     return hashed_account_name(hub_name)
 
@@ -78,9 +59,8 @@ class AccountNamer:
         name = self.custom(hub_name)
         if not is_account_name(name):
             raise ValueError(
-                f"The account name mapping gave {name!r} for hub user {hub_name!r}: an account "
-                f"name must be lower case, start with a letter, use only a-z, 0-9, '_' or '-' "
-                f"and be at most {MAX_LENGTH} characters."
+                f"The account name mapping gave no usable name for hub user {hub_name!r}: "
+                f"{account_name_error(name)}."
             )
         if name in self.reserved:
             raise ValueError(

@@ -12,19 +12,12 @@ the exact name is the annotation of the same key). A hub adopts, changes and rem
 carries its own ``hub_id``: two hubs in one namespace leave each other's clusters alone.
 """
 
-import base64
-import hashlib
-import re
-
-from .settings import LABEL_VALUE
+from flux_hub.names import hashed_name, is_dns_label, is_label_value
 
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "flux-hub"
 HUB_LABEL = "flux-hub/hub"
 ACCOUNT_LABEL = "flux-hub/account"  # also the annotation with the exact account name
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_STEM_CHARS = 20
-_HASH_CHARS = 10
 
 
 def cluster_name(prefix, account):
@@ -34,17 +27,14 @@ def cluster_name(prefix, account):
 
 
 def _name_part(account):
-    if _DNS_LABEL.fullmatch(account):
+    if is_dns_label(account):
         return account
-    digest = hashlib.sha256(b"flux-hub cluster name\0" + account.encode()).digest()
-    suffix = base64.b32encode(digest).decode("ascii").lower()[:_HASH_CHARS]
-    stem = re.sub(r"[^a-z0-9]+", "-", account.lower()).strip("-")[:_STEM_CHARS].strip("-")
-    return f"{stem or 'u'}--{suffix}"
+    return hashed_name(account, salt=b"flux-hub cluster name\0")
 
 
 def account_label(account):
     """The account as a label value (Kubernetes refuses values ending in ``_`` or ``-``)."""
-    if len(account) <= 63 and LABEL_VALUE.fullmatch(account):
+    if is_label_value(account):
         return account
     return _name_part(account)
 

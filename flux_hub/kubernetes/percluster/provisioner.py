@@ -17,6 +17,7 @@ from flux_hub.accounts.provisioner import (
     ProvisioningError,
 )
 from flux_hub.config_checks import refuse, setting
+from flux_hub.names import is_dns_subdomain, is_label_value
 
 from ..api import api_errors, load_api_client
 from ..discovery import GROUP
@@ -34,7 +35,6 @@ from .names import (
 )
 from .password import set_db_password
 from .settings import (
-    LABEL_VALUE,
     ClusterSettings,
     ClusterState,
     SettingsStore,
@@ -42,7 +42,6 @@ from .settings import (
 )
 from .storage import (
     DEFAULT_CLAIM,
-    DNS_SUBDOMAIN,
     QUANTITY,
     RWX,
     access_modes,
@@ -107,7 +106,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
     @validate("hub_id")
     def _check_hub_id(self, proposal):
         value = proposal.value
-        if not (value and len(value) <= 63 and LABEL_VALUE.fullmatch(value)):
+        if not (value and is_label_value(value)):
             raise refuse(
                 self,
                 proposal,
@@ -239,7 +238,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
 
     @validate("storage_class")
     def _check_storage_class(self, proposal):
-        if proposal.value and not DNS_SUBDOMAIN.fullmatch(proposal.value):
+        if proposal.value and not is_dns_subdomain(proposal.value):
             raise refuse(self, proposal, "be the name of a StorageClass (or empty)")
         return proposal.value
 
@@ -325,7 +324,7 @@ class MiniClusterPerUserProvisioner(Provisioner):
         name = fill(
             self.storage_claim or DEFAULT_CLAIM, name=self.cluster_name(account), account=account
         )
-        if not DNS_SUBDOMAIN.fullmatch(name):
+        if not is_dns_subdomain(name):
             raise ProvisioningError(
                 f"MiniClusterPerUserProvisioner.storage_claim gives {name!r} for {account}, "
                 "which is not a valid claim name (lower case letters, digits, '-' and '.'); "

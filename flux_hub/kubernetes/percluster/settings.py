@@ -8,11 +8,12 @@ import sqlite3
 import threading
 from dataclasses import asdict, dataclass, field
 
+from flux_hub.names import is_label_value
+
 # Node selector keys and values as Kubernetes accepts them (qualified names, label values).
 _LABEL_KEY = re.compile(
     r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 )
-LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
 _SETTINGS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS minicluster_settings (
     account TEXT PRIMARY KEY,
@@ -46,7 +47,7 @@ def check_node_selector(selector):
     for key, value in selector.items():
         if not (isinstance(key, str) and len(key) <= 316 and _LABEL_KEY.fullmatch(key)):
             raise ValueError(f"node selector: {key!r} is not a valid label name")
-        if not (isinstance(value, str) and len(value) <= 63 and LABEL_VALUE.fullmatch(value)):
+        if not is_label_value(value):
             raise ValueError(f"node selector: {value!r} (for {key}) is not a valid label value")
     return selector
 

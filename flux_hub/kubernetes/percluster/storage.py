@@ -30,9 +30,6 @@ DEFAULT_CLAIM = "{name}-files"
 RWX = "ReadWriteMany"
 # A resource quantity as Kubernetes parses it (e.g. 10Gi, 500M, 1.5T)
 QUANTITY = re.compile(r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[KMGTPE]i?|[munkMGTPE])?$")
-DNS_SUBDOMAIN = re.compile(
-    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-)
 
 
 def template_fields(template):
