@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import types
 from contextlib import redirect_stdout
 
 import pytest
@@ -205,6 +206,37 @@ def _hub_mapping(name):
         return False, text.removeprefix(prefix).removesuffix(".")
 
 
+def _pod_accounts(name):
+    """The Kubernetes side's Linux accounts in the MiniCluster's pods (before any exec)."""
+    from flux_hub.kubernetes.runner import MiniClusterRunner
+
+    runner = object.__new__(MiniClusterRunner)
+    errors = runner.ensure_linux_users([name], info=types.SimpleNamespace(user_targets=[]))
+    return name not in errors, errors.get(name)
+
+
+def _this_machine_accounts(name):
+    """accounts.system.ensure (the local cluster's Unix accounts): refused before anything is
+    made, or on to looking the account up (stopped there: nothing is made)."""
+    from flux_hub.accounts import system
+
+    class Passed(Exception):
+        pass
+
+    def lookup(name):
+        raise Passed
+
+    original, system.lookup = system.lookup, lookup
+    try:
+        system.ensure(name, home_root="/nonexistent")
+    except Passed:
+        return True, None
+    except system.SystemAccountError as error:
+        return False, str(error)
+    finally:
+        system.lookup = original
+
+
 def _default_mapping(name):
     """The default mapping keeps a valid, unreserved name as it is (and hashes any other)."""
     kept = default_account_name(name) == name
@@ -213,6 +245,8 @@ def _default_mapping(name):
 
 ACCOUNT_NAME_CALLERS = {
     "hub account_name_mapping": _hub_mapping,
+    "pod accounts (Kubernetes)": _pod_accounts,
+    "Unix accounts (one machine)": _this_machine_accounts,
     "default mapping": _default_mapping,
 }
 
@@ -308,3 +342,78 @@ def test_one_name_plus_hash_scheme(text):
     ):
         assert made == hashed_name(text, salt=salt)
         assert is_account_name(made) and is_dns_label(made) and HASH_MARK in made
+
+
+# -- which Unix accounts flux-hub made (this machine, and the pods' account script) -------------
+
+PASSWD = {  # name: (uid, GECOS)
+    "alice": (1001, "flux-hub account alice"),
+    "erin": (1000, "flux-hub account erin (removed)"),  # retired, still flux-hub's
+    "frank": (60001, "flux-hub account frank"),
+    "bob": (999, "flux-hub account bob"),  # a system uid
+    "carol": (1002, "Carol"),  # the image's own user
+    "dave": (1003, "x flux-hub account dave"),
+    "gina": (1004, ""),
+}
+
+
+def _this_machine(name, monkeypatch, tmp_path):
+    """accounts.system.lookup: the record of flux-hub's account, or its refusal."""
+    from flux_hub.accounts import system
+
+    def getpwnam(wanted):
+        uid, gecos = PASSWD[wanted]
+        return types.SimpleNamespace(pw_name=wanted, pw_uid=uid, pw_gecos=gecos)
+
+    monkeypatch.setattr(system, "pwd", types.SimpleNamespace(getpwnam=getpwnam))
+    try:
+        return system.lookup(name) is not None, None
+    except system.SystemAccountError as error:
+        return False, str(error)
+
+
+def _pods(name, monkeypatch, tmp_path):
+    """The pods' account script (kubernetes/runner.py USERADD) over the same passwd, with the
+    stand-ins for getent and useradd the Kubernetes tests use."""
+    from kube.containers import write_tools
+
+    from flux_hub.kubernetes.runner import USERADD
+
+    bin_dir, root = tmp_path / "bin", tmp_path / "root"
+    bin_dir.mkdir()
+    (root / "etc").mkdir(parents=True)
+    write_tools(bin_dir)
+    lines = (f"{n}:x:{uid}:{uid}:{gecos}:/home/{n}:/bin/sh\n" for n, (uid, gecos) in PASSWD.items())
+    (root / "etc" / "passwd").write_text("".join(lines))
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "FAKE_CONTAINER_ROOT": str(root),
+    }
+    done = subprocess.run(
+        ["sh", "-c", USERADD, "flux-hub-useradd", f"{name}:"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    state, named, rest = done.stdout.strip().split(" ", 2)
+    assert named == name and state in ("ok", "failed"), done
+    if state == "ok":
+        assert rest == str(PASSWD[name][0])
+        return True, None
+    return False, f"{name}: {rest}"
+
+
+OWNERSHIP_CALLERS = {"this machine": _this_machine, "pods": _pods}
+
+
+@pytest.mark.parametrize("caller", OWNERSHIP_CALLERS)
+@pytest.mark.parametrize("name", PASSWD)
+def test_account_ownership_agrees(caller, name, monkeypatch, tmp_path):
+    from flux_hub.accounts.system import NOT_MADE_BY_FLUX_HUB, made_by_flux_hub
+
+    ours = made_by_flux_hub(*PASSWD[name])
+    assert ours == (name in ("alice", "erin", "frank"))
+    expected = (True, None) if ours else (False, f"{name}: {NOT_MADE_BY_FLUX_HUB}")
+    assert OWNERSHIP_CALLERS[caller](name, monkeypatch, tmp_path) == expected

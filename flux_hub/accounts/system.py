@@ -24,7 +24,9 @@ import time
 
 from traitlets.log import get_logger
 
-from .naming import SYSTEM_NAMES, is_account_name
+from flux_hub.names import account_name_error, is_account_name
+
+from .naming import SYSTEM_NAMES
 
 COMMENT = "flux-hub account"
 REMOVED = "(removed)"  # in the GECOS field of a retired account
@@ -42,6 +44,25 @@ class SystemAccountError(RuntimeError):
     """The Unix account could not be made, or the name belongs to someone else."""
 
 
+# Why an account of the name is refused, on this machine and in the pods alike
+NOT_MADE_BY_FLUX_HUB = (
+    "a Linux account of this name exists and flux-hub did not make it; flux-hub will not run "
+    "anyone's server or jobs as it"
+)
+
+
+def made_by_flux_hub(uid, gecos):
+    """Whether the Unix account of ``uid`` and GECOS field ``gecos`` is one flux-hub made: a
+    person's uid (MIN_UID or above) and COMMENT first in its GECOS. The one ownership rule: the
+    pods' account script (kubernetes/runner.py) runs it as ``awk_made_by_flux_hub`` gives it."""
+    return uid >= MIN_UID and gecos.startswith(COMMENT)
+
+
+def awk_made_by_flux_hub(uid, gecos):
+    """``made_by_flux_hub`` as an awk condition on the awk expressions ``uid`` and ``gecos``."""
+    return f'{uid} >= {MIN_UID} && index({gecos}, "{COMMENT}") == 1'
+
+
 def lookup(name):
     """The pwd record of flux-hub's Unix account ``name``, or None if there is none.
 
@@ -51,11 +72,8 @@ def lookup(name):
         record = pwd.getpwnam(name)
     except KeyError:
         return None
-    if not record.pw_gecos.startswith(COMMENT) or record.pw_uid < MIN_UID:
-        raise SystemAccountError(
-            f"a Unix account named {name!r} already exists on this machine and flux-hub did "
-            "not make it; flux-hub will not run anyone's server or jobs as it"
-        )
+    if not made_by_flux_hub(record.pw_uid, record.pw_gecos):
+        raise SystemAccountError(f"{name}: {NOT_MADE_BY_FLUX_HUB}")
     return record
 
 
@@ -65,8 +83,10 @@ def ensure(name, home_root="/home"):
     Idempotent: an existing flux-hub account is returned as it is (its home made again if it
     went missing). SystemAccountError with a readable reason otherwise.
     """
-    if not is_account_name(name) or name in SYSTEM_NAMES:
-        raise SystemAccountError(f"{name!r} cannot be a Unix account name here")
+    if not is_account_name(name):
+        raise SystemAccountError(account_name_error(name))
+    if name in SYSTEM_NAMES:
+        raise SystemAccountError(f"{name!r} is a system account's name: flux-hub never uses it")
     record = lookup(name)
     if record is not None and REMOVED in record.pw_gecos:
         # A deleted person's name, for a new one: everything but the name is new, the uid
@@ -101,9 +121,8 @@ def ensure_people_group():
     group = grp.getgrnam(PEOPLE_GROUP)
     for record in pwd.getpwall():
         if (
-            record.pw_gecos.startswith(COMMENT)
+            made_by_flux_hub(record.pw_uid, record.pw_gecos)
             and REMOVED not in record.pw_gecos
-            and record.pw_uid >= MIN_UID
             and record.pw_name not in group.gr_mem
         ):
             _usermod(record.pw_name, "--append", "--groups", PEOPLE_GROUP)

@@ -25,10 +25,11 @@
 
 import importlib.util
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from flux_hub.accounts.system import COMMENT, NOT_MADE_BY_FLUX_HUB, awk_made_by_flux_hub
+from flux_hub.names import account_name_error, is_account_name
 from flux_hub.provision.dbscript import script_error
 
 from .errors import ExecFailed, KubernetesError, PodNotFound
@@ -86,9 +87,11 @@ untrusted() {
 # to 59999 that no account has and no other entry of PARENT is owned by); else NAME is refused
 # with what to do, and no account is made. Prints "ok NAME UID" or "failed NAME MESSAGE" per
 # name; names are separate argv words, never part of the script.
-# As on one machine (flux_hub/accounts/system.py): an account flux-hub makes carries "flux-hub
-# account" in its GECOS field and a private home (0700); an existing account of the name that
-# flux-hub did not make (an image's own user, a system account) is refused, never adopted.
+# As on one machine (flux_hub/accounts/system.py): an account flux-hub makes carries COMMENT
+# ("flux-hub account") first in its GECOS field and a private home (0700); an existing account
+# of the name that flux-hub did not make (an image's own user, a system account) is refused,
+# never adopted: MADE_BY_FLUX_HUB below is system.made_by_flux_hub written in awk, FOREIGN_REASON
+# its refusal, FLUX_HUB_COMMENT its COMMENT.
 # Idempotent: one pass of awk over `getent passwd` answers for the existing accounts, and
 # `useradd -m` runs only for the missing ones, so a batch of existing accounts (every hub
 # start) costs two processes per container whatever its size.
@@ -105,14 +108,14 @@ getent passwd | awk -F: -v want="$*" '
     for (i = 1; i <= n; i++) {
       split(specs[i], part, ":")
       if (!(part[1] in uid)) print "missing", specs[i]
-      else if (uid[part[1]] >= 1000 && index(gecos[part[1]], "flux-hub account") == 1)
+      else if (MADE_BY_FLUX_HUB)
         print "ok", part[1], uid[part[1]]
       else print "foreign", part[1]
     }
   }' | while read -r state spec found; do
   if [ "$state" = ok ]; then printf 'ok %s %s\\n' "$spec" "$found"; continue; fi
   if [ "$state" = foreign ]; then
-    printf 'failed %s a Linux account of this name exists and flux-hub did not make it\\n' "$spec"
+    printf 'failed %s %s\\n' "$spec" "FOREIGN_REASON"
     continue
   fi
   name=${spec%:*}; uid=${spec##*:}
@@ -165,13 +168,16 @@ tell whose uid it is; move away the one that is not its owner's"
     if [ -n "$refusal" ]; then printf 'failed %s %s\\n' "$name" "$refusal"; continue; fi
     set -- "$@" -d "$home"
   fi
-  if err=$(useradd "$@" -c "flux-hub account $name" ${uid:+-u "$uid"} "$name" 2>&1); then
+  if err=$(useradd "$@" -c "FLUX_HUB_COMMENT $name" ${uid:+-u "$uid"} "$name" 2>&1); then
     printf 'ok %s %s\\n' "$name" "${uid:-$(id -u "$name")}"
   else
     printf 'failed %s %s\\n' "$name" "$(printf '%s' "$err" | tr '\\n' ' ')"
   fi
 done
 """
+).replace("MADE_BY_FLUX_HUB", awk_made_by_flux_hub("uid[part[1]]", "gecos[part[1]]"))
+USERADD = USERADD.replace("FLUX_HUB_COMMENT", COMMENT).replace(
+    "FOREIGN_REASON", NOT_MADE_BY_FLUX_HUB
 )
 
 # argv: NAME [HOME]. Prints "UID GID" of a Linux account (exit status 1 when it does not exist)
@@ -197,8 +203,6 @@ fi
 echo "$uid $gid $(stat -c %u -- "$2")"
 """
 )
-
-LINUX_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
 
 def dbscript_source():
@@ -244,7 +248,7 @@ class MiniClusterRunner:
         DB account alone, so nobody gets a login whose jobs cannot run.
         """
         info = info or self.discover()
-        errors = {n: "not a valid Linux user name" for n in names if not LINUX_NAME.fullmatch(n)}
+        errors = {n: account_name_error(n) for n in names if not is_account_name(n)}
         todo = [n for n in dict.fromkeys(names) if n not in errors]
         if not todo or not info.user_targets:
             return errors
