@@ -91,11 +91,15 @@ class HoldsHub:
             store, self.service.accounts, lambda: reader, interval=0.2
         ).start()
 
-    async def restart_holder(self):
-        """The service stops and starts again: a new Holder on the same file."""
+    async def stop_holder(self):
+        """The service stops: its Holder ends and its file is closed (the routes answer 404)."""
         await self.service.holder.stop()
         self.service.holder.store.close()
         self.service.holder = None
+
+    async def restart_holder(self):
+        """The service stops and starts again: a new Holder on the same file."""
+        await self.stop_holder()
         self.start_holder()
 
     async def ask(self, method, path="", body=None, token="alice-server"):
@@ -206,9 +210,15 @@ async def test_a_restart_in_the_middle_of_a_chain_keeps_it_and_releases_it(hub, 
         assert (await hub.ask("GET", f"/{held['id']}"))[1]["state"] == "DEPEND"
         await hub.restart_holder()
         assert (await hub.ask("GET", f"/{held['id']}"))[1]["state"] == "DEPEND"
+        # the hub is down while the first job ends: the condition comes true meanwhile
+        await hub.stop_holder()
+        assert (await hub.ask("GET", f"/{held['id']}"))[0] == 404
         assert alice.post(f"/v1/jobs/{first}/cancel").status_code == 200
+        assert alice.wait(first)["result"] == "CANCELED"
+        hub.start_holder()
         released = await hub.until(held["id"], ("SUBMITTED", "NEVER_RUN"))
         assert released["state"] == "SUBMITTED"
+        assert released["after_text"] == f"afterany:{jobid.f58(first)}"
         assert "second" in "".join(alice.output(alice.wait(released["job"])["id"]))
         assert (await hub.ask("GET", f"/{canceled['id']}"))[1]["state"] == "CANCELED"
         # released once: one hold submitted, the canceled one never
