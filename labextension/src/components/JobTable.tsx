@@ -1,7 +1,9 @@
 import * as React from 'react';
 
+import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
+
 import { IJob } from '../api';
-import { rangeOf } from '../bulkcancel';
+import { jobCount } from '../bulkcancel';
 import { JobId } from '../jobid';
 import {
   COLUMN_WIDTHS,
@@ -11,6 +13,16 @@ import {
   ISortState,
   statusOf
 } from '../jobs';
+import {
+  formatCount,
+  groupKey,
+  groupRows,
+  ISweepGroup,
+  itemJobs,
+  itemKey,
+  stateCounts,
+  TableItem
+} from '../sweeps';
 import { shortWaiting, waitingTooltip } from '../waiting';
 
 /** Row height in pixels; fixed so that the visible window is a simple division. */
@@ -39,10 +51,13 @@ export interface IJobTableProps {
   /** Each job's ID under its name, smaller, for want of room for an ID column. */
   idUnderName?: boolean;
   sort: ISortState;
-  /** The current row: the one the arrow keys move and Enter opens. */
-  selected: JobId | null;
+  /**
+   * The current row: the one the arrow keys move and Enter opens; a job's id,
+   * or a sweep's group row's key (see groupKey).
+   */
+  selected: string | null;
   onSort: (column: ColumnId) => void;
-  onSelect: (id: JobId) => void;
+  onSelect: (key: string) => void;
   onOpen: (id: JobId) => void;
   /**
    * The jobs selected for an action (Shift/Ctrl-click, the checkboxes, Space,
@@ -52,6 +67,15 @@ export interface IJobTableProps {
   onChecked?: (ids: ReadonlySet<JobId>) => void;
   /** A checkbox on each row (and "all shown" in the header). */
   showChecks?: boolean;
+  /**
+   * Open a sweep's actions menu at `box` (its row's Actions button);
+   * `fromKeyboard`: onto its first item. Without it, no Actions button.
+   */
+  onGroupMenu?: (
+    group: ISweepGroup,
+    box: DOMRect,
+    fromKeyboard: boolean
+  ) => void;
 }
 
 const NONE: ReadonlySet<JobId> = new Set();
@@ -69,73 +93,113 @@ export function JobTable(props: IJobTableProps): JSX.Element {
   const scroller = React.useRef<HTMLDivElement>(null);
   // The selection as the keyboard last left it: a key pressed before React has
   // rendered the previous one (ArrowDown, then Enter at once) must see it.
-  const current = React.useRef<JobId | null>(selected);
+  const current = React.useRef<string | null>(selected);
   current.current = selected;
   const checked = props.checked ?? NONE;
   const showChecks = !!props.showChecks && !!props.onChecked;
-  // The latest props, for the handlers below: they stay the same functions,
-  // so rows that did not change are not re-rendered.
-  const latest = React.useRef(props);
-  latest.current = props;
+  // The sweeps whose jobs are shown under their group's row.
+  const [expanded, setExpanded] = React.useState<ReadonlySet<string>>(NONE);
+  const items = React.useMemo(
+    () => groupRows(jobs, expanded),
+    [jobs, expanded]
+  );
+  // The latest props and rows, for the handlers below: they stay the same
+  // functions, so rows that did not change are not re-rendered.
+  const latest = React.useRef({ props, items });
+  latest.current = { props, items };
   const checkedNow = React.useRef(checked);
   checkedNow.current = checked;
   // Where a Shift-selection starts, and what was selected before it: Shift
   // selects that plus the rows from the anchor to the one reached.
-  const anchor = React.useRef<{ id: JobId; base: ReadonlySet<JobId> } | null>(
+  const anchor = React.useRef<{ id: string; base: ReadonlySet<JobId> } | null>(
     null
   );
   const setChecked = React.useCallback((next: ReadonlySet<JobId>) => {
     checkedNow.current = next;
-    latest.current.onChecked?.(next);
+    latest.current.props.onChecked?.(next);
+  }, []);
+  const toggleGroup = React.useCallback((id: string, open?: boolean) => {
+    setExpanded(old => {
+      const now = open ?? !old.has(id);
+      if (now === old.has(id)) {
+        return old;
+      }
+      const next = new Set(old);
+      if (now) {
+        next.add(id);
+      } else {
+        next.delete(id);
+      }
+      return next;
+    });
   }, []);
   const gesture = React.useCallback(
-    (id: JobId, how: IGesture) => {
-      const { jobs: rows, onChecked } = latest.current;
-      if (!onChecked) {
+    (key: string, how: IGesture) => {
+      const { props: now, items: rows } = latest.current;
+      if (!now.onChecked) {
         return;
       }
       const before = checkedNow.current;
       if (how.extend) {
         const start =
-          anchor.current && rows.some(j => j.id === anchor.current!.id)
+          anchor.current && rows.some(r => itemKey(r) === anchor.current!.id)
             ? anchor.current
-            : { id: current.current ?? id, base: before };
+            : { id: current.current ?? key, base: before };
         anchor.current = start;
         const next = new Set(start.base);
-        for (const each of rangeOf(rows, start.id, id)) {
+        for (const each of rangeOfItems(rows, start.id, key)) {
           next.add(each);
         }
         setChecked(next);
       } else if (how.toggle) {
+        // A group's row: all its jobs shown, or none of them.
+        const ids = jobsOfKey(rows, key).map(j => j.id);
         const next = new Set(before);
-        if (next.has(id)) {
-          next.delete(id);
-        } else {
-          next.add(id);
+        const all = ids.length > 0 && ids.every(id => next.has(id));
+        for (const id of ids) {
+          if (all) {
+            next.delete(id);
+          } else {
+            next.add(id);
+          }
         }
-        anchor.current = { id, base: next };
+        anchor.current = { id: key, base: next };
         setChecked(next);
       } else {
-        anchor.current = { id, base: before };
+        anchor.current = { id: key, base: before };
       }
     },
     [setChecked]
   );
   const onRowClick = React.useCallback(
-    (id: JobId, event: React.MouseEvent, fromCheckbox: boolean) => {
-      const { onSelect, onOpen, onChecked } = latest.current;
+    (key: string, event: React.MouseEvent, fromCheckbox: boolean) => {
+      const { onSelect, onOpen, onChecked } = latest.current.props;
       const extend = event.shiftKey;
       const toggle = fromCheckbox || event.ctrlKey || event.metaKey;
-      current.current = id;
-      onSelect(id);
+      current.current = key;
+      onSelect(key);
       if (onChecked && (extend || toggle)) {
-        gesture(id, { extend, toggle });
+        gesture(key, { extend, toggle });
         return;
       }
-      gesture(id, { extend: false, toggle: false });
-      onOpen(id);
+      gesture(key, { extend: false, toggle: false });
+      const item = latest.current.items.find(r => itemKey(r) === key);
+      if (item?.kind === 'group') {
+        toggleGroup(item.group.id);
+      } else {
+        onOpen(key);
+      }
     },
-    [gesture]
+    [gesture, toggleGroup]
+  );
+  const onGroupMenu = React.useCallback(
+    (group: ISweepGroup, box: DOMRect, fromKeyboard: boolean) => {
+      const key = groupKey(group.id);
+      current.current = key;
+      latest.current.props.onSelect(key);
+      latest.current.props.onGroupMenu?.(group, box, fromKeyboard);
+    },
+    []
   );
   const [scrollTop, setScrollTop] = React.useState(0);
   const [height, setHeight] = React.useState(FALLBACK_HEIGHT);
@@ -157,13 +221,14 @@ export function JobTable(props: IJobTableProps): JSX.Element {
     .filter((c): c is IColumn => !!c);
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - OVERSCAN);
   const last = Math.min(
-    jobs.length,
+    items.length,
     Math.ceil((scrollTop + height) / rowHeight) + OVERSCAN
   );
-  const visible = jobs.slice(first, last);
+  const visible = items.slice(first, last);
 
   const moveSelection = (event: React.KeyboardEvent) => {
-    const index = jobs.findIndex(j => j.id === current.current);
+    const index = items.findIndex(r => itemKey(r) === current.current);
+    const item = index >= 0 ? items[index] : undefined;
     let next = index;
     const several = !!props.onChecked;
     if (several && (event.ctrlKey || event.metaKey) && !event.altKey) {
@@ -184,6 +249,36 @@ export function JobTable(props: IJobTableProps): JSX.Element {
       }
       return;
     }
+    if (item?.kind === 'group') {
+      // A sweep's row: Enter and Space open or close it, the arrows right
+      // and left too; its menu with the context-menu key or Shift+F10.
+      const id = item.group.id;
+      const open =
+        event.key === 'Enter' || event.key === ' '
+          ? !item.expanded
+          : event.key === 'ArrowRight'
+            ? true
+            : event.key === 'ArrowLeft'
+              ? false
+              : null;
+      if (open !== null && !event.shiftKey) {
+        event.preventDefault();
+        toggleGroup(id, open);
+        return;
+      }
+      if (
+        event.key === 'ContextMenu' ||
+        (event.key === 'F10' && event.shiftKey)
+      ) {
+        event.preventDefault();
+        const button = scroller.current?.querySelector<HTMLElement>(
+          `tr[data-sweep="${id}"] .jp-FluxHub-groupMenuButton`
+        );
+        const box = button?.getBoundingClientRect() ?? new DOMRect();
+        props.onGroupMenu?.(item.group, box, true);
+        return;
+      }
+    }
     if (several && event.key === ' ') {
       event.preventDefault();
       if (current.current !== null) {
@@ -193,19 +288,29 @@ export function JobTable(props: IJobTableProps): JSX.Element {
     }
     switch (event.key) {
       case 'ArrowDown':
-        next = Math.min(jobs.length - 1, index + 1);
+        next = Math.min(items.length - 1, index + 1);
         break;
       case 'ArrowUp':
         next = Math.max(0, index - 1);
         break;
+      case 'ArrowLeft':
+        // From a job of an open group to the group's row.
+        if (item?.kind === 'job' && item.indent) {
+          const sweep = item.job.sweep?.id;
+          next = items.findIndex(
+            r => r.kind === 'group' && r.group.id === sweep
+          );
+          break;
+        }
+        return;
       case 'Home':
         next = 0;
         break;
       case 'End':
-        next = jobs.length - 1;
+        next = items.length - 1;
         break;
       case 'Enter':
-        if (current.current !== null) {
+        if (current.current !== null && item?.kind === 'job') {
           onOpen(current.current);
         }
         event.preventDefault();
@@ -214,20 +319,20 @@ export function JobTable(props: IJobTableProps): JSX.Element {
         return;
     }
     event.preventDefault();
-    if (next < 0 || next >= jobs.length) {
+    if (next < 0 || next >= items.length) {
       return;
     }
-    const id = jobs[next].id;
+    const key = itemKey(items[next]);
     if (several && event.shiftKey) {
       if (!anchor.current && current.current !== null) {
         anchor.current = { id: current.current, base: checkedNow.current };
       }
-      gesture(id, { extend: true, toggle: false });
+      gesture(key, { extend: true, toggle: false });
     } else {
-      anchor.current = { id, base: checkedNow.current };
+      anchor.current = { id: key, base: checkedNow.current };
     }
-    current.current = id;
-    onSelect(id);
+    current.current = key;
+    onSelect(key);
     scrollIntoView(scroller.current, next, rowHeight);
   };
 
@@ -235,6 +340,7 @@ export function JobTable(props: IJobTableProps): JSX.Element {
   const shownChecked = showChecks
     ? jobs.reduce((n, j) => n + (checked.has(j.id) ? 1 : 0), 0)
     : 0;
+  const grouped = items.length !== jobs.length || items.some(isGroup);
 
   return (
     <div
@@ -242,10 +348,14 @@ export function JobTable(props: IJobTableProps): JSX.Element {
       ref={scroller}
       onScroll={event => setScrollTop(event.currentTarget.scrollTop)}
     >
-      {props.onChecked && (
+      {(props.onChecked || grouped) && (
         <span id={helpId} className="jp-FluxHub-srOnly">
-          Space selects the current job for an action, Shift with the arrows
-          selects several, Ctrl+A all shown, Escape none.
+          {props.onChecked
+            ? 'Space selects the current job for an action, Shift with the arrows selects several, Ctrl+A all shown, Escape none. '
+            : ''}
+          {grouped
+            ? 'On a group of jobs, Enter, Space or the right and left arrows open and close it; Shift+F10 opens its actions.'
+            : ''}
         </span>
       )}
       <table
@@ -253,7 +363,7 @@ export function JobTable(props: IJobTableProps): JSX.Element {
           'jp-FluxHub-table' + (idUnderName ? ' jp-mod-idUnderName' : '')
         }
         aria-label="Flux jobs"
-        aria-rowcount={jobs.length + 1}
+        aria-rowcount={items.length + 1}
       >
         {showChecks && (
           <colgroup>
@@ -287,41 +397,252 @@ export function JobTable(props: IJobTableProps): JSX.Element {
         <tbody
           tabIndex={0}
           aria-label="Jobs: arrow keys select, Enter opens"
-          aria-describedby={props.onChecked ? helpId : undefined}
+          aria-describedby={props.onChecked || grouped ? helpId : undefined}
           onKeyDown={moveSelection}
-          onFocus={() => {
-            if (current.current === null && jobs.length > 0) {
-              current.current = jobs[0].id;
-              onSelect(jobs[0].id);
+          onFocus={event => {
+            if (
+              event.target === event.currentTarget &&
+              current.current === null &&
+              items.length > 0
+            ) {
+              current.current = itemKey(items[0]);
+              onSelect(current.current);
             }
           }}
         >
           {first > 0 && (
             <tr aria-hidden="true" style={{ height: first * rowHeight }} />
           )}
-          {visible.map((job, i) => (
-            <JobRow
-              key={job.id}
-              job={job}
-              index={first + i}
-              columns={columns}
-              idUnderName={idUnderName}
-              height={rowHeight}
-              current={job.id === selected}
-              checked={checked.has(job.id)}
-              showCheck={showChecks}
-              onClick={onRowClick}
-            />
-          ))}
-          {last < jobs.length && (
+          {visible.map((item, i) =>
+            item.kind === 'group' ? (
+              <GroupRow
+                key={groupKey(item.group.id)}
+                group={item.group}
+                expanded={item.expanded}
+                index={first + i}
+                span={columns.length}
+                height={rowHeight}
+                current={groupKey(item.group.id) === selected}
+                checked={groupChecked(item.group, checked)}
+                showCheck={showChecks}
+                hasMenu={!!props.onGroupMenu}
+                onClick={onRowClick}
+                onToggle={toggleGroup}
+                onMenu={onGroupMenu}
+              />
+            ) : (
+              <JobRow
+                key={item.job.id}
+                job={item.job}
+                index={first + i}
+                columns={columns}
+                idUnderName={idUnderName}
+                height={rowHeight}
+                current={item.job.id === selected}
+                checked={checked.has(item.job.id)}
+                showCheck={showChecks}
+                indent={item.indent}
+                onClick={onRowClick}
+              />
+            )
+          )}
+          {last < items.length && (
             <tr
               aria-hidden="true"
-              style={{ height: (jobs.length - last) * rowHeight }}
+              style={{ height: (items.length - last) * rowHeight }}
             />
           )}
         </tbody>
       </table>
     </div>
+  );
+}
+
+function isGroup(item: TableItem): boolean {
+  return item.kind === 'group';
+}
+
+/** The jobs of the row whose key is `key`: a job's own, or its group's shown. */
+function jobsOfKey(items: TableItem[], key: string): IJob[] {
+  const item = items.find(r => itemKey(r) === key);
+  return item ? itemJobs(item) : [];
+}
+
+/**
+ * The jobs of the rows from `a` to `b` (both included, either order), by
+ * their keys in `items`: a group's row stands for all its jobs shown; none if
+ * either is not shown.
+ */
+export function rangeOfItems(
+  items: TableItem[],
+  a: string,
+  b: string
+): JobId[] {
+  const i = items.findIndex(r => itemKey(r) === a);
+  const k = items.findIndex(r => itemKey(r) === b);
+  if (i < 0 || k < 0) {
+    return [];
+  }
+  const ids = new Set<JobId>();
+  for (const item of items.slice(Math.min(i, k), Math.max(i, k) + 1)) {
+    for (const job of itemJobs(item)) {
+      ids.add(job.id);
+    }
+  }
+  return Array.from(ids);
+}
+
+/** Whether a group's jobs are all selected, some, or none. */
+function groupChecked(
+  group: ISweepGroup,
+  checked: ReadonlySet<JobId>
+): 'all' | 'some' | 'none' {
+  const n = group.jobs.reduce((n, j) => n + (checked.has(j.id) ? 1 : 0), 0);
+  return n === 0 ? 'none' : n === group.jobs.length ? 'all' : 'some';
+}
+
+interface IGroupRowProps {
+  group: ISweepGroup;
+  expanded: boolean;
+  index: number;
+  /** How many columns the row spans (those of a job's row). */
+  span: number;
+  height: number;
+  current: boolean;
+  checked: 'all' | 'some' | 'none';
+  showCheck: boolean;
+  hasMenu: boolean;
+  onClick: (
+    key: string,
+    event: React.MouseEvent,
+    fromCheckbox: boolean
+  ) => void;
+  onToggle: (id: string) => void;
+  onMenu: (group: ISweepGroup, box: DOMRect, fromKeyboard: boolean) => void;
+}
+
+/**
+ * A sweep's jobs as one row, in place of the first of them: its group's
+ * name, how many jobs the table shows of it and their counts by status, a
+ * disclosure button that shows them under it, and its actions' menu.
+ */
+const GroupRow = React.memo(function GroupRow(
+  props: IGroupRowProps
+): JSX.Element {
+  const { group, expanded, current } = props;
+  const key = groupKey(group.id);
+  const shown = group.jobs.length;
+  const count =
+    group.total > shown
+      ? `${formatCount(shown)} of ${jobCount(group.total).replace(/^\d+/, formatCount(group.total))}`
+      : jobCount(shown).replace(/^\d+/, formatCount(shown));
+  const counts = stateCounts(group.jobs);
+  const Caret = expanded ? caretDownIcon : caretRightIcon;
+  return (
+    <tr
+      className={
+        'jp-FluxHub-row jp-FluxHub-groupRow' +
+        (current ? ' jp-mod-current' : '') +
+        (props.checked === 'all' ? ' jp-mod-selected' : '')
+      }
+      data-sweep={group.id}
+      aria-rowindex={props.index + 2}
+      aria-selected={props.checked === 'all'}
+      aria-current={current ? 'true' : undefined}
+      style={{ height: props.height }}
+      title={`${group.group}: ${count} (${counts})`}
+      onMouseDown={event => {
+        if (event.shiftKey) {
+          event.preventDefault();
+        }
+      }}
+      onClick={event => props.onClick(key, event, false)}
+    >
+      {props.showCheck && (
+        <td className="jp-FluxHub-col-check">
+          <GroupCheckbox
+            name={group.group}
+            checked={props.checked}
+            onClick={event => {
+              event.stopPropagation();
+              props.onClick(key, event, true);
+            }}
+          />
+        </td>
+      )}
+      <td colSpan={Math.max(1, props.span)} className="jp-FluxHub-groupCell">
+        <div className="jp-FluxHub-groupLine">
+          <button
+            type="button"
+            className="jp-FluxHub-groupToggle"
+            tabIndex={-1}
+            aria-expanded={expanded}
+            aria-label={group.group}
+            title={expanded ? 'Hide its jobs' : 'Show its jobs'}
+            onClick={event => {
+              // The row's click would toggle it too.
+              event.stopPropagation();
+              props.onClick(key, event, false);
+            }}
+          >
+            <Caret.react tag="span" className="jp-FluxHub-groupCaret" />
+            <span className="jp-FluxHub-groupName">{group.group}</span>
+          </button>
+          <span className="jp-FluxHub-groupCount">{count}</span>
+          <span className="jp-FluxHub-groupStates">{counts}</span>
+          {props.hasMenu && (
+            <button
+              type="button"
+              className="jp-FluxHub-groupMenuButton"
+              tabIndex={current ? 0 : -1}
+              aria-haspopup="menu"
+              aria-label={`Actions for ${group.group}`}
+              title="Cancel or run again the jobs of this group"
+              onClick={event => {
+                event.stopPropagation();
+                props.onMenu(
+                  group,
+                  event.currentTarget.getBoundingClientRect(),
+                  event.detail === 0
+                );
+              }}
+              onKeyDown={event => event.stopPropagation()}
+            >
+              <caretDownIcon.react
+                tag="span"
+                className="jp-FluxHub-cancelMenuIcon"
+              />
+            </button>
+          )}
+        </div>
+      </td>
+    </tr>
+  );
+});
+
+/** A group's checkbox: all its jobs selected, some (mixed) or none. */
+function GroupCheckbox(props: {
+  name: string;
+  checked: 'all' | 'some' | 'none';
+  onClick: (event: React.MouseEvent) => void;
+}): JSX.Element {
+  const box = React.useRef<HTMLInputElement>(null);
+  React.useEffect(() => {
+    if (box.current) {
+      box.current.indeterminate = props.checked === 'some';
+    }
+  }, [props.checked]);
+  return (
+    <input
+      ref={box}
+      type="checkbox"
+      className="jp-FluxHub-check"
+      tabIndex={-1}
+      aria-label={`Select the jobs of ${props.name}`}
+      checked={props.checked === 'all'}
+      onChange={() => undefined}
+      onClick={props.onClick}
+    />
   );
 }
 
@@ -413,6 +734,8 @@ interface IJobRowProps {
   /** Selected for an action. */
   checked: boolean;
   showCheck: boolean;
+  /** One of an open group's jobs, under its row. */
+  indent?: boolean;
   onClick: (id: JobId, event: React.MouseEvent, fromCheckbox: boolean) => void;
 }
 
@@ -433,7 +756,8 @@ const JobRow = React.memo(function JobRow(props: IJobRowProps): JSX.Element {
         `jp-FluxHub-row jp-FluxHub-status-${status}` +
         (why ? ' jp-mod-waiting' : '') +
         (current ? ' jp-mod-current' : '') +
-        (checked ? ' jp-mod-selected' : '')
+        (checked ? ' jp-mod-selected' : '') +
+        (props.indent ? ' jp-mod-inGroup' : '')
       }
       data-job-id={job.id}
       aria-rowindex={props.index + 2}

@@ -6,7 +6,7 @@ import { CommandRegistry } from '@lumino/commands';
 import { ISignal } from '@lumino/signaling';
 import { Menu } from '@lumino/widgets';
 
-import { IClusterInfo, IJob } from '../api';
+import { IClusterInfo, IJob, ISweepProgress } from '../api';
 import {
   cancelJobs,
   cancellable,
@@ -27,7 +27,14 @@ import {
   StateFilter,
   visibleJobs
 } from '../jobs';
-import { JobsModel } from '../model';
+import { describe, JobsModel } from '../model';
+import {
+  formatCount,
+  ISweepGroup,
+  jobsOfSweep,
+  sweepTracker,
+  unsuccessful
+} from '../sweeps';
 import { IStripItem, stripItems } from '../waiting';
 import { CHECK_COLUMN_CH, JobTable } from './JobTable';
 
@@ -106,7 +113,10 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
     column: 'submitted',
     ascending: false
   });
-  const [selected, setSelected] = React.useState<JobId | null>(null);
+  // The current row: a job's id, or a sweep's row's key.
+  const [selected, setSelected] = React.useState<string | null>(null);
+  const tracker = sweepTracker(model);
+  useSignal(tracker.changed);
 
   const jobs = model.jobs;
   const rows = React.useMemo(
@@ -138,6 +148,8 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
     clearSelection: () => setChecked(new Set())
   });
 
+  const groups = useGroupActions(model, bulk.run);
+
   const onSort = React.useCallback((column: ColumnId) => {
     setSort(old =>
       old.column === column
@@ -157,6 +169,9 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
           unreachable={model.cluster?.reachable === false}
         />
       )}
+      {tracker.unfinished.map(sweep => (
+        <SweepProgressBar key={sweep.sweep} sweep={sweep} />
+      ))}
       <div className="jp-FluxHub-filters">
         <input
           type="search"
@@ -190,6 +205,7 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
         />
       )}
       {bulk.status}
+      {groups.status}
       <JobTable
         jobs={rows}
         columns={columns}
@@ -202,6 +218,7 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
         checked={checked}
         onChecked={setChecked}
         showChecks={showChecks}
+        onGroupMenu={groups.openMenu}
       />
       <div className="jp-FluxHub-footer jp-FluxHub-jobsFooter">
         <span className="jp-FluxHub-footerCount" aria-live="polite">
@@ -229,7 +246,9 @@ export function filterWords(text: string, state: StateFilter): string {
   return words.join(', ');
 }
 
-type BulkKind = 'selected' | 'waiting' | 'matching';
+/** The Cancel menu's kinds, and a sweep's (its row's menu). */
+type ListKind = 'selected' | 'waiting' | 'matching';
+type BulkKind = ListKind | 'groupWaiting' | 'groupActive';
 
 interface IBulkInputs {
   /** The jobs selected (and shown). */
@@ -245,7 +264,9 @@ interface IBulkInputs {
 const BULK_TITLES: Record<BulkKind, string> = {
   selected: 'Selected jobs',
   waiting: 'Waiting jobs',
-  matching: 'Jobs matching the filter'
+  matching: 'Jobs matching the filter',
+  groupWaiting: 'Waiting jobs of',
+  groupActive: 'Jobs of'
 };
 
 /** "the 3 selected jobs" or "the selected job". */
@@ -253,7 +274,10 @@ function these(n: number, kind: string): string {
   return n === 1 ? `the ${kind} job` : `the ${n} ${kind} jobs`;
 }
 
-/** What the confirmation asks, with how many jobs it will cancel. */
+/**
+ * What the confirmation asks, with how many jobs it will cancel; `filter`:
+ * the filter in words, or the group's name for a group's jobs.
+ */
 export function bulkQuestion(
   kind: BulkKind,
   count: number,
@@ -261,7 +285,7 @@ export function bulkQuestion(
   filter: string
 ): { title: string; body: string } {
   const stopped =
-    kind === 'waiting'
+    kind === 'waiting' || kind === 'groupWaiting'
       ? count === 1
         ? 'It will not run.'
         : 'They will not run.'
@@ -275,6 +299,16 @@ export function bulkQuestion(
         ? ` 1 more ${kind === 'selected' ? 'selected' : 'matching'} job has already ended and is left as it is.`
         : ` ${ended} more ${kind === 'selected' ? 'selected' : 'matching'} jobs have already ended and are left as they are.`;
   switch (kind) {
+    case 'groupWaiting':
+      return {
+        title: `Cancel the waiting jobs of ${filter}?`,
+        body: `Cancel ${count === 1 ? 'the 1 job' : `the ${count} jobs`} of ${filter} waiting to start? ${stopped}`
+      };
+    case 'groupActive':
+      return {
+        title: `Cancel the jobs of ${filter}?`,
+        body: `Cancel ${these(count, 'active')} of ${filter}? ${stopped}`
+      };
     case 'selected':
       return {
         title: 'Cancel selected Flux jobs?',
@@ -306,7 +340,7 @@ function useBulkCancel(
   menuButton: JSX.Element;
   status: JSX.Element | null;
   busy: boolean;
-  run: (kind: BulkKind) => Promise<void>;
+  run: (kind: BulkKind, group?: ISweepGroup) => Promise<void>;
 } {
   const latest = React.useRef(inputs);
   latest.current = inputs;
@@ -316,17 +350,24 @@ function useBulkCancel(
     total: number;
   } | null>(null);
   const [report, setReport] = React.useState<{
-    kind: BulkKind;
+    title: string;
     results: ICancelResult[];
   } | null>(null);
 
   const run = React.useCallback(
-    async (kind: BulkKind) => {
+    async (kind: BulkKind, group?: ISweepGroup) => {
       if (busyNow.current) {
         return;
       }
       const input = latest.current;
-      const chosen = input[kind];
+      // A group's: all its jobs the panel knows, shown or not.
+      const ofGroup = group ? jobsOfSweep(model.jobs, group.id) : [];
+      const chosen =
+        kind === 'groupWaiting'
+          ? ofGroup.filter(isWaiting)
+          : kind === 'groupActive'
+            ? ofGroup
+            : input[kind];
       const targets = cancellable(chosen);
       if (targets.length === 0) {
         return;
@@ -334,8 +375,10 @@ function useBulkCancel(
       const question = bulkQuestion(
         kind,
         targets.length,
-        kind === 'waiting' ? 0 : chosen.length - targets.length,
-        input.filterWords
+        kind === 'selected' || kind === 'matching'
+          ? chosen.length - targets.length
+          : 0,
+        group ? `“${group.group}”` : input.filterWords
       );
       busyNow.current = true;
       try {
@@ -361,7 +404,12 @@ function useBulkCancel(
           results.filter(r => r.outcome === 'refused').map(r => r.id),
           false
         );
-        setReport({ kind, results });
+        setReport({
+          title: group
+            ? `${BULK_TITLES[kind]} “${group.group}”`
+            : BULK_TITLES[kind],
+          results
+        });
         if (kind === 'selected') {
           input.clearSelection();
         }
@@ -378,8 +426,8 @@ function useBulkCancel(
 
   const menu = React.useMemo(() => {
     const commands = new CommandRegistry();
-    const count = (kind: BulkKind) => cancellable(latest.current[kind]).length;
-    const add = (kind: BulkKind, label: string, caption: string) =>
+    const count = (kind: ListKind) => cancellable(latest.current[kind]).length;
+    const add = (kind: ListKind, label: string, caption: string) =>
       commands.addCommand(kind, {
         label: () => `${label} (${count(kind)})`,
         caption: () =>
@@ -458,7 +506,7 @@ function useBulkCancel(
       >
         <div className="jp-FluxHub-bulkSummary">
           <span>
-            {BULK_TITLES[report.kind]}: {summarize(report.results)}.
+            {report.title}: {summarize(report.results)}.
           </span>
           <button
             type="button"
@@ -488,6 +536,208 @@ function useBulkCancel(
     );
   }
   return { menuButton, status, busy: progress !== null, run };
+}
+
+type GroupCommand =
+  'groupWaiting' | 'groupActive' | 'rerunAll' | 'rerunUnsuccessful';
+
+/**
+ * A sweep's row's menu: cancel its waiting jobs, or all its active ones
+ * (each the bulk cancel's one confirmation and result per job), or run it
+ * again, all of it or the jobs that did not complete, as a new sweep of the
+ * same group. Gives the menu's opener and the status of a run again.
+ */
+function useGroupActions(
+  model: JobsModel,
+  cancel: (kind: BulkKind, group: ISweepGroup) => Promise<void>
+): {
+  openMenu: (group: ISweepGroup, box: DOMRect, fromKeyboard: boolean) => void;
+  status: JSX.Element | null;
+} {
+  const chosen = React.useRef<ISweepGroup | null>(null);
+  const cancelNow = React.useRef(cancel);
+  cancelNow.current = cancel;
+  const [note, setNote] = React.useState<{
+    text: string;
+    refused: boolean;
+  } | null>(null);
+
+  const rerun = React.useCallback(
+    async (group: ISweepGroup, which: 'all' | 'unsuccessful') => {
+      const known = jobsOfSweep(model.jobs, group.id);
+      const name = `“${group.group}”`;
+      const body =
+        which === 'all'
+          ? `Submit the ${jobCount(group.total || known.length)} of ${name} again, as a new sweep of the same group?`
+          : `Submit again the jobs of ${name} that did not complete (failed, cancelled, timed out or never submitted), as a new sweep of the same group?`;
+      const answer = await showDialog({
+        title: `Run ${name} again?`,
+        body,
+        buttons: [
+          Dialog.cancelButton({ label: 'Keep it' }),
+          Dialog.okButton({ label: 'Run again' })
+        ]
+      });
+      if (!answer.button.accept) {
+        return;
+      }
+      try {
+        const started = await model.api.rerunSweep(group.id, which);
+        const count = started.count ?? started.total;
+        setNote({
+          text: `${name}: ${jobCount(count).replace(/^\d+/, formatCount(count))} submitted again.`,
+          refused: false
+        });
+      } catch (error) {
+        setNote({
+          text: `${name} was not run again: ${describe(error)}`,
+          refused: true
+        });
+      }
+      await sweepTracker(model).poke();
+      void model.refresh().catch(() => undefined);
+    },
+    [model]
+  );
+  const rerunNow = React.useRef(rerun);
+  rerunNow.current = rerun;
+
+  const menu = React.useMemo(() => {
+    const commands = new CommandRegistry();
+    const jobs = () =>
+      chosen.current ? jobsOfSweep(model.jobs, chosen.current.id) : [];
+    const waiting = () => cancellable(jobs().filter(isWaiting)).length;
+    const active = () => cancellable(jobs()).length;
+    const add = (
+      id: GroupCommand,
+      label: () => string,
+      caption: string,
+      enabled: () => boolean
+    ) =>
+      commands.addCommand(id, {
+        label,
+        caption,
+        isEnabled: enabled,
+        execute: () => {
+          const group = chosen.current;
+          if (!group) {
+            return;
+          }
+          if (id === 'rerunAll' || id === 'rerunUnsuccessful') {
+            void rerunNow.current(
+              group,
+              id === 'rerunAll' ? 'all' : 'unsuccessful'
+            );
+          } else {
+            void cancelNow.current(id, group);
+          }
+        }
+      });
+    add(
+      'groupWaiting',
+      () => `Cancel waiting (${waiting()})`,
+      'Cancel the jobs of this group that have not started yet',
+      () => waiting() > 0
+    );
+    add(
+      'groupActive',
+      () => `Cancel all (${active()})`,
+      'Cancel every active job of this group, running or waiting',
+      () => active() > 0
+    );
+    add(
+      'rerunAll',
+      () => 'Run again: all',
+      'Submit all the jobs of this group again, as a new sweep',
+      () => true
+    );
+    add(
+      'rerunUnsuccessful',
+      () => `Run again: unsuccessful (${unsuccessful(jobs()).length})`,
+      'Submit again the jobs that failed, were cancelled, timed out or were never submitted',
+      () => true
+    );
+    const menu = new Menu({ commands });
+    menu.addClass('jp-FluxHub-groupMenu');
+    menu.addItem({ command: 'groupWaiting' });
+    menu.addItem({ command: 'groupActive' });
+    menu.addItem({ type: 'separator' });
+    menu.addItem({ command: 'rerunAll' });
+    menu.addItem({ command: 'rerunUnsuccessful' });
+    return menu;
+  }, [model]);
+  React.useEffect(() => () => menu.dispose(), [menu]);
+
+  const openMenu = React.useCallback(
+    (group: ISweepGroup, box: DOMRect, fromKeyboard: boolean) => {
+      chosen.current = group;
+      menu.open(box.left, box.bottom);
+      if (fromKeyboard) {
+        menu.activateNextItem();
+      }
+    },
+    [menu]
+  );
+
+  const status = note && (
+    <div
+      className={
+        'jp-FluxHub-bulkStatus' + (note.refused ? ' jp-mod-refused' : '')
+      }
+      role={note.refused ? 'alert' : 'status'}
+    >
+      <div className="jp-FluxHub-bulkSummary">
+        <span>{note.text}</span>
+        <button
+          type="button"
+          className="jp-FluxHub-linkButton"
+          aria-label="Dismiss"
+          title="Dismiss"
+          onClick={() => setNote(null)}
+        >
+          ✕
+        </button>
+      </div>
+    </div>
+  );
+  return { openMenu, status };
+}
+
+/**
+ * A sweep the server is still submitting: "Submitting GROUP: 340 of 1,000",
+ * a progress bar, and how many were not submitted (the first error in the
+ * tooltip). Read from the server: it shows again when the panel is opened.
+ */
+export function SweepProgressBar(props: {
+  sweep: ISweepProgress;
+}): JSX.Element {
+  const { sweep } = props;
+  const id = `jp-FluxHub-sweepProgress-${sweep.sweep}`;
+  const first = sweep.errors?.[0];
+  return (
+    <div className="jp-FluxHub-sweepProgress" data-sweep={sweep.sweep}>
+      <span id={id} className="jp-FluxHub-sweepProgressText">
+        Submitting {sweep.group}: {formatCount(sweep.submitted)} of{' '}
+        {formatCount(sweep.total)}
+      </span>
+      <progress
+        className="jp-FluxHub-sweepProgressBar"
+        max={Math.max(1, sweep.total)}
+        value={sweep.submitted}
+        aria-labelledby={id}
+      />
+      {sweep.failed > 0 && (
+        <span
+          className="jp-FluxHub-sweepFailed"
+          title={
+            first ? `Job ${first.index + 1}: ${first.message}` : 'Not submitted'
+          }
+        >
+          {formatCount(sweep.failed)} not submitted
+        </span>
+      )}
+    </div>
+  );
 }
 
 /** Over the table while jobs are selected: how many, cancel them, or select none. */
