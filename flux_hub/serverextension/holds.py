@@ -237,7 +237,7 @@ def resume(settings):
         if not holds_url(os.environ, service.settings.reader_url):
             return
         try:
-            listing = await ask_hub(service, "GET")
+            listing = await ask_hub(service, "GET", "?all=1")  # ended long ago too
             await take_up(service, listing.get("holds") or [])
         except Exception as error:  # noqa: BLE001 (the server goes on; GET holds takes up)
             service.log.warning("flux-hub: held jobs not taken up at start: %s", error)
