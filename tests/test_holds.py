@@ -475,3 +475,29 @@ def test_a_holds_origin_is_only_what_a_history_records():
         with pytest.raises(HoldRefused) as refused:
             parse_origin({"origin": origin})
         assert str(refused.value).startswith(message)
+
+
+def test_the_notebook_and_the_terminal_say_where_a_hold_was_made(monkeypatch):
+    from flux_hub.holds import client
+
+    made = []
+
+    class Hub:
+        def create(self, request, after, name=None, origin=None):
+            made.append(origin)
+            return {"id": "h1", "state": "DEPEND", "after": after}
+
+    monkeypatch.setattr(client.HubHolds, "from_env", classmethod(lambda cls, env=None: Hub()))
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/alice/chain.ipynb")
+    cluster = SimpleNamespace(paths=SimpleNamespace(workdir=lambda folder, option: None))
+    client.notebook_submit(cluster, "echo b", dependency="afterok:7")
+    assert made.pop() == {"origin_kind": "notebook", "origin_path": "/home/alice/chain.ipynb"}
+    args = SimpleNamespace(dependency=["afterok:7"], wait=False, keep_env=True, command=["echo"])
+    monkeypatch.setattr("sys.argv", ["/usr/bin/flux-hub", "submit", "--dependency", "afterok:7",
+                                     "--env", "TOKEN=s3cret", "echo"])  # fmt: skip
+    assert client.terminal_submit(cluster, args, ["echo"], {}, None) == 0
+    assert made.pop() == {
+        "origin_kind": "cli",
+        "origin_command": "flux-hub submit --dependency afterok:7 --env 'TOKEN=…' echo",
+        "keep_env_values": True,
+    }
