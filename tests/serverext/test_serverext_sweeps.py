@@ -11,6 +11,7 @@ from serverext_support import JobList, UserServer, server_config
 
 from flux_hub.history import History
 from flux_hub.restful import ClusterUnavailable, FluxRestfulClient, LimitReached
+from flux_hub.serverextension import jobs as jobs_module
 from flux_hub.serverextension import sweeps
 
 
@@ -518,3 +519,33 @@ async def test_rerun_with_nothing_to_run_again_or_of_no_sweep(api):
     assert (code, answer["message"]) == (404, "No sweep abc123.")
     code, listing = await api.get("sweeps")
     assert len(listing["sweeps"]) == 1
+
+
+async def test_a_large_lists_periodic_listing_never_holds_a_refresh_up(api, service, monkeypatch):
+    """The periodic complete listing of a large list (on real Flux 7.5 s for 1,000 jobs, 27 s
+    while a sweep loads flux-restful) is read in the background: refreshes answer from their
+    lookups meanwhile, and the one after it shows the jobs it found."""
+    monkeypatch.setattr(jobs_module, "BACKGROUND_LISTING_FROM", 1)
+    mine = await api.submit(command=["true"], name="mine")
+    panel = JobList(api)
+    assert mine in {job["id"] for job in await panel.refresh()}
+    elsewhere = await service.client.submit("true")  # not through flux-hub: only a listing shows it
+    gate = asyncio.Event()
+    original = service.client.jobs_body
+    asked = []
+
+    async def slow(**kwargs):
+        asked.append(kwargs)
+        await gate.wait()
+        return await original(**kwargs)
+
+    monkeypatch.setattr(service.client, "jobs_body", slow)
+    monkeypatch.setattr(service.settings, "full_listing_interval", 0.0)
+    jobs = await asyncio.wait_for(panel.refresh(), 10)  # due: started, not waited for
+    assert asked == [{}] and elsewhere not in {job["id"] for job in jobs}
+    gate.set()
+    await service._listing
+    monkeypatch.setattr(service.settings, "full_listing_interval", 300.0)
+    jobs = {job["id"]: job for job in await panel.refresh()}
+    assert elsewhere in jobs and jobs[mine]["name"] == "mine"
+    assert service._listing is None and asked == [{}]
