@@ -7,6 +7,7 @@ rule's CALLERS table.
 
 import argparse
 import io
+import json
 import os
 import re
 import subprocess
@@ -417,3 +418,51 @@ def test_account_ownership_agrees(caller, name, monkeypatch, tmp_path):
     assert ours == (name in ("alice", "erin", "frank"))
     expected = (True, None) if ours else (False, f"{name}: {NOT_MADE_BY_FLUX_HUB}")
     assert OWNERSHIP_CALLERS[caller](name, monkeypatch, tmp_path) == expected
+
+
+# -- the account script's "ensure" request, and the passwords it carries ------------------------
+
+
+def _local_cluster(name, monkeypatch, tmp_path):
+    """LocalCluster.ensure_users (the local cluster's own users): the request it sends."""
+    from flux_hub.local import cluster as local_cluster
+
+    sent = []
+
+    def run_dbscript(request, server_dir, **kwargs):
+        sent.append(request)
+        return json.dumps({"results": [{"op": "ensure", "name": name, "status": "created"}]})
+
+    monkeypatch.setattr(local_cluster, "run_dbscript", run_dbscript)
+    passwords = local_cluster.LocalCluster(state_dir=tmp_path / "state").ensure_users([name])
+    return sent, passwords[name]
+
+
+def _accounts_service(name, monkeypatch, tmp_path):
+    """The hub's accounts (FluxAccounts -> LocalProvisioner.ensure with a new password)."""
+    from flux_hub.accounts import EnsureOp, LocalProvisioner, new_password
+
+    sent = []
+
+    def run_script(request):
+        sent.append(request)
+        return json.dumps({"results": [{"op": "ensure", "name": name, "status": "created"}]})
+
+    provisioner = LocalProvisioner(server_dir=str(tmp_path))
+    monkeypatch.setattr(provisioner, "run_script", run_script)
+    password = new_password()
+    provisioner.ensure([EnsureOp(name, password, reset_password=True)])
+    return sent, password
+
+
+ENSURE_CALLERS = {"local cluster": _local_cluster, "accounts service": _accounts_service}
+
+
+@pytest.mark.parametrize("caller", ENSURE_CALLERS)
+def test_ensure_request_agrees(caller, monkeypatch, tmp_path):
+    from flux_hub.provision import dbscript_request, ensure_op, new_password
+
+    sent, password = ENSURE_CALLERS[caller]("alice", monkeypatch, tmp_path)
+    assert sent == [dbscript_request([ensure_op("alice", password, reset_password=True)])]
+    assert len(password) == len(new_password()) == 32
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", password)

@@ -8,7 +8,6 @@ Cost model: a hub user whose record says "active" costs one sqlite read and noth
 users that need work go to the provisioner, all of them in one call.
 """
 
-import secrets
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ from traitlets import Bool, Callable, Instance, Set, Type, Unicode, default, val
 from traitlets.config import LoggingConfigurable
 
 from flux_hub.config_checks import not_empty
+from flux_hub.provision import new_password
 
 from .naming import AccountNamer
 from .provisioner import EnsureOp, LocalProvisioner, OpResult, Provisioner, ProvisioningError
@@ -29,11 +29,6 @@ def _made_by_flux_hub(record):
     """Whether flux-hub made (or adopted) the record's account: it was active once. A record of
     a failed first attempt is not enough."""
     return record is not None and record.provisioned_at is not None
-
-
-def new_password():
-    """A strong random password (192 bits, URL-safe, well under bcrypt's 72-byte limit)."""
-    return secrets.token_urlsafe(24)
 
 
 @dataclass

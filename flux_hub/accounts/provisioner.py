@@ -24,7 +24,7 @@ from flux_hub.config_checks import (
     url_or_empty,
     user_names,
 )
-from flux_hub.provision import DBScriptRunError, run_dbscript
+from flux_hub.provision import DBScriptRunError, dbscript_request, ensure_op, run_dbscript
 from flux_hub.redact import redact
 
 from .status import Status
@@ -263,13 +263,9 @@ class DBScriptProvisioner(Provisioner):
         if not ops:
             return []
         request = [
-            {
-                "op": "ensure",
-                "name": op.name,
-                "password": op.password,
-                "superuser": op.superuser,
-                "reset_password": op.reset_password,
-            }
+            ensure_op(
+                op.name, op.password, superuser=op.superuser, reset_password=op.reset_password
+            )
             for op in ops
         ]
         secrets = [op.password for op in ops]
@@ -309,7 +305,7 @@ class DBScriptProvisioner(Provisioner):
     def _call(self, ops, secrets=()):
         # Passwords are never in argv or messages: the request goes on stdin and anything
         # the script says is scrubbed of them before it reaches a log or an exception.
-        line = json.dumps({"ops": ops}, separators=(",", ":")) + "\n"
+        line = dbscript_request(ops)
         self.runs += 1
         try:
             answer = self.run_script(line)

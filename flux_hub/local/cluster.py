@@ -26,7 +26,13 @@ from pathlib import Path
 
 import requests
 
-from flux_hub.provision import DBScriptRunError, run_dbscript
+from flux_hub.provision import (
+    DBScriptRunError,
+    dbscript_request,
+    ensure_op,
+    new_password,
+    run_dbscript,
+)
 from flux_hub.provision.dbscript import check_name
 from flux_hub.redact import redact
 from flux_hub.restful import peer
@@ -550,18 +556,17 @@ class LocalCluster:
         with self._lock:
             state = self._load()
             known = state["passwords"]
-            fresh = {name: secrets.token_urlsafe(18) for name, _ in wanted if name not in known}
+            fresh = {name: new_password() for name, _ in wanted if name not in known}
             if self.legacy:
                 return self._ensure_legacy(wanted, known, fresh)
+            # A user we hold no password for may exist: then it gets the new one
             ops = [
-                {
-                    "op": "ensure",
-                    "name": name,
-                    "password": fresh.get(name) or known[name],
-                    "superuser": superuser,
-                    # A user we hold no password for may exist: then it gets the new one
-                    "reset_password": name in fresh,
-                }
+                ensure_op(
+                    name,
+                    fresh.get(name) or known[name],
+                    superuser=superuser,
+                    reset_password=name in fresh,
+                )
                 for name, superuser in wanted
             ]
             if self.multi_user:
@@ -606,7 +611,7 @@ class LocalCluster:
                 self.server_dir,
                 self._server_environment(),
                 admin or self.admin_user,
-                passwords.get(admin or self.admin_user) or secrets.token_urlsafe(18),
+                passwords.get(admin or self.admin_user) or new_password(),
                 users,
                 log.info,
             )
@@ -643,7 +648,7 @@ class LocalCluster:
 
     def _run_dbscript(self, ops):
         try:
-            answer = run_dbscript(json.dumps({"ops": ops}), self.state_dir)
+            answer = run_dbscript(dbscript_request(ops), self.state_dir)
             response = json.loads(answer)
         except (DBScriptRunError, ValueError) as error:
             detail = self._redact(str(error))

@@ -3,14 +3,40 @@
 ``run_dbscript`` is the one way to run the DB script (``dbscript.py``, whose docstring is its
 request and answer format) on this machine; ``LocalProvisioner`` and ``LocalCluster`` both use
 it. On Kubernetes the same source runs in the flux-restful container (kubernetes/runner.py).
+``ensure_op`` and ``dbscript_request`` build its request, and ``new_password`` the password of
+every account flux-hub makes, for all of them.
 """
 
+import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 from . import dbscript
+
+
+def new_password():
+    """A strong random password (192 bits, 32 URL-safe characters: well under bcrypt's 72-byte
+    limit), for every account flux-hub makes, on any cluster."""
+    return secrets.token_urlsafe(24)
+
+
+def ensure_op(name, password, *, superuser=False, reset_password=False):
+    """The DB script's "ensure" op for one account."""
+    return {
+        "op": "ensure",
+        "name": name,
+        "password": password,
+        "superuser": bool(superuser),
+        "reset_password": bool(reset_password),
+    }
+
+
+def dbscript_request(ops):
+    """The DB script's request (one JSON line, for its stdin) for ``ops``."""
+    return json.dumps({"ops": ops}, separators=(",", ":")) + "\n"
 
 
 class DBScriptRunError(RuntimeError):
