@@ -1,5 +1,11 @@
 import * as React from 'react';
-import { act, render, screen } from '@testing-library/react';
+import {
+  act,
+  fireEvent,
+  render,
+  screen,
+  waitFor
+} from '@testing-library/react';
 
 import { FluxHubAPI, IClusterInfo, IJob } from '../api';
 import { cancelJobs } from '../bulkcancel';
@@ -369,5 +375,51 @@ describe('held jobs in the table', () => {
     expect(never.title).toMatch(/^Never run: job .* did not succeed/);
     expect(screen.getByText('3 jobs')).toBeTruthy();
     view.unmount();
+  });
+});
+
+describe('cancelling held jobs from the table', () => {
+  afterEach(() => {
+    document.querySelectorAll('.jp-Dialog').forEach(d => d.remove());
+  });
+
+  it('cancels a held row selected in the table: Cancel selected sends DELETE holds/<id>', async () => {
+    const { model, state } = server(
+      [job({ id: A, state: 'SCHED', result: '' })],
+      [hold()]
+    );
+    render(
+      <JobsView
+        model={model}
+        columns={ALL_COLUMN_IDS}
+        onOpen={() => undefined}
+      />
+    );
+    await act(() => model.refresh());
+    const row = (id: string) =>
+      document.querySelector<HTMLElement>(`tr[data-job-id="${id}"]`)!;
+    fireEvent.click(row('h0123456789abcdef'), { ctrlKey: true });
+    expect(row('h0123456789abcdef').getAttribute('aria-selected')).toBe('true');
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel selected' }));
+    const button = (label: string) =>
+      Array.from(
+        document.querySelectorAll<HTMLButtonElement>('.jp-Dialog button')
+      ).find(b => b.textContent === label);
+    await waitFor(() => expect(button('Cancel 1 job')).toBeTruthy());
+    button('Cancel 1 job')!.click();
+    await waitFor(() =>
+      expect(
+        document.querySelector('.jp-FluxHub-bulkStatus')?.textContent
+      ).toContain('Selected jobs: 1 cancelled.')
+    );
+    expect(state.deleted).toEqual(['h0123456789abcdef']);
+    // Read again at once: the row says it was cancelled.
+    await waitFor(() =>
+      expect(
+        row('h0123456789abcdef').querySelector('td.jp-FluxHub-col-result')!
+          .textContent
+      ).toBe('CANCELED')
+    );
+    model.dispose();
   });
 });
