@@ -466,3 +466,87 @@ def test_ensure_request_agrees(caller, monkeypatch, tmp_path):
     assert sent == [dbscript_request([ensure_op("alice", password, reset_password=True)])]
     assert len(password) == len(new_password()) == 32
     assert re.fullmatch(r"[A-Za-z0-9_-]{32}", password)
+
+
+# -- time limits: every Python front-end rounds a sub-second limit up ---------------------------
+
+LIMITS = ("0.4s", "0.4", ".5h", "1.5m", "90", "0", "2h30m")
+
+
+@pytest.fixture
+def offline_cluster(tmp_path, monkeypatch):
+    """A connection whose submits are recorded instead of sent: (cluster, submitted fields)."""
+    from flux_hub.notebook import api
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cluster = api.connect("http://127.0.0.1:9", "alice", "pw", names_path=str(tmp_path / "n.json"))
+    sent = []
+
+    def submit(command, **fields):
+        sent.append(fields)
+        return 1000 + len(sent)
+
+    monkeypatch.setattr(cluster.client, "submit", submit)
+    monkeypatch.setattr(api, "connect", lambda *args, **kwargs: cluster)
+    monkeypatch.setattr(api, "_current", cluster)  # %%flux's connection
+    monkeypatch.setattr(cluster, "_record", lambda *args, **kwargs: None)
+    return cluster, sent
+
+
+def _notebook_submit(limit, cluster):
+    cluster.submit("true", runtime=limit)
+
+
+def _terminal_submit(limit, cluster):
+    from flux_hub.cli import main
+
+    assert main(["submit", f"--time-limit={limit}", "true"]) == 0
+
+
+def _magic(limit, cluster):
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    shell = InteractiveShell.instance(config=Config({"HistoryManager": {"enabled": False}}))
+    shell.run_line_magic("load_ext", "flux_hub")
+    assert shell.run_cell(f"%%flux -t {limit}\ntrue\n").success
+
+
+def _bulksubmit(limit, cluster):
+    from flux_hub.cli import main
+
+    assert main(["bulksubmit", f"--time-limit={limit}", "echo", "{}", ":::", "a"]) == 0
+
+
+def _notebook_submit_many(limit, cluster):
+    cluster.submit_many("echo {}", {"x": ["a"]}, runtime=limit)
+
+
+def _server_extension(limit, cluster):
+    """POST flux-hub/api/jobs: its handler checks the body with jobrequest.parse alone."""
+    from flux_hub import jobrequest
+
+    fields = jobrequest.parse({"command": "true", "runtime": limit})
+    cluster.client.submit(fields.pop("command"), **fields)
+
+
+LIMIT_CALLERS = {
+    "flux.submit": _notebook_submit,
+    "flux-hub submit": _terminal_submit,
+    "%%flux": _magic,
+    "flux-hub bulksubmit": _bulksubmit,
+    "flux.submit_many": _notebook_submit_many,
+    "server extension": _server_extension,
+}
+
+
+@pytest.mark.parametrize("caller", LIMIT_CALLERS)
+@pytest.mark.parametrize("limit", LIMITS)
+def test_time_limits_agree(caller, limit, offline_cluster):
+    from flux_hub.jobrequest import parse_duration
+
+    cluster, sent = offline_cluster
+    LIMIT_CALLERS[caller](limit, cluster)
+    expected = parse_duration(limit)
+    assert expected >= 1 or limit == "0"  # a sub-second limit is 1 s, never "no limit"
+    assert [fields.get("runtime", 0) for fields in sent] == [expected]
