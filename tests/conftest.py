@@ -6,9 +6,11 @@ else flux-core on PATH): the simulated Flux instance, or real Flux. Tests marked
 the real lane; every other test runs in both.
 """
 
+import os
 import subprocess
 
 import pytest
+import unix_accounts
 from lanes import FLUX, REAL_FLUX
 
 from flux_hub.local import LocalCluster
@@ -26,6 +28,21 @@ def _start(path, **kwargs):
     kwargs.setdefault("nodes", 2)
     kwargs.setdefault("cores_per_node", 4)
     return LocalCluster(path, **kwargs).start(timeout=120)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_accounts_left():
+    """Every Unix account and home flux-hub made during the session is removed at its end
+    (tests/unix_accounts.py): `getent passwd` is the same before and after a run. Only where
+    ``FLUX_HUB_TEST_REMOVE_ACCOUNTS=1`` (scripts/test sets it; it runs one session at a time): two
+    sessions at once on one machine cannot tell whose accounts are whose."""
+    if os.geteuid() != 0 or os.environ.get("FLUX_HUB_TEST_REMOVE_ACCOUNTS") != "1":
+        yield
+        return
+    before = unix_accounts.snapshot()
+    yield
+    left = unix_accounts.remove_new(before)
+    assert not left, f"Unix accounts the tests made could not be removed: {left}"
 
 
 # The hub's key for auth state and the stored passwords (JUPYTERHUB_CRYPT_KEY), in tests
