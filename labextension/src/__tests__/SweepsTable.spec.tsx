@@ -16,7 +16,10 @@ const CLUSTER: IClusterInfo = {
   error: null
 };
 
-async function until(check: () => void, ms = 3000): Promise<void> {
+// Slow machines: the preview's debounce and the dialogs take their time.
+jest.setTimeout(20000);
+
+async function until(check: () => void, ms = 8000): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     try {

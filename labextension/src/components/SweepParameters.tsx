@@ -177,8 +177,8 @@ export function SweepParameters(props: ISweepParametersProps): JSX.Element {
       >
         <Caret.react tag="span" className="jp-FluxHub-groupCaret" />
         Parameters
-        <span className="jp-FluxHub-optional"> (many jobs from one form)</span>
       </button>
+      <span className="jp-FluxHub-optional"> (many jobs from one form)</span>
       {value.open && (
         <div
           id={`${id}-body`}
@@ -223,22 +223,20 @@ export function SweepParameters(props: ISweepParametersProps): JSX.Element {
             Add values
           </button>
           <div className="jp-FluxHub-field jp-FluxHub-sweepGroup">
-            <label htmlFor={`${id}-group`}>
-              Group
-              <span className="jp-FluxHub-optional">
-                {' '}
-                (the jobs’ name in the table: by default the job’s name, else
-                the program’s)
-              </span>
-            </label>
+            <label htmlFor={`${id}-group`}>Group</label>
             <input
               id={`${id}-group`}
               className="jp-mod-styled"
+              aria-describedby={`${id}-groupHint`}
               value={value.group}
               onChange={event =>
                 onChange({ ...value, group: event.target.value })
               }
             />
+            <div id={`${id}-groupHint`} className="jp-FluxHub-fieldHint">
+              The jobs’ name in the table (optional): by default the job’s name,
+              else the program’s.
+            </div>
           </div>
           <Preview state={props.preview} />
         </div>
