@@ -128,3 +128,19 @@ def test_flux_hub_submit_dependency_prints_the_hold_and_with_wait_the_job(
     assert states == ["NEVER_RUN", "SUBMITTED", "SUBMITTED"]
     # each keeps where it came from, for the person's history once the hub submits it
     assert {h["origin"]["origin_kind"] for h in hubs.list()} == {"cli"}
+
+
+def test_a_notebook_hold_keeps_the_environments_values_when_asked(hub, flux, cluster, monkeypatch):
+    """``flux.submit(..., dependency=..., keep_env=True)``: the hold's origin says to keep the
+    values (the person's history then keeps them once the hub submits it), as a submit's does."""
+    alice = Api(cluster.url, "alice", cluster.passwords["alice"])
+    first = alice.submit("true")
+    hubs = client.HubHolds(hub.url, "alice-server")
+    monkeypatch.setattr(client.HubHolds, "from_env", classmethod(lambda cls, environ=None: hubs))
+    after = f"afterok:{jobid.f58(first)}"
+    kept = flux.submit("env", dependency=after, envars={"ALPHA": "1"}, keep_env=True)
+    plain = flux.submit("env", dependency=after, envars={"ALPHA": "1"})
+    origins = {h["hold"]: h["origin"] for h in hubs.list()}
+    assert origins[kept.id]["keep_env_values"] is True
+    assert "keep_env_values" not in origins[plain.id]
+    assert origins[kept.id]["origin_kind"] == "notebook"

@@ -210,10 +210,21 @@ def hold(
 
 
 def notebook_submit(
-    cluster, command, *, dependency, name=None, runtime=None, workdir=None, **fields
+    cluster,
+    command,
+    *,
+    dependency,
+    name=None,
+    runtime=None,
+    workdir=None,
+    keep_env=False,
+    **fields,
 ):
-    """``flux.submit(command, dependency="afterok:ID", ...)``: the Hold (see hold)."""
+    """``flux.submit(command, dependency="afterok:ID", ...)``: the Hold (see hold);
+    ``keep_env``: the person's history keeps the environment's values, as for any submit."""
     origin = {"origin_kind": "notebook", "origin_path": os.environ.get("JPY_SESSION_NAME")}
+    if keep_env:
+        origin["keep_env_values"] = True
     return hold(
         cluster, command, dependency, name, runtime, workdir, fields, "workdir=", origin=origin
     )

@@ -145,7 +145,7 @@ class FluxCluster:
 
             return notebook_submit(
                 self, command, dependency=dependency, name=name, runtime=runtime,
-                workdir=workdir, **fields,
+                workdir=workdir, keep_env=keep_env, **fields,
             )  # fmt: skip
         origin = {"origin_kind": "notebook", "origin_path": os.environ.get("JPY_SESSION_NAME")}
         if keep_env:
