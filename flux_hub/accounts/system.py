@@ -22,6 +22,7 @@ import signal
 import subprocess
 import time
 
+import psutil
 from traitlets.log import get_logger
 
 from flux_hub.names import account_name_error, is_account_name
@@ -265,15 +266,14 @@ def end_processes(name):
     if record is None:
         return 0
     count = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for process in psutil.process_iter(["uids"]):
+        uids = process.info["uids"]
+        if uids is None or uids.effective != record.pw_uid:
             continue
         try:
-            if os.stat(f"/proc/{entry}").st_uid != record.pw_uid:
-                continue
-            os.kill(int(entry), signal.SIGKILL)
+            os.kill(process.pid, signal.SIGKILL)
             count += 1
-        except (OSError, ProcessLookupError):
+        except OSError:  # gone meanwhile
             continue
     return count
 

@@ -451,14 +451,10 @@ class LocalCluster:
         if self.mode == "simulated" or self._instance is not None:
             return proc.pid  # the simulation, or multi-user Flux's server outside `flux start`
         # The broker's own command line names the initial program too: match its argv[0]
-        server = [os.fsencode(word) for word in self._server_command()[:3]]
+        server = [os.fspath(word) for word in self._server_command()[:3]]
         for pid in procs.descendants(proc.pid):
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    argv = f.read().split(b"\0")
-            except OSError:
-                continue
-            if argv[:3] == server:
+            argv = procs.command_line(pid)
+            if argv is not None and argv[:3] == server:
                 return pid
         return None
 
@@ -1021,15 +1017,21 @@ class LocalCluster:
         found = peer.listening(self.host, self.port)
         if not found:
             return None
+        # Matched by address: two listeners share one only with SO_REUSEPORT, which neither
+        # server sets. The server itself first: it holds the socket, so the rest of the tree
+        # (a few ms each) is asked only when something is left unexplained.
+        tree = [self._proc.pid, *procs.descendants(self._proc.pid)]
+        server = self.server_pid
+        if server in tree:
+            tree.remove(server)
+            tree.insert(0, server)
         ours = set()
-        for each in [self._proc.pid, *procs.descendants(self._proc.pid)]:
-            try:
-                for fd in os.listdir(f"/proc/{each}/fd"):
-                    ours.add(os.readlink(f"/proc/{each}/fd/{fd}"))
-            except OSError:  # gone meanwhile
-                continue
-        for uid, inode in found:
-            if f"socket:[{inode}]" not in ours:
+        for each in tree:
+            if all(address in ours for address, _, _ in found):
+                break
+            ours |= procs.listening_addresses(each, self.port)
+        for address, uid, _ in found:
+            if address not in ours:
                 return uid
         return True
 

@@ -1,37 +1,38 @@
-"""The processes of a local cluster: found through /proc, waited for, and ended.
+"""The processes of a local cluster: found through psutil, waited for, and ended.
 
 A server started with ``start_new_session`` keeps its session id in everything it starts,
 unless a process makes a session of its own (the simulation's tasks do): those are found by
 walking parent links from the processes known.
 """
 
+import ipaddress
 import os
 import signal
 import time
 
+import psutil
+
 
 def _table():
-    """{pid: the fields of /proc/PID/stat after the command name} of every process."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    table[int(entry)] = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-    return table
+    """{pid: {"ppid", "status", "create_time"}} of every process."""
+    return {
+        process.pid: process.info
+        for process in psutil.process_iter(["ppid", "status", "create_time"])
+    }
 
 
-# Indexes into those fields (proc(5), less the pid and command name)
-STATE, PPID, SESSION, STARTTIME = 0, 1, 3, 19
+def _session(pid):
+    try:
+        return os.getsid(pid)
+    except OSError:  # gone meanwhile
+        return None
 
 
 def descendants(pid, table=None):
     """All processes below pid, found by walking parent links."""
     children = {}
-    for child, fields in (table or _table()).items():
-        children.setdefault(int(fields[PPID]), []).append(child)
+    for child, info in (table or _table()).items():
+        children.setdefault(info["ppid"], []).append(child)
     found, todo = [], [pid]
     while todo:
         for child in children.get(todo.pop(), []):
@@ -43,7 +44,7 @@ def descendants(pid, table=None):
 def start_times(pids):
     """{pid: start time} of those that are running: what identifies them against pid reuse."""
     table = _table()
-    return {pid: table[pid][STARTTIME] for pid in pids if pid in table}
+    return {pid: table[pid]["create_time"] for pid in pids if pid in table}
 
 
 def remaining(sid, known):
@@ -55,9 +56,9 @@ def remaining(sid, known):
     table = _table()
     alive = {
         pid
-        for pid, fields in table.items()
-        if fields[STATE] != "Z"
-        and (known.get(pid) == fields[STARTTIME] or int(fields[SESSION]) == sid)
+        for pid, info in table.items()
+        if info["status"] != psutil.STATUS_ZOMBIE
+        and (known.get(pid) == info["create_time"] or _session(pid) == sid)
     }
     for pid in list(alive):
         alive.update(descendants(pid, table))
@@ -72,6 +73,27 @@ def wait_gone(sid, known, timeout):
             return False
         time.sleep(0.05)
     return True
+
+
+def command_line(pid):
+    """The argv of process pid, or None when it is gone."""
+    try:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return None
+
+
+def listening_addresses(pid, port):
+    """The addresses (ipaddress objects) on which process pid listens on TCP ``port``."""
+    try:
+        sockets = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.Error:  # gone meanwhile
+        return set()
+    return {
+        ipaddress.ip_address(each.laddr.ip)
+        for each in sockets
+        if each.status == psutil.CONN_LISTEN and each.laddr.port == port
+    }
 
 
 def kill(pids, signum=signal.SIGKILL):

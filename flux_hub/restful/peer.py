@@ -171,14 +171,14 @@ def listeners(port):
 
 
 def listening(host, port):
-    """[(uid, inode)] of the sockets listening where a connection to ``host``:``port`` goes:
-    on that address itself or on a wildcard one."""
+    """[(address, uid, inode)] of the sockets listening where a connection to ``host``:``port``
+    goes: on that address itself or on a wildcard one."""
     try:
         wanted = ipaddress.ip_address(host)
     except ValueError:
         wanted = None
     return [
-        (uid, inode)
+        (address, uid, inode)
         for address, uid, inode in listeners(port)
         if wanted is None or address.is_unspecified or _same(address, wanted)
     ]
@@ -187,7 +187,7 @@ def listening(host, port):
 def holder(host, port):
     """The uid of whoever listens where a connection to ``host``:``port`` goes, or None."""
     found = listening(host, port)
-    return found[0][0] if found else None
+    return found[0][1] if found else None
 
 
 def _same(a, b):
