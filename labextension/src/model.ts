@@ -79,6 +79,11 @@ export class JobsModel {
     return made;
   }
 
+  /** Emitted once when a held job this session saw waiting can no longer run (NEVER_RUN). */
+  get holdNeverRun(): ISignal<this, IHold> {
+    return this._holdNeverRun;
+  }
+
   /** The person's held jobs as last read (GET holds), newest first. */
   get holds(): IHold[] {
     return this._holds;
@@ -407,7 +412,16 @@ export class JobsModel {
   }
 
   private _setHolds(holds: IHold[]): void {
+    const before = new Map(this._holds.map(h => [h.hold, h.state]));
     this._holds = holds;
+    for (const hold of holds) {
+      if (
+        hold.state === 'NEVER_RUN' &&
+        WAITING_STATES.has(before.get(hold.hold) ?? '')
+      ) {
+        this._holdNeverRun.emit(hold);
+      }
+    }
     this._holdRows = holds
       .map(holdJob)
       .filter((job): job is IJob => job !== null);
@@ -517,6 +531,7 @@ export class JobsModel {
   private _quiet = new Set<JobId>();
   private _changed = new Signal<this, void>(this);
   private _jobFinished = new Signal<this, IJob>(this);
+  private _holdNeverRun = new Signal<this, IHold>(this);
 }
 
 /**

@@ -282,6 +282,27 @@ describe('held jobs in the model', () => {
     }
   });
 
+  it('tells once when a hold seen waiting can no longer run', async () => {
+    const { model, state } = server(
+      [job({ id: A })],
+      [hold(), hold({ hold: 'h00000000000000aa', state: 'NEVER_RUN' })]
+    );
+    const told: string[] = [];
+    model.holdNeverRun.connect((_, h) => told.push(`${h.hold}: ${h.reason}`));
+    await model.refresh();
+    // One already never run when first read is not news.
+    expect(told).toEqual([]);
+    state.holds = [
+      hold({ state: 'NEVER_RUN', reason: 'job ƒX did not succeed (failed)' }),
+      hold({ hold: 'h00000000000000aa', state: 'NEVER_RUN' })
+    ];
+    await model.refresh();
+    await model.refresh();
+    expect(told).toEqual([
+      'h0123456789abcdef: job ƒX did not succeed (failed)'
+    ]);
+  });
+
   it('shows the jobs when the holds cannot be read, and asks again later', async () => {
     let now = 5_000_000;
     const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
