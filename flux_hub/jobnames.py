@@ -7,12 +7,11 @@ every kernel of the same user share. Writers take a lock and replace the file at
 kernel and the server writing at once lose nothing and a reader never sees half a file.
 """
 
-import fcntl
 import json
 import os
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
+
+from flux_hub import fileutil
 
 MAX_NAME_LENGTH = 200
 
@@ -65,13 +64,13 @@ class JobNames:
     def set(self, job_id, name):
         name = check_name(name)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._locked():
+        with fileutil.locked(self.path.with_name(self.path.name + ".lock")):
             names = self._read()
             names.pop(int(job_id), None)
             names[int(job_id)] = name
             while len(names) > self.limit:
                 names.pop(next(iter(names)))
-            self._write(names)
+            fileutil.replace(self.path, json.dumps({str(k): v for k, v in names.items()}))
 
     def _read(self):
         try:
@@ -86,23 +85,3 @@ class JobNames:
             if isinstance(value, str) and key.isdigit():
                 names[int(key)] = value
         return names
-
-    def _write(self, names):
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".job-names.")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump({str(k): v for k, v in names.items()}, f)
-            os.replace(tmp, self.path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-
-    @contextmanager
-    def _locked(self):
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)

@@ -8,18 +8,17 @@ form tells it directly; the notebook API and ``%%flux`` run in kernels, which ap
 
 An append of one short line with ``O_APPEND`` is a single write the kernel does not interleave with
 another, so kernels need no lock to append. When the file grows past ``limit`` lines the writer
-that notices keeps the newest half, under the job-name file's lock, in a new file put in place
-atomically; a reader that sees a new file reads it from its start and drops ids it already saw.
-An id appended by another kernel during that moment can be lost: that job then shows at the
-panel's next complete listing (its Refresh button, or the slow timer), as jobs submitted outside
-flux-hub do.
+that notices keeps the newest half, under the journal's own lock (``submitted-jobs.lock``), in a
+new file put in place atomically; a reader that sees a new file reads it from its start and drops
+ids it already saw. An id appended by another kernel during that moment can be lost: that job
+then shows at the panel's next complete listing (its Refresh button, or the slow timer), as jobs
+submitted outside flux-hub do.
 """
 
-import fcntl
 import os
-import tempfile
 from pathlib import Path
 
+from flux_hub import fileutil
 from flux_hub.jobnames import default_path
 
 FILE_NAME = "submitted-jobs"
@@ -84,23 +83,11 @@ class SubmittedJobs:
         return fresh
 
     def _trim(self):
-        lock = os.open(self.path.with_name(FILE_NAME + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with fileutil.locked(self.path.with_name(FILE_NAME + ".lock")):
             try:
                 lines = self.path.read_bytes().splitlines()
             except FileNotFoundError:
                 return
             if len(lines) <= self.limit:
                 return
-            keep = b"\n".join(lines[-(self.limit // 2) :]) + b"\n"
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".submitted-jobs.")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(keep)
-                os.replace(tmp, self.path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        finally:
-            os.close(lock)
+            fileutil.replace(self.path, b"\n".join(lines[-(self.limit // 2) :]) + b"\n")

@@ -11,13 +11,14 @@ carries a copy of what a user's server needs.
 """
 
 import base64
-import fcntl
 import os
 import sqlite3
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from flux_hub import fileutil
 
 from .status import AccountState
 
@@ -131,12 +132,8 @@ class CredentialStore:
         Held around read-provision-write so that two processes never provision the same user
         with two different passwords.
         """
-        fd = os.open(self.path + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with fileutil.locked(self.path + ".lock"):
             yield
-        finally:
-            os.close(fd)
 
     def encrypt(self, password):
         """The password encrypted for a Record's ``secret``."""

@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import stat
-import tempfile
 import threading
 
 from jupyterhub.auth import Authenticator
@@ -30,6 +29,7 @@ from jupyterhub.utils import maybe_future
 from tornado import web
 from traitlets import Dict, Instance, List, Unicode, default, validate
 
+from flux_hub import fileutil
 from flux_hub.accounts import (
     DEACTIVATED,
     CryptKeyMissing,
@@ -544,7 +544,7 @@ class FluxAuthenticator(FluxAccountsMixin, Authenticator):
                     continue
                 try:
                     if kept:
-                        _rewrite_private(path, "".join(kept))
+                        fileutil.replace(path, "".join(kept))
                     else:
                         os.unlink(path)
                 except OSError as e:
@@ -570,19 +570,6 @@ class FluxAuthenticator(FluxAccountsMixin, Authenticator):
         self.log.warning(
             "Could not print new Flux account passwords to any of %s", self.announce_passwords_to
         )
-
-
-def _rewrite_private(path, text):
-    """Replace ``path``'s content in one step (a new 0600 file renamed over it)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".flux-hub-")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def with_flux_accounts(authenticator_class):

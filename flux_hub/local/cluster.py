@@ -26,6 +26,7 @@ from pathlib import Path
 
 import requests
 
+from flux_hub import fileutil
 from flux_hub.provision import (
     DBScriptRunError,
     dbscript_request,
@@ -287,17 +288,6 @@ def node_prefix():
 def node_names(count):
     """The names of ``count`` nodes: node_prefix() and the rank."""
     return [f"{node_prefix()}{rank}" for rank in range(count)]
-
-
-def _write_private(path, text):
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        os.fchmod(f.fileno(), 0o600)
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _bind(host, port):
@@ -669,7 +659,7 @@ class LocalCluster:
             return self._state
 
     def _save(self):
-        _write_private(self._state_path, json.dumps(self._state, indent=1) + "\n")
+        fileutil.replace(self._state_path, json.dumps(self._state, indent=1) + "\n", durable=True)
 
     def _redact(self, text):
         state = self._state or {}

@@ -19,7 +19,6 @@ token there). flux-hub works with it but says so wherever people look
 (``flux_hub.restful.LEGACY_WARNING``).
 """
 
-import fcntl
 import hashlib
 import json
 import os
@@ -29,6 +28,8 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+
+from flux_hub import fileutil
 
 SOURCE_ENV = "FLUX_HUB_LEGACY_SOURCE"
 CACHE_ENV = "FLUX_HUB_CACHE"
@@ -116,8 +117,7 @@ def build(log=None):
     old = os.umask(0o022)  # readable by every user: multi-user servers run from it
     try:
         top.mkdir(parents=True, exist_ok=True)
-        with open(top / f"{key}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with fileutil.locked(top / f"{key}.lock", 0o644):
             if not (home / COMPLETE).exists():
                 _build(tarball, base, home, log or (lambda message: None))
     finally:
