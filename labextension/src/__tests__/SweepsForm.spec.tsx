@@ -3,8 +3,8 @@ import { act, fireEvent, render, screen } from '@testing-library/react';
 
 import { FluxHubAPI, ISubmitRequest, ISweepBody, ISweepProgress } from '../api';
 import { EMPTY_VALUES, SubmitForm } from '../components/SubmitForm';
-import { ISweepActions } from '../components/SweepParameters';
-import { expandWords, sweepInputs } from '../sweeps';
+import { ISweepActions, sweepBody } from '../components/SweepParameters';
+import { EMPTY_SWEEP, expandWords, sweepInputs } from '../sweeps';
 import { failure, flush, json, settingsWith } from './fakes';
 import { REQUEST_FIELDS } from './requestFields';
 
@@ -300,6 +300,25 @@ describe('sweep inputs', () => {
     ).toEqual({ error: 'Two rows are named “x”.' });
     expect(sweepInputs([{ ...row, name: 'a b', words: '1' }])).toEqual({
       error: "An input's name is a word (letters, digits, _), not “a b”."
+    });
+  });
+
+  it('sends the request without the history’s keep_env, which POST sweeps refuses', () => {
+    const params = {
+      ...EMPTY_SWEEP,
+      open: true,
+      rows: [{ ...EMPTY_SWEEP.rows[0], words: 'a b' }],
+      group: ' g '
+    };
+    expect(
+      sweepBody(
+        { command: 'echo {}', envars: { SEED: '7' }, keep_env: true },
+        params
+      )
+    ).toEqual({
+      request: { command: 'echo {}', envars: { SEED: '7' } },
+      inputs: [['a', 'b']],
+      group: 'g'
     });
   });
 

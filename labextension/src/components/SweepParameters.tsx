@@ -52,7 +52,11 @@ export function sweepBody(
   if ('error' in inputs) {
     return inputs;
   }
-  const body: ISweepBody = { request, inputs: inputs.inputs };
+  // The history's keep_env is no field of a job request, and POST sweeps
+  // refuses it (a sweep's jobs are kept in the history as the server does).
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { keep_env, ...fields } = request;
+  const body: ISweepBody = { request: fields, inputs: inputs.inputs };
   if (params.group.trim()) {
     body.group = params.group.trim();
   }
