@@ -69,6 +69,7 @@ from pathlib import Path
 
 import psutil
 from _lanes import ServerCpu, cluster, lanes, p
+from jupyterhub.utils import random_port
 from lane import describe
 
 LOG = logging.getLogger("bench")
@@ -321,7 +322,6 @@ def hub_worker(conn, spec):
     (GET /hub/api/user: the person whose server token it is) on a thread of its own."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stdout)
     import secrets
-    import socket
     import threading
     from types import SimpleNamespace
 
@@ -340,12 +340,7 @@ def hub_worker(conn, spec):
             self.write({"kind": "user", "name": name, "admin": False, "groups": [],
                         "scopes": scopes})  # fmt: skip
 
-    def free_port():
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
-    hub_port, port = free_port(), free_port()
+    hub_port, port = random_port(), random_port()
     hub_ready = threading.Event()
 
     def hub_api():

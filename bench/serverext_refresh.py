@@ -39,7 +39,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from jupyterhub.utils import random_port
 
 from flux_hub.local import LocalCluster
 from flux_hub.restful import FluxRestfulClient
@@ -106,9 +106,7 @@ class SingleUserServer:
 
     def __init__(self, workdir, cluster, user):
         token = secrets.token_hex(16)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = random_port()
         conf_d = workdir / "etc" / "jupyter_server_config.d"
         conf_d.mkdir(parents=True)
         shutil.copy(REPO / "jupyter-config" / "server-config" / "flux_hub.json", conf_d)

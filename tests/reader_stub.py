@@ -20,11 +20,11 @@ for: tests/test_reader_service.py's Hub, patched onto flux_hub.service.handlers.
 import asyncio
 import json
 import logging
-import socket
 import threading
 import time
 from types import SimpleNamespace
 
+from jupyterhub.utils import random_port
 from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler
 
@@ -82,9 +82,7 @@ class StubReader:
         self._client = FluxRestfulClient(
             cluster.url, user, cluster.passwords[user], cluster.secret_key
         )
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = random_port()
         self.url = f"http://127.0.0.1:{self.port}{PREFIX}"
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -199,9 +197,7 @@ class HubReader:
         self.credentials = ReaderCredentials(
             cluster.url, admin, cluster.passwords[admin], cluster.secret_key
         )
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = random_port()
         self.url = f"http://127.0.0.1:{self.port}{ACCOUNTS}api/reader"  # as the hub sets it
         self._ready = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)

@@ -15,6 +15,7 @@ import time
 import jwt
 import pytest
 import requests
+from jupyterhub.utils import random_port
 from lanes import REAL_FLUX
 from local_support import Api, api
 
@@ -211,7 +212,7 @@ def stop_cli(proc, timeout=60):
 
 
 def test_cli_prints_new_users_the_seed_way(tmp_path):
-    port = _free_port()
+    port = random_port()
     proc, lines = run_cli(tmp_path / "state", port, "alice", "bob")
     try:
         added = [re.fullmatch(r"Adding '(\S+)' with password '(\S+)'", line) for line in lines]
@@ -241,12 +242,6 @@ def test_cli_prints_new_users_the_seed_way(tmp_path):
         assert proc.wait(timeout=30) == 0
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.simulator_only(reason="real Flux gives such ids only to an instance up for 6.2 days")
 def test_the_test_clusters_job_ids_are_above_2_to_the_53(client_for):
     # (conftest starts them 30 days old, as a long-lived instance's ids are)
@@ -255,7 +250,7 @@ def test_the_test_clusters_job_ids_are_above_2_to_the_53(client_for):
 
 def test_cli_cluster_has_the_nodes_and_cores_asked_for(tmp_path):
     """--nodes 2 --cores 4 is 2 x 4 on either Flux: /v1/nodes, and a job of all 8 cores runs."""
-    port = _free_port()
+    port = random_port()
     proc, lines = run_cli(tmp_path / "state", port, "alice")
     try:
         added = [re.fullmatch(r"Adding '(\S+)' with password '(\S+)'", line) for line in lines]
@@ -311,7 +306,7 @@ def test_cli_says_in_one_line_when_fluxs_bindings_do_not_import(tmp_path):
     env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}", PYTHONPATH=str(broken.parent))
     env.pop("FLUX_HUB_SIMULATE", None)
     argv = [sys.executable, "-m", "flux_hub.cli", "local-cluster"]
-    argv += ["--state-dir", str(tmp_path / "state"), "--port", str(_free_port())]
+    argv += ["--state-dir", str(tmp_path / "state"), "--port", str(random_port())]
     proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr + proc.stdout

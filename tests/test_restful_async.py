@@ -2,10 +2,10 @@
 
 import asyncio
 import contextlib
-import socket
 import time
 
 import pytest
+from jupyterhub.utils import random_port
 from restful_support import async_wait_done, our_connections, wait_server_let_go
 
 from flux_hub.restful import (
@@ -144,9 +144,7 @@ async def test_invalid_requests(async_client_for):
 
 
 async def test_nothing_listening():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = random_port()
     url = f"http://127.0.0.1:{port}"
     client = AsyncFluxRestfulClient(url, "alice", "pw", "k" * 32)
     client._core.token = "t"  # skip the login, so the calls themselves meet the closed port

@@ -6,6 +6,7 @@ import time
 
 import jwt
 import pytest
+from jupyterhub.utils import random_port
 from restful_support import wait_done
 
 from flux_hub.local.cluster import STATE_FILE
@@ -250,9 +251,7 @@ def test_stopped_server(fresh_cluster):
 
 
 def test_nothing_listening():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = random_port()
     url = f"http://127.0.0.1:{port}"
     with FluxRestfulClient(url, "alice", "pw", "k" * 32) as client:
         with pytest.raises(ClusterUnavailable, match=f"at {url}: connection refused"):

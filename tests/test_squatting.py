@@ -20,7 +20,8 @@ import time
 
 import pytest
 import requests
-from e2e.hubprocess import TOP_CONFIG, HubProcess, free_port
+from e2e.hubprocess import TOP_CONFIG, HubProcess
+from jupyterhub.utils import random_port
 
 import flux_hub.local.cluster as cluster_module
 from flux_hub.accounts.system import ensure as ensure_account
@@ -213,7 +214,7 @@ def own_address():
 def test_a_squatter_on_every_address_is_found_for_ipv4_and_ipv6(bob, monkeypatch):
     """bob's dual-stack listener on [::] answers 127.0.0.1, [::1] and this machine's own
     address: each is refused naming him (by sock_diag and by the socket tables)."""
-    port = free_port()
+    port = random_port()
     listener = Listener(port, bob, host="::")
     assert own_address(), "this test needs an address besides loopback"
     hosts = ["127.0.0.1", "[::1]", own_address()]
@@ -242,7 +243,7 @@ def hub_answers(hub):
 
 
 def test_the_hub_says_why_and_sends_the_squatter_nothing(tmp_path, bob):
-    port = free_port()
+    port = random_port()
     listener = Listener(port, bob)
     who = f"bob (uid {bob.pw_uid})"
     hub = HubProcess(TOP_CONFIG, tmp_path / "hub", env={"FLUX_HUB_CLUSTER_PORT": str(port)})

@@ -11,14 +11,9 @@ person's server read their jobs from its reader of the cluster (``FluxAccountsMi
 """
 
 import os
-import socket
 import sys
 
-
-def free_port(host="127.0.0.1"):
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+from jupyterhub.utils import random_port
 
 
 def add_accounts_service(c, config_file, *, name="flux-accounts", port=None, environment=None):
@@ -31,7 +26,7 @@ def add_accounts_service(c, config_file, *, name="flux-accounts", port=None, env
     is part of the hub: it decrypts the stored passwords with JUPYTERHUB_CRYPT_KEY.
     """
     env = {**os.environ, "FLUX_HUB_CONFIG": os.path.abspath(config_file), **(environment or {})}
-    url = f"http://127.0.0.1:{port or free_port()}"
+    url = f"http://127.0.0.1:{port or random_port()}"
     c.JupyterHub.services = [
         *[s for s in c.JupyterHub.get("services", []) if s.get("name") != name],
         {

@@ -21,7 +21,7 @@ import signal
 import sys
 from pathlib import Path
 
-from flux_hub.hub.accounts_service import free_port
+from jupyterhub.utils import random_port
 
 CRYPT_KEY_FILE = "jupyterhub-crypt-key"
 PORT_FILE = "cluster-port"
@@ -148,7 +148,7 @@ def home_template(homes):
 def _cluster_port(state_dir, port):
     """The port asked for, else $FLUX_HUB_CLUSTER_PORT, else a free one kept in state_dir."""
     port = port or os.environ.get("FLUX_HUB_CLUSTER_PORT")
-    return int(port or _private_file(state_dir / PORT_FILE, lambda: str(free_port())))
+    return int(port or _private_file(state_dir / PORT_FILE, lambda: str(random_port())))
 
 
 def _prepare_legacy(c, cluster, multi_user):

@@ -4,13 +4,13 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import requests
+from jupyterhub.utils import random_port
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -27,12 +27,6 @@ CHROMIUM_ARGS = [
 ]
 # Browser-side waits: a job on the local cluster finishes in well under this.
 TIMEOUT_MS = 60_000
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def check_browser_setup():
@@ -61,7 +55,7 @@ class LabServer:
         self.cluster = cluster
         self.user = user
         self.token = secrets.token_hex(16)
-        self.port = free_port()
+        self.port = random_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.root = self.base / "work"
         self.home = self.base / "home"

@@ -16,17 +16,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import requests
+from jupyterhub.utils import random_port
 
 REPO = Path(__file__).resolve().parents[2]
 TOP_CONFIG = REPO / "jupyterhub_config.py"
 PROVISIONED_CONFIG = REPO / "examples" / "hub-provisioned" / "jupyterhub_config.py"
 SERVICE = "flux-accounts"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class HubProcess:
@@ -35,12 +30,12 @@ class HubProcess:
         self.workdir = Path(workdir)
         self.state = self.workdir / "state"
         self.log_path = self.workdir / "hub.log"
-        self.port, self.hub_port, self.api_port = free_port(), free_port(), free_port()
+        self.port, self.hub_port, self.api_port = random_port(), random_port(), random_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("FLUX_", "JUPYTERHUB_"))},
             "FLUX_HUB_STATE_DIR": str(self.state),
-            "FLUX_HUB_CLUSTER_PORT": str(free_port()),
+            "FLUX_HUB_CLUSTER_PORT": str(random_port()),
             **(env or {}),
         }
         self.proc = None

@@ -1,8 +1,7 @@
 """Discovery of a MiniCluster's flux-restful server with the real kubernetes client."""
 
-import socket
-
 import pytest
+from jupyterhub.utils import random_port
 
 from flux_hub.kubernetes import (
     ApiUnavailable,
@@ -165,9 +164,7 @@ def test_wrong_credentials_are_refused(make_minicluster, kube, tmp_path):
 
 
 def test_unreachable_api_server(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = random_port()
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
         '{"apiVersion": "v1", "kind": "Config", "current-context": "x",'

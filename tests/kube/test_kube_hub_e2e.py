@@ -9,7 +9,6 @@ URL is set because the pod's cluster DNS name does not resolve on this machine.
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from jupyterhub.utils import random_port
 
 from flux_hub.local import LocalCluster
 from flux_hub.restful import FluxRestfulClient
@@ -25,12 +25,6 @@ from .conftest import NAMESPACE
 from .miniclusters import add_minicluster
 
 CRYPT_KEY = "ab" * 32
-
-
-def _port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(url, proc, log, timeout=90):
@@ -69,13 +63,13 @@ def hub(tmp_path, kube, restful):
     kubeconfig = kube.kubeconfig(tmp_path / "kubeconfig", NAMESPACE)
     hub_dir = tmp_path / "hub"
     hub_dir.mkdir()
-    url = f"http://127.0.0.1:{_port()}"
+    url = f"http://127.0.0.1:{random_port()}"
     announced = hub_dir / "new-passwords.txt"
     (hub_dir / "jupyterhub_config.py").write_text(
         f"""
 c.JupyterHub.bind_url = {url!r}
-c.JupyterHub.hub_bind_url = "http://127.0.0.1:{_port()}"
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{_port()}"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{random_port()}"
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{random_port()}"
 c.JupyterHub.db_url = "sqlite:///{hub_dir}/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = "{hub_dir}/cookie_secret"
 c.JupyterHub.pid_file = "{hub_dir}/jupyterhub.pid"

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import websocket
+from jupyterhub.utils import random_port
 from kubernetes import client
 from kubernetes.stream import portforward
 from traitlets.config import Config
@@ -27,7 +28,6 @@ from traitlets.config import Config
 from flux_hub.accounts import FluxAccounts
 from flux_hub.accounts.provisioner import ProvisioningError
 from flux_hub.accounts.system import ensure as ensure_account
-from flux_hub.hub.accounts_service import free_port
 from flux_hub.kubernetes import KubernetesProvisioner
 from flux_hub.kubernetes.api import load_api_client
 from flux_hub.restful import ClusterUnavailable, FluxRestfulClient
@@ -355,7 +355,7 @@ def test_the_outside_hub_example_config_works(
     cluster = make_minicluster()
     kube.apply_rbac(_rbac())
     kube.expose(NAMESPACE, cluster.pods[0].name, 5000, pod_server)
-    port = free_port()
+    port = random_port()
     monkeypatch.setenv("KUBECONFIG", cluster.kubeconfig)
     monkeypatch.setenv("FLUX_HUB_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("FLUX_HUB_FORWARD_PORT", str(port))
@@ -473,7 +473,7 @@ def test_a_relay_open_to_other_machines_still_refuses_local_accounts(
 
 def test_a_fixed_relay_port_held_by_another_account_is_refused(make_minicluster, bob_account):
     cluster = make_minicluster()
-    port = free_port()
+    port = random_port()
     squatter = subprocess.Popen(
         ["/usr/bin/python3", "-c", _SQUAT, str(port)],
         user=bob_account.pw_uid,

@@ -6,13 +6,13 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import requests
+from jupyterhub.utils import random_port
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER_CONFIG = REPO / "jupyter-config" / "server-config" / "flux_hub.json"
@@ -137,9 +137,7 @@ class UserServer:
 
     def __init__(self, tmp_path, env):
         self.token = secrets.token_hex(16)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = random_port()
         config_path = tmp_path / "etc-jupyter"
         (config_path / "jupyter_server_config.d").mkdir(parents=True)
         shutil.copy(SERVER_CONFIG, config_path / "jupyter_server_config.d" / "flux_hub.json")
