@@ -426,7 +426,7 @@ class Sweeps:
         which = data.get("which", "all") if isinstance(data, dict) else None
         if which not in ("all", "unsuccessful") or set(data) - {"which"}:
             raise BadRequest('The body must be {"which": "all"} or {"which": "unsuccessful"}.')
-        info = self.store.sweep(sweep_id)
+        info = self.store.sweep(sweep_id) if self.has_store() else None
         if info is None:
             return None
         items = self.store.items(sweep_id)
@@ -668,7 +668,7 @@ class SweepsHandler(FluxHubHandler):
     def get(self):
         unfinished = self.get_argument("unfinished", "") not in ("", "0", "false")
         sweeps_ = sweeps_of(self.settings)
-        if unfinished and not sweeps_.has_store():
+        if not sweeps_.has_store():
             self.finish(json.dumps({"sweeps": []}))  # nothing made for a person who never swept
             return
         self.finish(json.dumps({"sweeps": sweeps_.store.all(unfinished=unfinished)}))
@@ -679,7 +679,8 @@ class SweepHandler(FluxHubHandler):
 
     @web.authenticated
     def get(self, sweep_id):
-        progress = sweeps_of(self.settings).store.progress(sweep_id)
+        sweeps_ = sweeps_of(self.settings)
+        progress = sweeps_.store.progress(sweep_id) if sweeps_.has_store() else None
         if progress is None:
             raise web.HTTPError(404, "No sweep %s.", sweep_id)
         self.finish(json.dumps(progress))

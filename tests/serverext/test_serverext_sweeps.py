@@ -315,8 +315,11 @@ async def test_a_dry_run_answers_the_count_group_and_first_jobs_and_keeps_nothin
         400,
         "The sweep was not submitted: 'dry_run' must be true or false.",
     )
-    code, listing = await api.get("sweeps", params={"unfinished": "1"})
-    assert (code, listing) == (200, {"sweeps": []})
+    for params in ({"unfinished": "1"}, None):
+        code, listing = await api.get("sweeps", params=params)
+        assert (code, listing) == (200, {"sweeps": []})
+    code, _answer = await api.get("sweeps", "abc123")
+    assert code == 404
     assert not store_file(names_path).exists()
     assert {job["id"] for job in await service.client.jobs()} == before
 
