@@ -135,6 +135,11 @@ export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** "1 job", "1,000 jobs". */
+export function jobsText(n: number): string {
+  return `${formatCount(n)} job${n === 1 ? '' : 's'}`;
+}
+
 // -- the table's groups ---------------------------------------------------------------------------
 
 /** A sweep's jobs as the table shows them: in place of the first of them. */

@@ -3,7 +3,6 @@ import * as React from 'react';
 import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
 
 import { IJob } from '../api';
-import { jobCount } from '../bulkcancel';
 import { JobId } from '../jobid';
 import {
   COLUMN_WIDTHS,
@@ -20,6 +19,7 @@ import {
   ISweepGroup,
   itemJobs,
   itemKey,
+  jobsText,
   stateCounts,
   TableItem
 } from '../sweeps';
@@ -534,8 +534,8 @@ const GroupRow = React.memo(function GroupRow(
   const shown = group.jobs.length;
   const count =
     group.total > shown
-      ? `${formatCount(shown)} of ${jobCount(group.total).replace(/^\d+/, formatCount(group.total))}`
-      : jobCount(shown).replace(/^\d+/, formatCount(shown));
+      ? `${formatCount(shown)} of ${jobsText(group.total)}`
+      : jobsText(shown);
   const counts = stateCounts(group.jobs);
   const Caret = expanded ? caretDownIcon : caretRightIcon;
   return (

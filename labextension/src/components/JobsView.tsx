@@ -32,6 +32,7 @@ import {
   formatCount,
   ISweepGroup,
   jobsOfSweep,
+  jobsText,
   sweepTracker,
   unsuccessful
 } from '../sweeps';
@@ -568,7 +569,7 @@ function useGroupActions(
       const name = `“${group.group}”`;
       const body =
         which === 'all'
-          ? `Submit the ${jobCount(group.total || known.length)} of ${name} again, as a new sweep of the same group?`
+          ? `Submit the ${jobsText(group.total || known.length)} of ${name} again, as a new sweep of the same group?`
           : `Submit again the jobs of ${name} that did not complete (failed, cancelled, timed out or never submitted), as a new sweep of the same group?`;
       const answer = await showDialog({
         title: `Run ${name} again?`,
@@ -585,7 +586,7 @@ function useGroupActions(
         const started = await model.api.rerunSweep(group.id, which);
         const count = started.count ?? started.total;
         setNote({
-          text: `${name}: ${jobCount(count).replace(/^\d+/, formatCount(count))} submitted again.`,
+          text: `${name}: ${jobsText(count)} submitted again.`,
           refused: false
         });
       } catch (error) {

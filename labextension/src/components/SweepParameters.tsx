@@ -15,6 +15,7 @@ import {
   IParameterRow,
   isSweep,
   ISweepParams,
+  jobsText,
   sweepInputs
 } from '../sweeps';
 
@@ -137,8 +138,7 @@ function oneLine(message: string): string {
 /** The Submit button's words for a sweep: "Submit 20 jobs". */
 export function submitLabel(state: PreviewState): string {
   if (state.status === 'ok') {
-    const n = state.preview.count;
-    return `Submit ${formatCount(n)} job${n === 1 ? '' : 's'}`;
+    return `Submit ${jobsText(state.preview.count)}`;
   }
   return 'Submit jobs';
 }
@@ -364,9 +364,7 @@ function Preview(props: { state: PreviewState }): JSX.Element | null {
       const { count, preview } = state.preview;
       content = (
         <>
-          <strong className="jp-FluxHub-sweepCount">
-            {formatCount(count)} job{count === 1 ? '' : 's'}
-          </strong>
+          <strong className="jp-FluxHub-sweepCount">{jobsText(count)}</strong>
           {preview.length > 0 && (
             <ol
               className="jp-FluxHub-sweepCommands"
