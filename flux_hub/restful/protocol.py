@@ -178,8 +178,7 @@ def normalize_host(host, name="host"):
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
-            f"{name} must be the URL of the flux-restful server, like {DEFAULT_HOST}, "
-            f"not {host!r}"
+            f"{name} must be the URL of the flux-restful server, like {DEFAULT_HOST}, not {host!r}"
         )
     return url
 
