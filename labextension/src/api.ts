@@ -1,6 +1,14 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { IFilesInfo } from './files';
+import {
+  heldAnswerFrom,
+  holdFrom,
+  holdRecord,
+  IHeldAnswer,
+  IHold,
+  isHoldId
+} from './holds';
 import { JobId, jobIdOf } from './jobid';
 import { requestAPI, streamAPI } from './request';
 
@@ -60,6 +68,10 @@ export interface IWaiting {
   position: number | null;
   ahead: number | null;
   t_estimate: number | null;
+  /** The table's short text in place of the position or estimate (a held job's "after ƒA ok"). */
+  short?: string;
+  /** The whole tooltip, in place of "Why it waits: …" (a held job's). */
+  title?: string;
 }
 
 /**
@@ -94,6 +106,8 @@ export interface IJob {
   browser_path?: string | null;
   /** A pending job: why it waits and when it should start (see IWaiting). */
   waiting?: IWaiting | null;
+  /** A job of a sweep: which one, and its place in it. */
+  sweep?: IJobSweep;
   [key: string]: unknown;
 }
 
@@ -147,6 +161,11 @@ export interface ISubmitRequest {
    * panel's form.
    */
   origin?: ISubmitOrigin;
+  /**
+   * Hold the job until others end, as `flux submit --dependency`:
+   * "afterok:ID,ID" (holds.ts). POST jobs then answers a hold (submitHeld).
+   */
+  dependency?: string;
 }
 
 /** Where a job submitted from the panel came from (POST jobs' `origin`). */
@@ -273,6 +292,47 @@ export interface IRequestFields {
   keep_env?: { flag: string; label: string; help: string };
 }
 
+/** What a job of a sweep carries in the job list: its sweep, group and place in it. */
+export interface IJobSweep {
+  id: string;
+  group: string;
+  /** From 1. */
+  index: number;
+  total: number;
+}
+
+/** One list of a sweep's inputs: its words, or the lines of a file (a lab path). */
+export type SweepInput = string[] | { file: string };
+
+/** POST sweeps' body: a request with placeholders over its inputs (docs/server-extension-api.md). */
+export interface ISweepBody {
+  request: ISubmitRequest;
+  /** By position, or named (`{name}`); in a dict's order they are positional too. */
+  inputs: SweepInput[] | Record<string, SweepInput>;
+  group?: string;
+  origin?: ISubmitOrigin;
+}
+
+/** POST sweeps with dry_run: how many jobs, and the first of them; nothing submitted. */
+export interface ISweepPreview {
+  count: number;
+  group: string;
+  preview: { name: string; command: string }[];
+}
+
+/** A sweep's progress (POST sweeps' 202, GET sweeps). */
+export interface ISweepProgress {
+  sweep: string;
+  group: string;
+  total: number;
+  submitted: number;
+  failed: number;
+  errors: { index: number; message: string }[];
+  created?: number;
+  done: boolean;
+  count?: number;
+}
+
 /** A job record as read, its id made a JobId (the record is fresh: changed in place). */
 function jobFrom(record: IJob): IJob {
   record.id = jobIdOf(record.id);
@@ -327,6 +387,10 @@ export class FluxHubAPI {
   }
 
   async job(id: JobId): Promise<IJob> {
+    if (isHoldId(id)) {
+      // A held job's row (holds.ts): the hold as a record.
+      return holdRecord(await this.hold(id));
+    }
     return jobFrom(await requestAPI<IJob>(`jobs/${id}`, this.settings));
   }
 
@@ -421,7 +485,101 @@ export class FluxHubAPI {
     );
   }
 
+  /** How many jobs a sweep makes and its first commands (POST sweeps, dry_run). */
+  sweepPreview(body: ISweepBody): Promise<ISweepPreview> {
+    return requestAPI<ISweepPreview>('sweeps', this.settings, {
+      method: 'POST',
+      body: JSON.stringify({ ...body, dry_run: true })
+    });
+  }
+
+  /** Submit a sweep: the server submits its jobs in the background (202). */
+  submitSweep(body: ISweepBody): Promise<ISweepProgress> {
+    return requestAPI<ISweepProgress>('sweeps', this.settings, {
+      method: 'POST',
+      body: JSON.stringify(body)
+    });
+  }
+
+  /** The person's sweeps still submitting (GET sweeps?unfinished=1). */
+  async unfinishedSweeps(): Promise<ISweepProgress[]> {
+    const answer = await requestAPI<{ sweeps: ISweepProgress[] }>(
+      'sweeps?unfinished=1',
+      this.settings
+    );
+    return answer.sweeps ?? [];
+  }
+
+  /** A new sweep of a sweep's jobs: all, or those that did not complete (202). */
+  rerunSweep(
+    id: string,
+    which: 'all' | 'unsuccessful'
+  ): Promise<ISweepProgress> {
+    return requestAPI<ISweepProgress>(
+      `sweeps/${encodeURIComponent(id)}/rerun`,
+      this.settings,
+      { method: 'POST', body: JSON.stringify({ which }) }
+    );
+  }
+
+  /** The person's held jobs, newest first (GET holds): the hub's, passed on. */
+  async holds(): Promise<IHold[]> {
+    const answer = await requestAPI<{ holds: unknown[] }>(
+      'holds',
+      this.settings
+    );
+    return (answer.holds ?? []).map(holdFrom);
+  }
+
+  /** One held job (GET holds/<id>). */
+  async hold(id: string): Promise<IHold> {
+    return holdFrom(
+      await requestAPI<unknown>(
+        `holds/${encodeURIComponent(id)}`,
+        this.settings
+      )
+    );
+  }
+
+  /** Cancel a held job while it waits (DELETE holds/<id>): the hold as it is then. */
+  async cancelHold(id: string): Promise<IHold> {
+    return holdFrom(
+      await requestAPI<unknown>(
+        `holds/${encodeURIComponent(id)}`,
+        this.settings,
+        { method: 'DELETE' }
+      )
+    );
+  }
+
+  /**
+   * Submit a job with a `dependency`: the hub holds it until the condition
+   * holds (201 {"hold", "state", "after", "name"}).
+   */
+  async submitHeld(request: ISubmitRequest): Promise<IHeldAnswer> {
+    const body = await requestAPI<any>('jobs', this.settings, {
+      method: 'POST',
+      body: JSON.stringify(request)
+    });
+    if (!body || typeof body.hold !== 'string') {
+      throw new Error(
+        'The server submitted the job at once instead of holding it: it does not know dependencies.'
+      );
+    }
+    return heldAnswerFrom(body);
+  }
+
+  /** Cancel a job; a held job's row (a hold's id) cancels the hold. */
   async cancel(id: JobId): Promise<string> {
+    if (isHoldId(id)) {
+      const hold = await this.cancelHold(id);
+      if (hold.state !== 'CANCELED') {
+        throw new Error(
+          `The held job no longer waited: ${hold.state.toLowerCase().replace('_', ' ')}.`
+        );
+      }
+      return 'The held job was cancelled: it will not run.';
+    }
     const body = await requestAPI<{ message: string }>(
       `jobs/${id}/cancel`,
       this.settings,

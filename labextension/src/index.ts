@@ -42,6 +42,9 @@ import { JobsModel } from './model';
 import { FluxHubError } from './request';
 import { JobsSidebar } from './sidebar';
 import { SubmitPanel } from './submit';
+import { heldMessage } from './components/RunAfter';
+import { HoldDetail } from './components/HoldDetail';
+import { sweepTracker } from './sweeps';
 
 const PLUGIN_ID = 'flux-hub:plugin';
 
@@ -308,6 +311,32 @@ const plugin: JupyterFrontEndPlugin<void> = {
         files,
         submit: request =>
           api.submit(origin ? { ...request, origin } : request),
+        // The Parameters: many jobs of the form (a sweep), its progress in the panel
+        sweeps: {
+          preview: body => api.sweepPreview(body),
+          submit: body => api.submitSweep(origin ? { ...body, origin } : body),
+          onSubmitted: started => {
+            void sweepTracker(model).poke();
+            void model.refresh().catch(() => undefined);
+            historyChanged.emit();
+            Notification.success(
+              `Submitting ${started.total} Flux jobs of “${started.group}”.`,
+              { autoClose: 5000 }
+            );
+            panel.dispose();
+          }
+        },
+        // Run after: the job held by the hub until others end
+        holds: {
+          submit: request =>
+            api.submitHeld(origin ? { ...request, origin } : request),
+          onHeld: (answer, request) => {
+            model.held(answer, { ...request });
+            Notification.success(heldMessage(answer), { autoClose: 8000 });
+            panel.dispose();
+          },
+          jobs: () => model.jobs
+        },
         // Asked once, kept by the API (the form's help is the description's).
         requestFields: api.requestFields(),
         // Edit and run: the form filled with a recorded request, and why.
@@ -534,6 +563,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       },
       execute: args => {
         const id = jobIdArg(args.id);
+        if (
+          id === null &&
+          typeof args.id === 'string' &&
+          /^h[0-9a-f]+$/.test(args.id)
+        ) {
+          // A held job's row (holds.ts): the hold's own detail.
+          openHold(args.id);
+          return;
+        }
         if (id === null) {
           console.error(`flux-hub: not a Flux job id: ${String(args.id)}`);
           return;
@@ -563,6 +601,29 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    /** A held job in the main area, once (its tab again if open). */
+    function openHold(holdId: string): void {
+      const widgetId = `flux-hub-hold-${holdId}`;
+      if (Array.from(shell.widgets('main')).some(w => w.id === widgetId)) {
+        shell.activateById(widgetId);
+        return;
+      }
+      const content = new HoldDetail({
+        model,
+        id: holdId,
+        openJob: id => void commands.execute(CommandIDs.openJob, { id })
+      });
+      const widget = new MainAreaWidget({ content });
+      widget.id = widgetId;
+      widget.title.icon = fluxIcon;
+      content.title.changed.connect(() => {
+        widget.title.label = content.title.label;
+      });
+      widget.title.label = content.title.label;
+      shell.add(widget, 'main');
+      shell.activateById(widget.id);
+    }
+
     if (palette) {
       for (const command of [
         CommandIDs.open,
@@ -579,6 +640,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       category: 'Other',
       rank: 1,
       args: { fromLauncher: true }
+    });
+
+    // A held job whose condition can no longer hold: said once, with why.
+    model.holdNeverRun.connect((_, hold) => {
+      if (notify) {
+        Notification.error(
+          `Held Flux job ${hold.name || hold.hold} will not run: ${hold.reason || 'its condition can no longer hold'}.`,
+          { autoClose: 8000 }
+        );
+      }
     });
 
     model.jobFinished.connect((_, job: IJob) => {

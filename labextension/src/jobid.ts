@@ -53,10 +53,16 @@ function isInRange(decimal: string): boolean {
 const f58Cache = new Map<JobId, string>();
 const F58_CACHE_SIZE = 20000;
 
-/** The id as `flux jobs` shows it: "ƒ" and base58, most significant digit first. */
+/**
+ * The id as `flux jobs` shows it: "ƒ" and base58, most significant digit
+ * first. A row's id that is not a job's (a held job's, "h…") as it is.
+ */
 export function formatF58(id: JobId): string {
   let text = f58Cache.get(id);
   if (text === undefined) {
+    if (!DECIMAL.test(id)) {
+      return id;
+    }
     text = F58_PREFIX + base58(BigInt(id));
     if (f58Cache.size >= F58_CACHE_SIZE) {
       f58Cache.clear();

@@ -10,6 +10,8 @@ import {
   ISubmitValues,
   SubmitForm
 } from './components/SubmitForm';
+import { ISweepActions } from './components/SweepParameters';
+import { IHoldActions } from './components/RunAfter';
 import { IFilesInfo } from './files';
 import { JobId } from './jobid';
 import { TemplatesAPI } from './templates';
@@ -73,5 +75,9 @@ export namespace SubmitPanel {
     templates?: TemplatesAPI | null;
     /** Ask with these dialogs (default: JupyterLab's InputDialog and Dialog). */
     dialogs?: IFormDialogs;
+    /** What the form's Parameters do: POST sweeps (absent: no Parameters). */
+    sweeps?: ISweepActions | null;
+    /** What the form's Run after does: POST jobs with a dependency (absent: no Run after). */
+    holds?: IHoldActions | null;
   }
 }

@@ -9,9 +9,13 @@ import { statusOf } from './jobs';
  * counts.
  */
 
-/** The job's `waiting`, when it is pending and the server said why; else null. */
+/**
+ * The job's `waiting`, when it is pending and the server said why; else
+ * null. A held job's row (holds.ts) has one in every state: what it waits
+ * for, or why it never ran.
+ */
 export function waitingOf(job: IJob): IWaiting | null {
-  if (statusOf(job) !== 'PENDING') {
+  if (statusOf(job) !== 'PENDING' && !job.hold) {
     return null;
   }
   const waiting = job.waiting;
@@ -24,7 +28,11 @@ export function waitingOf(job: IJob): IWaiting | null {
     position: count(w.position),
     ahead: count(w.ahead),
     t_estimate:
-      typeof w.t_estimate === 'number' && w.t_estimate > 0 ? w.t_estimate : null
+      typeof w.t_estimate === 'number' && w.t_estimate > 0
+        ? w.t_estimate
+        : null,
+    ...(typeof w.short === 'string' ? { short: w.short } : {}),
+    ...(typeof w.title === 'string' ? { title: w.title } : {})
   };
 }
 
@@ -106,6 +114,9 @@ export function shortWaiting(
   if (!waiting) {
     return '';
   }
+  if (waiting.short !== undefined) {
+    return waiting.short;
+  }
   const { position, t_estimate } = waiting;
   const start = t_estimate === null ? '' : `~${shortWhen(t_estimate, now)}`;
   const place = position === null ? '' : `#${position} in queue`;
@@ -155,6 +166,9 @@ export function waitingTooltip(job: IJob, now: Date = new Date()): string {
   const waiting = waitingOf(job);
   if (!waiting) {
     return '';
+  }
+  if (waiting.title) {
+    return waiting.title;
   }
   const lines = [
     `Why it waits: ${waiting.reason || 'the server does not say.'}`

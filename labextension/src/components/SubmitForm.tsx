@@ -8,7 +8,24 @@ import { JobId } from '../jobid';
 import { parseEnvironment } from '../jobs';
 import { FluxHubError } from '../request';
 import { describe } from '../model';
+import { EMPTY_SWEEP, ISweepParams } from '../sweeps';
 import { ITemplate, TemplatesAPI } from '../templates';
+import {
+  ISweepActions,
+  submitBlocked,
+  submitLabel,
+  submitSweep,
+  sweeping,
+  SweepParameters,
+  useSweepPreview
+} from './SweepParameters';
+import {
+  IHoldActions,
+  NO_RUN_AFTER,
+  RunAfter,
+  runAfterDependency,
+  runAfterRefusal
+} from './RunAfter';
 
 /**
  * What the form sends (POST jobs' body): a request of the one description,
@@ -434,12 +451,16 @@ export interface ISubmitFormProps {
   dialogs?: IFormDialogs;
   /** Focus the first field when the form is shown. */
   autoFocus?: boolean;
+  /** With it, the form's Parameters make many jobs of one request (POST sweeps). */
+  sweeps?: ISweepActions | null;
+  /** With it, the form's Run after holds the job until others end (POST jobs' dependency). */
+  holds?: IHoldActions | null;
 }
 
 /** The server's sentence after the banner's own lead ("The job was not submitted."). */
 function withoutLead(message: string): string {
   const rest = message.replace(
-    /^The (job|template) was not (submitted|saved|deleted):\s*/,
+    /^The (job|template|sweep) was not (submitted|saved|deleted):\s*/,
     ''
   );
   return rest === message ? message : rest[0].toUpperCase() + rest.slice(1);
@@ -577,6 +598,17 @@ function Form(props: IFormProps): JSX.Element {
     null
   );
   const [chosen, setChosen] = React.useState('');
+  // The Parameters: many jobs of this one form (a sweep).
+  const [sweep, setSweep] = React.useState<ISweepParams>(EMPTY_SWEEP);
+  const isSweep = !!props.sweeps && sweeping(sweep);
+  const draft = React.useMemo(
+    () => (isSweep ? validate(values, props.files ?? null).request : null),
+    [isSweep, values, props.files]
+  );
+  const preview = useSweepPreview(props.sweeps ?? null, draft, sweep);
+  // Run after: the job held until others end (empty: submitted now).
+  const [after, setAfter] = React.useState(NO_RUN_AFTER);
+  const [afterError, setAfterError] = React.useState<string | null>(null);
 
   const loadTemplates = React.useCallback(async () => {
     if (!props.templates) {
@@ -662,15 +694,47 @@ function Form(props: IFormProps): JSX.Element {
   const onSubmit = async (event: React.FormEvent) => {
     event.preventDefault();
     const request = checked();
+    // Run after's jobs, checked with the rest (shown at the field).
+    const held = props.holds && !isSweep ? runAfterDependency(after) : null;
+    setAfterError(held && 'error' in held ? held.error : null);
+    if (held && 'error' in held) {
+      setRejected(n => n + 1);
+      return;
+    }
     if (!request) {
       return;
     }
     setBusy('submit');
     try {
+      if (held?.dependency) {
+        const answer = await props.holds!.submit({
+          ...request,
+          dependency: held.dependency
+        });
+        props.holds!.onHeld(answer, request);
+        return;
+      }
+      if (isSweep) {
+        props.sweeps!.onSubmitted(
+          await submitSweep(props.sweeps!, request, sweep)
+        );
+        return;
+      }
       const id = await props.submit(request);
       props.onSubmitted(id);
     } catch (error) {
-      refused('The job was not submitted.', error);
+      const atRunAfter = held?.dependency ? runAfterRefusal(error) : null;
+      if (atRunAfter) {
+        setAfterError(atRunAfter);
+        setRefusal({
+          lead: 'The job was not held.',
+          message: 'See Run after above.',
+          reasons: []
+        });
+        setRejected(n => n + 1);
+        return;
+      }
+      refused(`The ${isSweep ? 'sweep' : 'job'} was not submitted.`, error);
     } finally {
       setBusy(null);
     }
@@ -762,6 +826,9 @@ function Form(props: IFormProps): JSX.Element {
 
   const clear = () => {
     setValues({ ...EMPTY_VALUES, workdir: props.initial.workdir });
+    setSweep(EMPTY_SWEEP);
+    setAfter(NO_RUN_AFTER);
+    setAfterError(null);
     setChosen('');
     setErrors({});
     setRefusal(null);
@@ -984,6 +1051,9 @@ function Form(props: IFormProps): JSX.Element {
       <div className="jp-FluxHub-runs" aria-label="Runs">
         Runs: <code>{runsAs(values) || '…'}</code>
       </div>
+      {props.sweeps && (
+        <SweepParameters value={sweep} onChange={setSweep} preview={preview} />
+      )}
       {field(
         'name',
         <>
@@ -1092,6 +1162,22 @@ function Form(props: IFormProps): JSX.Element {
           ({help('exclusive')})
         </span>
       </div>
+      {props.holds && (
+        <RunAfter
+          value={after}
+          onChange={value => {
+            setAfter(value);
+            setAfterError(null);
+          }}
+          jobs={props.holds.jobs()}
+          error={afterError}
+          disabledBecause={
+            isSweep
+              ? 'Not for sweeps yet: the jobs of a sweep are submitted now.'
+              : null
+          }
+        />
+      )}
       {refusal && (
         <div className="jp-FluxHub-banner" role="alert">
           <strong>{refusal.lead}</strong> {withoutLead(refusal.message)}
@@ -1113,9 +1199,13 @@ function Form(props: IFormProps): JSX.Element {
         <button
           type="submit"
           className="jp-mod-styled jp-mod-accept"
-          disabled={busy !== null}
+          disabled={busy !== null || (isSweep && submitBlocked(preview))}
         >
-          {busy === 'submit' ? 'Submitting…' : 'Submit'}
+          {busy === 'submit'
+            ? 'Submitting…'
+            : isSweep
+              ? submitLabel(preview)
+              : 'Submit'}
         </button>
         {props.templates && (
           <button
