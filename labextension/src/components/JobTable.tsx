@@ -588,8 +588,10 @@ const GroupRow = React.memo(function GroupRow(
             <Caret.react tag="span" className="jp-FluxHub-groupCaret" />
             <span className="jp-FluxHub-groupName">{group.group}</span>
           </button>
-          <span className="jp-FluxHub-groupCount">{count}</span>
-          <span className="jp-FluxHub-groupStates">{counts}</span>
+          <span className="jp-FluxHub-groupSummary">
+            <span className="jp-FluxHub-groupCount">{count}</span>
+            <span className="jp-FluxHub-groupStates">{counts}</span>
+          </span>
           {props.hasMenu && (
             <button
               type="button"
