@@ -12,7 +12,9 @@ Inputs: each ``:::`` starts a list of inputs (the words after it); each file nam
 is the whole numbers from A to B (both included), as bash would expand it. Several lists give
 their product, the last varying fastest, as bulksubmit (and GNU parallel) do: ``::: a b ::: 1 2``
 is (a,1) (a,2) (b,1) (b,2). From Python and JSON the inputs are a list of lists (positional) or a
-dict {name: list} (named; in the dict's order they are positional too).
+dict {name: list} (named; in the dict's order they are positional too); a list may also be
+``{"words": "a 'b c' {1..3}"}``, text read as the words after ``:::`` are (read_words: the panel's
+Values, so a range or a quoted value means the same in the form and the terminal).
 
 Placeholders, in the command's words, the name, the working directory and environment values:
 
@@ -119,6 +121,16 @@ def expand_range(word):
     return [str(start + i * step) for i in range(count)]
 
 
+def read_words(text):
+    """One input list from text typed as the words after ``:::`` (the panel's Values): split as
+    a shell splits words (quotes keep spaces), each ``{A..B}`` a range (expand_range)."""
+    try:
+        words = shlex.split(text)
+    except ValueError as error:
+        raise SweepError(f"the values {text[:80]!r} cannot be read as words: {error}") from None
+    return [value for word in words for value in expand_range(word)]
+
+
 def read_inputs(path):
     """One input list from a file: its lines, empty ones skipped."""
     try:
@@ -149,6 +161,10 @@ def _lists(inputs):
     checked = []
     for i, values in enumerate(lists):
         label = names[i] if names else str(i)
+        if isinstance(values, dict) and list(values) == ["words"]:
+            if not isinstance(values["words"], str):
+                raise SweepError(f"input {label}'s words must be text")
+            values = read_words(values["words"])
         if isinstance(values, str) or not isinstance(values, list | tuple | range):
             raise SweepError(f"input {label} must be a list, not {values!r}")
         if not values:

@@ -3,6 +3,7 @@ bulksubmit does; ``flux-hub bulksubmit`` as a person in a terminal types it, and
 ``submit_many`` on the local MiniCluster (both lanes)."""
 
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -99,6 +100,20 @@ def test_command_line_inputs_ranges_and_files(tmp_path):
     assert sweep.count(lists) == 18
 
 
+def test_values_typed_as_words_read_as_the_command_line_reads_them():
+    """The panel's Values ({"words": text}) and the words after ':::' are one rule: the same
+    text gives the same inputs (quotes keep spaces, {A..B} are ranges)."""
+    text = "a 'b c' {1..3} {0..10..5}"
+    _command, typed = sweep.split_command(["echo", ":::", *shlex.split(text)])
+    jobs = sweep.expand({"command": "echo {}"}, [{"words": text}])
+    assert [job.fields["command"] for job in jobs] == [
+        shlex.join(["echo", value]) for value in typed[0]
+    ]
+    assert typed[0] == ["a", "b c", "1", "2", "3", "0", "5", "10"]
+    named = sweep.expand({"command": "echo {x}"}, {"x": {"words": "{1..2}"}})
+    assert [job.fields["command"] for job in named] == ["echo 1", "echo 2"]
+
+
 @pytest.mark.parametrize(
     ("request_", "inputs", "said"),
     [
@@ -122,6 +137,9 @@ def test_command_line_inputs_ranges_and_files(tmp_path):
         ({"command": ["echo", "{a b}"]}, [["1"]], "the command: {a b} is not a placeholder"),
         ({"command": "echo"}, "abc", "'inputs' must be a list of lists or a dict"),
         ({"command": "echo"}, [[None]], "input 0 holds None: inputs are text or numbers"),
+        ({"command": "echo"}, [{"words": "a 'b"}], 'the values "a \'b" cannot be read as words'),
+        ({"command": "echo"}, [{"words": "{1..3..0}"}], "{1..3..0}: a range's step cannot be 0"),
+        ({"command": "echo"}, [{"words": 3}], "input 0's words must be text"),
     ],
 )
 def test_a_bad_sweep_is_one_line(request_, inputs, said):

@@ -584,7 +584,8 @@ class Sweeps:
 def parse_body(body):
     """(request, inputs, group, origin, dry_run) of a POST sweeps body: ``{"request": {POST
     jobs' job fields, with placeholders}, "inputs": [[...], ...] or {name: [...]} (a list may be
-    ``{"file": path}``), "group"?: text, "origin"?: as POST jobs', "dry_run"?: bool}``;
+    ``{"file": path}`` or ``{"words": text}``), "group"?: text, "origin"?: as POST jobs',
+    "dry_run"?: bool, "keep_env"?: bool as POST jobs'}``;
     BadRequest (one line) otherwise."""
     try:
         data = json.loads(body or b"")
@@ -592,7 +593,7 @@ def parse_body(body):
         data = None
     if not isinstance(data, dict):
         raise BadRequest('The request body must be a JSON object {"request": ..., "inputs": ...}.')
-    unknown = sorted(set(data) - {"request", "inputs", "group", "origin", "dry_run"})
+    unknown = sorted(set(data) - {"request", "inputs", "group", "origin", "dry_run", "keep_env"})
     if unknown:
         raise BadRequest(f"The sweep was not submitted: unknown field {unknown[0]!r}.")
     request = data.get("request")
@@ -607,9 +608,13 @@ def parse_body(body):
     origin, reasons = parse_origin(data.get("origin"))
     if reasons:
         raise BadRequest("The sweep was not submitted: " + reasons[0])
+    for flag in ("dry_run", "keep_env"):
+        if not isinstance(data.get(flag, False), bool):
+            raise BadRequest(f"The sweep was not submitted: {flag!r} must be true or false.")
     dry_run = data.get("dry_run", False)
-    if not isinstance(dry_run, bool):
-        raise BadRequest("The sweep was not submitted: 'dry_run' must be true or false.")
+    if data.get("keep_env") and origin is not None:
+        # as POST jobs' keep_env: the history keeps the environment's values (KEEP_ENV_HELP)
+        origin["keep_env_values"] = True
     return request, data.get("inputs"), group, origin, dry_run
 
 

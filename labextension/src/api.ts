@@ -302,7 +302,11 @@ export interface IJobSweep {
 }
 
 /** One list of a sweep's inputs: its words, or the lines of a file (a lab path). */
-export type SweepInput = string[] | { file: string };
+/**
+ * One list of a sweep's inputs: the values themselves, the lines of a file,
+ * or text read as the words after `:::` are (`{1..10}` ranges, quotes).
+ */
+export type SweepInput = string[] | { file: string } | { words: string };
 
 /** POST sweeps' body: a request with placeholders over its inputs (docs/server-extension-api.md). */
 export interface ISweepBody {
@@ -311,6 +315,8 @@ export interface ISweepBody {
   inputs: SweepInput[] | Record<string, SweepInput>;
   group?: string;
   origin?: ISubmitOrigin;
+  /** The history keeps the environment's values (as POST jobs' keep_env). */
+  keep_env?: boolean;
 }
 
 /** POST sweeps with dry_run: how many jobs, and the first of them; nothing submitted. */

@@ -6,8 +6,6 @@ import { isActive, statusOf, STATE_FILTERS } from './jobs';
 import { JobsModel } from './model';
 
 /** The most jobs one sweep may have (flux_hub/sweep.py's MAX_JOBS). */
-export const MAX_SWEEP_JOBS = 10000;
-
 /** One row of the form's Parameters: a list of inputs, by its name or position. */
 export interface IParameterRow {
   /** Optional: `{name}` in the command; empty: by position (`{}`, `{0}`). */
@@ -40,40 +38,7 @@ export const EMPTY_SWEEP: ISweepParams = {
   group: ''
 };
 
-const RANGE = /^\{(-?\d+)\.\.(-?\d+)(?:\.\.(-?\d+))?\}$/;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/**
- * The words of one input, as flux-hub bulksubmit reads them: `{1..3}` is 1 2
- * 3, `{0..10..5}` 0 5 10, any other word itself. A bad range is one line.
- */
-export function expandWords(text: string): string[] | { error: string } {
-  const out: string[] = [];
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    const match = RANGE.exec(word);
-    if (!match) {
-      out.push(word);
-      continue;
-    }
-    const start = Number(match[1]);
-    const stop = Number(match[2]);
-    let step = Number(match[3] ?? 1);
-    if (step === 0) {
-      return { error: `${word}: a range's step cannot be 0` };
-    }
-    step = stop >= start ? Math.abs(step) : -Math.abs(step);
-    const count = Math.floor((stop - start) / step) + 1;
-    if (out.length + count > MAX_SWEEP_JOBS) {
-      return {
-        error: `${word} has ${count} inputs: a sweep has at most ${MAX_SWEEP_JOBS} jobs`
-      };
-    }
-    for (let i = 0; i < count; i++) {
-      out.push(String(start + i * step));
-    }
-  }
-  return out;
-}
 
 /** Whether a row has inputs (words, or a file's path). */
 export function rowHasValues(row: IParameterRow): boolean {
@@ -105,11 +70,9 @@ export function sweepInputs(
       lists.push({ name, input: { file: row.path.trim() } });
       continue;
     }
-    const words = expandWords(row.words);
-    if ('error' in words) {
-      return { error: words.error };
-    }
-    lists.push({ name, input: words });
+    // As typed: the server reads them as the words after `:::` on the command
+    // line (flux_hub/sweep.py read_words: quotes, {1..10} ranges), one rule.
+    lists.push({ name, input: { words: row.words.trim() } });
   }
   const named = lists.filter(l => l.name).length;
   if (named === 0) {

@@ -555,3 +555,50 @@ async def test_a_large_lists_periodic_listing_never_holds_a_refresh_up(api, serv
     jobs = {job["id"]: job for job in await panel.refresh()}
     assert elsewhere in jobs and jobs[mine]["name"] == "mine"
     assert service._listing is None and asked == [{}]
+
+
+async def test_values_as_typed_and_keeping_the_environments_values(api, service, names_path):
+    """The form's Values go as typed ({"words": text}: the server reads them as the terminal's
+    words after ':::', one rule); keep_env keeps the environment's values in the history, as
+    POST jobs' does, and only when asked."""
+    code, answer = await api.post(
+        "sweeps",
+        body={
+            "request": {"command": "echo {}"},
+            "inputs": [{"words": "a 'b c' {1..2}"}],
+            "dry_run": True,
+        },
+    )
+    assert code == 200, answer
+    assert [job["command"] for job in answer["preview"]] == [
+        "echo a",
+        "echo 'b c'",
+        "echo 1",
+        "echo 2",
+    ]
+    kept = {}
+    for keep in (True, False):
+        code, answer = await api.post(
+            "sweeps",
+            body={
+                "request": {"command": "printenv ALPHA", "envars": {"ALPHA": "{}"}},
+                "inputs": [{"words": "{1..2}"}],
+                "group": f"keep-{keep}",
+                "keep_env": keep,
+            },
+        )
+        assert code == 202, answer
+        kept[keep] = (await progress_until_done(api, answer["sweep"]))["ids"]
+    written(service)
+    with History(names_path=names_path, account="alice") as history:
+        values = [history.get(i)["request"].get("envars") for i in kept[True]]
+        names = [history.get(i) for i in kept[False]]
+    assert values == [{"ALPHA": "1"}, {"ALPHA": "2"}]
+    assert all(r["env_names"] == ["ALPHA"] and not r["request"].get("envars") for r in names)
+    code, answer = await api.post(
+        "sweeps", body={"request": {"command": "echo"}, "inputs": [[1]], "keep_env": "yes"}
+    )
+    assert (code, answer["message"]) == (
+        400,
+        "The sweep was not submitted: 'keep_env' must be true or false.",
+    )

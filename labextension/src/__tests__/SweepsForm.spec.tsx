@@ -4,7 +4,7 @@ import { act, fireEvent, render, screen } from '@testing-library/react';
 import { FluxHubAPI, ISubmitRequest, ISweepBody, ISweepProgress } from '../api';
 import { EMPTY_VALUES, SubmitForm } from '../components/SubmitForm';
 import { ISweepActions, sweepBody } from '../components/SweepParameters';
-import { EMPTY_SWEEP, expandWords, sweepInputs } from '../sweeps';
+import { EMPTY_SWEEP, sweepInputs } from '../sweeps';
 import { failure, flush, json, settingsWith } from './fakes';
 import { REQUEST_FIELDS } from './requestFields';
 
@@ -32,13 +32,24 @@ async function until(check: () => void, ms = 8000): Promise<void> {
   }
 }
 
+/** The count a server gives for typed values (in these specs: words and {1..N}). */
+function fakeCount(words: string | undefined): number {
+  return (words ?? 'one-line')
+    .split(/\s+/)
+    .filter(Boolean)
+    .reduce(
+      (n, word) => n + Number(/^\{1\.\.(\d+)\}$/.exec(word)?.[1] ?? 1),
+      0
+    );
+}
+
 /**
  * The form with a server that previews a sweep as POST sweeps' dry run does
  * (`answer`: the dry run's 200, or a 400's line) and takes it (202).
  */
 async function setup(
   answer: (body: ISweepBody) => { count: number } | string = body => ({
-    count: (body.inputs as string[][])[0].length
+    count: fakeCount((body.inputs as { words: string }[])[0].words)
   })
 ) {
   const previews: ISweepBody[] = [];
@@ -135,9 +146,7 @@ describe('the form’s Parameters (a sweep)', () => {
     expect(preview()).toContain('Counting the jobs…');
     await until(() => expect(preview()).toContain('20 jobs'));
     expect(previews.length).toBe(1);
-    expect(previews[0].inputs).toEqual([
-      Array.from({ length: 20 }, (_, i) => String(i + 1))
-    ]);
+    expect(previews[0].inputs).toEqual([{ words: '{1..20}' }]);
     expect(previews[0].request.command).toBe('echo {}');
     const commands = Array.from(
       document.querySelectorAll('.jp-FluxHub-sweepCommands li')
@@ -184,8 +193,8 @@ describe('the form’s Parameters (a sweep)', () => {
           workdir: '/home/alice/project'
         },
         inputs: {
-          lr: ['0.1', '0.01'],
-          seed: ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10']
+          lr: { words: '0.1 0.01' },
+          seed: { words: '{1..10}' }
         },
         group: 'lr-grid',
         origin: { kind: 'panel' }
@@ -205,7 +214,7 @@ describe('the form’s Parameters (a sweep)', () => {
     fill('File of values', 'data/inputs.txt');
     await until(() => expect(preview()).toContain('3 jobs'));
     expect(previews[previews.length - 1].inputs).toEqual([
-      ['a', 'b'],
+      { words: 'a b' },
       { file: 'data/inputs.txt' }
     ]);
     fireEvent.click(screen.getByRole('button', { name: 'Remove values 1' }));
@@ -271,15 +280,10 @@ describe('the form’s Parameters (a sweep)', () => {
 });
 
 describe('sweep inputs', () => {
-  it('expands ranges as flux-hub bulksubmit does, and refuses a bad one in one line', () => {
-    expect(expandWords('a {1..3} b')).toEqual(['a', '1', '2', '3', 'b']);
-    expect(expandWords('{0..10..5}')).toEqual(['0', '5', '10']);
-    expect(expandWords('{3..1}')).toEqual(['3', '2', '1']);
-    expect(expandWords('{1..5..0}')).toEqual({
-      error: "{1..5..0}: a range's step cannot be 0"
-    });
-    expect(expandWords('{1..20000}')).toEqual({
-      error: '{1..20000} has 20000 inputs: a sweep has at most 10000 jobs'
+  it('sends the values as typed: the server reads them as the terminal does', () => {
+    const row = { name: '', source: 'words' as const, words: '', path: '' };
+    expect(sweepInputs([{ ...row, words: " a 'b c' {1..3} " }])).toEqual({
+      inputs: [{ words: "a 'b c' {1..3}" }]
     });
   });
 
@@ -291,7 +295,7 @@ describe('sweep inputs', () => {
         { ...row, words: '' },
         { ...row, source: 'file', path: 'in.txt' }
       ])
-    ).toEqual({ inputs: [['a', 'b'], { file: 'in.txt' }] });
+    ).toEqual({ inputs: [{ words: 'a b' }, { file: 'in.txt' }] });
     expect(
       sweepInputs([
         { ...row, name: 'x', words: '1' },
@@ -303,7 +307,7 @@ describe('sweep inputs', () => {
     });
   });
 
-  it('sends the request without the history’s keep_env, which POST sweeps refuses', () => {
+  it('sends keep_env beside the request, as POST jobs takes it', () => {
     const params = {
       ...EMPTY_SWEEP,
       open: true,
@@ -317,8 +321,9 @@ describe('sweep inputs', () => {
       )
     ).toEqual({
       request: { command: 'echo {}', envars: { SEED: '7' } },
-      inputs: [['a', 'b']],
-      group: 'g'
+      inputs: [{ words: 'a b' }],
+      group: 'g',
+      keep_env: true
     });
   });
 

@@ -53,11 +53,13 @@ export function sweepBody(
   if ('error' in inputs) {
     return inputs;
   }
-  // The history's keep_env is no field of a job request, and POST sweeps
-  // refuses it (a sweep's jobs are kept in the history as the server does).
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  // keep_env is no field of a job request but the history's, beside it as in
+  // POST jobs.
   const { keep_env, ...fields } = request;
   const body: ISweepBody = { request: fields, inputs: inputs.inputs };
+  if (keep_env) {
+    body.keep_env = true;
+  }
   if (params.group.trim()) {
     body.group = params.group.trim();
   }
