@@ -59,10 +59,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from flux_hub import jobid, jobnames, jobrequest
+from flux_hub import jobid, jobnames, jobrequest, sqlitefile
 from flux_hub.journal import SubmittedJobs, journal_path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 3  # len of the steps in History._upgrade
 # A template's name: 1 to this many characters (surrounding spaces dropped)
 MAX_TEMPLATE_NAME = 80
 # The hub's published templates, as JSON, in a server's environment (the hub's job_templates)
@@ -259,44 +259,38 @@ class History:
     # -- schema and migration ----------------------------------------------------------------
 
     def _upgrade(self):
-        with self._write() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise HistoryError(
-                    f"the job history {self.path} was written by a newer flux-hub "
-                    f"(schema {version}, this one knows up to {SCHEMA_VERSION}); upgrade flux-hub"
-                )
-            if version == 0:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                try:
-                    db.execute("SAVEPOINT text")
-                    for statement in _TEXT_SCHEMA:
-                        db.execute(statement)
-                    db.execute("RELEASE text")
-                except sqlite3.OperationalError:  # no FTS5 (or no trigram: sqlite < 3.34)
-                    db.execute("ROLLBACK TO text")
-                    db.execute("RELEASE text")
-                self._import_old_files(db)
-                version = 1
-            if version == 1:
-                for statement in _SCHEMA_2:
-                    db.execute(statement)
-                version = 2
-            if version == 2:
-                for statement in _SCHEMA_3:
-                    db.execute(statement)
-                version = 3
-            if db.execute("PRAGMA user_version").fetchone()[0] != version:
-                db.execute(f"PRAGMA user_version = {version}")
-            if self.account:
+        try:
+            sqlitefile.upgrade(
+                self._db,
+                (self._schema_1, _SCHEMA_2, _SCHEMA_3),
+                what=f"the job history {self.path}",
+            )
+        except sqlitefile.NewerSchema as error:
+            raise HistoryError(str(error)) from None
+        if self.account:
+            with self._write() as db:
                 # Imported before anyone knew the account: they are the opener's (the old
                 # files are in the person's own folder).
                 db.execute(
                     "UPDATE jobs SET account = ? WHERE account = '' AND imported_from IS NOT NULL",
                     (self.account,),
                 )
+
+    def _schema_1(self, db):
+        """Schema 0 -> 1: the jobs table (with its text index where sqlite has FTS5), and the
+        person's files from before the history."""
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        try:
+            db.execute("SAVEPOINT text")
+            for statement in _TEXT_SCHEMA:
+                db.execute(statement)
+            db.execute("RELEASE text")
+        except sqlite3.OperationalError:  # no FTS5 (or no trigram: sqlite < 3.34)
+            db.execute("ROLLBACK TO text")
+            db.execute("RELEASE text")
+        self._import_old_files(db)
 
     def _import_old_files(self, db):
         """Schema 0 -> 1: the ids and names of the job-name file and the submitted-jobs
