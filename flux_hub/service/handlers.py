@@ -40,6 +40,7 @@ active account, 404 when this hub holds no jobs.
 import asyncio
 import json
 import os
+import shlex
 import time
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -339,6 +340,12 @@ class PageHandler(BaseHandler):
         self.render_page("error.html", status_code=status_code, message=message)
 
 
+def export_lines(env):
+    """The credentials as lines to paste into a shell: ``export KEY=VALUE``, each value quoted
+    as the shell reads it back whole (a password with a space, ``$`` or a quote included)."""
+    return [f"export {key}={shlex.quote(str(value))}" for key, value in env.items()]
+
+
 class OwnPage(PageHandler):
     """The logged-in user's account page (GET {prefix})."""
 
@@ -355,7 +362,13 @@ class OwnCredentialsPage(PageHandler):
     async def post(self):
         """Show the user's credentials (POST with _xsrf, so a link cannot show them)."""
         env = await self.own_credentials()
-        self.render_page("secret.html", title="Your Flux credentials", env=env, back=self.prefix)
+        self.render_page(
+            "secret.html",
+            title="Your Flux credentials",
+            env=env,
+            export_lines=export_lines,
+            back=self.prefix,
+        )
 
 
 class AdminPage(PageHandler):
@@ -396,7 +409,11 @@ class AdminActionPage(PageHandler):
         if action == "password":
             env = await self.admin_credentials(hub_user)
             return self.render_page(
-                "secret.html", title=f"Flux credentials of {hub_user}", env=env, back=back
+                "secret.html",
+                title=f"Flux credentials of {hub_user}",
+                env=env,
+                export_lines=export_lines,
+                back=back,
             )
         outcome = await self.act(hub_user, action)
         message = f"{action} {hub_user}: {outcome.status}"
