@@ -6,7 +6,7 @@ it has N of the caller's jobs, then details those (one more). On a cluster a res
 shares, a user's page costs as much as the other users' jobs listed before theirs: on real Flux,
 alice's 14-job page behind 500 of bob's jobs took 420 ms, bob's 103 ms, and sixteen users asking
 at once got 3.5 answers a second between them. ``GET /v1/jobs/{id}`` of one's own job costs a few
-milliseconds (/work/shared/flux-core/README.md has the numbers).
+milliseconds (measured on flux-core 0.88: bench/flux_costs.py).
 
 So a refresh follows jobs one by one. The complete listing is read only when the list is first
 asked for, when the panel's Refresh button asks for it (``rescan``), and every

@@ -56,8 +56,10 @@ What it does, from what it really ran (no canned data):
 
 What it does NOT simulate:
 
-- multi-user mode (jobs run as the server's uid; there is no IMP, no signed jobspecs, no
-  ``flux python`` for the multi-user submit helper);
+- multi-user mode as Flux has it: without ``FLUX_SIM_MULTIUSER=1`` (above) jobs run as the
+  server's uid, and with it the tasks change accounts but there is still no IMP, no signed
+  jobspecs, no ``flux python`` for the multi-user submit helper, and the records keep the
+  instance owner's uid;
 - a broker socket: there is no FLUX_URI, so jobs and launchers (nextflow, snakemake) cannot
   talk to the instance, and nothing outside the server process can reach it;
 - real nodes: all ranks are this host, cores are counted but not bound (no affinity, no cgroups),

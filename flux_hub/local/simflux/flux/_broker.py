@@ -35,7 +35,7 @@ _instance = None
 
 # FLUX_SIM_COSTS=flux-0.88: CPU seconds each RPC costs on top of what the simulation spends, so
 # that flux-restful 1.1.0 in front of this instance costs what it costs in front of real Flux
-# (flux-core 0.88, one worker; /work/shared/flux-core/README.md). Calibrated against it with
+# (flux-core 0.88, one worker). Calibrated against it with
 # bench/flux_costs.py, which prints both side by side:
 #   - job-list.list (GET /v1/jobs, and the start of every details listing): per record listed
 #     (real: a 1000-job details page for the first user listed, 77 ms);
