@@ -14,7 +14,7 @@ import {
   isCancellable,
   statusOf
 } from '../jobs';
-import { looksLikeShell } from './SubmitForm';
+import { looksLikeShell } from '../shell';
 import { describe, JobsModel } from '../model';
 import { positionWords, startWords, waitingOf } from '../waiting';
 
@@ -335,10 +335,6 @@ function JobIds(props: { id: JobId }): JSX.Element {
   );
 }
 
-/** Shell keywords and builtins, which are no program of their own. */
-const SHELL_WORDS =
-  /^(for|while|until|if|case|function|export|source|cd|\[\[|\{|\(|\.)$|[;|&<>`$]/;
-
 /**
  * Why a job never ran, at the top: Flux's own words for a job whose program
  * could not start (exception "exec") or that could never be scheduled
@@ -356,7 +352,7 @@ function StartFailure(props: { job: IJob }): JSX.Element | null {
   const program = /start failed: (.+?): /.exec(exception.note)?.[1] ?? '';
   const shell =
     exception.type === 'exec' &&
-    (looksLikeShell(commandOf(job)) || SHELL_WORDS.test(program));
+    (looksLikeShell(commandOf(job)) || looksLikeShell(program));
   return (
     <div className="jp-FluxHub-banner jp-FluxHub-startFailure" role="alert">
       <strong>
