@@ -3,10 +3,10 @@
 Each file keeps its schema version in ``PRAGMA user_version`` (0 in a file that never had one:
 a new file, or one made before the file had versions). ``upgrade(db, steps, what=...)`` brings
 a file to the newest version when it is opened, in one transaction: ``steps[i]`` takes version
-``i`` to ``i + 1``, so the newest version is ``len(steps)``. A step is a sequence of SQL
-statements or a function of the connection. Step 1 of a store that existed before it had a
-version makes its tables as that code made them, ``IF NOT EXISTS``: a file made then is taken
-as it is, keeping its rows, and marked version 1.
+``i`` to ``i + 1``, so the newest version is ``len(steps)``. A step is a function of the
+connection, or a sequence of such functions and SQL statements run in order. Step 1 of a store
+that existed before it had a version makes its tables as that code made them, ``IF NOT
+EXISTS``: a file made then is taken as it is, keeping its rows, and marked version 1.
 
 A file written by a newer flux-hub (a version above ``len(steps)``) is refused with one sentence
 (``NewerSchema``), never rewritten: an older flux-hub cannot know what the newer one changed.
@@ -44,11 +44,11 @@ def upgrade(db, steps, *, what):
                 f"{latest}); upgrade flux-hub"
             )
         for step in steps[found:]:
-            if callable(step):
-                step(db)
-            else:
-                for statement in step:
-                    db.execute(statement)
+            for part in [step] if callable(step) else step:
+                if callable(part):
+                    part(db)
+                else:
+                    db.execute(part)
         if found != latest:
             db.execute(f"PRAGMA user_version = {latest}")
     except BaseException:
