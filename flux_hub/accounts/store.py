@@ -18,7 +18,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from flux_hub import fileutil
+from flux_hub import fileutil, sqlitefile
 
 from .status import AccountState
 
@@ -26,7 +26,7 @@ ACTIVE = AccountState.ACTIVE
 DEACTIVATED = AccountState.DEACTIVATED
 FAILED = AccountState.FAILED
 
-_SCHEMA = """
+_ACCOUNTS = """
 CREATE TABLE IF NOT EXISTS accounts (
     hub_user TEXT PRIMARY KEY,
     account TEXT NOT NULL UNIQUE,
@@ -37,6 +37,18 @@ CREATE TABLE IF NOT EXISTS accounts (
     updated_at REAL NOT NULL
 )
 """
+# The per-person MiniCluster settings (flux_hub/kubernetes/percluster/settings.py) are kept in
+# this file by default: its schema versions cover their table too.
+_SETTINGS = """
+CREATE TABLE IF NOT EXISTS minicluster_settings (
+    account TEXT PRIMARY KEY,
+    settings TEXT NOT NULL
+)
+"""
+# Schema versions (flux_hub/sqlitefile.py): STEPS[i] takes version i to i + 1.
+# 1: the accounts and minicluster_settings tables, as made before the file had a version (a
+#    file made then is taken as it is).
+STEPS = ((_ACCOUNTS, _SETTINGS),)
 
 
 class CryptKeyMissing(RuntimeError):
@@ -107,9 +119,13 @@ class CredentialStore:
         if not os.path.exists(self.path):
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         _make_private(self.path)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(_SCHEMA)
+        with self._lock:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                sqlitefile.upgrade(db, STEPS, what=f"the accounts store {self.path}")
+            finally:
+                db.close()
 
     def __repr__(self):
         return f"CredentialStore({self.path!r})"

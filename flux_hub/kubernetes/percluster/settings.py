@@ -8,18 +8,14 @@ import sqlite3
 import threading
 from dataclasses import asdict, dataclass, field
 
+from flux_hub import sqlitefile
+from flux_hub.accounts import store
 from flux_hub.names import is_label_value
 
 # Node selector keys and values as Kubernetes accepts them (qualified names, label values).
 _LABEL_KEY = re.compile(
     r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 )
-_SETTINGS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS minicluster_settings (
-    account TEXT PRIMARY KEY,
-    settings TEXT NOT NULL
-)
-"""
 
 
 @dataclass
@@ -76,8 +72,15 @@ class SettingsStore:
         self.path = path
 
     def _db(self):
-        db = sqlite3.connect(self.path, timeout=30)
-        db.execute(_SETTINGS_SCHEMA)
+        # The accounts store's schema (its file by default): the table made, an older file
+        # upgraded, a newer one refused (sqlitefile.NewerSchema).
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            sqlitefile.upgrade(db, store.STEPS, what=f"the cluster settings store {self.path}")
+        except BaseException:
+            db.close()
+            raise
+        db.isolation_level = ""  # each with-block one transaction, as before
         return db
 
     def get(self, account):
