@@ -27,7 +27,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 
-from flux_hub import depend
+from flux_hub import depend, sqlitefile
 
 DEPEND, SUBMITTING, SUBMITTED, NEVER_RUN, CANCELED = (
     "DEPEND",
@@ -60,8 +60,19 @@ CREATE TABLE IF NOT EXISTS holds (
 CREATE INDEX IF NOT EXISTS holds_owner ON holds (owner, created);
 CREATE INDEX IF NOT EXISTS holds_state ON holds (state);
 """
-# Columns added since the first version of the file (added in place when it is opened)
-_ADDED = {"origin": "TEXT"}
+
+
+def _add_origin(db):
+    # Files made before holds kept their origin lack the column (they were upgraded in place
+    # then, without a version): added unless there.
+    if "origin" not in {row[1] for row in db.execute("PRAGMA table_info(holds)")}:
+        db.execute("ALTER TABLE holds ADD COLUMN origin TEXT")
+
+
+# Schema versions (flux_hub/sqlitefile.py): STEPS[i] takes version i to i + 1.
+# 1: the holds table with ``origin``, as made before the file had a version (a file made then
+#    is taken as it is, its ``origin`` column added if it had none).
+STEPS = ((*[s for s in _SCHEMA.split(";") if s.strip()], _add_origin),)
 
 
 @dataclass
@@ -103,12 +114,12 @@ class HoldStore:
         os.chmod(path, 0o600)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-        known = {row[1] for row in self._db.execute("PRAGMA table_info(holds)")}
-        for column, kind in _ADDED.items():
-            if column not in known:
-                self._db.execute(f"ALTER TABLE holds ADD COLUMN {column} {kind}")
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            sqlitefile.upgrade(self._db, STEPS, what=f"the held jobs store {path}")
+        except BaseException:
+            self._db.close()
+            raise
         for extra in (path + "-wal", path + "-shm"):
             if os.path.exists(extra):
                 os.chmod(extra, 0o600)
