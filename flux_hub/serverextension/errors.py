@@ -21,6 +21,7 @@ from flux_hub.restful import (
     PermissionDenied,
 )
 from flux_hub.serverextension.jobs import NotConfigured
+from flux_hub.sqlitefile import NewerSchema
 
 
 class BadRequest(web.HTTPError):
@@ -46,6 +47,8 @@ STATUS_OF = (
     (NotConfigured, 503),
     # The person's job history cannot be opened (a newer schema, a file that is not one).
     (HistoryError, 503),
+    # One of the person's other files (the sweeps store) was written by a newer flux-hub.
+    (NewerSchema, 503),
     # The cluster answered something this API cannot make sense of.
     (FluxRestfulError, 502),
 )

@@ -70,7 +70,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from flux_hub import sweep
+from flux_hub import sqlitefile, sweep
 from flux_hub.history import default_path
 from flux_hub.paths import PathNotShared
 from flux_hub.restful import ClusterUnavailable, FluxRestfulError, LimitReached
@@ -112,6 +112,10 @@ CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (sweep, idx)
 );
 """
+# Schema versions (flux_hub/sqlitefile.py): STEPS[i] takes version i to i + 1.
+# 1: the sweeps and items tables, as made before the file had a version (a file made then is
+#    taken as it is).
+STEPS = (tuple(s for s in _SCHEMA.split(";") if s.strip()),)
 
 
 class SweepStore:
@@ -125,9 +129,13 @@ class SweepStore:
         os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
         os.chmod(path, 0o600)
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.executescript(_SCHEMA)
+        try:
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            sqlitefile.upgrade(self.db, STEPS, what=f"the sweeps store {path}")
+        except BaseException:
+            self.db.close()
+            raise
 
     def add(self, group, jobs, origin):
         """Keep a new sweep (``jobs``: (index, request) pairs); returns its id."""
@@ -298,12 +306,15 @@ def tag(sweep_id, group, index, total):
 
 def jobs_of_sweeps(names_path):
     """The jobs listing's map of sweeps' jobs (SweepStore.jobs) read from the person's store,
-    opened read-only: {} when they never swept (no store is made here)."""
+    opened read-only: {} when they never swept (no store is made here), or when a newer
+    flux-hub wrote it (its tables may mean something else now)."""
     path = default_path(names_path).with_name(FILE_NAME)
     if not path.exists():
         return {}
     db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30)
     try:
+        if sqlitefile.version(db) > len(STEPS):
+            return {}
         return SweepStore.jobs(_Reader(db))
     except sqlite3.Error:
         return {}  # a store being made right now (no tables yet): its jobs come as submitted
