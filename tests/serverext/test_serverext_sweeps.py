@@ -4,6 +4,7 @@ server stopped halfway (even in the middle of a submit) resumes it without doubl
 sweep is a 400 in one line and nothing is submitted."""
 
 import asyncio
+import sqlite3
 import time
 
 import pytest
@@ -274,6 +275,28 @@ async def test_an_unknown_sweep_is_404(api):
 
 def store_file(names_path):
     return names_path.with_name(sweeps.FILE_NAME)
+
+
+async def test_a_sweeps_store_of_a_newer_flux_hub_is_a_503_in_one_line(api, names_path):
+    # Issue 29.6: the file is refused, not rewritten, and the person is told why.
+    path = store_file(names_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(sweeps.STEPS) + 1}")
+    db.close()
+    message = (
+        f"the sweeps store {path} was written by a newer flux-hub (schema "
+        f"{len(sweeps.STEPS) + 1}, this one knows up to {len(sweeps.STEPS)}); upgrade flux-hub"
+    )
+    for answered in (
+        api.get("sweeps"),
+        api.post("sweeps", body={"request": {"command": "echo {}"}, "inputs": [[1, 2]]}),
+    ):
+        code, answer = await answered
+        assert (code, answer["message"]) == (503, message)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(sweeps.STEPS) + 1
+    db.close()
 
 
 async def test_a_dry_run_answers_the_count_group_and_first_jobs_and_keeps_nothing(
