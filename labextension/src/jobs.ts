@@ -1,16 +1,29 @@
 import { IJob } from './api';
 import { compareJobIds, formatF58, jobIdMatches, jobIdSortKey } from './jobid';
 
-/** Flux job states before INACTIVE; a job in one of these can still be cancelled. */
-const PENDING_STATES = new Set(['NEW', 'DEPEND', 'PRIORITY', 'SCHED']);
+/**
+ * Flux's pending states, as flux_hub/jobstates.py groups them (the one list
+ * the Python front-ends read); RUN and CLEANUP are running, all of them
+ * active, INACTIVE the only state after a job ends.
+ */
+export const PENDING_STATES: ReadonlySet<string> = new Set([
+  'NEW',
+  'DEPEND',
+  'PRIORITY',
+  'SCHED'
+]);
 
 export function isActive(job: IJob): boolean {
   return job.state !== 'INACTIVE';
 }
 
-/** CLEANUP is already past the point where a cancel changes anything. */
+/**
+ * Every active job can be cancelled, CLEANUP too: Flux takes a cancel until
+ * a job is INACTIVE (an epilog may still act on it), and `flux cancel --all`
+ * and `flux-hub cancel --all` target every active state.
+ */
 export function isCancellable(job: IJob): boolean {
-  return isActive(job) && job.state !== 'CLEANUP';
+  return isActive(job);
 }
 
 /** What happened to a finished job, or what is happening to an active one. */

@@ -21,7 +21,7 @@ describe('job helpers', () => {
     expect(statusOf(job({ state: 'RUN', result: '' }))).toBe('RUN');
     expect(statusOf(job({ state: 'SCHED', result: '' }))).toBe('PENDING');
     expect(isCancellable(job({ state: 'RUN', result: '' }))).toBe(true);
-    expect(isCancellable(job({ state: 'CLEANUP', result: '' }))).toBe(false);
+    expect(isCancellable(job({ state: 'CLEANUP', result: '' }))).toBe(true);
     expect(isCancellable(job({ state: 'INACTIVE', result: 'COMPLETED' }))).toBe(
       false
     );
