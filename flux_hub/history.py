@@ -21,8 +21,8 @@ Several writers at once (kernels, the Jupyter server, a CLI) are safe: WAL journ
 short ``BEGIN IMMEDIATE`` transaction, and a busy timeout (``timeout``) so a writer waits for
 another instead of failing.
 
-Schema versions (``PRAGMA user_version``), each upgraded to the next in place, in one
-transaction, when the file is opened:
+Schema versions (``PRAGMA user_version``, by flux_hub/sqlitefile.py as every flux-hub file),
+each upgraded to the next in place, in one transaction, when the file is opened:
 
 - 0 is the person's data before this file existed (the job-name file and the submitted-jobs
   journal, flux_hub/journal.py); the first open imports their ids and names once (origin
