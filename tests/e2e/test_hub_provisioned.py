@@ -2,6 +2,10 @@
 
 People never see their account's password; it reaches their server's environment, and each
 user can read their own on the accounts service page.
+
+The tests run in any order (``pytest -p randomly``): each logs in or adds (``added``) the users
+it needs and removes only users of its own; the whole run's logs are checked once more when the
+hub stops (``hub``), whichever test ran last.
 """
 
 import re
@@ -25,11 +29,12 @@ AWKWARD = [name.lower() for name in TYPED]
 
 @pytest.fixture(scope="module")
 def secrets():
+    """Every secret the tests saw; none of them may appear in a log."""
     return {SHARED, ADMIN_PASSWORD}
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
+def hub(tmp_path_factory, secrets):
     assert shutil.which("configurable-http-proxy"), "npm install -g configurable-http-proxy"
     hub = HubProcess(
         PROVISIONED_CONFIG,
@@ -38,7 +43,13 @@ def hub(tmp_path_factory):
     )
     hub.start()
     yield hub
+    cluster_secrets = hub.cluster_secrets()
     hub.stop()
+    # After every test, in whatever order they ran: no secret any of them saw in any log, and
+    # no request the service failed (the tests below check the same of the run so far).
+    secrets.update(cluster_secrets, hub.hub_secrets())
+    assert find_secrets(hub.logs(), secrets) == []
+    assert_no_failed_request(hub.log_text())
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +57,27 @@ def admin_token(hub, secrets):
     token = hub.token_for(hub.login("admin", ADMIN_PASSWORD), "admin")
     secrets.add(token)
     return token
+
+
+@pytest.fixture(scope="module")
+def added(hub, admin_token):
+    """Add hub users as an admin does on the admin page, once each, whichever test asks first."""
+    made = set()
+
+    def add(*names):
+        new = [name for name in names if name not in made]
+        if new:
+            response = hub.api(admin_token, "POST", "users", json={"usernames": new})
+            assert response.status_code == 201, response.text
+            made.update(new)
+
+    return add
+
+
+def assert_no_failed_request(log):
+    assert "/services/flux-accounts" in log
+    assert not re.search(r"\b500 (GET|POST) /services/flux-accounts", log)
+    assert "Uncaught exception" not in log
 
 
 def user_token(hub, name, secrets):
@@ -87,7 +119,8 @@ def test_an_allowed_user_logs_in_and_their_server_submits(hub, secrets):
     hub.stop_server(token, "alice")
 
 
-def test_admins_never_see_provisioned_passwords(hub, admin_token):
+def test_admins_never_see_provisioned_passwords(hub, admin_token, secrets):
+    own_credentials(hub, user_token(hub, "alice", secrets), secrets)  # alice has her account
     response = hub.service(admin_token, "GET", "api/accounts/alice/credentials")
     assert response.status_code == 409
     rows = hub.service(admin_token, "GET", "api/accounts").json()["accounts"]
@@ -118,8 +151,9 @@ def test_a_non_admin_cannot_reach_admin_pages_or_actions(hub, secrets):
     assert own_credentials(hub, token, secrets)["FLUX_USER"] == "bob"
 
 
-def test_deleting_a_user_kills_their_credentials(hub, admin_token, secrets):
-    creds = own_credentials(hub, user_token(hub, "erin", secrets), secrets)
+def test_deleting_a_user_kills_their_credentials(hub, admin_token, secrets, added):
+    added("frank")  # a user of this test's own: no other test logs in as frank
+    creds = own_credentials(hub, user_token(hub, "frank", secrets), secrets)
     client = FluxRestfulClient(
         creds["FLUX_RESTFUL_HOST"],
         creds["FLUX_USER"],
@@ -127,18 +161,19 @@ def test_deleting_a_user_kills_their_credentials(hub, admin_token, secrets):
         creds["FLUX_SECRET_KEY"],
     )
     secrets.add(client.login())
-    response = hub.api(admin_token, "DELETE", "users/erin")
+    response = hub.api(admin_token, "DELETE", "users/frank")
     assert response.status_code == 204, response.text
     with pytest.raises(AuthenticationFailed):
         client.login()
     client.close()
     rows = hub.service(admin_token, "GET", "api/accounts").json()["accounts"]
-    assert "erin" not in {r["hub_user"] for r in rows}
+    assert "frank" not in {r["hub_user"] for r in rows}
 
 
-def test_awkward_hub_names_get_valid_distinct_unprivileged_accounts(hub, admin_token, secrets):
-    response = hub.api(admin_token, "POST", "users", json={"usernames": TYPED})
-    assert response.status_code == 201, response.text
+def test_awkward_hub_names_get_valid_distinct_unprivileged_accounts(
+    hub, admin_token, secrets, added
+):
+    added(*TYPED)
     rows = hub.service(admin_token, "GET", "api/accounts").json()["accounts"]
     accounts = {r["hub_user"]: r["account"] for r in rows}
     assert all(is_account_name(accounts[n]) for n in AWKWARD)
@@ -154,7 +189,8 @@ def test_awkward_hub_names_get_valid_distinct_unprivileged_accounts(hub, admin_t
     hub.stop_server(token, "root")
 
 
-def test_a_restart_keeps_every_account_working(hub, admin_token, secrets):
+def test_a_restart_keeps_every_account_working(hub, admin_token, secrets, added):
+    added(*TYPED)
     names = ["alice", "bob", *AWKWARD]
     before = {n: own_credentials(hub, user_token(hub, n, secrets), secrets) for n in names}
     hub.restart()
@@ -165,15 +201,30 @@ def test_a_restart_keeps_every_account_working(hub, admin_token, secrets):
         assert submits(after)
 
 
-def test_no_log_holds_a_password_secret_key_or_token(hub, secrets):
+def test_no_log_holds_a_password_secret_key_or_token(hub, admin_token, secrets, added):
+    # Secrets of its own to look for, whichever tests ran before: each user's hub token, their
+    # account's password and a flux-restful token from it, used to submit.
+    added(*TYPED)
+    for name in ["alice", "bob", *AWKWARD]:
+        creds = own_credentials(hub, user_token(hub, name, secrets), secrets)
+        client = FluxRestfulClient(
+            creds["FLUX_RESTFUL_HOST"],
+            creds["FLUX_USER"],
+            creds["FLUX_TOKEN"],
+            creds["FLUX_SECRET_KEY"],
+        )
+        try:
+            secrets.add(client.login())
+            assert isinstance(client.submit("true"), int)
+        finally:
+            client.close()
     secrets.update(hub.cluster_secrets())
     secrets.update(hub.hub_secrets())
     assert len(secrets) > 15
     assert find_secrets(hub.logs(), secrets) == []
 
 
-def test_the_service_never_failed_a_request(hub):
-    log = hub.log_text()
-    assert "/services/flux-accounts" in log
-    assert not re.search(r"\b500 (GET|POST) /services/flux-accounts", log)
-    assert "Uncaught exception" not in log
+def test_the_service_never_failed_a_request(hub, admin_token):
+    # a request of its own to the service, whichever tests ran before
+    assert hub.service(admin_token, "GET", "api/accounts").status_code == 200
+    assert_no_failed_request(hub.log_text())
