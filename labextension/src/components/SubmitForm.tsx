@@ -7,6 +7,7 @@ import { IFilesInfo, workdirHint, workdirRefusal } from '../files';
 import { JobId } from '../jobid';
 import { parseEnvironment } from '../jobs';
 import { FluxHubError } from '../request';
+import { looksLikeShell } from '../shell';
 import { describe } from '../model';
 import { EMPTY_SWEEP, ISweepParams } from '../sweeps';
 import { ITemplate, TemplatesAPI } from '../templates';
@@ -76,15 +77,6 @@ export const EMPTY_VALUES: ISubmitValues = {
 };
 
 type Errors = Partial<Record<keyof ISubmitValues, string>>;
-
-/** Shell syntax that a command (run as a program, not by a shell) cannot use. */
-const SHELL_SYNTAX =
-  /^\s*(for|while|until|if|case|function|export|source|cd)\b|[;|&<>`]|\$\(|\$\{|\n/;
-
-/** Whether a command line would only work in a shell (it runs as a program). */
-export function looksLikeShell(command: string): boolean {
-  return SHELL_SYNTAX.test(command);
-}
 
 /** What the job will run, as a person reads it. */
 export function runsAs(values: ISubmitValues): string {
