@@ -1,6 +1,8 @@
 """Provisioners: create, update, deactivate and list accounts on one MiniCluster.
 
-``Provisioner`` is the interface the accounts core uses. ``DBScriptProvisioner`` implements it
+``Provisioner`` is the interface the accounts core uses; a provisioner that gives each person a
+cluster of their own (``waits_for_cluster``) also has what ``ClusterPerPerson`` declares, which
+the hub's spawn and the accounts service's pages use. ``DBScriptProvisioner`` implements it
 with the DB script (``flux_hub/provision/dbscript.py``): one JSON request on stdin, one JSON
 answer on stdout, ONE process for a whole batch. Subclasses only say how to run that script:
 ``LocalProvisioner`` runs it next to a flux-restful server on this machine; a Kubernetes
@@ -9,10 +11,13 @@ MiniCluster's flux-restful container (and may add Linux users on every pod in mu
 by overriding ``ensure``).
 """
 
+import inspect
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from traitlets import Bool, Enum, Float, List, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
@@ -28,6 +33,9 @@ from flux_hub.provision import DBScriptRunError, dbscript_request, ensure_op, ru
 from flux_hub.redact import redact
 
 from .status import Status
+
+if TYPE_CHECKING:  # (no import at run time: kubernetes imports accounts, not the other way)
+    from flux_hub.kubernetes.percluster.settings import ClusterSettings, ClusterState
 
 
 class ProvisioningError(RuntimeError):
@@ -80,7 +88,28 @@ class ClusterAccount:
 
 
 class Provisioner(LoggingConfigurable):
-    """What the accounts core needs from a cluster. All methods are batch and blocking."""
+    """What the accounts core needs from a cluster. All methods are batch and blocking.
+
+    Making one does nothing else: no process, no thread, no request. What it finds out or
+    starts (a Kubernetes provisioner's discovery and port-forward relay) begins at first use,
+    or at ``start()``, which the process that uses it calls once (the hub's authenticator, the
+    accounts service).
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.waits_for_cluster:
+            problems = per_person_problems(cls)
+            if problems:
+                raise TypeError(
+                    f"{cls.__name__} waits for a cluster of each person's own "
+                    f"(waits_for_cluster) but {problems}: see ClusterPerPerson"
+                )
+
+    def start(self):
+        """Begin what must run from the start of the process that uses this provisioner (once,
+        before it serves anyone; a ProvisioningError says why it cannot). Nothing by default;
+        KubernetesProvisioner starts a relay with a fixed port here."""
 
     cluster_url = Unicode(
         config=True,
@@ -213,9 +242,9 @@ class Provisioner(LoggingConfigurable):
         ``uid``, ``volumes``, ``volume_mounts``). Nothing by default."""
         return {}
 
-    # Whether a spawn must wait for the account's own cluster. Such a provisioner also has
-    # ``async wait_ready(account, password, report)`` (MiniClusterPerUserProvisioner). The
-    # shared cluster is expected to be up: nothing to wait for.
+    # Whether each person has a cluster of their own, which a spawn waits for. Such a
+    # provisioner also has everything ClusterPerPerson declares (checked when its class is
+    # made). The shared cluster is expected to be up: nothing to wait for.
     waits_for_cluster = False
 
     def ensure_host_accounts(self, names):
@@ -233,6 +262,62 @@ class Provisioner(LoggingConfigurable):
         """Restore what existing accounts need outside the DB (on Kubernetes in multi-user
         mode: their Linux users on a replaced pod) -> {name: error} of the failures."""
         return self.ensure_host_accounts(list(names)) if names else {}
+
+
+@runtime_checkable
+class ClusterPerPerson(Protocol):
+    """What a provisioner that gives each person a cluster of their own has besides
+    Provisioner's methods (flux_hub.kubernetes.MiniClusterPerUserProvisioner). Its users: the
+    hub's spawn (wait_ready), the accounts service's pages and API of a person's cluster
+    (cluster_state, url_of, settings, defaults, idle_timeout, set_settings) and its idle check
+    (idle_timeout, active_jobs). ``account`` is the person's account name on their cluster."""
+
+    waits_for_cluster: bool  # True
+    idle_timeout: float  # seconds idle before the cluster is removed; 0: never
+
+    async def wait_ready(self, account: str, password: str, report: Callable[[str], None]) -> None:
+        """Return once the person's cluster takes their login, calling ``report`` with each
+        new step of the wait (a line they read); ProvisioningError when it will not be."""
+
+    def cluster_state(self, account: str) -> "ClusterState":
+        """The person's cluster as it is now (absent, starting, running, foreign), no secret."""
+
+    def url_of(self, account: str) -> str:
+        """The URL of the person's cluster (no request made)."""
+
+    def settings(self, account: str) -> "ClusterSettings":
+        """The person's own settings of their cluster (a field None: the default)."""
+
+    def set_settings(self, account: str, settings: "ClusterSettings") -> None:
+        """Keep the person's settings (checked first: ValueError); they apply when their
+        cluster is next made."""
+
+    def defaults(self) -> "ClusterSettings":
+        """The configured settings every cluster gets unless its person's say otherwise."""
+
+    def active_jobs(self, account: str, password: str) -> int:
+        """How many of the person's jobs are not finished, as their cluster says."""
+
+
+# Every name ClusterPerPerson declares: its two attributes, then its methods
+PER_PERSON_MEMBERS = (
+    *ClusterPerPerson.__annotations__,
+    *sorted(
+        name
+        for name, value in vars(ClusterPerPerson).items()
+        if inspect.isfunction(value) and not name.startswith("_")
+    ),
+)
+
+
+def per_person_problems(cls):
+    """What ``cls`` (a provisioner class) lacks of ClusterPerPerson, as words; "" if nothing."""
+    missing = [name for name in PER_PERSON_MEMBERS if not hasattr(cls, name)]
+    if missing:
+        return "has no " + ", ".join(missing)
+    if not inspect.iscoroutinefunction(cls.wait_ready):
+        return "its wait_ready is not a coroutine function (async def)"
+    return ""
 
 
 class DBScriptProvisioner(Provisioner):
@@ -462,15 +547,20 @@ class LocalProvisioner(DBScriptProvisioner):
 
     @default("secret_key")
     def _secret_key_default(self):
-        # A LocalCluster keeps its shared secret in its state directory (the server_dir).
-        from flux_hub.local import LocalCluster
+        # A LocalCluster keeps its shared secret in its state file, in its state directory
+        # (the server_dir): read from there, without making a LocalCluster (which looks for
+        # flux-core, running `flux version`)
         from flux_hub.local.cluster import STATE_FILE
 
         if os.environ.get("FLUX_SECRET_KEY"):
             return os.environ["FLUX_SECRET_KEY"]
-        if self.server_dir and os.path.exists(os.path.join(self.server_dir, STATE_FILE)):
-            return LocalCluster(self.server_dir).secret_key
-        return ""
+        if not self.server_dir:
+            return ""
+        try:
+            with open(os.path.join(self.server_dir, STATE_FILE)) as state_file:
+                return json.load(state_file)["secret_key"]
+        except FileNotFoundError:
+            return ""
 
     def describe(self):
         """The server directory, for messages."""

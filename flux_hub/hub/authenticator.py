@@ -140,6 +140,12 @@ class FluxAccountsMixin(Authenticator):
                 "to give each person a MiniCluster."
             )
         try:
+            # What must run from the hub's start (a fixed port-forward relay); making the
+            # provisioner started nothing
+            self.accounts.provisioner.start()
+        except ProvisioningError as e:
+            raise SystemExit(f"{type(self).__name__}: {e}") from None
+        try:
             # Checked once, here: every spawn hands the same text to its server
             self._templates_env = self.job_templates_environment()
         except ValueError as e:

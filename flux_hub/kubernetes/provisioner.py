@@ -256,6 +256,8 @@ class KubernetesProvisioner(DBScriptProvisioner):
 
     @default("cluster_url")
     def _cluster_url_default(self):
+        # At first use (or start()), never when the provisioner is made: finds the
+        # MiniCluster, and outside a pod starts the relay
         if os.environ.get("FLUX_RESTFUL_HOST"):
             return os.environ["FLUX_RESTFUL_HOST"]
         if self.port_forward:
@@ -300,12 +302,12 @@ class KubernetesProvisioner(DBScriptProvisioner):
     _keys = None
     _relay = None
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        # A fixed relay port is a URL known in advance (user_cluster_url, the accounts
-        # service's FLUX_RESTFUL_HOST) that may be handed out before this process needs
-        # flux-restful itself: listen from the start. With port 0 the URL exists only once
-        # the relay does.
+    def start(self):
+        """A fixed relay port is a URL known in advance (user_cluster_url, the accounts
+        service's FLUX_RESTFUL_HOST) that may be handed out before this process needs
+        flux-restful itself: listen from the start (unless a URL is configured). With port 0
+        the URL exists only once the relay does, at first use. Making the provisioner starts
+        nothing: no discovery, no relay."""
         if self.port_forward_port and self.port_forward:
             _ = self.cluster_url  # its default starts the relay, unless a URL is configured
 

@@ -368,6 +368,7 @@ def test_the_outside_hub_example_config_works(
 
     accounts = FluxAccounts(config=config)
     provisioner = accounts.provisioner
+    provisioner.start()  # as the hub's authenticator does, once
     try:
         assert isinstance(provisioner, KubernetesProvisioner)
         # A fixed port is handed out before the hub needs flux-restful itself (to servers
@@ -484,9 +485,12 @@ def test_a_fixed_relay_port_held_by_another_account_is_refused(make_minicluster,
     )
     try:
         assert squatter.stdout.readline() == b"listening\n"
-        # A fixed port is listened on from the provisioner's start
+        # A fixed port is listened on from the provisioner's start (the hub's, the
+        # service's), not when it is made
+        provisioner = cluster.provisioner(port_forward=True, port_forward_port=port)
+        assert provisioner._relay is None
         with pytest.raises(ProvisioningError) as refused:
-            cluster.provisioner(port_forward=True, port_forward_port=port)
+            provisioner.start()
         assert str(refused.value) == (
             f"The port-forward relay cannot listen on 127.0.0.1:{port}: it is held by bob "
             f"(uid {bob_account.pw_uid}). Stop that program, or set port_forward_port to 0 "
