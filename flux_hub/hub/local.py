@@ -13,6 +13,7 @@ superuser's password stays in the cluster's 0600 state file.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -27,6 +28,51 @@ CRYPT_KEY_FILE = "jupyterhub-crypt-key"
 PORT_FILE = "cluster-port"
 # People's lab homes on a hub with one Unix account for all (state_dir/home/<hub user>)
 HOMES = "home"
+# What configure_local_cluster decided in the hub, for the accounts service, which loads the
+# same config file: {state dir: {"args": [...], "url": ..., "provisioner": {trait: value}}}
+DECIDED_ENV = "FLUX_HUB_LOCAL_CLUSTER"
+_in_accounts_service = False
+
+
+@contextlib.contextmanager
+def in_accounts_service():
+    """While the accounts service loads the hub's config file: configure_local_cluster takes
+    the LocalProvisioner settings the hub decided (no probe of Flux, no `flux version`, no
+    legacy server prepared again) and this module's helpers print nothing (the hub said it
+    already)."""
+    global _in_accounts_service
+    _in_accounts_service = True
+    try:
+        yield
+    finally:
+        _in_accounts_service = False
+
+
+def _say(message):
+    """A note on the hub's standard error, once: in the hub, not again in its service."""
+    if not _in_accounts_service:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _decided():
+    try:
+        decided = json.loads(os.environ.get(DECIDED_ENV) or "{}")
+    except ValueError:
+        return {}
+    return decided if isinstance(decided, dict) else {}
+
+
+def _record_decision(c, state_dir, args, url, settings):
+    """Keep what the hub decided where its accounts service finds it: the hub's environment
+    (add_accounts_service hands it to the service), and an accounts service registered
+    before this call."""
+    decided = _decided()
+    decided[str(state_dir)] = {"args": args, "url": url, "provisioner": settings}
+    text = json.dumps(decided, sort_keys=True)
+    os.environ[DECIDED_ENV] = text
+    for service in c.JupyterHub.get("services", []):
+        if "flux_hub.service" in service.get("command", ()) and "environment" in service:
+            service["environment"][DECIDED_ENV] = text
 
 
 def _private_file(path, make):
@@ -75,9 +121,17 @@ def configure_local_cluster(
     ``{"streams_per_user": 8, "active_jobs_per_user": 500}``; the others keep their defaults).
     A bad one stops the hub's start with the reason. Returns the cluster's URL.
     """
+    state_dir = Path(state_dir).resolve()
+    given = [port, nodes, cores_per_node, admin, name, multi_user, legacy, limits]
+    args = json.loads(json.dumps(given, default=repr))  # as the record keeps them
+    decided = _decided().get(str(state_dir)) if _in_accounts_service else None
+    if decided and decided.get("args") == args:
+        # The accounts service: the same settings as the hub, without finding them again
+        for trait, value in decided["provisioner"].items():
+            c.LocalProvisioner[trait] = value
+        return decided["url"]
     from flux_hub.local import LocalCluster
 
-    state_dir = Path(state_dir).resolve()
     state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     port = _cluster_port(state_dir, port)
     cluster = LocalCluster(
@@ -90,21 +144,27 @@ def configure_local_cluster(
         limits=limits,
     )
     cluster.secret_key  # noqa: B018 (creates the cluster's keys now, for LocalProvisioner)
+    settings = {}
     if legacy:
-        _prepare_legacy(c, cluster, multi_user)
+        settings.update(_prepare_legacy(cluster, multi_user))
         multi_user = False
     elif multi_user is None:
         multi_user = _multi_user_default(cluster)
-    c.LocalProvisioner.system_accounts = multi_user
     # Over the simulation flux-restful itself stays single-user (the simulator runs the jobs
     # as their owners)
     real_multi_user = multi_user and cluster.mode == "flux"
-    c.LocalProvisioner.flux_server_mode = "multi-user" if real_multi_user else "single-user"
-    c.LocalProvisioner.server_dir = str(cluster.server_dir)
-    # The hub's reader of the cluster logs in as its superuser (flux_hub/reader)
-    c.LocalProvisioner.cluster_state_dir = str(cluster.state_dir)
-    c.LocalProvisioner.cluster_url = cluster.url
-    c.LocalProvisioner.superusers = [admin]
+    settings.update(
+        system_accounts=multi_user,
+        flux_server_mode="multi-user" if real_multi_user else "single-user",
+        server_dir=str(cluster.server_dir),
+        # The hub's reader of the cluster logs in as its superuser (flux_hub/reader)
+        cluster_state_dir=str(cluster.state_dir),
+        cluster_url=cluster.url,
+        superusers=[admin],
+    )
+    for trait, value in settings.items():
+        c.LocalProvisioner[trait] = value
+    _record_decision(c, state_dir, args, cluster.url, settings)
     service = {
         "name": name,
         "environment": _service_environment(legacy),
@@ -151,22 +211,20 @@ def _cluster_port(state_dir, port):
     return int(port or _private_file(state_dir / PORT_FILE, lambda: str(random_port())))
 
 
-def _prepare_legacy(c, cluster, multi_user):
+def _prepare_legacy(cluster, multi_user):
     """The legacy server: accounts go into its DB with its own code and Python; people log in
     with the form, so nobody is handed its secret key (which signs every access token there).
-    The authenticator says in the hub's log that this server keeps no one apart."""
+    The authenticator says in the hub's log that this server keeps no one apart. Returns the
+    LocalProvisioner's settings for it."""
     if multi_user:
         raise ValueError("the legacy flux-restful-api cannot run jobs as their owners")
     cluster.prepare()  # its folder and DB, which accounts go into before it starts
-    c.LocalProvisioner.layout = "legacy"
-    c.LocalProvisioner.python = cluster.legacy_python
-    c.LocalProvisioner.secret_key = ""
     if os.geteuid() == 0:
-        print(
+        _say(
             "flux-hub: one Unix account for all users: the legacy flux-restful-api runs "
-            "every job as the instance's owner",
-            file=sys.stderr,
+            "every job as the instance's owner"
         )
+    return {"layout": "legacy", "python": cluster.legacy_python, "secret_key": ""}
 
 
 def _multi_user_default(cluster):
@@ -176,7 +234,7 @@ def _multi_user_default(cluster):
 
     why_not = multi_user_problem(cluster.mode)
     if why_not and os.geteuid() == 0:
-        print(f"flux-hub: one Unix account for all users: {why_not}", file=sys.stderr)
+        _say(f"flux-hub: one Unix account for all users: {why_not}")
     return why_not is None
 
 
@@ -210,13 +268,11 @@ def configure_local_spawner(c, state_dir):
     account = "root" if os.geteuid() == 0 else os.environ.get("USER") or str(os.geteuid())
     if os.geteuid() == 0:
         c.Spawner.args = ["--allow-root"]
-    print(
+    _say(
         f"flux-hub: every user's server and Flux jobs run as one Unix account ({account}), so "
         "they can read each other's files and this hub's secrets: share this hub only among "
         "people who trust each other"
-        + ("" if os.geteuid() == 0 else " (run it as root to give each person their own)"),
-        file=sys.stderr,
-        flush=True,
+        + ("" if os.geteuid() == 0 else " (run it as root to give each person their own)")
     )
 
 

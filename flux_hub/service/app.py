@@ -2,7 +2,12 @@
 
 It loads the hub's own config file (``--config``, default $FLUX_HUB_CONFIG) so that it builds
 exactly the accounts core the authenticator uses: same provisioner, store, name mapping, and
-the same login mode (taken from ``c.JupyterHub.authenticator_class``).
+the same login mode (taken from ``c.JupyterHub.authenticator_class``). It runs the whole file,
+as the hub did: those settings may be any Python (a callable, a class, values computed from the
+environment), which no file the hub could write for it would carry. What flux-hub's own helpers
+find out there is not found again: configure_local_cluster takes the settings the hub decided
+(no probe of Flux, no legacy server prepared twice), and the helpers' notes on the hub's
+standard error are not printed a second time (flux_hub.hub.local.in_accounts_service).
 """
 
 import asyncio
@@ -22,7 +27,7 @@ from tornado.log import access_log, app_log, gen_log
 from traitlets import Any, Bool, Float, Instance, TraitError, Unicode, default, validate
 from traitlets.config import Application
 
-from flux_hub.accounts import CryptKeyMissing, FluxAccounts
+from flux_hub.accounts import CryptKeyMissing, FluxAccounts, ProvisioningError
 from flux_hub.config_checks import positive_seconds, refuse, seconds_or_zero
 from flux_hub.hub.authenticator import FluxAccountsMixin
 
@@ -130,8 +135,11 @@ class FluxAccountsService(Application):
     def _initialize(self, argv):
         super().initialize(argv)
         if self.config_file:
+            from flux_hub.hub.local import in_accounts_service
+
             path = os.path.abspath(self.config_file)
-            self.load_config_file(os.path.basename(path), path=os.path.dirname(path))
+            with in_accounts_service():
+                self.load_config_file(os.path.basename(path), path=os.path.dirname(path))
         cls = _authenticator_class(self.config)
         if not (isinstance(cls, type) and issubclass(cls, FluxAccountsMixin)):
             self.log.warning(
@@ -144,7 +152,10 @@ class FluxAccountsService(Application):
         self.accounts = cls.make_accounts(self)
         try:
             self.accounts.store  # noqa: B018 (opening the store checks the crypt key)
-        except CryptKeyMissing as e:
+            # What must run from the start (a fixed port-forward relay, unless the hub's
+            # relay is given as FLUX_RESTFUL_HOST); making the provisioner started nothing
+            self.accounts.provisioner.start()
+        except (CryptKeyMissing, ProvisioningError) as e:
             raise SystemExit(f"flux-hub accounts service: {e}") from None
 
     @property
@@ -208,8 +219,9 @@ class FluxAccountsService(Application):
 
     async def remove_idle_clusters(self, running):
         """Per-user MiniClusters with an idle_timeout: remove those idle long enough."""
-        if not getattr(self.accounts.provisioner, "idle_timeout", 0):
-            return []
+        provisioner = self.accounts.provisioner
+        if not (provisioner.waits_for_cluster and provisioner.idle_timeout):
+            return []  # (idle_timeout: ClusterPerPerson's, so only with waits_for_cluster)
         from flux_hub.kubernetes.percluster import idle_to_remove
 
         if self.idle_since is None:
