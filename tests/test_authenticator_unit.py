@@ -213,6 +213,20 @@ def test_missing_crypt_key_stops_the_hub_with_a_reason(tmp_path, monkeypatch):
         FluxAuthenticator(config=config_for(tmp_path, tmp_path))
 
 
+def test_an_accounts_store_of_a_newer_flux_hub_stops_the_hub_with_a_reason(tmp_path):
+    """Not a traceback: one line naming the file and what to do (issue 29.6)."""
+    import sqlite3
+
+    store = tmp_path / "accounts.sqlite"
+    with sqlite3.connect(store) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(SystemExit) as stopped:
+        FluxAuthenticator(config=config_for(tmp_path, tmp_path))
+    said = str(stopped.value)
+    assert said.startswith("FluxAuthenticator: ") and "\n" not in said
+    assert str(store) in said and "newer flux-hub" in said
+
+
 @pytest.mark.asyncio
 async def test_any_authenticator_gets_provisioned_accounts(tmp_path, cluster):
     cls = with_flux_accounts("shared-password")

@@ -45,6 +45,7 @@ from flux_hub.holds.client import holds_url
 from flux_hub.jobrequest import JobRequestError
 from flux_hub.reader import READER_ENV
 from flux_hub.restful import LEGACY_WARNING
+from flux_hub.sqlitefile import NewerSchema
 
 
 class AccountNotOurs(web.HTTPError, ValueError):
@@ -129,7 +130,7 @@ class FluxAccountsMixin(Authenticator):
         super().__init__(**kwargs)
         try:
             self.accounts.store  # noqa: B018 (opening the store checks the crypt key)
-        except CryptKeyMissing as e:
+        except (CryptKeyMissing, NewerSchema) as e:
             # A one-line reason at start-up instead of a traceback.
             raise SystemExit(f"{type(self).__name__}: {e}") from None
         if self.flux_login_with_account_password and self.accounts.provisioner.waits_for_cluster:

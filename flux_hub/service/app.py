@@ -30,6 +30,7 @@ from traitlets.config import Application
 from flux_hub.accounts import CryptKeyMissing, FluxAccounts, ProvisioningError
 from flux_hub.config_checks import positive_seconds, refuse, seconds_or_zero
 from flux_hub.hub.authenticator import FluxAccountsMixin
+from flux_hub.sqlitefile import NewerSchema
 
 from . import handlers
 
@@ -155,7 +156,7 @@ class FluxAccountsService(Application):
             # What must run from the start (a fixed port-forward relay, unless the hub's
             # relay is given as FLUX_RESTFUL_HOST); making the provisioner started nothing
             self.accounts.provisioner.start()
-        except (CryptKeyMissing, ProvisioningError) as e:
+        except (CryptKeyMissing, NewerSchema, ProvisioningError) as e:
             raise SystemExit(f"flux-hub accounts service: {e}") from None
 
     @property
