@@ -132,3 +132,21 @@ def test_the_service_built_from_the_hubs_config_file(tmp_path, monkeypatch, caps
     assert [getattr(provisioner, k) for k in SETTINGS] == [
         hub.LocalProvisioner[k] for k in SETTINGS
     ]
+
+
+def test_a_hub_config_that_fails_to_load_stops_the_service(tmp_path):
+    """Not default settings (an accounts store made in the working directory, the wrong
+    cluster): one line naming the file and the error."""
+    from flux_hub.service.app import FluxAccountsService
+
+    config_file = tmp_path / "jupyterhub_config.py"
+    config_file.write_text("c = get_config()\nc.FluxAccounts.store_path = undefined_name\n")
+    app = FluxAccountsService()
+    with pytest.raises(SystemExit) as stopped:
+        app.initialize([f"--config={config_file}"])
+    said = str(stopped.value)
+    assert said == (
+        f"flux-hub accounts service: the hub's config {config_file} could not be loaded: "
+        "NameError: name 'undefined_name' is not defined"
+    )
+    assert not (tmp_path / "flux-hub-accounts.sqlite").exists()

@@ -47,6 +47,9 @@ class FluxAccountsService(Application):
 
     aliases = {"config": "FluxAccountsService.config_file"}
 
+    # A hub config that fails to load stops the service (traitlets would log it and go on)
+    raise_config_file_errors = True
+
     config_file = Unicode(
         config=True,
         help="""The hub's jupyterhub_config.py (the service reads c.FluxAccounts, the
@@ -139,8 +142,16 @@ class FluxAccountsService(Application):
             from flux_hub.hub.local import in_accounts_service
 
             path = os.path.abspath(self.config_file)
-            with in_accounts_service():
-                self.load_config_file(os.path.basename(path), path=os.path.dirname(path))
+            try:
+                with in_accounts_service():
+                    self.load_config_file(os.path.basename(path), path=os.path.dirname(path))
+            except Exception as e:  # noqa: BLE001 (any error of the hub's own Python)
+                # Not default settings (an accounts store in the working directory, another
+                # cluster): the service stops, saying why in one line
+                raise SystemExit(
+                    f"flux-hub accounts service: the hub's config {path} could not be loaded: "
+                    + " ".join(f"{type(e).__name__}: {e}".split())
+                ) from None
         cls = _authenticator_class(self.config)
         if not (isinstance(cls, type) and issubclass(cls, FluxAccountsMixin)):
             self.log.warning(
