@@ -253,6 +253,8 @@ os.chdir(home / "analysis")
 flux = connect()
 job = flux.submit("python3 run.py").wait(timeout=120)
 result = home / "analysis" / "result.txt"
+if not result.exists():  # say why, for the assertion on the lab's exit
+    print("the job wrote no result.txt:", job.info, repr(job.output()), file=sys.stderr)
 seen = {
     "uid": os.getuid(),
     "result": job.info["result"],
