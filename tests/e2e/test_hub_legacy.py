@@ -32,7 +32,7 @@ def secrets():
 
 
 @pytest.fixture(scope="module")
-def hub(tmp_path_factory):
+def hub(tmp_path_factory, secrets):
     assert shutil.which("configurable-http-proxy"), "npm install -g configurable-http-proxy"
     env = {"FLUX_HUB_CLUSTER_SERVER": "legacy"}
     if os.environ.get(SOURCE_ENV):
@@ -40,7 +40,10 @@ def hub(tmp_path_factory):
     hub = HubProcess(TOP_CONFIG, tmp_path_factory.mktemp("hub-legacy"), env=env)
     hub.start(timeout=300)
     yield hub
+    found = [*secrets, *hub.cluster_secrets(), *hub.announced_passwords().values()]
     hub.stop()
+    # after every test, in whatever order they ran (the test below checks the run so far)
+    assert not find_secrets(hub.logs(), [*found, *hub.hub_secrets()])
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +178,11 @@ def test_an_account_the_admin_adds_works_at_once(hub, passwords, secrets):
         assert "".join(client.output(job)) == "dave was here\n"
 
 
-def test_no_secret_in_any_log(hub, secrets):
+def test_no_secret_in_any_log(hub, passwords, secrets):
+    # secrets of its own to look for, whichever tests ran before: each seeded user's password
+    # and a hub token made with it
+    for name in SEEDED:
+        own_token(hub, name, passwords[name], secrets)
+    assert set(passwords) >= set(SEEDED) and set(passwords.values()) <= secrets
     found = [*secrets, *hub.cluster_secrets(), *hub.hub_secrets()]
     assert not find_secrets(hub.logs(), found)

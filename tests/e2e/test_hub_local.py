@@ -3,7 +3,8 @@
 One real hub for the module (JupyterHub + configurable-http-proxy + the local MiniCluster and
 accounts services + single-user servers with the flux-hub server extension), driven over HTTP.
 The tests run in any order (``pytest -p randomly``): each adds the users it needs (``added``)
-and changes only what it puts back or owns.
+and changes only what it puts back or owns; the whole run's logs are checked once more when the
+hub stops (``hub``), whichever test ran last.
 """
 
 import json
@@ -52,7 +53,13 @@ def hub(tmp_path_factory, secrets):
     hub = HubProcess(TOP_CONFIG, tmp_path_factory.mktemp("hub-top"))
     hub.start()
     yield hub
+    cluster_secrets = hub.cluster_secrets()
     hub.stop()
+    # After every test, in whatever order they ran: no secret any of them saw in any log, and
+    # no request the service failed (the tests below check the same of the run so far).
+    secrets.update(cluster_secrets, hub.hub_secrets(), hub.announced_passwords().values())
+    assert find_secrets(hub.logs(), secrets) == []
+    assert_no_failed_request(hub.log_text())
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +90,12 @@ def added(hub, admin_token):
             made.update(new)
 
     return add
+
+
+def assert_no_failed_request(log):
+    assert "/services/flux-accounts" in log
+    assert not re.search(r"\b500 (GET|POST) /services/flux-accounts", log)
+    assert "Uncaught exception" not in log
 
 
 # The environment's FLUX_SERVER_MODE and the extension's setting it gives
@@ -395,7 +408,20 @@ def test_a_restart_keeps_every_account_working(hub, admin_token, passwords, secr
     hub.stop_server(token, "bob")
 
 
-def test_no_log_holds_a_password_secret_key_or_token(hub, passwords, secrets):
+def test_no_log_holds_a_password_secret_key_or_token(hub, admin_token, passwords, secrets, added):
+    # Secrets of its own to look for, whichever tests ran before: each user's account password,
+    # hub token and a flux-restful token from it, used to submit.
+    added(*TYPED)
+    for name in (*SEEDED, *AWKWARD):
+        creds = hub.service(admin_token, "GET", f"api/accounts/{name}/credentials").json()
+        secrets.add(creds["FLUX_TOKEN"])
+        own_token(hub, name, creds["FLUX_TOKEN"], secrets)
+        client = flux_client(creds)
+        try:
+            secrets.add(client.login())
+            assert isinstance(client.submit("true"), int)
+        finally:
+            client.close()
     secrets.update(passwords.values())
     secrets.update(hub.announced_passwords().values())
     secrets.update(hub.cluster_secrets())
@@ -404,8 +430,7 @@ def test_no_log_holds_a_password_secret_key_or_token(hub, passwords, secrets):
     assert find_secrets(hub.logs(), secrets) == []
 
 
-def test_the_service_never_failed_a_request(hub):
-    log = hub.log_text()
-    assert "/services/flux-accounts" in log
-    assert not re.search(r"\b500 (GET|POST) /services/flux-accounts", log)
-    assert "Uncaught exception" not in log
+def test_the_service_never_failed_a_request(hub, admin_token):
+    # a request of its own to the service, whichever tests ran before
+    assert hub.service(admin_token, "GET", "api/accounts").status_code == 200
+    assert_no_failed_request(hub.log_text())
