@@ -56,6 +56,9 @@ def _default(cls, name, trait):
         doc = inspect.getdoc(method) if method is not None else None
         first = doc.splitlines()[0] if doc else ""
         return "computed" + (f": {first}" if first else "")
+    if trait.default_value == sys.executable:
+        # Taken where the class is defined: the machine's, not the reference's
+        return "the Python running flux-hub (`sys.executable`)"
     return f"`{trait.default_value_repr()}`"
 
 
