@@ -294,6 +294,14 @@ class HubProcess:
         return found
 
 
+def assert_no_failed_request(log):
+    """The accounts service was asked, never answered a 500 and never logged an uncaught
+    exception."""
+    assert "/services/flux-accounts" in log
+    assert not re.search(r"\b500 (GET|POST) /services/flux-accounts", log)
+    assert "Uncaught exception" not in log
+
+
 def process_identity(pid):
     """(uid, gid, groups) of a running process, from /proc/PID/status."""
     fields = dict(

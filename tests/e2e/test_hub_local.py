@@ -25,7 +25,7 @@ from page_text import table_rows
 from flux_hub.accounts import is_account_name
 from flux_hub.restful import AuthenticationFailed, FluxRestfulClient
 
-from .hubprocess import TOP_CONFIG, HubProcess, find_secrets
+from .hubprocess import TOP_CONFIG, HubProcess, assert_no_failed_request, find_secrets
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -75,27 +75,6 @@ def admin_token(hub, passwords, secrets):
     token = hub.token_for(session, "alice")
     secrets.add(token)
     return token
-
-
-@pytest.fixture(scope="module")
-def added(hub, admin_token):
-    """Add hub users as an admin does on the admin page, once each, whichever test asks first."""
-    made = set()
-
-    def add(*names):
-        new = [name for name in names if name not in made]
-        if new:
-            response = hub.api(admin_token, "POST", "users", json={"usernames": new})
-            assert response.status_code == 201, response.text
-            made.update(new)
-
-    return add
-
-
-def assert_no_failed_request(log):
-    assert "/services/flux-accounts" in log
-    assert not re.search(r"\b500 (GET|POST) /services/flux-accounts", log)
-    assert "Uncaught exception" not in log
 
 
 # The environment's FLUX_SERVER_MODE and the extension's setting it gives
