@@ -29,7 +29,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from pathlib import Path
 
 import requests
 from _lanes import client, cluster, lanes, p, wait_inactive
+from jupyterhub.utils import random_port
 
 REPO = Path(__file__).resolve().parents[1]
 # Seconds between the complete listings of the panel's server during the sweep with the panel
@@ -50,9 +50,7 @@ class Server:
 
     def __init__(self, workdir, cluster_, user, *options):
         token = secrets.token_hex(16)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        port = random_port()
         conf_d = workdir / "etc" / "jupyter_server_config.d"
         conf_d.mkdir(parents=True)
         shutil.copy(REPO / "jupyter-config" / "server-config" / "flux_hub.json", conf_d)

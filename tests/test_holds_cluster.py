@@ -315,13 +315,12 @@ class HoldsHubThread:
 
     def __init__(self, cluster, path):
         import logging
-        import socket
         import threading
 
+        from jupyterhub.utils import random_port
+
         self.cluster, self.path = cluster, path
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = random_port()
         self.reader_url = f"http://127.0.0.1:{self.port}{PREFIX}api/reader"
         self.url = f"http://127.0.0.1:{self.port}{PREFIX}api/holds/"
         self.log = logging.getLogger("test")
