@@ -19,10 +19,9 @@ from flux_hub.reader import READER_ENV
 from flux_hub.restful import FluxRestfulError, InvalidRequest
 
 from . import HOLDS_ENV
+from .store import WAITING
 
 TOKEN_ENV = "JUPYTERHUB_API_TOKEN"
-# A hold's states while the hub still holds it (flux_hub/holds/store.py)
-WAITING = ("DEPEND", "SUBMITTING")
 TIMEOUT = 30.0
 DEPENDENCY_HELP = (
     "hold the job in the hub until other jobs of yours end, as flux submit --dependency: "

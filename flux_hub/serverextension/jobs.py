@@ -73,6 +73,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 
+from flux_hub import jobstates
 from flux_hub.history import History, record_ends, same_job
 from flux_hub.jobnames import JobNames
 from flux_hub.journal import SubmittedJobs, journal_path
@@ -90,8 +91,8 @@ from flux_hub.serverextension.reader import ReaderClient, ReaderUnavailable
 from flux_hub.waiting import why_waiting
 
 # Flux's job-list order: pending jobs by priority then age, running ones newest start first,
-# finished ones most recently finished first.
-_PENDING = {"NEW", "DEPEND", "PRIORITY", "SCHED"}
+# finished ones most recently finished first. Pending: flux_hub.jobstates' one list.
+_PENDING = frozenset(jobstates.PENDING)
 
 # One record of the plain listing costs about 1/25 of one GET /v1/jobs/{id} in flux-restful
 # (real Flux: a lookup 5 to 7 ms, the listing 0.15 to 0.25 ms a record; bench/flux_costs.py).
