@@ -105,6 +105,19 @@ describe('JobDetail', () => {
     return row ? row.cells[1] : null;
   }
 
+  it('says which sweep a job is of, and its place in it', async () => {
+    const done = job({
+      id: '31',
+      name: 'grid [3/20]',
+      command: ['echo', '3'],
+      sweep: { id: 'abc', group: 'grid', index: 3, total: 20 }
+    });
+    const { widget } = setup(done, []);
+    await until(() => expect(summaryCell(widget, 'Sweep')).not.toBeNull());
+    expect(summaryCell(widget, 'Sweep')!.textContent).toBe('grid (3 of 20)');
+    widget.dispose();
+  });
+
   it("shows the working directory as the lab's path, its link opening the folder", async () => {
     const opened: string[] = [];
     const done = job({

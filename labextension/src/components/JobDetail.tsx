@@ -424,6 +424,13 @@ const SUMMARY: [string, (job: IJob) => string][] = [
   ['Cores', job => String(job.ncores ?? '')],
   ['Node list', job => job.nodelist ?? ''],
   ['Runtime', job => formatDuration(job.runtime)],
+  [
+    'Sweep',
+    job =>
+      job.sweep
+        ? `${job.sweep.group} (${job.sweep.index} of ${job.sweep.total})`
+        : ''
+  ],
   ['Submitted', job => formatFullTime(job.t_submit)],
   ['Started', job => formatFullTime(job.t_run)],
   ['Finished', job => formatFullTime(job.t_inactive)],
