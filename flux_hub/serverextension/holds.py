@@ -31,7 +31,7 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from tornado.ioloop import IOLoop
 
-from flux_hub import depend
+from flux_hub import depend, fileutil
 from flux_hub.history import History
 from flux_hub.holds.client import HoldError, answer, holds_url
 from flux_hub.paths import PathNotShared
@@ -151,14 +151,9 @@ def _read_taken(path):
 
 
 def _write_taken(path, taken):
-    """The ids, newest last, at most MOST_TAKEN; written whole then moved into place."""
-    folder = os.path.dirname(path)
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    temporary = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write("".join(f"{hold_id}\n" for hold_id in taken[-MOST_TAKEN:]))
-    os.replace(temporary, path)
+    """The ids, newest last, at most MOST_TAKEN; replaced whole (fileutil.replace, 0600)."""
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    fileutil.replace(path, "".join(f"{hold_id}\n" for hold_id in taken[-MOST_TAKEN:]))
 
 
 _taking = {}  # JobsService -> asyncio.Lock: one take-up at a time per server
